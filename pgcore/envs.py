@@ -1,0 +1,88 @@
+"""Environment construction and the check that an environment fits our agents.
+
+Our agents need a flat ``Box`` observation and ``Discrete`` actions. Anything else is rejected
+here with a one-line :class:`EnvError` (the CLI turns it into exit status 2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+
+
+class EnvError(ValueError):
+    """The environment id is unknown or its spaces do not fit a discrete-action policy."""
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """What the agent needs to know about an environment."""
+
+    env_id: str
+    obs_dim: int
+    n_actions: int
+
+
+def _check_spaces(env_id: str, obs_space, act_space) -> EnvSpec:
+    if not isinstance(act_space, gym.spaces.Discrete):
+        kind = type(act_space).__name__
+        raise EnvError(f"{env_id} has {kind} actions; pgcore supports Discrete actions only for now")
+    if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
+        raise EnvError(f"{env_id} needs a flat Box observation, got {obs_space}")
+    return EnvSpec(env_id, int(obs_space.shape[0]), int(act_space.n))
+
+
+def env_spec(env_id: str) -> EnvSpec:
+    """Look the environment up and check its spaces, without keeping it open."""
+    env = make_env(env_id)
+    try:
+        return _check_spaces(env_id, env.observation_space, env.action_space)
+    finally:
+        env.close()
+
+
+def make_env(env_id: str, render_mode: str | None = None) -> gym.Env:
+    """One environment (with its registered time limit), or :class:`EnvError`."""
+    try:
+        return gym.make(env_id, render_mode=render_mode)
+    except gym.error.Error as exc:  # unknown id, missing version, missing dependency
+        raise EnvError(f"cannot make environment {env_id!r}: {_first_line(exc)}") from None
+    except ImportError as exc:
+        raise EnvError(f"environment {env_id!r} needs a package that is not installed: "
+                       f"{_first_line(exc)}") from None
+
+
+def make_vec_env(env_id: str, n_envs: int) -> gym.vector.VectorEnv:
+    """``n_envs`` copies stepped together, with next-step autoreset.
+
+    Uses Gymnasium's numpy-vectorised implementation when the environment has one
+    (CartPole-v1 does), else a synchronous vector of single environments. Both reset an
+    environment on the step *after* it ended: that step is a dummy (reward 0, the action is
+    ignored) which the rollout masks out, and the observation returned on the ending step is
+    the true final state, which is what a truncated step bootstraps from.
+    """
+    try:
+        env = gym.make_vec(env_id, num_envs=n_envs, vectorization_mode="vector_entry_point")
+    except (gym.error.Error, ValueError, TypeError, AttributeError):
+        try:
+            env = gym.make_vec(env_id, num_envs=n_envs, vectorization_mode="sync")
+        except gym.error.Error as exc:
+            raise EnvError(f"cannot make environment {env_id!r}: {_first_line(exc)}") from None
+    mode = env.metadata.get("autoreset_mode")
+    if mode is not None and mode != gym.vector.AutoresetMode.NEXT_STEP:
+        env.close()
+        raise EnvError(f"{env_id}: expected next-step autoreset from the vector env, got {mode}")
+    _check_spaces(env_id, env.single_observation_space, env.single_action_space)
+    return env
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def as_obs_array(obs) -> np.ndarray:
+    """Observation(s) as a float32 array."""
+    return np.asarray(obs, dtype=np.float32)

@@ -1,0 +1,81 @@
+"""Typed events the trainer emits. The app, the CLI and the tests consume the same stream."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class EpisodeEnd:
+    """An episode finished (in A2C, in whichever environment finished it)."""
+
+    episode: int
+    """1-based count of finished episodes, including this one."""
+    episode_return: float
+    """Undiscounted sum of rewards (CartPole: steps the pole stayed up)."""
+    length: int
+    """Steps in the episode."""
+    env_steps: int
+    """Total environment steps of the run when this episode ended."""
+    wall_seconds: float
+    """Training wall time when it ended (pauses excluded)."""
+    discounted_return: float
+    """sum_t gamma^t r_t from the first state: what V(s_0) should predict."""
+    start_value: float
+    """The critic's V(s_0) when the episode began (NaN without a critic)."""
+    truncated: bool = False
+    """True if a time limit ended it (CartPole-v1: 500 steps), False if the task did."""
+
+
+@dataclass(frozen=True)
+class UpdateEnd:
+    """A gradient step was taken."""
+
+    update: int
+    env_steps: int
+    episodes: int
+    wall_seconds: float
+    policy_loss: float
+    value_loss: float
+    """NaN without a critic."""
+    entropy: float
+    """Mean policy entropy H(pi(.|s)) over the batch, in nats (CartPole's max: ln 2 = 0.693)."""
+    grad_norm: float
+    """Global gradient norm before clipping."""
+    advantage_mean: float
+    advantage_std: float
+    value_mean: float
+    """Mean V(s_t) over the batch (NaN without a critic)."""
+    target_mean: float
+    """Mean target the critic regresses on (returns or bootstrapped targets)."""
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A look at the policy playing: the state, pi(.|s), V(s), and an RGB image if renderable."""
+
+    episode: int
+    step: int
+    obs: np.ndarray
+    probs: np.ndarray
+    value: float
+    rgb: np.ndarray | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class RunEnd:
+    """The run is over. ``reason`` is one of :data:`END_REASONS`."""
+
+    reason: str
+    message: str
+    episodes: int
+    env_steps: int
+    wall_seconds: float
+
+
+END_REASONS = ("max_episodes", "max_steps", "max_seconds", "stopped", "diverged", "error")
+
+Event = EpisodeEnd | UpdateEnd | Frame | RunEnd

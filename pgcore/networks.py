@@ -1,0 +1,75 @@
+"""Networks: a policy head (action logits), an optional value head V(s), an optional shared trunk.
+
+::
+
+    obs (B, obs_dim) -> trunk (shared_layers x hidden) -+-> policy head -> logits (B, n_actions)
+                                                        +-> value head  -> V(s)   (B,)
+
+``shared_layers = 0`` gives two fully separate networks (the trunk is the identity); the
+lesson's actor-critic shares one 128-unit layer and gives each head one more 128-unit layer.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+_ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
+
+
+def mlp(in_dim: int, hidden: int, layers: int, activation: str = "relu") -> tuple[nn.Sequential, int]:
+    """``layers`` hidden layers of ``hidden`` units; returns (module, output width)."""
+    mods: list[nn.Module] = []
+    width = in_dim
+    for _ in range(layers):
+        mods += [nn.Linear(width, hidden), _ACTIVATIONS[activation]()]
+        width = hidden
+    return nn.Sequential(*mods), width
+
+
+class PolicyValueNet(nn.Module):
+    """Actor (and optionally critic) for discrete actions.
+
+    ``forward(obs)`` returns ``(logits, values)``: logits (B, n_actions) of a Categorical
+    policy pi(a|s) = softmax(logits)[a], and values (B,) = V(s), or ``None`` without a critic.
+    """
+
+    def __init__(self, obs_dim: int, n_actions: int, hidden: int = 128, shared_layers: int = 0,
+                 head_layers: int = 2, with_value: bool = True, activation: str = "relu",
+                 ortho_init: bool = False):
+        super().__init__()
+        self.obs_dim, self.n_actions = obs_dim, n_actions
+        self.trunk, width = mlp(obs_dim, hidden, shared_layers, activation)
+        policy_body, pw = mlp(width, hidden, head_layers, activation)
+        self.policy_head = nn.Sequential(*policy_body, nn.Linear(pw, n_actions))
+        self.value_head: nn.Sequential | None = None
+        if with_value:
+            value_body, vw = mlp(width, hidden, head_layers, activation)
+            self.value_head = nn.Sequential(*value_body, nn.Linear(vw, 1))
+        if ortho_init:
+            self._ortho_init()
+
+    def _ortho_init(self) -> None:
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.orthogonal_(module.weight, gain=math.sqrt(2))
+                nn.init.zeros_(module.bias)
+        nn.init.orthogonal_(self.policy_head[-1].weight, gain=0.01)
+        if self.value_head is not None:
+            nn.init.orthogonal_(self.value_head[-1].weight, gain=1.0)
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        features = self.trunk(obs)  # (B, hidden) or (B, obs_dim) without a trunk
+        logits = self.policy_head(features)  # (B, n_actions)
+        values = None if self.value_head is None else self.value_head(features).squeeze(-1)  # (B,)
+        return logits, values
+
+    def param_groups(self, lr: float, value_lr: float) -> list[dict]:
+        """Adam parameter groups: trunk + policy head at ``lr``, the value head at ``value_lr``."""
+        groups = [{"params": list(self.trunk.parameters()) + list(self.policy_head.parameters()),
+                   "lr": lr}]
+        if self.value_head is not None:
+            groups.append({"params": list(self.value_head.parameters()), "lr": value_lr})
+        return groups

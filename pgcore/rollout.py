@@ -1,0 +1,126 @@
+"""Collecting experience: whole episodes (REINFORCE) and n-step rollouts over vector envs.
+
+Both keep ``terminated`` and ``truncated`` apart and act under ``torch.no_grad()``.
+A finished episode is reported to ``on_episode(EpisodeInfo)`` as soon as it ends;
+``on_step(obs, probs, value)`` (optional) sees every step of the first environment, which
+is how the trainer takes an occasional frame without slowing the loop down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .agents import Agent, Episode, Rollout
+
+StepHook = Callable[[np.ndarray, np.ndarray, float], None]
+
+
+@dataclass(frozen=True)
+class EpisodeInfo:
+    """Summary of one finished episode."""
+
+    episode_return: float
+    length: int
+    discounted_return: float
+    start_value: float
+    truncated: bool
+
+
+def collect_episode(env, agent: Agent, seed: int | None = None,
+                    on_step: StepHook | None = None) -> tuple[Episode, EpisodeInfo]:
+    """Play one episode with the current policy; ``seed`` only for the run's first reset."""
+    obs, _ = env.reset(seed=seed)
+    gamma = agent.config.gamma
+    start_value = np.nan
+    if agent.config.has_critic:
+        start_value = float(agent.value(np.asarray(obs, np.float32)[None])[0])
+    observations, actions, rewards = [], [], []
+    discounted, discount = 0.0, 1.0
+    while True:
+        obs = np.asarray(obs, dtype=np.float32)
+        action, probs, _ = agent.act(obs[None])
+        if on_step is not None:
+            on_step(obs, probs[0], start_value if not observations else np.nan)
+        next_obs, reward, terminated, truncated, _ = env.step(int(action[0]))
+        observations.append(obs)
+        actions.append(int(action[0]))
+        rewards.append(float(reward))
+        discounted += discount * float(reward)
+        discount *= gamma
+        obs = next_obs
+        if terminated or truncated:
+            break
+    episode = Episode(obs=np.stack(observations), actions=np.asarray(actions, np.int64),
+                      rewards=np.asarray(rewards, np.float64),
+                      final_obs=np.asarray(obs, np.float32),
+                      terminated=bool(terminated), truncated=bool(truncated))
+    info = EpisodeInfo(float(sum(rewards)), len(rewards), discounted, start_value,
+                       bool(truncated and not terminated))
+    return episode, info
+
+
+class VecCollector:
+    """Steps a next-step-autoreset vector env and cuts its stream into :class:`Rollout` s.
+
+    After an environment ends (terminated or truncated), its next step is the vector env's
+    reset step: reward 0, action ignored. That transition is marked ``valid = False`` and is
+    neither learned from nor counted as an environment step.
+    """
+
+    def __init__(self, env, agent: Agent, seed: int):
+        self.env, self.agent = env, agent
+        self.n = env.num_envs
+        obs, _ = env.reset(seed=seed)
+        self.obs = np.asarray(obs, dtype=np.float32)  # (N, obs_dim)
+        self.prev_done = np.zeros(self.n, dtype=bool)  # next step is a reset step
+        self.fresh = np.ones(self.n, dtype=bool)  # obs is an episode's first state
+        self.ep_return = np.zeros(self.n)
+        self.ep_length = np.zeros(self.n, dtype=np.int64)
+        self.ep_discounted = np.zeros(self.n)
+        self.ep_discount = np.ones(self.n)
+        self.start_value = np.full(self.n, np.nan)
+
+    def collect(self, n_steps: int, on_episode: Callable[[EpisodeInfo], None],
+                on_step: StepHook | None = None) -> tuple[Rollout, int]:
+        """``n_steps`` vector steps; returns the rollout and the number of valid env steps."""
+        N, gamma = self.n, self.agent.config.gamma
+        obs_buf = np.empty((n_steps + 1, N, self.obs.shape[1]), dtype=np.float32)
+        actions = np.empty((n_steps, N), dtype=np.int64)
+        rewards = np.empty((n_steps, N), dtype=np.float64)
+        terminated = np.empty((n_steps, N), dtype=bool)
+        truncated = np.empty((n_steps, N), dtype=bool)
+        valid = np.empty((n_steps, N), dtype=bool)
+        for t in range(n_steps):
+            obs_buf[t] = self.obs
+            action, probs, values = self.agent.act(self.obs, with_value=True)
+            starting = self.fresh & ~self.prev_done
+            self.start_value[starting] = values[starting]
+            self.fresh[starting] = False
+            if on_step is not None and not self.prev_done[0]:
+                on_step(self.obs[0], probs[0], float(values[0]))
+            next_obs, reward, term, trunc, _ = self.env.step(action)
+            ok = ~self.prev_done
+            actions[t], rewards[t], valid[t] = action, reward, ok
+            terminated[t], truncated[t] = term & ok, trunc & ok
+            # episode bookkeeping for the valid steps
+            self.ep_return[ok] += reward[ok]
+            self.ep_length[ok] += 1
+            self.ep_discounted[ok] += self.ep_discount[ok] * reward[ok]
+            self.ep_discount[ok] *= gamma
+            done = (term | trunc) & ok
+            for i in np.flatnonzero(done):
+                on_episode(EpisodeInfo(float(self.ep_return[i]), int(self.ep_length[i]),
+                                       float(self.ep_discounted[i]), float(self.start_value[i]),
+                                       bool(trunc[i] and not term[i])))
+                self.ep_return[i] = self.ep_discounted[i] = 0.0
+                self.ep_length[i] = 0
+                self.ep_discount[i] = 1.0
+            self.fresh |= self.prev_done  # a reset step just delivered a first state
+            self.prev_done = done
+            self.obs = np.asarray(next_obs, dtype=np.float32)
+        obs_buf[n_steps] = self.obs
+        rollout = Rollout(obs_buf, actions, rewards, terminated, truncated, valid)
+        return rollout, int(valid.sum())
