@@ -95,10 +95,12 @@ class VecCollector:
         valid = np.empty((n_steps, N), dtype=bool)
         for t in range(n_steps):
             obs_buf[t] = self.obs
-            action, probs, values = self.agent.act(self.obs, with_value=True)
             starting = self.fresh & ~self.prev_done
-            self.start_value[starting] = values[starting]
-            self.fresh[starting] = False
+            need_values = on_step is not None or bool(starting.any())
+            action, probs, values = self.agent.act(self.obs, with_value=need_values)
+            if need_values:
+                self.start_value[starting] = values[starting]
+                self.fresh[starting] = False
             if on_step is not None and not self.prev_done[0]:
                 on_step(self.obs[0], probs[0], float(values[0]))
             next_obs, reward, term, trunc, _ = self.env.step(action)

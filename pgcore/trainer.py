@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -193,7 +193,7 @@ class Trainer:
         r = self._result
         self._emit(UpdateEnd(update=self.agent.updates, env_steps=r.env_steps,
                              episodes=len(r.episode_returns), wall_seconds=self._elapsed(),
-                             **asdict(stats)))
+                             **vars(stats)))
 
     def _frame_hook(self):
         """A per-step hook that emits a Frame at most every ``frame_every`` seconds."""

@@ -86,11 +86,10 @@ class Agent:
     @torch.no_grad()
     def policy(self, obs: np.ndarray, with_value: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
         """pi(.|s) for a batch of observations (B, obs_dim): probs (B, A) and V(s) (B,) or None."""
-        logits, values = self.net(torch.as_tensor(obs, dtype=torch.float32))
+        obs_t = torch.from_numpy(np.ascontiguousarray(obs, dtype=np.float32))
+        logits, values = self.net.act_forward(obs_t, with_value=with_value)
         probs = torch.softmax(logits, dim=-1).double().numpy()
-        if with_value and values is not None:
-            return probs, values.double().numpy()
-        return probs, None
+        return probs, None if values is None else values.double().numpy()
 
     def act(self, obs: np.ndarray, greedy: bool = False,
             with_value: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -115,8 +114,11 @@ class Agent:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         max_norm = self.config.max_grad_norm
-        grad_norm = float(torch.nn.utils.clip_grad_norm_(
-            self.params, max_norm if max_norm is not None else math.inf))
+        if max_norm is None:  # measure only
+            grads = [p.grad for p in self.params if p.grad is not None]
+            grad_norm = float(torch.nn.utils.get_total_norm(grads))
+        else:
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(self.params, max_norm))
         if not math.isfinite(grad_norm):
             raise DivergedError(f"the gradient norm became {grad_norm} at update {self.updates + 1}")
         self.optimizer.step()
