@@ -58,7 +58,9 @@ class Frame:
     """A look at the policy playing: the state, pi(.|s), V(s), and an RGB image if renderable."""
 
     episode: int
+    """The episode being played (1-based; one more than the episodes finished so far)."""
     step: int
+    """Steps taken so far in that episode by the environment shown."""
     obs: np.ndarray
     probs: np.ndarray
     value: float

@@ -2,7 +2,8 @@
 
 Both keep ``terminated`` and ``truncated`` apart and act under ``torch.no_grad()``.
 A finished episode is reported to ``on_episode(EpisodeInfo)`` as soon as it ends;
-``on_step(obs, probs, value)`` (optional) sees every step of the first environment, which
+``on_step(obs, probs, value, step)`` (optional) sees every step of the first environment
+(``step`` counts from 0 within its episode), which
 is how the trainer takes an occasional frame without slowing the loop down.
 """
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from .agents import Agent, Episode, Rollout
 
-StepHook = Callable[[np.ndarray, np.ndarray, float], None]
+StepHook = Callable[[np.ndarray, np.ndarray, float, int], None]
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def collect_episode(env, agent: Agent, seed: int | None = None,
         obs = np.asarray(obs, dtype=np.float32)
         action, probs, _ = agent.act(obs[None])
         if on_step is not None:
-            on_step(obs, probs[0], start_value if not observations else np.nan)
+            on_step(obs, probs[0], start_value if not observations else np.nan, len(observations))
         next_obs, reward, terminated, truncated, _ = env.step(int(action[0]))
         observations.append(obs)
         actions.append(int(action[0]))
@@ -102,7 +103,7 @@ class VecCollector:
                 self.start_value[starting] = values[starting]
                 self.fresh[starting] = False
             if on_step is not None and not self.prev_done[0]:
-                on_step(self.obs[0], probs[0], float(values[0]))
+                on_step(self.obs[0], probs[0], float(values[0]), int(self.ep_length[0]))
             next_obs, reward, term, trunc, _ = self.env.step(action)
             ok = ~self.prev_done
             actions[t], rewards[t], valid[t] = action, reward, ok

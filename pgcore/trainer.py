@@ -197,17 +197,15 @@ class Trainer:
 
     def _frame_hook(self):
         """A per-step hook that emits a Frame at most every ``frame_every`` seconds."""
-        step_in_episode = [0]
 
-        def on_step(obs: np.ndarray, probs: np.ndarray, value: float) -> None:
-            step_in_episode[0] += 1
+        def on_step(obs: np.ndarray, probs: np.ndarray, value: float, step: int) -> None:
             now = time.perf_counter()
             if now < self._next_frame:
                 return
             self._next_frame = now + self.frame_every
             rgb = self._renderer.render(obs) if self._renderer is not None else None
-            self._emit(Frame(len(self._result.episode_returns) + 1, step_in_episode[0],
-                             obs.copy(), np.asarray(probs, np.float64).copy(), float(value), rgb))
+            self._emit(Frame(len(self._result.episode_returns) + 1, step, obs.copy(),
+                             np.asarray(probs, np.float64).copy(), float(value), rgb))
 
         return on_step
 
