@@ -1,0 +1,56 @@
+"""Shared test setup: headless pygame, one torch thread, and a few small fixtures."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+# Before anything imports pygame (rendering CartPole): draw off-screen, no banner.
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:  # `pytest` (not `python -m pytest`) with importlib mode
+    sys.path.insert(0, str(REPO_ROOT))
+
+import pytest
+import torch
+
+# Reproducible and polite on a shared 2-core machine: every test trains on one thread.
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    """The repository's root directory (where ``pgcore/`` lives)."""
+    return REPO_ROOT
+
+
+class EventLog:
+    """Records trainer events: pass it as ``on_event``; ``of(cls)`` filters by type.
+
+    Deliberately not a list subclass: an empty list is falsy, and ``on_event or default``
+    would then silently drop the callback.
+    """
+
+    def __init__(self) -> None:
+        self.events: list = []
+
+    def __call__(self, event) -> None:
+        self.events.append(event)
+
+    def __getitem__(self, index):
+        return self.events[index]
+
+    def __iter__(self):
+        return iter(self.events)
+
+    def of(self, cls) -> list:
+        return [e for e in self.events if isinstance(e, cls)]
+
+
+@pytest.fixture
+def event_log() -> EventLog:
+    """Pass as ``on_event``; afterwards ``event_log.of(EpisodeEnd)`` etc. filter by type."""
+    return EventLog()

@@ -1,0 +1,41 @@
+"""pgcore is the engine; the app is a thin layer on top. pgcore must never import streamlit.
+
+Checked in a fresh interpreter, because this test process may already have streamlit loaded
+(app tests), which would hide an import.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+SCRIPT = r"""
+import importlib, json, pkgutil, sys
+import pgcore
+names = ["pgcore"]
+for info in pkgutil.walk_packages(pgcore.__path__, prefix="pgcore."):
+    names.append(info.name)
+for name in names:
+    importlib.import_module(name)  # __main__ is guarded by `if __name__ == "__main__"`
+print(json.dumps({
+    "modules": names,
+    "streamlit": sorted(m for m in sys.modules if m == "streamlit" or m.startswith("streamlit.")),
+}))
+"""
+
+
+def test_pgcore_never_imports_streamlit(repo_root):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(repo_root), *filter(None, [os.environ.get("PYTHONPATH")])]),
+        "SDL_VIDEODRIVER": "dummy"}
+    proc = subprocess.run([sys.executable, "-c", SCRIPT], cwd=repo_root, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    # the walk really covered the package
+    for name in ("pgcore.config", "pgcore.returns", "pgcore.agents", "pgcore.agents.reinforce",
+                 "pgcore.trainer", "pgcore.render", "pgcore.envs", "pgcore.events"):
+        assert name in report["modules"], name
+    assert report["streamlit"] == [], f"pgcore imported {report['streamlit']}"
