@@ -98,7 +98,8 @@ def nstep_returns(rewards, next_values, terminated, truncated, gamma: float) -> 
 
     G_t = r_t + gamma * G_{t+1} inside an episode; at the rollout's last step, or where an
     episode ended, G_t = r_t + gamma * (1 - terminated_t) * V(s_{t+1}). Equal to
-    ``gae_advantages(..., lam=1) + values`` for any values (a test checks it).
+    ``gae_advantages(..., lam=1) + values`` whenever ``next_values[t] == values[t + 1]`` inside an
+    episode, as in every real rollout (a test checks it).
 
     >>> nstep_returns([1.0, 1.0, 1.0], next_values=[9.0, 9.0, 4.0],
     ...               terminated=[False, False, False], truncated=[False, False, False], gamma=0.5)

@@ -99,7 +99,7 @@ class Trainer:
     # ----- the loop ------------------------------------------------------------------------
     def run(self, on_event: Callable[[Event], None] | None = None) -> RunResult:
         cfg = self.config
-        emit = on_event or (lambda event: None)
+        emit = on_event if on_event is not None else (lambda event: None)
         result = RunResult(cfg, reason="", message="", agent=self.agent)
         self._result, self._emit = result, emit
         self._t0 = time.perf_counter()

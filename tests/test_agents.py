@@ -254,8 +254,6 @@ def test_reinforce_terminated_episode_never_bootstraps():
     assert stats.target_mean == pytest.approx(4.25 / 3)  # mean of [1.75, 1.5, 1]
 
 
-@pytest.mark.xfail(strict=True, reason="ReinforceAgent.update bootstraps when an episode is both "
-                   "terminated and truncated (checks only episode.truncated)")
 def test_reinforce_terminated_wins_over_truncated():
     # Gymnasium's TimeLimit sets truncated=True on the last allowed step even if the task also
     # ended there (the pole falls on step 500, Acrobot reaches the goal on step 500). The state

@@ -67,7 +67,9 @@ class ReinforceAgent(Agent):
         log_probs, entropy = policy_terms(logits, actions)  # (T,), (T,)
 
         bootstrap = 0.0
-        if episode.truncated and values is not None and cfg.bootstrap_truncated:
+        # bootstrap only a pure time-limit cut: if the task also ended on that step, it is terminal
+        if (episode.truncated and not episode.terminated and values is not None
+                and cfg.bootstrap_truncated):
             bootstrap = float(self.value(episode.final_obs[None])[0])  # V(s_T)
         returns = discounted_returns(episode.rewards, cfg.gamma, bootstrap)  # (T,)
         values_np = None if values is None else values.detach().double().numpy()
