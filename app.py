@@ -1,0 +1,43 @@
+"""Policy Gradient Lab: `streamlit run app.py`.
+
+The router: page setup, navigation, and the sidebar every page shares. The pages live in
+``pages/`` and stay thin; ``ui/`` holds the Streamlit-side helpers and ``pgcore`` does the work.
+"""
+
+import os
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # pygame draws CartPole off-screen
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+from pathlib import Path
+
+import streamlit as st
+import torch
+
+from ui import sidebar, state, widgets
+
+torch.set_num_threads(1)  # each trainer uses one thread; so does playing an episode here
+
+HERE = Path(__file__).resolve().parent
+ICON = str(HERE / "assets" / "icon.png")
+
+st.set_page_config(page_title="Policy Gradient Lab", page_icon=ICON, layout="wide",
+                   initial_sidebar_state="expanded")
+st.logo(ICON, size="large")
+widgets.keep_widget_values()  # settings survive a visit to another page
+
+holder = state.session_holder()
+pool = state.slot_pool()
+
+page = st.navigation([
+    st.Page(HERE / "pages" / "home.py", title="Home", icon=":material/home:", default=True),
+    st.Page(HERE / "pages" / "theory.py", title="Theory", icon=":material/menu_book:"),
+    st.Page(HERE / "pages" / "train.py", title="Train", icon=":material/monitoring:"),
+])
+
+with st.sidebar:
+    sidebar.about()
+    st.divider()
+    sidebar.run_status(holder, pool)
+
+page.run()

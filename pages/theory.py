@@ -1,0 +1,319 @@
+"""Theory: each idea as a formula, next to the pgcore code that computes it."""
+
+import streamlit as st
+
+from pgcore import returns as R
+from pgcore.agents import (
+    ActorCriticAgent,
+    Agent,
+    ReinforceAgent,
+    policy_terms,
+    reinforce_advantages,
+    sample_actions,
+)
+from pgcore.networks import PolicyValueNet
+from ui.docs import code_block
+from ui.router import require_router
+
+require_router()  # first visit after a restart straight to this URL: route via app.py
+
+st.title("Theory", anchor=False)
+st.markdown(
+    "Each section states one idea, writes it as a formula, and shows the `pgcore` code that "
+    "computes it. The code is read from the running package with `inspect.getsource`, so what "
+    "you read here is exactly what the Train page runs."
+)
+
+SECTIONS = [
+    ("policy-vs-value", "Two ways to choose actions"),
+    ("theorem", "The policy gradient theorem"),
+    ("reinforce", "REINFORCE"),
+    ("baselines", "Baselines: less noise, same expectation"),
+    ("actor-critic", "Actor-critic and the TD error"),
+    ("a2c", "A2C: n-step returns and GAE"),
+    ("shared", "One network, one loss: shared trunks"),
+    ("clipping", "Gradient clipping"),
+    ("entropy", "The entropy bonus"),
+    ("truncation", "Terminated is not truncated"),
+    ("collapse", "The lesson's actor-critic on CartPole-v1"),
+]
+with st.container(border=True):
+    st.markdown("**On this page**")
+    cols = st.columns(2)
+    half = (len(SECTIONS) + 1) // 2
+    for i, (anchor, title) in enumerate(SECTIONS):
+        cols[i // half].markdown(f"{i + 1}. [{title}](#{anchor})")
+
+
+def section(anchor: str) -> tuple:
+    title = dict(SECTIONS)[anchor]
+    number = [a for a, _ in SECTIONS].index(anchor) + 1
+    st.header(f"{number}. {title}", anchor=anchor, divider="gray")
+    return st.columns([1, 1.2], gap="large")
+
+
+# 1 ---------------------------------------------------------------------------------------------
+text, code = section("policy-vs-value")
+with text:
+    st.markdown(
+        "A **value-based** method such as DQN learns how good each action is, Q(s, a), and acts "
+        "by taking the best one. The policy has no parameters of its own: it is whatever the "
+        "argmax says. A **policy-based** method gives the policy its own parameters θ and "
+        "adjusts them directly, so that actions followed by high returns become more probable."
+    )
+    st.latex(r"\begin{aligned} \text{value-based:}\quad & a_t = \arg\max_a Q(s_t, a) \\"
+             r"\text{policy-based:}\quad & a_t \sim \pi_\theta(\cdot \mid s_t)"
+             r"\end{aligned}")
+    st.markdown(
+        """
+| | value-based (DQN) | policy-based (REINFORCE, A2C) |
+|---|---|---|
+| learns | Q(s, a), acts greedily | π(a \\| s) itself (often V(s) too) |
+| actions | a short list to take the max over | any distribution, continuous ones too |
+| exploration | added on top (ε-greedy) | built in: actions are sampled |
+| a small change in θ | can flip the argmax (and the behaviour) | nudges the probabilities |
+| data | off-policy: replays old transitions | on-policy: each batch is used once |
+| optimum it can express | deterministic | stochastic when that is better |
+
+Neither column wins everywhere: replay makes DQN thrifty with environment steps, while policy
+methods reach where an argmax cannot. Most modern agents mix the two: an actor (policy) with a
+critic (value function), which is where this page ends up.
+"""
+    )
+with code:
+    code_block(Agent.act, "sampling is the exploration; greedy=True takes the argmax instead")
+    code_block(sample_actions, "one draw per row, from the agent's own seeded generator")
+
+# 2 ---------------------------------------------------------------------------------------------
+text, code = section("theorem")
+with text:
+    st.markdown("The goal is the expected discounted return of trajectories τ played with π_θ:")
+    st.latex(r"J(\theta) = \mathbb{E}_{\tau \sim \pi_\theta}"
+             r"\Big[\sum_{t=0}^{T-1} \gamma^t r_t\Big]")
+    st.markdown(
+        "θ changes *which* trajectories happen, which looks hard to differentiate. The "
+        "log-derivative identity ∇p = p ∇log p turns the gradient of an expectation into an "
+        "expectation we can sample. The probability of a trajectory is a product of the start "
+        "distribution, the policy's choices and the environment's transitions; only the "
+        "policy depends on θ, so the environment's dynamics drop out of the gradient and we "
+        "never need a model of them:"
+    )
+    st.latex(r"\nabla_\theta \log p_\theta(\tau) = "
+             r"\sum_t \nabla_\theta \log \pi_\theta(a_t \mid s_t)")
+    st.markdown(
+        "An action cannot change the rewards that came before it, so each log-probability is "
+        "weighted only by the reward **from its step on**, the return-to-go G_t:"
+    )
+    st.latex(r"\nabla_\theta J(\theta) = \mathbb{E}\Big[\sum_t \nabla_\theta \log \pi_\theta"
+             r"(a_t \mid s_t)\, G_t\Big]")
+    st.latex(r"G_t = \sum_{k \ge t} \gamma^{k-t} r_k = r_t + \gamma\, G_{t+1}")
+    st.markdown(
+        "In words: push up the log-probability of every action you took, in proportion to how "
+        "much reward followed it. ∇log π is the **score function**; autograd computes it from "
+        "log π, so we only ever write a loss. (Strictly, the discounted objective carries an "
+        "extra γ^t in front of each term; like almost every implementation, the lesson's and "
+        "ours drop it, which weights late steps a little more.)"
+    )
+with code:
+    code_block(policy_terms, "log π(a_t|s_t) and the entropy from one log-softmax")
+    code_block(R.discounted_returns, "G_t in one backward pass, O(T)")
+
+# 3 ---------------------------------------------------------------------------------------------
+text, code = section("reinforce")
+with text:
+    st.markdown(
+        "REINFORCE (Williams, 1992) estimates that expectation with the single episode just "
+        "played, then takes one gradient step. Optimisers *minimise*, so the loss is the "
+        "negative of what we want to increase, with the weights A_t held constant:"
+    )
+    st.latex(r"L(\theta) = -\frac{1}{T}\sum_{t=0}^{T-1} \log \pi_\theta(a_t \mid s_t)\, A_t,"
+             r"\qquad A_t = G_t \text{ (no baseline)}")
+    st.markdown(
+        "It is unbiased and simple, and it is noisy: G_t comes from one sampled episode, and "
+        "two episodes from the same state can score very differently by luck alone. Every "
+        "later section is, one way or another, about that noise.\n\n"
+        "Two implementation choices: the lesson **sums** over time steps, so longer episodes "
+        "take bigger steps; we **average** by default (*Loss over time steps* in the advanced "
+        "settings). And acting runs without building an autograd graph; the update recomputes "
+        "all log-probabilities in one batched forward pass, which gives the same gradient for "
+        "a fraction of the cost."
+    )
+with code:
+    code_block(ReinforceAgent.update)
+
+# 4 ---------------------------------------------------------------------------------------------
+text, code = section("baselines")
+with text:
+    st.markdown("Subtract any function of the **state alone**, b(s), from the return:")
+    st.latex(r"\nabla_\theta J = \mathbb{E}\Big[\sum_t \nabla_\theta \log \pi_\theta(a_t \mid s_t)"
+             r"\,\big(G_t - b(s_t)\big)\Big]")
+    st.markdown("The expectation does not move, because the score has mean zero in every state:")
+    st.latex(r"\begin{aligned} \mathbb{E}_{a \sim \pi_\theta}"
+             r"\big[\nabla_\theta \log \pi_\theta(a \mid s)\big]\,b(s)"
+             r"&= b(s) \sum_a \pi_\theta(a \mid s)\,"
+             r"\frac{\nabla_\theta \pi_\theta(a \mid s)}{\pi_\theta(a \mid s)} \\"
+             r"&= b(s)\, \nabla_\theta \underbrace{\textstyle\sum_a \pi_\theta(a \mid s)}_{=1}"
+             r" = 0 \end{aligned}")
+    st.markdown(
+        "So a baseline cannot bias the gradient; it can only change its variance. The natural "
+        "choice is the state's value V(s) = E[G_t | s_t = s]: the **advantage** "
+        "A_t = G_t − V(s_t) then says how much better this continuation went than usual from "
+        "that state, and the large part of G_t that every action shares cancels out. V is "
+        "learned by regression on the returns, and is treated as a constant (detached) inside "
+        "the advantage:"
+    )
+    st.latex(r"A_t = G_t - V_\phi(s_t)")
+    st.latex(r"L_V(\phi) = \frac{1}{T}\sum_t \big(V_\phi(s_t) - G_t\big)^2")
+    st.markdown(
+        "The lesson's first fix is cheaper: **normalise** the returns of each episode to mean 0 "
+        "and standard deviation 1. Centring acts like a baseline (though it uses the episode's "
+        "own returns, not the state alone) and scaling evens out the step size across "
+        "episodes. Try all three on the Train page (*Baseline*), with the same seed."
+    )
+with code:
+    code_block(reinforce_advantages)
+    code_block(R.normalize)
+
+# 5 ---------------------------------------------------------------------------------------------
+text, code = section("actor-critic")
+with text:
+    st.markdown(
+        "REINFORCE waits for the episode to end. An **actor-critic** replaces the rest of the "
+        "return with the critic's estimate of it, and learns after every step. The advantage "
+        "becomes the **temporal-difference (TD) error**, where d_t = 1 only if s_{t+1} "
+        "terminated the task:"
+    )
+    st.latex(r"\delta_t = r_t + \gamma\,(1 - d_t)\,V(s_{t+1}) - V(s_t)")
+    st.latex(r"L = \underbrace{-\log \pi_\theta(a_t \mid s_t)\,\delta_t}_{\text{actor}}"
+             r"+ c_V\, \underbrace{\delta_t^{\,2}}_{\text{critic}}")
+    st.markdown(
+        "The trade: one reward of noise instead of a whole episode's (much lower variance), "
+        "but the target now leans on V, so the critic's mistakes become the actor's (bias). "
+        "If V is badly wrong, the actor is pushed in the wrong direction; the two learn from "
+        "each other, which can help or spiral."
+    )
+with code:
+    code_block(R.td_errors)
+    code_block(ActorCriticAgent.update, "one loss for one-step actor-critic and A2C")
+
+# 6 ---------------------------------------------------------------------------------------------
+text, code = section("a2c")
+with text:
+    st.markdown(
+        "Between one step and a whole episode lies the **n-step return**: n real rewards, then "
+        "the critic's estimate for the rest."
+    )
+    st.latex(r"G_t^{(n)} = \sum_{k=0}^{n-1} \gamma^k r_{t+k} + \gamma^n V(s_{t+n})")
+    st.markdown(
+        "**Generalised advantage estimation** blends all horizons with one knob λ: λ = 0 gives "
+        "the one-step TD error, λ = 1 the n-step return minus V(s_t). Inside a rollout, an "
+        "episode boundary stops the sum."
+    )
+    st.latex(r"A_t^{\mathrm{GAE}(\gamma,\lambda)} = "
+             r"\sum_{l \ge 0} (\gamma\lambda)^l\, \delta_{t+l}")
+    st.markdown(
+        "**A2C** (synchronous advantage actor-critic) steps N copies of the environment "
+        "together for n steps and learns from all N·n transitions in one update. The batch "
+        "mixes different episodes, which decorrelates the data, and one forward/backward pass "
+        "over the batch is much cheaper than N·n tiny ones."
+    )
+with code:
+    code_block(R.gae_advantages)
+    code_block(R.nstep_returns)
+
+# 7 ---------------------------------------------------------------------------------------------
+text, code = section("shared")
+with text:
+    st.markdown(
+        "Actor and critic both need to understand the state, so they can share the first "
+        "layers (a **trunk**) and keep separate heads. One optimiser then minimises one "
+        "combined loss:"
+    )
+    st.latex(r"L = L_\pi + c_V\, L_V - \beta\, \bar{H}")
+    st.markdown(
+        "With a shared trunk, the critic's gradient also reshapes the features the actor "
+        "reads. The critic's loss is measured in squared return units and can be far larger "
+        "than the actor's, so c_V (*value-loss weight*) sets how much it may pull. With "
+        "**Shared layers = 0** the two networks are separate and only share the optimiser."
+    )
+with code:
+    code_block(PolicyValueNet.__init__, "trunk, policy head, value head")
+    code_block(PolicyValueNet.forward)
+
+# 8 ---------------------------------------------------------------------------------------------
+text, code = section("clipping")
+with text:
+    st.markdown("Before each step, the whole gradient g (all parameters together) is rescaled "
+                "if its norm exceeds c; the direction is kept, only the length is capped:")
+    st.latex(r"g \leftarrow g \cdot \min\!\Big(1, \frac{c}{\lVert g \rVert}\Big)")
+    st.markdown(
+        "It protects against one unlucky batch. Two things to keep in mind when reading the "
+        "charts: the **gradient norm** plotted is measured *before* clipping, so a norm that "
+        "keeps rising is a warning even when every step is capped; and clipping the *global* "
+        "norm means that when one loss dominates (a huge critic loss, say) the other's share "
+        "of the step shrinks with it."
+    )
+with code:
+    code_block(Agent.optimize, "returns the norm before clipping; refuses NaN steps")
+
+# 9 ---------------------------------------------------------------------------------------------
+text, code = section("entropy")
+with text:
+    st.markdown("The entropy of the policy in a state measures how spread out its choice is:")
+    st.latex(r"H\big(\pi(\cdot \mid s)\big) = -\sum_a \pi(a \mid s)\,\log \pi(a \mid s)")
+    st.latex(r"0 \le H \le \ln|\mathcal{A}| \quad(= \ln 2 \approx 0.693 \text{ on CartPole})")
+    st.markdown(
+        "Adding β·H to the objective (so subtracting it from the loss) rewards keeping some "
+        "probability on the alternatives, which slows a premature slide into a deterministic "
+        "policy. On the Train page the **entropy** chart is the one to watch: a fall to 0 early "
+        "in a run means the policy has stopped exploring, and a policy that no longer explores "
+        "only sees the consequences of the one thing it already does."
+    )
+with code:
+    code_block(policy_terms, "the entropy term comes from the same log-softmax")
+
+# 10 --------------------------------------------------------------------------------------------
+text, code = section("truncation")
+with text:
+    st.markdown(
+        "Gymnasium ends an episode for one of two reasons, and they mean different things:\n\n"
+        "- **terminated**: the task itself ended (the pole fell). Nothing follows: the value "
+        "of the next state is 0.\n"
+        "- **truncated**: a clock stopped it (CartPole-v1 stops at 500 steps). The pole was "
+        "still up and the return would have continued, so we **bootstrap** from V(s')."
+    )
+    st.latex(r"y_t = \begin{cases} r_t & \text{terminated} \\"
+             r" r_t + \gamma\, V(s_{t+1}) & \text{otherwise, including truncated} \end{cases}")
+    st.markdown(
+        "Treating a truncation as an ending (as the lesson's loop does with `done or "
+        "truncated`) teaches the critic that a perfectly balanced state is worth almost "
+        "nothing when it happens to be step 500, and about 1/(1−γ) ≈ 100 at step 10. "
+        "CartPole's observation has no clock in it, so the critic is given two different "
+        "targets for the same input. *Bootstrap truncated episodes* in the advanced settings "
+        "switches between the two treatments."
+    )
+with code:
+    code_block(R.discounted_returns, "bootstrap = V(s_T) when the episode was truncated")
+
+# 11 --------------------------------------------------------------------------------------------
+text, code = section("collapse")
+with text:
+    st.markdown(
+        "The lesson's one-step actor-critic (one shared 128-unit trunk layer, Adam at 3·10⁻⁴, "
+        "one update per environment step, the whole gradient clipped to norm 0.5, truncation "
+        "treated as an ending) does not learn CartPole-v1 here: on every seed we tried it "
+        "settles into episodes of about 9 steps. Start it from the Train page (*Actor-critic* → "
+        "*The lesson's settings*) and read the charts together:\n\n"
+        "- the **entropy** falls from ln 2 to almost 0 within a few dozen episodes: the policy "
+        "becomes nearly deterministic and pushes the same way every time;\n"
+        "- the critic's **V(s₀)** climbs far above the **discounted return the episodes "
+        "actually collect** (about 9) and keeps climbing;\n"
+        "- the **value loss**, the **TD errors** and the **gradient norm** grow with it.\n\n"
+        "Then switch to our default actor-critic preset, same algorithm, and watch it learn."
+    )
+    st.page_link("pages/train.py", label="Try it on the Train page", icon=":material/monitoring:")
+with code:
+    st.caption("The preset, as `pgcore.config.PRESETS` defines it")
+    from pgcore import PRESETS
+
+    st.code(repr(PRESETS["actor-critic-lesson"].values).replace(", ", ",\n "), language="python")

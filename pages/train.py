@@ -1,0 +1,25 @@
+"""Train: pick settings, start a run, and watch it learn (or fail to) live."""
+
+import streamlit as st
+
+from ui import live, state, widgets
+from ui.router import require_router
+
+require_router()  # first visit after a restart straight to this URL: route via app.py
+
+holder = state.session_holder()
+pool = state.slot_pool()
+
+st.title("Train an agent", anchor=False)
+st.caption("CartPole-v1: push the cart left or right to keep the pole up; +1 per step, at most "
+           "500 steps. Training runs in the background, so you can change pages and come back.")
+
+settings, main = st.columns([1.05, 2.45], gap="medium")
+with settings:
+    with st.container(border=True):
+        st.subheader("Settings", anchor=False)
+        config, error = widgets.config_ui()
+with main:
+    live.controls_ui(holder, config, error, pool)
+    live.panel_ui(holder, pool)
+    live.watch_ui(holder)

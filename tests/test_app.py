@@ -1,0 +1,222 @@
+"""The Streamlit app through ``streamlit.testing.v1.AppTest``: every page renders, Train trains.
+
+AppTest runs the scripts in this process without a browser. It cannot fire ``run_every`` or
+``on_release``, so the tests call ``at.run()`` in a loop and stop every run in teardown.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pgcore.runner import stop_all
+
+APP = str(ROOT / "app.py")
+TIMEOUT = 60  # seconds per script run (the first one imports torch)
+WAIT = 90.0
+
+
+@pytest.fixture(autouse=True)
+def _stop_runs():
+    yield
+    stop_all()
+
+
+def app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, at.exception
+    if page:
+        at.switch_page(page)
+        at.run()
+        assert not at.exception, at.exception
+    return at
+
+
+def metric(at: AppTest, label: str) -> str | None:
+    for m in at.metric:
+        if m.label == label:
+            return m.value
+    return None
+
+
+def episodes(at: AppTest) -> int:
+    v = metric(at, "Episodes")
+    return 0 if v in (None, "–") else int(v.replace(",", ""))
+
+
+def run_until(at: AppTest, predicate, timeout: float = WAIT) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        at.run()
+        assert not at.exception, at.exception
+        if predicate(at):
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def start_short_run(at: AppTest, algo: str = "a2c", budget: int = 60) -> None:
+    at.radio(key="cfg.algo").set_value(algo).run()
+    at.number_input(key="cfg.max_episodes").set_value(budget).run()
+    assert not at.error, [e.value for e in at.error]
+    at.button(key="ctl.start").click().run()
+    assert not at.exception, at.exception
+
+
+def test_home_renders_with_sidebar():
+    at = app()
+    assert at.title[0].value == "Policy Gradient Lab"
+    sidebar_text = " ".join(m.value for m in at.sidebar.markdown)
+    assert "Your run" in sidebar_text and "Policy Gradient Lab" in sidebar_text
+
+
+def test_theory_shows_formulas_next_to_the_real_code():
+    at = app("pages/theory.py")
+    assert at.title[0].value == "Theory"
+    assert len(at.latex) >= 12
+    code = "\n".join(c.value for c in at.code)
+    for name in ("def discounted_returns", "def td_errors", "def gae_advantages", "def normalize",
+                 "def reinforce_advantages", "def policy_terms", "def optimize", "def update"):
+        assert name in code, name
+    import inspect
+
+    from pgcore import returns
+    assert inspect.getsource(returns.gae_advantages).strip() in code  # the live source
+
+
+def test_train_page_renders_with_controls():
+    at = app("pages/train.py")
+    assert at.title[0].value == "Train an agent"
+    buttons = {b.key: b for b in at.button if b.key}
+    assert not buttons["ctl.start"].disabled
+    assert buttons["ctl.pause"].disabled and buttons["ctl.stop"].disabled
+    assert at.radio(key="cfg.algo").value == "reinforce"
+    assert not at.error
+
+
+def test_train_starts_a_run_and_episodes_appear():
+    at = app("pages/train.py")
+    start_short_run(at, "a2c", budget=40)
+    assert run_until(at, lambda a: episodes(a) > 0), "no episodes appeared"
+    assert len(at.get("arrow_vega_lite_chart")) >= 4 or len(at.get("vega_lite_chart")) >= 4
+    assert run_until(at, lambda a: metric(a, "Episodes") == "40")  # the budget is exact
+    assert any("episode budget" in s.value for s in at.success)
+    buttons = {b.key: b for b in at.button if b.key}
+    assert not buttons["ctl.start"].disabled and buttons["ctl.stop"].disabled
+
+
+def test_pause_resume_stop_and_reset():
+    at = app("pages/train.py")
+    start_short_run(at, "a2c", budget=20_000)
+    assert run_until(at, lambda a: episodes(a) > 5)
+    at.button(key="ctl.pause").click().run()
+    n = episodes(at)
+    time.sleep(0.5)
+    at.run()
+    time.sleep(0.5)
+    at.run()
+    assert episodes(at) - n <= 20  # at most the rollout in flight when paused finished
+    m = episodes(at)
+    time.sleep(0.6)
+    at.run()
+    assert episodes(at) == m  # paused: nothing moves
+    at.button(key="ctl.resume").click().run()
+    assert run_until(at, lambda a: episodes(a) > m)
+    at.button(key="ctl.stop").click().run()
+    assert run_until(at, lambda a: any("Stopped" in i.value for i in a.info))
+    at.button(key="ctl.reset").click().run()
+    assert episodes(at) == 0 and metric(at, "Episodes") is None
+
+
+def test_invalid_settings_give_a_message_not_a_traceback():
+    at = app("pages/train.py")
+    at.number_input(key="cfg.shared_layers").set_value(0).run()
+    at.number_input(key="cfg.head_layers").set_value(0).run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert errors and "hidden layer" in errors[0]
+    assert "Traceback" not in errors[0]
+    assert {b.key: b for b in at.button if b.key}["ctl.start"].disabled
+
+
+def test_presets_and_reset_to_defaults():
+    at = app("pages/train.py")
+    at.radio(key="cfg.algo").set_value("actor-critic").run()
+    assert at.selectbox(key="cfg.preset").value == "actor-critic"
+    at.selectbox(key="cfg.preset").set_value("actor-critic-lesson").run()
+    assert at.select_slider(key="cfg.lr").value == pytest.approx(3e-4)
+    assert at.number_input(key="cfg.shared_layers").value == 1
+    at.select_slider(key="cfg.lr").set_value(1e-2).run()
+    at.number_input(key="cfg.seed").set_value(5).run()
+    at.button(key="cfg_reset").click().run()
+    assert at.select_slider(key="cfg.lr").value == pytest.approx(3e-4)
+    assert at.number_input(key="cfg.seed").value == 0
+    assert not at.error and not at.exception
+
+
+def test_lesson_actor_critic_shows_the_collapse_note():
+    at = app("pages/train.py")
+    at.radio(key="cfg.algo").set_value("actor-critic").run()
+    at.selectbox(key="cfg.preset").set_value("actor-critic-lesson").run()
+    at.number_input(key="cfg.max_episodes").set_value(30).run()
+    at.button(key="ctl.start").click().run()
+    assert run_until(at, lambda a: episodes(a) > 0)
+    notes = " ".join(w.value for w in at.warning)
+    assert "entropy" in notes and "V(s₀)" in notes
+
+
+def test_settings_and_run_survive_a_page_switch():
+    at = app("pages/train.py")
+    at.number_input(key="cfg.seed").set_value(7).run()
+    start_short_run(at, "a2c", budget=30)
+    assert run_until(at, lambda a: metric(a, "Episodes") == "30")
+    at.switch_page("pages/theory.py").run()
+    assert not at.exception and at.title[0].value == "Theory"
+    sidebar = " ".join(c.value for c in at.sidebar.caption)
+    assert "30 episodes" in sidebar
+    at.switch_page("pages/train.py").run()
+    assert not at.exception
+    assert metric(at, "Episodes") == "30"  # the same run, still there
+    assert at.number_input(key="cfg.seed").value == 7  # and the settings
+
+
+def test_a_run_waits_for_a_free_slot_and_starts_by_itself(monkeypatch):
+    # Every AppTest shares one session id, so "another session" is a run started directly
+    # in the app's process-wide pool, which has a single slot here.
+    from pgcore import preset
+    from pgcore.runner import BackgroundRun
+    from ui import state
+
+    monkeypatch.setenv("PGLAB_MAX_RUNS", "1")
+    state.slot_pool.clear()  # a fresh process-wide pool with a single slot
+    try:
+        at = app("pages/train.py")
+        pool = state.slot_pool()
+        assert pool.max_concurrent == 1
+        other = BackgroundRun(preset("a2c", max_episodes=20_000), pool, frame_every=None)
+        other.start()
+        deadline = time.monotonic() + WAIT
+        while other.state != "running" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        start_short_run(at, "a2c", budget=20)
+        assert any("Waiting for a free training slot" in i.value for i in at.info)
+        sidebar = " ".join(c.value for c in at.sidebar.caption)
+        assert "1 of 1 busy" in sidebar and "1 waiting" in sidebar
+        time.sleep(0.5)
+        at.run()
+        assert episodes(at) == 0  # still waiting
+        other.stop()
+        assert run_until(at, lambda a: metric(a, "Episodes") == "20")  # started by itself
+    finally:
+        stop_all()
+        state.slot_pool.clear()

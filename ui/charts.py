@@ -1,0 +1,284 @@
+"""Live charts: authored in altair once, refilled with fresh data on every refresh.
+
+Building an altair chart object costs 10-60 ms (schema objects, deep copies, validation),
+too much to do several times every half second. So each chart is written in altair with a
+*named* dataset, converted to a Vega-Lite dict once per shape (``lru_cache``), and every
+refresh only attaches a small, downsampled data frame to a copy of that dict (well under a
+millisecond). Streamlit sends the frame as Arrow and the browser swaps the data in place.
+
+Every chart sends a bounded number of points however long the run (altair/Vega-Lite re-send
+all of a chart's data on every refresh). Moving averages and rolling deviations are computed
+over the *full* history first and only then sampled, so downsampling never changes what the
+curves say. Nothing here imports streamlit: the benchmark times these functions directly.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from pgcore.runner import RunSnapshot
+
+MAX_POINTS = 1000
+"""Points per series on the main returns chart."""
+SMALL_POINTS = 400
+"""Points per series on the small diagnostic charts (each is ~300 px wide)."""
+WINDOW = 100
+THRESHOLDS = ((195.0, "195: CartPole-v0 solved", "#b45309"),
+              (475.0, "475: CartPole-v1 solved", "#15803d"))
+
+RETURN_COLOR = "#94a3b8"
+AVERAGE_COLOR = "#1d4ed8"
+BAND_COLOR = "#60a5fa"
+VALUE_COLOR = "#dc2626"
+
+V_LABEL = "critic's V(s₀)"
+G_LABEL = "return collected (discounted)"
+
+
+# ----- data helpers ---------------------------------------------------------------------------
+
+
+def sample_index(n: int, max_points: int = MAX_POINTS) -> np.ndarray:
+    """At most ``max_points`` evenly spread indices into ``range(n)``, first and last included.
+
+    >>> sample_index(5, 10).tolist()
+    [0, 1, 2, 3, 4]
+    >>> sample_index(10, 4).tolist()
+    [0, 3, 6, 9]
+    """
+    if n <= max_points:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, max_points).round().astype(np.int64))
+
+
+def rolling_mean_std(x: np.ndarray, window: int = WINDOW,
+                     at: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Trailing mean and (population) std over the last ``min(i + 1, window)`` values, at
+    the indices ``at`` (all by default): prefix sums, O(n) then O(len(at)). The same windows
+    as ``pgcore.metrics.moving_average`` / ``rolling_std`` (a test checks they agree).
+
+    >>> m, s = rolling_mean_std(np.array([1.0, 3.0, 3.0, 5.0]), window=2)
+    >>> m.tolist(), s.tolist()
+    ([1.0, 2.0, 3.0, 4.0], [0.0, 1.0, 0.0, 1.0])
+    """
+    x = np.asarray(x, dtype=np.float64)
+    at = np.arange(len(x)) if at is None else np.asarray(at, dtype=np.int64)
+    c1 = np.concatenate([[0.0], np.cumsum(x)])
+    c2 = np.concatenate([[0.0], np.cumsum(x * x)])
+    hi = at + 1
+    lo = np.maximum(0, hi - window)
+    k = hi - lo
+    mean = (c1[hi] - c1[lo]) / k
+    var = np.maximum((c2[hi] - c2[lo]) / k - mean * mean, 0.0)
+    return mean, np.sqrt(var)
+
+
+def _x_max(snap: RunSnapshot) -> int:
+    """The x-axis end: the episode budget (so the axis does not jump), or the data's end."""
+    budget = snap.config.max_episodes or 0
+    return int(max(budget, snap.episode_count, 10))
+
+
+def _with_data(template: str, **datasets: pd.DataFrame) -> dict:
+    spec = json.loads(template)
+    spec["datasets"] = datasets
+    return spec
+
+
+def _f32(x: np.ndarray) -> np.ndarray:
+    return np.asarray(x, dtype=np.float32)  # half the bytes on the wire; plenty of precision
+
+
+# ----- returns --------------------------------------------------------------------------------
+
+
+def returns_data(snap: RunSnapshot, window: int = WINDOW,
+                 max_points: int = MAX_POINTS) -> pd.DataFrame:
+    """Episode, return, its moving average and average +- rolling std, downsampled."""
+    ep = snap.episodes
+    returns = ep["episode_return"]
+    idx = sample_index(len(returns), max_points)
+    mean, std = rolling_mean_std(returns, window, idx)
+    return pd.DataFrame({"x": ep["episode"][idx].astype(np.int64), "ret": _f32(returns[idx]),
+                         "avg": _f32(mean), "lo": _f32(mean - std), "hi": _f32(mean + std)})
+
+
+def returns_chart(x_max: int, y_max: float | None = 500.0, window: int = WINDOW,
+                  thresholds=THRESHOLDS, height: int = 360) -> alt.LayerChart:
+    """The altair chart (named dataset ``returns``): return per episode (thin), its
+    ``window``-episode moving average (bold), a band of +-1 rolling standard deviation, and
+    labelled rules at the solve thresholds."""
+    x = alt.X("x:Q", title="episode", scale=alt.Scale(domain=[0, x_max], nice=False))
+    y_scale = (alt.Scale(domain=[0, y_max * 1.04], nice=False) if y_max
+               else alt.Scale(zero=False))
+    ytitle = "return per episode"
+    tips = [alt.Tooltip("x:Q", title="episode"), alt.Tooltip("ret:Q", title="return"),
+            alt.Tooltip("avg:Q", title=f"{window}-episode average", format=".1f"),
+            alt.Tooltip("lo:Q", title="average − std", format=".1f"),
+            alt.Tooltip("hi:Q", title="average + std", format=".1f")]
+    data = alt.NamedData("returns")
+    base = alt.Chart(data).encode(x=x)
+    band = base.mark_area(opacity=0.25, color=BAND_COLOR).encode(
+        y=alt.Y("lo:Q", scale=y_scale, title=ytitle), y2="hi:Q")
+    raw = base.mark_line(color=RETURN_COLOR, strokeWidth=0.8).encode(
+        y=alt.Y("ret:Q", scale=y_scale, title=ytitle))
+    avg = base.mark_line(color=AVERAGE_COLOR, strokeWidth=2.5).encode(
+        y=alt.Y("avg:Q", scale=y_scale, title=ytitle), tooltip=tips)
+    layers = [band, raw, avg]
+    if thresholds:
+        rules = pd.DataFrame({"y": [t[0] for t in thresholds], "label": [t[1] for t in thresholds],
+                              "color": [t[2] for t in thresholds]})
+        rule = alt.Chart(rules).encode(y=alt.Y("y:Q", scale=y_scale, title=ytitle),
+                                       color=alt.Color("color:N", scale=None))
+        layers.append(rule.mark_rule(strokeDash=[6, 4], strokeWidth=1.5))
+        layers.append(rule.mark_text(align="left", baseline="bottom", dx=4, dy=-3, fontSize=11,
+                                     fontWeight="bold").encode(x=alt.value(0), text="label:N"))
+    keys = ["return", f"{window}-episode average", "average ± 1 std"]
+    layers.append(alt.Chart(pd.DataFrame({"series": keys})).mark_point(opacity=0).encode(
+        color=alt.Color("series:N", title=None,
+                        scale=alt.Scale(domain=keys, range=[RETURN_COLOR, AVERAGE_COLOR,
+                                                            BAND_COLOR]),
+                        legend=alt.Legend(orient="top", direction="horizontal",
+                                          symbolType="stroke", symbolStrokeWidth=4,
+                                          symbolOpacity=1))))
+    return alt.layer(*layers).properties(height=height)
+
+
+@lru_cache(maxsize=32)
+def _returns_template(x_max: int, y_max: float | None, window: int) -> str:
+    return json.dumps(returns_chart(x_max, y_max, window).to_dict())
+
+
+def returns_spec(snap: RunSnapshot, y_max: float | None = 500.0, window: int = WINDOW,
+                 max_points: int = MAX_POINTS) -> dict:
+    """A Vega-Lite spec of :func:`returns_chart` filled with ``snap``'s episodes."""
+    return _with_data(_returns_template(_x_max(snap), y_max, window),
+                      returns=returns_data(snap, window, max_points))
+
+
+# ----- per-update diagnostics -----------------------------------------------------------------
+
+UPDATE_PANELS = (
+    ("policy_loss", "policy loss", "linear"),
+    ("entropy", "policy entropy H(π(·|s)), nats", "linear"),
+    ("grad_norm", "gradient norm, before clipping", "log"),
+    ("value_loss", "value loss (critic)", "log"),
+    ("advantage_rms", "advantage size (RMS)", "log"),
+)
+"""(field, title, y scale) of each small chart, in display order."""
+
+
+def updates_data(snap: RunSnapshot, max_points: int = SMALL_POINTS) -> pd.DataFrame:
+    """The bucketed update statistics, downsampled; ``x`` = episodes finished so far.
+    Non-positive values of log-scaled statistics become NaN (a gap, not an error)."""
+    u = snap.updates
+    idx = sample_index(len(u["update"]), max_points)
+    data = {"x": _f32(u["episodes"][idx]), "update": u["update"][idx].astype(np.int64)}
+    for name, _, scale in UPDATE_PANELS:
+        v = _f32(u[name][idx])
+        if scale == "log":
+            v = np.where(v > 0, v, np.nan).astype(np.float32)
+        data[name] = v
+    return pd.DataFrame(data)
+
+
+def update_chart(field: str, title: str, scale: str, x_max: int, height: int = 200,
+                 y_domain: tuple[float, float] | None = None) -> alt.Chart:
+    """One small line chart (named dataset ``updates``) of an update statistic."""
+    if y_domain is not None:
+        y_scale = alt.Scale(domain=list(y_domain), nice=False)
+    elif scale == "log":
+        y_scale = alt.Scale(type="log")
+    else:
+        y_scale = alt.Scale(zero=False)
+    axis = alt.Axis(format="~s" if scale == "log" else "~g", tickCount=4, labelFlush=True,
+                    grid=scale != "log")
+    return alt.Chart(alt.NamedData("updates")).mark_line(
+        color=AVERAGE_COLOR, strokeWidth=1.5, clip=True).encode(
+        x=alt.X("x:Q", title=None, scale=alt.Scale(domain=[0, x_max], nice=False),
+                axis=alt.Axis(tickCount=4, grid=False)),
+        y=alt.Y(f"{field}:Q", title=None, scale=y_scale, axis=axis),
+        order="update:Q",
+        tooltip=[alt.Tooltip("update:Q", title="update"), alt.Tooltip("x:Q", title="episodes"),
+                 alt.Tooltip(f"{field}:Q", title=field.replace("_", " "), format=".4g")],
+    ).properties(title=alt.TitleParams(title, fontSize=13, anchor="start"), height=height)
+
+
+@lru_cache(maxsize=64)
+def _update_template(field: str, title: str, scale: str, x_max: int,
+                     y_domain: tuple[float, float] | None) -> str:
+    return json.dumps(update_chart(field, title, scale, x_max, y_domain=y_domain).to_dict())
+
+
+def update_specs(snap: RunSnapshot, max_points: int = SMALL_POINTS,
+                 n_actions: int = 2) -> list[tuple[str, dict]]:
+    """``(field, spec)`` for each small chart; the value-loss chart only with a critic.
+
+    The entropy axis is fixed to [0, ln(n_actions)] so a collapse to 0 is unmistakable."""
+    df = updates_data(snap, max_points)
+    x_max = _x_max(snap)
+    out = []
+    for field, title, scale in UPDATE_PANELS:
+        if field == "value_loss" and not snap.config.has_critic:
+            continue
+        domain = (0.0, round(float(np.log(n_actions)) * 1.02, 4)) if field == "entropy" else None
+        template = _update_template(field, title, scale, x_max, domain)
+        out.append((field, _with_data(template, updates=df)))
+    return out
+
+
+# ----- the critic against reality --------------------------------------------------------------
+
+
+def value_data(snap: RunSnapshot, max_points: int = SMALL_POINTS,
+               window: int = 10) -> pd.DataFrame:
+    """Per episode: the critic's V(s_0) and the discounted return actually collected, both
+    averaged over the last ``window`` episodes; long format for a two-line chart."""
+    ep = snap.episodes
+    idx = sample_index(len(ep["episode"]), max_points)
+    v, _ = rolling_mean_std(ep["start_value"], window, idx)
+    g, _ = rolling_mean_std(ep["discounted_return"], window, idx)
+    x = ep["episode"][idx].astype(np.int64)
+    return pd.DataFrame({"x": np.concatenate([x, x]), "y": _f32(np.concatenate([v, g])),
+                         "series": [V_LABEL] * len(x) + [G_LABEL] * len(x)})
+
+
+def value_chart(x_max: int, window: int = 10, height: int = 300) -> alt.Chart:
+    """V(s_0) against sum_t gamma^t r_t per episode (named dataset ``values``)."""
+    return alt.Chart(alt.NamedData("values")).mark_line(strokeWidth=2, clip=True).encode(
+        x=alt.X("x:Q", title="episode", scale=alt.Scale(domain=[0, x_max], nice=False),
+                axis=alt.Axis(tickCount=4)),
+        y=alt.Y("y:Q", title=None, axis=alt.Axis(format="~s", tickCount=5)),
+        color=alt.Color("series:N", title=None,
+                        scale=alt.Scale(domain=[V_LABEL, G_LABEL],
+                                        range=[VALUE_COLOR, AVERAGE_COLOR]),
+                        legend=alt.Legend(orient="top", direction="horizontal", labelLimit=260)),
+        tooltip=[alt.Tooltip("x:Q", title="episode"), alt.Tooltip("series:N", title="series"),
+                 alt.Tooltip("y:Q", title=f"{window}-episode average", format=".2f")],
+    ).properties(title=alt.TitleParams(
+        f"V(s₀) vs the return it predicts ({window}-ep. averages)",
+        fontSize=13, anchor="start"), height=height)
+
+
+@lru_cache(maxsize=32)
+def _value_template(x_max: int, window: int) -> str:
+    return json.dumps(value_chart(x_max, window).to_dict())
+
+
+def value_spec(snap: RunSnapshot, max_points: int = SMALL_POINTS, window: int = 10) -> dict | None:
+    """:func:`value_chart` filled with ``snap``'s episodes; None when there is no critic."""
+    if not snap.config.has_critic:
+        return None
+    return _with_data(_value_template(_x_max(snap), window),
+                      values=value_data(snap, max_points, window))
+
+
+def spec_points(spec: dict) -> int:
+    """Rows of data a spec carries (for tests and the benchmark)."""
+    return sum(len(df) for df in spec.get("datasets", {}).values())
+

@@ -1,0 +1,358 @@
+"""The Train page's moving parts: run controls, the live panel, "watch the agent", downloads.
+
+The live panel reads ONE snapshot per refresh and draws everything from it; it never touches
+the training thread. While a run is active the panel is an ``st.fragment`` that reruns
+itself every :data:`REFRESH_SECONDS`; once the run has ended the page draws the same panel
+once, statically, so a finished run costs the server nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from pgcore.runner import ACTIVE_STATES, EPISODE_FIELDS, UPDATE_FIELDS, RunSnapshot, SlotPool
+
+from . import charts
+from .state import RunHolder, WatchResult
+from .widgets import is_lesson_actor_critic, preset_label
+
+try:  # written alongside this app; optional so the page still works without it
+    from pgcore.metrics import episodes_to_threshold
+except ImportError:  # pragma: no cover - fallback until pgcore.metrics lands
+    def episodes_to_threshold(returns, threshold, window=100):
+        r = np.asarray(returns, dtype=np.float64)
+        if len(r) < window:
+            return None
+        avg = np.convolve(r, np.ones(window) / window, mode="valid")
+        hits = np.flatnonzero(avg >= threshold)
+        return int(hits[0]) + window if len(hits) else None
+
+try:
+    from pgcore.checkpoint import checkpoint_bytes
+except ImportError:  # pragma: no cover
+    checkpoint_bytes = None
+
+REFRESH_SECONDS = 0.5
+ALGO_NAMES = {"reinforce": "REINFORCE", "actor-critic": "One-step actor-critic", "a2c": "A2C"}
+ACTIONS = {"CartPole": ("left", "right")}
+BADGES = {  # state -> (label, color, icon)
+    "idle": ("ready", "gray", ":material/hourglass_empty:"),
+    "waiting": ("waiting for a free slot", "orange", ":material/hourglass_top:"),
+    "running": ("training", "blue", ":material/directions_run:"),
+    "paused": ("paused", "violet", ":material/pause:"),
+    "finished": ("finished", "green", ":material/check_circle:"),
+    "stopped": ("stopped", "gray", ":material/stop_circle:"),
+    "diverged": ("diverged", "red", ":material/warning:"),
+    "error": ("error", "red", ":material/error:"),
+}
+
+LESSON_AC_NOTE = """
+**What you are watching (the lesson's one-step actor-critic).** Read the charts together:
+within the first few dozen episodes the **policy entropy** drops from ln 2 ≈ 0.69 to almost 0,
+so the policy has become (nearly) deterministic and pushes the cart the same way every time;
+every episode then ends after about **9 steps**. At the same time the critic's **V(s₀)**
+climbs far above the **discounted return the episodes actually collect** (about 9) and keeps
+climbing, and the **value loss**, the **TD errors** and the **gradient norm** grow with it
+(note the log scales). The settings behind it: one trunk layer shared by actor and critic,
+one Adam step per environment step at 3·10⁻⁴, one gradient clipped as a whole to norm 0.5,
+and the time limit treated as a true end. A policy that no longer explores produces only
+short, nearly identical episodes, so it has nothing left to learn from.
+Switch the preset to **"Our default (learns CartPole)"**, start again, and compare.
+"""
+
+
+# ----- small helpers --------------------------------------------------------------------------
+
+
+def badge(state: str) -> None:
+    label, color, icon = BADGES.get(state, (state, "gray", None))
+    st.badge(label, color=color, icon=icon)
+
+
+def action_names(env_id: str) -> tuple[str, ...]:
+    return ACTIONS.get(env_id.split("-")[0], ("action 0", "action 1"))
+
+
+def recent_rate(snap: RunSnapshot, last: int = 50) -> float | None:
+    """Episodes per second over the last ``last`` episodes (training time, pauses excluded)."""
+    t = snap.episodes["wall_seconds"]
+    n = len(t)
+    if n >= 2:
+        k = min(last, n - 1)
+        dt = t[-1] - t[-1 - k]
+        if dt > 0:
+            return k / dt
+    if snap.wall_seconds > 0 and snap.episode_count:
+        return snap.episode_count / snap.wall_seconds
+    return None
+
+
+def first_reached(holder: RunHolder, snap: RunSnapshot, threshold: float) -> int | None:
+    """Episode at which the full 100-episode average first reached ``threshold`` (cached:
+    once reached it never changes)."""
+    if threshold in holder.reached:
+        return holder.reached[threshold]
+    hit = episodes_to_threshold(snap.episodes["episode_return"], threshold)
+    if hit is not None:
+        hit += snap.episodes_dropped
+        holder.reached[threshold] = hit
+    return hit
+
+
+def frame_jpeg(holder: RunHolder, frame, crop: bool = True) -> bytes | None:
+    """The frame as JPEG (2 ms; PNG takes ~10 ms), encoded once per frame."""
+    if frame is None or frame.rgb is None:
+        return None
+    cached = getattr(holder, "_frame_cache", None)
+    if cached is not None and cached[0] is frame:
+        return cached[1]
+    from PIL import Image
+
+    rgb = np.asarray(frame.rgb, np.uint8)
+    if rgb.shape[:2] == (400, 600) and crop:  # CartPole: the top third is empty sky
+        rgb = rgb[120:345]
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="JPEG", quality=90)
+    data = buf.getvalue()
+    holder._frame_cache = (frame, data)
+    return data
+
+
+def _fmt_int(n) -> str:
+    return "–" if n is None else f"{int(n):,}"
+
+
+# ----- controls -------------------------------------------------------------------------------
+
+
+def controls_ui(holder: RunHolder, config, error: str | None, pool: SlotPool) -> None:
+    """Start / Pause / Resume / Stop / Reset, each enabled only when it makes sense."""
+    run = holder.run
+    state = run.state if run is not None else None
+    active = state in ACTIVE_STATES
+    holder.last_state = state
+    cols = st.columns(5)
+    cols[0].button("Start", type="primary", icon=":material/play_arrow:", width="stretch",
+                   disabled=config is None or active, key="ctl.start",
+                   on_click=holder.start,
+                   args=(config, pool, preset_label(st.session_state.get("cfg.preset", ""))),
+                   help="Start a new run with these settings." if config is not None
+                   else "Fix the settings first.")
+    cols[1].button("Pause", icon=":material/pause:", width="stretch", key="ctl.pause",
+                   disabled=state != "running", on_click=holder.pause)
+    cols[2].button("Resume", icon=":material/resume:", width="stretch", key="ctl.resume",
+                   disabled=state != "paused", on_click=holder.resume)
+    cols[3].button("Stop", icon=":material/stop:", width="stretch", key="ctl.stop",
+                   disabled=not active, on_click=holder.stop,
+                   help="End the run; its charts, GIF and downloads stay.")
+    cols[4].button("Reset", icon=":material/restart_alt:", width="stretch", key="ctl.reset",
+                   disabled=run is None, on_click=holder.reset,
+                   help="Stop and forget this run.")
+    if error:
+        st.error(f"These settings cannot run: {error}.", icon=":material/block:")
+
+
+# ----- the live panel -------------------------------------------------------------------------
+
+
+def draw_panel(holder: RunHolder, snap: RunSnapshot, pool: SlotPool) -> None:
+    """Everything the run shows, from one snapshot."""
+    c = snap.config
+    rate = recent_rate(snap)
+    returns = snap.episodes["episode_return"]
+    last100 = float(returns[-100:].mean()) if len(returns) else None
+    hit195 = first_reached(holder, snap, 195.0)
+    hit475 = first_reached(holder, snap, 475.0)
+    b1, b2 = st.columns([1, 4], vertical_alignment="center")
+    with b1:
+        badge(snap.state)
+    b2.caption(f"{ALGO_NAMES.get(c.algo, c.algo)} on {c.env_id}, seed {c.seed}"
+               + (f" · from the preset “{holder.preset}”" if holder.preset else ""))
+    head = st.columns(5)
+    head[0].metric("Episodes", _fmt_int(snap.episode_count))
+    head[1].metric("Episodes / s", "–" if rate is None else f"{rate:.1f}",
+                   help="Over the last 50 episodes, pauses excluded.")
+    head[2].metric("Last 100 avg", "–" if last100 is None else f"{last100:.1f}",
+                   help="Mean return of the last 100 episodes (fewer at the start).")
+    head[3].metric("195 reached", _fmt_int(hit195),
+                   help="First episode at which the full 100-episode average reached 195 "
+                        "(CartPole-v0's criterion, the one the lesson quotes).")
+    head[4].metric("475 reached", _fmt_int(hit475),
+                   help="First episode at which the full 100-episode average reached 475 "
+                        "(CartPole-v1's own criterion).")
+    budget = f"{snap.episode_count:,} of {c.max_episodes:,} episodes" if c.max_episodes \
+        else f"{snap.env_steps:,} steps"
+    st.progress(snap.progress(), text=f"{budget} · {snap.env_steps:,} env steps · "
+                                      f"{snap.wall_seconds:,.0f} s of training")
+
+    if snap.state == "waiting":
+        ahead = snap.waiting_position
+        st.info(f"Waiting for a free training slot: {pool.active} of {pool.max_concurrent} "
+                f"slots are busy{f' and {ahead} run(s) are ahead of yours' if ahead else ''}. "
+                "It starts by itself as soon as one frees; you can leave this page meanwhile.",
+                icon=":material/hourglass_top:")
+    elif snap.state == "finished":
+        st.success(snap.message, icon=":material/check_circle:")
+    elif snap.state == "stopped":
+        st.info(snap.message, icon=":material/stop_circle:")
+    elif snap.state in ("diverged", "error"):
+        st.error(snap.message, icon=":material/error:")
+
+    st.vega_lite_chart(charts.returns_spec(snap), width="stretch")
+
+    left, right = st.columns([1.1, 1.4], gap="medium")
+    with left:
+        _frame_card(holder, snap)
+    with right:
+        spec = charts.value_spec(snap)
+        if spec is not None:
+            st.vega_lite_chart(spec, width="stretch")
+        else:
+            st.caption("This run has no critic, so there is no V(s) to compare with the "
+                       "returns. Pick the learned-value baseline to get one.")
+    specs = charts.update_specs(snap)
+    st.caption("Per-update diagnostics against episodes, averaged over consecutive updates "
+               "when there are many; log scales for the last three. Advantage size is the RMS "
+               "of the advantages (for one-step actor-critic: of the TD errors).")
+    for row in range(0, len(specs), 3):
+        cols = st.columns(3)
+        for col, (_, spec) in zip(cols, specs[row: row + 3], strict=False):
+            col.vega_lite_chart(spec, width="stretch")
+    if is_lesson_actor_critic(c):
+        st.warning(LESSON_AC_NOTE, icon=":material/school:")
+
+
+def _frame_card(holder: RunHolder, snap: RunSnapshot) -> None:
+    frame = snap.frame
+    data = frame_jpeg(holder, frame, crop=snap.config.env_id.startswith("CartPole"))
+    if frame is None or data is None:
+        st.caption("The CartPole view appears once training has started.")
+        return
+    st.image(data, caption=f"the policy playing: episode {frame.episode:,}, step {frame.step}",
+             width="stretch")
+    names = action_names(snap.config.env_id)
+    for name, p in zip(names, frame.probs, strict=False):
+        st.progress(float(np.clip(p, 0, 1)), text=f"π({name} | s) = {p:.2f}")
+    if np.isfinite(frame.value):
+        st.markdown(f"**V(s) = {frame.value:,.1f}**: the critic's estimate of the "
+                    "discounted return from this state.")
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def live_panel(holder: RunHolder, pool: SlotPool) -> None:
+    """The panel, redrawn from a fresh snapshot about twice a second while the run is active.
+    When the run ends, the whole page reruns once (the buttons change) and stops refreshing."""
+    snap = holder.snapshot()
+    if snap is None:
+        return
+    draw_panel(holder, snap, pool)
+    if snap.state not in ACTIVE_STATES and holder.last_state in ACTIVE_STATES:
+        holder.last_state = snap.state
+        st.rerun()
+
+
+def panel_ui(holder: RunHolder, pool: SlotPool) -> None:
+    """The live fragment while a run is active; a static panel once it has ended."""
+    snap = holder.snapshot()
+    if snap is None:
+        st.info("Choose an algorithm and a preset, then press **Start**. The charts, the "
+                "CartPole view and the diagnostics appear here and update about twice a "
+                "second while the agent trains.", icon=":material/arrow_back:")
+        return
+    if snap.state in ACTIVE_STATES:
+        live_panel(holder, pool)
+    else:
+        draw_panel(holder, snap, pool)
+
+
+# ----- watch the agent and downloads ----------------------------------------------------------
+
+
+def episodes_csv(snap: RunSnapshot) -> bytes:
+    df = pd.DataFrame({f: snap.episodes[f] for f in EPISODE_FIELDS})
+    for f in ("episode", "length", "env_steps"):
+        df[f] = df[f].astype(np.int64)
+    return df.to_csv(index=False).encode()
+
+
+def updates_csv(snap: RunSnapshot) -> bytes:
+    u = snap.updates
+    cols = ["update", "env_steps", "episodes", "wall_seconds", "count", *UPDATE_FIELDS]
+    df = pd.DataFrame({f: u[f] for f in cols}).rename(columns={"count": "updates_averaged"})
+    return df.to_csv(index=False).encode()
+
+
+def play_gif(holder: RunHolder, greedy: bool) -> WatchResult | None:
+    """Play one full episode of the latest published policy and encode it as a GIF."""
+    from pgcore.render import frames_to_gif, play_episode
+
+    run = holder.run
+    agent = None if run is None else run.policy_agent()
+    if agent is None:
+        return None
+    seed = int(time.time_ns() % 2**31)
+    ret, length, frames = play_episode(agent, run.config.env_id, seed=seed, greedy=greedy,
+                                       render=True, max_frames=500)
+    gif = frames_to_gif(frames[::2], fps=25, scale=0.5)  # every 2nd step: real time (50 Hz)
+    holder.watch = WatchResult(gif, ret, length, run.snapshot().weights_update, greedy)
+    return holder.watch
+
+
+def watch_ui(holder: RunHolder) -> None:
+    """'Watch the agent' and the downloads, for the current (or last) run."""
+    run = holder.run
+    if run is None:
+        return
+    st.subheader("Watch the agent", anchor=False)
+    c1, c2 = st.columns([1, 2], vertical_alignment="center")
+    greedy = c2.toggle("Always take the most likely action", key="watch.greedy",
+                       help="Off: sample actions from π(·|s), as in training.")
+    if c1.button("Play one episode", icon=":material/movie:", key="watch.play"):
+        with st.spinner("Playing a full episode and drawing it…"):
+            if play_gif(holder, greedy) is None:
+                st.info("The policy has no weights to show yet: wait for the first update.")
+    w = holder.watch
+    if w is not None:
+        how = "greedy" if w.greedy else "sampled"
+        note = f"weights after update {w.weights_update:,}" if w.weights_update else ""
+        st.image(w.gif, caption=f"one episode ({how} actions): return {w.episode_return:.0f}, "
+                                f"{w.length} steps · {note}", width=420)
+    st.subheader("Downloads", anchor=False)
+    d = st.columns(4)
+    snap = run.snapshot()
+    stem = f"{snap.config.algo}-seed{snap.config.seed}"
+    d[0].download_button("Episodes (CSV)", data=lambda: episodes_csv(run.snapshot()),
+                         file_name=f"{stem}-episodes.csv", mime="text/csv",
+                         icon=":material/table:", key="dl.episodes", on_click="ignore")
+    d[1].download_button("Updates (CSV)", data=lambda: updates_csv(run.snapshot()),
+                         file_name=f"{stem}-updates.csv", mime="text/csv",
+                         icon=":material/table:", key="dl.updates", on_click="ignore")
+    d[2].download_button("Episode (GIF)", data=w.gif if w is not None else b"",
+                         file_name=f"{stem}-episode.gif", mime="image/gif",
+                         icon=":material/gif:", key="dl.gif", on_click="ignore",
+                         disabled=w is None, help=None if w is not None
+                         else "Play an episode first.")
+    if checkpoint_bytes is not None:
+        def checkpoint() -> bytes:
+            agent = run.policy_agent()
+            deadline = time.monotonic() + 10.0
+            while agent is None and run.alive and time.monotonic() < deadline:
+                time.sleep(0.1)  # the first weights arrive as soon as the run has a slot
+                agent = run.policy_agent()
+            if agent is None:
+                raise RuntimeError("this run has no weights yet")
+            return checkpoint_bytes(agent, optimizer=False,
+                                    extra={"episodes": run.snapshot().episode_count})
+
+        d[3].download_button("Checkpoint (.pt)", data=checkpoint,
+                             file_name=f"{stem}.pt", mime="application/octet-stream",
+                             icon=":material/save:", key="dl.ckpt", on_click="ignore",
+                             help="The policy's weights and config; load with "
+                                  "pgcore.checkpoint.load_checkpoint.")
+    else:
+        d[3].caption("Checkpoints need pgcore.checkpoint.")
