@@ -1,0 +1,213 @@
+"""Shared helpers for the benchmark scripts: thresholds, summaries, tables, process pools.
+
+Every figure in ``bench/`` is computed from three per-episode sequences of one training run:
+the episode returns, the cumulative env steps when each episode ended, and the cumulative
+training wall seconds when it ended. :func:`summarize` turns those into the numbers the
+tables print; :func:`aggregate` combines seeds into "median [min-max]".
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:  # let `python bench/x.py` import pgcore without installing
+    sys.path.insert(0, str(REPO_ROOT))
+
+WINDOW = 100
+THRESHOLDS = (195.0, 475.0)
+
+
+def single_thread() -> None:
+    """One torch thread (the benchmarks' rule: timing is per core, not per machine)."""
+    import torch
+
+    torch.set_num_threads(1)
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+
+
+def episodes_to_threshold(returns: Sequence[float], threshold: float,
+                          window: int = WINDOW) -> int | None:
+    """1-based count of episodes after which the ``window``-episode moving average of
+    ``returns`` first reaches ``threshold``; the window must be full. ``None`` if never.
+
+    >>> episodes_to_threshold([10.0] * 99 + [500.0], 14.9)
+    100
+    >>> episodes_to_threshold([500.0] * 99, 1.0) is None
+    True
+    """
+    total = 0.0
+    for i, r in enumerate(returns):
+        total += r
+        if i >= window:
+            total -= returns[i - window]
+        if i + 1 >= window and total / window >= threshold - 1e-9:
+            return i + 1
+    return None
+
+
+try:  # prefer the package's own definition when it exists, so the CLI and bench agree
+    from pgcore.metrics import episodes_to_threshold as _pg_episodes_to_threshold
+except Exception:  # pragma: no cover - pgcore.metrics is optional
+    _pg_episodes_to_threshold = None
+
+
+def _to_threshold(returns: Sequence[float], threshold: float) -> int | None:
+    if _pg_episodes_to_threshold is not None:
+        try:
+            n = _pg_episodes_to_threshold(list(returns), threshold, window=WINDOW)
+            return None if n is None else int(n)
+        except TypeError:  # a different signature: fall back to ours
+            pass
+    return episodes_to_threshold(returns, threshold)
+
+
+class ThresholdWatch:
+    """Feed returns one at a time; ``update`` says True once the moving average reaches it."""
+
+    def __init__(self, threshold: float, window: int = WINDOW):
+        self.threshold, self.window = threshold, window
+        self.returns: list[float] = []
+        self.total = 0.0
+
+    def update(self, episode_return: float) -> bool:
+        self.returns.append(float(episode_return))
+        self.total += episode_return
+        n = len(self.returns)
+        if n > self.window:
+            self.total -= self.returns[n - 1 - self.window]
+        return n >= self.window and self.total / self.window >= self.threshold - 1e-9
+
+
+def summarize(returns: Sequence[float], cum_steps: Sequence[int],
+              cum_seconds: Sequence[float], total_steps: int | None = None,
+              total_seconds: float | None = None) -> dict:
+    """Per-run figures: episodes to 195 / 475, steps and seconds to 475, final average,
+    env steps per second (over the whole run)."""
+    e195 = _to_threshold(returns, 195.0)
+    e475 = _to_threshold(returns, 475.0)
+    if total_steps is None:
+        total_steps = cum_steps[-1] if cum_steps else 0
+    total_steps = int(total_steps)
+    total_seconds = float(total_seconds if total_seconds is not None
+                          else (cum_seconds[-1] if cum_seconds else 0.0))
+    tail = list(returns[-WINDOW:])
+    return {
+        "episodes": len(returns),
+        "episodes_to_195": e195,
+        "episodes_to_475": e475,
+        "steps_to_475": None if e475 is None else int(cum_steps[e475 - 1]),
+        "seconds_to_475": None if e475 is None else float(cum_seconds[e475 - 1]),
+        "final_avg100": float(sum(tail) / len(tail)) if tail else float("nan"),
+        "env_steps": total_steps,
+        "wall_seconds": total_seconds,
+        "steps_per_second": total_steps / total_seconds if total_seconds > 0 else float("nan"),
+    }
+
+
+# ----- aggregation and formatting -----------------------------------------------------------
+
+
+def fmt_num(x: float | None, kind: str = "int") -> str:
+    if x is None:
+        return "-"
+    if kind == "steps":
+        if x >= 10_000:
+            return f"{x / 1000:.0f}k"
+        return f"{x / 1000:.1f}k" if x >= 1000 else f"{x:.0f}"
+    if kind == "sec":
+        return f"{x:.1f}" if x < 100 else f"{x:.0f}"
+    if kind == "rate":
+        return f"{x:,.0f}"
+    if kind == "avg":
+        return f"{x:.1f}"
+    return f"{x:.0f}"
+
+
+def median_range(values: Iterable[float | None], kind: str = "int", n_total: int | None = None,
+                 show_count: bool = False, empty: str | None = None) -> str:
+    """ "216 [194-260]" over the non-None values; ``empty`` (default "never (0/5)") if none."""
+    values = list(values)
+    vals = [v for v in values if v is not None]
+    n_total = len(values) if n_total is None else n_total
+    if not vals:
+        if empty is not None:
+            return empty
+        return f"never (0/{n_total})" if n_total else "-"
+    med = statistics.median(vals)
+    text = fmt_num(med, kind)
+    if len(vals) > 1:
+        text += f" [{fmt_num(min(vals), kind)}-{fmt_num(max(vals), kind)}]"
+    if show_count and n_total is not None:
+        text += f" ({len(vals)}/{n_total})"
+    return text
+
+
+def median_of(values: Iterable[float | None]) -> float | None:
+    vals = [v for v in values if v is not None]
+    return statistics.median(vals) if vals else None
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+LEARNING_HEADERS = ("system", "episodes to 195", "episodes to 475 (seeds)", "steps to 475",
+                    "seconds to 475", "final avg-100", "env steps/s")
+
+
+def learning_row(name: str, runs: Sequence[dict]) -> list[str]:
+    """One table row from the per-seed summaries of one system."""
+    n = len(runs)
+    return [
+        name,
+        median_range([r["episodes_to_195"] for r in runs], n_total=n),
+        median_range([r["episodes_to_475"] for r in runs], n_total=n, show_count=True),
+        median_range([r["steps_to_475"] for r in runs], "steps", empty="-"),
+        median_range([r["seconds_to_475"] for r in runs], "sec", empty="-"),
+        median_range([r["final_avg100"] for r in runs], "avg", n_total=n),
+        median_range([r["steps_per_second"] for r in runs], "rate", n_total=n),
+    ]
+
+
+# ----- running tasks ------------------------------------------------------------------------
+
+
+def _init_worker() -> None:
+    single_thread()
+
+
+def run_tasks(fn: Callable, tasks: Sequence[tuple], jobs: int = 1,
+              progress: Callable[[tuple, dict], None] | None = None) -> list:
+    """``[fn(*t) for t in tasks]``, in ``jobs`` worker processes when jobs > 1 (spawned, one
+    torch thread each). Results come back in task order; ``progress`` sees each as it lands."""
+    if jobs <= 1:
+        out = []
+        for t in tasks:
+            out.append(fn(*t))
+            if progress is not None:
+                progress(t, out[-1])
+        return out
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker) as pool:
+        futures = [pool.submit(fn, *t) for t in tasks]
+        out = []
+        for t, f in zip(tasks, futures, strict=True):
+            out.append(f.result())
+            if progress is not None:
+                progress(t, out[-1])
+        return out
+
+
+def log(msg: str) -> None:
+    """Progress lines go to stderr so stdout holds only the tables."""
+    print(msg, file=sys.stderr, flush=True)

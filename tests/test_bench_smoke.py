@@ -1,0 +1,88 @@
+"""Smoke test: every benchmark script runs end to end with ``--quick`` and prints a table.
+
+Runs in-process (torch is already imported) so the whole file takes a few seconds. It checks
+that the scripts work, not how fast anything is: timings belong in the printed tables.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+def _has_sb3() -> bool:
+    return importlib.util.find_spec("stable_baselines3") is not None
+
+
+@pytest.fixture
+def load_bench(monkeypatch):
+    """Import a bench script by path, with bench/ on sys.path; restore torch's thread count."""
+    import torch
+
+    threads = torch.get_num_threads()
+    monkeypatch.syspath_prepend(str(BENCH))
+
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(f"_bench_{name}", BENCH / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    yield load
+    torch.set_num_threads(threads)
+
+
+def _table_rows(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
+
+
+def test_bench_learning_quick(load_bench, capsys):
+    mod = load_bench("bench_learning")
+    algos = ["reinforce", "reinforce-value", "actor-critic"] + (["a2c"] if _has_sb3() else [])
+    assert mod.main(["--quick", "--algos", *algos]) == 0
+    rows = _table_rows(capsys.readouterr().out)
+    assert rows[0].startswith("| system | episodes to 195")
+    names = " ".join(rows[1:])
+    for label in ("pgcore reinforce (normalize)", "lesson REINFORCE (normalised returns)",
+                  "pgcore reinforce (value)", "lesson REINFORCE + value baseline",
+                  "pgcore actor-critic", "lesson one-step ActorCritic"):
+        assert label in names
+    assert len(rows) == 1 + 2 * len(algos)
+
+
+def test_bench_reinforce_speed_quick(load_bench, capsys):
+    mod = load_bench("bench_reinforce_speed")
+    assert mod.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    rows = _table_rows(out)
+    assert rows[0].startswith("| system | env steps/s")
+    assert len(rows) == 3
+    assert "pgcore / lesson" in out
+
+
+@pytest.mark.skipif(not _has_sb3(), reason="stable-baselines3 is not installed")
+def test_bench_sb3_quick(load_bench, capsys):
+    mod = load_bench("bench_sb3")
+    assert mod.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    rows = _table_rows(out)
+    assert rows[0].startswith("| system | steps to 475")
+    for label in ("pgcore a2c", "SB3 A2C (RL Zoo)", "SB3 PPO (RL Zoo)"):
+        assert any(label in r for r in rows)
+    assert "Ratios pgcore a2c / SB3" in out
+
+
+def test_threshold_helpers_agree(load_bench):
+    common = load_bench("common")
+    returns = [float(r) for r in ([20] * 150 + [500] * 120)]
+    n = common.episodes_to_threshold(returns, 475.0)
+    watch = common.ThresholdWatch(475.0)
+    first = next(i + 1 for i, r in enumerate(returns) if watch.update(r))
+    assert n == first
+    # the 100-episode window must be full, and the average must actually reach the threshold
+    assert common.episodes_to_threshold([500.0] * 99, 1.0) is None
+    assert sum(returns[n - 100:n]) / 100 >= 475.0 > sum(returns[n - 101:n - 1]) / 100
