@@ -1,0 +1,183 @@
+"""The real thing: `streamlit run app.py` on a free port, driven by Playwright and Chromium.
+
+Open Train, start a run, see the chart and the CartPole frame change; pause (they stop
+changing), resume, stop; switch to Theory and back (the run's results are still there).
+Screenshots of the Train page go to ``artifacts/train.png`` (live) and
+``artifacts/train-after-page-switch.png``.
+
+Skipped (not failed) only when no Chromium binary exists. Never runs ``playwright install``:
+it uses the system Chromium.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no chromium binary on this machine"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    port = _free_port()
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    env = {**os.environ, "PGLAB_MAX_RUNS": "2", "SDL_VIDEODRIVER": "dummy"}
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1",
+             "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited early:\n{log.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("streamlit did not answer its health check within 90 s")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def wait_until(predicate, timeout: float = 60.0, every: float = 0.25, what: str = ""):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what or predicate}")
+
+
+def episodes(page) -> int:
+    """The 'Episodes' metric on the Train page (0 when absent)."""
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text="Episodes").first
+    if metric.count() == 0:
+        return 0
+    text = metric.locator('[data-testid="stMetricValue"]').inner_text()
+    digits = re.sub(r"[^0-9]", "", text)
+    return int(digits) if digits else 0
+
+
+def returns_chart_png(page) -> bytes:
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first
+    chart.scroll_into_view_if_needed()
+    return chart.screenshot(animations="disabled")
+
+
+def frame_src(page) -> str:
+    img = page.locator('[data-testid="stImage"] img').first
+    return img.get_attribute("src") or ""
+
+
+def click(page, name: str) -> None:
+    page.get_by_role("button", name=name, exact=True).click()
+
+
+def test_train_live_pause_resume_stop_and_page_switch(server, browser):
+    page = browser.new_page(viewport={"width": 1440, "height": 2200})
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{server}/train")
+        start = page.get_by_role("button", name="Start", exact=True)
+        start.wait_for()
+        wait_until(lambda: start.is_enabled(), what="the Start button")
+        assert page.get_by_role("heading", name="Train an agent").count() == 1
+
+        click(page, "Start")
+        wait_until(lambda: episodes(page) >= 3, 90, what="the first episodes")
+        page.locator('[data-testid="stImage"] img').first.wait_for()
+
+        # Live: the chart and the frame change over time.
+        chart0, frame0 = returns_chart_png(page), frame_src(page)
+        wait_until(lambda: frame_src(page) != frame0, 30, what="a new CartPole frame")
+        wait_until(lambda: returns_chart_png(page) != chart0, 30, what="the chart to move")
+
+        # Pause: they stop changing.
+        click(page, "Pause")
+        page.get_by_text("paused", exact=True).first.wait_for()
+        time.sleep(2.0)  # let the run reach its pause point and the page catch up
+        n, chart1, frame1 = episodes(page), returns_chart_png(page), frame_src(page)
+        time.sleep(2.5)  # ~5 refreshes of the live panel
+        assert episodes(page) == n, "episodes kept counting while paused"
+        assert frame_src(page) == frame1, "the frame kept changing while paused"
+        assert returns_chart_png(page) == chart1, "the chart kept changing while paused"
+
+        # Resume: moving again.
+        click(page, "Resume")
+        wait_until(lambda: episodes(page) > n, 60, what="episodes after resuming")
+        wait_until(lambda: frame_src(page) != frame1, 30, what="a new frame after resuming")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.get_by_role("heading", name="Downloads").wait_for()
+        page.screenshot(path=str(ARTIFACTS / "train.png"), full_page=True)
+
+        # Stop: the results stay.
+        click(page, "Stop")
+        page.get_by_text("Stopped.").first.wait_for()
+        final = episodes(page)
+        assert final > n
+
+        # Switch to Theory and back: the run's results are still there.
+        page.locator('[data-testid="stSidebarNav"]').get_by_text("Theory").click()
+        page.get_by_role("heading", name="Theory").first.wait_for()
+        page.locator(".katex").first.wait_for()  # formulas typeset
+        page.locator('[data-testid="stCode"]').nth(5).wait_for()  # next to the real code
+        page.locator('[data-testid="stSidebarNav"]').get_by_text("Train").click()
+        page.get_by_role("heading", name="Train an agent").wait_for()
+        wait_until(lambda: episodes(page) == final, 30, what="the same episode count")
+        assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 4
+        page.get_by_text("Stopped.").first.wait_for()
+        page.get_by_role("heading", name="Downloads").wait_for()
+        page.screenshot(path=str(ARTIFACTS / "train-after-page-switch.png"), full_page=True)
+    finally:
+        page.close()
