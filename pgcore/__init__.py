@@ -3,15 +3,33 @@ checkpoints and a CLI. The engine behind Policy Gradient Lab; it never imports s
 
 >>> from pgcore import default_config, train
 >>> result = train(default_config("a2c", max_episodes=5))   # doctest: +SKIP
+
+Names are imported lazily (PEP 562), so ``python -m pgcore`` can install its Ctrl-C handling
+before torch is loaded.
 """
 
-from .config import PRESETS, ConfigError, TrainConfig, default_config, preset
-from .envs import EnvError
-from .events import EpisodeEnd, Frame, RunEnd, UpdateEnd
-from .trainer import RunControl, RunResult, Trainer, train
+from importlib import import_module
 
 __version__ = "0.1.0"
 
-__all__ = ["PRESETS", "ConfigError", "EnvError", "EpisodeEnd", "Frame", "RunControl", "RunEnd",
-           "RunResult", "TrainConfig", "Trainer", "UpdateEnd", "default_config", "preset",
-           "train", "__version__"]
+_EXPORTS = {
+    "PRESETS": "config", "ConfigError": "config", "TrainConfig": "config",
+    "default_config": "config", "preset": "config",
+    "EnvError": "envs",
+    "EpisodeEnd": "events", "Frame": "events", "RunEnd": "events", "UpdateEnd": "events",
+    "RunControl": "trainer", "RunResult": "trainer", "Trainer": "trainer", "train": "trainer",
+}
+
+__all__ = [*sorted(_EXPORTS), "__version__"]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'pgcore' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

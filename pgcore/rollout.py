@@ -83,6 +83,7 @@ class VecCollector:
         self.ep_discounted = np.zeros(self.n)
         self.ep_discount = np.ones(self.n)
         self.start_value = np.full(self.n, np.nan)
+        self.env_steps = 0  # valid environment steps so far (reset steps excluded)
 
     def collect(self, n_steps: int, on_episode: Callable[[EpisodeInfo], None],
                 on_step: StepHook | None = None) -> tuple[Rollout, int]:
@@ -113,6 +114,7 @@ class VecCollector:
             self.ep_length[ok] += 1
             self.ep_discounted[ok] += self.ep_discount[ok] * reward[ok]
             self.ep_discount[ok] *= gamma
+            self.env_steps += int(ok.sum())
             done = (term | trunc) & ok
             for i in np.flatnonzero(done):
                 on_episode(EpisodeInfo(float(self.ep_return[i]), int(self.ep_length[i]),

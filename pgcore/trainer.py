@@ -150,9 +150,14 @@ class Trainer:
         try:
             collector = VecCollector(env, self.agent, seed=cfg.seed)
             on_step = self._frame_hook() if self.frame_every is not None else None
+
+            def on_episode(info: EpisodeInfo) -> None:
+                self._result.env_steps = collector.env_steps  # exact, mid-rollout
+                self._episode_done(info)
+
             while not self._should_end():
-                rollout, steps = collector.collect(cfg.n_steps, self._episode_done, on_step)
-                self._result.env_steps += steps
+                rollout, steps = collector.collect(cfg.n_steps, on_episode, on_step)
+                self._result.env_steps = collector.env_steps
                 if steps:  # a rollout of only reset steps has nothing to learn from
                     self._updated(self.agent.update(rollout))
         finally:

@@ -68,7 +68,7 @@ class Agent:
     def __init__(self, config: TrainConfig, obs_dim: int, n_actions: int):
         self.config = config
         self.obs_dim, self.n_actions = obs_dim, n_actions
-        with _INIT_LOCK:
+        with _INIT_LOCK, torch.random.fork_rng(devices=[]):  # leaves the caller's RNG alone
             torch.manual_seed(config.seed)
             self.net = PolicyValueNet(obs_dim, n_actions, hidden=config.hidden,
                                       shared_layers=config.shared_layers,
