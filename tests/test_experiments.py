@@ -1,0 +1,167 @@
+"""The experiment runner: parallel == sequential, stop, failures stay local, the tidy table."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+
+import numpy as np
+import pytest
+
+from pgcore import default_config
+from pgcore.experiments import (
+    COLUMNS,
+    Experiment,
+    ExperimentError,
+    Job,
+    grid,
+    run_stats,
+    wobble,
+)
+from pgcore.runner import SlotPool
+
+WAIT = 120.0  # generous: the machine is shared and spawning workers imports torch
+COMPARED = ("episode", "return", "length", "env_steps", "entropy")
+
+
+def wait_for(predicate, timeout: float = WAIT) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def small_jobs() -> list[Job]:
+    return [
+        Job("reinforce", default_config("reinforce", "none", hidden=16, max_episodes=12, seed=0)),
+        Job("bad env", default_config("reinforce", "none", env_id="Nope-v9", max_episodes=5)),
+        Job("a2c", default_config("a2c", hidden=16, max_episodes=12, seed=1)),
+    ]
+
+
+def same_episodes(a, b) -> bool:
+    return all(np.array_equal(a.columns[c], b.columns[c], equal_nan=True) for c in COMPARED)
+
+
+@pytest.fixture(scope="module")
+def inline_result():
+    return Experiment(small_jobs(), mode="inline").run(timeout=WAIT)
+
+
+@pytest.fixture(scope="module")
+def process_result():
+    """One process pool for the module: three short jobs, then a long one that gets stopped."""
+    long_job = Job("long", default_config("reinforce", "none", hidden=16, max_episodes=10**6,
+                                          seed=3))
+    exp = Experiment([*small_jobs(), long_job], mode="process", workers=2,
+                     flush_every=0.05).start()
+    assert wait_for(lambda: all(r.ended for r in exp.snapshot().runs[:3])
+                    and exp.snapshot().runs[3].episodes > 0)
+    live = exp.snapshot()
+    assert live.state == "running" and live.active
+    exp.stop()
+    assert exp.join(WAIT), "the experiment did not end after stop()"
+    return live, exp.snapshot()
+
+
+def test_inline_runs_every_job_and_reports_the_failure(inline_result):
+    snap = inline_result
+    assert snap.state == "finished"
+    states = {r.label: r.state for r in snap.runs}
+    assert states == {"reinforce": "finished", "bad env": "error", "a2c": "finished"}
+    bad = snap.by_label("bad env")[0]
+    assert "Nope-v9" in bad.message and "\n" not in bad.message and bad.episodes == 0
+    assert snap.errors() == [f"bad env, seed 0: {bad.message}"]
+    for label in ("reinforce", "a2c"):
+        run = snap.by_label(label)[0]
+        assert run.episodes == 12
+        assert run.columns["episode"].tolist() == list(range(1, 13))
+        assert np.all(np.diff(run.columns["env_steps"]) >= 0)  # A2C: envs can end together
+        assert np.array_equal(run.columns["return"], run.columns["length"])  # CartPole: +1/step
+        ent = run.columns["entropy"]
+        assert np.all(np.isfinite(ent)) and np.all((ent > 0) & (ent <= np.log(2) + 1e-6))
+
+
+def test_parallel_equals_sequential_and_failure_stays_local(inline_result, process_result):
+    _, final = process_result
+    for seq, par in zip(inline_result.runs, final.runs[:3], strict=True):
+        assert (seq.label, seq.seed, seq.state) == (par.label, par.seed, par.state)
+        assert same_episodes(seq, par), seq.label
+    assert final.runs[1].message == inline_result.runs[1].message
+
+
+def test_stop_ends_a_running_job(process_result):
+    live, final = process_result
+    assert final.state == "stopped" and not final.active
+    long_run = final.runs[3]
+    assert long_run.state == "stopped"
+    assert live.runs[3].episodes <= long_run.episodes < 10**6
+    # the three short jobs were not disturbed by the stop
+    assert [r.state for r in final.runs[:3]] == ["finished", "error", "finished"]
+
+
+def test_stop_inline_drops_queued_jobs():
+    cfg = default_config("reinforce", "none", hidden=16, max_episodes=10**6)
+    exp = Experiment(grid({"x": cfg}, seeds=[0, 1, 2]), mode="inline", flush_every=0.02).start()
+    assert wait_for(lambda: exp.snapshot().runs[0].episodes > 0)
+    exp.stop()
+    assert exp.join(WAIT)
+    snap = exp.snapshot()
+    assert snap.state == "stopped"
+    assert [r.state for r in snap.runs] == ["stopped"] * 3
+    assert snap.runs[1].episodes == snap.runs[2].episodes == 0
+    assert snap.runs[1].message == "Stopped before it started."
+
+
+def test_slot_pool_is_shared_and_released():
+    pool = SlotPool(max_concurrent=1)
+    assert pool.acquire()  # someone else (a Train-page run) holds the only slot
+    exp = Experiment(grid({"x": default_config("reinforce", "none", hidden=16, max_episodes=3)},
+                          [0]), mode="inline", pool=pool).start()
+    time.sleep(0.3)
+    assert exp.snapshot().runs[0].state == "queued"  # waiting for the slot
+    pool.release()
+    assert exp.join(WAIT)
+    assert exp.snapshot().runs[0].state == "finished"
+    assert pool.active == 0
+
+
+def test_tidy_table_and_csv(inline_result):
+    snap = inline_result
+    df = snap.to_frame()
+    assert list(df.columns) == list(COLUMNS)
+    assert len(df) == 24 and set(df["label"]) == {"reinforce", "a2c"}
+    rows = list(csv.DictReader(io.StringIO(snap.to_csv().decode())))
+    assert len(rows) == 24 and list(rows[0]) == list(COLUMNS)
+    assert float(rows[0]["return"]) == df["return"].iloc[0]
+    # snapshots are read-only copies
+    with pytest.raises(ValueError):
+        snap.runs[0].columns["return"][0] = 1.0
+    assert snap.progress() == 1.0
+
+
+def test_bad_grids_are_refused():
+    cfg = default_config("reinforce", max_episodes=3)
+    with pytest.raises(ExperimentError, match="no runs"):
+        Experiment([])
+    with pytest.raises(ExperimentError, match="more than once"):
+        Experiment([Job("a", cfg), Job("a", cfg)])
+    with pytest.raises(ValueError, match="mode"):
+        Experiment([Job("a", cfg)], mode="threads")
+
+
+def test_wobble_and_run_stats():
+    assert wobble([1.0] * 50) is None
+    flat = [200.0] * 300
+    assert wobble(flat) == 0.0
+    rng = np.random.default_rng(0)
+    noisy = list(200 + rng.normal(0, 50, 300))
+    assert wobble(noisy) > 10 * wobble(list(200 + rng.normal(0, 1, 300)))
+    stats = run_stats([10.0] * 100 + [500.0] * 200, env_steps=np.arange(1, 301) * 10)
+    assert stats["episodes_to_195"] == 138  # first full window with mean >= 195
+    assert stats["episodes_to_475"] == 195
+    assert stats["steps_to_195"] == 1380.0
+    assert stats["final_avg100"] == 500.0
