@@ -52,9 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
                "  python -m pgcore train --algo a2c --seeds 0 1 2 3 4 --summary a2c.json\n"
                "  python -m pgcore train --preset actor-critic-lesson --episodes 300\n"
                "  python -m pgcore train --algo reinforce --save agent.pt\n"
-               "  python -m pgcore eval --checkpoint agent.pt --episodes 20 --gif play.gif",
+               "  python -m pgcore eval --checkpoint agent.pt --episodes 20 --gif play.gif\n"
+               "  python -m pgcore sweep --algo a2c --seeds 0 1 2 --set lr=7e-4,1e-3 "
+               "--out sweep.csv",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,eval}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,eval,sweep}")
 
     t = sub.add_parser(
         "train", help="train one agent per seed and report learning speed",
@@ -112,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--greedy", action="store_true",
                    help="take the most probable action instead of sampling")
     e.add_argument("--gif", metavar="FILE.gif", help="write a GIF of the first episode")
+    _add_sweep_parser(sub)
     return parser
 
 
@@ -535,6 +538,360 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ----- sweep: a grid of configs x seeds --------------------------------------------------------
+
+_STRUCTURAL = ("algo", "baseline", "preset")
+_SWEEP_FILE_KEYS = ("algo", "baseline", "preset", "seeds", "episodes", "max_steps", "jobs",
+                    "set", "configs")
+
+
+def _add_sweep_parser(sub) -> None:
+    s = sub.add_parser(
+        "sweep", help="train a grid of configs x seeds in parallel; write CSV and a summary",
+        description=textwrap.fill(
+            "Train every combination of the --set values (and of the [[configs]] of a "
+            "--config file) with every seed, in parallel processes, starting from the "
+            "algorithm's tuned defaults (or --preset). Writes one CSV row per episode and a "
+            "JSON summary, and prints a table per config: how many seeds reached a "
+            f"100-episode average of {CARTPOLE_V0_SOLVED:g} and {CARTPOLE_V1_SOLVED:g}, the "
+            "median episodes to get there, the final 100-episode average and the wobble (std "
+            "of the episode-to-episode change of the moving average, in return units).", 78),
+        epilog=textwrap.dedent("""\
+            examples:
+              python -m pgcore sweep --algo a2c --seeds 0 1 2 --set lr=7e-4,1e-3 \\
+                  --set entropy_beta=0,0.01 --out a2c.csv --summary a2c.json
+              python -m pgcore sweep --algo reinforce --set baseline=none,value \\
+                  --seeds 0 1 2 3 4 --episodes 1000 --out baselines.csv
+              python -m pgcore sweep --config class.toml --out class.csv
+
+            a --config file (TOML or JSON) may hold the same settings, e.g.:
+              algo = "reinforce"            # or preset = "..."
+              seeds = [0, 1, 2]
+              episodes = 500
+              [set]
+              baseline = ["none", "value"]
+              [[configs]]                   # optional: named variants, each crossed
+              label = "small net"           # with [set] and the seeds
+              hidden = 32
+            flags given on the command line replace the file's values; --set adds axes."""),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("--config", metavar="FILE", help="a TOML or JSON file describing the sweep")
+    s.add_argument("--algo", choices=ALGOS, help="algorithm (unless --preset gives it)")
+    s.add_argument("--baseline", choices=BASELINES, help="REINFORCE baseline")
+    s.add_argument("--preset", choices=list(PRESETS), metavar="NAME",
+                   help=f"start from a named preset: {', '.join(PRESETS)}")
+    s.add_argument("--set", action="append", default=[], metavar="FIELD=V1,V2",
+                   help="a grid axis: a config field and comma-separated values (repeatable; "
+                        "algo, baseline and preset are allowed too)")
+    s.add_argument("--seeds", type=int, nargs="+", metavar="S", help="seeds (default 0)")
+    s.add_argument("--episodes", type=int, metavar="N",
+                   help="episode budget per run (default 1000; 0 = no episode cap)")
+    s.add_argument("--max-steps", type=int, metavar="N", help="env-step budget per run")
+    s.add_argument("--jobs", type=int, metavar="J",
+                   help="runs trained at once in separate processes (default: CPUs); "
+                        "1 = one after another in this process")
+    s.add_argument("--out", metavar="FILE.csv",
+                   help="write the tidy table: label, seed, episode, return, length, "
+                        "env_steps, wall_seconds, entropy")
+    s.add_argument("--summary", metavar="FILE.json",
+                   help="write the grid, per-run figures and per-config aggregates as JSON")
+    s.add_argument("--quiet", action="store_true", help="no progress bar or notes on stderr")
+
+
+def _config_fields() -> dict[str, str]:
+    """Config field name -> its annotation (a string: the module uses postponed annotations)."""
+    import dataclasses
+
+    return {f.name: str(f.type) for f in dataclasses.fields(TrainConfig)}
+
+
+def parse_value(field: str, text, where: str = "--set"):
+    """A value for config ``field`` from text (or from a TOML/JSON scalar), or CLIError."""
+    fields = _config_fields()
+    if field in _STRUCTURAL:
+        if not isinstance(text, str) or not text.strip():
+            raise CLIError(f"{where}: {field} needs a name, got {text!r}")
+        return text.strip()
+    if field not in fields:
+        raise CLIError(f"{where}: unknown config field {field!r}")
+    if field == "seed":
+        raise CLIError(f"{where}: give seeds with --seeds (or seeds = [...]), not as a field")
+    kind = fields[field]
+    if not isinstance(text, str):  # already typed (TOML/JSON)
+        if kind.startswith("float") and isinstance(text, int) and not isinstance(text, bool):
+            return float(text)
+        return text
+    raw = text.strip()
+    if "None" in kind and raw.lower() in ("none", "null", "off"):
+        return None
+    try:
+        if kind.startswith("bool"):
+            if raw.lower() in ("true", "yes", "1", "on"):
+                return True
+            if raw.lower() in ("false", "no", "0", "off"):
+                return False
+            raise ValueError
+        if kind.startswith("int"):
+            return int(raw)
+        if kind.startswith("float"):
+            return float(raw)
+    except ValueError:
+        raise CLIError(f"{where}: {field} must be {kind.split(' ')[0]}, got {raw!r}") from None
+    return raw
+
+
+def parse_set(spec: str) -> tuple[str, list]:
+    """``"lr=7e-4,1e-3"`` -> ``("lr", [0.0007, 0.001])``."""
+    field, sep, values = spec.partition("=")
+    field = field.strip().replace("-", "_")
+    if not sep or not field or not values.strip():
+        raise CLIError(f"--set {spec!r}: expected FIELD=V1,V2,...")
+    parsed = [parse_value(field, v) for v in values.split(",")]
+    return field, parsed
+
+
+def load_sweep_file(path: str) -> dict:
+    """Read a TOML or JSON sweep description (keys: see ``sweep --help``)."""
+    p = Path(path)
+    if not p.is_file():
+        raise CLIError(f"--config {path}: file not found")
+    try:
+        text = p.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CLIError(f"--config {path}: cannot read it ({exc})") from None
+    try:
+        if p.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            import tomllib
+
+            data = tomllib.loads(text)
+    except (ValueError, json.JSONDecodeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CLIError(f"--config {path}: not valid {'JSON' if p.suffix == '.json' else 'TOML'}"
+                       f" ({first})") from None
+    if not isinstance(data, dict):
+        raise CLIError(f"--config {path}: the top level must be a table / object")
+    unknown = sorted(set(data) - set(_SWEEP_FILE_KEYS))
+    if unknown:
+        raise CLIError(f"--config {path}: unknown key(s) {', '.join(unknown)}; allowed: "
+                       f"{', '.join(_SWEEP_FILE_KEYS)}")
+    return data
+
+
+def _fmt_value(v) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def sweep_jobs(args: argparse.Namespace) -> tuple[list, list[int]]:
+    """The jobs (label, config with seed) and the seeds of a sweep, from flags and file."""
+    import itertools
+
+    from .experiments import ExperimentError, check_jobs, grid
+
+    file = load_sweep_file(args.config) if args.config else {}
+    where = f"--config {args.config}"
+
+    def pick(flag_value, key):
+        return flag_value if flag_value is not None else file.get(key)
+
+    seeds = pick(args.seeds, "seeds") or [0]
+    if not isinstance(seeds, list) or not all(isinstance(s, int) and not isinstance(s, bool)
+                                              for s in seeds):
+        raise CLIError(f"{where}: seeds must be a list of whole numbers")
+    if len(set(seeds)) != len(seeds):
+        dups = sorted({s for s in seeds if seeds.count(s) > 1})
+        raise CLIError(f"--seeds lists seed {', '.join(map(str, dups))} more than once")
+    episodes, max_steps = pick(args.episodes, "episodes"), pick(args.max_steps, "max_steps")
+    common = {}
+    if episodes is not None:
+        if not isinstance(episodes, int) or isinstance(episodes, bool) or episodes < 0:
+            raise CLIError(f"--episodes must be a whole number >= 0, got {episodes!r}")
+        common["max_episodes"] = None if episodes == 0 else episodes
+    if max_steps is not None:
+        common["max_steps"] = max_steps
+    base = {k: v for k, v in (("algo", pick(args.algo, "algo")),
+                              ("baseline", pick(args.baseline, "baseline")),
+                              ("preset", pick(args.preset, "preset"))) if v is not None}
+
+    axes: dict[str, list] = {}
+    file_set = file.get("set", {})
+    if not isinstance(file_set, dict):
+        raise CLIError(f"{where}: [set] must be a table of field = [values]")
+    for field, values in file_set.items():
+        values = values if isinstance(values, list) else [values]
+        axes[field] = [parse_value(field, v, where) for v in values]
+    for spec in args.set:
+        field, values = parse_set(spec)
+        axes[field] = values
+    for field, values in axes.items():
+        if not values:
+            raise CLIError(f"--set {field}: give at least one value")
+        if len(set(map(repr, values))) != len(values):
+            raise CLIError(f"--set {field}: a value is listed more than once")
+
+    variants = file.get("configs", [{}])
+    if not isinstance(variants, list) or not variants or \
+            not all(isinstance(v, dict) for v in variants):
+        raise CLIError(f"{where}: [[configs]] must be a list of tables")
+    named = []
+    for n, v in enumerate(variants):
+        v = dict(v)
+        label = str(v.pop("label", "") or (f"config {n + 1}" if len(variants) > 1 else ""))
+        named.append((label, {k: parse_value(k, x, where) for k, x in v.items()}))
+
+    configs: dict[str, TrainConfig] = {}
+    names = list(axes)
+    for (vlabel, vfields), point in itertools.product(named, itertools.product(
+            *axes.values())):
+        fields = {**common, **vfields, **dict(zip(names, point, strict=True))}
+        spec = {**base, **{k: fields.pop(k) for k in _STRUCTURAL if k in fields}}
+        parts = [vlabel] if vlabel else []
+        parts += [f"{k}={_fmt_value(v)}" for k, v in zip(names, point, strict=True)]
+        label = ", ".join(parts) or spec.get("preset") or spec.get("algo") or "config"
+        try:
+            if "preset" in spec:
+                pre = PRESETS.get(spec["preset"])
+                if pre is None:
+                    raise ConfigError(f"unknown preset {spec['preset']!r}: choose one of "
+                                      f"{', '.join(PRESETS)}")
+                if "algo" in spec and spec["algo"] != pre.values["algo"]:
+                    raise CLIError(f"preset {spec['preset']!r} is for {pre.values['algo']}, "
+                                   f"not {spec['algo']}")
+                if "baseline" in spec:
+                    fields["baseline"] = spec["baseline"]
+                cfg = preset(spec["preset"], **fields)
+            elif "algo" in spec:
+                cfg = default_config(spec["algo"], spec.get("baseline"), **fields)
+            else:
+                raise CLIError("sweep needs --algo or --preset (or algo in the --config file)")
+        except ConfigError as exc:
+            raise CLIError(f"{label}: {exc}" if parts else _with_flag(str(exc))) from None
+        except TypeError as exc:
+            raise CLIError(f"{label}: {str(exc).splitlines()[0]}") from None
+        configs[label] = cfg
+    try:
+        jobs = check_jobs(grid(configs, seeds))
+    except ConfigError as exc:  # a seed out of range
+        raise CLIError(_with_flag(str(exc))) from None
+    except ExperimentError as exc:
+        raise CLIError(str(exc)) from None
+    return jobs, seeds
+
+
+def _aggregate(summaries: list[dict]) -> dict:
+    """Per config label: seeds, how many reached 195/475, medians (when all did), means."""
+    out: dict[str, dict] = {}
+    for label in dict.fromkeys(s["label"] for s in summaries):
+        runs = [s for s in summaries if s["label"] == label]
+        agg: dict = {"runs": len(runs), "failed": sum(s["state"] in ("error", "diverged")
+                                                       for s in runs)}
+        for t in (int(CARTPOLE_V0_SOLVED), int(CARTPOLE_V1_SOLVED)):
+            hits = [s[f"episodes_to_{t}"] for s in runs if s[f"episodes_to_{t}"] is not None]
+            agg[f"reached_{t}"] = len(hits)
+            agg[f"median_episodes_to_{t}"] = (float(statistics.median(hits))
+                                              if hits and len(hits) == len(runs) else None)
+        for key in ("final_avg100", "wobble"):
+            vals = [s[key] for s in runs if s[key] is not None]
+            agg[f"{key}_mean"] = float(np.mean(vals)) if vals else None
+            agg[f"{key}_std"] = float(np.std(vals)) if len(vals) > 1 else None
+        out[label] = agg
+    return out
+
+
+def format_sweep_table(aggregate: dict) -> str:
+    """One row per config: reached counts, medians, final average (mean ± std), wobble."""
+    headers = ["config", "runs", "reached 195", "median ep", "reached 475", "median ep",
+               "final avg100", "wobble", "failed"]
+    rows = []
+    for label, a in aggregate.items():
+        def pm(key, a=a):
+            m, s = a[f"{key}_mean"], a[f"{key}_std"]
+            return "-" if m is None else (f"{m:.1f}" if s is None else f"{m:.1f} ± {s:.1f}")
+
+        rows.append([label, str(a["runs"]), f"{a['reached_195']}/{a['runs']}",
+                     _fmt(a["median_episodes_to_195"], "int"),
+                     f"{a['reached_475']}/{a['runs']}",
+                     _fmt(a["median_episodes_to_475"], "int"), pm("final_avg100"),
+                     pm("wobble"), str(a["failed"])])
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+
+    def line(cells):
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
+
+    return "\n".join([line(headers), "  ".join("-" * w for w in widths), *map(line, rows)])
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .experiments import Experiment
+
+    jobs, seeds = sweep_jobs(args)
+    for env_id in dict.fromkeys(j.config.env_id for j in jobs):
+        env_spec(env_id)  # unknown env: EnvError (exit 2) before any work
+    if args.jobs is not None and args.jobs < 1:
+        raise CLIError(f"--jobs must be at least 1, got {args.jobs}")
+    file_jobs = load_sweep_file(args.config).get("jobs") if args.config else None
+    n_jobs = args.jobs if args.jobs is not None else file_jobs
+    if n_jobs is not None and (not isinstance(n_jobs, int) or n_jobs < 1):
+        raise CLIError(f"jobs must be a whole number >= 1, got {n_jobs!r}")
+    workers = min(len(jobs), n_jobs or (os.cpu_count() or 1))
+    out = _check_writable(args.out, "--out") if args.out else None
+    summary_path = _check_writable(args.summary, "--summary") if args.summary else None
+    labels = list(dict.fromkeys(j.label for j in jobs))
+    _say(f"sweep: {len(labels)} config(s) x {len(seeds)} seed(s) = {len(jobs)} runs, "
+         f"{_budget(jobs[0].config)} each, {workers} process{'es' if workers > 1 else ''}",
+         args.quiet)
+
+    exp = Experiment(jobs, mode="process" if workers > 1 else "inline", workers=workers)
+    bar = None
+    total = sum(j.config.max_episodes or 0 for j in jobs)
+    if not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total or None, desc="sweep", unit="ep", file=sys.stderr,
+                   dynamic_ncols=True, mininterval=0.5)
+    try:
+        exp.start()
+        while not exp.join(0.25):
+            if bar is not None:
+                snap = exp.snapshot()
+                bar.n = snap.episode_count
+                ended = sum(r.ended for r in snap.runs)
+                bar.set_postfix_str(f"{ended}/{len(jobs)} runs done", refresh=False)
+                bar.update(0)
+    except BaseException:
+        exp.stop()  # Ctrl-C / SIGTERM: stop the workers before leaving
+        exp.join(30.0)
+        raise
+    finally:
+        if bar is not None:
+            snap = exp.snapshot()
+            bar.n = snap.episode_count
+            bar.close()
+    snap = exp.snapshot()
+    summaries = snap.summaries()
+    aggregate = _aggregate(summaries)
+    print(format_sweep_table(aggregate), flush=True)
+    if out is not None:
+        data = snap.to_csv()
+        _write(out, "--out", lambda p: p.write_bytes(data))
+        _say(f"wrote {out}", args.quiet)
+    if summary_path is not None:
+        doc = {"seeds": seeds,
+               "configs": [{"label": label, "config": {
+                   k: v for k, v in next(j.config for j in jobs if j.label == label)
+                   .to_dict().items() if k != "seed"}} for label in labels],
+               "runs": summaries, "by_config": aggregate}
+        _write(summary_path, "--summary",
+               lambda p: p.write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n"))
+        _say(f"wrote {summary_path}", args.quiet)
+    failed = snap.errors()
+    for line in failed:
+        print(line, file=sys.stderr)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
 class _Terminated(BaseException):
     """SIGTERM arrived: unwind (terminating worker processes) and exit 143."""
 
@@ -556,6 +913,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "train":
             return cmd_train(args)
+        if args.command == "sweep":
+            return cmd_sweep(args)
         return cmd_eval(args)
     except _Terminated:
         print("\nterminated", file=sys.stderr, flush=True)
