@@ -44,6 +44,7 @@ import queue as queue_mod
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -244,6 +245,38 @@ def _init_worker(queue, stop_event, parent: int) -> None:
 
 def _process_job(index: int, config: TrainConfig, flush_every: float) -> None:
     run_job(index, config, _QUEUE.put, _STOP.is_set, flush_every)
+
+
+_SPAWN_LOCK = threading.Lock()
+
+
+@contextmanager
+def _workers_skip_main():
+    """Spawned workers must not re-run this process's ``__main__``.
+
+    A ``spawn`` child normally re-imports the parent's main script (as ``__mp_main__``). Under
+    ``streamlit run`` that script is the app itself, which cannot run outside a Streamlit
+    session; and the workers need nothing from it (the job function lives here). So, while
+    this process starts workers, the main-module entries are left out of the data a child
+    prepares itself from. ``ProcessPoolExecutor`` starts ``spawn`` workers inside ``submit``,
+    in the calling thread, so wrapping ``submit`` is enough.
+    """
+    import multiprocessing.spawn as spawn
+
+    with _SPAWN_LOCK:
+        original = spawn.get_preparation_data
+
+        def preparation_data(name):
+            data = original(name)
+            data.pop("init_main_from_path", None)
+            data.pop("init_main_from_name", None)
+            return data
+
+        spawn.get_preparation_data = preparation_data
+        try:
+            yield
+        finally:
+            spawn.get_preparation_data = original
 
 
 # ----- the store and its snapshots -------------------------------------------------------------
@@ -595,7 +628,8 @@ class Experiment:
             for i, job in enumerate(self.jobs):
                 if not self._acquire():
                     break
-                fut = executor.submit(_process_job, i, job.config, self.flush_every)
+                with _workers_skip_main():
+                    fut = executor.submit(_process_job, i, job.config, self.flush_every)
                 fut.add_done_callback(lambda f, i=i: self._job_done(f, i))
                 futures.append(fut)
             for fut in futures:

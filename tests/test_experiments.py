@@ -165,3 +165,23 @@ def test_wobble_and_run_stats():
     assert stats["episodes_to_475"] == 195
     assert stats["steps_to_195"] == 1380.0
     assert stats["final_avg100"] == 500.0
+
+
+def test_workers_do_not_rerun_the_main_script(monkeypatch):
+    # Under `streamlit run`, __main__ is the app script; a spawned worker would re-run it.
+    import multiprocessing.spawn as spawn
+    import sys
+    import types
+
+    from pgcore.experiments import _workers_skip_main
+
+    fake = types.ModuleType("__main__")
+    fake.__file__ = "/somewhere/app.py"
+    fake.__spec__ = None
+    monkeypatch.setitem(sys.modules, "__main__", fake)
+    assert spawn.get_preparation_data("x")["init_main_from_path"] == "/somewhere/app.py"
+    with _workers_skip_main():
+        data = spawn.get_preparation_data("x")
+    assert "init_main_from_path" not in data and "init_main_from_name" not in data
+    assert "sys_path" in data  # everything else a worker needs is still there
+    assert spawn.get_preparation_data("x")["init_main_from_path"] == "/somewhere/app.py"
