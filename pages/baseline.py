@@ -1,0 +1,90 @@
+"""Baseline vs none (the lesson's exercise 2): REINFORCE with and without a learned value
+baseline, on the same seeds. When does each reach the CartPole criteria, and how much does
+its learning curve wobble?"""
+
+import pandas as pd
+import streamlit as st
+
+from pgcore import ConfigError, default_config
+from pgcore.experiments import ExperimentError, check_jobs, grid
+from ui import experiments as ux
+from ui.router import require_router
+
+require_router()
+
+KEY = "exp.baseline"
+NONE, VALUE = "no baseline", "learned value baseline"
+
+st.title("Baseline vs none", anchor=False)
+st.caption("Exercise 2. REINFORCE weights each log π(a|s) by the return G_t; the learned-value "
+           "variant weights it by G_t − V(s_t) instead. Same seeds, same everything else. "
+           "Which reaches the CartPole criteria sooner, and which learns more steadily?")
+
+with st.container(border=True):
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        seeds = ux.seeds_ui(KEY, default=5)
+    with c2:
+        episodes = ux.episodes_ui(KEY)
+    with c3:
+        window = ux.smoothing_ui(KEY)
+
+error = None
+jobs = None
+try:
+    configs = {NONE: default_config("reinforce", "none", max_episodes=episodes),
+               VALUE: default_config("reinforce", "value", max_episodes=episodes)}
+    jobs = check_jobs(grid(configs, seeds))
+except (ConfigError, ExperimentError) as exc:
+    error = str(exc)
+
+ux.controls_ui(KEY, (lambda: jobs) if jobs else None, error,
+               what=f"{len(seeds) * 2} runs ({len(seeds)} seeds x 2 settings)")
+
+
+def _median(values) -> str:
+    vals = [v for v in values if v is not None and not pd.isna(v)]
+    if len(vals) < len(values) or not vals:
+        return f"{len(vals)}/{len(values)} reached"
+    return f"{pd.Series(vals).median():,.0f}"
+
+
+def draw(snap) -> None:
+    ux.status_ui(snap)
+    rows = ux.threshold_rows(snap)
+    budget = ux.x_max_of(snap)
+    st.subheader("When did each seed get there?", anchor=False)
+    st.altair_chart(ux.strip_chart(rows, budget), width="stretch")
+    st.caption("One mark per seed: the first episode at which its 100-episode average return "
+               "reached 195 (CartPole-v0's criterion, the one the lesson uses) or 475 "
+               "(CartPole-v1's). A cross at the right edge: not reached within the budget.")
+
+    summary = []
+    for setting in (NONE, VALUE):
+        sub = rows[rows["setting"] == setting]
+        if not len(sub):
+            continue
+        wob = sub["wobble"].dropna()
+        summary.append({"setting": setting, "seeds": len(sub),
+                        "median episodes to 195": _median(list(sub["episodes_to_195"])),
+                        "median episodes to 475": _median(list(sub["episodes_to_475"])),
+                        "wobble (mean over seeds)": ux.fmt(wob.mean() if len(wob) else None,
+                                                           ".2f"),
+                        "final 100-episode average": ux.fmt(sub["final_avg100"].mean(), ".1f")})
+    st.dataframe(pd.DataFrame(summary), hide_index=True, width="stretch")
+    with st.expander("Per seed"):
+        st.dataframe(rows, hide_index=True, width="stretch")
+    st.caption("Wobble: the standard deviation of the episode-to-episode change of the "
+               "100-episode moving average, times 100 (in return units). A steadier learner "
+               "has a smaller wobble. It needs at least 102 episodes.")
+
+    st.subheader("Learning curves", anchor=False)
+    bands = ux.group_bands(snap, "return", window)
+    st.altair_chart(ux.groups_band_chart(bands, budget, "Return, mean ± 1 std across seeds",
+                                         "return (moving average)", (0, 520), thresholds=True),
+                    width="stretch")
+    ux.download_ui(KEY, snap, "baseline-vs-none")
+
+
+ux.live_ui(KEY, draw, "Press **Start** to train REINFORCE with and without the value baseline "
+                      "on every seed. Results fill in live.")

@@ -1,0 +1,65 @@
+"""Algorithm race: REINFORCE, REINFORCE with a baseline, actor-critic and A2C on the same seed.
+Who reaches the 475 finish line first, counted in environment steps and in seconds?"""
+
+import pandas as pd
+import streamlit as st
+
+from pgcore import ConfigError, default_config
+from pgcore.experiments import ExperimentError, Job, check_jobs, run_stats
+from ui import experiments as ux
+from ui.router import require_router
+
+require_router()
+
+KEY = "exp.race"
+RUNNERS = {"REINFORCE": ("reinforce", "none"), "REINFORCE + baseline": ("reinforce", "value"),
+           "actor-critic": ("actor-critic", None), "A2C": ("a2c", None)}
+ORDER = list(RUNNERS)
+
+st.title("Algorithm race", anchor=False)
+st.caption("Four algorithms, our tuned defaults, the same seed. The finish line is CartPole-v1's "
+           "criterion: a 100-episode average return of 475.")
+
+with st.container(border=True):
+    c1, c2, c3 = st.columns(3)
+    seed = int(c1.number_input("Seed", 0, 10_000, 0, key=f"{KEY}.seed"))
+    with c2:
+        episodes = ux.episodes_ui(KEY)
+    with c3:
+        window = ux.smoothing_ui(KEY)
+
+error = None
+jobs = None
+try:
+    jobs = check_jobs([Job(name, default_config(algo, baseline, seed=seed, max_episodes=episodes))
+                       for name, (algo, baseline) in RUNNERS.items()])
+except (ConfigError, ExperimentError) as exc:
+    error = str(exc)
+
+ux.controls_ui(KEY, (lambda: jobs) if jobs else None, error, what="four runs")
+
+
+def draw(snap) -> None:
+    ux.status_ui(snap)
+    data = ux.race_data(snap, window)
+    left, right = st.columns(2, gap="medium")
+    left.altair_chart(ux.race_chart(data, "env_steps", "environment steps", ORDER),
+                      width="stretch")
+    right.altair_chart(ux.race_chart(data, "seconds", "training seconds (each run's own clock)",
+                                     ORDER), width="stretch")
+    rows = []
+    for r in snap.runs:
+        s = run_stats(r.returns, r.columns["env_steps"], r.columns["wall_seconds"])
+        rows.append({"algorithm": r.label, "state": r.state, "episodes": r.episodes,
+                     "episodes to 475": ux.fmt(s["episodes_to_475"]),
+                     "env steps to 475": ux.fmt(s["steps_to_475"]),
+                     "seconds to 475": ux.fmt(s["seconds_to_475"], ",.1f"),
+                     "last 100 average": ux.fmt(s["final_avg100"], ".1f")})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.caption("Runs share this server's cores (at most one run per core trains at a time), so "
+               "seconds are each run's own training time. Env steps are the fairer yardstick "
+               "of how much experience each algorithm needs.")
+    ux.download_ui(KEY, snap, f"race-seed{seed}")
+
+
+ux.live_ui(KEY, draw, "Press **Start** to start the race.")

@@ -1,0 +1,66 @@
+"""Seeds & variance (the lesson's exercise 1): how different are runs that differ only in
+their seed? REINFORCE without a baseline against A2C, on the same seeds."""
+
+import streamlit as st
+
+from pgcore import ConfigError, default_config
+from pgcore.experiments import ExperimentError, check_jobs, grid
+from ui import experiments as ux
+from ui.router import require_router
+
+require_router()
+
+KEY = "exp.seeds"
+LABELS = {"reinforce": "REINFORCE, no baseline", "a2c": "A2C"}
+
+st.title("Seeds & variance", anchor=False)
+st.caption("Exercise 1. The same algorithm, the same settings, only the random seed changes: "
+           "how far apart do the learning curves land? Each seed is a thin line; the bold line "
+           "is their mean, with a band of ± 1 standard deviation across seeds.")
+
+with st.container(border=True):
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        seeds = ux.seeds_ui(KEY)
+    with c2:
+        episodes = ux.episodes_ui(KEY)
+    with c3:
+        window = ux.smoothing_ui(KEY)
+
+error = None
+jobs = None
+try:
+    configs = {LABELS["reinforce"]: default_config("reinforce", "none", max_episodes=episodes),
+               LABELS["a2c"]: default_config("a2c", max_episodes=episodes)}
+    jobs = check_jobs(grid(configs, seeds))
+except (ConfigError, ExperimentError) as exc:
+    error = str(exc)
+
+ux.controls_ui(KEY, (lambda: jobs) if jobs else None, error,
+               what=f"{len(seeds) * 2} runs ({len(seeds)} seeds x 2 algorithms)")
+
+
+def draw(snap) -> None:
+    ux.status_ui(snap)
+    x_max = ux.x_max_of(snap)
+    cols = st.columns(2, gap="medium")
+    for col, label in zip(cols, snap.labels, strict=False):
+        with col:
+            seeds_df, band = ux.seed_curves(snap, label, "return", window)
+            st.altair_chart(ux.seeds_band_chart(seeds_df, band, x_max, label), width="stretch")
+            spread = ux.spread_numbers(snap, label, window)
+            m1, m2 = st.columns(2)
+            m1.metric("Spread across seeds", ux.fmt(spread["mean_std"], ".1f"),
+                      help="The standard deviation across seeds of the smoothed return, "
+                           "averaged over all episodes: the average half-width of the band.")
+            m2.metric("Final spread", ux.fmt(spread["final_std"], ".1f"),
+                      help="The standard deviation across seeds of each seed's mean return "
+                           "over its last 100 episodes.")
+    st.caption("Thresholds: 195 is CartPole-v0's criterion (the one the lesson quotes), 475 "
+               "CartPole-v1's. Both algorithms use our tuned defaults; REINFORCE here uses raw "
+               "returns, no baseline at all.")
+    ux.download_ui(KEY, snap, "seeds-and-variance")
+
+
+ux.live_ui(KEY, draw, "Press **Start** to train both algorithms on every seed. The curves fill "
+                      "in live; you can change pages meanwhile.")

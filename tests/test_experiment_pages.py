@@ -1,0 +1,149 @@
+"""The experiment pages under AppTest: each renders, starts a tiny experiment, shows results.
+
+The experiments run inline (``PGLAB_EXPERIMENT_MODE=inline``) to keep this quick; the process
+pool itself is tested in test_experiments.py. AppTest cannot fire ``run_every``, so the tests
+call ``at.run()`` in a loop.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+TIMEOUT = 60
+WAIT = 120.0
+
+
+@pytest.fixture(autouse=True)
+def _inline_and_cleanup(monkeypatch):
+    monkeypatch.setenv("PGLAB_EXPERIMENT_MODE", "inline")
+    yield
+    from ui.experiments import stop_all
+
+    stop_all()
+
+
+def page(name: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def run_until(at: AppTest, predicate, timeout: float = WAIT) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        at.run()
+        assert not at.exception, at.exception
+        if predicate(at):
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def captions(at: AppTest) -> str:
+    return "\n".join(c.value for c in at.caption)
+
+
+def badges(at: AppTest) -> list[str]:
+    """The labels of the ``st.badge`` s on the page (rendered as ``:color-badge[label]``)."""
+    return [m.value.split("[", 1)[1].rstrip("]") for m in at.markdown
+            if m.value.startswith(":") and "-badge[" in m.value]
+
+
+def all_done(n_runs: int):
+    return lambda at: f"{n_runs} of {n_runs} runs done" in captions(at)
+
+
+def start(at: AppTest, key: str) -> None:
+    at.button(key=f"{key}.start").click().run()
+    assert not at.exception, at.exception
+
+
+def test_seeds_and_variance():
+    at = page("seeds_variance")
+    assert "Press **Start**" in " ".join(m.value for m in at.info)
+    at.slider(key="exp.seeds.seeds").set_value(2).run()
+    at.number_input(key="exp.seeds.episodes").set_value(20).run()
+    start(at, "exp.seeds")
+    assert run_until(at, all_done(4))
+    assert badges(at) == ["finished"]
+    spreads = [m for m in at.metric if m.label == "Spread across seeds"]
+    assert len(spreads) == 2 and all(m.value != "–" for m in spreads)
+    assert at.button(key="exp.seeds.stop").disabled
+    assert not at.button(key="exp.seeds.start").disabled
+    at.button(key="exp.seeds.reset").click().run()
+    assert "Press **Start**" in " ".join(m.value for m in at.info)
+
+
+def test_seeds_page_stop():
+    at = page("seeds_variance")
+    at.slider(key="exp.seeds.seeds").set_value(2).run()
+    at.number_input(key="exp.seeds.episodes").set_value(3000).run()
+    start(at, "exp.seeds")
+    assert not at.button(key="exp.seeds.stop").disabled
+    at.button(key="exp.seeds.stop").click().run()
+    assert run_until(at, lambda a: a.button(key="exp.seeds.stop").disabled)
+    assert badges(at) == ["stopped"]
+    assert "runs done" in captions(at)
+
+
+def test_baseline_vs_none():
+    at = page("baseline")
+    at.slider(key="exp.baseline.seeds").set_value(2).run()
+    at.number_input(key="exp.baseline.episodes").set_value(20).run()
+    start(at, "exp.baseline")
+    assert run_until(at, all_done(4))
+    summary = at.dataframe[0].value
+    assert list(summary["setting"]) == ["no baseline", "learned value baseline"]
+    assert "median episodes to 195" in summary.columns and "wobble (mean over seeds)" in summary
+    per_seed = at.dataframe[1].value
+    assert len(per_seed) == 4 and set(per_seed["seed"]) == {0, 1}
+    assert "CartPole-v0" in captions(at)
+
+
+def test_entropy_bonus():
+    at = page("entropy")
+    at.radio(key="exp.entropy.algo").set_value("a2c").run()
+    at.slider(key="exp.entropy.seeds").set_value(2).run()
+    at.number_input(key="exp.entropy.episodes").set_value(20).run()
+    start(at, "exp.entropy")
+    assert run_until(at, all_done(4))
+    assert not at.error
+
+
+def test_race():
+    at = page("race")
+    at.number_input(key="exp.race.episodes").set_value(20).run()
+    start(at, "exp.race")
+    assert run_until(at, all_done(4))
+    table = at.dataframe[0].value
+    assert list(table["algorithm"]) == ["REINFORCE", "REINFORCE + baseline", "actor-critic",
+                                        "A2C"]
+    assert list(table["episodes"]) == [20] * 4
+
+
+def test_gradient_variance_lab():
+    at = page("gradient_variance")
+    at.slider(key="exp.gradvar.batches").set_value(10).run()
+    at.slider(key="exp.gradvar.batch").set_value(2).run()
+    start(at, "exp.gradvar")
+    assert run_until(at, lambda a: len(a.dataframe) > 0)
+    stats = at.dataframe[0].value
+    assert list(stats["estimator"]) == ["no baseline", "normalised returns", "value baseline"]
+    assert stats["wrong-way batches"].between(0, 1).all()
+    # a part-trained stage: shows the training first, then the measurement
+    at.radio(key="exp.gradvar.stage").set_value("part").run()
+    at.number_input(key="exp.gradvar.train.part").set_value(10).run()
+    start(at, "exp.gradvar")
+    assert run_until(at, lambda a: any("Across the stages" in s.value for s in a.subheader))
