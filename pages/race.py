@@ -36,11 +36,22 @@ try:
 except (ConfigError, ExperimentError) as exc:
     error = str(exc)
 
-ux.controls_ui(KEY, (lambda: jobs) if jobs else None, error, what="four runs")
+ux.controls_ui(KEY, (lambda: jobs) if jobs else None, error, what="four runs",
+               frame_every=0.5)
 
 
 def draw(snap) -> None:
     ux.status_ui(snap)
+    if snap.active:  # small live views of each runner's first environment
+        cols = st.columns(len(snap.runs))
+        for col, r in zip(cols, snap.runs, strict=True):
+            if r.frame is not None:
+                rgb, episode, step = r.frame
+                col.image(rgb, caption=f"{r.label}: episode {episode:,}, step {step}",
+                          width="stretch")
+            else:
+                what = "waiting for a free core" if r.state == "queued" else r.state
+                col.caption(f"{r.label}: {what}")
     data = ux.race_data(snap, window)
     left, right = st.columns(2, gap="medium")
     left.altair_chart(ux.race_chart(data, "env_steps", "environment steps", ORDER),

@@ -167,12 +167,24 @@ class _EpisodeRows:
         return rows
 
 
+def small_frame(rgb: np.ndarray, max_width: int = 200) -> np.ndarray:
+    """A small copy of an RGB frame for a thumbnail: CartPole's empty sky and floor cropped,
+    then every k-th pixel so the width is at most ``max_width``."""
+    rgb = np.asarray(rgb, dtype=np.uint8)
+    if rgb.shape[:2] == (400, 600):  # CartPole: the cart and pole live in rows 120-345
+        rgb = rgb[120:345]
+    k = max(1, -(-rgb.shape[1] // max_width))
+    return np.ascontiguousarray(rgb[::k, ::k])
+
+
 def run_job(index: int, config: TrainConfig, emit: Callable[[tuple], None],
             should_stop: Callable[[], bool], flush_every: float = 0.2,
-            check_every: float = 0.05) -> None:
+            check_every: float = 0.05, frame_every: float | None = None) -> None:
     """Train one job, sending ``("start", i)``, ``("rows", i, rows)`` and ``("end", i, state,
-    message)`` to ``emit``. Never raises: a failure becomes an ``error`` end message."""
-    from .events import EpisodeEnd, RunEnd, UpdateEnd
+    message)`` to ``emit`` (and, with ``frame_every`` seconds, ``("frame", i, rgb, episode,
+    step)`` thumbnails of its first environment). Never raises: a failure becomes an
+    ``error`` end message."""
+    from .events import EpisodeEnd, Frame, RunEnd, UpdateEnd
     from .trainer import RunControl, Trainer
 
     if should_stop():
@@ -193,6 +205,10 @@ def run_job(index: int, config: TrainConfig, emit: Callable[[tuple], None],
         elif kind is RunEnd:
             ended.append(event)
             return
+        elif kind is Frame:
+            if event.rgb is not None:
+                emit(("frame", index, small_frame(event.rgb), event.episode, event.step))
+            return
         now = time.perf_counter()
         if now - clock["check"] >= check_every:
             clock["check"] = now
@@ -205,7 +221,7 @@ def run_job(index: int, config: TrainConfig, emit: Callable[[tuple], None],
                 emit(("rows", index, batch))
 
     try:
-        trainer = Trainer(config, control=control)
+        trainer = Trainer(config, control=control, frame_every=frame_every)
         result = trainer.run(on_event)
         state, message = _END_STATE.get(result.reason, "finished"), result.message
     except BaseException as exc:  # noqa: BLE001 - one job's failure must not end the others
@@ -243,8 +259,9 @@ def _init_worker(queue, stop_event, parent: int) -> None:
     threading.Thread(target=watchdog, name="pgcore-orphan-watchdog", daemon=True).start()
 
 
-def _process_job(index: int, config: TrainConfig, flush_every: float) -> None:
-    run_job(index, config, _QUEUE.put, _STOP.is_set, flush_every)
+def _process_job(index: int, config: TrainConfig, flush_every: float,
+                 frame_every: float | None = None) -> None:
+    run_job(index, config, _QUEUE.put, _STOP.is_set, flush_every, frame_every=frame_every)
 
 
 _SPAWN_LOCK = threading.Lock()
@@ -293,6 +310,8 @@ class RunView:
     message: str
     columns: dict[str, np.ndarray] = field(repr=False)
     """``episode``, ``return``, ``length``, ``env_steps``, ``wall_seconds``, ``entropy``."""
+    frame: tuple | None = field(default=None, repr=False)
+    """The latest thumbnail ``(rgb, episode, step)`` when the experiment draws frames."""
 
     @property
     def episodes(self) -> int:
@@ -439,6 +458,7 @@ class _Store:
         self.states = ["queued"] * len(jobs)
         self.messages = [""] * len(jobs)
         self.cols: list[dict[str, list]] = [{c: [] for c in NUMERIC} for _ in jobs]
+        self.frames: list[tuple | None] = [None] * len(jobs)
         self.version = 0
 
     def handle(self, msg: tuple) -> None:
@@ -452,6 +472,10 @@ class _Store:
                 for row in msg[2]:
                     for c, v in zip(NUMERIC, row, strict=True):
                         cols[c].append(v)
+            elif kind == "frame":
+                rgb = np.asarray(msg[2], dtype=np.uint8)
+                rgb.setflags(write=False)
+                self.frames[i] = (rgb, int(msg[3]), int(msg[4]))
             elif kind == "end":
                 if self.states[i] not in END_STATES:
                     self.states[i] = msg[2]
@@ -480,10 +504,13 @@ class Experiment:
     ``workers``: processes at most (default ``os.cpu_count()``; never more than the jobs).
     ``pool``: an optional :class:`~pgcore.runner.SlotPool` each job takes a slot from.
     ``flush_every``: seconds between batches of rows sent back by a running job.
+    ``frame_every``: seconds between thumbnails of each running job's first environment
+    (``RunView.frame``); None (the default) draws none.
     """
 
     def __init__(self, jobs: Sequence[Job], *, mode: str = "process", workers: int | None = None,
-                 pool: SlotPool | None = None, flush_every: float = 0.2):
+                 pool: SlotPool | None = None, flush_every: float = 0.2,
+                 frame_every: float | None = None):
         if mode not in ("process", "inline"):
             raise ValueError(f"mode must be 'process' or 'inline', got {mode!r}")
         self.jobs = check_jobs(jobs)
@@ -494,6 +521,7 @@ class Experiment:
         self.mode = mode
         self.pool = pool
         self.flush_every = flush_every
+        self.frame_every = frame_every
         self._store = _Store(self.jobs)
         self._stop = threading.Event()
         self._mp_stop = None
@@ -565,12 +593,13 @@ class Experiment:
                 if snap is not None and snap.version == store.version and snap.state == state:
                     return ExperimentSnapshot(state, snap.runs, snap.version, elapsed)
                 runs = []
-                for job, st, msg, cols in zip(self.jobs, store.states, store.messages,
-                                              store.cols, strict=True):
+                for job, st, msg, cols, frame in zip(self.jobs, store.states, store.messages,
+                                                     store.cols, store.frames, strict=True):
                     arrays = {c: np.asarray(cols[c], dtype=np.float64) for c in NUMERIC}
                     for a in arrays.values():
                         a.setflags(write=False)
-                    runs.append(RunView(job.label, job.seed, job.config, st, msg, arrays))
+                    runs.append(RunView(job.label, job.seed, job.config, st, msg, arrays,
+                                        frame))
                 version = store.version
             snap = ExperimentSnapshot(state, tuple(runs), version, elapsed)
             self._snap = snap
@@ -605,7 +634,8 @@ class Experiment:
             if not self._acquire():
                 break
             try:
-                run_job(i, job.config, self._store.handle, self._stop.is_set, self.flush_every)
+                run_job(i, job.config, self._store.handle, self._stop.is_set, self.flush_every,
+                        frame_every=self.frame_every)
             finally:
                 self._release()
 
@@ -629,7 +659,8 @@ class Experiment:
                 if not self._acquire():
                     break
                 with _workers_skip_main():
-                    fut = executor.submit(_process_job, i, job.config, self.flush_every)
+                    fut = executor.submit(_process_job, i, job.config, self.flush_every,
+                                          self.frame_every)
                 fut.add_done_callback(lambda f, i=i: self._job_done(f, i))
                 futures.append(fut)
             for fut in futures:

@@ -185,3 +185,15 @@ def test_workers_do_not_rerun_the_main_script(monkeypatch):
     assert "init_main_from_path" not in data and "init_main_from_name" not in data
     assert "sys_path" in data  # everything else a worker needs is still there
     assert spawn.get_preparation_data("x")["init_main_from_path"] == "/somewhere/app.py"
+
+
+def test_frames_are_small_and_change_nothing(inline_result):
+    job = small_jobs()[0]
+    snap = Experiment([job], mode="inline", frame_every=0.0).run(timeout=WAIT)
+    run = snap.runs[0]
+    assert run.frame is not None
+    rgb, episode, step = run.frame
+    assert rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[1] <= 200
+    assert 1 <= episode <= 12 and step >= 0
+    assert same_episodes(run, inline_result.runs[0])  # drawing frames uses no randomness
+    assert inline_result.runs[0].frame is None  # no frames unless asked

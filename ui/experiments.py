@@ -118,9 +118,9 @@ def session_experiments() -> ExperimentHolder:
     return ExperimentHolder()
 
 
-def start_experiment(key: str, jobs: list[Job]) -> None:
+def start_experiment(key: str, jobs: list[Job], frame_every: float | None = None) -> None:
     """Build and start an experiment for page ``key`` (a button callback)."""
-    exp = Experiment(jobs, mode=experiment_mode(), pool=slot_pool())
+    exp = Experiment(jobs, mode=experiment_mode(), pool=slot_pool(), frame_every=frame_every)
     session_experiments().start(key, exp)
 
 
@@ -150,15 +150,16 @@ def smoothing_ui(key: str, default: int = 20) -> int:
 
 
 def controls_ui(key: str, make_jobs: Callable[[], list[Job]] | None, error: str | None,
-                what: str = "runs") -> None:
-    """Start / Stop / Reset for page ``key``. ``make_jobs`` builds the grid at click time."""
+                what: str = "runs", frame_every: float | None = None) -> None:
+    """Start / Stop / Reset for page ``key``. ``make_jobs`` builds the grid at click time;
+    ``frame_every`` (seconds) asks the runs for thumbnails of their environment."""
     holder = session_experiments()
     item = holder.get(key)
     active = item is not None and item.state in ("running", "waiting")
     c1, c2, c3 = st.columns(3)
 
     def start() -> None:
-        start_experiment(key, make_jobs())
+        start_experiment(key, make_jobs(), frame_every)
 
     c1.button("Start", type="primary", icon=":material/play_arrow:", width="stretch",
               key=f"{key}.start", disabled=make_jobs is None or error is not None or active,
@@ -461,7 +462,8 @@ def race_chart(data: pd.DataFrame, x_field: str, x_title: str, order: list[str],
     y_scale = alt.Scale(domain=[0, 520], nice=False)
     color = alt.Color("algorithm:N", title=None,
                       scale=alt.Scale(domain=order, range=PALETTE[:len(order)]),
-                      legend=alt.Legend(orient="top", direction="horizontal", labelLimit=240))
+                      legend=alt.Legend(orient="top", direction="horizontal", columns=2,
+                                        labelLimit=240))
     lines = alt.Chart(data).mark_line(strokeWidth=2).encode(
         x=alt.X(f"{x_field}:Q", title=x_title, axis=alt.Axis(format="~s")),
         y=alt.Y("value:Q", scale=y_scale, title="return (moving average)"), color=color,
