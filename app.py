@@ -15,6 +15,7 @@ import streamlit as st
 import torch
 
 from ui import sidebar, state, widgets
+from ui.style import CSS
 
 torch.set_num_threads(1)  # each trainer uses one thread; so does playing an episode here
 
@@ -24,6 +25,7 @@ ICON = str(HERE / "assets" / "icon.png")
 st.set_page_config(page_title="Policy Gradient Lab", page_icon=ICON, layout="wide",
                    initial_sidebar_state="expanded")
 st.logo(ICON, size="large")
+st.html(CSS)
 widgets.keep_widget_values()  # settings survive a visit to another page
 
 holder = state.session_holder()

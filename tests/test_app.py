@@ -6,7 +6,9 @@ AppTest runs the scripts in this process without a browser. It cannot fire ``run
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -43,9 +45,12 @@ def app(page: str | None = None) -> AppTest:
 
 
 def metric(at: AppTest, label: str) -> str | None:
-    for m in at.metric:
-        if m.label == label:
-            return m.value
+    """A headline number of the live panel (one HTML element holds all five)."""
+    pattern = re.compile(rf'data-label="{re.escape(label)}".*?class="pg-value">([^<]*)<', re.S)
+    for h in at.get("html"):
+        m = pattern.search(h.proto.body)
+        if m:
+            return html.unescape(m.group(1))
     return None
 
 

@@ -101,10 +101,10 @@ def wait_until(predicate, timeout: float = 60.0, every: float = 0.25, what: str 
 
 def episodes(page) -> int:
     """The 'Episodes' metric on the Train page (0 when absent)."""
-    metric = page.locator('[data-testid="stMetric"]').filter(has_text="Episodes").first
-    if metric.count() == 0:
+    value = page.locator('.pg-metric[data-label="Episodes"] .pg-value')
+    if value.count() == 0:
         return 0
-    text = metric.locator('[data-testid="stMetricValue"]').inner_text()
+    text = value.first.inner_text()
     digits = re.sub(r"[^0-9]", "", text)
     return int(digits) if digits else 0
 

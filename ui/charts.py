@@ -20,13 +20,14 @@ from functools import lru_cache
 import altair as alt
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from pgcore.runner import RunSnapshot
 
-MAX_POINTS = 1000
-"""Points per series on the main returns chart."""
-SMALL_POINTS = 400
-"""Points per series on the small diagnostic charts (each is ~300 px wide)."""
+MAX_POINTS = 800
+"""Points per series on the main returns chart (about one per pixel of its width)."""
+SMALL_POINTS = 250
+"""Points per series on the small diagnostic charts (each is ~250 px wide)."""
 WINDOW = 100
 THRESHOLDS = ((195.0, "195: CartPole-v0 solved", "#b45309"),
               (475.0, "475: CartPole-v1 solved", "#15803d"))
@@ -78,13 +79,30 @@ def rolling_mean_std(x: np.ndarray, window: int = WINDOW,
     return mean, np.sqrt(var)
 
 
+def nice_ceil(n: float) -> int:
+    """The smallest 1, 2 or 5 times a power of ten that is >= n (at least 10).
+
+    >>> [nice_ceil(x) for x in (3, 10, 11, 260, 5001)]
+    [10, 10, 20, 500, 10000]
+    """
+    n = max(float(n), 10.0)
+    base = 10 ** int(np.floor(np.log10(n)))
+    for m in (1, 2, 5, 10):
+        if m * base >= n:
+            return int(m * base)
+    return int(10 * base)  # pragma: no cover
+
+
 def _x_max(snap: RunSnapshot) -> int:
-    """The x-axis end: the episode budget (so the axis does not jump), or the data's end."""
+    """The x-axis end: the episode budget, so the axis does not jump while the run grows (and
+    each chart's template is built once); without one, a round number past the data."""
     budget = snap.config.max_episodes or 0
-    return int(max(budget, snap.episode_count, 10))
+    if budget >= snap.episode_count:
+        return int(max(budget, 10))
+    return nice_ceil(snap.episode_count)
 
 
-def _with_data(template: str, **datasets: pd.DataFrame) -> dict:
+def _with_data(template: str, **datasets: pa.Table) -> dict:
     spec = json.loads(template)
     spec["datasets"] = datasets
     return spec
@@ -98,14 +116,17 @@ def _f32(x: np.ndarray) -> np.ndarray:
 
 
 def returns_data(snap: RunSnapshot, window: int = WINDOW,
-                 max_points: int = MAX_POINTS) -> pd.DataFrame:
-    """Episode, return, its moving average and average +- rolling std, downsampled."""
+                 max_points: int = MAX_POINTS) -> pa.Table:
+    """Episode, return, its moving average and average +- rolling std, downsampled.
+
+    An Arrow table, not a pandas frame: Streamlit ships charts' data as Arrow, and building
+    the table straight from numpy skips a pandas conversion on every refresh."""
     ep = snap.episodes
     returns = ep["episode_return"]
     idx = sample_index(len(returns), max_points)
     mean, std = rolling_mean_std(returns, window, idx)
-    return pd.DataFrame({"x": ep["episode"][idx].astype(np.int64), "ret": _f32(returns[idx]),
-                         "avg": _f32(mean), "lo": _f32(mean - std), "hi": _f32(mean + std)})
+    return pa.table({"x": ep["episode"][idx].astype(np.int32), "ret": _f32(returns[idx]),
+                     "avg": _f32(mean), "lo": _f32(mean - std), "hi": _f32(mean + std)})
 
 
 def returns_chart(x_max: int, y_max: float | None = 500.0, window: int = WINDOW,
@@ -173,21 +194,21 @@ UPDATE_PANELS = (
 """(field, title, y scale) of each small chart, in display order."""
 
 
-def updates_data(snap: RunSnapshot, max_points: int = SMALL_POINTS) -> pd.DataFrame:
+def updates_data(snap: RunSnapshot, max_points: int = SMALL_POINTS) -> pa.Table:
     """The bucketed update statistics, downsampled; ``x`` = episodes finished so far.
-    Non-positive values of log-scaled statistics become NaN (a gap, not an error)."""
+    Non-positive values of log-scaled statistics become null (a gap, not an error)."""
     u = snap.updates
     idx = sample_index(len(u["update"]), max_points)
-    data = {"x": _f32(u["episodes"][idx]), "update": u["update"][idx].astype(np.int64)}
+    data = {"x": _f32(u["episodes"][idx])}
     for name, _, scale in UPDATE_PANELS:
         v = _f32(u[name][idx])
         if scale == "log":
             v = np.where(v > 0, v, np.nan).astype(np.float32)
         data[name] = v
-    return pd.DataFrame(data)
+    return pa.table(data)
 
 
-def update_chart(field: str, title: str, scale: str, x_max: int, height: int = 200,
+def update_chart(field: str, title: str, scale: str, x_max: int, height: int = 120,
                  y_domain: tuple[float, float] | None = None) -> alt.Chart:
     """One small line chart (named dataset ``updates``) of an update statistic."""
     if y_domain is not None:
@@ -196,39 +217,46 @@ def update_chart(field: str, title: str, scale: str, x_max: int, height: int = 2
         y_scale = alt.Scale(type="log")
     else:
         y_scale = alt.Scale(zero=False)
-    axis = alt.Axis(format="~s" if scale == "log" else "~g", tickCount=4, labelFlush=True,
+    axis = alt.Axis(format="~s" if scale == "log" else ".3~r", tickCount=4, labelFlush=True,
                     grid=scale != "log")
     return alt.Chart(alt.NamedData("updates")).mark_line(
         color=AVERAGE_COLOR, strokeWidth=1.5, clip=True).encode(
         x=alt.X("x:Q", title=None, scale=alt.Scale(domain=[0, x_max], nice=False),
-                axis=alt.Axis(tickCount=4, grid=False)),
+                axis=alt.Axis(tickCount=5, grid=False)),
         y=alt.Y(f"{field}:Q", title=None, scale=y_scale, axis=axis),
-        order="update:Q",
-        tooltip=[alt.Tooltip("update:Q", title="update"), alt.Tooltip("x:Q", title="episodes"),
+        tooltip=[alt.Tooltip("x:Q", title="episodes", format=".0f"),
                  alt.Tooltip(f"{field}:Q", title=field.replace("_", " "), format=".4g")],
     ).properties(title=alt.TitleParams(title, fontSize=13, anchor="start"), height=height)
 
 
+DIAGNOSTIC_COLUMNS = (("policy_loss", "entropy", "grad_norm"), ("value_loss", "advantage_rms"))
+"""Which statistics go in each of the two stacked diagnostic charts."""
+
+
 @lru_cache(maxsize=64)
-def _update_template(field: str, title: str, scale: str, x_max: int,
-                     y_domain: tuple[float, float] | None) -> str:
-    return json.dumps(update_chart(field, title, scale, x_max, y_domain=y_domain).to_dict())
+def _diagnostics_template(fields: tuple[str, ...], x_max: int, n_actions: int) -> str:
+    panels = {f: (title, scale) for f, title, scale in UPDATE_PANELS}
+    charts = []
+    for f in fields:
+        title, scale = panels[f]
+        domain = (0.0, round(float(np.log(n_actions)) * 1.02, 4)) if f == "entropy" else None
+        charts.append(update_chart(f, title, scale, x_max, y_domain=domain))
+    return json.dumps(alt.vconcat(*charts, spacing=18).to_dict())
 
 
-def update_specs(snap: RunSnapshot, max_points: int = SMALL_POINTS,
-                 n_actions: int = 2) -> list[tuple[str, dict]]:
-    """``(field, spec)`` for each small chart; the value-loss chart only with a critic.
-
-    The entropy axis is fixed to [0, ln(n_actions)] so a collapse to 0 is unmistakable."""
-    df = updates_data(snap, max_points)
+def diagnostics_specs(snap: RunSnapshot, max_points: int = SMALL_POINTS,
+                      n_actions: int = 2) -> list[dict]:
+    """Two stacked charts (one element each): policy loss, entropy and gradient norm; value
+    loss (with a critic) and advantage size. The entropy axis is fixed to [0, ln(n_actions)]
+    so a collapse to 0 is unmistakable. Both share one small Arrow table."""
+    table = updates_data(snap, max_points)
     x_max = _x_max(snap)
     out = []
-    for field, title, scale in UPDATE_PANELS:
-        if field == "value_loss" and not snap.config.has_critic:
-            continue
-        domain = (0.0, round(float(np.log(n_actions)) * 1.02, 4)) if field == "entropy" else None
-        template = _update_template(field, title, scale, x_max, domain)
-        out.append((field, _with_data(template, updates=df)))
+    for fields in DIAGNOSTIC_COLUMNS:
+        if not snap.config.has_critic:
+            fields = tuple(f for f in fields if f != "value_loss")
+        columns = table.select(["x", *fields])  # only what this chart draws
+        out.append(_with_data(_diagnostics_template(fields, x_max, n_actions), updates=columns))
     return out
 
 
@@ -236,16 +264,18 @@ def update_specs(snap: RunSnapshot, max_points: int = SMALL_POINTS,
 
 
 def value_data(snap: RunSnapshot, max_points: int = SMALL_POINTS,
-               window: int = 10) -> pd.DataFrame:
+               window: int = 10) -> pa.Table:
     """Per episode: the critic's V(s_0) and the discounted return actually collected, both
     averaged over the last ``window`` episodes; long format for a two-line chart."""
     ep = snap.episodes
     idx = sample_index(len(ep["episode"]), max_points)
     v, _ = rolling_mean_std(ep["start_value"], window, idx)
     g, _ = rolling_mean_std(ep["discounted_return"], window, idx)
-    x = ep["episode"][idx].astype(np.int64)
-    return pd.DataFrame({"x": np.concatenate([x, x]), "y": _f32(np.concatenate([v, g])),
-                         "series": [V_LABEL] * len(x) + [G_LABEL] * len(x)})
+    x = ep["episode"][idx].astype(np.int32)
+    series = pa.DictionaryArray.from_arrays(
+        np.repeat(np.array([0, 1], np.int8), len(x)), pa.array([V_LABEL, G_LABEL]))
+    return pa.table({"x": np.concatenate([x, x]), "y": _f32(np.concatenate([v, g])),
+                     "series": series})
 
 
 def value_chart(x_max: int, window: int = 10, height: int = 300) -> alt.Chart:
