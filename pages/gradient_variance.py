@@ -119,6 +119,15 @@ def draw(snap: dict) -> None:
                 f"{result.n_params:,} policy parameters"
                 + (f"; the fitted V(s) explains {result.critic_r2:.0%} of the returns' variance"
                    if result.critic_r2 is not None else "") + ".")
+    if max(s.noise_floor for s in result.stats.values()) > 0.5:
+        st.warning("Here the reference gradient is small next to the noise (the noise floor is "
+                   "over half its length), so the bias columns say little: a policy that "
+                   "already scores near 500 is close to the top, where the true gradient is "
+                   "tiny and every estimate is mostly noise. The variance columns still "
+                   "compare the estimators. (CartPole's observation does not include the time "
+                   "step either, so near the 500-step limit V(s) cannot know how many steps "
+                   "remain, and the value baseline helps less.) Try more batches, or the "
+                   "part-trained stage.", icon=":material/info:")
     df = stats_frame(result)
     st.dataframe(df.style.format({c: "{:.3g}" for c in df.columns if c != "estimator"}
                                  | {"wrong-way batches": "{:.0%}"}),
