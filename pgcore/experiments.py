@@ -494,6 +494,10 @@ class _Store:
         with self.lock:
             return all(s in END_STATES for s in self.states)
 
+    def ended(self, indices: Sequence[int]) -> bool:
+        with self.lock:
+            return all(self.states[i] in END_STATES for i in indices)
+
 
 # ----- the experiment --------------------------------------------------------------------------
 
@@ -672,8 +676,9 @@ class Experiment:
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
             # the workers have exited, so everything they put on the queue is in the pipe
+            submitted = list(range(len(futures)))  # jobs are submitted in order
             deadline = time.monotonic() + 5.0
-            while not self._store.all_ended() and time.monotonic() < deadline:
+            while not self._store.ended(submitted) and time.monotonic() < deadline:
                 time.sleep(0.02)
             drained.set()
             drain.join(10.0)

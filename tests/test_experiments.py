@@ -197,3 +197,17 @@ def test_frames_are_small_and_change_nothing(inline_result):
     assert 1 <= episode <= 12 and step >= 0
     assert same_episodes(run, inline_result.runs[0])  # drawing frames uses no randomness
     assert inline_result.runs[0].frame is None  # no frames unless asked
+
+
+def test_stop_while_jobs_wait_for_a_slot_ends_promptly(process_result):
+    # A process-mode experiment whose jobs cannot get a slot: stop() ends it, and the jobs
+    # that were never sent to a worker are reported as stopped.
+    pool = SlotPool(max_concurrent=1)
+    assert pool.acquire()
+    cfg = default_config("reinforce", "none", hidden=16, max_episodes=5)
+    exp = Experiment(grid({"x": cfg}, [0, 1]), mode="process", pool=pool).start()
+    time.sleep(0.3)
+    exp.stop()
+    assert exp.join(WAIT)
+    assert [r.state for r in exp.snapshot().runs] == ["stopped", "stopped"]
+    pool.release()
