@@ -199,7 +199,7 @@ def test_frames_are_small_and_change_nothing(inline_result):
     assert inline_result.runs[0].frame is None  # no frames unless asked
 
 
-def test_stop_while_jobs_wait_for_a_slot_ends_promptly(process_result):
+def test_stop_while_jobs_wait_for_a_slot_ends_promptly():
     # A process-mode experiment whose jobs cannot get a slot: stop() ends it, and the jobs
     # that were never sent to a worker are reported as stopped.
     pool = SlotPool(max_concurrent=1)
