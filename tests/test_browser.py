@@ -120,6 +120,10 @@ def frame_src(page) -> str:
     return img.get_attribute("src") or ""
 
 
+def enabled(page, name: str):
+    return page.get_by_role("button", name=name, exact=True).and_(page.locator(":enabled"))
+
+
 def click(page, name: str) -> None:
     page.get_by_role("button", name=name, exact=True).click()
 
@@ -145,7 +149,7 @@ def test_train_live_pause_resume_stop_and_page_switch(server, browser):
 
         # Pause: they stop changing.
         click(page, "Pause")
-        page.get_by_text("paused", exact=True).first.wait_for()
+        enabled(page, "Resume").wait_for()
         time.sleep(2.0)  # let the run reach its pause point and the page catch up
         n, chart1, frame1 = episodes(page), returns_chart_png(page), frame_src(page)
         time.sleep(2.5)  # ~5 refreshes of the live panel
