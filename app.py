@@ -31,11 +31,21 @@ widgets.keep_widget_values()  # settings survive a visit to another page
 holder = state.session_holder()
 pool = state.slot_pool()
 
-page = st.navigation([
+LEARN = [
     st.Page(HERE / "pages" / "home.py", title="Home", icon=":material/home:", default=True),
     st.Page(HERE / "pages" / "theory.py", title="Theory", icon=":material/menu_book:"),
     st.Page(HERE / "pages" / "train.py", title="Train", icon=":material/monitoring:"),
-])
+]
+EXPERIMENTS = [  # the lesson's exercises and more (issue 4); listed only if present
+    ("seeds_variance.py", "Seeds & variance", ":material/stacked_line_chart:"),
+    ("baseline.py", "Baseline vs none", ":material/compare_arrows:"),
+    ("entropy.py", "Entropy bonus", ":material/shuffle:"),
+    ("gradient_variance.py", "Gradient variance", ":material/blur_on:"),
+    ("race.py", "Algorithm race", ":material/sports_score:"),
+]
+experiments = [st.Page(HERE / "pages" / f, title=t, icon=i)
+               for f, t, i in EXPERIMENTS if (HERE / "pages" / f).exists()]
+page = st.navigation({"Learn": LEARN, "Experiments": experiments} if experiments else LEARN)
 
 with st.sidebar:
     sidebar.about()

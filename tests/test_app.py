@@ -85,6 +85,15 @@ def test_home_renders_with_sidebar():
     assert "Your run" in sidebar_text and "Policy Gradient Lab" in sidebar_text
 
 
+@pytest.mark.parametrize("page", sorted(p.name for p in (ROOT / "pages").glob("*.py")))
+def test_every_page_renders_inside_the_router(page, monkeypatch):
+    monkeypatch.setenv("PGLAB_EXPERIMENT_MODE", "inline")
+    at = app(f"pages/{page}")
+    assert at.title, "every page has a title"
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("Your run" in m.value for m in at.sidebar.markdown)  # the shared sidebar
+
+
 def test_theory_shows_formulas_next_to_the_real_code():
     at = app("pages/theory.py")
     assert at.title[0].value == "Theory"
