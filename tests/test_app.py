@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -234,3 +235,46 @@ def test_a_run_waits_for_a_free_slot_and_starts_by_itself(monkeypatch):
     finally:
         stop_all()
         state.slot_pool.clear()
+
+
+def _snapshot_with(n_episodes: int, updates_per_episode: int = 3):
+    from pgcore import EpisodeEnd, UpdateEnd, preset
+    from pgcore.runner import BackgroundRun, SlotPool
+
+    rng = np.random.default_rng(0)
+    run = BackgroundRun(preset("a2c", max_episodes=n_episodes), SlotPool(1))
+    update = 0
+    for i in range(1, n_episodes + 1):
+        for _ in range(updates_per_episode):
+            update += 1
+            run._on_event(UpdateEnd(update, i * 20, i - 1, i * 0.01, float(rng.normal()),
+                                    float(rng.random()), 0.5, 1.0, 0.0, 1.0, 3.0, 3.0, 8))
+        length = int(rng.integers(8, 500))
+        run._on_event(EpisodeEnd(i, float(length), length, i * 20, i * 0.01, 9.0, 50.0))
+    return run.snapshot()
+
+
+def test_chart_rolling_stats_match_pgcore_metrics():
+    from pgcore import metrics
+    from ui import charts
+
+    x = np.random.default_rng(1).integers(8, 500, size=777).astype(float)
+    mean, std = charts.rolling_mean_std(x, 100)
+    assert np.allclose(mean, metrics.moving_average(x, 100))
+    assert np.allclose(std, metrics.rolling_std(x, 100), atol=1e-6)
+
+
+def test_charts_send_a_bounded_number_of_points():
+    from ui import charts
+
+    snap = _snapshot_with(20_000)
+    returns = charts.returns_spec(snap)
+    assert charts.spec_points(returns) <= charts.MAX_POINTS
+    table = returns["datasets"]["returns"]
+    assert table.column("x").to_pylist()[-1] == 20_000  # the last episode is always there
+    for spec in charts.diagnostics_specs(snap):
+        assert charts.spec_points(spec) <= charts.SMALL_POINTS
+    assert charts.spec_points(charts.value_spec(snap)) <= 2 * charts.SMALL_POINTS
+    # the moving average is computed on the full history, then sampled
+    full = charts.rolling_mean_std(snap.episodes["episode_return"], 100)[0]
+    assert np.isclose(table.column("avg").to_pylist()[-1], full[-1], rtol=1e-5)
