@@ -126,8 +126,8 @@ with text:
         "played, then takes one gradient step. Optimisers *minimise*, so the loss is the "
         "negative of what we want to increase, with the weights A_t held constant:"
     )
-    st.latex(r"L(\theta) = -\frac{1}{T}\sum_{t=0}^{T-1} \log \pi_\theta(a_t \mid s_t)\, A_t,"
-             r"\qquad A_t = G_t \text{ (no baseline)}")
+    st.latex(r"L(\theta) = -\frac{1}{T}\sum_{t=0}^{T-1} \log \pi_\theta(a_t \mid s_t)\, A_t")
+    st.latex(r"A_t = G_t \quad \text{(no baseline yet)}")
     st.markdown(
         "It is unbiased and simple, and it is noisy: G_t comes from one sampled episode, and "
         "two episodes from the same state can score very differently by luck alone. Every "

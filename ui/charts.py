@@ -37,6 +37,12 @@ AVERAGE_COLOR = "#1d4ed8"
 BAND_COLOR = "#60a5fa"
 VALUE_COLOR = "#dc2626"
 
+_SHORT_NUMBER = ("abs(datum.value) >= 1e6 ? format(datum.value / 1e6, ',.3~r') + 'M' : "
+                 "abs(datum.value) >= 1e3 ? format(datum.value / 1e3, ',.3~r') + 'k' : "
+                 "format(datum.value, ',.3~r')")
+"""A Vega expression for compact axis labels: 12, 950, 3.2k, 41k, 1.5M."""
+_SYMLOG_TICKS = [-1000, -100, -10, 0, 10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000]
+
 V_LABEL = "critic's V(s₀)"
 G_LABEL = "return collected (discounted)"
 
@@ -283,7 +289,9 @@ def value_chart(x_max: int, window: int = 10, height: int = 300) -> alt.Chart:
     return alt.Chart(alt.NamedData("values")).mark_line(strokeWidth=2, clip=True).encode(
         x=alt.X("x:Q", title="episode", scale=alt.Scale(domain=[0, x_max], nice=False),
                 axis=alt.Axis(tickCount=4)),
-        y=alt.Y("y:Q", title=None, axis=alt.Axis(format="~s", tickCount=5)),
+        # symlog: a critic that runs away to 10^4 and returns of ~9 both stay readable
+        y=alt.Y("y:Q", title=None, scale=alt.Scale(type="symlog"),
+                axis=alt.Axis(values=_SYMLOG_TICKS, labelExpr=_SHORT_NUMBER)),
         color=alt.Color("series:N", title=None,
                         scale=alt.Scale(domain=[V_LABEL, G_LABEL],
                                         range=[VALUE_COLOR, AVERAGE_COLOR]),
@@ -291,7 +299,7 @@ def value_chart(x_max: int, window: int = 10, height: int = 300) -> alt.Chart:
         tooltip=[alt.Tooltip("x:Q", title="episode"), alt.Tooltip("series:N", title="series"),
                  alt.Tooltip("y:Q", title=f"{window}-episode average", format=".2f")],
     ).properties(title=alt.TitleParams(
-        f"V(s₀) vs the return it predicts ({window}-ep. averages)",
+        f"V(s₀) vs the return it predicts ({window}-ep. averages, log scale)",
         fontSize=13, anchor="start"), height=height)
 
 
