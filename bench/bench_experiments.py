@@ -4,9 +4,11 @@ Trains the Seeds & variance page's grid (REINFORCE without a baseline and A2C, o
 otherwise; ``--reinforce-only`` drops A2C) for ``--seeds`` x ``--episodes``, twice:
 
 * ``sequential``: ``Experiment(mode="inline")``, every run one after another in this process;
-* ``parallel``: ``Experiment(mode="process")`` with ``--workers`` spawned processes (default:
-  the number of CPUs), worker start-up (spawn + importing torch) included, since a learner
-  pays it too.
+* ``parallel (cold)``: ``Experiment(mode="process")`` with ``--workers`` of the shared
+  pool's processes (default: the number of CPUs), starting the worker processes included
+  (spawn + importing torch: what the first experiment after a server start pays);
+* ``parallel (warm)``: the same again on the already running workers (every later
+  experiment).
 
 Prints a markdown table (wall seconds, episodes/s, env steps/s, speed-up) and checks that both
 modes produced identical episodes (the trainer is deterministic). Target (issue #4): a
@@ -91,20 +93,28 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(jobs)} runs x {episodes:,} episodes; sequential, then {workers} processes",
           file=sys.stderr, flush=True)
 
+    from pgcore.experiments import shutdown_worker_pool
+
+    shutdown_worker_pool()  # the cold run starts its workers
     seq_t, seq = timed(jobs, "inline", None)
     print(f"sequential: {seq_t:.1f} s", file=sys.stderr, flush=True)
-    par_t, par = timed(jobs, "process", workers)
-    print(f"parallel: {par_t:.1f} s", file=sys.stderr, flush=True)
+    cold_t, cold = timed(jobs, "process", workers)
+    print(f"parallel, cold: {cold_t:.1f} s", file=sys.stderr, flush=True)
+    warm_t, warm = timed(jobs, "process", workers)
+    print(f"parallel, warm: {warm_t:.1f} s", file=sys.stderr, flush=True)
+    shutdown_worker_pool()
 
     rows = []
-    for name, secs, snap, procs in (("sequential (one after another)", seq_t, seq, 1),
-                                    ("parallel runner", par_t, par, workers)):
+    for name, secs, snap, procs in (
+            ("sequential (one after another)", seq_t, seq, 1),
+            ("parallel runner, cold (starts its workers)", cold_t, cold, workers),
+            ("parallel runner, warm (workers running)", warm_t, warm, workers)):
         eps = snap.episode_count
         steps = sum(int(r.columns["env_steps"][-1]) for r in snap.runs if r.episodes)
         rows.append({"mode": name, "processes": procs, "runs": len(snap.runs), "episodes": eps,
                      "env_steps": steps, "wall_seconds": secs, "episodes_per_second": eps / secs,
                      "env_steps_per_second": steps / secs, "speedup": seq_t / secs})
-    same = identical(seq, par)
+    same = identical(seq, cold) and identical(seq, warm)
     print("| mode | processes | runs | episodes | wall s | episodes/s | env steps/s | speed-up |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:

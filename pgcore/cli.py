@@ -312,8 +312,13 @@ def _run_parallel(configs, jobs, want_checkpoint, quiet):
     # signal stays ignored across the spawn, so ignore it while the pool starts its workers.
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main_thread else None
+    from .experiments import _workers_skip_main
+
     try:
-        pool = ctx.Pool(jobs, initializer=_init_worker, initargs=(queue, os.getpid()))
+        # the workers must not re-run this process's __main__ (it may be a Streamlit script,
+        # e.g. after AppTest has run one): they only need pgcore
+        with _workers_skip_main():
+            pool = ctx.Pool(jobs, initializer=_init_worker, initargs=(queue, os.getpid()))
     finally:
         if in_main_thread:
             signal.signal(signal.SIGINT, previous)
@@ -869,6 +874,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             snap = exp.snapshot()
             bar.n = snap.episode_count
             bar.close()
+        if workers > 1:
+            from .experiments import shutdown_worker_pool
+
+            shutdown_worker_pool()
     snap = exp.snapshot()
     summaries = snap.summaries()
     aggregate = _aggregate(summaries)

@@ -15,9 +15,11 @@
 
 Two modes, the same results:
 
-* ``mode="process"`` (default): a ``spawn`` process pool of at most ``os.cpu_count()``
-  workers, each on one torch thread. Workers stream finished episodes back through a
-  ``multiprocessing`` queue that a thread of this process drains into a lock-protected store.
+* ``mode="process"`` (default): jobs run in a ``spawn`` process pool of ``os.cpu_count()``
+  workers, each on one torch thread, shared by every experiment of this process and kept
+  warm between them (:class:`WorkerPool`). Workers stream finished episodes back through a
+  ``multiprocessing`` queue that a thread of this process drains into each experiment's
+  lock-protected store.
 * ``mode="inline"``: the jobs run one after another in a background thread of this process
   (tests, tiny runs, machines where spawning processes is not wanted).
 
@@ -37,6 +39,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 import multiprocessing as mp
 import os
@@ -234,12 +237,14 @@ def run_job(index: int, config: TrainConfig, emit: Callable[[tuple], None],
 
 # worker-process globals, set by _init_worker
 _QUEUE = None
-_STOP = None
+_STOPS = None
+STOP_SLOTS = 4096
+"""Stop flags shared with the workers: experiment ``k`` uses flag ``k % STOP_SLOTS``."""
 
 
-def _init_worker(queue, stop_event, parent: int) -> None:
+def _init_worker(queue, stops, parent: int) -> None:
     """Process setup: one torch thread, no Ctrl-C (the parent handles it), an orphan watchdog."""
-    global _QUEUE, _STOP
+    global _QUEUE, _STOPS
     import signal
 
     import torch
@@ -249,7 +254,7 @@ def _init_worker(queue, stop_event, parent: int) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     except ValueError:  # pragma: no cover - not the main thread
         pass
-    _QUEUE, _STOP = queue, stop_event
+    _QUEUE, _STOPS = queue, stops
 
     def watchdog() -> None:
         while os.getppid() == parent:
@@ -259,9 +264,15 @@ def _init_worker(queue, stop_event, parent: int) -> None:
     threading.Thread(target=watchdog, name="pgcore-orphan-watchdog", daemon=True).start()
 
 
-def _process_job(index: int, config: TrainConfig, flush_every: float,
+def _process_job(exp_id: int, index: int, config: TrainConfig, flush_every: float,
                  frame_every: float | None = None) -> None:
-    run_job(index, config, _QUEUE.put, _STOP.is_set, flush_every, frame_every=frame_every)
+    slot = exp_id % STOP_SLOTS
+
+    def emit(msg: tuple) -> None:
+        _QUEUE.put((exp_id, msg))
+
+    run_job(index, config, emit, lambda: _STOPS[slot] != 0, flush_every,
+            frame_every=frame_every)
 
 
 _SPAWN_LOCK = threading.Lock()
@@ -294,6 +305,131 @@ def _workers_skip_main():
             yield
         finally:
             spawn.get_preparation_data = original
+
+
+class WorkerPool:
+    """The process-wide ``spawn`` pool every process-mode experiment shares.
+
+    Starting a worker means a new Python that imports torch: about 1.5 s of CPU each. So the
+    workers are started once (on the first process-mode experiment, ``os.cpu_count()`` of
+    them) and reused: the next experiment starts at once. Workers report through one queue,
+    tagged with their experiment's id; one thread here hands each message to its experiment.
+    :func:`shutdown_worker_pool` ends it (the CLI does at exit; a server keeps it).
+    """
+
+    def __init__(self, workers: int):
+        from concurrent.futures import ProcessPoolExecutor
+
+        ctx = mp.get_context("spawn")
+        self.workers = workers
+        self.queue = ctx.Queue()
+        self.stops = ctx.RawArray("b", STOP_SLOTS)
+        self.executor = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                                            initargs=(self.queue, self.stops, os.getpid()))
+        self.broken = False
+        self._sinks: dict[int, Callable[[tuple], None]] = {}
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._drain, daemon=True,
+                                        name="pgcore-worker-pool-drain")
+        self._thread.start()
+
+    def register(self, exp_id: int, sink: Callable[[tuple], None]) -> None:
+        with self._lock:
+            self.stops[exp_id % STOP_SLOTS] = 0
+            self._sinks[exp_id] = sink
+
+    def unregister(self, exp_id: int) -> None:
+        with self._lock:
+            self._sinks.pop(exp_id, None)
+
+    def stop(self, exp_id: int) -> None:
+        self.stops[exp_id % STOP_SLOTS] = 1
+
+    def submit(self, exp_id: int, index: int, config: TrainConfig, flush_every: float,
+               frame_every: float | None):
+        with _workers_skip_main():
+            return self.executor.submit(_process_job, exp_id, index, config, flush_every,
+                                        frame_every)
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                exp_id, msg = self.queue.get(timeout=0.2)
+            except queue_mod.Empty:
+                if self._closed.is_set():
+                    return
+                continue
+            except (EOFError, OSError, ValueError):  # pragma: no cover - queue closed
+                return
+            with self._lock:
+                sink = self._sinks.get(exp_id)
+            if sink is not None:
+                sink(msg)
+
+    def shutdown(self) -> None:
+        """Stop every job, end the workers, close the queue."""
+        for i in range(STOP_SLOTS):
+            self.stops[i] = 1
+        self.executor.shutdown(wait=True, cancel_futures=True)
+        self._closed.set()
+        self._thread.join(5.0)
+        self.queue.close()
+        self.queue.join_thread()
+
+
+_POOL: WorkerPool | None = None
+_POOL_LOCK = threading.Lock()
+_EXP_IDS = itertools.count(1)
+
+
+def worker_pool() -> WorkerPool:
+    """The shared pool (started on first use, replaced if a worker died and broke it)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None or _POOL.broken:
+            old, _POOL = _POOL, WorkerPool(os.cpu_count() or 1)
+            if old is not None:
+                threading.Thread(target=old.shutdown, daemon=True).start()
+            _register_exit_hook()
+        return _POOL
+
+
+def shutdown_worker_pool() -> None:
+    """End the shared pool's workers (running jobs are stopped first). Safe to call twice."""
+    global _POOL
+    with _POOL_LOCK:
+        pool, _POOL = _POOL, None
+    if pool is not None:
+        pool.shutdown()
+
+
+_EXIT_HOOK = []
+
+
+def _register_exit_hook() -> None:
+    """Stop the workers' jobs when the interpreter exits. Registered with threading's exit
+    hooks (which run before ``concurrent.futures`` waits for its workers), so a long job
+    cannot hold up the exit."""
+    if _EXIT_HOOK:
+        return
+    _EXIT_HOOK.append(True)
+
+    def stop_jobs() -> None:
+        pool = _POOL
+        if pool is not None:
+            for i in range(STOP_SLOTS):
+                pool.stops[i] = 1
+
+    register = getattr(threading, "_register_atexit", None)
+    try:
+        if register is None:
+            raise RuntimeError
+        register(stop_jobs)
+    except RuntimeError:  # pragma: no cover - old Python, or called during shutdown
+        import atexit
+
+        atexit.register(stop_jobs)
 
 
 # ----- the store and its snapshots -------------------------------------------------------------
@@ -505,7 +641,8 @@ class _Store:
 class Experiment:
     """A grid of jobs trained in the background; see the module docstring.
 
-    ``workers``: processes at most (default ``os.cpu_count()``; never more than the jobs).
+    ``workers``: jobs of this experiment running at once, at most (default and maximum
+    ``os.cpu_count()``, the size of the shared pool).
     ``pool``: an optional :class:`~pgcore.runner.SlotPool` each job takes a slot from.
     ``flush_every``: seconds between batches of rows sent back by a running job.
     ``frame_every``: seconds between thumbnails of each running job's first environment
@@ -528,7 +665,7 @@ class Experiment:
         self.frame_every = frame_every
         self._store = _Store(self.jobs)
         self._stop = threading.Event()
-        self._mp_stop = None
+        self._pool_ref: tuple[WorkerPool, int] | None = None
         self._thread: threading.Thread | None = None
         self._done = threading.Event()
         self._t0: float | None = None
@@ -557,8 +694,9 @@ class Experiment:
     def stop(self) -> None:
         """Stop running jobs as soon as they notice (~0.05 s) and drop the queued ones."""
         self._stop.set()
-        if self._mp_stop is not None:
-            self._mp_stop.set()
+        ref = self._pool_ref
+        if ref is not None:
+            ref[0].stop(ref[1])
         if self.pool is not None:
             self.pool.wake()
 
@@ -644,46 +782,51 @@ class Experiment:
                 self._release()
 
     def _main_process(self) -> None:
-        from concurrent.futures import ProcessPoolExecutor
-
-        ctx = mp.get_context("spawn")
-        q = ctx.Queue()
-        self._mp_stop = ctx.Event()
-        if self._stop.is_set():
-            self._mp_stop.set()
-        drained = threading.Event()
-        drain = threading.Thread(target=self._drain, args=(q, drained), daemon=True,
-                                 name="pgcore-experiment-drain")
-        drain.start()
-        executor = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,
-                                       initargs=(q, self._mp_stop, os.getpid()))
+        pool = worker_pool()
+        exp_id = next(_EXP_IDS)
+        pool.register(exp_id, self._store.handle)
+        self._pool_ref = (pool, exp_id)
+        if self._stop.is_set():  # stop() came before the pool was known
+            pool.stop(exp_id)
+        in_flight = threading.Semaphore(self.workers)  # this experiment's share of the pool
         futures = []
         try:
             for i, job in enumerate(self.jobs):
-                if not self._acquire():
+                while not in_flight.acquire(timeout=0.05):
+                    if self._stop.is_set():
+                        break
+                if self._stop.is_set():
                     break
-                with _workers_skip_main():
-                    fut = executor.submit(_process_job, i, job.config, self.flush_every,
-                                          self.frame_every)
-                fut.add_done_callback(lambda f, i=i: self._job_done(f, i))
+                if not self._acquire():  # a slot of the app's pool, if there is one
+                    in_flight.release()
+                    break
+                try:
+                    fut = pool.submit(exp_id, i, job.config, self.flush_every, self.frame_every)
+                except BaseException:
+                    pool.broken = True  # e.g. BrokenProcessPool: the next experiment gets a new one
+                    in_flight.release()
+                    self._release()
+                    raise
+
+                def done(f, i=i) -> None:
+                    in_flight.release()
+                    self._job_done(f, i)
+
+                fut.add_done_callback(done)
                 futures.append(fut)
             for fut in futures:
                 while not fut.done():
                     if self._stop.is_set():
                         for f in futures:
-                            f.cancel()  # queued jobs never start; running ones see the event
+                            f.cancel()  # queued jobs never start; running ones see the flag
                     time.sleep(0.05)
         finally:
-            executor.shutdown(wait=True, cancel_futures=True)
-            # the workers have exited, so everything they put on the queue is in the pipe
+            # "end" is each job's last message; wait for those still in the pipe
             submitted = list(range(len(futures)))  # jobs are submitted in order
-            deadline = time.monotonic() + 5.0
+            deadline = time.monotonic() + 10.0
             while not self._store.ended(submitted) and time.monotonic() < deadline:
                 time.sleep(0.02)
-            drained.set()
-            drain.join(10.0)
-            q.close()
-            q.join_thread()
+            pool.unregister(exp_id)
             if not self._stop.is_set():
                 self._store.end_unfinished("error", "The worker process ended without a report.")
 
@@ -695,19 +838,11 @@ class Experiment:
         self._release()
         exc = fut.exception()
         if exc is not None:  # the worker crashed or the job could not be sent
-            self._store.handle(("end", i, "error", f"The run failed: {_one_line(exc)}"))
+            from concurrent.futures.process import BrokenProcessPool
 
-    def _drain(self, q, drained: threading.Event) -> None:
-        while True:
-            try:
-                msg = q.get(timeout=0.05)
-            except queue_mod.Empty:
-                if drained.is_set():
-                    return
-                continue
-            except (EOFError, OSError):  # pragma: no cover - queue closed under us
-                return
-            self._store.handle(msg)
+            if isinstance(exc, BrokenProcessPool) and self._pool_ref is not None:
+                self._pool_ref[0].broken = True
+            self._store.handle(("end", i, "error", f"The run failed: {_one_line(exc)}"))
 
     def __repr__(self) -> str:
         return f"Experiment({len(self.jobs)} jobs, mode={self.mode}, state={self.state})"

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from pgcore import default_config
+from pgcore import default_config, experiments
 from pgcore.experiments import (
     COLUMNS,
     Experiment,
@@ -17,6 +17,7 @@ from pgcore.experiments import (
     Job,
     grid,
     run_stats,
+    shutdown_worker_pool,
     wobble,
 )
 from pgcore.runner import SlotPool
@@ -64,7 +65,8 @@ def process_result():
     assert live.state == "running" and live.active
     exp.stop()
     assert exp.join(WAIT), "the experiment did not end after stop()"
-    return live, exp.snapshot()
+    yield live, exp.snapshot()
+    shutdown_worker_pool()
 
 
 def test_inline_runs_every_job_and_reports_the_failure(inline_result):
@@ -101,6 +103,16 @@ def test_stop_ends_a_running_job(process_result):
     assert live.runs[3].episodes <= long_run.episodes < 10**6
     # the three short jobs were not disturbed by the stop
     assert [r.state for r in final.runs[:3]] == ["finished", "error", "finished"]
+
+
+def test_the_worker_pool_is_reused(process_result, inline_result):
+    pool = experiments._POOL
+    assert pool is not None and not pool.broken
+    # a second experiment starts on the same, already running workers, with the same results
+    snap = Experiment(small_jobs()[:1], mode="process").run(timeout=WAIT)
+    assert experiments._POOL is pool
+    assert snap.runs[0].state == "finished"
+    assert same_episodes(snap.runs[0], inline_result.runs[0])
 
 
 def test_stop_inline_drops_queued_jobs():

@@ -168,3 +168,22 @@ def test_a_failed_run_exits_1_and_the_others_still_finish(tmp_path, monkeypatch,
     doc = json.loads(summary.read_text())
     assert [r["state"] for r in doc["runs"]] == ["error", "finished"]
     assert doc["by_config"]["hidden=8"]["failed"] == 1
+
+
+def test_train_workers_skip_a_streamlit_main(tmp_path, monkeypatch, capsys):
+    # After AppTest has run a page, sys.modules["__main__"] is that Streamlit script; spawned
+    # workers must not re-run it (they would fail, and multiprocessing.Pool would restart
+    # them forever).
+    import sys
+    import types
+
+    fake = types.ModuleType("__main__")
+    script = tmp_path / "page.py"
+    script.write_text("raise SystemExit('a worker re-ran the main script')\n")
+    fake.__file__ = str(script)
+    fake.__spec__ = None
+    monkeypatch.setitem(sys.modules, "__main__", fake)
+    out = tmp_path / "par.csv"
+    assert cli.main(["train", "--algo", "reinforce", "--baseline", "none", "--seeds", "0", "1",
+                     "--episodes", "2", "--jobs", "2", "--quiet", "--out", str(out)]) == 0
+    assert len(read_csv(out)) == 4
