@@ -53,16 +53,25 @@ BADGES = {  # state -> (label, color, icon)
 }
 
 LESSON_AC_NOTE = """
-**What you are watching (the lesson's one-step actor-critic).** Read the charts together:
-within the first few dozen episodes the **policy entropy** drops from ln 2 ≈ 0.69 to almost 0,
-so the policy has become (nearly) deterministic and pushes the cart the same way every time;
-every episode then ends after about **9 steps**. At the same time the critic's **V(s₀)**
-climbs far above the **discounted return the episodes actually collect** (about 9) and keeps
-climbing, and the **value loss**, the **TD errors** and the **gradient norm** grow with it
-(note the log scales). The settings behind it: one trunk layer shared by actor and critic,
-one Adam step per environment step at 3·10⁻⁴, one gradient clipped as a whole to norm 0.5,
-and the time limit treated as a true end. A policy that no longer explores produces only
-short, nearly identical episodes, so it has nothing left to learn from.
+**What you are watching (the lesson's one-step actor-critic).** Within a few dozen episodes the
+**policy entropy** drops from ln 2 ≈ 0.69 to almost 0, every episode ends after about **9 steps**,
+and the critic's **V(s₀)** climbs far above the **discounted return actually collected** (about 9).
+
+**Why.** The lesson clips the whole gradient to norm 0.5 on every one-sample update. The unclipped
+norm (chart: *gradient norm, before clipping*) is far above 0.5 on almost every step, so every
+update is cut to the same length: only its *direction* survives, and the size of the TD error is
+thrown away. Early on about 9 in 10 TD errors are positive (the critic starts near 0 and every
+step pays +1), so nearly every sampled action is pushed up by the same amount, while the big
+negative TD error when the pole falls counts no more than any other step. Reinforcing whatever
+was sampled makes the policy deterministic; pushing one way drops the pole in ~9 steps. The
+critic suffers the same way: its large downward corrections are cut to the size of its small
+upward nudges, so V(s₀) keeps rising. Measured on seeds 0-4: removing *only* the clip stops the
+collapse on 5 of 5 seeds; separate actor and critic networks with the clip kept, an entropy bonus
+of 0.01, or correct truncation handling do not (5 of 5 still collapse).
+
+Our default keeps the one-step update but drops the clip, gives actor and critic their own
+networks and lets the critic learn 10x faster than the actor (10⁻³ vs 10⁻⁴), so its baseline keeps
+up with the policy: it reaches a 100-episode average of 475 on 5 of 5 seeds (median 207 episodes).
 Switch the preset to **"Our default (learns CartPole)"**, start again, and compare.
 """
 
