@@ -50,7 +50,8 @@ def draw(snap) -> None:
                 col.image(rgb, caption=f"{r.label}: episode {episode:,}, step {step}",
                           width="stretch")
             else:
-                what = "waiting for a free core" if r.state == "queued" else r.state
+                what = {"queued": "waiting for a free core",
+                        "starting": "starting"}.get(r.state, r.state)
                 col.caption(f"{r.label}: {what}")
     data = ux.race_data(snap, window)
     left, right = st.columns(2, gap="medium")

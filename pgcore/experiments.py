@@ -71,7 +71,9 @@ for REINFORCE the update on the episode itself; for actor-critic and A2C the mea
 updates made while it was being played (the previous value when none was)."""
 
 NUMERIC = COLUMNS[2:]
-JOB_STATES = ("queued", "running", "finished", "stopped", "diverged", "error")
+JOB_STATES = ("queued", "starting", "running", "finished", "stopped", "diverged", "error")
+"""``starting``: handed to a worker process that has not reported yet (it may still be
+starting up)."""
 END_STATES = ("finished", "stopped", "diverged", "error")
 _END_STATE = {"max_episodes": "finished", "max_steps": "finished", "max_seconds": "finished",
               "stopped": "stopped", "diverged": "diverged", "error": "error"}
@@ -600,8 +602,11 @@ class _Store:
     def handle(self, msg: tuple) -> None:
         kind, i = msg[0], msg[1]
         with self.lock:
-            if kind == "start":
+            if kind == "submitted":
                 if self.states[i] == "queued":
+                    self.states[i] = "starting"
+            elif kind == "start":
+                if self.states[i] in ("queued", "starting"):
                     self.states[i] = "running"
             elif kind == "rows":
                 cols = self.cols[i]
@@ -812,6 +817,7 @@ class Experiment:
                     in_flight.release()
                     self._job_done(f, i)
 
+                self._store.handle(("submitted", i))
                 fut.add_done_callback(done)
                 futures.append(fut)
             for fut in futures:
