@@ -130,7 +130,7 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
+    def from_dict(cls, data: dict) -> TrainConfig:
         """Build from a dict, rejecting unknown keys with a clear message."""
         if not isinstance(data, dict):
             raise ConfigError("config must be a mapping of field names to values")
@@ -140,7 +140,7 @@ class TrainConfig:
             raise ConfigError(f"unknown config field(s): {', '.join(unknown)}")
         return cls(**data)
 
-    def replace(self, **changes) -> "TrainConfig":
+    def replace(self, **changes) -> TrainConfig:
         """A validated copy with some fields changed."""
         return dataclasses.replace(self, **changes)
 
@@ -296,7 +296,8 @@ def preset(name: str, **overrides) -> TrainConfig:
     return PRESETS[name].config(**overrides)
 
 
-def default_config(algo: str = "reinforce", baseline: str | None = None, **overrides) -> TrainConfig:
+def default_config(algo: str = "reinforce", baseline: str | None = None,
+                   **overrides) -> TrainConfig:
     """Our tuned defaults for ``algo`` (and, for REINFORCE, ``baseline``), plus overrides."""
     if algo not in ALGOS:
         raise ConfigError(f"unknown algorithm {algo!r}: choose one of {', '.join(ALGOS)}")

@@ -28,7 +28,8 @@ class EnvSpec:
 def _check_spaces(env_id: str, obs_space, act_space) -> EnvSpec:
     if not isinstance(act_space, gym.spaces.Discrete):
         kind = type(act_space).__name__
-        raise EnvError(f"{env_id} has {kind} actions; pgcore supports Discrete actions only for now")
+        raise EnvError(
+            f"{env_id} has {kind} actions; pgcore supports Discrete actions only for now")
     if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
         raise EnvError(f"{env_id} needs a flat Box observation, got {obs_space}")
     return EnvSpec(env_id, int(obs_space.shape[0]), int(act_space.n))

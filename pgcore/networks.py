@@ -20,7 +20,8 @@ from torch import nn
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
 
 
-def mlp(in_dim: int, hidden: int, layers: int, activation: str = "relu") -> tuple[nn.Sequential, int]:
+def mlp(in_dim: int, hidden: int, layers: int,
+        activation: str = "relu") -> tuple[nn.Sequential, int]:
     """``layers`` hidden layers of ``hidden`` units; returns (module, output width)."""
     mods: list[nn.Module] = []
     width = in_dim

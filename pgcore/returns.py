@@ -64,7 +64,8 @@ def td_errors(rewards, values, next_values, terminated, gamma: float) -> np.ndar
     """
     rewards = np.asarray(rewards, dtype=np.float64)
     alive = 1.0 - np.asarray(terminated, dtype=np.float64)
-    return rewards + gamma * alive * np.asarray(next_values, np.float64) - np.asarray(values, np.float64)
+    next_values = np.asarray(next_values, np.float64)
+    return rewards + gamma * alive * next_values - np.asarray(values, np.float64)
 
 
 def gae_advantages(rewards, values, next_values, terminated, truncated, gamma: float,

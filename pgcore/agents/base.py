@@ -84,7 +84,8 @@ class Agent:
 
     # ----- acting --------------------------------------------------------------------------
     @torch.no_grad()
-    def policy(self, obs: np.ndarray, with_value: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    def policy(self, obs: np.ndarray,
+               with_value: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
         """pi(.|s) for a batch of observations (B, obs_dim): probs (B, A) and V(s) (B,) or None."""
         obs_t = torch.from_numpy(np.ascontiguousarray(obs, dtype=np.float32))
         logits, values = self.net.act_forward(obs_t, with_value=with_value)
@@ -120,7 +121,8 @@ class Agent:
         else:
             grad_norm = float(torch.nn.utils.clip_grad_norm_(self.params, max_norm))
         if not math.isfinite(grad_norm):
-            raise DivergedError(f"the gradient norm became {grad_norm} at update {self.updates + 1}")
+            raise DivergedError(
+                f"the gradient norm became {grad_norm} at update {self.updates + 1}")
         self.optimizer.step()
         self.updates += 1
         return grad_norm
