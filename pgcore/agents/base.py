@@ -57,6 +57,9 @@ def policy_terms(logits: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Ten
 
 def sample_actions(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """One action per row of ``probs`` (B, A) by inverse-CDF sampling with ``rng``: (B,) int64."""
+    if len(probs) == 1:  # the common acting case: same draw and result, less overhead
+        cdf = np.cumsum(probs[0])  # (A,)
+        return np.array([np.count_nonzero(rng.random() * cdf[-1] >= cdf[:-1])], dtype=np.int64)
     cdf = np.cumsum(probs, axis=-1)  # (B, A)
     u = rng.random(len(probs))[:, None] * cdf[:, -1:]  # (B, 1), scaled in case of rounding
     return (u >= cdf[:, :-1]).sum(axis=-1).astype(np.int64)
