@@ -54,3 +54,21 @@ class EventLog:
 def event_log() -> EventLog:
     """Pass as ``on_event``; afterwards ``event_log.of(EpisodeEnd)`` etc. filter by type."""
     return EventLog()
+
+
+@pytest.fixture
+def hidden_8_fails(monkeypatch):
+    """Experiment jobs whose config has ``hidden == 8`` fail at once with "RuntimeError: boom";
+    the others train normally (for testing that one failure spares the rest)."""
+    from pgcore import experiments
+
+    real = experiments.run_job
+
+    def flaky(index, config, emit, should_stop, *args, **kwargs):
+        if config.hidden == 8:
+            emit(("start", index))
+            emit(("end", index, "error", "The run failed: RuntimeError: boom"))
+            return
+        real(index, config, emit, should_stop, *args, **kwargs)
+
+    monkeypatch.setattr(experiments, "run_job", flaky)

@@ -64,6 +64,18 @@ def test_bench_reinforce_speed_quick(load_bench, capsys):
     assert "pgcore / lesson" in out
 
 
+def test_bench_experiments_quick(load_bench, capsys):
+    mod = load_bench("bench_experiments")
+    assert mod.main(["--quick", "--workers", "2"]) == 0  # exit 1 if parallel != sequential
+    out = capsys.readouterr().out
+    rows = _table_rows(out)
+    assert rows[0].startswith("| mode | processes | runs | episodes")
+    assert [r.split("|")[1].strip() for r in rows[1:]] == [
+        "sequential (one after another)", "parallel runner, cold (starts its workers)",
+        "parallel runner, warm (workers running)"]
+    assert "parallel results identical to sequential: yes" in out
+
+
 @pytest.mark.skipif(not _has_sb3(), reason="stable-baselines3 is not installed")
 def test_bench_sb3_quick(load_bench, capsys):
     mod = load_bench("bench_sb3")

@@ -145,19 +145,7 @@ def test_bad_files_and_missing_algo(tmp_path, no_training, capsys):
     assert "--algo or --preset" in _one_error_line(capsys.readouterr().err)
 
 
-def test_a_failed_run_exits_1_and_the_others_still_finish(tmp_path, monkeypatch, capsys):
-    from pgcore import experiments
-
-    real = experiments.run_job
-
-    def flaky(index, config, emit, should_stop, *args, **kwargs):
-        if config.hidden == 8:
-            emit(("start", index))
-            emit(("end", index, "error", "The run failed: RuntimeError: boom"))
-            return
-        real(index, config, emit, should_stop, *args, **kwargs)
-
-    monkeypatch.setattr(experiments, "run_job", flaky)
+def test_a_failed_run_exits_1_and_the_others_still_finish(tmp_path, hidden_8_fails, capsys):
     out, summary = tmp_path / "f.csv", tmp_path / "f.json"
     assert cli.main([*BASE, "--set", "hidden=8,16", "--out", str(out),
                      "--summary", str(summary)]) == 1
