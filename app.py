@@ -36,16 +36,17 @@ LEARN = [
     st.Page(HERE / "pages" / "theory.py", title="Theory", icon=":material/menu_book:"),
     st.Page(HERE / "pages" / "train.py", title="Train", icon=":material/monitoring:"),
 ]
-EXPERIMENTS = [  # the lesson's exercises and more (issue 4); listed only if present
-    ("seeds_variance.py", "Seeds & variance", ":material/stacked_line_chart:"),
-    ("baseline.py", "Baseline vs none", ":material/compare_arrows:"),
-    ("entropy.py", "Entropy bonus", ":material/shuffle:"),
-    ("gradient_variance.py", "Gradient variance", ":material/blur_on:"),
-    ("race.py", "Algorithm race", ":material/sports_score:"),
+EXPERIMENTS = [  # the lesson's three exercises, then two experiments of our own
+    st.Page(HERE / "pages" / "seeds_variance.py", title="Seeds & variance",
+            icon=":material/stacked_line_chart:"),
+    st.Page(HERE / "pages" / "baseline.py", title="Baseline vs none",
+            icon=":material/compare_arrows:"),
+    st.Page(HERE / "pages" / "entropy.py", title="Entropy bonus", icon=":material/shuffle:"),
+    st.Page(HERE / "pages" / "gradient_variance.py", title="Gradient variance",
+            icon=":material/blur_on:"),
+    st.Page(HERE / "pages" / "race.py", title="Algorithm race", icon=":material/sports_score:"),
 ]
-experiments = [st.Page(HERE / "pages" / f, title=t, icon=i)
-               for f, t, i in EXPERIMENTS if (HERE / "pages" / f).exists()]
-page = st.navigation({"Learn": LEARN, "Experiments": experiments} if experiments else LEARN)
+page = st.navigation({"Learn": LEARN, "Experiments": EXPERIMENTS})
 
 with st.sidebar:
     sidebar.about()
