@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from pgcore import ConfigError, default_config
-from pgcore.experiments import ExperimentError, check_jobs, grid
+from pgcore.experiments import ExperimentError, check_jobs, grid, run_stats
 from ui import experiments as ux
 from ui.router import require_router
 
@@ -28,6 +28,7 @@ with st.container(border=True):
         episodes = ux.episodes_ui(KEY)
     with c3:
         window = ux.smoothing_ui(KEY)
+        show_reference = ux.reference_ui(KEY)
 
 error = None
 jobs = None
@@ -42,13 +43,6 @@ ux.controls_ui(KEY, (lambda: jobs) if jobs else None, error,
                what=f"{len(seeds) * 2} runs ({len(seeds)} seeds x 2 settings)")
 
 
-def _median(values) -> str:
-    vals = [v for v in values if v is not None and not pd.isna(v)]
-    if len(vals) < len(values) or not vals:
-        return f"{len(vals)}/{len(values)} reached"
-    return f"{pd.Series(vals).median():,.0f}"
-
-
 def draw(snap) -> None:
     ux.status_ui(snap)
     rows = ux.threshold_rows(snap)
@@ -61,28 +55,29 @@ def draw(snap) -> None:
 
     summary = []
     for setting in (NONE, VALUE):
-        sub = rows[rows["setting"] == setting]
-        if not len(sub):
-            continue
-        wob = sub["wobble"].dropna()
-        summary.append({"setting": setting, "seeds": len(sub),
-                        "median episodes to 195": _median(list(sub["episodes_to_195"])),
-                        "median episodes to 475": _median(list(sub["episodes_to_475"])),
-                        "wobble (mean over seeds)": ux.fmt(wob.mean() if len(wob) else None,
-                                                           ".2f"),
-                        "final 100-episode average": ux.fmt(sub["final_avg100"].mean(), ".1f")})
+        runs = [r for r in snap.runs if r.label == setting]
+        if runs:
+            summary.append(ux.summary_row(setting, [run_stats(r.returns) for r in runs]))
+    if show_reference:
+        summary += ux.reference_rows(snap)
     st.dataframe(pd.DataFrame(summary), hide_index=True, width="stretch")
     with st.expander("Per seed"):
         st.dataframe(rows, hide_index=True, width="stretch")
     st.caption("Wobble: the standard deviation of the episode-to-episode change of the "
                "100-episode moving average, times 100 (in return units). A steadier learner "
-               "has a smaller wobble. It needs at least 102 episodes.")
+               "has a smaller wobble. It needs at least 102 episodes."
+               + (" Rows marked *typical*: the same figures for the reference runs shipped "
+                  "with the app (other seeds, 1,000 episodes each)." if show_reference else ""))
 
     st.subheader("Learning curves", anchor=False)
     bands = ux.group_bands(snap, "return", window)
+    reference, groups = (ux.reference_bands(snap, window) if show_reference else (None, []))
     st.altair_chart(ux.groups_band_chart(bands, budget, "Return, mean ± 1 std across seeds",
-                                         "return (moving average)", (0, 520), thresholds=True),
+                                         "return (moving average)", (0, 520), thresholds=True,
+                                         reference=reference),
                     width="stretch")
+    if groups:
+        st.caption(ux.reference_caption(groups, window))
     ux.download_ui(KEY, snap, "baseline-vs-none")
 
 

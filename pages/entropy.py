@@ -33,6 +33,7 @@ with st.container(border=True):
         episodes = ux.episodes_ui(KEY, default=500)
     with c4:
         window = ux.smoothing_ui(KEY)
+        show_reference = ux.reference_ui(KEY)
 
 names = {"beta=0": "β = 0", f"beta={beta:g}": f"β = {beta:g}"}
 error = None
@@ -54,11 +55,14 @@ def draw(snap) -> None:
     x_max = ux.x_max_of(snap)
     algo_name = ALGOS.get(snap.runs[0].config.algo, snap.runs[0].config.algo)
     left, right = st.columns(2, gap="medium")
+    reference, groups = (ux.reference_bands(snap, window, names=names) if show_reference
+                         else (None, []))
     with left:
         bands = ux.group_bands(snap, "return", window, names)
         st.altair_chart(ux.groups_band_chart(bands, x_max, f"{algo_name}: return",
                                              "return (moving average)", (0, 520),
-                                             thresholds=True), width="stretch")
+                                             thresholds=True, reference=reference),
+                        width="stretch")
     with right:
         bands = ux.group_bands(snap, "entropy", window, names)
         st.altair_chart(ux.groups_band_chart(bands, x_max, f"{algo_name}: policy entropy",
@@ -66,6 +70,8 @@ def draw(snap) -> None:
                         width="stretch")
     st.caption("Bold lines: the mean across seeds; bands: ± 1 standard deviation across seeds. "
                "Entropy is the mean over each update's states of H(π(·|s)).")
+    if groups:
+        st.caption(ux.reference_caption(groups, window, whose="the default settings (β = 0)"))
     ux.download_ui(KEY, snap, "entropy-bonus")
 
 

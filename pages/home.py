@@ -34,11 +34,13 @@ with right:
             """
 1. Open **Train**, keep *REINFORCE* and its default preset, press **Start**.
 2. Watch the return climb, its 100-episode average (bold) and its spread (shaded band),
-   and the pole itself.
+   and the pole itself. The grey band behind them is where typical runs were.
 3. Switch the algorithm to **Actor-critic** and the preset to **the lesson's settings**:
    watch entropy fall to zero and the critic's V(s₀) drift away from the real returns.
 4. Go back to the **default** actor-critic preset: same algorithm, it learns.
 5. Read **Theory** for the why: every formula sits next to the code that runs it.
+6. Try the **Experiments**: each one tests one of the lesson's claims across several seeds
+   with a single click.
 """
         )
     c1, c2 = st.columns(2)
@@ -57,9 +59,10 @@ with a:
 with b:
     st.markdown("##### Honest numbers")
     st.markdown(
-        "Runs are seeded: the same settings and seed give the same run. One run is one sample; "
-        "the shaded band shows how much a single run wobbles. Download the metrics as CSV to "
-        "compare runs yourself."
+        "Runs are seeded: the same settings and seed give the same run. One run is one sample, "
+        "so a faint grey band behind it shows where the middle 80% of 10 reference runs (other "
+        "seeds, shipped with the app) were: inside it, your run is typical. Download the "
+        "metrics as CSV to compare runs yourself."
     )
 with c:
     st.markdown("##### Sharing a server")

@@ -27,6 +27,7 @@ with st.container(border=True):
         episodes = ux.episodes_ui(KEY)
     with c3:
         window = ux.smoothing_ui(KEY)
+        show_reference = ux.reference_ui(KEY)
 
 error = None
 jobs = None
@@ -54,9 +55,12 @@ def draw(snap) -> None:
                         "starting": "starting"}.get(r.state, r.state)
                 col.caption(f"{r.label}: {what}")
     data = ux.race_data(snap, window)
+    reference, groups = (ux.reference_bands(snap, window, x="env_steps",
+                                            group_column="algorithm")
+                         if show_reference else (None, []))
     left, right = st.columns(2, gap="medium")
-    left.altair_chart(ux.race_chart(data, "env_steps", "environment steps", ORDER),
-                      width="stretch")
+    left.altair_chart(ux.race_chart(data, "env_steps", "environment steps", ORDER,
+                                    reference=reference), width="stretch")
     right.altair_chart(ux.race_chart(data, "seconds", "training seconds (each run's own clock)",
                                      ORDER), width="stretch")
     rows = []
@@ -70,7 +74,10 @@ def draw(snap) -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     st.caption("Runs share this server's cores (at most one run per core trains at a time), so "
                "seconds are each run's own training time. Env steps are the fairer yardstick "
-               "of how much experience each algorithm needs.")
+               "of how much experience each algorithm needs."
+               + (" " + ux.reference_caption(groups, window, x="env_steps") +
+                  " Seconds depend on the machine, so that chart has no bands."
+                  if groups else ""))
     ux.download_ui(KEY, snap, f"race-seed{seed}")
 
 

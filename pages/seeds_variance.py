@@ -26,6 +26,7 @@ with st.container(border=True):
         episodes = ux.episodes_ui(KEY)
     with c3:
         window = ux.smoothing_ui(KEY)
+        show_reference = ux.reference_ui(KEY)
 
 error = None
 jobs = None
@@ -44,10 +45,16 @@ def draw(snap) -> None:
     ux.status_ui(snap)
     x_max = ux.x_max_of(snap)
     cols = st.columns(2, gap="medium")
+    drawn = []
     for col, label in zip(cols, snap.labels, strict=False):
         with col:
             seeds_df, band = ux.seed_curves(snap, label, "return", window)
-            st.altair_chart(ux.seeds_band_chart(seeds_df, band, x_max, label), width="stretch")
+            reference = None
+            if show_reference:
+                reference, groups = ux.reference_bands(snap, window, labels=[label])
+                drawn += groups
+            st.altair_chart(ux.seeds_band_chart(seeds_df, band, x_max, label,
+                                                reference=reference), width="stretch")
             spread = ux.spread_numbers(snap, label, window)
             m1, m2 = st.columns(2)
             m1.metric("Spread across seeds", ux.fmt(spread["mean_std"], ".1f"),
@@ -59,6 +66,8 @@ def draw(snap) -> None:
     st.caption("Thresholds: 195 is CartPole-v0's criterion (the one the lesson quotes), 475 "
                "CartPole-v1's. Both algorithms use our tuned defaults; REINFORCE here uses raw "
                "returns, no baseline at all.")
+    if drawn:
+        st.caption(ux.reference_caption(drawn, window))
     ux.download_ui(KEY, snap, "seeds-and-variance")
 
 

@@ -15,6 +15,7 @@ import json
 import math
 import multiprocessing as mp
 import os
+import shlex
 import signal
 import statistics
 import sys
@@ -600,6 +601,9 @@ def _add_sweep_parser(sub) -> None:
                         "env_steps, wall_seconds, entropy")
     s.add_argument("--summary", metavar="FILE.json",
                    help="write the grid, per-run figures and per-config aggregates as JSON")
+    s.add_argument("--reference", metavar="FILE.json.gz",
+                   help="write every finished run's returns as a reference file: the "
+                        "\"typical run\" bands the app draws (see assets/reference/)")
     s.add_argument("--quiet", action="store_true", help="no progress bar or notes on stderr")
 
 
@@ -843,6 +847,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     workers = min(len(jobs), n_jobs or (os.cpu_count() or 1))
     out = _check_writable(args.out, "--out") if args.out else None
     summary_path = _check_writable(args.summary, "--summary") if args.summary else None
+    reference_path = _check_writable(args.reference, "--reference") if args.reference else None
     labels = list(dict.fromkeys(j.label for j in jobs))
     _say(f"sweep: {len(labels)} config(s) x {len(seeds)} seed(s) = {len(jobs)} runs, "
          f"{_budget(jobs[0].config)} each, {workers} process{'es' if workers > 1 else ''}",
@@ -895,10 +900,33 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         _write(summary_path, "--summary",
                lambda p: p.write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n"))
         _say(f"wrote {summary_path}", args.quiet)
+    if reference_path is not None:
+        _write_reference(reference_path, snap, args)
     failed = snap.errors()
     for line in failed:
         print(line, file=sys.stderr)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _write_reference(path: Path, snap, args: argparse.Namespace) -> None:
+    from .reference import ReferenceError, reference_document, write_reference
+
+    command = "python -m pgcore " + shlex.join(getattr(args, "argv", None) or [])
+    try:
+        doc = reference_document(snap, made_with=command.strip())
+    except ReferenceError as exc:
+        print(f"--reference: not written: {exc}", file=sys.stderr)
+        return
+    kept = sum(len(g["runs"]) for g in doc["groups"])
+    written = {}
+
+    def write(p: Path) -> None:
+        written["bytes"] = write_reference(p, doc)
+
+    _write(path, "--reference", write)
+    left_out = len(snap.runs) - kept
+    _say(f"wrote {path} ({kept} runs, {written['bytes'] / 1024:,.0f} KiB"
+         f"{f'; {left_out} unfinished run(s) left out' if left_out else ''})", args.quiet)
 
 
 class _Terminated(BaseException):
@@ -914,6 +942,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        args.argv = list(sys.argv[1:] if argv is None else argv)
     except SystemExit as exc:  # --help (0) or an argparse error (2), already printed
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
     previous = None

@@ -130,6 +130,26 @@ def test_train_starts_a_run_and_episodes_appear():
     assert not buttons["ctl.start"].disabled and buttons["ctl.stop"].disabled
 
 
+def _returns_datasets(at: AppTest) -> list[str]:
+    """The named datasets of the Train page's returns chart (the first chart)."""
+    chart = at.get("vega_lite_chart")[0].proto
+    return sorted(d.name for d in chart.datasets)
+
+
+def test_train_draws_a_typical_run_band_behind_the_run():
+    at = app("pages/train.py")
+    start_short_run(at, "a2c", budget=30)
+    assert run_until(at, lambda a: episodes(a) > 0)
+    assert at.toggle(key="train.reference").value is True
+    text = " ".join(c.value for c in at.caption)
+    assert "Grey band" in text and "of these settings" in text
+    assert _returns_datasets(at) == ["reference", "returns"]
+    assert "typical run (reference seeds)" in at.get("vega_lite_chart")[0].proto.spec
+    at.toggle(key="train.reference").set_value(False).run()
+    assert _returns_datasets(at) == ["returns"]
+    assert "Grey band" not in " ".join(c.value for c in at.caption)
+
+
 def test_pause_resume_stop_and_reset():
     at = app("pages/train.py")
     start_short_run(at, "a2c", budget=20_000)
@@ -188,6 +208,10 @@ def test_lesson_actor_critic_shows_the_collapse_note():
     assert run_until(at, lambda a: episodes(a) > 0)
     notes = " ".join(w.value for w in at.warning)
     assert "entropy" in notes and "V(s₀)" in notes
+    # the typical-run band behind it is our default's, and says so
+    assert "this algorithm's default settings (yours differ)" in " ".join(
+        c.value for c in at.caption)
+    assert _returns_datasets(at) == ["reference", "returns"]
 
 
 def test_settings_and_run_survive_a_page_switch():

@@ -19,6 +19,8 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ui.reference import reference_set
+
 TIMEOUT = 60
 WAIT = 120.0
 
@@ -61,6 +63,16 @@ def badges(at: AppTest) -> list[str]:
             if m.value.startswith(":") and "-badge[" in m.value]
 
 
+def chart_specs(at: AppTest) -> list[str]:
+    """The Vega-Lite specs (JSON text) of the page's altair charts."""
+    return [c.proto.spec for c in at.get("vega_lite_chart")]
+
+
+def with_band(at: AppTest) -> list[bool]:
+    """Per chart: does it draw a typical-run band (the reference layers)?"""
+    return ["typical run (median)" in spec for spec in chart_specs(at)]
+
+
 def all_done(n_runs: int):
     return lambda at: f"{n_runs} of {n_runs} runs done" in captions(at)
 
@@ -80,6 +92,11 @@ def test_seeds_and_variance():
     assert badges(at) == ["finished"]
     spreads = [m for m in at.metric if m.label == "Spread across seeds"]
     assert len(spreads) == 2 and all(m.value != "–" for m in spreads)
+    # both algorithms' charts carry their typical-run band, explained once; the toggle hides it
+    assert with_band(at) == [True, True]
+    assert "middle 80%" in captions(at) and "(seeds 100-" in captions(at)
+    at.toggle(key="exp.seeds.reference").set_value(False).run()
+    assert with_band(at) == [False, False] and "middle 80%" not in captions(at)
     assert at.button(key="exp.seeds.stop").disabled
     assert not at.button(key="exp.seeds.start").disabled
     at.button(key="exp.seeds.reset").click().run()
@@ -105,11 +122,19 @@ def test_baseline_vs_none():
     start(at, "exp.baseline")
     assert run_until(at, all_done(4))
     summary = at.dataframe[0].value
-    assert list(summary["setting"]) == ["no baseline", "learned value baseline"]
+    assert list(summary["setting"]) == ["no baseline", "learned value baseline",
+                                        "typical: no baseline",
+                                        "typical: learned value baseline"]
     assert "median episodes to 195" in summary.columns and "wobble (mean over seeds)" in summary
+    n_ref = reference_set().groups[0].n_seeds
+    assert list(summary["seeds"]) == [2, 2, n_ref, n_ref]
     per_seed = at.dataframe[1].value
     assert len(per_seed) == 4 and set(per_seed["seed"]) == {0, 1}
     assert "CartPole-v0" in captions(at)
+    assert with_band(at) == [False, True]  # the strip plot has none; the curves have both
+    at.toggle(key="exp.baseline.reference").set_value(False).run()
+    assert list(at.dataframe[0].value["setting"]) == ["no baseline", "learned value baseline"]
+    assert not any(with_band(at))
 
 
 def test_entropy_bonus():
@@ -120,6 +145,9 @@ def test_entropy_bonus():
     start(at, "exp.entropy")
     assert run_until(at, all_done(4))
     assert not at.error
+    # only beta = 0 is a default config, so only it has a band (on the return chart)
+    assert with_band(at) == [True, False]
+    assert "default settings (β = 0)" in captions(at)
 
 
 def test_race():
@@ -131,6 +159,9 @@ def test_race():
     assert list(table["algorithm"]) == ["REINFORCE", "REINFORCE + baseline", "actor-critic",
                                         "A2C"]
     assert list(table["episodes"]) == [20] * 4
+    # bands against env steps, none against seconds (those depend on the machine)
+    assert with_band(at) == [True, False]
+    assert "no bands" in captions(at)
 
 
 def test_gradient_variance_lab():
@@ -147,3 +178,20 @@ def test_gradient_variance_lab():
     at.number_input(key="exp.gradvar.train.part").set_value(10).run()
     start(at, "exp.gradvar")
     assert run_until(at, lambda a: any("Across the stages" in s.value for s in a.subheader))
+
+
+def test_pages_work_without_reference_runs(monkeypatch):
+    """A missing reference file means no bands (and no toggle effect), never an error."""
+    from ui import reference
+
+    monkeypatch.setenv("PGLAB_REFERENCE", str(ROOT / "no-such-reference.json.gz"))
+    reference.reference_set.cache_clear()
+    try:
+        at = page("race")
+        at.number_input(key="exp.race.episodes").set_value(20).run()
+        start(at, "exp.race")
+        assert run_until(at, all_done(4))
+        assert with_band(at) == [False, False] and not at.error
+        assert "no bands" not in captions(at)
+    finally:
+        reference.reference_set.cache_clear()

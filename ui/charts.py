@@ -36,6 +36,9 @@ RETURN_COLOR = "#94a3b8"
 AVERAGE_COLOR = "#1d4ed8"
 BAND_COLOR = "#60a5fa"
 VALUE_COLOR = "#dc2626"
+REF_COLOR = "#6b7280"
+"""Grey: typical-run bands are context, not the learner's data."""
+REF_LEGEND = "typical run (reference seeds)"
 
 _SHORT_NUMBER = ("abs(datum.value) >= 1e6 ? format(datum.value / 1e6, ',.3~r') + 'M' : "
                  "abs(datum.value) >= 1e3 ? format(datum.value / 1e3, ',.3~r') + 'k' : "
@@ -136,10 +139,12 @@ def returns_data(snap: RunSnapshot, window: int = WINDOW,
 
 
 def returns_chart(x_max: int, y_max: float | None = 500.0, window: int = WINDOW,
-                  thresholds=THRESHOLDS, height: int = 360) -> alt.LayerChart:
+                  thresholds=THRESHOLDS, height: int = 360,
+                  reference: bool = False) -> alt.LayerChart:
     """The altair chart (named dataset ``returns``): return per episode (thin), its
     ``window``-episode moving average (bold), a band of +-1 rolling standard deviation, and
-    labelled rules at the solve thresholds."""
+    labelled rules at the solve thresholds. With ``reference``, a faint grey band and a
+    dashed median (named dataset ``reference``: x, lo, mid, hi) of typical runs go behind."""
     x = alt.X("x:Q", title="episode", scale=alt.Scale(domain=[0, x_max], nice=False))
     y_scale = (alt.Scale(domain=[0, y_max * 1.04], nice=False) if y_max
                else alt.Scale(zero=False))
@@ -157,6 +162,18 @@ def returns_chart(x_max: int, y_max: float | None = 500.0, window: int = WINDOW,
     avg = base.mark_line(color=AVERAGE_COLOR, strokeWidth=2.5).encode(
         y=alt.Y("avg:Q", scale=y_scale, title=ytitle), tooltip=tips)
     layers = [band, raw, avg]
+    if reference:
+        ref = alt.Chart(alt.NamedData("reference")).encode(x=x)
+        ref_tips = [alt.Tooltip("x:Q", title="episode"),
+                    alt.Tooltip("mid:Q", title="typical run (median)", format=".1f"),
+                    alt.Tooltip("lo:Q", title="10th percentile", format=".1f"),
+                    alt.Tooltip("hi:Q", title="90th percentile", format=".1f")]
+        layers = [ref.mark_area(opacity=0.16, color=REF_COLOR, clip=True).encode(
+                      y=alt.Y("lo:Q", scale=y_scale, title=ytitle), y2="hi:Q"),
+                  ref.mark_line(color=REF_COLOR, strokeWidth=1.2, strokeDash=[5, 3],
+                                clip=True).encode(
+                      y=alt.Y("mid:Q", scale=y_scale, title=ytitle), tooltip=ref_tips),
+                  *layers]
     if thresholds:
         rules = pd.DataFrame({"y": [t[0] for t in thresholds], "label": [t[1] for t in thresholds],
                               "color": [t[2] for t in thresholds]})
@@ -166,10 +183,13 @@ def returns_chart(x_max: int, y_max: float | None = 500.0, window: int = WINDOW,
         layers.append(rule.mark_text(align="left", baseline="bottom", dx=4, dy=-3, fontSize=11,
                                      fontWeight="bold").encode(x=alt.value(0), text="label:N"))
     keys = ["return", f"{window}-episode average", "average ± 1 std"]
+    colors = [RETURN_COLOR, AVERAGE_COLOR, BAND_COLOR]
+    if reference:
+        keys.append(REF_LEGEND)
+        colors.append(REF_COLOR)
     layers.append(alt.Chart(pd.DataFrame({"series": keys})).mark_point(opacity=0).encode(
         color=alt.Color("series:N", title=None,
-                        scale=alt.Scale(domain=keys, range=[RETURN_COLOR, AVERAGE_COLOR,
-                                                            BAND_COLOR]),
+                        scale=alt.Scale(domain=keys, range=colors),
                         legend=alt.Legend(orient="top", direction="horizontal",
                                           symbolType="stroke", symbolStrokeWidth=4,
                                           symbolOpacity=1))))
@@ -177,15 +197,19 @@ def returns_chart(x_max: int, y_max: float | None = 500.0, window: int = WINDOW,
 
 
 @lru_cache(maxsize=32)
-def _returns_template(x_max: int, y_max: float | None, window: int) -> str:
-    return json.dumps(returns_chart(x_max, y_max, window).to_dict())
+def _returns_template(x_max: int, y_max: float | None, window: int, reference: bool) -> str:
+    return json.dumps(returns_chart(x_max, y_max, window, reference=reference).to_dict())
 
 
 def returns_spec(snap: RunSnapshot, y_max: float | None = 500.0, window: int = WINDOW,
-                 max_points: int = MAX_POINTS) -> dict:
-    """A Vega-Lite spec of :func:`returns_chart` filled with ``snap``'s episodes."""
-    return _with_data(_returns_template(_x_max(snap), y_max, window),
-                      returns=returns_data(snap, window, max_points))
+                 max_points: int = MAX_POINTS, reference: pa.Table | None = None) -> dict:
+    """A Vega-Lite spec of :func:`returns_chart` filled with ``snap``'s episodes, and with
+    the typical-run band ``reference`` (x, lo, mid, hi; see ``ui.reference``) if given."""
+    datasets = {"returns": returns_data(snap, window, max_points)}
+    if reference is not None:
+        datasets["reference"] = reference
+    return _with_data(_returns_template(_x_max(snap), y_max, window, reference is not None),
+                      **datasets)
 
 
 # ----- per-update diagnostics -----------------------------------------------------------------

@@ -24,8 +24,10 @@ import streamlit as st
 
 from pgcore.experiments import Experiment, ExperimentSnapshot, Job, run_stats
 from pgcore.metrics import CARTPOLE_V0_SOLVED, CARTPOLE_V1_SOLVED, across_seed_stats
+from pgcore.reference import typical_stats
 
-from .charts import rolling_mean_std, sample_index
+from . import reference as typical
+from .charts import REF_COLOR, REF_LEGEND, rolling_mean_std, sample_index
 from .state import slot_pool
 
 REFRESH_SECONDS = 1.0
@@ -305,18 +307,44 @@ def _threshold_layers(y_title: str, y_scale) -> list:
                            fontWeight="bold").encode(x=alt.value(0), text="label:N")]
 
 
+def _reference_layers(reference: pd.DataFrame, x_title: str, x_scale, y_title: str,
+                      y_scale, color) -> list:
+    """A typical-run band (``x``, ``lo``, ``mid``, ``hi``; see ``ui.reference``): a faint
+    area and a dashed median, clipped to the chart. ``color``: an altair channel or value."""
+    x = alt.X("x:Q", title=x_title, scale=x_scale)
+    tips = [alt.Tooltip("x:Q", title=x_title, format=",.0f"),
+            alt.Tooltip("mid:Q", title="typical run (median)", format=".1f"),
+            alt.Tooltip("lo:Q", title="10th percentile", format=".1f"),
+            alt.Tooltip("hi:Q", title="90th percentile", format=".1f")]
+    if "group" in reference:
+        tips.insert(0, alt.Tooltip("group:N", title="reference for"))
+    base = alt.Chart(reference).encode(x=x, color=color)
+    return [base.mark_area(opacity=0.13, clip=True).encode(
+                y=alt.Y("lo:Q", scale=y_scale, title=y_title), y2="hi:Q"),
+            base.mark_line(strokeWidth=1.2, strokeDash=[5, 3], opacity=0.9, clip=True).encode(
+                y=alt.Y("mid:Q", scale=y_scale, title=y_title), tooltip=tips)]
+
+
 def seeds_band_chart(seeds: pd.DataFrame, band: pd.DataFrame, x_max: int, title: str,
                      y_title: str = "return (moving average)", y_max: float | None = 500.0,
-                     thresholds: bool = True, height: int = 320) -> alt.LayerChart:
-    """Each seed a thin line, the mean bold, and a band labelled "mean ± 1 std across seeds"."""
-    x = alt.X("episode:Q", title="episode", scale=alt.Scale(domain=[0, x_max], nice=False))
+                     thresholds: bool = True, height: int = 320,
+                     reference: pd.DataFrame | None = None) -> alt.LayerChart:
+    """Each seed a thin line, the mean bold, and a band labelled "mean ± 1 std across seeds";
+    behind them, when given, the grey typical-run band ``reference``."""
+    x_scale = alt.Scale(domain=[0, x_max], nice=False)
+    x = alt.X("episode:Q", title="episode", scale=x_scale)
     y_scale = alt.Scale(domain=[0, y_max * 1.04], nice=False) if y_max else alt.Scale(zero=True)
     keys = ["one seed", "mean", BAND_LABEL]
+    colors = [SEED_COLOR, MEAN_COLOR, BAND_COLOR]
+    if reference is not None:
+        keys.append(REF_LEGEND)
+        colors.append(REF_COLOR)
     legend = alt.Color("series:N", title=None,
-                       scale=alt.Scale(domain=keys, range=[SEED_COLOR, MEAN_COLOR, BAND_COLOR]),
+                       scale=alt.Scale(domain=keys, range=colors),
                        legend=alt.Legend(orient="top", direction="horizontal",
                                          symbolType="stroke", symbolStrokeWidth=4,
-                                         labelLimit=240))
+                                         labelLimit=240,
+                                         columns=2 if len(keys) > 3 else alt.Undefined))
     band = band.assign(series=BAND_LABEL)
     seeds = seeds.assign(series="one seed")
     layers = [
@@ -333,6 +361,9 @@ def seeds_band_chart(seeds: pd.DataFrame, band: pd.DataFrame, x_max: int, title:
                      alt.Tooltip("hi:Q", format=".1f", title="mean + std"),
                      alt.Tooltip("n:Q", title="seeds")]),
     ]
+    if reference is not None:
+        layers = _reference_layers(reference.assign(series=REF_LEGEND), "episode", x_scale,
+                                   y_title, y_scale, legend) + layers
     if thresholds:
         layers += _threshold_layers(y_title, y_scale)
     return alt.layer(*layers).properties(
@@ -341,10 +372,13 @@ def seeds_band_chart(seeds: pd.DataFrame, band: pd.DataFrame, x_max: int, title:
 
 def groups_band_chart(data: pd.DataFrame, x_max: int, title: str, y_title: str,
                       y_domain: tuple[float, float] | None = None, thresholds: bool = False,
-                      height: int = 300) -> alt.LayerChart:
+                      height: int = 300, reference: pd.DataFrame | None = None
+                      ) -> alt.LayerChart:
     """Several settings on one chart: per setting a mean line and a ± 1 std band (across
-    seeds), coloured by ``group``. ``data``: episode, mean, lo, hi, group."""
-    x = alt.X("episode:Q", title="episode", scale=alt.Scale(domain=[0, x_max], nice=False))
+    seeds), coloured by ``group``. ``data``: episode, mean, lo, hi, group. ``reference``:
+    typical-run bands (x, lo, mid, hi, group) drawn faintly in their group's colour."""
+    x_scale = alt.Scale(domain=[0, x_max], nice=False)
+    x = alt.X("episode:Q", title="episode", scale=x_scale)
     y_scale = alt.Scale(domain=list(y_domain), nice=False) if y_domain else alt.Scale(zero=True)
     groups = list(dict.fromkeys(data["group"])) if len(data) else []
     color = alt.Color("group:N", title=None, scale=alt.Scale(domain=groups,
@@ -359,6 +393,9 @@ def groups_band_chart(data: pd.DataFrame, x_max: int, title: str, y_title: str,
                            alt.Tooltip("mean:Q", format=".3g", title="mean across seeds"),
                            alt.Tooltip("lo:Q", format=".3g", title="mean − std"),
                            alt.Tooltip("hi:Q", format=".3g", title="mean + std")])]
+    if reference is not None and len(reference):
+        layers = _reference_layers(reference, "episode", x_scale, y_title, y_scale,
+                                   color) + layers
     if thresholds:
         layers += _threshold_layers(y_title, y_scale)
     return alt.layer(*layers).properties(
@@ -376,6 +413,83 @@ def group_bands(snap: ExperimentSnapshot, column: str, window: int,
     if not parts:
         return pd.DataFrame({"episode": [], "mean": [], "lo": [], "hi": [], "group": []})
     return pd.concat(parts, ignore_index=True)
+
+
+def reference_ui(key: str) -> bool:
+    """The "typical-run bands" toggle of an experiment page (on by default)."""
+    return st.toggle("Typical-run bands", value=True, key=f"{key}.reference",
+                     help="Draw, faintly behind your runs, how runs of the same default "
+                          "settings usually learn: reference runs on other seeds (100 "
+                          "onwards), shipped with the app.")
+
+
+def reference_bands(snap: ExperimentSnapshot, window: int, x: str = "episode",
+                    names: dict[str, str] | None = None, group_column: str = "group",
+                    labels: list[str] | None = None) -> tuple[pd.DataFrame | None, list]:
+    """Typical-run bands for every label (or those in ``labels``) whose config has reference
+    runs (exact match, budgets and seeds aside): one frame (x, lo, mid, hi, ``group_column``)
+    and the matched reference groups. ``x``: ``episode`` or ``env_steps``. (None, []) when
+    none match."""
+    parts, groups = [], []
+    for label in labels if labels is not None else snap.labels:
+        runs = snap.by_label(label)
+        group, _ = typical.group_for(runs[0].config) if runs else (None, False)
+        if group is None:
+            continue
+        band = (typical.episode_band(group, window) if x == "episode"
+                else typical.steps_band(group, window))
+        parts.append(band.assign(**{group_column: (names or {}).get(label, label)}))
+        groups.append(group)
+    if not parts:
+        return None, []
+    return pd.concat(parts, ignore_index=True), groups
+
+
+def reference_caption(groups: list, window: int, x: str = "episode",
+                      whose: str = "") -> str:
+    """What the faint bands are (one sentence), for the groups actually drawn."""
+    if not groups:
+        return ""
+    n = ", ".join(sorted({g.describe() for g in groups}))
+    along = "at each episode" if x == "episode" else "at each count of environment steps"
+    return (f"Faint bands with dashed lines: the middle 80% (10th to 90th percentile) of "
+            f"reference runs of {whose or 'the same settings'}, {n}, {along}, smoothed over "
+            f"{window} episodes like your curves; the dashed line is their median. A curve "
+            "inside its band is a typical run.")
+
+
+def median_text(values) -> str:
+    """The median as text when every seed reached it, else "k/n reached"."""
+    vals = [v for v in values if v is not None and not pd.isna(v)]
+    if len(vals) < len(values) or not vals:
+        return f"{len(vals)}/{len(values)} reached"
+    return f"{pd.Series(vals).median():,.0f}"
+
+
+def summary_row(setting: str, stats: list[dict]) -> dict:
+    """Exercise 2's summary of some runs' :func:`run_stats`: medians to 195 and 475, the mean
+    wobble and the mean final 100-episode average."""
+    wob = [s["wobble"] for s in stats if s["wobble"] is not None]
+    finals = [s["final_avg100"] for s in stats if s["final_avg100"] is not None]
+    return {"setting": setting, "seeds": len(stats),
+            "median episodes to 195": median_text([s["episodes_to_195"] for s in stats]),
+            "median episodes to 475": median_text([s["episodes_to_475"] for s in stats]),
+            "wobble (mean over seeds)": fmt(float(np.mean(wob)) if wob else None, ".2f"),
+            "final 100-episode average": fmt(float(np.mean(finals)) if finals else None,
+                                             ".1f")}
+
+
+def reference_rows(snap: ExperimentSnapshot, names: dict[str, str] | None = None) -> list[dict]:
+    """:func:`summary_row` of the reference runs of each label that has them, as
+    "typical: <setting>" rows to set beside the learner's own."""
+    rows = []
+    for label in snap.labels:
+        runs = snap.by_label(label)
+        group, _ = typical.group_for(runs[0].config) if runs else (None, False)
+        if group is not None:
+            rows.append(summary_row(f"typical: {(names or {}).get(label, label)}",
+                                    typical_stats(group)))
+    return rows
 
 
 def x_max_of(snap: ExperimentSnapshot) -> int:
@@ -458,14 +572,21 @@ def race_data(snap: ExperimentSnapshot, window: int = 20, max_points: int = CURV
 
 
 def race_chart(data: pd.DataFrame, x_field: str, x_title: str, order: list[str],
-               height: int = 320) -> alt.LayerChart:
+               height: int = 320, reference: pd.DataFrame | None = None) -> alt.LayerChart:
+    """Each algorithm's smoothed return against ``x_field``; with ``reference`` (x, lo, mid,
+    hi, algorithm), faint typical-run bands in each algorithm's colour, clipped to the
+    range the live runs have covered so far (so they do not squash the live curves)."""
     y_scale = alt.Scale(domain=[0, 520], nice=False)
     color = alt.Color("algorithm:N", title=None,
                       scale=alt.Scale(domain=order, range=PALETTE[:len(order)]),
                       legend=alt.Legend(orient="top", direction="horizontal", columns=2,
                                         labelLimit=240))
+    x_scale = alt.Undefined
+    if reference is not None and len(reference):
+        x_end = float(data[x_field].max()) if len(data) else 0.0
+        x_scale = alt.Scale(domain=[0, max(x_end, 1.0)], nice=False)
     lines = alt.Chart(data).mark_line(strokeWidth=2).encode(
-        x=alt.X(f"{x_field}:Q", title=x_title, axis=alt.Axis(format="~s")),
+        x=alt.X(f"{x_field}:Q", title=x_title, axis=alt.Axis(format="~s"), scale=x_scale),
         y=alt.Y("value:Q", scale=y_scale, title="return (moving average)"), color=color,
         tooltip=["algorithm:N", "episode:Q", alt.Tooltip(f"{x_field}:Q", format=",.1f"),
                  alt.Tooltip("value:Q", format=".1f", title="return")])
@@ -475,7 +596,11 @@ def race_chart(data: pd.DataFrame, x_field: str, x_title: str, order: list[str],
     text = finish.mark_text(align="left", baseline="bottom", dx=4, dy=-2, color="#15803d",
                             fontWeight="bold").encode(y=alt.Y("y:Q", scale=y_scale),
                                                       x=alt.value(0), text="t:N")
-    return alt.layer(lines, rule, text).properties(height=height)
+    layers = [lines, rule, text]
+    if reference is not None and len(reference):
+        layers = _reference_layers(reference, x_title, x_scale, "return (moving average)",
+                                   y_scale, color) + layers
+    return alt.layer(*layers).properties(height=height)
 
 
 def fmt(v, spec: str = ",.0f", none: str = "–") -> str:

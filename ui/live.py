@@ -19,6 +19,7 @@ import streamlit as st
 from pgcore.runner import ACTIVE_STATES, EPISODE_FIELDS, UPDATE_FIELDS, RunSnapshot, SlotPool
 
 from . import charts
+from . import reference as typical
 from .state import RunHolder, WatchResult
 from .widgets import is_lesson_actor_critic, preset_label
 
@@ -218,8 +219,10 @@ def status_line(snap: RunSnapshot, holder: RunHolder) -> str:
     return f":{color}-badge[{icon} {label}] &nbsp; :gray[{text}]"
 
 
-def draw_panel(holder: RunHolder, snap: RunSnapshot, pool: SlotPool) -> None:
-    """Everything the run shows, from one snapshot, in as few elements as is reasonable."""
+def draw_panel(holder: RunHolder, snap: RunSnapshot, pool: SlotPool,
+               reference: str | None = None) -> None:
+    """Everything the run shows, from one snapshot, in as few elements as is reasonable.
+    ``reference``: the label of the typical-run band to draw behind the returns, if any."""
     c = snap.config
     st.markdown(status_line(snap, holder))
     st.html(metrics_html(snap, holder))
@@ -241,7 +244,9 @@ def draw_panel(holder: RunHolder, snap: RunSnapshot, pool: SlotPool) -> None:
     elif snap.state in ("diverged", "error"):
         st.error(snap.message, icon=":material/error:")
 
-    st.vega_lite_chart(charts.returns_spec(snap), width="stretch")
+    band = (typical.episode_band_arrow(reference, charts.WINDOW)
+            if reference is not None else None)
+    st.vega_lite_chart(charts.returns_spec(snap, reference=band), width="stretch")
 
     left, right = st.columns([1.1, 1.4], gap="medium")
     with left:
@@ -275,13 +280,13 @@ def _frame_card(holder: RunHolder, snap: RunSnapshot) -> None:
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
-def live_panel(holder: RunHolder, pool: SlotPool) -> None:
+def live_panel(holder: RunHolder, pool: SlotPool, reference: str | None = None) -> None:
     """The panel, redrawn from a fresh snapshot about twice a second while the run is active.
     When the run ends, the whole page reruns once (the buttons change) and stops refreshing."""
     snap = holder.snapshot()
     if snap is None:
         return
-    draw_panel(holder, snap, pool)
+    draw_panel(holder, snap, pool, reference)
     if snap.state not in ACTIVE_STATES and holder.last_state in ACTIVE_STATES:
         holder.last_state = snap.state
         st.rerun()
@@ -295,10 +300,28 @@ def panel_ui(holder: RunHolder, pool: SlotPool) -> None:
                 "CartPole view and the diagnostics appear here and update about twice a "
                 "second while the agent trains.", icon=":material/arrow_back:")
         return
+    reference = reference_ui(snap.config)
     if snap.state in ACTIVE_STATES:
-        live_panel(holder, pool)
+        live_panel(holder, pool, reference)
     else:
-        draw_panel(holder, snap, pool)
+        draw_panel(holder, snap, pool, reference)
+
+
+def reference_ui(config) -> str | None:
+    """A toggle for the typical-run band behind the returns chart, with a caption saying
+    whose runs it shows; returns the band's label when it is on (None without a band).
+    Outside the live fragment, so it is not re-sent on every refresh."""
+    group, exact = typical.group_for(config, exact=False)
+    if group is None:
+        return None
+    left, right = st.columns([1, 3.2], vertical_alignment="center")
+    with left:
+        on = st.toggle("Typical-run band", value=True, key="train.reference",
+                       help="Draw, behind your run, how runs of the same algorithm usually "
+                            "learn: reference runs on other seeds, shipped with the app.")
+    if on:
+        right.caption(typical.band_caption(group, exact, charts.WINDOW))
+    return group.label if on else None
 
 
 # ----- watch the agent and downloads ----------------------------------------------------------
