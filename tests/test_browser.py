@@ -11,6 +11,7 @@ it uses the system Chromium.
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import shutil
@@ -183,5 +184,70 @@ def test_train_live_pause_resume_stop_and_page_switch(server, browser):
         page.get_by_text("Stopped.").first.wait_for()
         page.get_by_role("heading", name="Downloads").wait_for()
         page.screenshot(path=str(ARTIFACTS / "train-after-page-switch.png"), full_page=True)
+    finally:
+        page.close()
+
+
+def test_seeds_and_variance_experiment_end_to_end(server, browser):
+    """Exercise 1 in a real browser: start 3 seeds x 2 algorithms in the worker processes,
+    see the charts fill in live, get the numbers and the CSV, and hide the typical-run bands."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1800}, accept_downloads=True)
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(server)
+        nav = page.locator('[data-testid="stSidebarNav"]')
+        nav.get_by_text("Seeds & variance").click()
+        page.get_by_role("heading", name="Seeds & variance").wait_for()
+        episodes_box = page.get_by_role("spinbutton", name="Episodes per run")
+        episodes_box.fill("150")
+        episodes_box.press("Enter")
+        wait_until(lambda: episodes_box.input_value() == "150", 10, what="the episode budget")
+        wait_until(lambda: enabled(page, "Start").count() == 1, 30, what="the Start button")
+        click(page, "Start")
+
+        # Live: a status line with progress, then two charts that change while runs go.
+        status = page.get_by_text(re.compile(r"\d+ of 6 runs done"))
+        status.first.wait_for()
+        charts = page.locator('[data-testid="stVegaLiteChart"]')
+        wait_until(lambda: charts.count() == 2, 60, what="the two seed charts")
+        before = charts.first.screenshot(animations="disabled")
+        wait_until(lambda: charts.first.screenshot(animations="disabled") != before, 60,
+                   what="the REINFORCE chart to fill in")
+
+        # Done: the spread numbers, the explanation of the grey band, the CSV.
+        page.get_by_text("6 of 6 runs done").first.wait_for(timeout=180_000)
+        page.get_by_text("finished", exact=True).first.wait_for()
+        spreads = page.locator('[data-testid="stMetric"]').filter(has_text="Spread across seeds")
+        wait_until(lambda: spreads.count() == 2, 30, what="two spread metrics")
+
+        def spreads_shown() -> bool:  # all at once: the page may be redrawing
+            values = spreads.locator('[data-testid="stMetricValue"]').all_inner_texts()
+            return len(values) == 2 and all(re.fullmatch(r"[0-9.,]+", v.strip())
+                                            for v in values)
+
+        wait_until(spreads_shown, 30, what="numbers for both spreads")
+        band_note = page.get_by_text(re.compile("Faint bands with dashed lines"))
+        band_note.wait_for()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "seeds-variance.png"), full_page=True)
+
+        with page.expect_download() as info:
+            page.get_by_role("button", name="Results (CSV)").click()
+        with open(info.value.path(), newline="") as f:
+            rows = list(csv.DictReader(f))
+        assert len(rows) == 6 * 150
+        assert {(r["label"], r["seed"]) for r in rows} == {
+            (label, seed) for label in ("REINFORCE, no baseline", "A2C") for seed in "012"}
+        assert all(float(r["return"]) >= 1 for r in rows)
+
+        # The typical-run bands go when switched off, and the charts redraw without them.
+        with_bands = charts.first.screenshot(animations="disabled")
+        page.get_by_text("Typical-run bands").click()
+        wait_until(lambda: band_note.count() == 0, 30, what="the band caption to go")
+        wait_until(lambda: charts.first.screenshot(animations="disabled") != with_bands, 30,
+                   what="the chart without its band")
+        assert charts.count() == 2
+        assert page.get_by_text("This app has encountered an error").count() == 0
+        assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         page.close()
