@@ -144,7 +144,7 @@ def test_train_draws_a_typical_run_band_behind_the_run():
     text = " ".join(c.value for c in at.caption)
     assert "Grey band" in text and "of these settings" in text
     assert _returns_datasets(at) == ["reference", "returns"]
-    assert "typical run (reference seeds)" in at.get("vega_lite_chart")[0].proto.spec
+    assert "typical runs (reference)" in at.get("vega_lite_chart")[0].proto.spec
     at.toggle(key="train.reference").set_value(False).run()
     assert _returns_datasets(at) == ["returns"]
     assert "Grey band" not in " ".join(c.value for c in at.caption)

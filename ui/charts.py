@@ -38,7 +38,7 @@ BAND_COLOR = "#60a5fa"
 VALUE_COLOR = "#dc2626"
 REF_COLOR = "#6b7280"
 """Grey: typical-run bands are context, not the learner's data."""
-REF_LEGEND = "typical run (reference seeds)"
+REF_LEGEND = "typical runs (reference)"
 
 _SHORT_NUMBER = ("abs(datum.value) >= 1e6 ? format(datum.value / 1e6, ',.3~r') + 'M' : "
                  "abs(datum.value) >= 1e3 ? format(datum.value / 1e3, ',.3~r') + 'k' : "
@@ -192,7 +192,7 @@ def returns_chart(x_max: int, y_max: float | None = 500.0, window: int = WINDOW,
                         scale=alt.Scale(domain=keys, range=colors),
                         legend=alt.Legend(orient="top", direction="horizontal",
                                           symbolType="stroke", symbolStrokeWidth=4,
-                                          symbolOpacity=1))))
+                                          symbolOpacity=1, labelLimit=260))))
     return alt.layer(*layers).properties(height=height)
 
 

@@ -308,7 +308,7 @@ def _threshold_layers(y_title: str, y_scale) -> list:
 
 
 def _reference_layers(reference: pd.DataFrame, x_title: str, x_scale, y_title: str,
-                      y_scale, color) -> list:
+                      y_scale, color, opacity: float = 0.13) -> list:
     """A typical-run band (``x``, ``lo``, ``mid``, ``hi``; see ``ui.reference``): a faint
     area and a dashed median, clipped to the chart. ``color``: an altair channel or value."""
     x = alt.X("x:Q", title=x_title, scale=x_scale)
@@ -319,7 +319,7 @@ def _reference_layers(reference: pd.DataFrame, x_title: str, x_scale, y_title: s
     if "group" in reference:
         tips.insert(0, alt.Tooltip("group:N", title="reference for"))
     base = alt.Chart(reference).encode(x=x, color=color)
-    return [base.mark_area(opacity=0.13, clip=True).encode(
+    return [base.mark_area(opacity=opacity, clip=True).encode(
                 y=alt.Y("lo:Q", scale=y_scale, title=y_title), y2="hi:Q"),
             base.mark_line(strokeWidth=1.2, strokeDash=[5, 3], opacity=0.9, clip=True).encode(
                 y=alt.Y("mid:Q", scale=y_scale, title=y_title), tooltip=tips)]
@@ -367,7 +367,8 @@ def seeds_band_chart(seeds: pd.DataFrame, band: pd.DataFrame, x_max: int, title:
     if thresholds:
         layers += _threshold_layers(y_title, y_scale)
     return alt.layer(*layers).properties(
-        title=alt.TitleParams(title, anchor="start", fontSize=14), height=height)
+        title=alt.TitleParams(title, anchor="start", fontSize=14),
+        height=height + (24 if reference is not None else 0))  # the legend wraps
 
 
 def groups_band_chart(data: pd.DataFrame, x_max: int, title: str, y_title: str,
@@ -580,7 +581,8 @@ def race_chart(data: pd.DataFrame, x_field: str, x_title: str, order: list[str],
     color = alt.Color("algorithm:N", title=None,
                       scale=alt.Scale(domain=order, range=PALETTE[:len(order)]),
                       legend=alt.Legend(orient="top", direction="horizontal", columns=2,
-                                        labelLimit=240))
+                                        labelLimit=240, symbolType="stroke",
+                                        symbolStrokeWidth=3, symbolOpacity=1))
     x_scale = alt.Undefined
     if reference is not None and len(reference):
         x_end = float(data[x_field].max()) if len(data) else 0.0
@@ -599,7 +601,7 @@ def race_chart(data: pd.DataFrame, x_field: str, x_title: str, order: list[str],
     layers = [lines, rule, text]
     if reference is not None and len(reference):
         layers = _reference_layers(reference, x_title, x_scale, "return (moving average)",
-                                   y_scale, color) + layers
+                                   y_scale, color, opacity=0.08) + layers  # four overlap
     return alt.layer(*layers).properties(height=height)
 
 

@@ -314,9 +314,9 @@ def reference_ui(config) -> str | None:
     group, exact = typical.group_for(config, exact=False)
     if group is None:
         return None
-    left, right = st.columns([1, 3.2], vertical_alignment="center")
+    left, right = st.columns([1.25, 3], vertical_alignment="center")
     with left:
-        on = st.toggle("Typical-run band", value=True, key="train.reference",
+        on = st.toggle("Typical runs", value=True, key="train.reference",
                        help="Draw, behind your run, how runs of the same algorithm usually "
                             "learn: reference runs on other seeds, shipped with the app.")
     if on:

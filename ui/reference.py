@@ -106,9 +106,7 @@ def episode_band_arrow(label: str, window: int, max_points: int = REF_POINTS) ->
 
 def band_caption(group: ReferenceGroup, exact: bool, window: int, x: str = "episode") -> str:
     """One sentence saying what the grey band is."""
-    whose = ("these settings" if exact
-             else "this algorithm's default settings (yours differ)")
-    along = "at each episode" if x == "episode" else "at each count of environment steps"
-    return (f"Grey band: the middle 80% of {group.describe()} of {whose}, {along}, "
-            f"as {window}-episode moving averages; the dashed line is their median. A curve "
-            "inside the band is a typical run.")
+    whose = "these settings" if exact else "this algorithm's default settings (yours differ)"
+    along = "" if x == "episode" else " against environment steps"
+    return (f"Grey band: the middle 80% of {group.describe()} of {whose}{along}, as "
+            f"{window}-episode averages; dashed: their median.")
