@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from pgcore import ConfigError, default_config
-from pgcore.experiments import ExperimentError, check_jobs, grid, run_stats
+from pgcore.experiments import ExperimentError, check_jobs, grid
 from ui import experiments as ux
 from ui.router import require_router
 
@@ -55,9 +55,9 @@ def draw(snap) -> None:
 
     summary = []
     for setting in (NONE, VALUE):
-        runs = [r for r in snap.runs if r.label == setting]
-        if runs:
-            summary.append(ux.summary_row(setting, [run_stats(r.returns) for r in runs]))
+        sub = rows[rows["setting"] == setting]
+        if len(sub):
+            summary.append(ux.summary_row(setting, sub.to_dict("records")))
     if show_reference:
         summary += ux.reference_rows(snap)
     st.dataframe(pd.DataFrame(summary), hide_index=True, width="stretch")

@@ -279,12 +279,6 @@ class Band:
     n_seeds: int
 
 
-def _quantiles(curves: np.ndarray, quantiles: Sequence[float]) -> tuple[np.ndarray, ...]:
-    # curves: (seeds, points) -> one array per quantile, shape (points,)
-    q = np.quantile(curves, list(quantiles), axis=0)
-    return tuple(q)
-
-
 def band_by_episode(group: ReferenceGroup, window: int = 100,
                     quantiles: Sequence[float] = QUANTILES) -> Band:
     """Per episode ``i`` (1-based), quantiles across seeds of each seed's trailing
@@ -302,7 +296,7 @@ def band_by_episode(group: ReferenceGroup, window: int = 100,
     """
     n = group.episodes
     curves = np.stack([moving_average(r[:n], window) for r in group.returns])  # (seeds, n)
-    lo, mid, hi = _quantiles(curves, quantiles)
+    lo, mid, hi = np.quantile(curves, list(quantiles), axis=0)  # each (n,)
     return Band(np.arange(1, n + 1), lo, mid, hi, group.n_seeds)
 
 
@@ -331,7 +325,7 @@ def band_by_steps(group: ReferenceGroup, window: int = 100, points: int = 300,
         curves.append(np.where(idx >= 0, avg[np.maximum(idx, 0)], np.nan))
     curves = np.stack(curves)  # (seeds, points)
     keep = ~np.isnan(curves).any(axis=0)
-    lo, mid, hi = _quantiles(curves[:, keep], quantiles)
+    lo, mid, hi = np.quantile(curves[:, keep], list(quantiles), axis=0)
     return Band(grid[keep], lo, mid, hi, group.n_seeds)
 
 

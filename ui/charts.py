@@ -138,6 +138,27 @@ def returns_data(snap: RunSnapshot, window: int = WINDOW,
                      "avg": _f32(mean), "lo": _f32(mean - std), "hi": _f32(mean + std)})
 
 
+def reference_layers(data, x: alt.X, y_scale, y_title: str, color, opacity: float = 0.13,
+                     extra_tips: tuple = ()) -> list:
+    """A typical-run band behind a chart (columns ``x``, ``lo``, ``mid``, ``hi``; see
+    ``ui.reference``): a faint area from ``lo`` to ``hi`` and a dashed median, clipped to the
+    plot. ``data``: a frame or ``alt.NamedData``; ``color``: a colour string, or an
+    ``alt.Color`` channel when each band takes its series' colour."""
+    fixed = isinstance(color, str)
+    mark = {"color": color} if fixed else {}
+    base = alt.Chart(data).encode(x=x) if fixed else alt.Chart(data).encode(x=x, color=color)
+    x_title = x.to_dict().get("title", "x")
+    tips = [*extra_tips, alt.Tooltip("x:Q", title=x_title, format=",.0f"),
+            alt.Tooltip("mid:Q", title="typical run (median)", format=".1f"),
+            alt.Tooltip("lo:Q", title="10th percentile", format=".1f"),
+            alt.Tooltip("hi:Q", title="90th percentile", format=".1f")]
+    return [base.mark_area(opacity=opacity, clip=True, **mark).encode(
+                y=alt.Y("lo:Q", scale=y_scale, title=y_title), y2="hi:Q"),
+            base.mark_line(strokeWidth=1.2, strokeDash=[5, 3], opacity=0.9, clip=True,
+                           **mark).encode(
+                y=alt.Y("mid:Q", scale=y_scale, title=y_title), tooltip=tips)]
+
+
 def returns_chart(x_max: int, y_max: float | None = 500.0, window: int = WINDOW,
                   thresholds=THRESHOLDS, height: int = 360,
                   reference: bool = False) -> alt.LayerChart:
@@ -163,17 +184,8 @@ def returns_chart(x_max: int, y_max: float | None = 500.0, window: int = WINDOW,
         y=alt.Y("avg:Q", scale=y_scale, title=ytitle), tooltip=tips)
     layers = [band, raw, avg]
     if reference:
-        ref = alt.Chart(alt.NamedData("reference")).encode(x=x)
-        ref_tips = [alt.Tooltip("x:Q", title="episode"),
-                    alt.Tooltip("mid:Q", title="typical run (median)", format=".1f"),
-                    alt.Tooltip("lo:Q", title="10th percentile", format=".1f"),
-                    alt.Tooltip("hi:Q", title="90th percentile", format=".1f")]
-        layers = [ref.mark_area(opacity=0.16, color=REF_COLOR, clip=True).encode(
-                      y=alt.Y("lo:Q", scale=y_scale, title=ytitle), y2="hi:Q"),
-                  ref.mark_line(color=REF_COLOR, strokeWidth=1.2, strokeDash=[5, 3],
-                                clip=True).encode(
-                      y=alt.Y("mid:Q", scale=y_scale, title=ytitle), tooltip=ref_tips),
-                  *layers]
+        layers = reference_layers(alt.NamedData("reference"), x, y_scale, ytitle, REF_COLOR,
+                                  opacity=0.16) + layers
     if thresholds:
         rules = pd.DataFrame({"y": [t[0] for t in thresholds], "label": [t[1] for t in thresholds],
                               "color": [t[2] for t in thresholds]})

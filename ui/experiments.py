@@ -24,10 +24,9 @@ import streamlit as st
 
 from pgcore.experiments import Experiment, ExperimentSnapshot, Job, run_stats
 from pgcore.metrics import CARTPOLE_V0_SOLVED, CARTPOLE_V1_SOLVED, across_seed_stats
-from pgcore.reference import typical_stats
 
 from . import reference as typical
-from .charts import REF_COLOR, REF_LEGEND, rolling_mean_std, sample_index
+from .charts import REF_COLOR, REF_LEGEND, reference_layers, rolling_mean_std, sample_index
 from .state import slot_pool
 
 REFRESH_SECONDS = 1.0
@@ -307,24 +306,6 @@ def _threshold_layers(y_title: str, y_scale) -> list:
                            fontWeight="bold").encode(x=alt.value(0), text="label:N")]
 
 
-def _reference_layers(reference: pd.DataFrame, x_title: str, x_scale, y_title: str,
-                      y_scale, color, opacity: float = 0.13) -> list:
-    """A typical-run band (``x``, ``lo``, ``mid``, ``hi``; see ``ui.reference``): a faint
-    area and a dashed median, clipped to the chart. ``color``: an altair channel or value."""
-    x = alt.X("x:Q", title=x_title, scale=x_scale)
-    tips = [alt.Tooltip("x:Q", title=x_title, format=",.0f"),
-            alt.Tooltip("mid:Q", title="typical run (median)", format=".1f"),
-            alt.Tooltip("lo:Q", title="10th percentile", format=".1f"),
-            alt.Tooltip("hi:Q", title="90th percentile", format=".1f")]
-    if "group" in reference:
-        tips.insert(0, alt.Tooltip("group:N", title="reference for"))
-    base = alt.Chart(reference).encode(x=x, color=color)
-    return [base.mark_area(opacity=opacity, clip=True).encode(
-                y=alt.Y("lo:Q", scale=y_scale, title=y_title), y2="hi:Q"),
-            base.mark_line(strokeWidth=1.2, strokeDash=[5, 3], opacity=0.9, clip=True).encode(
-                y=alt.Y("mid:Q", scale=y_scale, title=y_title), tooltip=tips)]
-
-
 def seeds_band_chart(seeds: pd.DataFrame, band: pd.DataFrame, x_max: int, title: str,
                      y_title: str = "return (moving average)", y_max: float | None = 500.0,
                      thresholds: bool = True, height: int = 320,
@@ -362,8 +343,9 @@ def seeds_band_chart(seeds: pd.DataFrame, band: pd.DataFrame, x_max: int, title:
                      alt.Tooltip("n:Q", title="seeds")]),
     ]
     if reference is not None:
-        layers = _reference_layers(reference.assign(series=REF_LEGEND), "episode", x_scale,
-                                   y_title, y_scale, legend) + layers
+        layers = reference_layers(reference.assign(series=REF_LEGEND),
+                                  alt.X("x:Q", title="episode", scale=x_scale), y_scale,
+                                  y_title, legend) + layers
     if thresholds:
         layers += _threshold_layers(y_title, y_scale)
     return alt.layer(*layers).properties(
@@ -395,8 +377,10 @@ def groups_band_chart(data: pd.DataFrame, x_max: int, title: str, y_title: str,
                            alt.Tooltip("lo:Q", format=".3g", title="mean − std"),
                            alt.Tooltip("hi:Q", format=".3g", title="mean + std")])]
     if reference is not None and len(reference):
-        layers = _reference_layers(reference, "episode", x_scale, y_title, y_scale,
-                                   color) + layers
+        layers = reference_layers(reference, alt.X("x:Q", title="episode", scale=x_scale),
+                                  y_scale, y_title, color,
+                                  extra_tips=(alt.Tooltip("group:N", title="reference for"),)
+                                  ) + layers
     if thresholds:
         layers += _threshold_layers(y_title, y_scale)
     return alt.layer(*layers).properties(
@@ -424,22 +408,27 @@ def reference_ui(key: str) -> bool:
                           "onwards), shipped with the app.")
 
 
-def reference_bands(snap: ExperimentSnapshot, window: int, x: str = "episode",
-                    names: dict[str, str] | None = None, group_column: str = "group",
-                    labels: list[str] | None = None) -> tuple[pd.DataFrame | None, list]:
-    """Typical-run bands for every label (or those in ``labels``) whose config has reference
-    runs (exact match, budgets and seeds aside): one frame (x, lo, mid, hi, ``group_column``)
-    and the matched reference groups. ``x``: ``episode`` or ``env_steps``. (None, []) when
-    none match."""
-    parts, groups = [], []
+def _matched(snap: ExperimentSnapshot, labels: list[str] | None = None):
+    """``(label, reference group)`` for each label (or those in ``labels``) whose config has
+    reference runs (an exact match, budgets and seeds aside)."""
     for label in labels if labels is not None else snap.labels:
         runs = snap.by_label(label)
         group, _ = typical.group_for(runs[0].config) if runs else (None, False)
-        if group is None:
-            continue
-        band = (typical.episode_band(group, window) if x == "episode"
-                else typical.steps_band(group, window))
-        parts.append(band.assign(**{group_column: (names or {}).get(label, label)}))
+        if group is not None:
+            yield label, group
+
+
+def reference_bands(snap: ExperimentSnapshot, window: int, x: str = "episode",
+                    names: dict[str, str] | None = None, group_column: str = "group",
+                    labels: list[str] | None = None) -> tuple[pd.DataFrame | None, list]:
+    """Typical-run bands of the labels that have reference runs (see :func:`_matched`): one
+    frame (x, lo, mid, hi, ``group_column``) and the matched reference groups. ``x``:
+    ``episode`` or ``env_steps``. (None, []) when none match."""
+    band = typical.episode_band if x == "episode" else typical.steps_band
+    parts, groups = [], []
+    for label, group in _matched(snap, labels):
+        parts.append(band(group.label, window).assign(
+            **{group_column: (names or {}).get(label, label)}))
         groups.append(group)
     if not parts:
         return None, []
@@ -447,31 +436,28 @@ def reference_bands(snap: ExperimentSnapshot, window: int, x: str = "episode",
 
 
 def reference_caption(groups: list, window: int, x: str = "episode",
-                      whose: str = "") -> str:
-    """What the faint bands are (one sentence), for the groups actually drawn."""
-    if not groups:
-        return ""
-    n = ", ".join(sorted({g.describe() for g in groups}))
-    along = "at each episode" if x == "episode" else "at each count of environment steps"
-    return (f"Faint bands with dashed lines: the middle 80% (10th to 90th percentile) of "
-            f"reference runs of {whose or 'the same settings'}, {n}, {along}, smoothed over "
-            f"{window} episodes like your curves; the dashed line is their median. A curve "
-            "inside its band is a typical run.")
+                      whose: str = "the same settings") -> str:
+    """What the faint bands on an experiment page are (one sentence)."""
+    return typical.band_caption(groups, window, whose, x, lead="Faint bands with dashed lines")
+
+
+def _present(values) -> list:
+    return [v for v in values if v is not None and not pd.isna(v)]
 
 
 def median_text(values) -> str:
     """The median as text when every seed reached it, else "k/n reached"."""
-    vals = [v for v in values if v is not None and not pd.isna(v)]
+    vals = _present(values)
     if len(vals) < len(values) or not vals:
         return f"{len(vals)}/{len(values)} reached"
     return f"{pd.Series(vals).median():,.0f}"
 
 
 def summary_row(setting: str, stats: list[dict]) -> dict:
-    """Exercise 2's summary of some runs' :func:`run_stats`: medians to 195 and 475, the mean
-    wobble and the mean final 100-episode average."""
-    wob = [s["wobble"] for s in stats if s["wobble"] is not None]
-    finals = [s["final_avg100"] for s in stats if s["final_avg100"] is not None]
+    """Exercise 2's summary of some runs' :func:`run_stats` (or :func:`threshold_rows`
+    records): medians to 195 and 475, the mean wobble, the mean final 100-episode average."""
+    wob = _present([s["wobble"] for s in stats])
+    finals = _present([s["final_avg100"] for s in stats])
     return {"setting": setting, "seeds": len(stats),
             "median episodes to 195": median_text([s["episodes_to_195"] for s in stats]),
             "median episodes to 475": median_text([s["episodes_to_475"] for s in stats]),
@@ -483,14 +469,9 @@ def summary_row(setting: str, stats: list[dict]) -> dict:
 def reference_rows(snap: ExperimentSnapshot, names: dict[str, str] | None = None) -> list[dict]:
     """:func:`summary_row` of the reference runs of each label that has them, as
     "typical: <setting>" rows to set beside the learner's own."""
-    rows = []
-    for label in snap.labels:
-        runs = snap.by_label(label)
-        group, _ = typical.group_for(runs[0].config) if runs else (None, False)
-        if group is not None:
-            rows.append(summary_row(f"typical: {(names or {}).get(label, label)}",
-                                    typical_stats(group)))
-    return rows
+    return [summary_row(f"typical: {(names or {}).get(label, label)}",
+                        typical.reference_stats(group.label))
+            for label, group in _matched(snap)]
 
 
 def x_max_of(snap: ExperimentSnapshot) -> int:
@@ -600,8 +581,9 @@ def race_chart(data: pd.DataFrame, x_field: str, x_title: str, order: list[str],
                                                       x=alt.value(0), text="t:N")
     layers = [lines, rule, text]
     if reference is not None and len(reference):
-        layers = _reference_layers(reference, x_title, x_scale, "return (moving average)",
-                                   y_scale, color, opacity=0.08) + layers  # four overlap
+        layers = reference_layers(reference, alt.X("x:Q", title=x_title, scale=x_scale),
+                                  y_scale, "return (moving average)", color, opacity=0.08,
+                                  extra_tips=(alt.Tooltip("algorithm:N"),)) + layers  # 4 overlap
     return alt.layer(*layers).properties(height=height)
 
 

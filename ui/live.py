@@ -320,7 +320,9 @@ def reference_ui(config) -> str | None:
                        help="Draw, behind your run, how runs of the same algorithm usually "
                             "learn: reference runs on other seeds, shipped with the app.")
     if on:
-        right.caption(typical.band_caption(group, exact, charts.WINDOW))
+        whose = "these settings" if exact else \
+            "this algorithm's default settings (yours differ)"
+        right.caption(typical.band_caption([group], charts.WINDOW, whose))
     return group.label if on else None
 
 

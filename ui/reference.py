@@ -26,16 +26,16 @@ from pgcore.reference import (
     band_by_episode,
     band_by_steps,
     load_reference,
+    typical_stats,
 )
 
-from .charts import REF_COLOR, REF_LEGEND, sample_index
+from .charts import sample_index
 
 REFERENCE_PATH = Path(__file__).resolve().parents[1] / "assets" / "reference" / \
     "cartpole-v1.json.gz"
 REF_POINTS = 300
 """Points per band sent to the browser."""
-__all__ = ["REF_COLOR", "REF_LEGEND", "band_caption", "episode_band", "episode_band_arrow",
-           "group_for", "reference_set", "steps_band"]
+
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +68,11 @@ def group_for(config: TrainConfig | None, exact: bool = True
 
 
 @lru_cache(maxsize=64)
-def _episode_band(label: str, window: int, max_points: int) -> pd.DataFrame:
-    g = reference_set().get(label)
-    b = band_by_episode(g, window)
+def episode_band(label: str, window: int, max_points: int = REF_POINTS) -> pd.DataFrame:
+    """Columns ``x`` (episode), ``lo``, ``mid``, ``hi``: the 10th percentile, median and 90th
+    percentile across the reference seeds of group ``label``'s ``window``-episode moving
+    average, downsampled to ``max_points`` (computed once per arguments)."""
+    b = band_by_episode(reference_set().get(label), window)
     idx = sample_index(len(b.x), max_points)
     return pd.DataFrame({"x": b.x[idx].astype(np.int32), "lo": b.lo[idx].astype(np.float32),
                          "mid": b.mid[idx].astype(np.float32),
@@ -78,35 +80,29 @@ def _episode_band(label: str, window: int, max_points: int) -> pd.DataFrame:
 
 
 @lru_cache(maxsize=64)
-def _steps_band(label: str, window: int, points: int) -> pd.DataFrame:
-    g = reference_set().get(label)
-    b = band_by_steps(g, window, points)
+def steps_band(label: str, window: int, points: int = REF_POINTS) -> pd.DataFrame:
+    """The same band against environment steps (``x``)."""
+    b = band_by_steps(reference_set().get(label), window, points)
     return pd.DataFrame({"x": b.x.astype(np.int64), "lo": b.lo.astype(np.float32),
                          "mid": b.mid.astype(np.float32), "hi": b.hi.astype(np.float32)})
-
-
-def episode_band(group: ReferenceGroup, window: int, max_points: int = REF_POINTS
-                 ) -> pd.DataFrame:
-    """Columns ``x`` (episode), ``lo``, ``mid``, ``hi``: the 10th percentile, median and 90th
-    percentile across the reference seeds of the ``window``-episode moving average."""
-    return _episode_band(group.label, int(window), int(max_points))
-
-
-def steps_band(group: ReferenceGroup, window: int, points: int = REF_POINTS) -> pd.DataFrame:
-    """The same band against environment steps (``x``)."""
-    return _steps_band(group.label, int(window), int(points))
 
 
 @lru_cache(maxsize=16)
 def episode_band_arrow(label: str, window: int, max_points: int = REF_POINTS) -> pa.Table:
     """:func:`episode_band` as an Arrow table (the Train page's chart ships Arrow)."""
-    return pa.Table.from_pandas(_episode_band(label, int(window), int(max_points)),
-                                preserve_index=False)
+    return pa.Table.from_pandas(episode_band(label, window, max_points), preserve_index=False)
 
 
-def band_caption(group: ReferenceGroup, exact: bool, window: int, x: str = "episode") -> str:
-    """One sentence saying what the grey band is."""
-    whose = "these settings" if exact else "this algorithm's default settings (yours differ)"
+@lru_cache(maxsize=16)
+def reference_stats(label: str) -> list[dict]:
+    """:func:`pgcore.reference.typical_stats` of group ``label`` (computed once)."""
+    return typical_stats(reference_set().get(label))
+
+
+def band_caption(groups: list[ReferenceGroup], window: int, whose: str = "these settings",
+                 x: str = "episode", lead: str = "Grey band") -> str:
+    """One sentence saying what the typical-run band(s) of ``groups`` are."""
+    runs = ", ".join(sorted({g.describe() for g in groups}))
     along = "" if x == "episode" else " against environment steps"
-    return (f"Grey band: the middle 80% of {group.describe()} of {whose}{along}, as "
-            f"{window}-episode averages; dashed: their median.")
+    return (f"{lead}: the middle 80% of {runs} of {whose}{along}, as {window}-episode "
+            "averages; dashed: their median. A curve inside its band is a typical run.")
