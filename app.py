@@ -1,7 +1,8 @@
 """Policy Gradient Lab: `streamlit run app.py`.
 
 The router: page setup, navigation, and the sidebar every page shares. The pages live in
-``pages/`` and stay thin; ``ui/`` holds the Streamlit-side helpers and ``pgcore`` does the work.
+``views/`` and stay thin; ``ui/`` holds the Streamlit-side helpers and ``pgcore`` does the work.
+(Not ``pages/``: Streamlit would treat that folder as an old-style multipage app of its own.)
 """
 
 import os
@@ -32,19 +33,19 @@ holder = state.session_holder()
 pool = state.slot_pool()
 
 LEARN = [
-    st.Page(HERE / "pages" / "home.py", title="Home", icon=":material/home:", default=True),
-    st.Page(HERE / "pages" / "theory.py", title="Theory", icon=":material/menu_book:"),
-    st.Page(HERE / "pages" / "train.py", title="Train", icon=":material/monitoring:"),
+    st.Page(HERE / "views" / "home.py", title="Home", icon=":material/home:", default=True),
+    st.Page(HERE / "views" / "theory.py", title="Theory", icon=":material/menu_book:"),
+    st.Page(HERE / "views" / "train.py", title="Train", icon=":material/monitoring:"),
 ]
 EXPERIMENTS = [  # the lesson's three exercises, then two experiments of our own
-    st.Page(HERE / "pages" / "seeds_variance.py", title="Seeds & variance",
+    st.Page(HERE / "views" / "seeds_variance.py", title="Seeds & variance",
             icon=":material/stacked_line_chart:"),
-    st.Page(HERE / "pages" / "baseline.py", title="Baseline vs none",
+    st.Page(HERE / "views" / "baseline.py", title="Baseline vs none",
             icon=":material/compare_arrows:"),
-    st.Page(HERE / "pages" / "entropy.py", title="Entropy bonus", icon=":material/shuffle:"),
-    st.Page(HERE / "pages" / "gradient_variance.py", title="Gradient variance",
+    st.Page(HERE / "views" / "entropy.py", title="Entropy bonus", icon=":material/shuffle:"),
+    st.Page(HERE / "views" / "gradient_variance.py", title="Gradient variance",
             icon=":material/blur_on:"),
-    st.Page(HERE / "pages" / "race.py", title="Algorithm race", icon=":material/sports_score:"),
+    st.Page(HERE / "views" / "race.py", title="Algorithm race", icon=":material/sports_score:"),
 ]
 page = st.navigation({"Learn": LEARN, "Experiments": EXPERIMENTS})
 

@@ -92,8 +92,9 @@ def synthetic_run(n_episodes: int, updates_per_episode: int = 100, seed: int = 0
     """A BackgroundRun (never started) whose log holds ``n_episodes`` of plausible history,
     fed through its real event path, plus one real CartPole frame."""
     from pgcore import EpisodeEnd, Frame, UpdateEnd, preset
+    from pgcore.execution import SlotPool
     from pgcore.render import StateRenderer
-    from pgcore.runner import BackgroundRun, SlotPool
+    from pgcore.runner import BackgroundRun
 
     rng = np.random.default_rng(seed)
     # budget 2n: a run in progress (the charts' x axis ends at the budget)
@@ -104,10 +105,12 @@ def synthetic_run(n_episodes: int, updates_per_episode: int = 100, seed: int = 0
         length = max(8, length)
         for _ in range(updates_per_episode):
             update += 1
-            run._on_event(UpdateEnd(update, steps, i - 1, t, float(rng.normal()),
-                                    float(rng.random() * 100), 0.6 * float(rng.random()),
-                                    float(rng.random() * 50), 0.0, float(rng.random() * 5),
-                                    40.0, 45.0, 1))
+            run._on_event(UpdateEnd(update, steps, i - 1, t, {
+                "policy_loss": float(rng.normal()), "value_loss": float(rng.random() * 100),
+                "entropy": 0.6 * float(rng.random()), "grad_norm": float(rng.random() * 50),
+                "advantage_mean": 0.0, "advantage_std": (std := float(rng.random() * 5)),
+                "advantage_rms": std, "value_mean": 40.0, "target_mean": 45.0,
+                "batch_size": 1}))
         steps += length
         t += length / 3000
         run._on_event(EpisodeEnd(i, float(length), length, steps, t,
@@ -133,7 +136,8 @@ def refresh_once(holder, run) -> None:
     live.metrics_html(snap, holder)
     holder._frame_cache = None  # a new frame every refresh, as while training
     live.frame_jpeg(holder, snap.frame)
-    live.probs_html(("left", "right"), snap.frame.probs, snap.frame.value)
+    live.policy_html(live.head_of("CartPole-v1"), ("left", "right"), snap.frame.probs,
+                     snap.frame.value)
 
 
 def _refresh_row(n: int, reps: int) -> list[str]:
@@ -197,7 +201,7 @@ def apptest_page_rerun(n: int, reps: int) -> float:
     try:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
         at.run()
-        at.switch_page("pages/train.py").run()
+        at.switch_page("views/train.py").run()
         at.button(key="ctl.start").click().run()
         if at.exception:
             raise RuntimeError(f"the Train page failed: {at.exception}")
@@ -222,7 +226,8 @@ def rate_from_log(env_steps, wall_seconds, warmup: float | None = None) -> float
 
 
 def headless_rate(config, seconds: float, frame_every: float | None) -> float | None:
-    from pgcore.runner import BackgroundRun, SlotPool
+    from pgcore.execution import SlotPool
+    from pgcore.runner import BackgroundRun
 
     run = BackgroundRun(config, SlotPool(1), frame_every=frame_every).start()
     time.sleep(seconds)
@@ -235,15 +240,15 @@ def headless_rate(config, seconds: float, frame_every: float | None) -> float | 
 def apptest_rate(algo: str, seconds: float) -> float | None:
     from streamlit.testing.v1 import AppTest
 
-    from pgcore.runner import live_runs, stop_all
+    from pgcore.execution import live_tasks, stop_all
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
-    at.switch_page("pages/train.py").run()
+    at.switch_page("views/train.py").run()
     at.radio(key="cfg.algo").set_value(algo).run()
     at.number_input(key="cfg.max_episodes").set_value(20_000).run()
     at.button(key="ctl.start").click().run()
-    runs = live_runs()
+    runs = live_tasks()
     if len(runs) != 1:
         raise RuntimeError(f"expected one live run, found {len(runs)}")
     run = runs[0]
@@ -304,8 +309,11 @@ class Server:
             self.proc.wait(timeout=10)
 
 
-ALGO_LABELS = {"a2c": "A2C (parallel envs)", "reinforce": "REINFORCE",
-               "actor-critic": "Actor-critic (one-step)"}
+def _algo_label(algo: str) -> str:
+    """The Train page's radio label of ``algo`` (from the registry)."""
+    from pgcore import algos
+
+    return algos.get(algo).label
 
 
 def open_train_and_start(context, url: str, algo: str, budget: int = 20_000):
@@ -313,8 +321,8 @@ def open_train_and_start(context, url: str, algo: str, budget: int = 20_000):
     page.set_default_timeout(90_000)
     page.goto(f"{url}/train")
     page.get_by_role("button", name="Start", exact=True).wait_for()
-    if algo != "reinforce":
-        page.get_by_text(ALGO_LABELS[algo], exact=True).click()
+    if algo != "reinforce":  # the page opens on REINFORCE
+        page.get_by_text(_algo_label(algo), exact=True).click()
         page.wait_for_timeout(1500)
     budget_box = page.get_by_role("spinbutton", name="Episode budget")
     budget_box.fill(str(budget))
@@ -372,7 +380,8 @@ def interleaved_rates(browser, server: Server, algo: str, config, window: float,
 
     Rates are steps per *training* second (pauses excluded), so the boundaries do not blur
     them. Each Theory window ends with ~1-2 s back on Train (to read the counters)."""
-    from pgcore.runner import BackgroundRun, SlotPool
+    from pgcore.execution import SlotPool
+    from pgcore.runner import BackgroundRun
 
     local = BackgroundRun(config, SlotPool(1), frame_every=0.25).start()
     context = browser.new_context(viewport={"width": 1440, "height": 1800})

@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(jobs)} runs x {episodes:,} episodes; sequential, then {workers} processes",
           file=sys.stderr, flush=True)
 
-    from pgcore.experiments import shutdown_worker_pool
+    from pgcore.execution import shutdown_worker_pool
 
     shutdown_worker_pool()  # the cold run starts its workers
     seq_t, seq = timed(jobs, "inline", None)

@@ -19,8 +19,20 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # let `python bench/x.py` import pgcore without installing
     sys.path.insert(0, str(REPO_ROOT))
 
-WINDOW = 100
-THRESHOLDS = (195.0, 475.0)
+from pgcore.metrics import (  # noqa: E402 - after the sys.path line above
+    CARTPOLE_V0_SOLVED,
+    CARTPOLE_V1_SOLVED,
+    DEFAULT_WINDOW,
+    episodes_to_threshold,  # noqa: F401 - re-exported: the bench's threshold is pgcore's
+)
+from pgcore.metrics import summarize as _summarize  # noqa: E402
+
+WINDOW = DEFAULT_WINDOW
+THRESHOLDS = (CARTPOLE_V0_SOLVED, CARTPOLE_V1_SOLVED)
+SUMMARY_KEYS = ("episodes", "episodes_to_195", "episodes_to_475", "steps_to_475",
+                "seconds_to_475", "final_avg100", "env_steps", "wall_seconds",
+                "steps_per_second")
+"""The figures of a bench run's ``summary``, in order."""
 
 
 def single_thread() -> None:
@@ -31,44 +43,9 @@ def single_thread() -> None:
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 
-def episodes_to_threshold(returns: Sequence[float], threshold: float,
-                          window: int = WINDOW) -> int | None:
-    """1-based count of episodes after which the ``window``-episode moving average of
-    ``returns`` first reaches ``threshold``; the window must be full. ``None`` if never.
-
-    >>> episodes_to_threshold([10.0] * 99 + [500.0], 14.9)
-    100
-    >>> episodes_to_threshold([500.0] * 99, 1.0) is None
-    True
-    """
-    total = 0.0
-    for i, r in enumerate(returns):
-        total += r
-        if i >= window:
-            total -= returns[i - window]
-        if i + 1 >= window and total / window >= threshold - 1e-9:
-            return i + 1
-    return None
-
-
-try:  # prefer the package's own definition when it exists, so the CLI and bench agree
-    from pgcore.metrics import episodes_to_threshold as _pg_episodes_to_threshold
-except Exception:  # pragma: no cover - pgcore.metrics is optional
-    _pg_episodes_to_threshold = None
-
-
-def _to_threshold(returns: Sequence[float], threshold: float) -> int | None:
-    if _pg_episodes_to_threshold is not None:
-        try:
-            n = _pg_episodes_to_threshold(list(returns), threshold, window=WINDOW)
-            return None if n is None else int(n)
-        except TypeError:  # a different signature: fall back to ours
-            pass
-    return episodes_to_threshold(returns, threshold)
-
-
 class ThresholdWatch:
-    """Feed returns one at a time; ``update`` says True once the moving average reaches it."""
+    """Feed returns one at a time; ``update`` says True once the moving average reaches it
+    (what :func:`episodes_to_threshold` says afterwards, found while training, to stop early)."""
 
     def __init__(self, threshold: float, window: int = WINDOW):
         self.threshold, self.window = threshold, window
@@ -87,27 +64,22 @@ class ThresholdWatch:
 def summarize(returns: Sequence[float], cum_steps: Sequence[int],
               cum_seconds: Sequence[float], total_steps: int | None = None,
               total_seconds: float | None = None) -> dict:
-    """Per-run figures: episodes to 195 / 475, steps and seconds to 475, final average,
-    env steps per second (over the whole run)."""
-    e195 = _to_threshold(returns, 195.0)
-    e475 = _to_threshold(returns, 475.0)
-    if total_steps is None:
-        total_steps = cum_steps[-1] if cum_steps else 0
-    total_steps = int(total_steps)
-    total_seconds = float(total_seconds if total_seconds is not None
-                          else (cum_seconds[-1] if cum_seconds else 0.0))
-    tail = list(returns[-WINDOW:])
-    return {
-        "episodes": len(returns),
-        "episodes_to_195": e195,
-        "episodes_to_475": e475,
-        "steps_to_475": None if e475 is None else int(cum_steps[e475 - 1]),
-        "seconds_to_475": None if e475 is None else float(cum_seconds[e475 - 1]),
-        "final_avg100": float(sum(tail) / len(tail)) if tail else float("nan"),
-        "env_steps": total_steps,
-        "wall_seconds": total_seconds,
-        "steps_per_second": total_steps / total_seconds if total_seconds > 0 else float("nan"),
-    }
+    """Per-run figures (:data:`SUMMARY_KEYS`) of :func:`pgcore.metrics.summarize`: episodes to
+    195 / 475, steps and seconds to 475, final average, env steps per second (over the whole
+    run: ``total_steps`` / ``total_seconds``, by default those at the last episode).
+
+    The bench's tables format these as numbers, so an empty run's final average and the
+    rate of a run without time are NaN here (pgcore says None and 0.0).
+    """
+    s = _summarize(returns, cum_steps, cum_seconds, run_steps=total_steps,
+                   run_seconds=total_seconds)
+    out = {k: s[k] for k in SUMMARY_KEYS}
+    if out["final_avg100"] is None:
+        out["final_avg100"] = float("nan")
+    seconds = out["wall_seconds"]
+    if seconds is None or not seconds > 0:
+        out["steps_per_second"] = float("nan")
+    return out
 
 
 # ----- aggregation and formatting -----------------------------------------------------------

@@ -12,6 +12,9 @@ from importlib import import_module
 
 __version__ = "0.1.0"
 
+_MODULES = ("algos",)
+"""Submodules reachable as attributes (``pgcore.algos``), imported on first use."""
+
 _EXPORTS = {
     "PRESETS": "config", "ConfigError": "config", "TrainConfig": "config",
     "default_config": "config", "preset": "config",
@@ -24,6 +27,8 @@ __all__ = [*sorted(_EXPORTS), "__version__"]
 
 
 def __getattr__(name: str):
+    if name in _MODULES:
+        return import_module(f".{name}", __name__)
     if name in _EXPORTS:
         value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
         globals()[name] = value

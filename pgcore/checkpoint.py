@@ -2,14 +2,18 @@
 
 A checkpoint is one ``torch.save`` file holding only plain data::
 
-    {"format_version": 1, "pgcore_version": "0.1.0",
-     "config": TrainConfig.to_dict(), "obs_dim": 4, "n_actions": 2,
+    {"format_version": 2, "pgcore_version": "0.1.0",
+     "config": TrainConfig.to_dict(), "obs_dim": 4,
+     "action_space": {"type": "Discrete", "n": 2}, "n_actions": 2,
      "model": net.state_dict(), "optimizer": optimizer.state_dict(),   # optimizer optional
      "extra": {...}}                                                     # optional, plain data
 
+``action_space`` is the env spec's action space as its policy head describes it; the agent is
+rebuilt with that head. Version 1 files (``n_actions`` only: Discrete) still load.
+
 Loading uses ``torch.load(weights_only=True)``, which unpickles tensors, numbers, strings,
 lists and dicts only: a file crafted to run code when unpickled is refused, not executed.
-The agent is then rebuilt from the stored config with :func:`pgcore.agents.make_agent` and
+The agent is then rebuilt from the stored config with :func:`pgcore.algos.make_agent` and
 the weights are loaded strictly, so a file whose shapes do not fit its config (or whose
 environment's sizes differ) is rejected. Every problem raises :class:`CheckpointError` with a
 one-line message.
@@ -26,12 +30,15 @@ from pathlib import Path
 
 import torch
 
-from .agents import Agent, make_agent
+from .algos import Agent, make_agent
 from .config import ConfigError, TrainConfig
-from .envs import EnvError, env_spec
+from .envs import EnvError, EnvSpec, env_spec
+from .heads import NoHeadError, head_from_description
 
-FORMAT_VERSION = 1
-_REQUIRED = ("config", "obs_dim", "n_actions", "model")
+FORMAT_VERSION = 2
+READS = (1, 2)
+"""Format versions this pgcore loads (1: before action spaces were stored)."""
+_REQUIRED = ("config", "obs_dim", "model")
 
 
 class CheckpointError(ValueError):
@@ -71,7 +78,8 @@ def checkpoint_dict(agent: Agent, extra: dict | None = None, optimizer: bool = T
         "format_version": FORMAT_VERSION,
         "pgcore_version": __version__,
         "config": agent.config.to_dict(),
-        "obs_dim": int(agent.obs_dim),
+        "obs_dim": int(agent.spec.obs_dim),
+        "action_space": agent.head.describe(),
         "n_actions": int(agent.n_actions),
         "model": {k: v.detach().clone() for k, v in agent.net.state_dict().items()},
     }
@@ -210,14 +218,18 @@ def _all_finite(obj) -> bool:
     return True
 
 
+def _actions(head) -> str:
+    return f"{head.n} actions"
+
+
 def _load(data: bytes, name: str, check_env: bool) -> tuple[Agent, TrainConfig, dict]:
     ckpt = _torch_load(data, name)
     if not isinstance(ckpt, dict) or "format_version" not in ckpt:
         raise CheckpointError(f"{name} is not a pgcore checkpoint (no format_version)")
     version = ckpt["format_version"]
-    if version != FORMAT_VERSION or isinstance(version, bool):
+    if version not in READS or isinstance(version, bool):
         raise CheckpointError(f"{name} has checkpoint format_version {version!r}; this pgcore "
-                              f"reads version {FORMAT_VERSION}")
+                              f"reads versions {', '.join(map(str, READS))}")
     missing = [k for k in _REQUIRED if k not in ckpt]
     if missing:
         raise CheckpointError(f"{name} is incomplete: missing {', '.join(missing)}")
@@ -228,11 +240,19 @@ def _load(data: bytes, name: str, check_env: bool) -> tuple[Agent, TrainConfig, 
     except TypeError:
         raise CheckpointError(f"{name} has an invalid config") from None
     obs_dim = _positive_int(ckpt["obs_dim"], "obs_dim", name)
-    n_actions = _positive_int(ckpt["n_actions"], "n_actions", name)
-    if n_actions < 2:
-        raise CheckpointError(f"{name}: n_actions must be at least 2, got {n_actions}")
+    if "action_space" in ckpt:
+        space = ckpt["action_space"]
+    elif "n_actions" in ckpt:  # format 1: Discrete actions, stored as their count
+        space = {"type": "Discrete", "n": _positive_int(ckpt["n_actions"], "n_actions", name)}
+    else:
+        raise CheckpointError(f"{name} is incomplete: missing action_space")
+    try:
+        head = head_from_description(space)
+    except NoHeadError as exc:
+        raise CheckpointError(f"{name}: {exc}") from None
+    spec = EnvSpec(config.env_id, obs_dim, head)
 
-    agent = make_agent(config, obs_dim, n_actions)
+    agent = make_agent(config, spec)
     _check_model(ckpt["model"], agent.net.state_dict(), name)
     try:
         agent.net.load_state_dict(ckpt["model"], strict=True)
@@ -250,13 +270,13 @@ def _load(data: bytes, name: str, check_env: bool) -> tuple[Agent, TrainConfig, 
 
     if check_env:
         try:
-            spec = env_spec(config.env_id)
+            env = env_spec(config.env_id)
         except EnvError as exc:
             raise CheckpointError(f"{name}: cannot use its environment: {exc}") from None
-        if (spec.obs_dim, spec.n_actions) != (obs_dim, n_actions):
+        if (env.obs_dim, env.head) != (obs_dim, head):
             raise CheckpointError(
-                f"{name}: the network takes {obs_dim} observations and {n_actions} actions, "
-                f"but {config.env_id} has {spec.obs_dim} and {spec.n_actions}")
+                f"{name}: the network takes {obs_dim} observations and {_actions(head)}, "
+                f"but {config.env_id} has {env.obs_dim} and {_actions(env.head)}")
 
     extra = ckpt.get("extra") or {}
     if not isinstance(extra, dict):
@@ -265,7 +285,8 @@ def _load(data: bytes, name: str, check_env: bool) -> tuple[Agent, TrainConfig, 
         "format_version": version,
         "pgcore_version": str(ckpt.get("pgcore_version", "unknown")),
         "obs_dim": obs_dim,
-        "n_actions": n_actions,
+        "action_space": head.describe(),
+        "n_actions": head.n,
         "extra": extra,
         "has_optimizer": opt_state is not None,
     }

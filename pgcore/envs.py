@@ -1,7 +1,8 @@
 """Environment construction and the check that an environment fits our agents.
 
-Our agents need a flat ``Box`` observation and ``Discrete`` actions. Anything else is rejected
-here with a one-line :class:`EnvError` (the CLI turns it into exit status 2).
+Our agents need a flat ``Box`` observation and an action space that a policy head
+(:mod:`pgcore.heads`) fits. Anything else is rejected here with a one-line :class:`EnvError`
+(the CLI turns it into exit status 2).
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import gymnasium as gym
-import numpy as np
+
+from .heads import Head, NoHeadError, head_for
 
 
 class EnvError(ValueError):
@@ -18,21 +20,35 @@ class EnvError(ValueError):
 
 @dataclass(frozen=True)
 class EnvSpec:
-    """What the agent needs to know about an environment."""
+    """What the agent needs to know about an environment: its observation size and its
+    action space, with the policy head that fits it."""
 
     env_id: str
     obs_dim: int
-    n_actions: int
+    head: Head
+
+    @property
+    def n_actions(self) -> int:
+        """Discrete actions: how many."""
+        return self.head.n
+
+    @classmethod
+    def discrete(cls, obs_dim: int, n_actions: int, env_id: str = "") -> EnvSpec:
+        """A spec for ``obs_dim`` observations and ``n_actions`` discrete actions (tests, toy
+        problems: no environment is looked up)."""
+        from .heads import CategoricalHead
+
+        return cls(env_id, obs_dim, CategoricalHead(n_actions))
 
 
 def _check_spaces(env_id: str, obs_space, act_space) -> EnvSpec:
-    if not isinstance(act_space, gym.spaces.Discrete):
-        kind = type(act_space).__name__
-        raise EnvError(
-            f"{env_id} has {kind} actions; pgcore supports Discrete actions only for now")
+    try:
+        head = head_for(act_space)
+    except NoHeadError as exc:
+        raise EnvError(f"{env_id}: {exc}") from None
     if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
         raise EnvError(f"{env_id} needs a flat Box observation, got {obs_space}")
-    return EnvSpec(env_id, int(obs_space.shape[0]), int(act_space.n))
+    return EnvSpec(env_id, int(obs_space.shape[0]), head)
 
 
 def env_spec(env_id: str) -> EnvSpec:
@@ -83,7 +99,3 @@ def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
 
-
-def as_obs_array(obs) -> np.ndarray:
-    """Observation(s) as a float32 array."""
-    return np.asarray(obs, dtype=np.float32)

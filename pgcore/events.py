@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,26 +32,29 @@ class EpisodeEnd:
 
 @dataclass(frozen=True)
 class UpdateEnd:
-    """A gradient step was taken."""
+    """A gradient step was taken. ``stats`` holds the named scalars the algorithm's
+    ``update()`` reported; they read as attributes too (``event.policy_loss``).
+
+    The policy-gradient algorithms report ``policy_loss``, ``value_loss`` (NaN without a
+    critic), ``entropy`` (mean H(pi(.|s)) over the batch, in nats; CartPole's max is
+    ln 2 = 0.693), ``grad_norm`` (before clipping), ``advantage_mean``, ``advantage_std``,
+    ``advantage_rms``, ``value_mean`` (mean V(s_t), NaN without a critic), ``target_mean`` (what
+    the critic regresses on) and ``batch_size``. A new statistic is one more key.
+    """
 
     update: int
     env_steps: int
     episodes: int
     wall_seconds: float
-    policy_loss: float
-    value_loss: float
-    """NaN without a critic."""
-    entropy: float
-    """Mean policy entropy H(pi(.|s)) over the batch, in nats (CartPole's max: ln 2 = 0.693)."""
-    grad_norm: float
-    """Global gradient norm before clipping."""
-    advantage_mean: float
-    advantage_std: float
-    value_mean: float
-    """Mean V(s_t) over the batch (NaN without a critic)."""
-    target_mean: float
-    """Mean target the critic regresses on (returns or bootstrapped targets)."""
-    batch_size: int
+    stats: Mapping[str, float] = field(default_factory=dict)
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return self.__dict__["stats"][name]
+        except KeyError:
+            raise AttributeError(f"UpdateEnd has no statistic {name!r}") from None
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,7 @@ class Frame:
     """Steps taken so far in that episode by the environment shown."""
     obs: np.ndarray
     probs: np.ndarray
+    """pi(.|s) as the policy head describes it (categorical: the action probabilities)."""
     value: float
     rgb: np.ndarray | None = field(default=None, repr=False)
 

@@ -15,11 +15,11 @@
 
 Two modes, the same results:
 
-* ``mode="process"`` (default): jobs run in a ``spawn`` process pool of ``os.cpu_count()``
-  workers, each on one torch thread, shared by every experiment of this process and kept
-  warm between them (:class:`WorkerPool`). Workers stream finished episodes back through a
-  ``multiprocessing`` queue that a thread of this process drains into each experiment's
-  lock-protected store.
+* ``mode="process"`` (default): jobs run in the process's one ``spawn`` worker pool of
+  ``os.cpu_count()`` workers (:func:`pgcore.execution.worker_pool`), each on one torch
+  thread, shared by every experiment and ``train --seeds`` run of this process and kept warm
+  between them. Workers stream finished episodes back through the pool's ``multiprocessing``
+  queue, which a thread of this process drains into each experiment's lock-protected store.
 * ``mode="inline"``: the jobs run one after another in a background thread of this process
   (tests, tiny runs, machines where spawning processes is not wanted).
 
@@ -28,39 +28,40 @@ The trainer is deterministic given a config, so a job gives identical episodes i
 training) ends in state ``error`` with a one-line message; the other jobs carry on. A
 diverging job ends in ``diverged`` with the trainer's message.
 
-An optional :class:`pgcore.runner.SlotPool` is shared with the app's single runs: each job
+An optional :class:`pgcore.execution.SlotPool` is shared with the app's single runs: each job
 holds a slot while it trains, so experiments and Train-page runs together never use more
-processes than the pool allows.
+processes than the pool allows. An experiment and its jobs report their states in
+:data:`pgcore.execution.STATES` (a job still in the queue is ``waiting``; one handed to a
+worker that has not reported yet, ``starting``).
 
 This module never imports streamlit (nor pandas, except in :meth:`ExperimentSnapshot.to_frame`).
 """
 
 from __future__ import annotations
 
-import csv
 import io
-import itertools
 import math
-import multiprocessing as mp
 import os
-import queue as queue_mod
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .config import TrainConfig
-from .metrics import (
-    CARTPOLE_V0_SOLVED,
-    CARTPOLE_V1_SOLVED,
-    episodes_to_threshold,
-    final_average,
-    moving_average,
+from .execution import (
+    ACTIVE_STATES,
+    END_STATES,
+    NOT_STARTED,
+    SlotPool,
+    TaskThread,
+    end_state,
+    one_line,
+    shutdown_worker_pool,  # noqa: F401 - re-exported: the sweep command ends the pool with it
+    worker_pool,
 )
-from .runner import SlotPool, _one_line
+from .metrics import EpisodeHistory, summarize, write_csv
 
 COLUMNS = ("label", "seed", "episode", "return", "length", "env_steps", "wall_seconds",
            "entropy")
@@ -71,12 +72,10 @@ for REINFORCE the update on the episode itself; for actor-critic and A2C the mea
 updates made while it was being played (the previous value when none was)."""
 
 NUMERIC = COLUMNS[2:]
-JOB_STATES = ("queued", "starting", "running", "finished", "stopped", "diverged", "error")
-"""``starting``: handed to a worker process that has not reported yet (it may still be
-starting up)."""
-END_STATES = ("finished", "stopped", "diverged", "error")
-_END_STATE = {"max_episodes": "finished", "max_steps": "finished", "max_seconds": "finished",
-              "stopped": "stopped", "diverged": "diverged", "error": "error"}
+"""The per-episode columns (a job's :class:`~pgcore.metrics.EpisodeHistory` columns shown)."""
+RUN_FIGURES = ("episodes", "episodes_to_195", "episodes_to_475", "steps_to_195", "steps_to_475",
+               "seconds_to_195", "seconds_to_475", "final_avg100", "wobble")
+"""The :func:`~pgcore.metrics.summarize` figures of :meth:`ExperimentSnapshot.summaries`."""
 MAX_JOBS = 200
 
 
@@ -131,8 +130,8 @@ def check_jobs(jobs: Sequence[Job]) -> list[Job]:
 class _EpisodeRows:
     """Turns the trainer's events into table rows (without label/seed), with the entropy."""
 
-    def __init__(self, algo: str):
-        self.per_episode_update = algo == "reinforce"
+    def __init__(self, per_episode_update: bool):
+        self.per_episode_update = per_episode_update  # the episode loop: one update each
         self.rows: list[tuple] = []
         self.pending: list | None = None  # REINFORCE: the row waiting for its update
         self.ent_sum, self.ent_n, self.last_ent = 0.0, 0, math.nan
@@ -151,13 +150,14 @@ class _EpisodeRows:
         self.rows.append(tuple(row))
 
     def update(self, u) -> None:
+        entropy = float(u.stats.get("entropy", math.nan))
         if self.per_episode_update:
             if self.pending is not None:
-                self.pending[5] = float(u.entropy)
+                self.pending[5] = entropy
                 self._flush_pending()
             return
-        if math.isfinite(u.entropy):
-            self.ent_sum += float(u.entropy)
+        if math.isfinite(entropy):
+            self.ent_sum += entropy
             self.ent_n += 1
 
     def _flush_pending(self) -> None:
@@ -193,10 +193,10 @@ def run_job(index: int, config: TrainConfig, emit: Callable[[tuple], None],
     from .trainer import RunControl, Trainer
 
     if should_stop():
-        emit(("end", index, "stopped", "Stopped before it started."))
+        emit(("end", index, "stopped", NOT_STARTED))
         return
     emit(("start", index))
-    rows = _EpisodeRows(config.algo)
+    rows = _EpisodeRows(config.algorithm.loop == "episode")
     control = RunControl()
     clock = {"flush": time.perf_counter(), "check": 0.0}
     ended = []
@@ -228,210 +228,20 @@ def run_job(index: int, config: TrainConfig, emit: Callable[[tuple], None],
     try:
         trainer = Trainer(config, control=control, frame_every=frame_every)
         result = trainer.run(on_event)
-        state, message = _END_STATE.get(result.reason, "finished"), result.message
+        state, message = end_state(result.reason), result.message
     except BaseException as exc:  # noqa: BLE001 - one job's failure must not end the others
-        state, message = "error", f"The run failed: {_one_line(exc)}"
+        state, message = "error", f"The run failed: {one_line(exc)}"
     batch = rows.take(final=True)
     if batch:
         emit(("rows", index, batch))
     emit(("end", index, state, message))
 
 
-# worker-process globals, set by _init_worker
-_QUEUE = None
-_STOPS = None
-STOP_SLOTS = 4096
-"""Stop flags shared with the workers: experiment ``k`` uses flag ``k % STOP_SLOTS``."""
-
-
-def _init_worker(queue, stops, parent: int) -> None:
-    """Process setup: one torch thread, no Ctrl-C (the parent handles it), an orphan watchdog."""
-    global _QUEUE, _STOPS
-    import signal
-
-    import torch
-
-    torch.set_num_threads(1)
-    try:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except ValueError:  # pragma: no cover - not the main thread
-        pass
-    _QUEUE, _STOPS = queue, stops
-
-    def watchdog() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watchdog, name="pgcore-orphan-watchdog", daemon=True).start()
-
-
-def _process_job(exp_id: int, index: int, config: TrainConfig, flush_every: float,
+def _process_job(emit: Callable[[tuple], None], should_stop: Callable[[], bool], index: int,
+                 config: TrainConfig, flush_every: float,
                  frame_every: float | None = None) -> None:
-    slot = exp_id % STOP_SLOTS
-
-    def emit(msg: tuple) -> None:
-        _QUEUE.put((exp_id, msg))
-
-    run_job(index, config, emit, lambda: _STOPS[slot] != 0, flush_every,
-            frame_every=frame_every)
-
-
-_SPAWN_LOCK = threading.Lock()
-
-
-@contextmanager
-def _workers_skip_main():
-    """Spawned workers must not re-run this process's ``__main__``.
-
-    A ``spawn`` child normally re-imports the parent's main script (as ``__mp_main__``). Under
-    ``streamlit run`` that script is the app itself, which cannot run outside a Streamlit
-    session; and the workers need nothing from it (the job function lives here). So, while
-    this process starts workers, the main-module entries are left out of the data a child
-    prepares itself from. ``ProcessPoolExecutor`` starts ``spawn`` workers inside ``submit``,
-    in the calling thread, so wrapping ``submit`` is enough.
-    """
-    import multiprocessing.spawn as spawn
-
-    with _SPAWN_LOCK:
-        original = spawn.get_preparation_data
-
-        def preparation_data(name):
-            data = original(name)
-            data.pop("init_main_from_path", None)
-            data.pop("init_main_from_name", None)
-            return data
-
-        spawn.get_preparation_data = preparation_data
-        try:
-            yield
-        finally:
-            spawn.get_preparation_data = original
-
-
-class WorkerPool:
-    """The process-wide ``spawn`` pool every process-mode experiment shares.
-
-    Starting a worker means a new Python that imports torch: about 1.5 s of CPU each. So the
-    workers are started once (on the first process-mode experiment, ``os.cpu_count()`` of
-    them) and reused: the next experiment starts at once. Workers report through one queue,
-    tagged with their experiment's id; one thread here hands each message to its experiment.
-    :func:`shutdown_worker_pool` ends it (the CLI does at exit; a server keeps it).
-    """
-
-    def __init__(self, workers: int):
-        from concurrent.futures import ProcessPoolExecutor
-
-        ctx = mp.get_context("spawn")
-        self.workers = workers
-        self.queue = ctx.Queue()
-        self.stops = ctx.RawArray("b", STOP_SLOTS)
-        self.executor = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                            initargs=(self.queue, self.stops, os.getpid()))
-        self.broken = False
-        self._sinks: dict[int, Callable[[tuple], None]] = {}
-        self._lock = threading.Lock()
-        self._closed = threading.Event()
-        self._thread = threading.Thread(target=self._drain, daemon=True,
-                                        name="pgcore-worker-pool-drain")
-        self._thread.start()
-
-    def register(self, exp_id: int, sink: Callable[[tuple], None]) -> None:
-        with self._lock:
-            self.stops[exp_id % STOP_SLOTS] = 0
-            self._sinks[exp_id] = sink
-
-    def unregister(self, exp_id: int) -> None:
-        with self._lock:
-            self._sinks.pop(exp_id, None)
-
-    def stop(self, exp_id: int) -> None:
-        self.stops[exp_id % STOP_SLOTS] = 1
-
-    def submit(self, exp_id: int, index: int, config: TrainConfig, flush_every: float,
-               frame_every: float | None):
-        with _workers_skip_main():
-            return self.executor.submit(_process_job, exp_id, index, config, flush_every,
-                                        frame_every)
-
-    def _drain(self) -> None:
-        while True:
-            try:
-                exp_id, msg = self.queue.get(timeout=0.2)
-            except queue_mod.Empty:
-                if self._closed.is_set():
-                    return
-                continue
-            except (EOFError, OSError, ValueError):  # pragma: no cover - queue closed
-                return
-            with self._lock:
-                sink = self._sinks.get(exp_id)
-            if sink is not None:
-                sink(msg)
-
-    def shutdown(self) -> None:
-        """Stop every job, end the workers, close the queue."""
-        for i in range(STOP_SLOTS):
-            self.stops[i] = 1
-        self.executor.shutdown(wait=True, cancel_futures=True)
-        self._closed.set()
-        self._thread.join(5.0)
-        self.queue.close()
-        self.queue.join_thread()
-
-
-_POOL: WorkerPool | None = None
-_POOL_LOCK = threading.Lock()
-_EXP_IDS = itertools.count(1)
-
-
-def worker_pool() -> WorkerPool:
-    """The shared pool (started on first use, replaced if a worker died and broke it)."""
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None or _POOL.broken:
-            old, _POOL = _POOL, WorkerPool(os.cpu_count() or 1)
-            if old is not None:
-                threading.Thread(target=old.shutdown, daemon=True).start()
-            _register_exit_hook()
-        return _POOL
-
-
-def shutdown_worker_pool() -> None:
-    """End the shared pool's workers (running jobs are stopped first). Safe to call twice."""
-    global _POOL
-    with _POOL_LOCK:
-        pool, _POOL = _POOL, None
-    if pool is not None:
-        pool.shutdown()
-
-
-_EXIT_HOOK = []
-
-
-def _register_exit_hook() -> None:
-    """Stop the workers' jobs when the interpreter exits. Registered with threading's exit
-    hooks (which run before ``concurrent.futures`` waits for its workers), so a long job
-    cannot hold up the exit."""
-    if _EXIT_HOOK:
-        return
-    _EXIT_HOOK.append(True)
-
-    def stop_jobs() -> None:
-        pool = _POOL
-        if pool is not None:
-            for i in range(STOP_SLOTS):
-                pool.stops[i] = 1
-
-    register = getattr(threading, "_register_atexit", None)
-    try:
-        if register is None:
-            raise RuntimeError
-        register(stop_jobs)
-    except RuntimeError:  # pragma: no cover - old Python, or called during shutdown
-        import atexit
-
-        atexit.register(stop_jobs)
+    """One job in a worker of the shared pool (``emit`` and ``should_stop`` are the pool's)."""
+    run_job(index, config, emit, should_stop, flush_every, frame_every=frame_every)
 
 
 # ----- the store and its snapshots -------------------------------------------------------------
@@ -447,7 +257,8 @@ class RunView:
     state: str
     message: str
     columns: dict[str, np.ndarray] = field(repr=False)
-    """``episode``, ``return``, ``length``, ``env_steps``, ``wall_seconds``, ``entropy``."""
+    """:data:`NUMERIC`: ``episode``, ``return``, ``length``, ``env_steps``, ``wall_seconds``,
+    ``entropy`` (read-only copies of the job's episode history)."""
     frame: tuple | None = field(default=None, repr=False)
     """The latest thumbnail ``(rgb, episode, step)`` when the experiment draws frames."""
 
@@ -463,13 +274,19 @@ class RunView:
     def ended(self) -> bool:
         return self.state in END_STATES
 
+    def summary(self) -> dict:
+        """:func:`pgcore.metrics.summarize` of this job's episodes so far."""
+        c = self.columns
+        return summarize(c["return"], c["env_steps"], c["wall_seconds"])
+
 
 @dataclass(frozen=True)
 class ExperimentSnapshot:
     """An immutable view of a whole experiment at one moment."""
 
     state: str
-    """``idle``, ``running``, ``finished`` (every job ended by itself), ``stopped``."""
+    """``idle``, ``running``, ``finished`` (every job ended by itself), ``stopped``, ``error``
+    (the experiment itself failed; its jobs say why)."""
     runs: tuple[RunView, ...]
     version: int
     elapsed: float
@@ -477,7 +294,7 @@ class ExperimentSnapshot:
 
     @property
     def active(self) -> bool:
-        return self.state == "running"
+        return self.state in ACTIVE_STATES
 
     @property
     def labels(self) -> list[str]:
@@ -531,60 +348,26 @@ class ExperimentSnapshot:
         return df
 
     def to_csv(self) -> bytes:
-        """The tidy table as CSV (UTF-8 bytes, a header row, full float precision)."""
+        """The tidy table as CSV (UTF-8 bytes, a header row, full float precision):
+        :func:`pgcore.metrics.write_csv` of every job's episodes, led by its label and seed."""
         buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(COLUMNS)
-        for r in self.runs:
-            c = r.columns
-            for i in range(r.episodes):
-                ent = c["entropy"][i]
-                w.writerow([r.label, r.seed, int(c["episode"][i]), repr(float(c["return"][i])),
-                            int(c["length"][i]), int(c["env_steps"][i]),
-                            f"{c['wall_seconds'][i]:.6f}",
-                            "" if not math.isfinite(ent) else f"{ent:.6g}"])
+        write_csv(buf, (((r.label, r.seed), r.columns) for r in self.runs), NUMERIC,
+                  lead=COLUMNS[:2])
         return buf.getvalue().encode()
 
     def summaries(self) -> list[dict]:
-        """Per job: label, seed, state, message and :func:`run_stats` of its returns."""
-        return [{"label": r.label, "seed": r.seed, "state": r.state, "message": r.message,
-                 **run_stats(r.returns, r.columns["env_steps"], r.columns["wall_seconds"])}
-                for r in self.runs]
-
-
-def wobble(returns: Sequence[float], window: int = 100) -> float | None:
-    """How much the learning curve wobbles: the standard deviation of the episode-to-episode
-    change of the ``window``-episode moving average (full windows only), times ``window``.
-
-    Times ``window`` puts it back in return units: one episode swapping a return of ``a`` for
-    ``b`` in the window moves the average by ``(b - a) / window``. None with fewer than
-    ``window + 2`` episodes.
-
-    >>> wobble([100.0] * 150) == 0.0
-    True
-    """
-    x = np.asarray(returns, dtype=np.float64)
-    if len(x) < window + 2:
-        return None
-    avg = moving_average(x, window)[window - 1:]
-    return float(np.diff(avg).std() * window)
-
-
-def run_stats(returns, env_steps=None, wall_seconds=None) -> dict:
-    """Learning-speed figures of one run's returns (None where not reached or not defined)."""
-    returns = np.asarray(returns, dtype=np.float64)
-    e195 = episodes_to_threshold(returns, CARTPOLE_V0_SOLVED)
-    e475 = episodes_to_threshold(returns, CARTPOLE_V1_SOLVED)
-
-    def at(arr, ep):
-        return None if ep is None or arr is None else float(np.asarray(arr)[ep - 1])
-
-    return {"episodes": int(len(returns)),
-            "episodes_to_195": e195, "episodes_to_475": e475,
-            "steps_to_195": at(env_steps, e195), "steps_to_475": at(env_steps, e475),
-            "seconds_to_195": at(wall_seconds, e195), "seconds_to_475": at(wall_seconds, e475),
-            "final_avg100": final_average(returns),
-            "wobble": wobble(returns)}
+        """Per job: label, seed, state, message and its :data:`RUN_FIGURES` (of
+        :meth:`RunView.summary`)."""
+        out = []
+        for r in self.runs:
+            s = r.summary()
+            figures = {k: s[k] for k in RUN_FIGURES}
+            for k in ("steps_to_195", "steps_to_475"):  # floats, as the sweep has always written
+                if figures[k] is not None:
+                    figures[k] = float(figures[k])
+            out.append({"label": r.label, "seed": r.seed, "state": r.state,
+                        "message": r.message, **figures})
+        return out
 
 
 class _Store:
@@ -593,9 +376,9 @@ class _Store:
     def __init__(self, jobs: list[Job]):
         self.jobs = jobs
         self.lock = threading.Lock()
-        self.states = ["queued"] * len(jobs)
+        self.states = ["waiting"] * len(jobs)
         self.messages = [""] * len(jobs)
-        self.cols: list[dict[str, list]] = [{c: [] for c in NUMERIC} for _ in jobs]
+        self.cols = [EpisodeHistory(extra=("entropy",)) for _ in jobs]  # NUMERIC filled
         self.frames: list[tuple | None] = [None] * len(jobs)
         self.version = 0
 
@@ -603,16 +386,13 @@ class _Store:
         kind, i = msg[0], msg[1]
         with self.lock:
             if kind == "submitted":
-                if self.states[i] == "queued":
+                if self.states[i] == "waiting":
                     self.states[i] = "starting"
             elif kind == "start":
-                if self.states[i] in ("queued", "starting"):
+                if self.states[i] in ("waiting", "starting"):
                     self.states[i] = "running"
             elif kind == "rows":
-                cols = self.cols[i]
-                for row in msg[2]:
-                    for c, v in zip(NUMERIC, row, strict=True):
-                        cols[c].append(v)
+                self.cols[i].extend(msg[2], NUMERIC)
             elif kind == "frame":
                 rgb = np.asarray(msg[2], dtype=np.uint8)
                 rgb.setflags(write=False)
@@ -648,7 +428,7 @@ class Experiment:
 
     ``workers``: jobs of this experiment running at once, at most (default and maximum
     ``os.cpu_count()``, the size of the shared pool).
-    ``pool``: an optional :class:`~pgcore.runner.SlotPool` each job takes a slot from.
+    ``pool``: an optional :class:`~pgcore.execution.SlotPool` each job takes a slot from.
     ``flush_every``: seconds between batches of rows sent back by a running job.
     ``frame_every``: seconds between thumbnails of each running job's first environment
     (``RunView.frame``); None (the default) draws none.
@@ -669,10 +449,9 @@ class Experiment:
         self.flush_every = flush_every
         self.frame_every = frame_every
         self._store = _Store(self.jobs)
-        self._stop = threading.Event()
-        self._pool_ref: tuple[WorkerPool, int] | None = None
-        self._thread: threading.Thread | None = None
-        self._done = threading.Event()
+        self._task = TaskThread(self, self._work, kind="experiment", on_end=self._ended)
+        self._stop = self._task.cancel  # jobs wait for slots and check it
+        self._pool_ref = None  # (the worker pool, this experiment's task id) in process mode
         self._t0: float | None = None
         self._t1: float | None = None
         self._snap: ExperimentSnapshot | None = None
@@ -681,13 +460,10 @@ class Experiment:
     # ----- control ------------------------------------------------------------------------------
     def start(self) -> Experiment:
         """Start in the background (once); returns at once."""
-        if self._thread is not None:
+        if self._task.started:
             raise RuntimeError("this experiment was already started")
         self._t0 = time.monotonic()
-        target = self._main_process if self.mode == "process" else self._main_inline
-        self._thread = threading.Thread(target=self._guarded, args=(target,), daemon=True,
-                                        name="pgcore-experiment")
-        self._thread.start()
+        self._task.start()
         return self
 
     def run(self, timeout: float | None = None) -> ExperimentSnapshot:
@@ -698,7 +474,7 @@ class Experiment:
 
     def stop(self) -> None:
         """Stop running jobs as soon as they notice (~0.05 s) and drop the queued ones."""
-        self._stop.set()
+        self._task.stop()
         ref = self._pool_ref
         if ref is not None:
             ref[0].stop(ref[1])
@@ -707,26 +483,26 @@ class Experiment:
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the end; True if everything has ended."""
-        if self._thread is None:
-            return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+        return self._task.join(timeout)
 
     @property
     def stopping(self) -> bool:
-        return self._stop.is_set()
+        return self._task.stopping
 
     @property
     def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._task.alive
 
     @property
     def state(self) -> str:
-        if self._thread is None:
-            return "idle"
-        if not self._done.is_set():
-            return "running"
-        return "stopped" if self._stop.is_set() else "finished"
+        """``idle``, ``running``, then ``finished`` (every job ended by itself, failed ones
+        included), ``stopped``, or ``error`` (the experiment itself failed)."""
+        return self._task.state
+
+    @property
+    def message(self) -> str:
+        """The end message (empty unless the experiment itself failed)."""
+        return self._task.message
 
     def snapshot(self) -> ExperimentSnapshot:
         """An immutable copy of every job's state and episodes (cached until something moves)."""
@@ -742,9 +518,7 @@ class Experiment:
                 runs = []
                 for job, st, msg, cols, frame in zip(self.jobs, store.states, store.messages,
                                                      store.cols, store.frames, strict=True):
-                    arrays = {c: np.asarray(cols[c], dtype=np.float64) for c in NUMERIC}
-                    for a in arrays.values():
-                        a.setflags(write=False)
+                    arrays = cols.arrays(NUMERIC)  # read-only copies
                     runs.append(RunView(job.label, job.seed, job.config, st, msg, arrays,
                                         frame))
                 version = store.version
@@ -753,16 +527,20 @@ class Experiment:
             return snap
 
     # ----- the background thread ------------------------------------------------------------------
-    def _guarded(self, target) -> None:
-        try:
-            target()
-        except BaseException as exc:  # noqa: BLE001 - never leave jobs hanging in "running"
-            self._store.end_unfinished("error", f"The experiment failed: {_one_line(exc)}")
-        finally:
-            if self._stop.is_set():
-                self._store.end_unfinished("stopped", "Stopped before it started.")
-            self._t1 = time.monotonic()
-            self._done.set()
+    def _work(self) -> tuple[str, str]:
+        if self.mode == "process":
+            self._main_process()
+        else:
+            self._main_inline()
+        return ("stopped" if self._stop.is_set() else "finished"), ""
+
+    def _ended(self, state: str, message: str) -> None:
+        """The end is being recorded: no job may be left hanging in an active state."""
+        if state == "error":
+            self._store.end_unfinished("error", message)
+        if self._stop.is_set():
+            self._store.end_unfinished("stopped", NOT_STARTED)
+        self._t1 = time.monotonic()
 
     def _acquire(self) -> bool:
         if self.pool is None:
@@ -788,8 +566,7 @@ class Experiment:
 
     def _main_process(self) -> None:
         pool = worker_pool()
-        exp_id = next(_EXP_IDS)
-        pool.register(exp_id, self._store.handle)
+        exp_id = pool.open(self._store.handle)
         self._pool_ref = (pool, exp_id)
         if self._stop.is_set():  # stop() came before the pool was known
             pool.stop(exp_id)
@@ -806,9 +583,9 @@ class Experiment:
                     in_flight.release()
                     break
                 try:
-                    fut = pool.submit(exp_id, i, job.config, self.flush_every, self.frame_every)
-                except BaseException:
-                    pool.broken = True  # e.g. BrokenProcessPool: the next experiment gets a new one
+                    fut = pool.submit(exp_id, _process_job, i, job.config, self.flush_every,
+                                      self.frame_every)
+                except BaseException:  # the pool is marked broken: the next user gets a new one
                     in_flight.release()
                     self._release()
                     raise
@@ -832,13 +609,13 @@ class Experiment:
             deadline = time.monotonic() + 10.0
             while not self._store.ended(submitted) and time.monotonic() < deadline:
                 time.sleep(0.02)
-            pool.unregister(exp_id)
+            pool.close(exp_id)
             if not self._stop.is_set():
                 self._store.end_unfinished("error", "The worker process ended without a report.")
 
     def _job_done(self, fut, i: int) -> None:
         if fut.cancelled():
-            self._store.handle(("end", i, "stopped", "Stopped before it started."))
+            self._store.handle(("end", i, "stopped", NOT_STARTED))
             self._release()
             return
         self._release()
@@ -848,13 +625,7 @@ class Experiment:
 
             if isinstance(exc, BrokenProcessPool) and self._pool_ref is not None:
                 self._pool_ref[0].broken = True
-            self._store.handle(("end", i, "error", f"The run failed: {_one_line(exc)}"))
+            self._store.handle(("end", i, "error", f"The run failed: {one_line(exc)}"))
 
     def __repr__(self) -> str:
         return f"Experiment({len(self.jobs)} jobs, mode={self.mode}, state={self.state})"
-
-
-def run_grid(configs, seeds, *, mode: str = "process", workers: int | None = None,
-             timeout: float | None = None) -> ExperimentSnapshot:
-    """Convenience: build the grid, run it to the end, return the final snapshot."""
-    return Experiment(grid(configs, seeds), mode=mode, workers=workers).run(timeout)

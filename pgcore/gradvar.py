@@ -45,8 +45,11 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from .agents import make_agent, reinforce_advantages, sample_actions
+from .algos import make_agent
+from .algos.reinforce import reinforce_advantages
 from .config import TrainConfig
+from .execution import TaskThread
+from .heads import sample_actions
 from .returns import discounted_returns
 
 ESTIMATORS = ("none", "normalize", "value")
@@ -433,9 +436,10 @@ STAGES = {"init": "at initialisation", "part": "part-trained", "trained": "train
 class GradVarLab:
     """Train ``config`` for ``train_episodes`` (0 = the initial policy), then :func:`measure`.
 
-    Runs in a daemon thread; ``snapshot()`` gives ``(state, stage_text, fraction, result,
-    message, train_returns)``; ``stop()`` ends it soon. An optional
-    :class:`pgcore.runner.SlotPool` slot is held while it works.
+    A background task like a run or an experiment (:class:`pgcore.execution.TaskThread`: its
+    thread in this process, its state in :data:`pgcore.execution.STATES`); ``snapshot()``
+    gives ``{state, stage, fraction, result, message, train_returns}``; ``stop()`` ends it
+    soon. An optional :class:`pgcore.execution.SlotPool` slot is held while it works.
     """
 
     def __init__(self, config: TrainConfig, train_episodes: int, *, pool=None,
@@ -452,59 +456,40 @@ class GradVarLab:
                            critic_episodes=critic_episodes, reference_batches=reference_batches,
                            seed=seed)
         self.control = RunControl()
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._state, self._stage, self._fraction = "idle", "", 0.0
+        self._lock = threading.RLock()  # shared with the lifecycle: state and result together
+        self._stage, self._fraction = "", 0.0
         self._result: GradVarResult | None = None
-        self._message = ""
         self._returns: list[float] = []
-        self._thread: threading.Thread | None = None
+        self._task = TaskThread(self, self._work, kind="measurement", slots=pool,
+                                control=self.control, lock=self._lock, name="pgcore-gradvar")
 
     def start(self) -> GradVarLab:
-        if self._thread is not None:
-            raise RuntimeError("already started")
-        self._set(state="waiting" if self.pool is not None else "running")
-        self._thread = threading.Thread(target=self._main, daemon=True, name="pgcore-gradvar")
-        self._thread.start()
+        self._task.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        self.control.stop()
-        if self.pool is not None:
-            self.pool.wake()
+        self._task.stop()
 
     def join(self, timeout: float | None = None) -> bool:
-        if self._thread is None:
-            return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+        return self._task.join(timeout)
 
     @property
     def state(self) -> str:
-        with self._lock:
-            return self._state
+        return self._task.state
 
     def snapshot(self) -> dict:
         with self._lock:
-            return {"state": self._state, "stage": self._stage, "fraction": self._fraction,
-                    "result": self._result, "message": self._message,
-                    "train_returns": list(self._returns)}
+            return {"state": self._task.state, "stage": self._stage,
+                    "fraction": self._fraction, "result": self._result,
+                    "message": self._task.message, "train_returns": list(self._returns)}
 
     def _set(self, **kw) -> None:
         with self._lock:
             for k, v in kw.items():
                 setattr(self, f"_{k}", v)
 
-    def _main(self) -> None:
-        acquired = False
+    def _work(self) -> tuple[str, str] | None:
         try:
-            if self.pool is not None:
-                acquired = self.pool.acquire(cancel=self._stop)
-                if not acquired:
-                    self._set(state="stopped", message="Stopped before it started.")
-                    return
-            self._set(state="running")
             torch.set_num_threads(1)
             from .envs import env_spec, make_env
             from .events import EpisodeEnd
@@ -522,13 +507,11 @@ class GradVarLab:
                 self._set(stage="training")
                 trainer = Trainer(self.config, control=self.control)
                 result = trainer.run(on_event)
-                if result.reason in ("stopped", "diverged"):
-                    self._set(state="stopped" if result.reason == "stopped" else "error",
-                              message=result.message)
-                    return
+                if result.reason in ("stopped", "diverged"):  # a diverged one shows as an error
+                    return ("stopped" if result.reason == "stopped" else "error"), result.message
                 agent = trainer.agent
             else:
-                agent = make_agent(self.config, spec.obs_dim, spec.n_actions)
+                agent = make_agent(self.config, spec)
             agent.net.eval()
             base = 0.5 if self.train_episodes > 0 else 0.0
 
@@ -536,16 +519,11 @@ class GradVarLab:
                 self._set(stage=stage, fraction=base + (1 - base) * fraction)
 
             result = measure(agent, lambda: make_env(self.config.env_id),
-                             should_stop=self._stop.is_set, on_progress=on_progress,
+                             should_stop=self._task.cancel.is_set, on_progress=on_progress,
                              **self.kwargs)
-            self._set(result=result, state="finished", fraction=1.0, stage="done",
-                      message=f"Measured in {result.seconds:.1f} s.")
         except Stopped:
-            self._set(state="stopped", message="Stopped.")
-        except BaseException as exc:  # noqa: BLE001 - shown on the page as one line
-            from .runner import _one_line
-
-            self._set(state="error", message=f"The measurement failed: {_one_line(exc)}")
-        finally:
-            if acquired:
-                self.pool.release()
+            return "stopped", "Stopped."
+        with self._lock:  # the result and the end together
+            self._set(result=result, fraction=1.0, stage="done")
+            self._task.finish("finished", f"Measured in {result.seconds:.1f} s.")
+        return None

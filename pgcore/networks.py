@@ -1,9 +1,12 @@
-"""Networks: a policy head (action logits), an optional value head V(s), an optional shared trunk.
+"""Networks: a policy head, an optional value head V(s), an optional shared trunk.
 
 ::
 
-    obs (B, obs_dim) -> trunk (shared_layers x hidden) -+-> policy head -> logits (B, n_actions)
-                                                        +-> value head  -> V(s)   (B,)
+    obs (B, obs_dim) -> trunk (shared_layers x hidden) -+-> policy head -> outputs (B, out_dim)
+                                                        +-> value head  -> V(s)    (B,)
+
+The policy head's ``out_dim`` is what the action space's head (:mod:`pgcore.heads`) reads:
+for a categorical policy over ``n`` actions, ``n`` logits.
 
 ``shared_layers = 0`` gives two fully separate networks (the trunk is the identity); the
 lesson's actor-critic shares one 128-unit layer and gives each head one more 128-unit layer.
@@ -32,20 +35,21 @@ def mlp(in_dim: int, hidden: int, layers: int,
 
 
 class PolicyValueNet(nn.Module):
-    """Actor (and optionally critic) for discrete actions.
+    """Actor (and optionally critic).
 
-    ``forward(obs)`` returns ``(logits, values)``: logits (B, n_actions) of a Categorical
-    policy pi(a|s) = softmax(logits)[a], and values (B,) = V(s), or ``None`` without a critic.
+    ``forward(obs)`` returns ``(outputs, values)``: outputs (B, out_dim) that the policy head
+    turns into pi(.|s) (categorical: logits, pi(a|s) = softmax(logits)[a]), and values (B,) =
+    V(s), or ``None`` without a critic.
     """
 
-    def __init__(self, obs_dim: int, n_actions: int, hidden: int = 128, shared_layers: int = 0,
+    def __init__(self, obs_dim: int, out_dim: int, hidden: int = 128, shared_layers: int = 0,
                  head_layers: int = 2, with_value: bool = True, activation: str = "relu",
                  ortho_init: bool = False):
         super().__init__()
-        self.obs_dim, self.n_actions = obs_dim, n_actions
+        self.obs_dim, self.out_dim = obs_dim, out_dim
         self.trunk, width = mlp(obs_dim, hidden, shared_layers, activation)
         policy_body, pw = mlp(width, hidden, head_layers, activation)
-        self.policy_head = nn.Sequential(*policy_body, nn.Linear(pw, n_actions))
+        self.policy_head = nn.Sequential(*policy_body, nn.Linear(pw, out_dim))
         self.value_head: nn.Sequential | None = None
         if with_value:
             value_body, vw = mlp(width, hidden, head_layers, activation)
@@ -86,7 +90,7 @@ class PolicyValueNet(nn.Module):
 
     @torch.no_grad()
     def act_forward(self, obs: torch.Tensor, with_value: bool = False):
-        """``forward`` without autograd or module overhead, for acting: (logits, values|None)."""
+        """``forward`` without autograd or module overhead, for acting: (outputs, values|None)."""
         trunk, policy, value = self._plans or self._build_plans()
         features = self._run(trunk, obs)
         logits = self._run(policy, features)
@@ -106,7 +110,7 @@ class PolicyValueNet(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         features = self.trunk(obs)  # (B, hidden) or (B, obs_dim) without a trunk
-        logits = self.policy_head(features)  # (B, n_actions)
+        logits = self.policy_head(features)  # (B, out_dim)
         values = None if self.value_head is None else self.value_head(features).squeeze(-1)  # (B,)
         return logits, values
 

@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import ConfigError, TrainConfig
-from .metrics import moving_average
+from .metrics import EpisodeHistory, moving_average, summarize
 
 FORMAT = "pgcore-reference"
 VERSION = 1
@@ -89,6 +89,11 @@ class ReferenceGroup:
         """Episodes that every seed has (the band's length)."""
         return min((len(r) for r in self.returns), default=0)
 
+    def history(self, index: int) -> EpisodeHistory:
+        """Run ``index`` (in :attr:`seeds` order) as an episode history (returns and env
+        steps; the other columns are not stored)."""
+        return EpisodeHistory.from_arrays(self.returns[index], env_steps=self.env_steps[index])
+
     def describe(self) -> str:
         """For captions: ``10 runs (seeds 100-109, 1,000 episodes each)``."""
         s = sorted(self.seeds)
@@ -117,14 +122,16 @@ class ReferenceSet:
 
     def closest(self, config: TrainConfig) -> tuple[ReferenceGroup | None, bool]:
         """``(group, exact)``: the exact match if there is one, else the group with the same
-        environment and algorithm (and, for REINFORCE, the same baseline), else None."""
+        environment and algorithm (and the same values of the algorithm's
+        ``variant_fields``: REINFORCE's baseline), else None."""
         g = self.match(config)
         if g is not None:
             return g, True
+        variant = config.algorithm.variant_fields
         for g in self.groups:
             c = g.config
-            if (c.env_id, c.algo) == (config.env_id, config.algo) and (
-                    c.algo != "reinforce" or c.baseline == config.baseline):
+            if (c.env_id, c.algo) == (config.env_id, config.algo) and all(
+                    getattr(c, f) == getattr(config, f) for f in variant):
                 return g, False
         return None, False
 
@@ -330,8 +337,6 @@ def band_by_steps(group: ReferenceGroup, window: int = 100, points: int = 300,
 
 
 def typical_stats(group: ReferenceGroup) -> list[dict]:
-    """:func:`pgcore.experiments.run_stats` of every reference run (one dict per seed)."""
-    from .experiments import run_stats
-
-    return [{"seed": s, **run_stats(r, st)}
-            for s, r, st in zip(group.seeds, group.returns, group.env_steps, strict=True)]
+    """:func:`pgcore.metrics.summarize` of every reference run (one dict per seed; no
+    seconds: reference files do not store them)."""
+    return [{"seed": s, **summarize(group.history(i))} for i, s in enumerate(group.seeds)]

@@ -46,10 +46,6 @@ class StateRenderer:
             self._env = make_env(env_id, render_mode="rgb_array")
             self._env.reset(seed=0)
 
-    @property
-    def available(self) -> bool:
-        return self._env is not None
-
     def render(self, obs: np.ndarray) -> np.ndarray | None:
         if self._env is None:
             return None
@@ -76,7 +72,7 @@ def play_episode(agent, env_id: str, seed: int | None = None, greedy: bool = Fal
         total, length = 0.0, 0
         while True:
             action, _, _ = agent.act(np.asarray(obs, np.float32)[None], greedy=greedy)
-            obs, reward, terminated, truncated, _ = env.step(int(action[0]))
+            obs, reward, terminated, truncated, _ = env.step(agent.head.to_env(action[0]))
             total += float(reward)
             length += 1
             if render and len(frames) < max_frames:

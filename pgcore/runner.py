@@ -1,4 +1,4 @@
-"""Training in the background: a bounded slot pool, a run thread, and an immutable snapshot.
+"""Training in the background: a run thread and an immutable snapshot.
 
 This is the bridge between the trainer and anything that wants to *watch* it (the app's live
 page, a test, a benchmark)::
@@ -20,169 +20,75 @@ copy of the weights (between two updates, so never mid-step) at most every
 ``weights_every`` seconds, when it is paused, and at the end. :meth:`BackgroundRun.policy_agent`
 builds a separate agent from that copy, which is safe to play or save from any thread.
 
-This module never imports streamlit.
+The thread, the run's slot of the :class:`~pgcore.execution.SlotPool`, the state names and
+:func:`~pgcore.execution.stop_all` are :mod:`pgcore.execution`'s, shared with experiments and
+labs (re-exported here). This module never imports streamlit.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
-import os
 import threading
 import time
-import weakref
-from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .config import TrainConfig
 from .events import EpisodeEnd, Event, Frame, RunEnd, UpdateEnd
-
-STATES = ("idle", "waiting", "running", "paused", "finished", "stopped", "diverged", "error")
-"""Every state a :class:`BackgroundRun` can be in (``idle``: created, not started yet)."""
-ACTIVE_STATES = ("waiting", "running", "paused")
-END_STATES = ("finished", "stopped", "diverged", "error")
-
-_END_STATE = {"max_episodes": "finished", "max_steps": "finished", "max_seconds": "finished",
-              "stopped": "stopped", "diverged": "diverged", "error": "error"}
+from .execution import (  # the state names, SlotPool and stop_all are re-exported for the app
+    ACTIVE_STATES,
+    END_STATES,
+    STATES,  # noqa: F401
+    SlotPool,
+    TaskThread,
+    end_state,
+    stop_all,  # noqa: F401
+)
+from .metrics import HISTORY_COLUMNS, EpisodeHistory
 
 EPISODE_FIELDS = ("episode", "episode_return", "length", "env_steps", "wall_seconds",
                   "discounted_return", "start_value")
-"""Per-episode columns of a snapshot, in order (``episode`` is 1-based)."""
+"""Per-episode columns of a snapshot, in order (``episode`` is 1-based): the columns of
+:data:`pgcore.metrics.HISTORY_COLUMNS`, with ``return`` named ``episode_return``."""
+_SNAPSHOT_COLUMNS = dict(zip(EPISODE_FIELDS, HISTORY_COLUMNS, strict=True))
 
-UPDATE_FIELDS = ("policy_loss", "value_loss", "entropy", "grad_norm", "advantage_mean",
-                 "advantage_rms", "value_mean", "target_mean")
-"""Per-update statistics, each averaged over the updates of one bucket.
-
-``advantage_rms`` is sqrt(mean(A^2)) over the bucket's batches: the typical size of the
-advantages (for one-step actor-critic, of the TD errors)."""
 
 UPDATE_POSITION_FIELDS = ("update", "env_steps", "episodes", "wall_seconds")
 """Where a bucket ends: the last update's counters."""
 
 
-def _one_line(exc: BaseException) -> str:
-    """``exc`` as one short line (no traceback): its message, or its type if it has none."""
-    lines = str(exc).strip().splitlines()
-    text = lines[0].strip() if lines else ""
-    if not text:
-        return type(exc).__name__
-    if isinstance(exc, ValueError) and type(exc).__name__.endswith("Error") \
-            and type(exc).__module__.startswith("pgcore"):
-        return text  # ConfigError / EnvError messages are written for people already
-    return f"{type(exc).__name__}: {text}"[:300]
-
-
-# ----- the slot pool --------------------------------------------------------------------------
-
-
-class SlotPool:
-    """At most ``max_concurrent`` runs train at once; the others wait their turn (FIFO).
-
-    Thread-safe. ``acquire`` blocks until a slot is free *and* every earlier waiter has been
-    served, or until ``cancel`` is set (then it returns False without taking a slot).
-    """
-
-    def __init__(self, max_concurrent: int | None = None):
-        n = (os.cpu_count() or 1) if max_concurrent is None else max_concurrent
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"max_concurrent must be a whole number >= 1, got {max_concurrent!r}")
-        self.max_concurrent = n
-        self._cond = threading.Condition()
-        self._active = 0
-        self._queue: deque[int] = deque()
-        self._tickets = itertools.count()
-
-    def acquire(self, cancel: threading.Event | None = None, timeout: float | None = None) -> bool:
-        """Take a slot (True), or give up when ``cancel`` is set or ``timeout`` passes (False)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._cond:
-            ticket = next(self._tickets)
-            self._queue.append(ticket)
-            try:
-                while True:
-                    if cancel is not None and cancel.is_set():
-                        return False
-                    if self._active < self.max_concurrent and self._queue[0] == ticket:
-                        self._active += 1
-                        return True
-                    wait = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
-                    if wait <= 0:
-                        return False
-                    self._cond.wait(wait)  # woken by release()/wake(); polls cancel anyway
-            finally:
-                self._queue.remove(ticket)
-                self._cond.notify_all()  # the next in line may go now
-
-    def release(self) -> None:
-        """Give a slot back (exactly once per successful ``acquire``)."""
-        with self._cond:
-            if self._active <= 0:
-                raise RuntimeError("SlotPool.release() called more often than acquire()")
-            self._active -= 1
-            self._cond.notify_all()
-
-    def wake(self) -> None:
-        """Wake every waiter so it re-checks its cancel event now."""
-        with self._cond:
-            self._cond.notify_all()
-
-    @property
-    def active(self) -> int:
-        """Slots in use."""
-        with self._cond:
-            return self._active
-
-    @property
-    def waiting(self) -> int:
-        """Runs waiting for a slot."""
-        with self._cond:
-            return len(self._queue)
-
-    def __repr__(self) -> str:
-        return f"SlotPool(active={self.active}, waiting={self.waiting}, max={self.max_concurrent})"
-
-
 # ----- the bounded log ------------------------------------------------------------------------
 
 
-class _Growable:
-    """Columns of float64 that grow geometrically up to ``cap`` rows, then drop the oldest half."""
-
-    def __init__(self, names: tuple[str, ...], cap: int, initial: int = 256):
-        self.names = names
-        self.cap = cap
-        self.data = np.full((len(names), min(initial, cap)), np.nan)
-        self.n = 0
-        self.dropped = 0  # rows dropped from the front so far
-
-    def append(self, row: tuple[float, ...]) -> None:
-        if self.n == self.data.shape[1]:
-            if self.n >= self.cap:
-                half = self.n // 2
-                self.data[:, : self.n - half] = self.data[:, half: self.n]
-                self.n -= half
-                self.dropped += half
-            else:
-                grown = np.full((len(self.names), min(self.cap, 2 * self.n)), np.nan)
-                grown[:, : self.n] = self.data[:, : self.n]
-                self.data = grown
-        self.data[:, self.n] = row
-        self.n += 1
+class _EpisodeLog(EpisodeHistory):
+    """The log's episodes: a bounded :class:`~pgcore.metrics.EpisodeHistory` (past ``cap``
+    rows the oldest half is dropped) whose :meth:`copy` is a snapshot's ``episodes``."""
 
     def copy(self) -> dict[str, np.ndarray]:
-        block = self.data[:, : self.n].copy()
-        block.setflags(write=False)
-        return {name: block[i] for i, name in enumerate(self.names)}
+        """Read-only copies of the columns, keyed by :data:`EPISODE_FIELDS`."""
+        return self.arrays(_SNAPSHOT_COLUMNS)
+
+
+def aggregate(name: str, sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """A bucket's value of statistic ``name`` from its sum and count of updates.
+
+    Statistics are averaged over the updates of a bucket; a name ending in ``_rms`` is a root
+    mean square, so it is averaged as one: sqrt(mean(x^2)) (``sums`` then holds squares).
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = sums / counts
+    return np.sqrt(means) if name.endswith("_rms") else means
 
 
 class _UpdateBuckets:
     """Per-update statistics averaged into at most ``max_points`` buckets.
 
-    Each bucket holds ``size`` consecutive updates (the last one may hold fewer). When the
-    buckets are full, neighbours are merged pairwise and ``size`` doubles, so the whole run
-    stays covered at an even resolution and memory never grows past ``max_points`` rows.
+    The statistics are whatever named scalars the algorithm's ``update()`` reports; a column
+    is added the first time a name appears. Each bucket holds ``size`` consecutive updates
+    (the last one may hold fewer). When the buckets are full, neighbours are merged pairwise
+    and ``size`` doubles, so the whole run stays covered at an even resolution and memory
+    never grows past ``max_points`` rows.
     """
 
     def __init__(self, max_points: int = 2048):
@@ -190,24 +96,39 @@ class _UpdateBuckets:
             raise ValueError("max_points must be an even number >= 4")
         self.max_points = max_points
         self.size = 1
-        k = len(UPDATE_FIELDS)
-        self.sums = np.zeros((max_points, k))
-        self.counts = np.zeros(max_points, dtype=np.int64)
+        self.names: list[str] = []
+        self.sums = np.zeros((max_points, 0))  # (points, stats)
+        self.counts = np.zeros((max_points, 0), dtype=np.int64)  # updates that reported each
         self.pos = np.zeros((max_points, len(UPDATE_POSITION_FIELDS)))
         self.n = 0  # closed buckets
-        self.open_sum = np.zeros(k)
-        self.open_count = 0
+        self.open_sum = np.zeros(0)
+        self.open_count = np.zeros(0, dtype=np.int64)
+        self.open_updates = 0
         self.open_pos = np.zeros(len(UPDATE_POSITION_FIELDS))
         self.total = 0
+        self._index: dict[str, int] = {}
+
+    def _column(self, name: str) -> int:
+        col = self._index.get(name)
+        if col is None:  # a statistic seen for the first time: one more column
+            col = self._index[name] = len(self.names)
+            self.names.append(name)
+            self.sums = np.hstack([self.sums, np.zeros((self.max_points, 1))])
+            self.counts = np.hstack([self.counts, np.zeros((self.max_points, 1), np.int64)])
+            self.open_sum = np.append(self.open_sum, 0.0)
+            self.open_count = np.append(self.open_count, 0)
+        return col
 
     def add(self, u: UpdateEnd) -> None:
-        rms_sq = u.advantage_mean ** 2 + u.advantage_std ** 2
-        self.open_sum += (u.policy_loss, u.value_loss, u.entropy, u.grad_norm,
-                          u.advantage_mean, rms_sq, u.value_mean, u.target_mean)
-        self.open_count += 1
+        for name, value in u.stats.items():
+            col = self._column(name)
+            value = float(value)
+            self.open_sum[col] += value * value if name.endswith("_rms") else value
+            self.open_count[col] += 1
+        self.open_updates += 1
         self.open_pos[:] = (u.update, u.env_steps, u.episodes, u.wall_seconds)
         self.total += 1
-        if self.open_count >= self.size:
+        if self.open_updates >= self.size:
             self._close()
 
     def _close(self) -> None:
@@ -225,21 +146,20 @@ class _UpdateBuckets:
         self.pos[self.n] = self.open_pos
         self.n += 1
         self.open_sum = np.zeros_like(self.open_sum)
-        self.open_count = 0
+        self.open_count = np.zeros_like(self.open_count)
+        self.open_updates = 0
 
     def copy(self) -> dict[str, np.ndarray]:
         sums, counts, pos = self.sums[: self.n], self.counts[: self.n], self.pos[: self.n]
-        if self.open_count:  # include the bucket still filling, so the latest update shows
+        if self.open_updates:  # include the bucket still filling, so the latest update shows
             sums = np.vstack([sums, self.open_sum])
-            counts = np.append(counts, self.open_count)
+            counts = np.vstack([counts, self.open_count])
             pos = np.vstack([pos, self.open_pos])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            means = sums / counts[:, None]
-        means[:, UPDATE_FIELDS.index("advantage_rms")] = np.sqrt(
-            means[:, UPDATE_FIELDS.index("advantage_rms")])
-        out = {name: means[:, i].copy() for i, name in enumerate(UPDATE_FIELDS)}
+        out = {name: aggregate(name, sums[:, i], counts[:, i]) for i, name in
+               enumerate(self.names)}
         out.update({name: pos[:, i].copy() for i, name in enumerate(UPDATE_POSITION_FIELDS)})
-        out["count"] = counts.copy()
+        out["count"] = (counts.max(axis=1) if counts.shape[1] else
+                        np.zeros(len(pos), np.int64))
         for arr in out.values():
             arr.setflags(write=False)
         return out
@@ -250,7 +170,7 @@ class RunLog:
     :class:`BackgroundRun` guards it with its lock."""
 
     def __init__(self, max_episodes: int = 100_000, max_update_points: int = 2048):
-        self.episodes = _Growable(EPISODE_FIELDS, cap=max_episodes)
+        self.episodes = _EpisodeLog(cap=max_episodes)
         self.updates = _UpdateBuckets(max_update_points)
         self.frame: Frame | None = None
         self.episode_count = 0
@@ -260,9 +180,7 @@ class RunLog:
 
     def add(self, event: Event) -> None:
         if isinstance(event, EpisodeEnd):
-            self.episodes.append((event.episode, event.episode_return, event.length,
-                                  event.env_steps, event.wall_seconds, event.discounted_return,
-                                  event.start_value))
+            self.episodes.append_event(event)
             self.episode_count = event.episode
             self.env_steps = max(self.env_steps, event.env_steps)
             self.wall_seconds = event.wall_seconds
@@ -292,7 +210,8 @@ class RunSnapshot:
     episodes: dict[str, np.ndarray] = field(repr=False)
     """Columns :data:`EPISODE_FIELDS` (the last ``max_episodes`` episodes at most)."""
     updates: dict[str, np.ndarray] = field(repr=False)
-    """Columns :data:`UPDATE_FIELDS` + :data:`UPDATE_POSITION_FIELDS` + ``count`` (bucketed)."""
+    """Bucketed per-update statistics: one column per statistic the algorithm reports, plus
+    :data:`UPDATE_POSITION_FIELDS` and ``count`` (updates in each bucket)."""
     frame: Frame | None = field(default=None, repr=False)
     episode_count: int = 0
     """Episodes finished (all of them, even if the oldest were dropped from the arrays)."""
@@ -330,26 +249,6 @@ class RunSnapshot:
 
 # ----- the background run ---------------------------------------------------------------------
 
-_ALL_RUNS: weakref.WeakSet = weakref.WeakSet()
-_ALL_RUNS_LOCK = threading.Lock()
-
-
-def live_runs() -> list[BackgroundRun]:
-    """Every run of this process that is still waiting, running or paused."""
-    with _ALL_RUNS_LOCK:
-        runs = list(_ALL_RUNS)
-    return [r for r in runs if r.state in ACTIVE_STATES]
-
-
-def stop_all(timeout: float = 10.0) -> None:
-    """Stop every live run of this process and wait for their threads (tests, shutdown)."""
-    runs = live_runs()
-    for r in runs:
-        r.stop()
-    for r in runs:
-        r.join(timeout)
-
-
 class BackgroundRun:
     """One training run in a daemon thread, controlled from other threads.
 
@@ -375,14 +274,11 @@ class BackgroundRun:
         self.max_pause_seconds = max_pause_seconds
         self.idle_timeout = idle_timeout
         self.control = RunControl()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # shared with the lifecycle: state and log move together
         self._log = RunLog(max_logged_episodes, max_update_points)
-        self._cancel = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._waiting = False
-        self._end_state: str | None = None
-        self._message = ""
-        self._stop_note = ""
+        self._task = TaskThread(self, self._train, kind="run", slots=self.pool,
+                                control=self.control, on_end=self._ended, lock=self._lock,
+                                name=f"pgcore-run-{config.algo}")
         self._agent = None  # the training agent: touched only by the training thread
         self._weights: dict | None = None  # published copy of the state_dict
         self._weights_update: int | None = None
@@ -392,19 +288,11 @@ class BackgroundRun:
         self._last_read = time.monotonic()
         self._pause_timer: threading.Timer | None = None
         self.created_at = time.time()
-        with _ALL_RUNS_LOCK:
-            _ALL_RUNS.add(self)
 
     # ----- control (any thread) -------------------------------------------------------------
     def start(self) -> BackgroundRun:
         """Start the thread (once). It waits for a pool slot, then trains."""
-        with self._lock:
-            if self._thread is not None:
-                raise RuntimeError("this run was already started")
-            self._waiting = True
-            self._thread = threading.Thread(target=self._main, daemon=True,
-                                            name=f"pgcore-run-{self.config.algo}")
-        self._thread.start()
+        self._task.start()
         return self
 
     def pause(self) -> None:
@@ -425,53 +313,35 @@ class BackgroundRun:
         self._cancel_pause_timer()
 
     def stop(self, note: str = "") -> None:
-        """Stop as soon as the loop notices (and give up a place in the pool's queue)."""
-        with self._lock:
-            if note and not self._stop_note:
-                self._stop_note = note
-        self._cancel.set()
-        self.control.stop()
-        self.pool.wake()
+        """Stop as soon as the loop notices (and give up a place in the pool's queue);
+        ``note``, if given, is the stopped run's message."""
+        self._task.stop(note)
         self._cancel_pause_timer()
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the thread to end; True if it has."""
-        if self._thread is None:
-            return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+        return self._task.join(timeout)
 
     # ----- reading (any thread) -------------------------------------------------------------
     @property
     def state(self) -> str:
-        with self._lock:
-            return self._state_locked()
-
-    def _state_locked(self) -> str:
-        if self._end_state is not None:
-            return self._end_state
-        if self._thread is None:
-            return "idle"
-        if self._waiting:
-            return "waiting"
-        return "paused" if self.control.paused else "running"
+        return self._task.state
 
     @property
     def message(self) -> str:
         """The end message (empty while the run is active)."""
-        with self._lock:
-            return self._message
+        return self._task.message
 
     @property
     def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._task.alive
 
     def snapshot(self) -> RunSnapshot:
         """An immutable copy of everything a viewer shows. Cheap when nothing changed."""
         now = time.monotonic()
         with self._lock:
             self._last_read = now
-            state = self._state_locked()
+            state = self._task.state
             snap = self._snapshot
             if snap is not None and snap.version == self._log.version and snap.state == state:
                 return snap
@@ -480,7 +350,7 @@ class BackgroundRun:
             if state == "waiting":
                 position = max(0, self.pool.waiting - 1)
             snap = RunSnapshot(
-                state=state, message=self._message, config=self.config, version=log.version,
+                state=state, message=self._task.message, config=self.config, version=log.version,
                 episodes=log.episodes.copy(), updates=log.updates.copy(), frame=log.frame,
                 episode_count=log.episode_count, episodes_dropped=log.episodes.dropped,
                 update_count=log.updates.total, env_steps=log.env_steps,
@@ -495,7 +365,7 @@ class BackgroundRun:
         Safe to play or save from any thread: it shares nothing with the training agent.
         The same object is returned until newer weights are published.
         """
-        from .agents import make_agent
+        from .algos import make_agent
         from .envs import env_spec
 
         with self._lock:
@@ -506,7 +376,7 @@ class BackgroundRun:
         if cached is not None and cached[0] == version:
             return cached[1]
         spec = env_spec(self.config.env_id)
-        agent = make_agent(self.config, spec.obs_dim, spec.n_actions)
+        agent = make_agent(self.config, spec)
         agent.net.load_state_dict(weights)
         agent.net.eval()
         with self._lock:
@@ -514,36 +384,24 @@ class BackgroundRun:
         return agent
 
     # ----- the thread -----------------------------------------------------------------------
-    def _main(self) -> None:
-        acquired = False
+    def _train(self) -> tuple[str, str]:
+        """The thread's work, once it has a slot (a failure ends the run in ``error``)."""
+        import torch
+
+        from .trainer import Trainer
+
         try:
-            acquired = self.pool.acquire(cancel=self._cancel)
-            with self._lock:
-                self._waiting = False
-            if not acquired:
-                self._finish("stopped", self._stop_note or "Stopped before it started.")
-                return
-            import torch
-
-            from .trainer import Trainer
-
             torch.set_num_threads(1)
             trainer = Trainer(self.config, self.control, self.frame_every)
             self._agent = trainer.agent
             self._publish_weights()
             result = trainer.run(self._on_event)
             self._publish_weights()
-            if self._end_state is None:  # RunEnd always comes; this is belt and braces
-                self._finish(_END_STATE.get(result.reason, "finished"), result.message)
-        except BaseException as exc:  # noqa: BLE001 - any failure becomes a one-line state
-            with self._lock:
-                self._waiting = False
-            self._finish("error", f"The run failed: {_one_line(exc)}")
+            # RunEnd has already ended the run; this is belt and braces
+            return end_state(result.reason), result.message
         finally:
             self._agent = None  # the trainer's envs are closed; let the agent go too
             self._cancel_pause_timer()
-            if acquired:
-                self.pool.release()
 
     def _on_event(self, event: Event) -> None:
         with self._lock:
@@ -555,11 +413,7 @@ class BackgroundRun:
             if self.idle_timeout is not None and now - self._last_read > self.idle_timeout:
                 self.stop(f"Stopped: nobody watched it for {self.idle_timeout:.0f} s.")
         elif isinstance(event, RunEnd):
-            state = _END_STATE.get(event.reason, "finished")
-            message = event.message
-            if state == "stopped" and self._stop_note:
-                message = self._stop_note
-            self._finish(state, message)
+            self._task.finish(end_state(event.reason), event.message)  # a stop note wins
 
     def _publish_weights(self, now: float | None = None) -> None:
         """Copy the training agent's weights. Called by the training thread only, between
@@ -574,12 +428,8 @@ class BackgroundRun:
             self._log.version += 1
         self._weights_at = time.monotonic() if now is None else now
 
-    def _finish(self, state: str, message: str) -> None:
-        with self._lock:
-            if self._end_state is None:
-                self._end_state = state
-                self._message = message
-                self._log.version += 1
+    def _ended(self, state: str, message: str) -> None:
+        self._log.version += 1  # under the lock: the lifecycle has just recorded the end
 
     def _pause_expired(self) -> None:
         minutes = self.max_pause_seconds / 60

@@ -3,6 +3,7 @@
 ``train(config, on_event)`` is all most callers need. ``RunControl`` lets another thread
 pause, resume and stop a run; the loop checks it between updates (at least once per episode
 for REINFORCE, once per rollout for A2C, every step for one-step actor-critic).
+Which loop a config runs is its algorithm's ``loop`` (:mod:`pgcore.algos`).
 A diverging run (NaN or infinite loss) ends with ``RunEnd(reason="diverged")`` and a message
 saying what to change, never with a traceback.
 """
@@ -16,11 +17,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .agents import Agent, DivergedError, make_agent
+from .algos import Agent, DivergedError, make_agent
+from .collect import EpisodeInfo, VecCollector, collect_episode
 from .config import TrainConfig
 from .envs import env_spec, make_env, make_vec_env
 from .events import EpisodeEnd, Event, Frame, RunEnd, UpdateEnd
-from .rollout import EpisodeInfo, VecCollector, collect_episode
+from .metrics import EpisodeHistory
 
 
 class RunControl:
@@ -61,15 +63,18 @@ class RunControl:
 
 @dataclass
 class RunResult:
-    """What a finished run leaves behind (the agent included, for saving or playing)."""
+    """What a finished run leaves behind (the agent included, for saving or playing).
+
+    ``history`` holds every episode (:class:`~pgcore.metrics.EpisodeHistory`);
+    ``episode_returns``, ``episode_lengths``, ``episode_env_steps`` and ``episode_seconds``
+    are plain-list copies of its columns. ``env_steps`` and ``wall_seconds`` are the whole
+    run's totals (a run may step on after its last episode).
+    """
 
     config: TrainConfig
     reason: str
     message: str
-    episode_returns: list[float] = field(default_factory=list)
-    episode_lengths: list[int] = field(default_factory=list)
-    episode_env_steps: list[int] = field(default_factory=list)
-    episode_seconds: list[float] = field(default_factory=list)
+    history: EpisodeHistory = field(default_factory=EpisodeHistory)
     env_steps: int = 0
     wall_seconds: float = 0.0
     updates: int = 0
@@ -79,22 +84,45 @@ class RunResult:
     def diverged(self) -> bool:
         return self.reason == "diverged"
 
+    @property
+    def episodes(self) -> int:
+        return len(self.history)
+
+    @property
+    def episode_returns(self) -> list[float]:
+        return self.history.returns.tolist()
+
+    @property
+    def episode_lengths(self) -> list[int]:
+        return self.history.lengths.astype(np.int64).tolist()
+
+    @property
+    def episode_env_steps(self) -> list[int]:
+        """The run's env steps when each episode ended."""
+        return self.history.env_steps.astype(np.int64).tolist()
+
+    @property
+    def episode_seconds(self) -> list[float]:
+        """The run's training seconds when each episode ended."""
+        return self.history.wall_seconds.tolist()
+
 
 class Trainer:
     """Runs one config to the end of its budget, emitting events to a callback.
 
     ``frame_every`` (seconds) turns on :class:`Frame` events of the first environment, with
-    an RGB image when ``render_frames`` is True and the environment can be drawn.
+    an RGB image when the environment can be drawn. The loop is the one the algorithm's
+    registry entry names (:data:`pgcore.algos.LOOPS`).
     """
 
     def __init__(self, config: TrainConfig, control: RunControl | None = None,
-                 frame_every: float | None = None, render_frames: bool = True):
+                 frame_every: float | None = None):
         self.config = config
         self.control = control or RunControl()
         self.frame_every = frame_every
-        self.render_frames = render_frames
         self.spec = env_spec(config.env_id)
-        self.agent = make_agent(config, self.spec.obs_dim, self.spec.n_actions)
+        self.agent = make_agent(config, self.spec)
+        self._loops = {"episode": self._run_episodes, "rollout": self._run_rollouts}
 
     # ----- the loop ------------------------------------------------------------------------
     def run(self, on_event: Callable[[Event], None] | None = None) -> RunResult:
@@ -106,15 +134,12 @@ class Trainer:
         self._paused = 0.0
         self._next_frame = 0.0
         self._renderer = None
-        if self.frame_every is not None and self.render_frames:
+        if self.frame_every is not None:
             from .render import StateRenderer
 
             self._renderer = StateRenderer(cfg.env_id)
         try:
-            if cfg.algo == "reinforce":
-                self._run_reinforce()
-            else:
-                self._run_actor_critic()
+            self._loops[cfg.algorithm.loop]()
         except DivergedError as exc:
             result.reason = "diverged"
             result.message = (f"Training diverged: {exc}. Try a smaller learning rate, "
@@ -126,11 +151,12 @@ class Trainer:
         result.updates = self.agent.updates
         if not result.message:
             result.message = _END_MESSAGES[result.reason]
-        emit(RunEnd(result.reason, result.message, len(result.episode_returns),
-                    result.env_steps, result.wall_seconds))
+        emit(RunEnd(result.reason, result.message, result.episodes, result.env_steps,
+                    result.wall_seconds))
         return result
 
-    def _run_reinforce(self) -> None:
+    def _run_episodes(self) -> None:
+        """Play a whole episode, then learn from it (REINFORCE)."""
         env = make_env(self.config.env_id)
         try:
             seed = self.config.seed
@@ -144,7 +170,8 @@ class Trainer:
         finally:
             env.close()
 
-    def _run_actor_critic(self) -> None:
+    def _run_rollouts(self) -> None:
+        """``n_steps`` from each of ``n_envs`` vector envs, then learn from them (A2C)."""
         cfg = self.config
         env = make_vec_env(cfg.env_id, cfg.n_envs)
         try:
@@ -173,7 +200,7 @@ class Trainer:
         cfg, r = self.config, self._result
         if self.control.stopped:
             r.reason = "stopped"
-        elif cfg.max_episodes is not None and len(r.episode_returns) >= cfg.max_episodes:
+        elif cfg.max_episodes is not None and r.episodes >= cfg.max_episodes:
             r.reason = "max_episodes"
         elif cfg.max_steps is not None and r.env_steps >= cfg.max_steps:
             r.reason = "max_steps"
@@ -183,22 +210,18 @@ class Trainer:
 
     def _episode_done(self, info: EpisodeInfo) -> None:
         r, cap = self._result, self.config.max_episodes
-        if cap is not None and len(r.episode_returns) >= cap:
+        if cap is not None and r.episodes >= cap:
             return  # A2C can finish a few more inside the last rollout: the budget is exact
         now = self._elapsed()
-        r.episode_returns.append(info.episode_return)
-        r.episode_lengths.append(info.length)
-        r.episode_env_steps.append(r.env_steps)
-        r.episode_seconds.append(now)
-        self._emit(EpisodeEnd(len(r.episode_returns), info.episode_return, info.length,
-                              r.env_steps, now, info.discounted_return, info.start_value,
-                              info.truncated))
+        r.history.append(info.episode_return, info.length, r.env_steps, now,
+                         info.discounted_return, info.start_value)
+        self._emit(EpisodeEnd(r.episodes, info.episode_return, info.length, r.env_steps, now,
+                              info.discounted_return, info.start_value, info.truncated))
 
-    def _updated(self, stats) -> None:
+    def _updated(self, stats: dict[str, float]) -> None:
         r = self._result
-        self._emit(UpdateEnd(update=self.agent.updates, env_steps=r.env_steps,
-                             episodes=len(r.episode_returns), wall_seconds=self._elapsed(),
-                             **vars(stats)))
+        self._emit(UpdateEnd(self.agent.updates, r.env_steps, r.episodes,
+                             self._elapsed(), stats))
 
     def _frame_hook(self):
         """A per-step hook that emits a Frame at most every ``frame_every`` seconds."""
@@ -209,7 +232,7 @@ class Trainer:
                 return
             self._next_frame = now + self.frame_every
             rgb = self._renderer.render(obs) if self._renderer is not None else None
-            self._emit(Frame(len(self._result.episode_returns) + 1, step, obs.copy(),
+            self._emit(Frame(self._result.episodes + 1, step, obs.copy(),
                              np.asarray(probs, np.float64).copy(), float(value), rgb))
 
         return on_step

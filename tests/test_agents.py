@@ -8,19 +8,17 @@ import numpy as np
 import pytest
 import torch
 
-from pgcore.agents import (
-    ActorCriticAgent,
-    Episode,
-    ReinforceAgent,
-    Rollout,
-    make_agent,
-    policy_terms,
-    sample_actions,
-)
+from pgcore.algos import make_agent
+from pgcore.algos.a2c import ActorCriticAgent
+from pgcore.algos.reinforce import ReinforceAgent
+from pgcore.collect import Episode, Rollout
 from pgcore.config import TrainConfig, default_config
+from pgcore.envs import EnvSpec
+from pgcore.heads import policy_terms, sample_actions
 from pgcore.returns import discounted_returns
 
 OBS_DIM, N_ACTIONS = 4, 2
+SPEC = EnvSpec.discrete(OBS_DIM, N_ACTIONS)
 
 
 def _episode(T=5, rewards=None, terminated=True, truncated=False, seed=0) -> Episode:
@@ -46,13 +44,13 @@ def _rollout(T=3, N=2, seed=0, rewards=None, terminated=None, truncated=None,
 
 def _reinforce(**overrides) -> ReinforceAgent:
     cfg = TrainConfig(**{"algo": "reinforce", "hidden": 16, "seed": 0, **overrides})
-    return make_agent(cfg, OBS_DIM, N_ACTIONS)
+    return make_agent(cfg, SPEC)
 
 
 def _actor_critic(**overrides) -> ActorCriticAgent:
     cfg = TrainConfig(**{"algo": "a2c", "hidden": 16, "seed": 0, "n_envs": 2, "n_steps": 3,
                          **overrides})
-    return make_agent(cfg, OBS_DIM, N_ACTIONS)
+    return make_agent(cfg, SPEC)
 
 
 def _weights(agent) -> list[torch.Tensor]:
@@ -272,7 +270,7 @@ def test_actor_critic_truncated_step_bootstraps_only_when_asked():
     targets = {}
     for flag in (True, False):
         agent = make_agent(TrainConfig(algo="actor-critic", hidden=16, gamma=gamma,
-                                       bootstrap_truncated=flag), OBS_DIM, N_ACTIONS)
+                                       bootstrap_truncated=flag), SPEC)
         v_next = float(agent.value(ro.obs[1])[0])
         targets[flag] = (agent.update(ro).target_mean, v_next)
     t_boot, v_next = targets[True]
@@ -281,25 +279,23 @@ def test_actor_critic_truncated_step_bootstraps_only_when_asked():
     assert abs(v_next) > 1e-3
 
     term = _rollout(T=1, N=1, rewards=[[1.0]], terminated=np.array([[True]]))
-    agent = make_agent(TrainConfig(algo="actor-critic", hidden=16, gamma=gamma), OBS_DIM,
-                       N_ACTIONS)
+    agent = make_agent(TrainConfig(algo="actor-critic", hidden=16, gamma=gamma), SPEC)
     assert agent.update(term).target_mean == pytest.approx(1.0)
     both = _rollout(T=1, N=1, rewards=[[1.0]], terminated=np.array([[True]]), truncated=trunc)
-    agent = make_agent(TrainConfig(algo="actor-critic", hidden=16, gamma=gamma), OBS_DIM,
-                       N_ACTIONS)
+    agent = make_agent(TrainConfig(algo="actor-critic", hidden=16, gamma=gamma), SPEC)
     assert agent.update(both).target_mean == pytest.approx(1.0)  # terminated wins
 
 
 def test_agents_with_the_same_seed_start_identical():
-    a = make_agent(default_config("a2c", seed=3), OBS_DIM, N_ACTIONS)
-    b = make_agent(default_config("a2c", seed=3), OBS_DIM, N_ACTIONS)
-    c = make_agent(default_config("a2c", seed=4), OBS_DIM, N_ACTIONS)
+    a = make_agent(default_config("a2c", seed=3), SPEC)
+    b = make_agent(default_config("a2c", seed=3), SPEC)
+    c = make_agent(default_config("a2c", seed=4), SPEC)
     assert not _changed(_weights(a), b)
     assert _changed(_weights(a), c)
 
 
 def test_make_agent_picks_the_class():
-    assert isinstance(make_agent(default_config("reinforce"), OBS_DIM, N_ACTIONS), ReinforceAgent)
-    assert isinstance(make_agent(default_config("actor-critic"), OBS_DIM, N_ACTIONS),
+    assert isinstance(make_agent(default_config("reinforce"), SPEC), ReinforceAgent)
+    assert isinstance(make_agent(default_config("actor-critic"), SPEC),
                       ActorCriticAgent)
-    assert isinstance(make_agent(default_config("a2c"), OBS_DIM, N_ACTIONS), ActorCriticAgent)
+    assert isinstance(make_agent(default_config("a2c"), SPEC), ActorCriticAgent)

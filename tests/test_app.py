@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pgcore.runner import stop_all
+from pgcore.execution import stop_all
 
 APP = str(ROOT / "app.py")
 TIMEOUT = 60  # seconds per script run (the first one imports torch)
@@ -86,17 +86,17 @@ def test_home_renders_with_sidebar():
     assert "Your run" in sidebar_text and "Policy Gradient Lab" in sidebar_text
 
 
-@pytest.mark.parametrize("page", sorted(p.name for p in (ROOT / "pages").glob("*.py")))
+@pytest.mark.parametrize("page", sorted(p.name for p in (ROOT / "views").glob("*.py")))
 def test_every_page_renders_inside_the_router(page, monkeypatch):
     monkeypatch.setenv("PGLAB_EXPERIMENT_MODE", "inline")
-    at = app(f"pages/{page}")
+    at = app(f"views/{page}")
     assert at.title, "every page has a title"
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert any("Your run" in m.value for m in at.sidebar.markdown)  # the shared sidebar
 
 
 def test_theory_shows_formulas_next_to_the_real_code():
-    at = app("pages/theory.py")
+    at = app("views/theory.py")
     assert at.title[0].value == "Theory"
     assert len(at.latex) >= 12
     code = "\n".join(c.value for c in at.code)
@@ -110,7 +110,7 @@ def test_theory_shows_formulas_next_to_the_real_code():
 
 
 def test_train_page_renders_with_controls():
-    at = app("pages/train.py")
+    at = app("views/train.py")
     assert at.title[0].value == "Train an agent"
     buttons = {b.key: b for b in at.button if b.key}
     assert not buttons["ctl.start"].disabled
@@ -120,7 +120,7 @@ def test_train_page_renders_with_controls():
 
 
 def test_train_starts_a_run_and_episodes_appear():
-    at = app("pages/train.py")
+    at = app("views/train.py")
     start_short_run(at, "a2c", budget=40)
     assert run_until(at, lambda a: episodes(a) > 0), "no episodes appeared"
     assert len(at.get("arrow_vega_lite_chart")) >= 4 or len(at.get("vega_lite_chart")) >= 4
@@ -137,7 +137,7 @@ def _returns_datasets(at: AppTest) -> list[str]:
 
 
 def test_train_draws_a_typical_run_band_behind_the_run():
-    at = app("pages/train.py")
+    at = app("views/train.py")
     start_short_run(at, "a2c", budget=30)
     assert run_until(at, lambda a: episodes(a) > 0)
     assert at.toggle(key="train.reference").value is True
@@ -151,7 +151,7 @@ def test_train_draws_a_typical_run_band_behind_the_run():
 
 
 def test_pause_resume_stop_and_reset():
-    at = app("pages/train.py")
+    at = app("views/train.py")
     start_short_run(at, "a2c", budget=20_000)
     assert run_until(at, lambda a: episodes(a) > 5)
     at.button(key="ctl.pause").click().run()
@@ -174,7 +174,7 @@ def test_pause_resume_stop_and_reset():
 
 
 def test_invalid_settings_give_a_message_not_a_traceback():
-    at = app("pages/train.py")
+    at = app("views/train.py")
     at.number_input(key="cfg.shared_layers").set_value(0).run()
     at.number_input(key="cfg.head_layers").set_value(0).run()
     assert not at.exception
@@ -185,7 +185,7 @@ def test_invalid_settings_give_a_message_not_a_traceback():
 
 
 def test_presets_and_reset_to_defaults():
-    at = app("pages/train.py")
+    at = app("views/train.py")
     at.radio(key="cfg.algo").set_value("actor-critic").run()
     assert at.selectbox(key="cfg.preset").value == "actor-critic"
     at.selectbox(key="cfg.preset").set_value("actor-critic-lesson").run()
@@ -200,7 +200,7 @@ def test_presets_and_reset_to_defaults():
 
 
 def test_lesson_actor_critic_shows_the_collapse_note():
-    at = app("pages/train.py")
+    at = app("views/train.py")
     at.radio(key="cfg.algo").set_value("actor-critic").run()
     at.selectbox(key="cfg.preset").set_value("actor-critic-lesson").run()
     at.number_input(key="cfg.max_episodes").set_value(30).run()
@@ -215,15 +215,15 @@ def test_lesson_actor_critic_shows_the_collapse_note():
 
 
 def test_settings_and_run_survive_a_page_switch():
-    at = app("pages/train.py")
+    at = app("views/train.py")
     at.number_input(key="cfg.seed").set_value(7).run()
     start_short_run(at, "a2c", budget=30)
     assert run_until(at, lambda a: metric(a, "Episodes") == "30")
-    at.switch_page("pages/theory.py").run()
+    at.switch_page("views/theory.py").run()
     assert not at.exception and at.title[0].value == "Theory"
     sidebar = " ".join(c.value for c in at.sidebar.caption)
     assert "30 episodes" in sidebar
-    at.switch_page("pages/train.py").run()
+    at.switch_page("views/train.py").run()
     assert not at.exception
     assert metric(at, "Episodes") == "30"  # the same run, still there
     assert at.number_input(key="cfg.seed").value == 7  # and the settings
@@ -239,7 +239,7 @@ def test_a_run_waits_for_a_free_slot_and_starts_by_itself(monkeypatch):
     monkeypatch.setenv("PGLAB_MAX_RUNS", "1")
     state.slot_pool.clear()  # a fresh process-wide pool with a single slot
     try:
-        at = app("pages/train.py")
+        at = app("views/train.py")
         pool = state.slot_pool()
         assert pool.max_concurrent == 1
         other = BackgroundRun(preset("a2c", max_episodes=20_000), pool, frame_every=None)
@@ -263,7 +263,8 @@ def test_a_run_waits_for_a_free_slot_and_starts_by_itself(monkeypatch):
 
 def _snapshot_with(n_episodes: int, updates_per_episode: int = 3):
     from pgcore import EpisodeEnd, UpdateEnd, preset
-    from pgcore.runner import BackgroundRun, SlotPool
+    from pgcore.execution import SlotPool
+    from pgcore.runner import BackgroundRun
 
     rng = np.random.default_rng(0)
     run = BackgroundRun(preset("a2c", max_episodes=n_episodes), SlotPool(1))
@@ -271,8 +272,10 @@ def _snapshot_with(n_episodes: int, updates_per_episode: int = 3):
     for i in range(1, n_episodes + 1):
         for _ in range(updates_per_episode):
             update += 1
-            run._on_event(UpdateEnd(update, i * 20, i - 1, i * 0.01, float(rng.normal()),
-                                    float(rng.random()), 0.5, 1.0, 0.0, 1.0, 3.0, 3.0, 8))
+            run._on_event(UpdateEnd(update, i * 20, i - 1, i * 0.01, {
+                "policy_loss": float(rng.normal()), "value_loss": float(rng.random()),
+                "entropy": 0.5, "grad_norm": 1.0, "advantage_mean": 0.0, "advantage_std": 1.0,
+                "advantage_rms": 1.0, "value_mean": 3.0, "target_mean": 3.0, "batch_size": 8}))
         length = int(rng.integers(8, 500))
         run._on_event(EpisodeEnd(i, float(length), length, i * 20, i * 0.01, 9.0, 50.0))
     return run.snapshot()

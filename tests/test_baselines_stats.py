@@ -30,8 +30,11 @@ import pytest
 import torch
 from torch.func import functional_call, grad, vmap
 
-from pgcore.agents import make_agent, policy_terms, reinforce_advantages, sample_actions
+from pgcore.algos import make_agent
+from pgcore.algos.reinforce import reinforce_advantages
 from pgcore.config import TrainConfig
+from pgcore.envs import EnvSpec
+from pgcore.heads import policy_terms, sample_actions
 from pgcore.returns import discounted_returns
 
 GAMMA = 0.99
@@ -145,7 +148,8 @@ def _per_step_gradients(agent, episodes) -> _Sample:
 @pytest.fixture(scope="module")
 def sample():
     cfg = TrainConfig(algo="reinforce", baseline="value", hidden=16, gamma=GAMMA, seed=0)
-    agent = make_agent(cfg, 4, 2)  # seeded, untrained policy: the FIXED policy of the test
+    # seeded, untrained policy: the FIXED policy of the test
+    agent = make_agent(cfg, EnvSpec.discrete(4, 2))
     r2 = _fit_critic(agent, _sample_episodes(agent, N_FIT, seed=1))
     # The critic is fitted on its own episodes and then frozen, so on the reference and test
     # episodes V(s) is a fixed function of the state: a legitimate baseline.

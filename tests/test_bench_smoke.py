@@ -7,11 +7,14 @@ that the scripts work, not how fast anything is: timings belong in the printed t
 from __future__ import annotations
 
 import importlib.util
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parent.parent / "bench"
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
 
 
 def _has_sb3() -> bool:
@@ -74,6 +77,48 @@ def test_bench_experiments_quick(load_bench, capsys):
         "sequential (one after another)", "parallel runner, cold (starts its workers)",
         "parallel runner, warm (workers running)"]
     assert "parallel results identical to sequential: yes" in out
+
+
+def _pgcore_matches_head() -> bool | None:
+    """Whether pgcore/ in the working tree is exactly HEAD's (None: not a git checkout)."""
+    try:
+        out = subprocess.run(["git", "--no-optional-locks", "status", "--porcelain", "--",
+                              "pgcore"], cwd=ROOT, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return out.stdout.strip() == ""
+
+
+@pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(),
+                    reason="bench_reshape needs git and a git checkout (it makes a worktree)")
+def test_bench_reshape_quick(load_bench, capsys):
+    mod = load_bench("bench_reshape")
+    # a ref that cannot be checked out: exit 2 with a one-line reason, nothing trained
+    assert mod.main(["--quick", "--before-ref", "no-such-ref-for-bench"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no-such-ref-for-bench" in err
+    # the default path (a temporary git worktree), against HEAD, which always exists
+    worktrees = subprocess.run(["git", "worktree", "list"], cwd=ROOT, capture_output=True,
+                               text=True).stdout
+    code = mod.main(["--quick", "--before-ref", "HEAD", "--jobs", "2"])
+    out = capsys.readouterr().out
+    rows = _table_rows(out)
+    assert "FAILED" not in out, out  # e.g. pgcore does not import, or train() raised
+    assert rows[0].startswith("| config | seed | episodes | env steps | before steps/s")
+    assert rows[4].startswith("| config | before steps/s | after steps/s | after / before")
+    assert len(rows) == 8
+    for label in ('default_config("reinforce")', 'default_config("reinforce", "normalize")',
+                  'default_config("a2c")'):
+        assert sum(r.startswith(f"| {label} |") for r in rows) == 2
+    verdicts = [r.split("|")[-2].strip() for r in rows[1:4]]
+    assert all(v == "identical" or v.startswith("DIFFERENT") for v in verdicts)
+    if _pgcore_matches_head():  # same code on both sides (as in CI): must behave the same
+        assert code == 0 and verdicts == ["identical"] * 3
+    else:  # uncommitted pgcore edits may change behaviour; the script must still report
+        assert code in (0, 1)
+    # the temporary worktree is gone again
+    assert subprocess.run(["git", "worktree", "list"], cwd=ROOT, capture_output=True,
+                          text=True).stdout == worktrees
 
 
 @pytest.mark.skipif(not _has_sb3(), reason="stable-baselines3 is not installed")

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from pgcore import default_config, train
-from pgcore.agents import make_agent
+from pgcore.algos import make_agent
 from pgcore.checkpoint import (
     FORMAT_VERSION,
     CheckpointError,
@@ -21,6 +21,7 @@ from pgcore.checkpoint import (
     load_checkpoint_bytes,
     save_checkpoint,
 )
+from pgcore.envs import EnvSpec
 
 OBS = np.random.default_rng(123).normal(size=(64, 4)).astype(np.float32)
 
@@ -51,7 +52,7 @@ def _error(data: bytes) -> str:
 
 @pytest.mark.parametrize("algo", ["reinforce", "actor-critic", "a2c"])
 def test_round_trip_same_policy(tmp_path, algo):
-    agent = make_agent(default_config(algo, seed=5), 4, 2)
+    agent = make_agent(default_config(algo, seed=5), EnvSpec.discrete(4, 2))
     with torch.no_grad():  # move away from the init so a fresh agent would differ
         for p in agent.net.parameters():
             p.add_(0.1 * torch.randn_like(p))
@@ -88,7 +89,8 @@ def test_round_trip_keeps_optimizer_state(trained_agent):
 
 def test_file_contents_are_plain(trained_agent):
     d = _saved_dict(trained_agent)
-    assert d["format_version"] == 1
+    assert d["format_version"] == 2
+    assert d["action_space"] == {"type": "Discrete", "n": 2}
     assert isinstance(d["pgcore_version"], str)
     assert d["config"] == trained_agent.config.to_dict()
     assert (d["obs_dim"], d["n_actions"]) == (4, 2)
@@ -156,11 +158,33 @@ def test_corrupt_and_foreign_files(tmp_path, trained_agent):
         load_checkpoint(path)
 
 
-@pytest.mark.parametrize("version", [0, 2, "1", None, True])
+@pytest.mark.parametrize("version", [0, 3, "1", None, True])
 def test_wrong_format_version(trained_agent, version):
     d = _saved_dict(trained_agent)
     d["format_version"] = version
     assert "format_version" in _error(_bytes(d))
+
+
+def test_version_1_files_still_load(trained_agent):
+    # format 1 stored the number of discrete actions only, with no action_space
+    d = _saved_dict(trained_agent)
+    d["format_version"] = 1
+    del d["action_space"]
+    agent, _, meta = load_checkpoint_bytes(_bytes(d))
+    assert meta["action_space"] == {"type": "Discrete", "n": 2} and agent.n_actions == 2
+    for k, v in trained_agent.net.state_dict().items():
+        assert torch.equal(agent.net.state_dict()[k], v)
+
+
+@pytest.mark.parametrize("space, fragment", [
+    ({"type": "Box", "shape": [1]}, "unknown action space"),
+    ({"type": "Discrete", "n": 1}, "n >= 2"),
+    ("Discrete", "mapping"),
+])
+def test_bad_action_space_is_refused(trained_agent, space, fragment):
+    d = _saved_dict(trained_agent)
+    d["action_space"] = space
+    assert fragment in _error(_bytes(d))
 
 
 def test_incomplete_checkpoint(trained_agent):
@@ -231,7 +255,7 @@ def test_unknown_environment(trained_agent):
 
 
 def test_acrobot_round_trip():
-    agent = make_agent(default_config("a2c", env_id="Acrobot-v1"), 6, 3)
+    agent = make_agent(default_config("a2c", env_id="Acrobot-v1"), EnvSpec.discrete(6, 3))
     loaded, config, meta = load_checkpoint_bytes(checkpoint_bytes(agent))
     assert config.env_id == "Acrobot-v1" and (meta["obs_dim"], meta["n_actions"]) == (6, 3)
     obs = np.zeros((2, 6), np.float32)

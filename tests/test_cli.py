@@ -19,6 +19,7 @@ import torch
 
 from pgcore import cli, default_config
 from pgcore.checkpoint import checkpoint_bytes, load_checkpoint
+from pgcore.metrics import EpisodeHistory
 from pgcore.trainer import RunResult
 
 REPO = Path(__file__).resolve().parents[1]
@@ -264,8 +265,8 @@ def test_diverged_run_exits_1(monkeypatch, capsys, tmp_path):
     def diverge(config, on_event=None, **_):
         return RunResult(config, reason="diverged",
                          message="Training diverged: the loss became nan at update 3.",
-                         episode_returns=[10.0], episode_lengths=[10], episode_env_steps=[10],
-                         episode_seconds=[0.1], env_steps=10, wall_seconds=0.1)
+                         history=EpisodeHistory.from_arrays([10.0], [10], [10], [0.1]),
+                         env_steps=10, wall_seconds=0.1)
 
     monkeypatch.setattr(cli, "train", diverge)
     summary = tmp_path / "s.json"
@@ -344,9 +345,10 @@ def test_ctrl_c_in_process(monkeypatch, tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def checkpoint_file(tmp_path_factory) -> Path:
-    from pgcore.agents import make_agent
+    from pgcore.algos import make_agent
+    from pgcore.envs import EnvSpec
 
-    agent = make_agent(default_config("a2c", seed=1), 4, 2)
+    agent = make_agent(default_config("a2c", seed=1), EnvSpec.discrete(4, 2))
     path = tmp_path_factory.mktemp("ckpt") / "agent.pt"
     path.write_bytes(checkpoint_bytes(agent, extra={"episodes": 0}))
     return path

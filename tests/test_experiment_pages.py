@@ -29,13 +29,13 @@ WAIT = 120.0
 def _inline_and_cleanup(monkeypatch):
     monkeypatch.setenv("PGLAB_EXPERIMENT_MODE", "inline")
     yield
-    from ui.experiments import stop_all
+    from pgcore.execution import stop_all
 
     stop_all()
 
 
 def page(name: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "views" / f"{name}.py"), default_timeout=TIMEOUT)
     at.run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]

@@ -9,18 +9,17 @@ import time
 import numpy as np
 import pytest
 
-from pgcore import default_config, experiments
+from pgcore import default_config
+from pgcore.execution import SlotPool, shutdown_worker_pool
+from pgcore.execution import pool as worker_pools
 from pgcore.experiments import (
     COLUMNS,
     Experiment,
     ExperimentError,
     Job,
     grid,
-    run_stats,
-    shutdown_worker_pool,
-    wobble,
 )
-from pgcore.runner import SlotPool
+from pgcore.metrics import summarize, wobble
 
 WAIT = 120.0  # generous: the machine is shared and spawning workers imports torch
 COMPARED = ("episode", "return", "length", "env_steps", "entropy")
@@ -106,11 +105,11 @@ def test_stop_ends_a_running_job(process_result):
 
 
 def test_the_worker_pool_is_reused(process_result, inline_result):
-    pool = experiments._POOL
+    pool = worker_pools._POOL
     assert pool is not None and not pool.broken
     # a second experiment starts on the same, already running workers, with the same results
     snap = Experiment(small_jobs()[:1], mode="process").run(timeout=WAIT)
-    assert experiments._POOL is pool
+    assert worker_pools._POOL is pool
     assert snap.runs[0].state == "finished"
     assert same_episodes(snap.runs[0], inline_result.runs[0])
 
@@ -134,7 +133,7 @@ def test_slot_pool_is_shared_and_released():
     exp = Experiment(grid({"x": default_config("reinforce", "none", hidden=16, max_episodes=3)},
                           [0]), mode="inline", pool=pool).start()
     time.sleep(0.3)
-    assert exp.snapshot().runs[0].state == "queued"  # waiting for the slot
+    assert exp.snapshot().runs[0].state == "waiting"  # waiting for the slot
     pool.release()
     assert exp.join(WAIT)
     assert exp.snapshot().runs[0].state == "finished"
@@ -172,7 +171,7 @@ def test_wobble_and_run_stats():
     rng = np.random.default_rng(0)
     noisy = list(200 + rng.normal(0, 50, 300))
     assert wobble(noisy) > 10 * wobble(list(200 + rng.normal(0, 1, 300)))
-    stats = run_stats([10.0] * 100 + [500.0] * 200, env_steps=np.arange(1, 301) * 10)
+    stats = summarize([10.0] * 100 + [500.0] * 200, env_steps=np.arange(1, 301) * 10)
     assert stats["episodes_to_195"] == 138  # first full window with mean >= 195
     assert stats["episodes_to_475"] == 195
     assert stats["steps_to_195"] == 1380.0
@@ -185,7 +184,7 @@ def test_workers_do_not_rerun_the_main_script(monkeypatch):
     import sys
     import types
 
-    from pgcore.experiments import _workers_skip_main
+    from pgcore.execution.pool import _workers_skip_main
 
     fake = types.ModuleType("__main__")
     fake.__file__ = "/somewhere/app.py"

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from pgcore import default_config
-from pgcore.agents import make_agent
+from pgcore.algos import make_agent
 from pgcore.config import TrainConfig
-from pgcore.envs import make_env
+from pgcore.envs import EnvSpec, make_env
 from pgcore.gradvar import (
     ESTIMATORS,
     GradVarLab,
@@ -32,7 +32,7 @@ P_MIN = 1e-3  # "within the standard error": noise alone explains the error at p
 def bandit():
     env = TimedBandit()
     agent = make_agent(TrainConfig(algo="reinforce", baseline="none", hidden=16, seed=0),
-                       env.horizon, 2)
+                       EnvSpec.discrete(env.horizon, 2))
     exact = bandit_gradient(agent, env)
     result = measure(agent, TimedBandit, n_batches=200, batch_size=5, reference=exact, seed=0)
     return agent, exact, result
@@ -128,7 +128,7 @@ def test_sampling_is_deterministic(bandit):
 
 def test_cartpole_smoke():
     cfg = default_config("reinforce", "value", hidden=16, seed=0)
-    agent = make_agent(cfg, 4, 2)
+    agent = make_agent(cfg, EnvSpec.discrete(4, 2))
     result = measure(agent, lambda: make_env("CartPole-v1"), n_batches=4, batch_size=3,
                      reference_batches=4, critic_episodes=10, seed=0)
     assert set(result.stats) == set(ESTIMATORS)

@@ -12,7 +12,7 @@ import pytest
 
 from pgcore import cli, default_config
 from pgcore.config import TrainConfig
-from pgcore.experiments import run_stats
+from pgcore.metrics import summarize
 from pgcore.reference import (
     FORMAT,
     VERSION,
@@ -251,5 +251,5 @@ def test_shipped_reference_shows_what_the_lesson_claims(shipped):
     assert finals["reinforce/value"] < finals["reinforce/none"]
     for g in shipped.groups:
         for r, steps in zip(g.returns, g.env_steps, strict=True):
-            assert run_stats(r, steps)["episodes"] == 1000
+            assert summarize(r, steps)["episodes"] == 1000
             assert r.min() >= 8 and r.max() <= 500

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pgcore.agents import reinforce_advantages
+from pgcore.algos.reinforce import reinforce_advantages
 from pgcore.returns import (
     discounted_returns,
     gae_advantages,

@@ -13,13 +13,12 @@ import numpy as np
 import pytest
 
 from pgcore import UpdateEnd, preset
+from pgcore.execution import SlotPool, stop_all
 from pgcore.runner import (
     EPISODE_FIELDS,
     BackgroundRun,
     RunLog,
     RunSnapshot,
-    SlotPool,
-    stop_all,
 )
 
 WAIT = 60.0  # generous upper bound for a condition on a shared, busy machine
@@ -151,7 +150,8 @@ def test_run_log_drops_the_oldest_episodes_past_its_cap():
     assert log.episodes.dropped + len(cols["episode"]) == 20
     assert list(cols["episode"]) == list(range(21 - len(cols["episode"]), 21))
     for i in range(1, 11):  # buckets: merged pairwise when full, means stay exact
-        log.add(UpdateEnd(i, i, i, float(i), float(i), 0.0, 0.5, 1.0, 0.0, 1.0, 0.0, 0.0, 1))
+        log.add(UpdateEnd(i, i, i, float(i), {"policy_loss": float(i), "value_loss": 0.0,
+                                              "entropy": 0.5, "grad_norm": 1.0}))
     u = log.updates.copy()
     assert len(u["policy_loss"]) <= 4 + 1 and u["count"].sum() == 10
     assert np.isclose((u["policy_loss"] * u["count"]).sum(), sum(range(1, 11)))
@@ -225,7 +225,7 @@ def test_a_failing_run_ends_in_error_with_one_line_and_frees_its_slot():
 
 
 def test_an_exception_inside_training_becomes_error(monkeypatch):
-    from pgcore.agents import ActorCriticAgent
+    from pgcore.algos.a2c import ActorCriticAgent
 
     def boom(self, rollout):
         raise RuntimeError("boom\nsecond line")
@@ -239,7 +239,8 @@ def test_an_exception_inside_training_becomes_error(monkeypatch):
 
 
 def test_diverged_run_is_reported_as_diverged(monkeypatch):
-    from pgcore.agents import DivergedError, ReinforceAgent
+    from pgcore.algos import DivergedError
+    from pgcore.algos.reinforce import ReinforceAgent
 
     def diverge(self, episode):
         raise DivergedError("the loss became nan at update 1")

@@ -72,8 +72,9 @@ def test_event_stream(algo, event_log):
     assert len(updates) == result.updates > 0
     assert [u.update for u in updates] == list(range(1, len(updates) + 1))
     for u in updates:  # every field of every update is a finite number (all have a critic)
-        for name, value in vars(u).items():
-            assert math.isfinite(value), (name, value)
+        for name, value in [*vars(u).items(), *u.stats.items()]:
+            if name != "stats":
+                assert math.isfinite(value), (name, value)
         assert u.entropy <= math.log(2) + 1e-6 and u.grad_norm >= 0 and u.batch_size >= 1
 
     assert isinstance(event_log[-1], RunEnd)

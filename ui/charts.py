@@ -226,27 +226,25 @@ def returns_spec(snap: RunSnapshot, y_max: float | None = 500.0, window: int = W
 
 # ----- per-update diagnostics -----------------------------------------------------------------
 
-UPDATE_PANELS = (
-    ("policy_loss", "policy loss", "linear"),
-    ("entropy", "policy entropy H(π(·|s)), nats", "linear"),
-    ("grad_norm", "gradient norm, before clipping", "log"),
-    ("value_loss", "value loss (critic)", "log"),
-    ("advantage_rms", "advantage size (RMS)", "log"),
-)
-"""(field, title, y scale) of each small chart, in display order."""
+def panels_of(config) -> tuple:
+    """The live diagnostic panels of ``config``'s algorithm (its registry entry), without the
+    critic's panels when the run has no critic."""
+    critic = config.has_critic
+    return tuple(p for p in config.algorithm.panels if critic or not p.needs_critic)
 
 
-def updates_data(snap: RunSnapshot, max_points: int = SMALL_POINTS) -> pa.Table:
-    """The bucketed update statistics, downsampled; ``x`` = episodes finished so far.
-    Non-positive values of log-scaled statistics become null (a gap, not an error)."""
+def updates_data(snap: RunSnapshot, panels: tuple, max_points: int = SMALL_POINTS) -> pa.Table:
+    """The bucketed update statistics the ``panels`` show, downsampled; ``x`` = episodes
+    finished so far. Non-positive values of log-scaled statistics become null (a gap, not an
+    error); a statistic not reported yet is all null."""
     u = snap.updates
     idx = sample_index(len(u["update"]), max_points)
     data = {"x": _f32(u["episodes"][idx])}
-    for name, _, scale in UPDATE_PANELS:
-        v = _f32(u[name][idx])
-        if scale == "log":
+    for p in panels:
+        v = _f32(u[p.key][idx]) if p.key in u else np.full(len(idx), np.nan, np.float32)
+        if p.scale == "log":
             v = np.where(v > 0, v, np.nan).astype(np.float32)
-        data[name] = v
+        data[p.key] = v
     return pa.table(data)
 
 
@@ -271,34 +269,29 @@ def update_chart(field: str, title: str, scale: str, x_max: int, height: int = 1
     ).properties(title=alt.TitleParams(title, fontSize=13, anchor="start"), height=height)
 
 
-DIAGNOSTIC_COLUMNS = (("policy_loss", "entropy", "grad_norm"), ("value_loss", "advantage_rms"))
-"""Which statistics go in each of the two stacked diagnostic charts."""
-
-
 @lru_cache(maxsize=64)
-def _diagnostics_template(fields: tuple[str, ...], x_max: int, n_actions: int) -> str:
-    panels = {f: (title, scale) for f, title, scale in UPDATE_PANELS}
+def _diagnostics_template(panels: tuple, x_max: int, n_actions: int) -> str:
     charts = []
-    for f in fields:
-        title, scale = panels[f]
-        domain = (0.0, round(float(np.log(n_actions)) * 1.02, 4)) if f == "entropy" else None
-        charts.append(update_chart(f, title, scale, x_max, y_domain=domain))
+    for p in panels:
+        domain = (0.0, round(float(np.log(n_actions)) * 1.02, 4)) if p.key == "entropy" else None
+        charts.append(update_chart(p.key, p.title, p.scale, x_max, y_domain=domain))
     return json.dumps(alt.vconcat(*charts, spacing=18).to_dict())
 
 
 def diagnostics_specs(snap: RunSnapshot, max_points: int = SMALL_POINTS,
                       n_actions: int = 2) -> list[dict]:
-    """Two stacked charts (one element each): policy loss, entropy and gradient norm; value
-    loss (with a critic) and advantage size. The entropy axis is fixed to [0, ln(n_actions)]
-    so a collapse to 0 is unmistakable. Both share one small Arrow table."""
-    table = updates_data(snap, max_points)
+    """The algorithm's diagnostic panels (:func:`panels_of`) as stacked charts, one element
+    per column (policy-gradient runs: policy loss, entropy and gradient norm; value loss, with
+    a critic, and advantage size). An entropy axis is fixed to [0, ln(n_actions)] so a
+    collapse to 0 is unmistakable. All share one small Arrow table."""
+    panels = panels_of(snap.config)
+    table = updates_data(snap, panels, max_points)
     x_max = _x_max(snap)
     out = []
-    for fields in DIAGNOSTIC_COLUMNS:
-        if not snap.config.has_critic:
-            fields = tuple(f for f in fields if f != "value_loss")
-        columns = table.select(["x", *fields])  # only what this chart draws
-        out.append(_with_data(_diagnostics_template(fields, x_max, n_actions), updates=columns))
+    for col in sorted({p.column for p in panels}):
+        group = tuple(p for p in panels if p.column == col)
+        columns = table.select(["x", *(p.key for p in group)])  # only what this chart draws
+        out.append(_with_data(_diagnostics_template(group, x_max, n_actions), updates=columns))
     return out
 
 

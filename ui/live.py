@@ -11,36 +11,30 @@ from __future__ import annotations
 import html
 import io
 import time
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from pgcore.runner import ACTIVE_STATES, EPISODE_FIELDS, UPDATE_FIELDS, RunSnapshot, SlotPool
+from pgcore import algos
+from pgcore.checkpoint import checkpoint_bytes
+from pgcore.envs import env_spec
+from pgcore.metrics import episodes_to_threshold, write_csv
+from pgcore.runner import (
+    ACTIVE_STATES,
+    EPISODE_FIELDS,
+    UPDATE_POSITION_FIELDS,
+    RunSnapshot,
+    SlotPool,
+)
 
 from . import charts
 from . import reference as typical
 from .state import RunHolder, WatchResult
-from .widgets import is_lesson_actor_critic, preset_label
-
-try:  # written alongside this app; optional so the page still works without it
-    from pgcore.metrics import episodes_to_threshold
-except ImportError:  # pragma: no cover - fallback until pgcore.metrics lands
-    def episodes_to_threshold(returns, threshold, window=100):
-        r = np.asarray(returns, dtype=np.float64)
-        if len(r) < window:
-            return None
-        avg = np.convolve(r, np.ones(window) / window, mode="valid")
-        hits = np.flatnonzero(avg >= threshold)
-        return int(hits[0]) + window if len(hits) else None
-
-try:
-    from pgcore.checkpoint import checkpoint_bytes
-except ImportError:  # pragma: no cover
-    checkpoint_bytes = None
+from .widgets import preset_label
 
 REFRESH_SECONDS = 0.5
-ALGO_NAMES = {"reinforce": "REINFORCE", "actor-critic": "One-step actor-critic", "a2c": "A2C"}
 ACTIONS = {"CartPole": ("left", "right")}
 BADGES = {  # state -> (label, color, icon)
     "idle": ("ready", "gray", ":material/hourglass_empty:"),
@@ -53,35 +47,20 @@ BADGES = {  # state -> (label, color, icon)
     "error": ("error", "red", ":material/error:"),
 }
 
-LESSON_AC_NOTE = """
-**What you are watching (the lesson's one-step actor-critic).** Within a few dozen episodes the
-**policy entropy** drops from ln 2 ≈ 0.69 to almost 0, every episode ends after about **9 steps**,
-and the critic's **V(s₀)** climbs far above the **discounted return actually collected** (about 9).
-
-**Why.** The lesson clips the whole gradient to norm 0.5 on every one-sample update. The unclipped
-norm (chart: *gradient norm, before clipping*) is far above 0.5 on almost every step, so every
-update is cut to the same length: only its *direction* survives, and the size of the TD error is
-thrown away. Early on about 9 in 10 TD errors are positive (the critic starts near 0 and every
-step pays +1), so nearly every sampled action is pushed up by the same amount, while the big
-negative TD error when the pole falls counts no more than any other step. Reinforcing whatever
-was sampled makes the policy deterministic; pushing one way drops the pole in ~9 steps. The
-critic suffers the same way: its large downward corrections are cut to the size of its small
-upward nudges, so V(s₀) keeps rising. Measured on seeds 0-4: removing *only* the clip stops the
-collapse on 5 of 5 seeds; separate actor and critic networks with the clip kept, an entropy bonus
-of 0.01, or correct truncation handling do not (5 of 5 still collapse).
-
-Our default keeps the one-step update but drops the clip, gives actor and critic their own
-networks and lets the critic learn 10x faster than the actor (10⁻³ vs 10⁻⁴), so its baseline keeps
-up with the policy: it reaches a 100-episode average of 475 on 5 of 5 seeds (median 207 episodes).
-Switch the preset to **"Our default (learns CartPole)"**, start again, and compare.
-"""
 
 
 # ----- small helpers --------------------------------------------------------------------------
 
 
 def action_names(env_id: str) -> tuple[str, ...]:
-    return ACTIONS.get(env_id.split("-")[0], ("action 0", "action 1"))
+    """Names for an environment's actions where we know them (the head numbers the rest)."""
+    return ACTIONS.get(env_id.split("-")[0], ())
+
+
+@lru_cache(maxsize=16)
+def head_of(env_id: str):
+    """The policy head of ``env_id``'s action space (looked up once per environment)."""
+    return env_spec(env_id).head
 
 
 def recent_rate(snap: RunSnapshot, last: int = 50) -> float | None:
@@ -137,30 +116,21 @@ def _fmt_int(n) -> str:
 
 
 def controls_ui(holder: RunHolder, config, error: str | None, pool: SlotPool) -> None:
-    """Start / Pause / Resume / Stop / Reset, each enabled only when it makes sense."""
-    run = holder.run
-    state = run.state if run is not None else None
-    active = state in ACTIVE_STATES
-    holder.last_state = state
-    cols = st.columns(5)
-    cols[0].button("Start", type="primary", icon=":material/play_arrow:", width="stretch",
-                   disabled=config is None or active, key="ctl.start",
-                   on_click=holder.start,
-                   args=(config, pool, preset_label(st.session_state.get("cfg.preset", ""))),
-                   help="Start a new run with these settings." if config is not None
-                   else "Fix the settings first.")
-    cols[1].button("Pause", icon=":material/pause:", width="stretch", key="ctl.pause",
-                   disabled=state != "running", on_click=holder.pause)
-    cols[2].button("Resume", icon=":material/resume:", width="stretch", key="ctl.resume",
-                   disabled=state != "paused", on_click=holder.resume)
-    cols[3].button("Stop", icon=":material/stop:", width="stretch", key="ctl.stop",
-                   disabled=not active, on_click=holder.stop,
-                   help="End the run; its charts, GIF and downloads stay.")
-    cols[4].button("Reset", icon=":material/restart_alt:", width="stretch", key="ctl.reset",
-                   disabled=run is None, on_click=holder.reset,
-                   help="Stop and forget this run.")
-    if error:
-        st.error(f"These settings cannot run: {error}.", icon=":material/block:")
+    """Start / Pause / Resume / Stop / Reset for the Train page's run (the shared widget,
+    :func:`ui.state.task_controls`), each enabled only when it makes sense."""
+    from .state import task_controls
+
+    preset = preset_label(st.session_state.get("cfg.preset", ""))
+
+    def start() -> None:
+        holder.start(config, pool, preset)
+
+    task_controls(holder, None if config is None else start, keys="ctl", error=error,
+                  pausable=True,
+                  start_help="Start a new run with these settings." if config is not None
+                  else "Fix the settings first.",
+                  stop_help="End the run; its charts, GIF and downloads stay.",
+                  reset_help="Stop and forget this run.")
 
 
 # ----- the live panel -------------------------------------------------------------------------
@@ -197,13 +167,14 @@ def metrics_html(snap: RunSnapshot, holder: RunHolder) -> str:
     return f'<div class="pg-metrics">{"".join(cells)}</div>'
 
 
-def probs_html(names, probs, value: float) -> str:
+def policy_html(head, names, dist, value: float) -> str:
+    """The frame's overlay: what the policy head says about this state (a bar per action for
+    a categorical policy), then the critic's V(s) if there is one."""
     rows = []
-    for name, p in zip(names, probs, strict=False):
-        p = float(np.clip(p, 0.0, 1.0))
-        rows.append(f'<div class="pg-prob"><span class="pg-prob-label">π({html.escape(name)}'
-                    f' | s)</span><span class="pg-bar"><span style="width:{100 * p:.1f}%">'
-                    f'</span></span><span class="pg-prob-value">{p:.2f}</span></div>')
+    for label, fraction, text in head.overlay(np.asarray(dist), names):
+        rows.append(f'<div class="pg-prob"><span class="pg-prob-label">{html.escape(label)}'
+                    f'</span><span class="pg-bar"><span style="width:{100 * fraction:.1f}%">'
+                    f'</span></span><span class="pg-prob-value">{html.escape(text)}</span></div>')
     if np.isfinite(value):
         rows.append(f'<div class="pg-v"><b>V(s) = {value:,.1f}</b>: the critic\'s estimate of '
                     "the discounted return from this state.</div>")
@@ -213,7 +184,7 @@ def probs_html(names, probs, value: float) -> str:
 def status_line(snap: RunSnapshot, holder: RunHolder) -> str:
     label, color, icon = BADGES.get(snap.state, (snap.state, "gray", ""))
     c = snap.config
-    text = f"{ALGO_NAMES.get(c.algo, c.algo)} on {c.env_id}, seed {c.seed}"
+    text = f"{algos.get(c.algo).title} on {c.env_id}, seed {c.seed}"
     if holder.preset:
         text += f" · from the preset “{holder.preset}”"
     return f":{color}-badge[{icon} {label}] &nbsp; :gray[{text}]"
@@ -264,8 +235,9 @@ def draw_panel(holder: RunHolder, snap: RunSnapshot, pool: SlotPool,
     for col, spec in zip(st.columns(2, gap="medium"), charts.diagnostics_specs(snap),
                          strict=False):
         col.vega_lite_chart(spec, width="stretch")
-    if is_lesson_actor_critic(c):
-        st.warning(LESSON_AC_NOTE, icon=":material/school:")
+    note = c.algorithm.notes(c)
+    if note:
+        st.warning(note, icon=":material/school:")
 
 
 def _frame_card(holder: RunHolder, snap: RunSnapshot) -> None:
@@ -276,7 +248,8 @@ def _frame_card(holder: RunHolder, snap: RunSnapshot) -> None:
         return
     st.image(data, caption=f"the policy playing: episode {frame.episode:,}, step {frame.step}",
              width="stretch")
-    st.html(probs_html(action_names(snap.config.env_id), frame.probs, frame.value))
+    st.html(policy_html(head_of(snap.config.env_id), action_names(snap.config.env_id),
+                        frame.probs, frame.value))
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
@@ -330,15 +303,16 @@ def reference_ui(config) -> str | None:
 
 
 def episodes_csv(snap: RunSnapshot) -> bytes:
-    df = pd.DataFrame({f: snap.episodes[f] for f in EPISODE_FIELDS})
-    for f in ("episode", "length", "env_steps"):
-        df[f] = df[f].astype(np.int64)
-    return df.to_csv(index=False).encode()
+    """The run's logged episodes (:data:`EPISODE_FIELDS`, every digit) as CSV bytes."""
+    buf = io.StringIO()
+    write_csv(buf, [((), snap.episodes)], EPISODE_FIELDS, precise=True)
+    return buf.getvalue().encode()
 
 
 def updates_csv(snap: RunSnapshot) -> bytes:
     u = snap.updates
-    cols = ["update", "env_steps", "episodes", "wall_seconds", "count", *UPDATE_FIELDS]
+    stats = [k for k in u if k not in UPDATE_POSITION_FIELDS and k != "count"]
+    cols = [*UPDATE_POSITION_FIELDS, "count", *stats]
     df = pd.DataFrame({f: u[f] for f in cols}).rename(columns={"count": "updates_averaged"})
     return df.to_csv(index=False).encode()
 
@@ -393,22 +367,20 @@ def watch_ui(holder: RunHolder) -> None:
                          icon=":material/gif:", key="dl.gif", on_click="ignore",
                          disabled=w is None, help=None if w is not None
                          else "Play an episode first.")
-    if checkpoint_bytes is not None:
-        def checkpoint() -> bytes:
-            agent = run.policy_agent()
-            deadline = time.monotonic() + 10.0
-            while agent is None and run.alive and time.monotonic() < deadline:
-                time.sleep(0.1)  # the first weights arrive as soon as the run has a slot
-                agent = run.policy_agent()
-            if agent is None:
-                raise RuntimeError("this run has no weights yet")
-            return checkpoint_bytes(agent, optimizer=False,
-                                    extra={"episodes": run.snapshot().episode_count})
 
-        d[3].download_button("Checkpoint (.pt)", data=checkpoint,
-                             file_name=f"{stem}.pt", mime="application/octet-stream",
-                             icon=":material/save:", key="dl.ckpt", on_click="ignore",
-                             help="The policy's weights and config; load with "
-                                  "pgcore.checkpoint.load_checkpoint.")
-    else:
-        d[3].caption("Checkpoints need pgcore.checkpoint.")
+    def checkpoint() -> bytes:
+        agent = run.policy_agent()
+        deadline = time.monotonic() + 10.0
+        while agent is None and run.alive and time.monotonic() < deadline:
+            time.sleep(0.1)  # the first weights arrive as soon as the run has a slot
+            agent = run.policy_agent()
+        if agent is None:
+            raise RuntimeError("this run has no weights yet")
+        return checkpoint_bytes(agent, optimizer=False,
+                                extra={"episodes": run.snapshot().episode_count})
+
+    d[3].download_button("Checkpoint (.pt)", data=checkpoint,
+                         file_name=f"{stem}.pt", mime="application/octet-stream",
+                         icon=":material/save:", key="dl.ckpt", on_click="ignore",
+                         help="The policy's weights and config; load with "
+                              "pgcore.checkpoint.load_checkpoint.")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pgcore.runner import ACTIVE_STATES, SlotPool
+from pgcore.execution import ACTIVE_STATES, SlotPool
 
 from .state import RunHolder
 
-BADGE_COLORS = {"waiting": "orange", "running": "blue", "paused": "violet", "finished": "green",
-                "stopped": "gray", "diverged": "red", "error": "red"}
+BADGE_COLORS = {"waiting": "orange", "starting": "orange", "running": "blue", "paused": "violet",
+                "finished": "green", "stopped": "gray", "diverged": "red", "error": "red"}
 
 
 def about() -> None:

@@ -1,30 +1,38 @@
-"""Who owns what: one slot pool per server process, one run holder per browser session.
+"""Who owns what: one slot pool per server process, one task holder per browser session, and
+the one Start / Pause / Resume / Stop / Reset widget every page drives its task with.
 
 ``slot_pool()`` is a process-wide ``st.cache_resource``: every session shares it, so at most
-``PGLAB_MAX_RUNS`` (default: the number of CPU cores) runs train at once and the rest wait.
+``PGLAB_MAX_RUNS`` (default: the number of CPU cores) runs and experiment jobs train at once
+and the rest wait.
 
-``session_holder()`` is a *session-scoped* ``st.cache_resource``: it survives page switches
-and reruns, and when the browser tab goes away Streamlit drops it and calls ``on_release``,
-which stops the session's run. A run also has its own caps (a time budget, a limit on how
-long it may stay paused, and an idle timeout when nobody reads its snapshots), so a run whose
-session vanished without notice still ends.
+``session_tasks()`` is a *session-scoped* ``st.cache_resource`` holding everything the
+session runs, one task per page key (:class:`PageTask`): the Train page's run under
+:data:`TRAIN` (a :class:`RunHolder`), each experiment page's experiment or lab under its own
+key. It survives page switches and reruns; when the browser tab goes away Streamlit drops it
+and calls ``on_release``, which stops all of the session's tasks. A Train run also has its
+own caps (a time budget, a limit on how long it may stay paused, and an idle timeout when
+nobody reads its snapshots), so a run whose session vanished without notice still ends.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import streamlit as st
 
 from pgcore import TrainConfig
-from pgcore.runner import ACTIVE_STATES, BackgroundRun, RunSnapshot, SlotPool
+from pgcore.execution import ACTIVE_STATES, SlotPool
+from pgcore.runner import BackgroundRun
 
 FRAME_EVERY = 0.25
 """Seconds between CartPole frames drawn by the trainer (the page shows ~2 per second)."""
 MAX_PAUSE_SECONDS = 1800.0
 IDLE_TIMEOUT = 1800.0
+TRAIN = "train"
+"""The Train page's key in :class:`SessionTasks`."""
 
 
 @dataclass(frozen=True)
@@ -38,68 +46,127 @@ class WatchResult:
     greedy: bool
 
 
-class RunHolder:
-    """What one browser session owns: at most one run, and the last 'watch the agent' GIF."""
+class PageTask:
+    """One page's task in a session (a run, an experiment or a lab: anything with ``start``,
+    ``stop``, ``state`` and ``snapshot``), and what the page keeps beside it."""
 
-    def __init__(self) -> None:
+    def __init__(self, key: str) -> None:
+        self.key = key
         self._lock = threading.Lock()
-        self.run: BackgroundRun | None = None
+        self.task = None
+        self.last_state: str | None = None  # what the page last drew (to notice transitions)
+        self.notes: dict = {}  # anything the page keeps across tasks (e.g. earlier results)
+
+    def start(self, task):
+        """Stop the current task (if any) and start ``task`` in its place."""
+        with self._lock:
+            old, self.task = self.task, task
+            self._forget()
+        if old is not None:
+            old.stop()
+        task.start()
+        return task
+
+    def _forget(self) -> None:
+        """What goes with the task when it is replaced or reset (called under the lock)."""
+        self.last_state = None
+
+    @property
+    def state(self) -> str | None:
+        task = self.task
+        return None if task is None else task.state
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    def snapshot(self):
+        task = self.task
+        return None if task is None else task.snapshot()
+
+    def pause(self) -> None:
+        task = self.task
+        if task is not None and hasattr(task, "pause"):
+            task.pause()
+
+    def resume(self) -> None:
+        task = self.task
+        if task is not None and hasattr(task, "resume"):
+            task.resume()
+
+    def stop(self) -> None:
+        task = self.task
+        if task is not None:
+            task.stop()
+
+    def reset(self) -> None:
+        """Stop the task and forget it (its charts and downloads go too)."""
+        with self._lock:
+            task, self.task = self.task, None
+            self._forget()
+        if task is not None:
+            task.stop()
+
+
+class RunHolder(PageTask):
+    """The Train page's task: at most one run, and the last 'watch the agent' GIF."""
+
+    def __init__(self, key: str = TRAIN) -> None:
+        super().__init__(key)
         self.watch: WatchResult | None = None
         self.reached: dict[float, int] = {}  # threshold -> first episode (never changes once set)
-        self.last_state: str | None = None  # what the page last drew (to notice transitions)
         self.preset: str | None = None  # the preset the settings started from (a label)
+
+    @property
+    def run(self) -> BackgroundRun | None:
+        return self.task
+
+    @run.setter
+    def run(self, run: BackgroundRun | None) -> None:
+        self.task = run
 
     def start(self, config: TrainConfig, pool: SlotPool,
               preset: str | None = None) -> BackgroundRun:
         """Stop any current run and start a new one with ``config``."""
-        with self._lock:
-            self.preset = preset
-            old = self.run
-            self.run = BackgroundRun(config, pool, frame_every=FRAME_EVERY,
-                                     max_pause_seconds=MAX_PAUSE_SECONDS,
-                                     idle_timeout=IDLE_TIMEOUT)
-            self.watch = None
-            self.reached = {}
-            self.last_state = None
-            run = self.run
-        if old is not None:
-            old.stop()
-        return run.start()
+        self.preset = preset
+        return super().start(BackgroundRun(config, pool, frame_every=FRAME_EVERY,
+                                           max_pause_seconds=MAX_PAUSE_SECONDS,
+                                           idle_timeout=IDLE_TIMEOUT))
 
-    def snapshot(self) -> RunSnapshot | None:
-        run = self.run
-        return None if run is None else run.snapshot()
+    def _forget(self) -> None:
+        super()._forget()
+        self.watch = None
+        self.reached = {}
+
+
+class SessionTasks:
+    """Everything one browser session runs: one :class:`PageTask` per page key."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pages: dict[str, PageTask] = {TRAIN: RunHolder()}
+
+    def page(self, key: str) -> PageTask:
+        """Page ``key``'s entry (created on first use)."""
+        with self._lock:
+            if key not in self._pages:
+                self._pages[key] = PageTask(key)
+            return self._pages[key]
 
     @property
-    def active(self) -> bool:
-        run = self.run
-        return run is not None and run.state in ACTIVE_STATES
+    def train(self) -> RunHolder:
+        return self._pages[TRAIN]
 
-    def pause(self) -> None:
-        if self.run is not None:
-            self.run.pause()
-
-    def resume(self) -> None:
-        if self.run is not None:
-            self.run.resume()
-
-    def stop(self) -> None:
-        if self.run is not None:
-            self.run.stop()
-
-    def reset(self) -> None:
-        """Stop the run and forget it (its charts and downloads go too)."""
-        with self._lock:
-            run, self.run = self.run, None
-            self.watch = None
-            self.reached = {}
-            self.last_state = None
-        if run is not None:
-            run.stop()
+    def get(self, key: str):
+        """Page ``key``'s task, or None."""
+        return self.page(key).task
 
     def release(self) -> None:
-        """The session ended: stop its run (called by Streamlit's ``on_release``)."""
-        self.stop()
+        """The session ended: stop every task it started (called by ``on_release``)."""
+        with self._lock:
+            pages = list(self._pages.values())
+        for page in pages:
+            page.stop()
 
 
 def _max_runs() -> int:
@@ -117,11 +184,47 @@ def slot_pool() -> SlotPool:
     return SlotPool(max_concurrent=_max_runs())
 
 
-def _release(holder: RunHolder) -> None:
-    holder.release()
+def _release(tasks: SessionTasks) -> None:
+    tasks.release()
 
 
 @st.cache_resource(scope="session", on_release=_release, show_spinner=False)
+def session_tasks() -> SessionTasks:
+    """This browser session's tasks (survive page switches; stopped with the tab)."""
+    return SessionTasks()
+
+
 def session_holder() -> RunHolder:
-    """This browser session's run holder (survives page switches; released with the tab)."""
-    return RunHolder()
+    """This session's Train-page run holder."""
+    return session_tasks().train
+
+
+# ----- the controls -----------------------------------------------------------------------------
+
+
+def task_controls(page: PageTask, start: Callable[[], object] | None, *, keys: str,
+                  error: str | None = None, pausable: bool = False,
+                  start_label: str = "Start", start_help: str | None = None,
+                  stop_help: str | None = None, reset_help: str | None = None) -> None:
+    """Start (/ Pause / Resume) / Stop / Reset for one page's task, each enabled only when it
+    makes sense; the buttons' keys are ``{keys}.start`` etc. ``start`` builds and starts the
+    task (a button callback; None when the settings cannot run, and ``error`` says why)."""
+    state = page.state
+    active = state in ACTIVE_STATES
+    page.last_state = state
+    cols = st.columns(5 if pausable else 3)
+    cols[0].button(start_label, type="primary", icon=":material/play_arrow:", width="stretch",
+                   key=f"{keys}.start", disabled=start is None or active, on_click=start,
+                   help=start_help)
+    if pausable:
+        cols[1].button("Pause", icon=":material/pause:", width="stretch", key=f"{keys}.pause",
+                       disabled=state != "running", on_click=page.pause)
+        cols[2].button("Resume", icon=":material/resume:", width="stretch",
+                       key=f"{keys}.resume", disabled=state != "paused", on_click=page.resume)
+    cols[-2].button("Stop", icon=":material/stop:", width="stretch", key=f"{keys}.stop",
+                    disabled=not active, on_click=page.stop, help=stop_help)
+    cols[-1].button("Reset", icon=":material/restart_alt:", width="stretch",
+                    key=f"{keys}.reset", disabled=page.task is None, on_click=page.reset,
+                    help=reset_help)
+    if error:
+        st.error(f"These settings cannot run: {error}.", icon=":material/block:")

@@ -8,65 +8,49 @@ is :class:`pgcore.ConfigError`'s own message, shown with ``st.error``.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import streamlit as st
 
-from pgcore import PRESETS, ConfigError, TrainConfig
-from pgcore.config import DEFAULT_PRESET
+from pgcore import PRESETS, ConfigError, TrainConfig, algos
+from pgcore.config import DEFAULT_PRESET, FIELDS, RUN_FIELDS
+from pgcore.fields import Field
 
-ALGO_LABELS = {"reinforce": "REINFORCE", "actor-critic": "Actor-critic (one-step)",
-               "a2c": "A2C (parallel envs)"}
-BASELINE_LABELS = {"none": "none (raw returns)", "normalize": "normalise returns",
-                   "value": "learned value V(s)"}
-PRESET_LABELS = {
-    "reinforce": "Our default: learned value baseline",
-    "reinforce-normalize": "Our default: normalised returns",
-    "reinforce-lesson": "The lesson's settings: normalised returns",
-    "reinforce-value-lesson": "The lesson's settings: value baseline",
-    "actor-critic": "Our default (learns CartPole)",
-    "actor-critic-lesson": "The lesson's settings (watch it collapse)",
-    "a2c": "Our default",
-}
-
-LR_OPTIONS = (1e-5, 3e-5, 1e-4, 3e-4, 5e-4, 7e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 3e-2, 1e-1)
-GAMMA_OPTIONS = (0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999, 1.0)
-BETA_OPTIONS = (0.0, 1e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.02, 0.05, 0.1)
-HIDDEN_OPTIONS = (16, 32, 64, 128, 256, 512)
-N_ENVS_OPTIONS = (1, 2, 4, 8, 16, 32)
-N_STEPS_OPTIONS = (1, 2, 3, 5, 8, 10, 16, 20, 32, 64, 128)
-VALUE_COEF_OPTIONS = (0.1, 0.25, 0.5, 1.0, 2.0)
-CLIP_OPTIONS = (None, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
-CRITIC_LR_OPTIONS = (None,) + LR_OPTIONS
-
-MAX_EPISODES = 20_000
 MAX_SECONDS = 1800
-DEFAULT_EPISODES = {"reinforce": 1000, "actor-critic": 1000, "a2c": 1000}
+DEFAULT_EPISODES = 1000
 DEFAULT_SECONDS = 900
 ENV_ID = "CartPole-v1"
 
-# The fields the widgets edit. Anything else comes from the preset as it is.
-WIDGET_FIELDS = ("baseline", "lr", "gamma", "entropy_beta", "seed", "hidden", "n_envs",
-                 "max_episodes", "value_lr", "n_steps", "gae_lambda", "shared_layers",
-                 "head_layers", "activation", "ortho_init", "value_coef", "max_grad_norm",
-                 "normalize_advantages", "bootstrap_truncated", "reduction", "max_seconds")
+# The fields the widgets edit (every field with a label, whatever the algorithm). Anything
+# else comes from the preset as it is.
+WIDGET_FIELDS = tuple(name for name, f in FIELDS.items() if f.label)
 KEEP_ON_PRESET = ("seed", "max_episodes", "max_seconds")  # a preset keeps the user's budget
+WHOLE_NUMBERS = tuple(name for name, f in FIELDS.items() if f.type.startswith("int"))
 
 K = "cfg."  # session-state key prefix
+FIRST_PRESET = DEFAULT_PRESET[algos.names()[0]]  # a first visit starts here
 
 
 def presets_for(algo: str) -> list[str]:
     """Preset names for one algorithm, our default first."""
-    names = [n for n, p in PRESETS.items() if p.values.get("algo") == algo]
-    default = DEFAULT_PRESET[algo]
-    return [default] + [n for n in names if n != default]
+    return [p.name for p in algos.get(algo).presets]
 
 
 def preset_label(name: str) -> str:
-    return PRESET_LABELS.get(name, name)
+    p = PRESETS.get(name)
+    return (p.label or p.name) if p is not None else name
+
+
+def widget_fields(algo: str) -> list[Field]:
+    """The fields the Train page draws for ``algo``: the run-level ones and the algorithm's
+    own, in widget order."""
+    own = {f.name for f in algos.get(algo).fields}
+    fields = [f for f in RUN_FIELDS if f.label] + [FIELDS[n] for n in FIELDS if n in own]
+    return sorted((f for f in fields if f.label), key=lambda f: f.rank)
 
 
 def _preset_values(name: str) -> dict:
-    algo = PRESETS[name].values["algo"]
-    cfg = PRESETS[name].config(env_id=ENV_ID, max_episodes=DEFAULT_EPISODES[algo],
+    cfg = PRESETS[name].config(env_id=ENV_ID, max_episodes=DEFAULT_EPISODES,
                                max_seconds=float(DEFAULT_SECONDS))
     values = {f: getattr(cfg, f) for f in WIDGET_FIELDS}
     values["max_seconds"] = int(values["max_seconds"])  # the widget is a whole number
@@ -96,13 +80,22 @@ def _on_preset_change() -> None:
 
 def reset_to_defaults() -> None:
     """The selected preset's values, budgets and seed included."""
-    load_preset(st.session_state.get(K + "preset", DEFAULT_PRESET["reinforce"]),
+    load_preset(st.session_state.get(K + "preset", FIRST_PRESET),
                 keep_budget=False)
 
 
-def ensure_defaults(name: str = "reinforce") -> None:
-    """First visit: seed every widget key from a preset."""
+def ensure_defaults(name: str = FIRST_PRESET) -> None:
+    """First visit: seed every widget key from a preset. Settings that name an algorithm or
+    preset this version does not have (an old session, a hand-made link) are replaced by the
+    defaults, and the reason is kept to be shown once."""
     ss = st.session_state
+    algo = ss.get(K + "algo")
+    if algo is not None and algo not in algos.REGISTRY:
+        try:
+            algos.get(algo)
+        except ConfigError as exc:
+            ss[K + "notice"] = f"{exc}. Showing the defaults instead."
+        ss.pop(K + "loaded", None)
     if K + "loaded" not in ss or K + "algo" not in ss or ss.get(K + "preset") not in PRESETS:
         load_preset(name, keep_budget=False)
 
@@ -112,7 +105,7 @@ def _val(field: str):
     (a widget that was not drawn in the last run loses its key)."""
     ss = st.session_state
     if K + field not in ss:
-        ss[K + field] = _preset_values(ss.get(K + "preset", DEFAULT_PRESET["reinforce"]))[field]
+        ss[K + field] = _preset_values(ss.get(K + "preset", FIRST_PRESET))[field]
     return ss[K + field]
 
 
@@ -135,15 +128,53 @@ def _options(base: tuple, current) -> list:
     return opts
 
 
-def _fmt_lr(v) -> str:
-    return "same as policy" if v is None else f"{v:g}"
+def _field_widget(f: Field, where, disabled: bool) -> None:
+    """One bounded widget for config field ``f``, keyed ``cfg.<name>``."""
+    key, help_text = K + f.name, f.help or None
+    fmt = f.label_of if (f.format or f.option_labels) else None
+    if f.widget == "radio":
+        where.radio(f.label, list(f.options), format_func=fmt or str, key=key, horizontal=True,
+                    disabled=disabled, help=help_text)
+    elif f.widget == "select_slider":
+        kwargs = {"format_func": fmt} if fmt else {}
+        where.select_slider(f.label, _options(f.options, _val(f.name)), key=key,
+                            disabled=disabled, help=help_text, **kwargs)
+    elif f.widget == "number":
+        where.number_input(f.label, min_value=f.low, max_value=f.high, step=f.step, key=key,
+                           disabled=disabled, help=help_text)
+    elif f.widget == "slider":
+        where.slider(f.label, min_value=f.low, max_value=f.high, step=f.step, key=key,
+                     disabled=disabled, help=help_text)
+    elif f.widget == "checkbox":
+        where.checkbox(f.label, key=key, disabled=disabled, help=help_text)
+    else:  # pragma: no cover - a field declared with an unknown widget kind
+        raise ValueError(f"{f.name}: unknown widget {f.widget!r}")
+
+
+def _has_critic(algo: str) -> bool:
+    """Whether the current settings learn V(s) (REINFORCE: only with the value baseline)."""
+    values = {f.name: _val(f.name) for f in widget_fields(algo)}
+    return bool(algos.get(algo).has_critic(SimpleNamespace(**values)))
+
+
+def _grid(fields: list[Field], columns, disabled: bool) -> None:
+    """Full-width radios first, then the rest filled into the columns in turn."""
+    for f in fields:
+        if f.widget == "radio" and not f.advanced:
+            _field_widget(f, st, disabled)
+    rest = [f for f in fields if not (f.widget == "radio" and not f.advanced)]
+    for i, f in enumerate(rest):
+        _field_widget(f, columns[i % len(columns)], disabled)
 
 
 def config_ui(disabled: bool = False) -> tuple[TrainConfig | None, str | None]:
     """Draw the settings and return ``(config, None)`` or ``(None, message)``."""
     ensure_defaults()
     ss = st.session_state
-    st.radio("Algorithm", list(ALGO_LABELS), format_func=ALGO_LABELS.get, key=K + "algo",
+    if K + "notice" in ss:
+        st.error(ss.pop(K + "notice"), icon=":material/error:")
+    names = list(algos.REGISTRY)
+    st.radio("Algorithm", names, format_func=lambda n: algos.get(n).label, key=K + "algo",
              on_change=_on_algo_change, disabled=disabled, horizontal=True,
              help="Changing the algorithm loads its default settings.")
     algo = ss[K + "algo"]
@@ -160,99 +191,26 @@ def config_ui(disabled: bool = False) -> tuple[TrainConfig | None, str | None]:
               type="tertiary", icon=":material/restart_alt:", key="cfg_reset",
               help="Back to the selected preset's values, budget and seed included.")
 
-    if algo == "reinforce":
-        st.radio("Baseline", list(BASELINE_LABELS), format_func=BASELINE_LABELS.get,
-                 key=K + "baseline", horizontal=True, disabled=disabled,
-                 help="What REINFORCE subtracts from (or does to) the returns G_t before "
-                      "weighting log pi(a_t|s_t). A learned V(s) lowers the variance "
-                      "without biasing the gradient.")
-    c1, c2 = st.columns(2)
-    c1.select_slider("Learning rate", _options(LR_OPTIONS, _val("lr")), key=K + "lr",
-                     format_func=lambda v: f"{v:g}", disabled=disabled,
-                     help="Adam's step size for the policy (and a shared trunk).")
-    c2.select_slider("Discount γ", _options(GAMMA_OPTIONS, _val("gamma")), key=K + "gamma",
-                     disabled=disabled, help="How much a reward one step later is worth.")
-    c1.select_slider("Entropy bonus β", _options(BETA_OPTIONS, _val("entropy_beta")),
-                     key=K + "entropy_beta", format_func=lambda v: f"{v:g}", disabled=disabled,
-                     help="Adds β·H(π) to the objective: keeps the policy from becoming "
-                          "deterministic too early.")
-    c2.select_slider("Hidden units", _options(HIDDEN_OPTIONS, _val("hidden")),
-                     key=K + "hidden", disabled=disabled, help="Units in every hidden layer.")
-    if algo == "a2c":
-        c1.select_slider("Parallel environments", _options(N_ENVS_OPTIONS, _val("n_envs")),
-                         key=K + "n_envs", disabled=disabled,
-                         help="A2C steps this many CartPoles together and learns from all "
-                              "of them in one batch.")
-        c2.select_slider("Steps per update (n)", _options(N_STEPS_OPTIONS, _val("n_steps")),
-                         key=K + "n_steps", disabled=disabled,
-                         help="Rollout length per environment: n-step returns.")
-    c1.number_input("Episode budget", min_value=10, max_value=MAX_EPISODES, step=100,
-                    key=K + "max_episodes", disabled=disabled,
-                    help=f"Stop after this many episodes (at most {MAX_EPISODES:,}).")
-    c2.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key=K + "seed",
-                    disabled=disabled, help="Same seed and settings, same run.")
-
+    critic = _has_critic(algo)
+    fields = [f for f in widget_fields(algo) if critic or not f.needs_critic]
+    _grid([f for f in fields if not f.advanced], st.columns(2), disabled)
     with st.expander("Advanced settings"):
-        a1, a2 = st.columns(2)
-        if algo != "reinforce" or _val("baseline") == "value":
-            a1.select_slider("Critic learning rate",
-                             _options(CRITIC_LR_OPTIONS, _val("value_lr")),
-                             key=K + "value_lr", format_func=_fmt_lr, disabled=disabled,
-                             help="Adam's step size for the critic's own layers.")
-            a2.select_slider("Value-loss weight", _options(VALUE_COEF_OPTIONS,
-                                                           _val("value_coef")),
-                             key=K + "value_coef", disabled=disabled,
-                             help="Weight of the critic's loss in the total loss (matters "
-                                  "when actor and critic share layers).")
-        a1.number_input("Shared layers (trunk)", min_value=0, max_value=4, step=1,
-                        key=K + "shared_layers", disabled=disabled,
-                        help="Hidden layers shared by actor and critic; 0 = two networks.")
-        a2.number_input("Layers per head", min_value=0, max_value=4, step=1,
-                        key=K + "head_layers", disabled=disabled,
-                        help="Hidden layers in each head on top of the trunk.")
-        a1.select_slider("Gradient clipping (max norm)", _options(CLIP_OPTIONS,
-                                                                  _val("max_grad_norm")),
-                         key=K + "max_grad_norm", disabled=disabled,
-                         format_func=lambda v: "off" if v is None else f"{v:g}",
-                         help="Rescale the whole gradient when its norm exceeds this.")
-        if algo == "a2c":
-            a2.slider("GAE λ", min_value=0.0, max_value=1.0, step=0.05, key=K + "gae_lambda",
-                      disabled=disabled, help="1: n-step returns; 0: one-step TD errors.")
-        a1.radio("Activation", ["relu", "tanh"], key=K + "activation", horizontal=True,
-                 disabled=disabled)
-        a2.radio("Loss over time steps", ["mean", "sum"], key=K + "reduction", horizontal=True,
-                 disabled=disabled, help="The lesson sums; we average.")
-        a1.checkbox("Orthogonal init", key=K + "ortho_init", disabled=disabled,
-                    help="Orthogonal weights and a near-uniform first policy.")
-        a2.checkbox("Normalise advantages", key=K + "normalize_advantages", disabled=disabled,
-                    help="Standardise each update's advantages (mean 0, std 1).")
-        a1.checkbox("Bootstrap truncated episodes", key=K + "bootstrap_truncated",
-                    disabled=disabled,
-                    help="At the 500-step time limit, use V(s') instead of treating the end "
-                         "as terminal (the lesson treats it as terminal).")
-        a2.number_input("Time budget (seconds)", min_value=10, max_value=MAX_SECONDS, step=60,
-                        key=K + "max_seconds", disabled=disabled,
-                        help=f"Every run also stops after this long (at most {MAX_SECONDS}).")
+        _grid([f for f in fields if f.advanced], st.columns(2), disabled)
     return build_config()
 
 
 def build_config() -> tuple[TrainConfig | None, str | None]:
-    """The config from the widgets' current values, or the reason it is invalid."""
+    """The config from the widgets' current values, or the reason it is invalid. Only the
+    run-level fields and the algorithm's own are taken from the widgets; the others keep
+    their defaults."""
     ss = st.session_state
     algo = ss[K + "algo"]
     base = PRESETS[ss[K + "preset"]].values
     values = {**base, "algo": algo, "env_id": ENV_ID}
-    for f in WIDGET_FIELDS:
-        if K + f in ss:
-            values[f] = ss[K + f]
-    if algo != "reinforce":
-        values["baseline"] = "value"
-    if algo == "actor-critic":
-        values["n_envs"], values["n_steps"] = 1, 1
-    if algo == "reinforce":
-        values["n_envs"] = 1
-    for f in ("seed", "max_episodes", "shared_layers", "head_layers", "hidden", "n_envs",
-              "n_steps"):
+    for f in widget_fields(algo):
+        if K + f.name in ss:
+            values[f.name] = ss[K + f.name]
+    for f in WHOLE_NUMBERS:
         if isinstance(values.get(f), float) and values[f].is_integer():
             values[f] = int(values[f])
     if values.get("max_seconds") is not None:
@@ -263,13 +221,3 @@ def build_config() -> tuple[TrainConfig | None, str | None]:
         return None, str(exc)
     except (TypeError, ValueError) as exc:  # a value of the wrong kind: still one line
         return None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-
-
-def is_lesson_actor_critic(config: TrainConfig | None) -> bool:
-    """Whether ``config`` has the lesson actor-critic's collapsing ingredients."""
-    if config is None or config.algo != "actor-critic":
-        return False
-    lesson = PRESETS["actor-critic-lesson"].config()
-    return (config.shared_layers == lesson.shared_layers and config.lr == lesson.lr
-            and config.max_grad_norm == lesson.max_grad_norm
-            and config.bootstrap_truncated == lesson.bootstrap_truncated)

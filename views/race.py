@@ -5,11 +5,20 @@ import pandas as pd
 import streamlit as st
 
 from pgcore import ConfigError, default_config
-from pgcore.experiments import ExperimentError, Job, check_jobs, run_stats
-from ui import experiments as ux
-from ui.router import require_router
-
-require_router()
+from pgcore.experiments import ExperimentError, Job, check_jobs
+from ui.experiment_charts import race_chart, race_data
+from ui.experiment_controls import (
+    controls_ui,
+    download_ui,
+    episodes_ui,
+    job_label,
+    live_ui,
+    reference_ui,
+    smoothing_ui,
+    status_ui,
+)
+from ui.experiment_reference import reference_bands, reference_caption
+from ui.experiment_summary import fmt
 
 KEY = "exp.race"
 RUNNERS = {"REINFORCE": ("reinforce", "none"), "REINFORCE + baseline": ("reinforce", "value"),
@@ -24,10 +33,10 @@ with st.container(border=True):
     c1, c2, c3 = st.columns(3)
     seed = int(c1.number_input("Seed", 0, 10_000, 0, key=f"{KEY}.seed"))
     with c2:
-        episodes = ux.episodes_ui(KEY)
+        episodes = episodes_ui(KEY)
     with c3:
-        window = ux.smoothing_ui(KEY)
-        show_reference = ux.reference_ui(KEY)
+        window = smoothing_ui(KEY)
+        show_reference = reference_ui(KEY)
 
 error = None
 jobs = None
@@ -37,12 +46,12 @@ try:
 except (ConfigError, ExperimentError) as exc:
     error = str(exc)
 
-ux.controls_ui(KEY, (lambda: jobs) if jobs else None, error, what="four runs",
-               frame_every=0.5)
+controls_ui(KEY, (lambda: jobs) if jobs else None, error, what="four runs",
+            frame_every=0.5)
 
 
 def draw(snap) -> None:
-    ux.status_ui(snap)
+    status_ui(snap)
     if snap.active:  # small live views of each runner's first environment
         cols = st.columns(len(snap.runs))
         for col, r in zip(cols, snap.runs, strict=True):
@@ -51,34 +60,34 @@ def draw(snap) -> None:
                 col.image(rgb, caption=f"{r.label}: episode {episode:,}, step {step}",
                           width="stretch")
             else:
-                what = {"queued": "waiting for a free core",
+                what = {"waiting": "waiting for a free core",
                         "starting": "starting"}.get(r.state, r.state)
                 col.caption(f"{r.label}: {what}")
-    data = ux.race_data(snap, window)
-    reference, groups = (ux.reference_bands(snap, window, x="env_steps",
-                                            group_column="algorithm")
+    data = race_data(snap, window)
+    reference, groups = (reference_bands(snap, window, x="env_steps",
+                                         group_column="algorithm")
                          if show_reference else (None, []))
     left, right = st.columns(2, gap="medium")
-    left.altair_chart(ux.race_chart(data, "env_steps", "environment steps", ORDER,
-                                    reference=reference), width="stretch")
-    right.altair_chart(ux.race_chart(data, "seconds", "training seconds (each run's own clock)",
-                                     ORDER), width="stretch")
+    left.altair_chart(race_chart(data, "env_steps", "environment steps", ORDER,
+                                 reference=reference), width="stretch")
+    right.altair_chart(race_chart(data, "seconds", "training seconds (each run's own clock)",
+                                  ORDER), width="stretch")
     rows = []
     for r in snap.runs:
-        s = run_stats(r.returns, r.columns["env_steps"], r.columns["wall_seconds"])
-        rows.append({"algorithm": r.label, "state": r.state, "episodes": r.episodes,
-                     "episodes to 475": ux.fmt(s["episodes_to_475"]),
-                     "env steps to 475": ux.fmt(s["steps_to_475"]),
-                     "seconds to 475": ux.fmt(s["seconds_to_475"], ",.1f"),
-                     "last 100 average": ux.fmt(s["final_avg100"], ".1f")})
+        s = r.summary()
+        rows.append({"algorithm": r.label, "state": job_label(r.state), "episodes": r.episodes,
+                     "episodes to 475": fmt(s["episodes_to_475"]),
+                     "env steps to 475": fmt(s["steps_to_475"]),
+                     "seconds to 475": fmt(s["seconds_to_475"], ",.1f"),
+                     "last 100 average": fmt(s["final_avg100"], ".1f")})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     st.caption("Runs share this server's cores (at most one run per core trains at a time), so "
                "seconds are each run's own training time. Env steps are the fairer yardstick "
                "of how much experience each algorithm needs."
-               + (" " + ux.reference_caption(groups, window, x="env_steps") +
+               + (" " + reference_caption(groups, window, x="env_steps") +
                   " Seconds depend on the machine, so that chart has no bands."
                   if groups else ""))
-    ux.download_ui(KEY, snap, f"race-seed{seed}")
+    download_ui(KEY, snap, f"race-seed{seed}")
 
 
-ux.live_ui(KEY, draw, "Press **Start** to start the race.")
+live_ui(KEY, draw, "Press **Start** to start the race.")

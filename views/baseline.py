@@ -7,10 +7,19 @@ import streamlit as st
 
 from pgcore import ConfigError, default_config
 from pgcore.experiments import ExperimentError, check_jobs, grid
-from ui import experiments as ux
-from ui.router import require_router
-
-require_router()
+from ui.experiment_charts import group_bands, groups_band_chart, strip_chart, x_max_of
+from ui.experiment_controls import (
+    controls_ui,
+    download_ui,
+    episodes_ui,
+    live_ui,
+    reference_ui,
+    seeds_ui,
+    smoothing_ui,
+    status_ui,
+)
+from ui.experiment_reference import reference_bands, reference_caption, reference_rows
+from ui.experiment_summary import summary_row, threshold_rows
 
 KEY = "exp.baseline"
 NONE, VALUE = "no baseline", "learned value baseline"
@@ -23,12 +32,12 @@ st.caption("Exercise 2. REINFORCE weights each log π(a|s) by the return G_t; th
 with st.container(border=True):
     c1, c2, c3 = st.columns(3)
     with c1:
-        seeds = ux.seeds_ui(KEY, default=5)
+        seeds = seeds_ui(KEY, default=5)
     with c2:
-        episodes = ux.episodes_ui(KEY)
+        episodes = episodes_ui(KEY)
     with c3:
-        window = ux.smoothing_ui(KEY)
-        show_reference = ux.reference_ui(KEY)
+        window = smoothing_ui(KEY)
+        show_reference = reference_ui(KEY)
 
 error = None
 jobs = None
@@ -39,16 +48,16 @@ try:
 except (ConfigError, ExperimentError) as exc:
     error = str(exc)
 
-ux.controls_ui(KEY, (lambda: jobs) if jobs else None, error,
-               what=f"{len(seeds) * 2} runs ({len(seeds)} seeds x 2 settings)")
+controls_ui(KEY, (lambda: jobs) if jobs else None, error,
+            what=f"{len(seeds) * 2} runs ({len(seeds)} seeds x 2 settings)")
 
 
 def draw(snap) -> None:
-    ux.status_ui(snap)
-    rows = ux.threshold_rows(snap)
-    budget = ux.x_max_of(snap)
+    status_ui(snap)
+    rows = threshold_rows(snap)
+    budget = x_max_of(snap)
     st.subheader("When did each seed get there?", anchor=False)
-    st.altair_chart(ux.strip_chart(rows, budget), width="stretch")
+    st.altair_chart(strip_chart(rows, budget), width="stretch")
     st.caption("One mark per seed: the first episode at which its 100-episode average return "
                "reached 195 (CartPole-v0's criterion, the one the lesson uses) or 475 "
                "(CartPole-v1's). A cross at the right edge: not reached within the budget.")
@@ -57,9 +66,9 @@ def draw(snap) -> None:
     for setting in (NONE, VALUE):
         sub = rows[rows["setting"] == setting]
         if len(sub):
-            summary.append(ux.summary_row(setting, sub.to_dict("records")))
+            summary.append(summary_row(setting, sub.to_dict("records")))
     if show_reference:
-        summary += ux.reference_rows(snap)
+        summary += reference_rows(snap)
     st.dataframe(pd.DataFrame(summary), hide_index=True, width="stretch")
     with st.expander("Per seed"):
         st.dataframe(rows, hide_index=True, width="stretch")
@@ -70,16 +79,16 @@ def draw(snap) -> None:
                   "with the app (other seeds, 1,000 episodes each)." if show_reference else ""))
 
     st.subheader("Learning curves", anchor=False)
-    bands = ux.group_bands(snap, "return", window)
-    reference, groups = (ux.reference_bands(snap, window) if show_reference else (None, []))
-    st.altair_chart(ux.groups_band_chart(bands, budget, "Return, mean ± 1 std across seeds",
-                                         "return (moving average)", (0, 520), thresholds=True,
-                                         reference=reference),
+    bands = group_bands(snap, "return", window)
+    reference, groups = (reference_bands(snap, window) if show_reference else (None, []))
+    st.altair_chart(groups_band_chart(bands, budget, "Return, mean ± 1 std across seeds",
+                                      "return (moving average)", (0, 520), thresholds=True,
+                                      reference=reference),
                     width="stretch")
     if groups:
-        st.caption(ux.reference_caption(groups, window))
-    ux.download_ui(KEY, snap, "baseline-vs-none")
+        st.caption(reference_caption(groups, window))
+    download_ui(KEY, snap, "baseline-vs-none")
 
 
-ux.live_ui(KEY, draw, "Press **Start** to train REINFORCE with and without the value baseline "
-                      "on every seed. Results fill in live.")
+live_ui(KEY, draw, "Press **Start** to train REINFORCE with and without the value baseline "
+                   "on every seed. Results fill in live.")

@@ -3,15 +3,23 @@ collapsing too early? Actor-critic or A2C with beta = 0 against a chosen beta.""
 
 import streamlit as st
 
-from pgcore import ConfigError, default_config
+from pgcore import ConfigError, algos, default_config
 from pgcore.experiments import ExperimentError, check_jobs, grid
-from ui import experiments as ux
-from ui.router import require_router
-
-require_router()
+from ui.experiment_charts import group_bands, groups_band_chart, x_max_of
+from ui.experiment_controls import (
+    controls_ui,
+    download_ui,
+    episodes_ui,
+    live_ui,
+    reference_ui,
+    seeds_ui,
+    smoothing_ui,
+    status_ui,
+)
+from ui.experiment_reference import reference_bands, reference_caption
 
 KEY = "exp.entropy"
-ALGOS = {"actor-critic": "Actor-critic (one-step)", "a2c": "A2C"}
+ALGOS = ("actor-critic", "a2c")  # the bootstrapping learners: one-step and n-step
 BETAS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1]
 
 st.title("Entropy bonus", anchor=False)
@@ -23,17 +31,18 @@ st.caption("Exercise 3. The entropy bonus adds β·H(π(·|s)) to what the agent
 with st.container(border=True):
     c1, c2, c3, c4 = st.columns(4)
     with c1:
-        algo = st.radio("Algorithm", list(ALGOS), format_func=ALGOS.get, key=f"{KEY}.algo")
+        algo = st.radio("Algorithm", ALGOS, format_func=lambda n: algos.get(n).label,
+                        key=f"{KEY}.algo")
         beta = st.select_slider("β (entropy bonus)", BETAS, 0.01, key=f"{KEY}.beta",
                                 format_func=lambda v: f"{v:g}",
                                 help="Compared with β = 0 on the same seeds.")
     with c2:
-        seeds = ux.seeds_ui(KEY)
+        seeds = seeds_ui(KEY)
     with c3:
-        episodes = ux.episodes_ui(KEY, default=500)
+        episodes = episodes_ui(KEY, default=500)
     with c4:
-        window = ux.smoothing_ui(KEY)
-        show_reference = ux.reference_ui(KEY)
+        window = smoothing_ui(KEY)
+        show_reference = reference_ui(KEY)
 
 names = {"beta=0": "β = 0", f"beta={beta:g}": f"β = {beta:g}"}
 error = None
@@ -46,33 +55,33 @@ try:
 except (ConfigError, ExperimentError) as exc:
     error = str(exc)
 
-ux.controls_ui(KEY, (lambda: jobs) if jobs else None, error,
-               what=f"{len(seeds) * 2} runs ({len(seeds)} seeds x 2 values of β)")
+controls_ui(KEY, (lambda: jobs) if jobs else None, error,
+            what=f"{len(seeds) * 2} runs ({len(seeds)} seeds x 2 values of β)")
 
 
 def draw(snap) -> None:
-    ux.status_ui(snap)
-    x_max = ux.x_max_of(snap)
-    algo_name = ALGOS.get(snap.runs[0].config.algo, snap.runs[0].config.algo)
+    status_ui(snap)
+    x_max = x_max_of(snap)
+    algo_name = snap.runs[0].config.algorithm.title
     left, right = st.columns(2, gap="medium")
-    reference, groups = (ux.reference_bands(snap, window, names=names) if show_reference
+    reference, groups = (reference_bands(snap, window, names=names) if show_reference
                          else (None, []))
     with left:
-        bands = ux.group_bands(snap, "return", window, names)
-        st.altair_chart(ux.groups_band_chart(bands, x_max, f"{algo_name}: return",
-                                             "return (moving average)", (0, 520),
-                                             thresholds=True, reference=reference),
+        bands = group_bands(snap, "return", window, names)
+        st.altair_chart(groups_band_chart(bands, x_max, f"{algo_name}: return",
+                                          "return (moving average)", (0, 520),
+                                          thresholds=True, reference=reference),
                         width="stretch")
     with right:
-        bands = ux.group_bands(snap, "entropy", window, names)
-        st.altair_chart(ux.groups_band_chart(bands, x_max, f"{algo_name}: policy entropy",
-                                             "entropy H(π(·|s)), nats", (0, 0.72)),
+        bands = group_bands(snap, "entropy", window, names)
+        st.altair_chart(groups_band_chart(bands, x_max, f"{algo_name}: policy entropy",
+                                          "entropy H(π(·|s)), nats", (0, 0.72)),
                         width="stretch")
     st.caption("Bold lines: the mean across seeds; bands: ± 1 standard deviation across seeds. "
                "Entropy is the mean over each update's states of H(π(·|s)).")
     if groups:
-        st.caption(ux.reference_caption(groups, window, whose="the default settings (β = 0)"))
-    ux.download_ui(KEY, snap, "entropy-bonus")
+        st.caption(reference_caption(groups, window, whose="the default settings (β = 0)"))
+    download_ui(KEY, snap, "entropy-bonus")
 
 
-ux.live_ui(KEY, draw, "Press **Start** to train both values of β on every seed.")
+live_ui(KEY, draw, "Press **Start** to train both values of β on every seed.")

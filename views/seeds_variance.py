@@ -5,10 +5,19 @@ import streamlit as st
 
 from pgcore import ConfigError, default_config
 from pgcore.experiments import ExperimentError, check_jobs, grid
-from ui import experiments as ux
-from ui.router import require_router
-
-require_router()
+from ui.experiment_charts import seed_curves, seeds_band_chart, x_max_of
+from ui.experiment_controls import (
+    controls_ui,
+    download_ui,
+    episodes_ui,
+    live_ui,
+    reference_ui,
+    seeds_ui,
+    smoothing_ui,
+    status_ui,
+)
+from ui.experiment_reference import reference_bands, reference_caption
+from ui.experiment_summary import fmt, spread_numbers
 
 KEY = "exp.seeds"
 LABELS = {"reinforce": "REINFORCE, no baseline", "a2c": "A2C"}
@@ -21,12 +30,12 @@ st.caption("Exercise 1. The same algorithm, the same settings, only the random s
 with st.container(border=True):
     c1, c2, c3 = st.columns(3)
     with c1:
-        seeds = ux.seeds_ui(KEY)
+        seeds = seeds_ui(KEY)
     with c2:
-        episodes = ux.episodes_ui(KEY)
+        episodes = episodes_ui(KEY)
     with c3:
-        window = ux.smoothing_ui(KEY)
-        show_reference = ux.reference_ui(KEY)
+        window = smoothing_ui(KEY)
+        show_reference = reference_ui(KEY)
 
 error = None
 jobs = None
@@ -37,39 +46,39 @@ try:
 except (ConfigError, ExperimentError) as exc:
     error = str(exc)
 
-ux.controls_ui(KEY, (lambda: jobs) if jobs else None, error,
-               what=f"{len(seeds) * 2} runs ({len(seeds)} seeds x 2 algorithms)")
+controls_ui(KEY, (lambda: jobs) if jobs else None, error,
+            what=f"{len(seeds) * 2} runs ({len(seeds)} seeds x 2 algorithms)")
 
 
 def draw(snap) -> None:
-    ux.status_ui(snap)
-    x_max = ux.x_max_of(snap)
+    status_ui(snap)
+    x_max = x_max_of(snap)
     cols = st.columns(2, gap="medium")
     drawn = []
     for col, label in zip(cols, snap.labels, strict=False):
         with col:
-            seeds_df, band = ux.seed_curves(snap, label, "return", window)
+            seeds_df, band = seed_curves(snap, label, "return", window)
             reference = None
             if show_reference:
-                reference, groups = ux.reference_bands(snap, window, labels=[label])
+                reference, groups = reference_bands(snap, window, labels=[label])
                 drawn += groups
-            st.altair_chart(ux.seeds_band_chart(seeds_df, band, x_max, label,
-                                                reference=reference), width="stretch")
-            spread = ux.spread_numbers(snap, label, window)
+            st.altair_chart(seeds_band_chart(seeds_df, band, x_max, label,
+                                             reference=reference), width="stretch")
+            spread = spread_numbers(snap, label, window)
             m1, m2 = st.columns(2)
-            m1.metric("Spread across seeds", ux.fmt(spread["mean_std"], ".1f"),
+            m1.metric("Spread across seeds", fmt(spread["mean_std"], ".1f"),
                       help="The standard deviation across seeds of the smoothed return, "
                            "averaged over all episodes: the average half-width of the band.")
-            m2.metric("Final spread", ux.fmt(spread["final_std"], ".1f"),
+            m2.metric("Final spread", fmt(spread["final_std"], ".1f"),
                       help="The standard deviation across seeds of each seed's mean return "
                            "over its last 100 episodes.")
     st.caption("Thresholds: 195 is CartPole-v0's criterion (the one the lesson quotes), 475 "
                "CartPole-v1's. Both algorithms use our tuned defaults; REINFORCE here uses raw "
                "returns, no baseline at all.")
     if drawn:
-        st.caption(ux.reference_caption(drawn, window))
-    ux.download_ui(KEY, snap, "seeds-and-variance")
+        st.caption(reference_caption(drawn, window))
+    download_ui(KEY, snap, "seeds-and-variance")
 
 
-ux.live_ui(KEY, draw, "Press **Start** to train both algorithms on every seed. The curves fill "
-                      "in live; you can change pages meanwhile.")
+live_ui(KEY, draw, "Press **Start** to train both algorithms on every seed. The curves fill "
+                   "in live; you can change pages meanwhile.")

@@ -2,10 +2,6 @@
 
 import streamlit as st
 
-from ui.router import require_router
-
-require_router()  # first visit after a restart straight to this URL: route via app.py
-
 st.title("Policy Gradient Lab", anchor=False)
 st.markdown("#### Learn policy gradients by training agents and watching what happens inside them.")
 
@@ -44,8 +40,8 @@ with right:
 """
         )
     c1, c2 = st.columns(2)
-    c1.page_link("pages/train.py", label="Start training", icon=":material/monitoring:")
-    c2.page_link("pages/theory.py", label="Read the theory", icon=":material/menu_book:")
+    c1.page_link("views/train.py", label="Start training", icon=":material/monitoring:")
+    c2.page_link("views/theory.py", label="Read the theory", icon=":material/menu_book:")
 
 st.divider()
 a, b, c = st.columns(3, gap="large")

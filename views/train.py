@@ -3,9 +3,6 @@
 import streamlit as st
 
 from ui import live, state, widgets
-from ui.router import require_router
-
-require_router()  # first visit after a restart straight to this URL: route via app.py
 
 holder = state.session_holder()
 pool = state.slot_pool()

@@ -14,9 +14,33 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .agents import Agent, Episode, Rollout
-
 StepHook = Callable[[np.ndarray, np.ndarray, float, int], None]
+"""``on_step(obs, policy, value, step)``: ``policy`` is what the head's ``distribution`` gives
+for that state (categorical: the action probabilities)."""
+
+
+@dataclass
+class Episode:
+    """One finished episode: what the agent saw, did and got."""
+
+    obs: np.ndarray  # (T, obs_dim) float32, s_0 .. s_{T-1}
+    actions: np.ndarray  # (T, *action_shape), the head's action dtype (categorical: int64)
+    rewards: np.ndarray  # (T,) float
+    final_obs: np.ndarray  # (obs_dim,) s_T, the state after the last step
+    terminated: bool  # the task ended (nothing to bootstrap)
+    truncated: bool  # a time limit cut it (bootstrap from V(s_T) when there is a critic)
+
+
+@dataclass
+class Rollout:
+    """``n_steps`` x ``n_envs`` transitions from a next-step-autoreset vector env."""
+
+    obs: np.ndarray  # (T + 1, N, obs_dim): s_0 .. s_T; row T is the bootstrap state
+    actions: np.ndarray  # (T, N, *action_shape), the head's action dtype
+    rewards: np.ndarray  # (T, N) float
+    terminated: np.ndarray  # (T, N) bool
+    truncated: np.ndarray  # (T, N) bool
+    valid: np.ndarray  # (T, N) bool: False on the dummy reset step after an episode ended
 
 
 @dataclass(frozen=True)
@@ -30,11 +54,11 @@ class EpisodeInfo:
     truncated: bool
 
 
-def collect_episode(env, agent: Agent, seed: int | None = None,
+def collect_episode(env, agent, seed: int | None = None,
                     on_step: StepHook | None = None) -> tuple[Episode, EpisodeInfo]:
     """Play one episode with the current policy; ``seed`` only for the run's first reset."""
     obs, _ = env.reset(seed=seed)
-    gamma = agent.config.gamma
+    gamma, head = agent.config.gamma, agent.head
     start_value = np.nan
     if agent.config.has_critic:
         start_value = float(agent.value(np.asarray(obs, np.float32)[None])[0])
@@ -45,16 +69,17 @@ def collect_episode(env, agent: Agent, seed: int | None = None,
         action, probs, _ = agent.act(obs[None])
         if on_step is not None:
             on_step(obs, probs[0], start_value if not observations else np.nan, len(observations))
-        next_obs, reward, terminated, truncated, _ = env.step(int(action[0]))
+        next_obs, reward, terminated, truncated, _ = env.step(head.to_env(action[0]))
         observations.append(obs)
-        actions.append(int(action[0]))
+        actions.append(action[0])
         rewards.append(float(reward))
         discounted += discount * float(reward)
         discount *= gamma
         obs = next_obs
         if terminated or truncated:
             break
-    episode = Episode(obs=np.stack(observations), actions=np.asarray(actions, np.int64),
+    episode = Episode(obs=np.stack(observations),
+                      actions=np.asarray(actions, head.action_dtype),
                       rewards=np.asarray(rewards, np.float64),
                       final_obs=np.asarray(obs, np.float32),
                       terminated=bool(terminated), truncated=bool(truncated))
@@ -71,7 +96,7 @@ class VecCollector:
     neither learned from nor counted as an environment step.
     """
 
-    def __init__(self, env, agent: Agent, seed: int):
+    def __init__(self, env, agent, seed: int):
         self.env, self.agent = env, agent
         self.n = env.num_envs
         obs, _ = env.reset(seed=seed)
@@ -90,7 +115,8 @@ class VecCollector:
         """``n_steps`` vector steps; returns the rollout and the number of valid env steps."""
         N, gamma = self.n, self.agent.config.gamma
         obs_buf = np.empty((n_steps + 1, N, self.obs.shape[1]), dtype=np.float32)
-        actions = np.empty((n_steps, N), dtype=np.int64)
+        head = self.agent.head
+        actions = np.empty((n_steps, N, *head.action_shape), dtype=head.action_dtype)
         rewards = np.empty((n_steps, N), dtype=np.float64)
         terminated = np.empty((n_steps, N), dtype=bool)
         truncated = np.empty((n_steps, N), dtype=bool)

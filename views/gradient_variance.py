@@ -7,12 +7,11 @@ import pandas as pd
 import streamlit as st
 
 from pgcore import ConfigError, default_config
+from pgcore.execution import ACTIVE_STATES
 from pgcore.gradvar import STAGES, GradVarLab
-from ui import experiments as ux
-from ui.router import require_router
-from ui.state import slot_pool
-
-require_router()
+from ui.experiment_charts import MEAN_COLOR, PALETTE
+from ui.experiment_controls import STATE_BADGES, live_ui
+from ui.state import session_tasks, slot_pool, task_controls
 
 KEY = "exp.gradvar"
 SHORT = {"none": "no baseline", "normalize": "normalised returns", "value": "value baseline"}
@@ -56,28 +55,19 @@ try:
 except ConfigError as exc:
     error = str(exc)
 
-holder = ux.session_experiments()
-item = holder.get(KEY)
-active = item is not None and item.state in ("running", "waiting")
+page = session_tasks().page(KEY)
 
 
 def start() -> None:
     lab = GradVarLab(config, train_eps, pool=slot_pool(), n_batches=n_batches,
                      batch_size=batch_size, reference_batches=n_batches, seed=seed)
     lab.stage_key = stage
-    holder.start(KEY, lab)
+    page.start(lab)
 
 
-b1, b2, b3 = st.columns(3)
-b1.button("Measure", type="primary", icon=":material/play_arrow:", width="stretch",
-          key=f"{KEY}.start", disabled=config is None or active, on_click=start,
-          help="Train (if asked), freeze, and measure, in the background.")
-b2.button("Stop", icon=":material/stop:", width="stretch", key=f"{KEY}.stop",
-          disabled=not active, on_click=holder.stop, args=(KEY,))
-b3.button("Reset", icon=":material/restart_alt:", width="stretch", key=f"{KEY}.reset",
-          disabled=item is None, on_click=holder.reset, args=(KEY,))
-if error:
-    st.error(f"These settings cannot run: {error}.", icon=":material/block:")
+task_controls(page, None if config is None else start, keys=KEY, error=error,
+              start_label="Measure",
+              start_help="Train (if asked), freeze, and measure, in the background.")
 
 
 def stats_frame(result) -> pd.DataFrame:
@@ -93,26 +83,26 @@ def stats_frame(result) -> pd.DataFrame:
 
 def draw(snap: dict) -> None:
     state = snap["state"]
-    label, color = ux.STATE_BADGES.get(state, (state, "gray"))
+    label, color = STATE_BADGES.get(state, (state, "gray"))
     s1, s2 = st.columns([1, 5], vertical_alignment="center")
     with s1:
         st.badge(label, color=color)
     s2.caption(snap["stage"] or snap["message"])
-    if state in ("running", "waiting"):
+    if state in ACTIVE_STATES:
         st.progress(float(snap["fraction"]))
     if state in ("error", "stopped") and snap["message"]:
         (st.error if state == "error" else st.info)(snap["message"])
     returns = snap["train_returns"]
     if returns and snap["result"] is None:
         df = pd.DataFrame({"episode": np.arange(1, len(returns) + 1), "return": returns})
-        st.altair_chart(alt.Chart(df).mark_line(color=ux.MEAN_COLOR).encode(
+        st.altair_chart(alt.Chart(df).mark_line(color=MEAN_COLOR).encode(
             x="episode:Q", y=alt.Y("return:Q", scale=alt.Scale(domain=[0, 520]))).properties(
             height=180, title="training before the freeze"), width="stretch")
     result = snap["result"]
     if result is None:
         return
     stage_key = getattr(item_now(), "stage_key", "init")
-    holder.notes.setdefault(KEY, {})[stage_key] = result
+    page.notes[stage_key] = result
     st.markdown(f"**Frozen policy {STAGES.get(stage_key, '')}**: mean return "
                 f"{result.mean_return:.1f} over the measured episodes; "
                 f"{result.n_batches} batches of {result.batch_size} episodes; "
@@ -145,7 +135,7 @@ def draw(snap: dict) -> None:
     order = list(SHORT.values())
     y = alt.Y("estimator:N", title=None, sort=order, axis=alt.Axis(labelLimit=200))
     color = alt.Color("estimator:N", legend=None, scale=alt.Scale(domain=order,
-                                                                  range=ux.PALETTE[:3]))
+                                                                  range=PALETTE[:3]))
     left.altair_chart(alt.Chart(bars).mark_bar().encode(
         x=alt.X("variance / |mean|²:Q", title="variance / |mean|² of one batch gradient"),
         y=y, color=color, tooltip=["estimator:N", alt.Tooltip("variance / |mean|²:Q",
@@ -161,7 +151,7 @@ def draw(snap: dict) -> None:
     st.download_button("Statistics (CSV)", df.to_csv(index=False).encode(),
                        file_name=f"gradient-variance-{stage_key}.csv", mime="text/csv",
                        icon=":material/table:", key=f"{KEY}.csv", on_click="ignore")
-    measured = holder.notes.get(KEY, {})
+    measured = page.notes
     if len(measured) > 1:
         st.subheader("Across the stages you measured", anchor=False)
         rows = []
@@ -176,11 +166,11 @@ def draw(snap: dict) -> None:
 
 
 def item_now():
-    return holder.get(KEY)
+    return page.task
 
 
 st.caption("The three estimators weight ∇log π(a_t|s_t) by A_t = G_t (no baseline), by the "
            "episode's returns standardised (normalised returns), or by G_t − V(s_t) (value "
            "baseline).")
-ux.live_ui(KEY, draw, "Choose a stage and press **Measure**. At initialisation it takes a few "
-                      "seconds; a trained policy plays long episodes and takes longer.")
+live_ui(KEY, draw, "Choose a stage and press **Measure**. At initialisation it takes a few "
+                   "seconds; a trained policy plays long episodes and takes longer.")

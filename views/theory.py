@@ -3,19 +3,12 @@
 import streamlit as st
 
 from pgcore import returns as R
-from pgcore.agents import (
-    ActorCriticAgent,
-    Agent,
-    ReinforceAgent,
-    policy_terms,
-    reinforce_advantages,
-    sample_actions,
-)
+from pgcore.algos.a2c import ActorCriticAgent
+from pgcore.algos.common import Agent
+from pgcore.algos.reinforce import ReinforceAgent, reinforce_advantages
+from pgcore.heads import head_for, policy_terms, sample_actions
 from pgcore.networks import PolicyValueNet
 from ui.docs import code_block
-from ui.router import require_router
-
-require_router()  # first visit after a restart straight to this URL: route via app.py
 
 st.title("Theory", anchor=False)
 st.markdown(
@@ -237,6 +230,7 @@ with text:
         "**Shared layers = 0** the two networks are separate and only share the optimiser."
     )
 with code:
+    code_block(head_for, "the env's action space picks the policy head")
     code_block(PolicyValueNet.__init__, "trunk, policy head, value head")
     code_block(PolicyValueNet.forward)
 
@@ -325,7 +319,7 @@ with text:
         "100-episode average of 475, median 207 episodes. Start both from the Train page "
         "(*Actor-critic* → *The lesson's settings*, then *Our default*) and compare the charts."
     )
-    st.page_link("pages/train.py", label="Try it on the Train page", icon=":material/monitoring:")
+    st.page_link("views/train.py", label="Try it on the Train page", icon=":material/monitoring:")
 with code:
     st.caption("The preset, as `pgcore.config.PRESETS` defines it")
     from pgcore import PRESETS

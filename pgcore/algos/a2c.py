@@ -1,0 +1,118 @@
+"""A2C: advantage actor-critic over parallel environments (one-step actor-critic is its
+special case, in :mod:`pgcore.algos.actor_critic`, and shares this loss).
+
+One-step actor-critic is the special case of A2C with one environment and rollouts of one
+step: the advantage is then the TD error delta_t = r_t + gamma * V(s_{t+1}) - V(s_t).
+A2C collects ``n_steps`` from each of ``n_envs`` environments and uses GAE(lambda)
+advantages (lambda = 1: n-step returns). The loss over the batch's valid steps::
+
+    L = - mean[ log pi(a_t|s_t) * A_t ]                     (actor; A_t detached)
+        + value_coef * mean[ (V(s_t) - (A_t + V(s_t)))^2 ]   (critic: regress on the target)
+        - beta * mean[ H(pi(.|s_t)) ]                        (entropy bonus)
+
+``terminated`` zeroes V(s_{t+1}); a ``truncated`` step bootstraps from it, unless
+``config.bootstrap_truncated`` is False (the lesson's treatment, kept for its preset).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..collect import Rollout
+from ..fields import Field, number, whole
+from ..returns import gae_advantages, normalize
+from .base import Algorithm, Preset
+from .common import (
+    POLICY_GRADIENT_FIELDS,
+    Agent,
+    Stats,
+    advantage_stats,
+    policy_gradient_panels,
+)
+
+# ----- config ---------------------------------------------------------------------------------
+
+N_ENVS = Field(
+    "n_envs", 1, "Parallel environments stepped together; one update learns from all of them.",
+    whole(1, 1024), label="Parallel environments", options=(1, 2, 4, 8, 16, 32), rank=50,
+    help="A2C steps this many CartPoles together and learns from all of them in one batch.",
+    cli_help="parallel environments")
+N_STEPS = Field(
+    "n_steps", 1, "Env steps per environment between updates (the rollout length).",
+    whole(1, 10_000), label="Steps per update (n)",
+    options=(1, 2, 3, 5, 8, 10, 16, 20, 32, 64, 128), rank=60,
+    help="Rollout length per environment: n-step returns.",
+    cli_help="env steps per environment between updates")
+GAE_LAMBDA = Field(
+    "gae_lambda", 1.0, "GAE lambda in [0, 1]: 1 gives plain n-step returns, 0 the one-step "
+    "TD error.", number(0.0, 1.0), label="GAE λ", widget="slider", low=0.0, high=1.0,
+    step=0.05, advanced=True, rank=160, flag=None,
+    help="1: n-step returns; 0: one-step TD errors.")
+
+ROLLOUT_FIELDS = (N_ENVS, N_STEPS, GAE_LAMBDA)
+"""What the trainer's ``rollout`` loop reads (``n_envs``, ``n_steps``) and GAE's lambda."""
+
+
+# ----- the loss -------------------------------------------------------------------------------
+
+
+class ActorCriticAgent(Agent):
+    """Actor and critic (shared trunk or not) trained on bootstrapped advantages."""
+
+    def update(self, rollout: Rollout) -> Stats:
+        cfg = self.config
+        T, N = rollout.actions.shape[:2]
+        obs = torch.as_tensor(rollout.obs, dtype=torch.float32).reshape((T + 1) * N, -1)
+        outputs, values = self.net(obs)  # ((T+1)N, head outputs), ((T+1)N,)
+        values = values.reshape(T + 1, N)
+        values_now = values[:T]  # (T, N) V(s_t), with gradient
+        next_values = values[1:].detach().double().numpy()  # (T, N) V(s_{t+1}), no gradient
+
+        terminated = rollout.terminated
+        if not cfg.bootstrap_truncated:  # the lesson: every end is terminal
+            terminated = terminated | rollout.truncated
+        advantages = gae_advantages(rollout.rewards, values_now.detach().double().numpy(),
+                                    next_values, terminated, rollout.truncated,
+                                    cfg.gamma, cfg.gae_lambda)  # (T, N)
+        targets = advantages + values_now.detach().double().numpy()  # (T, N)
+
+        valid = torch.as_tensor(rollout.valid.reshape(-1))  # (T*N,)
+        adv = torch.as_tensor(advantages.reshape(-1), dtype=torch.float32)[valid]  # (B,)
+        if cfg.normalize_advantages and adv.numel() > 1:
+            adv = torch.as_tensor(normalize(adv.numpy()), dtype=torch.float32)
+        actions = rollout.actions.reshape(T * N, *self.head.action_shape)[valid.numpy()]
+        log_probs, entropy = self.head.log_prob_entropy(outputs[: T * N][valid],
+                                                        actions)  # (B,), (B,)
+        v = values_now.reshape(-1)[valid]  # (B,)
+        target = torch.as_tensor(targets.reshape(-1), dtype=torch.float32)[valid]  # (B,)
+
+        policy_loss = -self.reduce(log_probs * adv)
+        value_loss = (target - v).pow(2).mean()
+        entropy_term = self.reduce(entropy)
+        loss = policy_loss + cfg.value_coef * value_loss - cfg.entropy_beta * entropy_term
+        grad_norm = self.optimize(loss)
+        return Stats({"policy_loss": float(policy_loss.detach()),
+                "value_loss": float(value_loss.detach()),
+                "entropy": float(entropy.detach().mean()), "grad_norm": grad_norm,
+                **advantage_stats(adv), "value_mean": float(v.detach().mean()),
+                "target_mean": float(target.mean()), "batch_size": int(valid.sum())})
+
+
+# ----- presets and the registry entry ---------------------------------------------------------
+
+PRESETS = (
+    Preset("a2c",
+           "A2C over 16 parallel CartPoles, 8-step returns, shared tanh trunk: our tuned default.",
+           dict(algo="a2c", lr=3e-3, value_lr=1e-2, hidden=64, shared_layers=1, head_layers=1,
+                activation="tanh", ortho_init=True, gamma=0.99, value_coef=0.5,
+                max_grad_norm=5.0, n_envs=16, n_steps=8, gae_lambda=1.0, entropy_beta=0.0),
+           label="Our default"),
+)
+
+ALGORITHM = Algorithm(
+    name="a2c", label="A2C (parallel envs)", title="A2C",
+    summary="advantage actor-critic: n-step (GAE) returns over parallel environments",
+    fields=(*POLICY_GRADIENT_FIELDS[:1], N_ENVS, N_STEPS, *POLICY_GRADIENT_FIELDS[1:],
+            GAE_LAMBDA),
+    loop="rollout", make_agent=ActorCriticAgent, presets=PRESETS,
+    panels=policy_gradient_panels(), batch_size=lambda config: config.n_envs * config.n_steps)

@@ -1,0 +1,235 @@
+"""``train``: its flags, the config they give, one run per seed, the per-seed table and the
+output files (episode CSV, JSON summary, checkpoints).
+
+(Not ``train.py``: ``pgcore.cli.train`` is :func:`pgcore.trainer.train`, which tests replace.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import textwrap
+from pathlib import Path
+
+from .. import algos
+from ..config import PRESETS, ConfigError, TrainConfig, default_config, preset
+from ..envs import env_spec
+from ..metrics import CARTPOLE_V0_SOLVED, CARTPOLE_V1_SOLVED, summarize, write_csv
+from ..trainer import RunResult
+from .common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    PRESET_HELP,
+    CLIError,
+    add_config_flags,
+    add_flags,
+    algo_help,
+    budget,
+    check_writable,
+    config_overrides,
+    fmt,
+    say,
+    with_flag,
+    write_file,
+)
+from .workers import run_parallel, run_sequential
+
+
+def add_train_parser(sub) -> None:
+    t = sub.add_parser(
+        "train", help="train one agent per seed and report learning speed",
+        description=textwrap.fill(
+            "Train one agent per seed, starting from the algorithm's tuned defaults (or "
+            "--preset) and changing only the flags given. Prints a table per seed: episodes, "
+            "env steps and seconds until the 100-episode average return first reaches "
+            f"{CARTPOLE_V0_SOLVED:g} and {CARTPOLE_V1_SOLVED:g}, the final 100-episode average "
+            "and env steps per second.", 78),
+        epilog="presets:\n" + "\n".join(
+            textwrap.fill(p.description, 78, initial_indent=f"  {p.name:<24}",
+                          subsequent_indent=" " * 26) for p in PRESETS.values()),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_flags(t, {
+        "algo": algo_help("algorithm (required unless --preset gives it)"),
+        "preset": PRESET_HELP,
+    })
+    add_config_flags(t)
+    add_flags(t, {
+        "seeds": "seeds to run (default 0)",
+        "episodes": "episode budget (default 1000; 0 = no episode cap)",
+        "max_steps": "env-step budget (default none); training ends at whichever budget "
+                     "comes first",
+        "jobs": "seeds trained at once in separate processes (default: min(seeds, CPUs)); "
+                "1 = one after another in this process",
+        "out": "write one row per episode: seed, episode, return, length, env_steps, "
+               "wall_seconds",
+        "summary": 'write {"config": ..., "runs": [per-seed summary, ...]}',
+        "save": {"metavar": "PATH", "help": "save the trained agent (with several seeds: "
+                 "PATH-seed{S}.suffix)"},
+        "quiet": "no progress bar or notes on stderr (the table still prints)",
+    })
+
+
+def seed_path(path: str | os.PathLike, seed: int) -> Path:
+    """``runs/agent.pt`` -> ``runs/agent-seed3.pt`` (the suffix stays last)."""
+    p = Path(path)
+    return p.with_name(f"{p.stem}-seed{seed}{p.suffix}")
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """Defaults for --algo/--baseline (or --preset), with only the given flags applied."""
+    overrides = config_overrides(args)
+    if args.max_steps is not None:
+        overrides["max_steps"] = args.max_steps
+    if args.episodes is not None:
+        overrides["max_episodes"] = None if args.episodes == 0 else args.episodes
+    if args.seeds:
+        overrides["seed"] = args.seeds[0]
+    if args.preset is not None:
+        base = PRESETS[args.preset].values
+        if args.algo is not None and args.algo != base["algo"]:
+            algos.get(args.algo)  # an unknown name says so first
+            raise CLIError(f"preset {args.preset!r} is for {base['algo']}, not {args.algo}")
+        return preset(args.preset, **overrides)
+    return default_config(args.algo, **overrides)
+
+
+# ----- the per-seed summary and the end-of-run table ------------------------------------------
+
+RECORD_FIGURES = ("episodes_to_195", "steps_to_195", "seconds_to_195", "episodes_to_475",
+                  "steps_to_475", "seconds_to_475", "final_avg100", "steps_per_second")
+"""The :func:`~pgcore.metrics.summarize` figures of a ``--summary`` run record, in order."""
+
+
+def run_record(result: RunResult) -> dict:
+    """One run of the ``--summary`` file (and one row of the table), JSON-ready:
+    ``seed``, the :data:`RECORD_FIGURES` of :func:`~pgcore.metrics.summarize`,
+    ``episode_returns``, ``episodes``, ``env_steps``, ``wall_seconds`` and ``reason`` (why the
+    run ended)."""
+    s = summarize(result)
+    return {"seed": int(result.config.seed), **{k: s[k] for k in RECORD_FIGURES},
+            "episode_returns": result.episode_returns, "episodes": s["episodes"],
+            "env_steps": s["env_steps"], "wall_seconds": s["wall_seconds"],
+            "reason": result.reason}
+
+
+
+def format_table(summaries: list[dict]) -> str:
+    """The per-seed table (plus a median row for several seeds)."""
+    a, b = int(CARTPOLE_V0_SOLVED), int(CARTPOLE_V1_SOLVED)
+    cols = [("seed", "seed", "int"), ("episodes", "episodes", "int"),
+            ("env_steps", "env steps", "int"), ("wall_seconds", "seconds", "sec"),
+            (f"episodes_to_{a}", f"ep to {a}", "int"), (f"steps_to_{a}", f"steps to {a}", "int"),
+            (f"seconds_to_{a}", f"s to {a}", "sec"),
+            (f"episodes_to_{b}", f"ep to {b}", "int"), (f"steps_to_{b}", f"steps to {b}", "int"),
+            (f"seconds_to_{b}", f"s to {b}", "sec"),
+            ("final_avg100", "final avg100", "f1"), ("steps_per_second", "steps/s", "int"),
+            ("reason", "end", "str")]
+    rows = [[str(s[key]) if kind == "str" else fmt(s[key], kind) for key, _, kind in cols]
+            for s in summaries]
+    if len(summaries) > 1:
+        med = []
+        for key, _, kind in cols:
+            if key == "seed":
+                med.append("median")
+            elif kind == "str":
+                med.append("")
+            else:
+                vals = [s[key] for s in summaries if s[key] is not None]
+                # a threshold never reached counts as "later than any": median of reached only
+                # is misleading, so show it only when every seed reached it
+                ok = len(vals) == len(summaries)
+                med.append(fmt(statistics.median(vals), kind) if ok and vals else "-")
+        rows.append(med)
+    headers = [h for _, h, _ in cols]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.rjust(w) if i < len(cols) - 1 else h.ljust(w)
+                       for i, (h, w) in enumerate(zip(headers, widths, strict=True))).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    for r in rows:
+        lines.append("  ".join(c.rjust(w) if i < len(cols) - 1 else c.ljust(w)
+                               for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip())
+    if len(summaries) > 1:
+        for t in (a, b):
+            n = sum(s[f"episodes_to_{t}"] is not None for s in summaries)
+            lines.append(f"100-episode average reached {t}: {n} of {len(summaries)} seeds")
+    return "\n".join(lines)
+
+
+CSV_COLUMNS = ("episode", "return", "length", "env_steps", "wall_seconds")
+"""The ``--out`` file's columns after ``seed``."""
+
+
+def _write_csv(path: Path, results: list[RunResult]) -> None:
+    with open(path, "w", newline="") as f:
+        write_csv(f, (((r.config.seed,), r.history) for r in results), CSV_COLUMNS,
+                  lead=("seed",), lineterminator="\r\n")
+
+
+# ----- the command ----------------------------------------------------------------------------
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    if args.algo is None and args.preset is None:
+        raise CLIError("train needs --algo or --preset")
+    seeds = args.seeds if args.seeds else None
+    if seeds is not None and len(set(seeds)) != len(seeds):
+        dups = sorted({s for s in seeds if seeds.count(s) > 1})
+        raise CLIError(f"--seeds lists seed {', '.join(map(str, dups))} more than once")
+    try:
+        base = config_from_args(args)
+    except ConfigError as exc:
+        raise CLIError(with_flag(str(exc))) from None
+    seeds = seeds or [base.seed]
+    configs = [base.replace(seed=s) for s in seeds]
+    env_spec(base.env_id)  # unknown env or continuous actions: EnvError before any work
+    if args.jobs is not None and args.jobs < 1:
+        raise CLIError(f"--jobs must be at least 1, got {args.jobs}")
+    jobs = min(len(seeds), args.jobs if args.jobs is not None else (os.cpu_count() or 1))
+    out = check_writable(args.out, "--out") if args.out else None
+    summary_path = check_writable(args.summary, "--summary") if args.summary else None
+    save_paths = {}
+    if args.save:
+        for s in seeds:
+            p = seed_path(args.save, s) if len(seeds) > 1 else Path(args.save)
+            save_paths[s] = check_writable(str(p), "--save")
+
+    import torch
+
+    torch.set_num_threads(1)
+    say(f"training {base.algo} on {base.env_id}: seeds {' '.join(map(str, seeds))}, "
+        f"{budget(base)}, {jobs} process{'es' if jobs > 1 else ''}", args.quiet)
+    if jobs > 1:
+        from ..execution import shutdown_worker_pool
+
+        try:
+            runs = run_parallel(configs, jobs, bool(save_paths), args.quiet)
+        finally:
+            shutdown_worker_pool()  # the command's workers end with it (Ctrl-C included)
+    else:
+        runs = run_sequential(configs, bool(save_paths), args.quiet)
+
+    results = [r for r, _ in runs]
+    summaries = [run_record(r) for r in results]
+    print(format_table(summaries), flush=True)
+
+    if out is not None:
+        write_file(out, "--out", lambda p: _write_csv(p, results))
+        say(f"wrote {out}", args.quiet)
+    if summary_path is not None:
+        doc = {"config": base.to_dict(), "runs": summaries}
+        write_file(summary_path, "--summary",
+                   lambda p: p.write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n"))
+        say(f"wrote {summary_path}", args.quiet)
+    for (result, data) in runs:
+        if data is not None:
+            path = save_paths[result.config.seed]
+            write_file(path, "--save", lambda p, d=data: p.write_bytes(d))
+            say(f"saved {path}", args.quiet)
+
+    diverged = [r for r in results if r.diverged]
+    for r in diverged:
+        print(f"seed {r.config.seed}: {r.message}", file=sys.stderr)
+    return EXIT_FAILED if diverged else EXIT_OK

@@ -1,0 +1,148 @@
+"""The algorithm registry: every algorithm is one module plus one entry, and nothing else
+branches on an algorithm's name; an unknown name is a clear error everywhere."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from pgcore import algos
+from pgcore.config import FIELDS, PRESETS, RUN_FIELDS, ConfigError, TrainConfig, default_config
+from pgcore.envs import EnvSpec
+from pgcore.heads import CategoricalHead
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _one_line(exc_info) -> str:
+    msg = str(exc_info.value)
+    assert msg and "\n" not in msg, msg
+    return msg
+
+
+@pytest.mark.parametrize("name", algos.names())
+def test_every_entry_is_complete(name):
+    a = algos.get(name)
+    assert a.name == name and a.label and a.title and a.summary
+    assert a.loop in algos.LOOPS
+    assert a.presets and all(p.values.get("algo") == name for p in a.presets)
+    assert all(p.label for p in a.presets)  # the Train page's picker shows them
+    assert default_config(name).algo == name
+    assert {p.key for p in a.panels} <= _reported_stats(default_config(name))
+
+
+def _reported_stats(cfg) -> set[str]:
+    """The statistics one real update of ``cfg`` reports."""
+    from pgcore import train
+    from pgcore.events import UpdateEnd
+
+    seen: set[str] = set()
+
+    def on_event(e):
+        if isinstance(e, UpdateEnd):
+            seen.update(e.stats)
+
+    train(cfg.replace(max_episodes=2, hidden=8), on_event=on_event)
+    return seen
+
+
+def test_fields_are_declared_once_and_algorithm_fields_default_when_unused():
+    names = [f.name for f in RUN_FIELDS] + [f.name for f in algos.algorithm_fields()]
+    assert len(names) == len(set(names)) == len(FIELDS)
+    # a field one algorithm owns cannot be set on a config of another
+    with pytest.raises(ConfigError) as info:
+        TrainConfig(algo="reinforce", gae_lambda=0.5)
+    msg = _one_line(info)
+    assert "gae_lambda" in msg and "a2c" in msg and "reinforce" in msg
+
+
+@pytest.mark.parametrize("call", [
+    lambda: algos.get("ppo"),
+    lambda: TrainConfig(algo="ppo"),
+    lambda: default_config("ppo"),
+    lambda: TrainConfig.from_dict({"algo": "ppo"}),
+])
+def test_unknown_algorithm_is_one_clear_line(call):
+    with pytest.raises(ConfigError) as info:
+        call()
+    msg = _one_line(info)
+    assert "ppo" in msg and all(n in msg for n in algos.names())
+
+
+def test_cli_rejects_an_unknown_algorithm_with_exit_2(capsys):
+    from pgcore import cli
+
+    assert cli.main(["train", "--algo", "ppo", "--episodes", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "ppo" in err[0] and "a2c" in err[0]
+
+
+def test_cli_flags_and_choices_come_from_the_registry():
+    from pgcore import cli
+
+    text = cli.build_parser()._subparsers._group_actions[0].choices["train"].format_help()
+    for name in algos.names():
+        assert name in text
+    for f in FIELDS.values():
+        if f.cli_flag:
+            assert f.cli_flag in text, f.cli_flag
+
+
+_BRANCH = re.compile(r"""(==|!=)\s*["']({n})["']|["']({n})["']\s*(==|!=)|in \(["']({n})["']"""
+                     .format(n="|".join(re.escape(n) for n in algos.names())))
+
+
+def test_no_module_outside_an_algorithms_own_file_branches_on_its_name():
+    own = {Path(m.__file__).resolve() for m in algos._MODULES}
+    offenders = []
+    paths = [ROOT / "app.py"] + [p for d in ("pgcore", "ui", "views")
+                                 for p in (ROOT / d).rglob("*.py")]
+    for path in paths:
+        if path.resolve() in own:
+            continue
+        for i, line in enumerate(path.read_text().splitlines(), 1):
+            if _BRANCH.search(line):
+                offenders.append(f"{path.relative_to(ROOT)}:{i}: {line.strip()}")
+    assert not offenders, "\n".join(offenders)
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+@pytest.mark.parametrize("head", [CategoricalHead(2), CategoricalHead(5)], ids=["n2", "n5"])
+def test_fast_acting_forward_equals_the_ordinary_forward(preset, head):
+    agent = algos.make_agent(PRESETS[preset].config(), EnvSpec("toy", 6, head))
+    obs = torch.from_numpy(np.random.default_rng(0).normal(size=(16, 6)).astype(np.float32))
+    for batch in (obs[:1], obs):  # acting is mostly batch 1 (REINFORCE) or n_envs (A2C)
+        fast_out, fast_v = agent.net.act_forward(batch, with_value=True)
+        with torch.no_grad():
+            out, v = agent.net(batch)
+        assert torch.equal(fast_out, out)  # bit for bit
+        assert (fast_v is None) == (v is None)
+        if v is not None:
+            assert torch.equal(fast_v, v)
+        assert fast_out.shape == (len(batch), head.out_dim)
+
+
+def test_train_page_replaces_an_unknown_algorithm_with_a_one_line_message():
+    from streamlit.testing.v1 import AppTest
+
+    from pgcore.runner import stop_all
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("views/train.py")
+    at.session_state["cfg.algo"] = "ppo"  # e.g. an old session or a hand-made link
+    at.run()
+    try:
+        assert not at.exception, at.exception
+        errors = [e.value for e in at.error]
+        assert len(errors) == 1 and "\n" not in errors[0]
+        assert "unknown algorithm 'ppo'" in errors[0] and "defaults" in errors[0]
+        assert at.radio(key="cfg.algo").value in algos.names()
+        at.run()  # shown once
+        assert not at.error
+    finally:
+        stop_all()

@@ -1,0 +1,270 @@
+"""The experiment pages' charts and the data behind them.
+
+Charts are altair, built from one snapshot per refresh and downsampled per curve, so a
+refresh sends a bounded number of points however many seeds and episodes there are.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from pgcore.experiments import ExperimentSnapshot
+from pgcore.metrics import CARTPOLE_V0_SOLVED, CARTPOLE_V1_SOLVED, across_seed_stats
+
+from .charts import REF_COLOR, REF_LEGEND, reference_layers, rolling_mean_std, sample_index
+
+CURVE_POINTS = 250
+"""Points per curve sent to the browser on each refresh."""
+THRESHOLDS = ((CARTPOLE_V0_SOLVED, "195: CartPole-v0 criterion", "#b45309"),
+              (CARTPOLE_V1_SOLVED, "475: CartPole-v1 criterion", "#15803d"))
+SEED_COLOR, MEAN_COLOR, BAND_COLOR = "#94a3b8", "#1d4ed8", "#60a5fa"
+PALETTE = ["#1d4ed8", "#dc2626", "#059669", "#9333ea", "#d97706", "#0891b2"]
+BAND_LABEL = "mean ± 1 std across seeds"
+
+
+# ----- chart data -----------------------------------------------------------------------------
+
+
+def smoothed(x: np.ndarray, window: int) -> np.ndarray:
+    """Trailing moving average over the last ``min(i + 1, window)`` values."""
+    if window <= 1 or len(x) == 0:
+        return np.asarray(x, dtype=np.float64)
+    return rolling_mean_std(x, window)[0]
+
+
+def seed_curves(snap: ExperimentSnapshot, label: str, column: str = "return",
+                window: int = 20, max_points: int = CURVE_POINTS
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(per-seed curves, mean/std across seeds) of ``column`` for the runs of ``label``.
+
+    Each seed's curve is smoothed first (full history), then the across-seed mean and std are
+    taken per episode, and only then is everything downsampled to ``max_points``.
+    """
+    runs = [r for r in snap.by_label(label) if r.episodes]
+    lines, curves = [], []
+    for r in runs:
+        y = smoothed(r.columns[column], window)
+        curves.append(y)
+        idx = sample_index(len(y), max_points)
+        lines.append(pd.DataFrame({"episode": idx + 1, "value": y[idx],
+                                   "seed": f"seed {r.seed}"}))
+    seeds = pd.concat(lines, ignore_index=True) if lines else \
+        pd.DataFrame({"episode": [], "value": [], "seed": []})
+    if not curves:
+        return seeds, pd.DataFrame({"episode": [], "mean": [], "lo": [], "hi": [], "n": []})
+    stats = across_seed_stats(curves)
+    idx = sample_index(len(stats.mean), max_points)
+    std = np.where(stats.count[idx] >= 2, stats.std[idx], np.nan)
+    band = pd.DataFrame({"episode": idx + 1, "mean": stats.mean[idx],
+                         "lo": stats.mean[idx] - std, "hi": stats.mean[idx] + std,
+                         "n": stats.count[idx]})
+    return seeds, band
+
+
+def group_bands(snap: ExperimentSnapshot, column: str, window: int,
+                names: dict[str, str] | None = None) -> pd.DataFrame:
+    """Mean/std bands of ``column`` for every label, stacked with a ``group`` column."""
+    parts = []
+    for label in snap.labels:
+        _, band = seed_curves(snap, label, column, window)
+        if len(band):
+            parts.append(band.assign(group=(names or {}).get(label, label)))
+    if not parts:
+        return pd.DataFrame({"episode": [], "mean": [], "lo": [], "hi": [], "group": []})
+    return pd.concat(parts, ignore_index=True)
+
+
+def x_max_of(snap: ExperimentSnapshot) -> int:
+    budgets = [r.config.max_episodes or 0 for r in snap.runs]
+    return max([*budgets, *(r.episodes for r in snap.runs), 10])
+
+
+# ----- charts ---------------------------------------------------------------------------------
+
+
+def _threshold_layers(y_title: str, y_scale) -> list:
+    rules = pd.DataFrame({"y": [t[0] for t in THRESHOLDS], "label": [t[1] for t in THRESHOLDS],
+                          "color": [t[2] for t in THRESHOLDS]})
+    base = alt.Chart(rules).encode(y=alt.Y("y:Q", scale=y_scale, title=y_title),
+                                   color=alt.Color("color:N", scale=None))
+    return [base.mark_rule(strokeDash=[6, 4], strokeWidth=1.2),
+            base.mark_text(align="left", baseline="bottom", dx=4, dy=-2, fontSize=10,
+                           fontWeight="bold").encode(x=alt.value(0), text="label:N")]
+
+
+def seeds_band_chart(seeds: pd.DataFrame, band: pd.DataFrame, x_max: int, title: str,
+                     y_title: str = "return (moving average)", y_max: float | None = 500.0,
+                     thresholds: bool = True, height: int = 320,
+                     reference: pd.DataFrame | None = None) -> alt.LayerChart:
+    """Each seed a thin line, the mean bold, and a band labelled "mean ± 1 std across seeds";
+    behind them, when given, the grey typical-run band ``reference``."""
+    x_scale = alt.Scale(domain=[0, x_max], nice=False)
+    x = alt.X("episode:Q", title="episode", scale=x_scale)
+    y_scale = alt.Scale(domain=[0, y_max * 1.04], nice=False) if y_max else alt.Scale(zero=True)
+    keys = ["one seed", "mean", BAND_LABEL]
+    colors = [SEED_COLOR, MEAN_COLOR, BAND_COLOR]
+    if reference is not None:
+        keys.append(REF_LEGEND)
+        colors.append(REF_COLOR)
+    legend = alt.Color("series:N", title=None,
+                       scale=alt.Scale(domain=keys, range=colors),
+                       legend=alt.Legend(orient="top", direction="horizontal",
+                                         symbolType="stroke", symbolStrokeWidth=4,
+                                         labelLimit=240,
+                                         columns=2 if len(keys) > 3 else alt.Undefined))
+    band = band.assign(series=BAND_LABEL)
+    seeds = seeds.assign(series="one seed")
+    layers = [
+        alt.Chart(band).mark_area(opacity=0.3).encode(
+            x=x, y=alt.Y("lo:Q", scale=y_scale, title=y_title), y2="hi:Q", color=legend),
+        alt.Chart(seeds).mark_line(strokeWidth=0.9, opacity=0.8).encode(
+            x=x, y=alt.Y("value:Q", scale=y_scale, title=y_title), detail="seed:N",
+            color=legend, tooltip=["seed:N", "episode:Q",
+                                   alt.Tooltip("value:Q", format=".1f", title=y_title)]),
+        alt.Chart(band.assign(series="mean")).mark_line(strokeWidth=2.5).encode(
+            x=x, y=alt.Y("mean:Q", scale=y_scale, title=y_title), color=legend,
+            tooltip=["episode:Q", alt.Tooltip("mean:Q", format=".1f", title="mean"),
+                     alt.Tooltip("lo:Q", format=".1f", title="mean − std"),
+                     alt.Tooltip("hi:Q", format=".1f", title="mean + std"),
+                     alt.Tooltip("n:Q", title="seeds")]),
+    ]
+    if reference is not None:
+        layers = reference_layers(reference.assign(series=REF_LEGEND),
+                                  alt.X("x:Q", title="episode", scale=x_scale), y_scale,
+                                  y_title, legend) + layers
+    if thresholds:
+        layers += _threshold_layers(y_title, y_scale)
+    return alt.layer(*layers).properties(
+        title=alt.TitleParams(title, anchor="start", fontSize=14),
+        height=height + (24 if reference is not None else 0))  # the legend wraps
+
+
+def groups_band_chart(data: pd.DataFrame, x_max: int, title: str, y_title: str,
+                      y_domain: tuple[float, float] | None = None, thresholds: bool = False,
+                      height: int = 300, reference: pd.DataFrame | None = None
+                      ) -> alt.LayerChart:
+    """Several settings on one chart: per setting a mean line and a ± 1 std band (across
+    seeds), coloured by ``group``. ``data``: episode, mean, lo, hi, group. ``reference``:
+    typical-run bands (x, lo, mid, hi, group) drawn faintly in their group's colour."""
+    x_scale = alt.Scale(domain=[0, x_max], nice=False)
+    x = alt.X("episode:Q", title="episode", scale=x_scale)
+    y_scale = alt.Scale(domain=list(y_domain), nice=False) if y_domain else alt.Scale(zero=True)
+    groups = list(dict.fromkeys(data["group"])) if len(data) else []
+    color = alt.Color("group:N", title=None, scale=alt.Scale(domain=groups,
+                                                             range=PALETTE[:len(groups)]),
+                      legend=alt.Legend(orient="top", direction="horizontal", labelLimit=260))
+    base = alt.Chart(data)
+    layers = [base.mark_area(opacity=0.2).encode(
+                  x=x, y=alt.Y("lo:Q", scale=y_scale, title=y_title), y2="hi:Q", color=color),
+              base.mark_line(strokeWidth=2.2).encode(
+                  x=x, y=alt.Y("mean:Q", scale=y_scale, title=y_title), color=color,
+                  tooltip=["group:N", "episode:Q",
+                           alt.Tooltip("mean:Q", format=".3g", title="mean across seeds"),
+                           alt.Tooltip("lo:Q", format=".3g", title="mean − std"),
+                           alt.Tooltip("hi:Q", format=".3g", title="mean + std")])]
+    if reference is not None and len(reference):
+        layers = reference_layers(reference, alt.X("x:Q", title="episode", scale=x_scale),
+                                  y_scale, y_title, color,
+                                  extra_tips=(alt.Tooltip("group:N", title="reference for"),)
+                                  ) + layers
+    if thresholds:
+        layers += _threshold_layers(y_title, y_scale)
+    return alt.layer(*layers).properties(
+        title=alt.TitleParams(title, anchor="start", fontSize=14), height=height)
+
+
+# ----- strip plot (exercise 2) ----------------------------------------------------------------
+
+V0 = "195 (CartPole-v0 criterion)"
+V1 = "475 (CartPole-v1 criterion)"
+
+
+def strip_chart(rows: pd.DataFrame, budget: int, height: int = 130) -> alt.VConcatChart:
+    """Episodes to each threshold per seed, one strip per setting; a seed that never got
+    there is drawn as a hollow mark at the budget ("not reached")."""
+    long = []
+    for _, r in rows.iterrows():
+        for col, name in (("episodes_to_195", V0), ("episodes_to_475", V1)):
+            v = r[col]
+            reached = v is not None and not pd.isna(v)
+            long.append({"setting": r["setting"], "seed": int(r["seed"]), "threshold": name,
+                         "episodes": float(v) if reached else float(budget),
+                         "reached": "reached" if reached else "not reached (within budget)"})
+    data = pd.DataFrame(long)
+    x = alt.X("episodes:Q", title="episodes until the 100-episode average first reaches it",
+              scale=alt.Scale(domain=[0, budget * 1.02], nice=False))
+    charts = []
+    for name in (V0, V1):
+        sub = data[data["threshold"] == name] if len(data) else data
+        charts.append(alt.Chart(sub).mark_point(size=90, strokeWidth=2).encode(
+            x=x, y=alt.Y("setting:N", title=None, axis=alt.Axis(labelLimit=220)),
+            yOffset=alt.YOffset("seed:N"),
+            shape=alt.Shape("reached:N", title=None,
+                            scale=alt.Scale(domain=["reached", "not reached (within budget)"],
+                                            range=["circle", "cross"]),
+                            legend=alt.Legend(orient="top")),
+            color=alt.Color("setting:N", title=None, legend=None,
+                            scale=alt.Scale(range=PALETTE)),
+            tooltip=["setting:N", "seed:Q", "threshold:N", "episodes:Q", "reached:N"],
+        ).properties(
+            title=alt.TitleParams(f"Episodes to {name}", anchor="start", fontSize=13),
+            height=height))
+    return alt.vconcat(*charts)
+
+
+# ----- the race -------------------------------------------------------------------------------
+
+
+def race_data(snap: ExperimentSnapshot, window: int = 20, max_points: int = CURVE_POINTS,
+              names: dict[str, str] | None = None) -> pd.DataFrame:
+    """Per run: smoothed return against env steps and against wall seconds."""
+    parts = []
+    for r in snap.runs:
+        if not r.episodes:
+            continue
+        y = smoothed(r.returns, window)
+        idx = sample_index(len(y), max_points)
+        parts.append(pd.DataFrame({
+            "algorithm": (names or {}).get(r.label, r.label),
+            "env_steps": r.columns["env_steps"][idx], "seconds": r.columns["wall_seconds"][idx],
+            "episode": idx + 1, "value": y[idx]}))
+    if not parts:
+        return pd.DataFrame({"algorithm": [], "env_steps": [], "seconds": [], "episode": [],
+                             "value": []})
+    return pd.concat(parts, ignore_index=True)
+
+
+def race_chart(data: pd.DataFrame, x_field: str, x_title: str, order: list[str],
+               height: int = 320, reference: pd.DataFrame | None = None) -> alt.LayerChart:
+    """Each algorithm's smoothed return against ``x_field``; with ``reference`` (x, lo, mid,
+    hi, algorithm), faint typical-run bands in each algorithm's colour, clipped to the
+    range the live runs have covered so far (so they do not squash the live curves)."""
+    y_scale = alt.Scale(domain=[0, 520], nice=False)
+    color = alt.Color("algorithm:N", title=None,
+                      scale=alt.Scale(domain=order, range=PALETTE[:len(order)]),
+                      legend=alt.Legend(orient="top", direction="horizontal", columns=2,
+                                        labelLimit=240, symbolType="stroke",
+                                        symbolStrokeWidth=3, symbolOpacity=1))
+    x_scale = alt.Undefined
+    if reference is not None and len(reference):
+        x_end = float(data[x_field].max()) if len(data) else 0.0
+        x_scale = alt.Scale(domain=[0, max(x_end, 1.0)], nice=False)
+    lines = alt.Chart(data).mark_line(strokeWidth=2).encode(
+        x=alt.X(f"{x_field}:Q", title=x_title, axis=alt.Axis(format="~s"), scale=x_scale),
+        y=alt.Y("value:Q", scale=y_scale, title="return (moving average)"), color=color,
+        tooltip=["algorithm:N", "episode:Q", alt.Tooltip(f"{x_field}:Q", format=",.1f"),
+                 alt.Tooltip("value:Q", format=".1f", title="return")])
+    finish = alt.Chart(pd.DataFrame({"y": [CARTPOLE_V1_SOLVED], "t": ["finish line: 475"]}))
+    rule = finish.mark_rule(color="#15803d", strokeDash=[6, 4], strokeWidth=1.5).encode(
+        y=alt.Y("y:Q", scale=y_scale))
+    text = finish.mark_text(align="left", baseline="bottom", dx=4, dy=-2, color="#15803d",
+                            fontWeight="bold").encode(y=alt.Y("y:Q", scale=y_scale),
+                                                      x=alt.value(0), text="t:N")
+    layers = [lines, rule, text]
+    if reference is not None and len(reference):
+        layers = reference_layers(reference, alt.X("x:Q", title=x_title, scale=x_scale),
+                                  y_scale, "return (moving average)", color, opacity=0.08,
+                                  extra_tips=(alt.Tooltip("algorithm:N"),)) + layers  # 4 overlap
+    return alt.layer(*layers).properties(height=height)

@@ -1,0 +1,136 @@
+"""The experiment pages' controls: settings widgets, Start / Stop / Reset (the shared
+:func:`ui.state.task_controls`), the status line, the CSV download, and the fragment that
+redraws the results live while an experiment runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from pgcore.execution import ACTIVE_STATES
+from pgcore.experiments import ExperimentSnapshot, Job
+
+from .experiment_session import start_experiment
+from .state import session_tasks, slot_pool, task_controls
+
+REFRESH_SECONDS = 1.0
+MAX_SEEDS, MIN_SEEDS = 10, 2
+MIN_EPISODES, MAX_EPISODES = 20, 3000
+STATE_BADGES = {"idle": ("not started", "gray"), "waiting": ("waiting for a slot", "orange"),
+                "starting": ("starting", "orange"), "running": ("running", "blue"),
+                "finished": ("finished", "green"), "stopped": ("stopped", "gray"),
+                "error": ("error", "red")}
+"""State -> (badge label, colour) on the experiment pages."""
+JOB_LABELS = {"waiting": "queued"}
+"""A job's state as the pages' tables show it, where it differs from the state's name."""
+
+
+def job_label(state: str) -> str:
+    """``state`` of one job as a table shows it (a job still in the queue is "queued")."""
+    return JOB_LABELS.get(state, state)
+
+
+def seeds_ui(key: str, default: int = 3) -> list[int]:
+    """A bounded seed-count slider; the seeds are 0 .. n-1 (the same on every page)."""
+    n = st.slider("Seeds", MIN_SEEDS, MAX_SEEDS, default, key=f"{key}.seeds",
+                  help=f"How many independent runs per setting ({MIN_SEEDS} to {MAX_SEEDS}). "
+                       "Seeds 0, 1, 2, ... are used, the same for every setting.")
+    return list(range(int(n)))
+
+
+def episodes_ui(key: str, default: int = 1000, label: str = "Episodes per run") -> int:
+    return int(st.number_input(label, MIN_EPISODES, MAX_EPISODES, default, step=100,
+                               key=f"{key}.episodes",
+                               help=f"The episode budget of every run ({MIN_EPISODES:,} to "
+                                    f"{MAX_EPISODES:,})."))
+
+
+def smoothing_ui(key: str, default: int = 20) -> int:
+    return int(st.select_slider("Smoothing (episodes)", [1, 5, 10, 20, 50, 100], default,
+                                key=f"{key}.smooth",
+                                help="Each seed's curve is the moving average of its last "
+                                     "this-many episodes."))
+
+
+def reference_ui(key: str) -> bool:
+    """The "typical-run bands" toggle of an experiment page (on by default)."""
+    return st.toggle("Typical-run bands", value=True, key=f"{key}.reference",
+                     help="Draw, faintly behind your runs, how runs of the same default "
+                          "settings usually learn: reference runs on other seeds (100 "
+                          "onwards), shipped with the app.")
+
+
+def controls_ui(key: str, make_jobs: Callable[[], list[Job]] | None, error: str | None,
+                what: str = "runs", frame_every: float | None = None) -> None:
+    """Start / Stop / Reset for page ``key``. ``make_jobs`` builds the grid at click time;
+    ``frame_every`` (seconds) asks the runs for thumbnails of their environment."""
+    def start() -> None:
+        start_experiment(key, make_jobs(), frame_every)
+
+    task_controls(session_tasks().page(key),
+                  None if make_jobs is None or error is not None else start, keys=key,
+                  error=error, start_help=f"Train all the {what} in the background.",
+                  stop_help="Stop the running jobs; what they learned so far stays.",
+                  reset_help="Stop and forget these results.")
+
+
+def status_ui(snap: ExperimentSnapshot) -> None:
+    """State badge, progress bar and one line per failed run."""
+    runs_done = sum(r.ended for r in snap.runs)
+    pool = slot_pool()
+    queued = all(r.state == "waiting" for r in snap.runs) and snap.active
+    waiting = queued and pool.active >= pool.max_concurrent
+    label, color = STATE_BADGES["waiting" if waiting else "starting" if queued else snap.state]
+    b1, b2 = st.columns([1, 5], vertical_alignment="center")
+    with b1:
+        st.badge(label, color=color)
+    b2.caption(f"{runs_done} of {len(snap.runs)} runs done · {snap.episode_count:,} episodes · "
+               f"{snap.elapsed:,.0f} s")
+    if snap.active:
+        st.progress(snap.progress())
+    if waiting:
+        st.info(f"Waiting for a free training slot ({pool.active} of {pool.max_concurrent} "
+                "busy). It starts by itself when one frees.", icon=":material/hourglass_top:")
+    for line in snap.errors():
+        st.error(line, icon=":material/error:")
+
+
+def download_ui(key: str, snap: ExperimentSnapshot, stem: str) -> None:
+    page = session_tasks().page(key)
+
+    def data() -> bytes:
+        item = page.task
+        return item.snapshot().to_csv() if item is not None else b""
+
+    st.download_button("Results (CSV)", data=data, file_name=f"{stem}.csv", mime="text/csv",
+                       icon=":material/table:", key=f"{key}.csv", on_click="ignore",
+                       disabled=snap.episode_count == 0,
+                       help="One row per episode: label, seed, episode, return, length, "
+                            "env_steps, wall_seconds, entropy.")
+
+
+def live_ui(key: str, draw: Callable[[ExperimentSnapshot], None], empty: str) -> None:
+    """Draw page ``key``'s results: live (a fragment refreshing every second) while active,
+    once and statically after. When a run ends, the whole page reruns once."""
+    item = session_tasks().get(key)
+    if item is None:
+        st.info(empty, icon=":material/arrow_upward:")
+        return
+    if item.state in ACTIVE_STATES:
+        _live_fragment(key, draw)
+    else:
+        draw(item.snapshot())
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def _live_fragment(key: str, draw: Callable[[ExperimentSnapshot], None]) -> None:
+    page = session_tasks().page(key)
+    item = page.task
+    if item is None:
+        return
+    state = item.state  # read before the snapshot: the snapshot is then at least as new
+    draw(item.snapshot())
+    if state not in ACTIVE_STATES and page.last_state in ACTIVE_STATES:
+        page.last_state = state
+        st.rerun()
