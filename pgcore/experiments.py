@@ -55,10 +55,10 @@ from .execution import (
     END_STATES,
     NOT_STARTED,
     SlotPool,
+    TaskOwner,
     TaskThread,
     end_state,
     one_line,
-    shutdown_worker_pool,  # noqa: F401 - re-exported: the sweep command ends the pool with it
     worker_pool,
 )
 from .metrics import EpisodeHistory, summarize, write_csv
@@ -423,7 +423,7 @@ class _Store:
 # ----- the experiment --------------------------------------------------------------------------
 
 
-class Experiment:
+class Experiment(TaskOwner):
     """A grid of jobs trained in the background; see the module docstring.
 
     ``workers``: jobs of this experiment running at once, at most (default and maximum
@@ -481,28 +481,9 @@ class Experiment:
         if self.pool is not None:
             self.pool.wake()
 
-    def join(self, timeout: float | None = None) -> bool:
-        """Wait for the end; True if everything has ended."""
-        return self._task.join(timeout)
-
-    @property
-    def stopping(self) -> bool:
-        return self._task.stopping
-
-    @property
-    def alive(self) -> bool:
-        return self._task.alive
-
-    @property
-    def state(self) -> str:
-        """``idle``, ``running``, then ``finished`` (every job ended by itself, failed ones
-        included), ``stopped``, or ``error`` (the experiment itself failed)."""
-        return self._task.state
-
-    @property
-    def message(self) -> str:
-        """The end message (empty unless the experiment itself failed)."""
-        return self._task.message
+    # join, alive, stopping, state (``idle``, ``running``, then ``finished``: every job ended by
+    # itself, failed ones included; ``stopped``; or ``error``: the experiment itself failed)
+    # and message come from TaskOwner.
 
     def snapshot(self) -> ExperimentSnapshot:
         """An immutable copy of every job's state and episodes (cached until something moves)."""

@@ -48,7 +48,7 @@ import torch
 from .algos import make_agent
 from .algos.reinforce import reinforce_advantages
 from .config import TrainConfig
-from .execution import TaskThread
+from .execution import TaskOwner, TaskThread
 from .heads import sample_actions
 from .returns import discounted_returns
 
@@ -433,7 +433,7 @@ def measure(agent, env_fn: Callable[[], gym.Env], *, n_batches: int = 30, batch_
 STAGES = {"init": "at initialisation", "part": "part-trained", "trained": "trained"}
 
 
-class GradVarLab:
+class GradVarLab(TaskOwner):
     """Train ``config`` for ``train_episodes`` (0 = the initial policy), then :func:`measure`.
 
     A background task like a run or an experiment (:class:`pgcore.execution.TaskThread`: its
@@ -469,13 +469,6 @@ class GradVarLab:
 
     def stop(self) -> None:
         self._task.stop()
-
-    def join(self, timeout: float | None = None) -> bool:
-        return self._task.join(timeout)
-
-    @property
-    def state(self) -> str:
-        return self._task.state
 
     def snapshot(self) -> dict:
         with self._lock:

@@ -36,15 +36,7 @@ import numpy as np
 
 from .config import TrainConfig
 from .events import EpisodeEnd, Event, Frame, RunEnd, UpdateEnd
-from .execution import (  # the state names, SlotPool and stop_all are re-exported for the app
-    ACTIVE_STATES,
-    END_STATES,
-    STATES,  # noqa: F401
-    SlotPool,
-    TaskThread,
-    end_state,
-    stop_all,  # noqa: F401
-)
+from .execution import ACTIVE_STATES, END_STATES, SlotPool, TaskOwner, TaskThread, end_state
 from .metrics import HISTORY_COLUMNS, EpisodeHistory
 
 EPISODE_FIELDS = ("episode", "episode_return", "length", "env_steps", "wall_seconds",
@@ -249,7 +241,7 @@ class RunSnapshot:
 
 # ----- the background run ---------------------------------------------------------------------
 
-class BackgroundRun:
+class BackgroundRun(TaskOwner):
     """One training run in a daemon thread, controlled from other threads.
 
     ``frame_every`` (seconds) sets how often the trainer draws a frame of the first
@@ -318,23 +310,7 @@ class BackgroundRun:
         self._task.stop(note)
         self._cancel_pause_timer()
 
-    def join(self, timeout: float | None = None) -> bool:
-        """Wait for the thread to end; True if it has."""
-        return self._task.join(timeout)
-
-    # ----- reading (any thread) -------------------------------------------------------------
-    @property
-    def state(self) -> str:
-        return self._task.state
-
-    @property
-    def message(self) -> str:
-        """The end message (empty while the run is active)."""
-        return self._task.message
-
-    @property
-    def alive(self) -> bool:
-        return self._task.alive
+    # ----- reading (any thread): join, state, message, alive come from TaskOwner ------------
 
     def snapshot(self) -> RunSnapshot:
         """An immutable copy of everything a viewer shows. Cheap when nothing changed."""

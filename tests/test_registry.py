@@ -129,7 +129,7 @@ def test_fast_acting_forward_equals_the_ordinary_forward(preset, head):
 def test_train_page_replaces_an_unknown_algorithm_with_a_one_line_message():
     from streamlit.testing.v1 import AppTest
 
-    from pgcore.runner import stop_all
+    from pgcore.execution import stop_all
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()

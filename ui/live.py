@@ -20,14 +20,9 @@ import streamlit as st
 from pgcore import algos
 from pgcore.checkpoint import checkpoint_bytes
 from pgcore.envs import env_spec
+from pgcore.execution import ACTIVE_STATES, SlotPool
 from pgcore.metrics import episodes_to_threshold, write_csv
-from pgcore.runner import (
-    ACTIVE_STATES,
-    EPISODE_FIELDS,
-    UPDATE_POSITION_FIELDS,
-    RunSnapshot,
-    SlotPool,
-)
+from pgcore.runner import EPISODE_FIELDS, UPDATE_POSITION_FIELDS, RunSnapshot
 
 from . import charts
 from . import reference as typical

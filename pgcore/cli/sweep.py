@@ -178,7 +178,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             bar.n = snap.episode_count
             bar.close()
         if workers > 1:
-            from ..experiments import shutdown_worker_pool
+            from ..execution import shutdown_worker_pool
 
             shutdown_worker_pool()
     snap = exp.snapshot()

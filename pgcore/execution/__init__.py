@@ -18,6 +18,7 @@ from .tasks import (
     END_STATES,
     NOT_STARTED,
     STATES,
+    TaskOwner,
     TaskThread,
     end_state,
     live_tasks,
@@ -27,6 +28,6 @@ from .tasks import (
 
 __all__ = [
     "ACTIVE_STATES", "END_REASONS", "END_STATES", "NOT_STARTED", "STATES", "STOP_SLOTS",
-    "SlotPool", "TaskThread", "WorkerPool", "end_state", "live_tasks", "one_line",
+    "SlotPool", "TaskOwner", "TaskThread", "WorkerPool", "end_state", "live_tasks", "one_line",
     "shutdown_worker_pool", "stop_all", "worker_pool",
 ]

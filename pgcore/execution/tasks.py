@@ -11,9 +11,7 @@ what they share: the daemon thread, the stop event, a slot of the process-wide
             self._task = TaskThread(self, self._work, kind="thing", slots=pool)
         def start(self):  self._task.start(); return self
         def stop(self):   self._task.stop()
-        def join(self, timeout=None): return self._task.join(timeout)
-        @property
-        def state(self): return self._task.state
+        # join, state, message, alive, stopping: from TaskOwner (class Thing(TaskOwner))
         def _work(self):  # in the thread, once the slot is taken
             ...
             return "finished", "Done."       # or raise: state "error", a one-line message
@@ -233,3 +231,34 @@ class TaskThread:
         finally:
             if acquired:
                 self.slots.release()
+
+
+class TaskOwner:
+    """What every task kind reads off its :class:`TaskThread` (``self._task``): mixed into
+    :class:`~pgcore.runner.BackgroundRun`, :class:`~pgcore.experiments.Experiment` and
+    :class:`~pgcore.gradvar.GradVarLab` so each need not repeat it."""
+
+    _task: TaskThread
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the task's thread to end; True if it has."""
+        return self._task.join(timeout)
+
+    @property
+    def state(self) -> str:
+        """One of :data:`STATES`."""
+        return self._task.state
+
+    @property
+    def message(self) -> str:
+        """The end message (empty while the task is active)."""
+        return self._task.message
+
+    @property
+    def alive(self) -> bool:
+        return self._task.alive
+
+    @property
+    def stopping(self) -> bool:
+        return self._task.stopping
+
