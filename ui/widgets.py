@@ -157,14 +157,15 @@ def _has_critic(algo: str) -> bool:
     return bool(algos.get(algo).has_critic(SimpleNamespace(**values)))
 
 
-def _grid(fields: list[Field], columns, disabled: bool) -> None:
-    """Full-width radios first, then the rest filled into the columns in turn."""
-    for f in fields:
-        if f.widget == "radio" and not f.advanced:
-            _field_widget(f, st, disabled)
-    rest = [f for f in fields if not (f.widget == "radio" and not f.advanced)]
+def _grid(fields: list[Field], disabled: bool) -> None:
+    """Full-width radios first, then the rest filled into two columns in turn."""
+    radios = [f for f in fields if f.widget == "radio" and not f.advanced]
+    for f in radios:
+        _field_widget(f, st, disabled)
+    rest = [f for f in fields if f not in radios]
+    columns = st.columns(2)
     for i, f in enumerate(rest):
-        _field_widget(f, columns[i % len(columns)], disabled)
+        _field_widget(f, columns[i % 2], disabled)
 
 
 def config_ui(disabled: bool = False) -> tuple[TrainConfig | None, str | None]:
@@ -193,9 +194,9 @@ def config_ui(disabled: bool = False) -> tuple[TrainConfig | None, str | None]:
 
     critic = _has_critic(algo)
     fields = [f for f in widget_fields(algo) if critic or not f.needs_critic]
-    _grid([f for f in fields if not f.advanced], st.columns(2), disabled)
+    _grid([f for f in fields if not f.advanced], disabled)
     with st.expander("Advanced settings"):
-        _grid([f for f in fields if f.advanced], st.columns(2), disabled)
+        _grid([f for f in fields if f.advanced], disabled)
     return build_config()
 
 
