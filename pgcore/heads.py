@@ -3,10 +3,13 @@
 The env's action space picks the head (:func:`head_for`); everything downstream (the network's
 output width, sampling, log-probabilities and entropy in the losses, the dtype and shape of
 stored actions, what a rendered frame shows about the policy) asks the head instead of
-assuming integers and softmax probabilities. Today there is one head:
+assuming integers and softmax probabilities. Today there is one policy head:
 
 * :class:`CategoricalHead` for ``Discrete(n)``: outputs are ``n`` logits,
   pi(a|s) = softmax(logits)[a], actions are int64 scalars.
+
+Beside it, :class:`QHead` is the value-based counterpart for ``Discrete(n)`` (DQN): outputs
+are Q(s, a), acting is epsilon-greedy in the agent, and a frame shows Q(s, a) per action.
 
 A Gaussian head for ``Box`` actions will sit beside it with the same methods.
 """
@@ -98,6 +101,59 @@ class CategoricalHead:
         for name, p in zip(self.action_names(names), dist, strict=False):
             p = float(np.clip(p, 0.0, 1.0))
             rows.append((f"π({name} | s)", p, f"{p:.2f}"))
+        return rows
+
+
+@dataclass(frozen=True)
+class QHead:
+    """Action values Q(s, a) over ``n`` discrete actions (DQN): not a policy head.
+
+    The network's ``n`` outputs are Q(s, a); the agent acts epsilon-greedily on them, so this
+    head has no ``sample`` or ``log_prob_entropy``. Its "distribution" is the Q-values
+    themselves, which is what a frame shows. Checkpoints describe it as the ``Discrete``
+    space it acts in, like :class:`CategoricalHead`.
+    """
+
+    n: int
+    kind = "q-values"
+    action_dtype = np.int64
+    action_shape = ()
+
+    @property
+    def out_dim(self) -> int:
+        """Network outputs the head reads: one Q-value per action."""
+        return self.n
+
+    def distribution(self, outputs: torch.Tensor) -> np.ndarray:
+        """Q(s, .) for a batch (B, n), float64."""
+        return outputs.double().numpy()
+
+    def greedy(self, q: np.ndarray) -> np.ndarray:
+        """argmax_a Q(s, a) per row (ties go to the lowest action): (B,) int64."""
+        return q.argmax(-1)
+
+    def to_env(self, action: np.ndarray):
+        return int(action)
+
+    def describe(self) -> dict:
+        return {"type": "Discrete", "n": self.n}
+
+    def action_names(self, known: tuple[str, ...] = ()) -> tuple[str, ...]:
+        return tuple(known) if len(known) == self.n else tuple(f"action {i}" for i in range(self.n))
+
+    def overlay(self, q: np.ndarray, names: tuple[str, ...]) -> list[tuple[str, float, str]]:
+        """What a frame shows about Q(s, .): ``(label, bar, value text)`` per action; each bar
+        is Q(s, a) as a fraction of the largest |Q(s, .)| (negative values show empty).
+
+        >>> QHead(2).overlay(np.array([40.0, 80.0]), ("left", "right"))
+        [('Q(s, left)', 0.5, '40.0'), ('Q(s, right)', 1.0, '80.0')]
+        """
+        q = np.asarray(q, dtype=np.float64)
+        scale = float(np.abs(q).max()) if q.size and np.isfinite(q).all() else 0.0
+        rows = []
+        for name, v in zip(self.action_names(names), q, strict=False):
+            frac = float(np.clip(v / scale, 0.0, 1.0)) if scale > 0 else 0.0
+            rows.append((f"Q(s, {name})", frac, f"{float(v):.1f}"))
         return rows
 
 

@@ -120,3 +120,49 @@ def nstep_returns(rewards, next_values, terminated, truncated, gamma: float) -> 
             running = rewards[t] + np.where(done[t], bootstrap, gamma * running)
         returns[t] = running
     return returns
+
+
+def td_targets(rewards, next_q, terminated, gamma: float) -> np.ndarray:
+    """DQN's TD target: y = r + gamma * (1 - terminated) * max_a' Q_target(s', a').
+
+    ``next_q`` (B, A) holds the target network's Q(s', .) for each transition; a terminated
+    row ignores it (nothing follows the end of the task). A truncated row is stored as not
+    terminated, so it bootstraps. Shapes: rewards (B,), next_q (B, A), terminated (B,).
+
+    >>> td_targets([1.0, 1.0], next_q=[[2.0, 5.0], [3.0, 4.0]], terminated=[False, True],
+    ...            gamma=0.9)                    # 1 + 0.9 * 5 = 5.5;  1 + 0
+    array([5.5, 1. ])
+    """
+    next_q = np.asarray(next_q, dtype=np.float64)  # (B, A)
+    return bootstrapped_targets(rewards, next_q.max(axis=-1), terminated, gamma)
+
+
+def double_td_targets(rewards, next_q_online, next_q_target, terminated,
+                      gamma: float) -> np.ndarray:
+    """Double DQN's target: the online network picks a', the target network values it.
+
+    a*_t = argmax_a' Q_online(s'_t, a'),  y_t = r_t + gamma * (1 - terminated_t) *
+    Q_target(s'_t, a*_t). Decoupling the choice from the valuation removes most of the upward
+    bias of max over noisy estimates. Shapes: rewards (B,), both next_q (B, A), terminated (B,).
+
+    >>> double_td_targets([1.0], next_q_online=[[2.0, 5.0]], next_q_target=[[3.0, 4.0]],
+    ...                   terminated=[False], gamma=0.5)   # online picks a'=1: 1 + 0.5 * 4
+    array([3.])
+    """
+    next_q_target = np.asarray(next_q_target, dtype=np.float64)  # (B, A)
+    best = np.asarray(next_q_online).argmax(axis=-1)  # (B,) chosen by the online network
+    chosen = np.take_along_axis(next_q_target, best[:, None], axis=-1)[:, 0]  # (B,)
+    return bootstrapped_targets(rewards, chosen, terminated, gamma)
+
+
+def bootstrapped_targets(rewards, next_values, terminated, gamma: float) -> np.ndarray:
+    """y_t = r_t + gamma * (1 - terminated_t) * next_values_t (the shared last step of the
+    TD targets above; ``next_values`` is already the value of s'_t). Any shape.
+
+    >>> bootstrapped_targets([1.0, 2.0], next_values=[10.0, 10.0], terminated=[False, True],
+    ...                      gamma=0.5)
+    array([6., 2.])
+    """
+    alive = 1.0 - np.asarray(terminated, dtype=np.float64)
+    return (np.asarray(rewards, dtype=np.float64)
+            + gamma * alive * np.asarray(next_values, dtype=np.float64))

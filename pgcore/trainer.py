@@ -122,7 +122,8 @@ class Trainer:
         self.frame_every = frame_every
         self.spec = env_spec(config.env_id)
         self.agent = make_agent(config, self.spec)
-        self._loops = {"episode": self._run_episodes, "rollout": self._run_rollouts}
+        self._loops = {"episode": self._run_episodes, "rollout": self._run_rollouts,
+                       "transition": self._run_transitions}
 
     # ----- the loop ------------------------------------------------------------------------
     def run(self, on_event: Callable[[Event], None] | None = None) -> RunResult:
@@ -187,6 +188,44 @@ class Trainer:
                 self._result.env_steps = collector.env_steps
                 if steps:  # a rollout of only reset steps has nothing to learn from
                     self._updated(self.agent.update(rollout))
+        finally:
+            env.close()
+
+    def _run_transitions(self) -> None:
+        """One env step at a time into the agent's replay memory; ``update(agent.buffer)``
+        every ``train_freq`` env steps once ``learning_starts`` are stored (DQN)."""
+        cfg, agent = self.config, self.agent
+        env = make_env(cfg.env_id)
+        try:
+            on_step = self._frame_hook() if self.frame_every is not None else None
+            head, gamma, nan = agent.head, cfg.gamma, float("nan")
+            obs, _ = env.reset(seed=cfg.seed)  # only the first reset is seeded
+            obs = np.asarray(obs, dtype=np.float32)
+            ep_return, ep_length, discounted, discount = 0.0, 0, 0.0, 1.0
+            while not self._should_end():
+                action, dist, _ = agent.act(obs[None])  # (1,), (1, A)
+                if on_step is not None:
+                    on_step(obs, dist[0], nan, ep_length)
+                next_obs, reward, terminated, truncated, _ = env.step(head.to_env(action[0]))
+                next_obs = np.asarray(next_obs, dtype=np.float32)
+                agent.remember(obs, action[0], reward, next_obs, terminated, truncated)
+                self._result.env_steps += 1
+                reward = float(reward)
+                ep_return += reward
+                ep_length += 1
+                discounted += discount * reward
+                discount *= gamma
+                if terminated or truncated:
+                    self._episode_done(EpisodeInfo(ep_return, ep_length, discounted, nan,
+                                                   bool(truncated and not terminated)))
+                    ep_return, ep_length, discounted, discount = 0.0, 0, 0.0, 1.0
+                    obs, _ = env.reset()
+                    obs = np.asarray(obs, dtype=np.float32)
+                else:
+                    obs = next_obs
+                steps = self._result.env_steps
+                if steps >= cfg.learning_starts and steps % cfg.train_freq == 0:
+                    self._updated(agent.update(agent.buffer))
         finally:
             env.close()
 

@@ -146,3 +146,13 @@ def test_train_page_replaces_an_unknown_algorithm_with_a_one_line_message():
         assert not at.error
     finally:
         stop_all()
+
+
+def test_boolean_fields_get_on_and_off_flags():
+    from pgcore import cli
+
+    on = cli.config_from_args(cli.build_parser().parse_args(
+        ["train", "--algo", "dqn", "--double"]))
+    off = cli.config_from_args(cli.build_parser().parse_args(
+        ["train", "--algo", "dqn", "--no-double"]))
+    assert on.double is True and off.double is False

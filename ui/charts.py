@@ -253,8 +253,8 @@ def update_chart(field: str, title: str, scale: str, x_max: int, height: int = 1
     """One small line chart (named dataset ``updates``) of an update statistic."""
     if y_domain is not None:
         y_scale = alt.Scale(domain=list(y_domain), nice=False)
-    elif scale == "log":
-        y_scale = alt.Scale(type="log")
+    elif scale in ("log", "symlog"):
+        y_scale = alt.Scale(type=scale)
     else:
         y_scale = alt.Scale(zero=False)
     axis = alt.Axis(format="~s" if scale == "log" else ".3~r", tickCount=4, labelFlush=True,

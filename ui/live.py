@@ -223,10 +223,9 @@ def draw_panel(holder: RunHolder, snap: RunSnapshot, pool: SlotPool,
             st.vega_lite_chart(spec, width="stretch")
         else:
             st.caption("This run has no critic, so there is no V(s) to compare with the "
-                       "returns. Pick the learned-value baseline to get one.")
+                       f"returns. {c.algorithm.no_critic_hint}".strip())
     st.caption("Per-update diagnostics against episodes, averaged over consecutive updates "
-               "when there are many; log scales for gradient norm, value loss and advantage "
-               "size (the RMS of the advantages; for one-step actor-critic, of the TD errors).")
+               "when there are many; log-scaled charts skip values at or below 0.")
     for col, spec in zip(st.columns(2, gap="medium"), charts.diagnostics_specs(snap),
                          strict=False):
         col.vega_lite_chart(spec, width="stretch")

@@ -5,6 +5,7 @@ import streamlit as st
 from pgcore import returns as R
 from pgcore.algos.a2c import ActorCriticAgent
 from pgcore.algos.common import Agent
+from pgcore.algos.dqn import DQNAgent, linear_epsilon, polyak_update
 from pgcore.algos.reinforce import ReinforceAgent, reinforce_advantages
 from pgcore.heads import head_for, policy_terms, sample_actions
 from pgcore.networks import PolicyValueNet
@@ -29,6 +30,7 @@ SECTIONS = [
     ("entropy", "The entropy bonus"),
     ("truncation", "Terminated is not truncated"),
     ("collapse", "The lesson's actor-critic on CartPole-v1"),
+    ("dqn", "The value-based side: DQN's TD target, target networks, Double DQN"),
 ]
 with st.container(border=True):
     st.markdown("**On this page**")
@@ -325,3 +327,35 @@ with code:
     from pgcore import PRESETS
 
     st.code(repr(PRESETS["actor-critic-lesson"].values).replace(", ", ",\n "), language="python")
+
+# 12 --------------------------------------------------------------------------------------------
+text, code = section("dqn")
+with text:
+    st.markdown(
+        "DQN learns Q(s, a) and acts greedily on it (with probability ε it acts at random, "
+        "and ε shrinks linearly as training goes on). Each update regresses Q(s, a) on a "
+        "**TD target** built from a stored transition (s, a, r, s′) drawn from a replay buffer:"
+    )
+    st.latex(r"y = r + \gamma\,(1 - \text{terminated})\,\max_{a'} Q_{\bar\theta}(s', a')")
+    st.markdown(
+        "θ̄ is a **target network**: a copy of the online weights θ that moves slowly, so the "
+        "target does not chase the very estimate it is training. Copying θ into θ̄ every C "
+        "gradient steps (C = 1 means no target network at all), or moving it a little every "
+        "step (**Polyak** averaging, θ̄ ← τθ + (1 − τ)θ̄), are the two ways to slow it down. "
+        "A time-limit truncation is not an ending: the target still bootstraps from s′."
+    )
+    st.latex(r"\bar\theta \leftarrow \tau\,\theta + (1 - \tau)\,\bar\theta")
+    st.markdown(
+        "The max over noisy estimates is biased upward (the largest of several noisy numbers "
+        "tends to be too large). **Double DQN** lets the online network choose the next action "
+        "and the target network value it, which removes most of that overestimation:"
+    )
+    st.latex(r"y = r + \gamma\,(1 - \text{terminated})\,"
+             r"Q_{\bar\theta}\big(s', \arg\max_{a'} Q_\theta(s', a')\big)")
+with code:
+    code_block(R.td_targets)
+    code_block(R.double_td_targets, "the online net picks a′, the target net values it")
+    code_block(polyak_update, "τ = 1 is a hard copy")
+    code_block(linear_epsilon)
+    code_block(DQNAgent.update)
+

@@ -7,23 +7,23 @@ writing ``pgcore/algos/<name>.py`` (ending in ``ALGORITHM = Algorithm(...)``) an
 module to :data:`_MODULES` (see ARCHITECTURE.md).
 
 >>> names()
-('reinforce', 'actor-critic', 'a2c')
+('reinforce', 'actor-critic', 'a2c', 'dqn')
 >>> get("a2c").title
 'A2C'
 >>> get("ppo")
 Traceback (most recent call last):
 ...
-pgcore.fields.ConfigError: unknown algorithm 'ppo': choose one of reinforce, actor-critic, a2c
+pgcore.fields.ConfigError: unknown algorithm 'ppo': choose one of reinforce, actor-critic, a2c, dqn
 """
 
 from __future__ import annotations
 
 from ..fields import ConfigError, Field
-from . import a2c, actor_critic, reinforce
+from . import a2c, actor_critic, dqn, reinforce
 from .base import LOOPS, Algorithm, Panel, Preset
 from .common import Agent, DivergedError
 
-_MODULES = (reinforce, actor_critic, a2c)
+_MODULES = (reinforce, actor_critic, a2c, dqn)
 
 REGISTRY: dict[str, Algorithm] = {m.ALGORITHM.name: m.ALGORITHM for m in _MODULES}
 

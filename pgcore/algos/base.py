@@ -15,11 +15,14 @@ from dataclasses import dataclass, field
 
 from ..fields import Field
 
-LOOPS = ("episode", "rollout")
-"""The trainer's loop kinds: ``episode`` (play a whole episode, then ``update(Episode)``) and
+LOOPS = ("episode", "rollout", "transition")
+"""The trainer's loop kinds: ``episode`` (play a whole episode, then ``update(Episode)``),
 ``rollout`` (``n_steps`` from each of ``n_envs`` vector envs, then ``update(Rollout)``; the
-algorithm must have the ``n_envs`` and ``n_steps`` fields). Per-transition loops with a
-replay buffer (DQN) come next."""
+algorithm must have the ``n_envs`` and ``n_steps`` fields) and ``transition`` (one env step
+at a time into the agent's replay memory with ``agent.remember(obs, action, reward, next_obs,
+terminated, truncated)``, then ``update(agent.buffer)`` every ``train_freq`` env steps once
+``learning_starts`` steps are stored; the algorithm must have the ``train_freq`` and
+``learning_starts`` fields; DQN)."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,9 @@ class Algorithm:
     ``baseline``): reference bands and default configs are matched on them."""
     batch_size: Callable = lambda config: 1
     """Transitions per update (REINFORCE: one episode, reported as 1)."""
+    no_critic_hint: str = ""
+    """What the Train page says where the critic's V(s) chart would be, for a run without a
+    critic (REINFORCE: pick the value baseline to get one)."""
     notes: Callable = lambda config: None
     """``notes(config)``: markdown the Train page shows beside a run of this config (the
     lesson's collapsing actor-critic), or None."""

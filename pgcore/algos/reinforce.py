@@ -142,4 +142,5 @@ ALGORITHM = Algorithm(
     fields=(BASELINE, *POLICY_GRADIENT_FIELDS), loop="episode", make_agent=ReinforceAgent,
     presets=PRESETS, panels=policy_gradient_panels(),
     has_critic=lambda config: config.baseline == "value",
+    no_critic_hint="Pick the learned-value baseline to get one.",
     default_preset=_default_preset, variant_fields=("baseline",))

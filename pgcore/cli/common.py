@@ -66,7 +66,9 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         note = f" [{', '.join(owners)}]" if owners and len(owners) < len(algos.names()) else ""
         kwargs: dict = {"dest": "field_" + f.name,
                         "help": (f.cli_help or f.doc.split(". ")[0].rstrip(".")) + note}
-        if f.widget == "radio" and all(isinstance(o, str) for o in f.options):
+        if f.type == "bool":  # --double / --no-double
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif f.widget == "radio" and all(isinstance(o, str) for o in f.options):
             kwargs["choices"] = list(f.options)
         else:
             kwargs["type"] = _TYPES[f.type.split(" ")[0]]

@@ -1,0 +1,332 @@
+"""DQN (Mnih et al., 2015): learn Q(s, a) from replayed transitions; act epsilon-greedily.
+
+Every env step goes into a replay buffer; every ``train_freq`` steps (once ``learning_starts``
+are stored) the agent takes ``gradient_steps`` gradient steps, each on a uniformly sampled
+minibatch of B transitions::
+
+    y_i = r_i + gamma * (1 - terminated_i) * max_a' Q_target(s'_i, a')          (plain)
+    y_i = r_i + gamma * (1 - terminated_i) * Q_target(s'_i, argmax_a' Q(s'_i, a'))   (Double)
+    L   = mean_i[ loss(Q(s_i, a_i) - y_i) ]        loss: squared error or Huber (delta 1)
+
+The target network Q_target trails the online network Q: every ``target_update`` (C)
+gradient steps it moves to theta_target <- tau * theta + (1 - tau) * theta_target. ``tau = 1``
+is a hard copy (C = 1000: the classic frozen target; C = 1: the target *is* the online network,
+the lesson's "no target network"); ``C = 1, tau = 0.005`` is Polyak averaging every step.
+
+``terminated`` zeroes the bootstrap; a ``truncated`` step (CartPole-v1's 500-step limit) is
+stored as not terminated and bootstraps from Q_target(s', .), unless
+``config.bootstrap_truncated`` is False (every end terminal).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..buffers import ReplayBuffer
+from ..envs import EnvSpec
+from ..fields import Field, boolean, number, one_of, whole
+from ..heads import QHead
+from ..networks import PolicyValueNet
+from ..returns import double_td_targets, td_targets
+from .base import Algorithm, Panel, Preset
+from .common import _INIT_LOCK, Agent, Stats
+
+# ----- config ---------------------------------------------------------------------------------
+
+BUFFER_SIZE = Field(
+    "buffer_size", 100_000, "Replay buffer capacity: the last this many transitions are kept.",
+    whole(100, 10**7), label="Replay buffer", options=(1_000, 5_000, 10_000, 50_000, 100_000,
+                                                       200_000, 500_000), rank=50,
+    help="How many recent transitions DQN keeps to learn from.",
+    cli_help="replay buffer capacity (transitions)")
+MINIBATCH_SIZE = Field(
+    "minibatch_size", 128, "Transitions sampled from the replay buffer per gradient step.",
+    whole(1, 65_536), label="Minibatch size", options=(16, 32, 64, 128, 256, 512), rank=55,
+    flag="--batch-size", help="Transitions per gradient step, sampled uniformly from the buffer.",
+    cli_help="transitions sampled from the buffer per gradient step")
+LEARNING_STARTS = Field(
+    "learning_starts", 32, "Env steps stored before the first gradient step.",
+    whole(1, 10**9), label="Learning starts after", options=(32, 64, 500, 1_000, 5_000, 10_000),
+    advanced=True, rank=105, help="Env steps of (mostly random) experience before learning.",
+    cli_help="env steps stored before the first gradient step")
+TRAIN_FREQ = Field(
+    "train_freq", 4, "Env steps between updates (each update takes ``gradient_steps`` steps).",
+    whole(1, 100_000), label="Env steps per update", options=(1, 2, 4, 8, 16, 64, 256),
+    advanced=True, rank=106, help="Learn every this many env steps.",
+    cli_help="env steps between updates")
+GRADIENT_STEPS = Field(
+    "gradient_steps", 1, "Gradient steps per update, each on its own minibatch.",
+    whole(1, 10_000), label="Gradient steps per update", options=(1, 2, 4, 8, 16, 64, 128),
+    advanced=True, rank=107, help="Minibatches learned from at each update.",
+    cli_help="gradient steps per update")
+TARGET_UPDATE = Field(
+    "target_update", 125, "C: move the target network every C gradient steps (with ``tau = 1``, "
+    "a hard copy; C = 1 and tau = 1 make the target the online network).",
+    whole(1, 10**7), label="Target update every C steps",
+    options=(1, 10, 100, 125, 250, 500, 1_000, 2_000, 5_000), rank=60,
+    help="Gradient steps between target-network updates. With τ = 1 each is a hard copy; "
+         "C = 1 with τ = 1 means no target network at all.",
+    cli_help="C: gradient steps between target-network updates")
+TAU = Field(
+    "tau", 1.0, "Polyak weight: each target update sets theta_target <- tau * theta + "
+    "(1 - tau) * theta_target; 1 is a hard copy.",
+    number(0.0, 1.0, low_open=True), label="Target blend τ",
+    options=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0), format="g", rank=65,
+    help="1: copy the online network into the target. Small (0.005): let the target trail "
+         "the online network smoothly (Polyak averaging).",
+    cli_help="Polyak weight of each target update (1 = hard copy)")
+DOUBLE = Field(
+    "double", True, "Double DQN: the online network picks argmax_a' Q(s', a'), the target "
+    "network values it (less overestimation).", boolean(), label="Double DQN",
+    widget="checkbox", rank=66, cli_help="Double DQN targets (--no-double: plain DQN)",
+    help="The online network chooses the next action, the target network values it.")
+LOSS = Field(
+    "td_loss", "huber", "TD loss: ``mse`` (squared error) or ``huber`` (smooth L1, delta 1: "
+    "linear for errors beyond 1).", one_of(("huber", "mse")), label="TD loss",
+    widget="radio", options=("huber", "mse"), advanced=True, rank=108,
+    help="Huber grows linearly for large TD errors, so one surprise cannot dominate a step.")
+EPSILON_START = Field(
+    "epsilon_start", 1.0, "Exploration: probability of a random action at the first step.",
+    number(0.0, 1.0), label="ε at the start", options=(0.1, 0.25, 0.5, 1.0), format="g",
+    advanced=True, rank=110, help="Probability of a uniformly random action at step 0.")
+EPSILON_END = Field(
+    "epsilon_end", 0.01, "Exploration: probability of a random action once the schedule ends.",
+    number(0.0, 1.0), label="ε at the end", options=(0.0, 0.01, 0.02, 0.05, 0.1), format="g",
+    rank=70, help="Probability of a random action after the exploration phase.")
+EXPLORATION_STEPS = Field(
+    "exploration_steps", 10_000, "Env steps over which epsilon falls linearly from "
+    "epsilon_start to epsilon_end.", whole(0, 10**9), label="Exploration steps",
+    options=(0, 1_000, 5_000, 10_000, 20_000, 50_000, 100_000), rank=75,
+    help="ε falls linearly over this many env steps, then stays at its end value.",
+    cli_help="env steps over which epsilon falls linearly")
+
+FIELDS = (BUFFER_SIZE, MINIBATCH_SIZE, TARGET_UPDATE, TAU, DOUBLE, EPSILON_END,
+          EXPLORATION_STEPS, LEARNING_STARTS, TRAIN_FREQ, GRADIENT_STEPS, LOSS, EPSILON_START)
+
+
+def _validate(config) -> str | None:
+    if config.epsilon_end > config.epsilon_start:
+        return (f"epsilon_end ({config.epsilon_end:g}) must not exceed epsilon_start "
+                f"({config.epsilon_start:g}): epsilon only falls")
+    if config.minibatch_size > config.buffer_size:
+        return (f"minibatch_size ({config.minibatch_size}) must not exceed buffer_size "
+                f"({config.buffer_size})")
+    return None
+
+
+# ----- exploration ----------------------------------------------------------------------------
+
+
+def linear_epsilon(step: int, start: float, end: float, duration: int) -> float:
+    """epsilon_t = start + (end - start) * min(1, t / duration); ``end`` from t = duration on
+    (at once if duration is 0).
+
+    >>> [linear_epsilon(t, 1.0, 0.1, 10) for t in (0, 5, 10, 20)]
+    [1.0, 0.55, 0.1, 0.1]
+    """
+    if duration <= 0 or step >= duration:
+        return float(end)
+    return float(start + (end - start) * (step / duration))
+
+
+# ----- the networks ---------------------------------------------------------------------------
+
+
+class QNetworks(nn.Module):
+    """The online network Q and its target Q_target, in one module so a checkpoint
+    (``state_dict``: ``online.*`` and ``target.*``) carries both.
+
+    ``forward`` and ``act_forward`` are the online network's: ``(Q(s, .) (B, A), None)``.
+    It also holds ``env_steps``, the epsilon schedule's clock, so a loaded checkpoint explores
+    as little as the agent did when it was saved.
+    """
+
+    def __init__(self, obs_dim: int, n_actions: int, config):
+        super().__init__()
+        kwargs = dict(hidden=config.hidden, shared_layers=config.shared_layers,
+                      head_layers=config.head_layers, with_value=False,
+                      activation=config.activation, ortho_init=config.ortho_init)
+        self.online = PolicyValueNet(obs_dim, n_actions, **kwargs)
+        self.target = PolicyValueNet(obs_dim, n_actions, **kwargs)
+        self.target.load_state_dict(self.online.state_dict())
+        self.target.requires_grad_(False)
+        self.register_buffer("env_steps", torch.zeros((), dtype=torch.int64))
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return self.online(obs)
+
+    def act_forward(self, obs: torch.Tensor, with_value: bool = False):
+        return self.online.act_forward(obs, with_value=False)
+
+
+@torch.no_grad()
+def polyak_update(t_params: list[torch.Tensor], o_params: list[torch.Tensor],
+                  tau: float) -> None:
+    """theta_target <- tau * theta_online + (1 - tau) * theta_target, in place, for matching
+    lists of parameter tensors; ``tau = 1`` copies exactly."""
+    if tau >= 1.0:
+        torch._foreach_copy_(t_params, o_params)
+        return
+    torch._foreach_mul_(t_params, 1.0 - tau)
+    torch._foreach_add_(t_params, o_params, alpha=tau)
+
+
+@torch.no_grad()
+def weight_distance(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
+    """||theta_a - theta_b||_2 over matching lists of parameters (0 right after a copy)."""
+    diffs = torch._foreach_sub(a, b)
+    return float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(diffs))))
+
+
+# ----- the agent ------------------------------------------------------------------------------
+
+
+class DQNAgent(Agent):
+    """Online and target Q networks, a replay buffer, epsilon-greedy acting, the TD loss."""
+
+    def __init__(self, config, spec: EnvSpec):
+        self.config = config
+        self.spec = spec
+        self.head = QHead(spec.head.n)  # Discrete actions only: Q(s, a) per action
+        with _INIT_LOCK, torch.random.fork_rng(devices=[]):  # leaves the caller's RNG alone
+            torch.manual_seed(config.seed)
+            self.net = QNetworks(spec.obs_dim, self.head.out_dim, config)
+        self.optimizer = torch.optim.Adam(self.net.online.parameters(), lr=config.lr,
+                                          fused=True)
+        self.params = list(self.net.online.parameters())
+        self.target_params = list(self.net.target.parameters())  # same order as params
+        self.rng = np.random.default_rng(config.seed)  # exploration and minibatches
+        self.buffer = ReplayBuffer(config.buffer_size, spec.obs_dim, self.head.action_shape,
+                                   self.head.action_dtype)
+        self.updates = 0  # gradient steps
+
+    # ----- acting --------------------------------------------------------------------------
+    @property
+    def steps(self) -> int:
+        """Env steps remembered so far: the epsilon schedule's clock (saved with the net)."""
+        return int(self.net.env_steps)
+
+    @property
+    def epsilon(self) -> float:
+        c = self.config
+        return linear_epsilon(self.steps, c.epsilon_start, c.epsilon_end, c.exploration_steps)
+
+    def act(self, obs: np.ndarray, greedy: bool = False,
+            with_value: bool = False) -> tuple[np.ndarray, np.ndarray, None]:
+        """Epsilon-greedy actions (B,) for observations (B, obs_dim) (``greedy``: argmax Q);
+        also returns Q(s, .) (B, A) as the "distribution" and no values."""
+        q, _ = self.policy(obs)  # (B, A)
+        actions = self.head.greedy(q)  # (B,)
+        if not greedy:
+            explore = self.rng.random(len(q)) < self.epsilon  # (B,)
+            random_actions = self.rng.integers(0, self.head.n, size=len(q))  # (B,)
+            actions = np.where(explore, random_actions, actions)
+        return actions, q, None
+
+    def remember(self, obs, action, reward, next_obs, terminated: bool,
+                 truncated: bool) -> None:
+        """Store one transition. A truncated step is stored as not terminated (it bootstraps
+        from Q(s', .)) unless ``bootstrap_truncated`` is False."""
+        done = terminated or (truncated and not self.config.bootstrap_truncated)
+        self.buffer.add(obs, action, reward, next_obs, done)
+        self.net.env_steps.add_(1)
+
+    # ----- learning ------------------------------------------------------------------------
+    def td_target(self, rewards: np.ndarray, next_obs: torch.Tensor,
+                  terminated: np.ndarray) -> np.ndarray:
+        """y (B,) for a minibatch: plain or Double DQN, from the target network."""
+        cfg = self.config
+        with torch.no_grad():
+            next_q_target = self.net.target.act_forward(next_obs)[0].double().numpy()  # (B, A)
+            if cfg.double:
+                next_q_online = self.net.online.act_forward(next_obs)[0].numpy()  # (B, A)
+                return double_td_targets(rewards, next_q_online, next_q_target, terminated,
+                                         cfg.gamma)
+        return td_targets(rewards, next_q_target, terminated, cfg.gamma)
+
+    def update(self, buffer: ReplayBuffer) -> Stats:
+        cfg = self.config
+        td_loss = q_mean = grad_norm = 0.0
+        for _ in range(cfg.gradient_steps):
+            batch = buffer.sample(cfg.minibatch_size, self.rng)
+            obs = torch.from_numpy(batch.obs)  # (B, obs_dim)
+            next_obs = torch.from_numpy(batch.next_obs)  # (B, obs_dim)
+            y = torch.from_numpy(self.td_target(batch.rewards, next_obs,
+                                                batch.terminated).astype(np.float32))  # (B,)
+            q_all, _ = self.net(obs)  # (B, A), with gradient
+            q = q_all.gather(1, torch.from_numpy(batch.actions)[:, None]).squeeze(1)  # (B,)
+            if cfg.td_loss == "huber":
+                loss = F.smooth_l1_loss(q, y)
+            else:
+                loss = F.mse_loss(q, y)
+            grad_norm += self.optimize(loss)  # DivergedError on a NaN/inf loss or gradient
+            if self.updates % cfg.target_update == 0:
+                polyak_update(self.target_params, self.params, cfg.tau)
+            td_loss += float(loss.detach())
+            q_mean += float(q.detach().mean())
+        n = cfg.gradient_steps
+        return Stats({"td_loss": td_loss / n, "q_mean": q_mean / n, "epsilon": self.epsilon,
+                      "target_distance": weight_distance(self.target_params, self.params),
+                      "grad_norm": grad_norm / n, "batch_size": cfg.minibatch_size * n})
+
+
+# ----- presets and the registry entry ---------------------------------------------------------
+
+_NET = dict(algo="dqn", hidden=128, shared_layers=0, head_layers=2, activation="relu",
+            gamma=0.99)
+_TUNED = dict(_NET, lr=1e-3, buffer_size=100_000, minibatch_size=128, learning_starts=32,
+              train_freq=4, gradient_steps=1, target_update=125, tau=1.0, double=True,
+              td_loss="huber", epsilon_start=1.0, epsilon_end=0.01, exploration_steps=10_000,
+              max_grad_norm=10.0, max_episodes=None, max_steps=150_000)
+# The lesson's exercises build on its DQNAgent from the previous episode, whose settings the
+# text does not repeat: a common CartPole setup (Adam 1e-3, buffer 10k, batch 64, a learning
+# step every env step, squared error, epsilon 1 -> 0.01 over 10k steps), 400 episodes as in
+# exercise 1. Its loop stores ``done`` = terminated only, so truncations bootstrap.
+_LESSON = dict(_NET, lr=1e-3, buffer_size=10_000, minibatch_size=64, learning_starts=64,
+               train_freq=1, gradient_steps=1, double=False, td_loss="mse",
+               epsilon_start=1.0, epsilon_end=0.01, exploration_steps=10_000,
+               max_grad_norm=None, max_episodes=400)
+
+PRESETS = (
+    Preset("dqn", "Double DQN, a hard target copy every 125 gradient steps (500 env steps), "
+           "one gradient step per 4 env steps, Huber loss, epsilon 1 -> 0.01 over 10k steps, "
+           "2x128 ReLU: our tuned default.", _TUNED, label="Our default (Double DQN)"),
+    Preset("dqn-lesson-c1000", "The lesson's exercise 1: a hard target copy every 1,000 steps.",
+           dict(_LESSON, target_update=1_000, tau=1.0),
+           label="Lesson: target copy every 1,000 steps"),
+    Preset("dqn-lesson-c1", "The lesson's exercise 1 ablation: copy every step (no target "
+           "network).", dict(_LESSON, target_update=1, tau=1.0),
+           label="Lesson: no target network (C = 1)"),
+    Preset("dqn-lesson-polyak", "The lesson's exercise 2: Polyak soft updates, tau 0.005 every "
+           "step.", dict(_LESSON, target_update=1, tau=0.005),
+           label="Lesson: Polyak τ = 0.005"),
+    Preset("dqn-lesson-c1000-double", "Exercise 3: Double DQN with a copy every 1,000 steps.",
+           dict(_LESSON, target_update=1_000, tau=1.0, double=True),
+           label="Lesson: Double DQN, copy every 1,000"),
+    Preset("dqn-lesson-c1-double", "Exercise 3: Double DQN without a target network (C = 1).",
+           dict(_LESSON, target_update=1, tau=1.0, double=True),
+           label="Lesson: Double DQN, C = 1"),
+    Preset("dqn-lesson-polyak-double", "Exercise 3: Double DQN with Polyak tau 0.005.",
+           dict(_LESSON, target_update=1, tau=0.005, double=True),
+           label="Lesson: Double DQN, Polyak τ = 0.005"),
+)
+
+PANELS = (Panel("td_loss", "TD loss", "log"),
+          Panel("q_mean", "mean Q(s, a) of the batch", "symlog"),
+          Panel("grad_norm", "gradient norm, before clipping", "log"),
+          Panel("epsilon", "exploration ε", column=1),
+          Panel("target_distance", "distance ‖θ_target − θ‖ (target vs online)", "symlog",
+                column=1))
+
+ALGORITHM = Algorithm(
+    name="dqn", label="DQN (replay + target net)", title="DQN",
+    summary="deep Q-learning: replay buffer, target network, epsilon-greedy (Double DQN option)",
+    fields=FIELDS, loop="transition", make_agent=DQNAgent, presets=PRESETS, panels=PANELS,
+    has_critic=lambda config: False, validate=_validate,
+    no_critic_hint="DQN learns Q(s, a) instead: the frame shows Q(s, ·) for this state, and "
+                   "the chart below shows the mean predicted Q of each batch.",
+    batch_size=lambda config: config.minibatch_size * config.gradient_steps,
+    variant_fields=("double",))
