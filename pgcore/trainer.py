@@ -143,8 +143,7 @@ class Trainer:
             self._loops[cfg.algorithm.loop]()
         except DivergedError as exc:
             result.reason = "diverged"
-            result.message = (f"Training diverged: {exc}. Try a smaller learning rate, "
-                              "gradient clipping, or a smaller entropy bonus.")
+            result.message = f"Training diverged: {exc}. {cfg.algorithm.diverged_hint}"
         finally:
             if self._renderer is not None:
                 self._renderer.close()

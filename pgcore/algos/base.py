@@ -91,6 +91,9 @@ class Algorithm:
     ``baseline``): reference bands and default configs are matched on them."""
     batch_size: Callable = lambda config: 1
     """Transitions per update (REINFORCE: one episode, reported as 1)."""
+    diverged_hint: str = ("Try a smaller learning rate, gradient clipping, or a smaller "
+                          "entropy bonus.")
+    """What to change when a run of it diverges (the end message's second sentence)."""
     no_critic_hint: str = ""
     """What the Train page says where the critic's V(s) chart would be, for a run without a
     critic (REINFORCE: pick the value baseline to get one)."""

@@ -326,6 +326,8 @@ ALGORITHM = Algorithm(
     summary="deep Q-learning: replay buffer, target network, epsilon-greedy (Double DQN option)",
     fields=FIELDS, loop="transition", make_agent=DQNAgent, presets=PRESETS, panels=PANELS,
     has_critic=lambda config: False, validate=_validate,
+    diverged_hint="Try a smaller learning rate, gradient clipping, the Huber loss, or a slower "
+                  "target network (a larger C or a smaller tau).",
     no_critic_hint="DQN learns Q(s, a) instead: the frame shows Q(s, ·) for this state, and "
                    "the chart below shows the mean predicted Q of each batch.",
     batch_size=lambda config: config.minibatch_size * config.gradient_steps,
