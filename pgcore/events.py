@@ -59,7 +59,8 @@ class UpdateEnd:
 
 @dataclass(frozen=True)
 class Frame:
-    """A look at the policy playing: the state, pi(.|s), V(s), and an RGB image if renderable."""
+    """A look at the agent playing: the state, what its head says about it (pi(.|s) for a
+    policy, Q(s, .) for DQN), V(s), and an RGB image if renderable."""
 
     episode: int
     """The episode being played (1-based; one more than the episodes finished so far)."""
@@ -67,9 +68,13 @@ class Frame:
     """Steps taken so far in that episode by the environment shown."""
     obs: np.ndarray
     probs: np.ndarray
-    """pi(.|s) as the policy head describes it (categorical: the action probabilities)."""
+    """The agent's head's ``distribution`` for this state (categorical: the action
+    probabilities; DQN: the Q-values)."""
     value: float
     rgb: np.ndarray | None = field(default=None, repr=False)
+    head: object = field(default=None, repr=False)
+    """The agent's head (:mod:`pgcore.heads`): ``head.overlay(probs, names)`` is what a frame
+    shows about the state. None: the env's policy head."""
 
 
 @dataclass(frozen=True)

@@ -271,7 +271,8 @@ class Trainer:
             self._next_frame = now + self.frame_every
             rgb = self._renderer.render(obs) if self._renderer is not None else None
             self._emit(Frame(self._result.episodes + 1, step, obs.copy(),
-                             np.asarray(probs, np.float64).copy(), float(value), rgb))
+                             np.asarray(probs, np.float64).copy(), float(value), rgb,
+                             self.agent.head))
 
         return on_step
 

@@ -156,3 +156,17 @@ def test_boolean_fields_get_on_and_off_flags():
     off = cli.config_from_args(cli.build_parser().parse_args(
         ["train", "--algo", "dqn", "--no-double"]))
     assert on.double is True and off.double is False
+
+
+@pytest.mark.parametrize("name", algos.names())
+def test_frames_carry_the_agents_head_for_the_overlay(name):
+    from pgcore.events import Frame
+    from pgcore.trainer import Trainer
+
+    trainer = Trainer(default_config(name, max_episodes=1, hidden=8), frame_every=0.0)
+    frames = []
+    trainer.run(lambda e: frames.append(e) if isinstance(e, Frame) else None)
+    assert frames and all(f.head is trainer.agent.head for f in frames)
+    rows = frames[0].head.overlay(frames[0].probs, ("left", "right"))
+    assert [r[0].count("left") + r[0].count("right") for r in rows] == [1, 1]
+    assert all(0.0 <= r[1] <= 1.0 for r in rows)

@@ -242,8 +242,8 @@ def _frame_card(holder: RunHolder, snap: RunSnapshot) -> None:
         return
     st.image(data, caption=f"the policy playing: episode {frame.episode:,}, step {frame.step}",
              width="stretch")
-    st.html(policy_html(head_of(snap.config.env_id), action_names(snap.config.env_id),
-                        frame.probs, frame.value))
+    head = frame.head if frame.head is not None else head_of(snap.config.env_id)
+    st.html(policy_html(head, action_names(snap.config.env_id), frame.probs, frame.value))
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
