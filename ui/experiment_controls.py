@@ -8,8 +8,9 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from pgcore import ConfigError
 from pgcore.execution import ACTIVE_STATES
-from pgcore.experiments import ExperimentSnapshot, Job
+from pgcore.experiments import ExperimentError, ExperimentSnapshot, Job, check_jobs
 
 from .experiment_session import start_experiment
 from .state import session_tasks, slot_pool, task_controls
@@ -61,15 +62,23 @@ def reference_ui(key: str) -> bool:
                           "onwards), shipped with the app.")
 
 
-def controls_ui(key: str, make_jobs: Callable[[], list[Job]] | None, error: str | None,
-                what: str = "runs", frame_every: float | None = None) -> None:
-    """Start / Stop / Reset for page ``key``. ``make_jobs`` builds the grid at click time;
+def controls_ui(key: str, build: Callable[[], list[Job]], what: str = "runs",
+                frame_every: float | None = None) -> None:
+    """Start / Stop / Reset for page ``key``. ``build()`` makes the page's jobs from its
+    settings (``grid(configs, seeds)`` or a list of :class:`Job` s); a setting it rejects
+    (:class:`ConfigError`, :class:`ExperimentError`) is shown as one line and Start stays off.
     ``frame_every`` (seconds) asks the runs for thumbnails of their environment."""
+    error, jobs = None, None
+    try:
+        jobs = check_jobs(build())
+    except (ConfigError, ExperimentError) as exc:
+        error = str(exc)
+
     def start() -> None:
-        start_experiment(key, make_jobs(), frame_every)
+        start_experiment(key, jobs, frame_every)
 
     task_controls(session_tasks().page(key),
-                  None if make_jobs is None or error is not None else start, keys=key,
+                  None if not jobs else start, keys=key,
                   error=error, start_help=f"Train all the {what} in the background.",
                   stop_help="Stop the running jobs; what they learned so far stays.",
                   reset_help="Stop and forget these results.")

@@ -5,8 +5,8 @@ its learning curve wobble?"""
 import pandas as pd
 import streamlit as st
 
-from pgcore import ConfigError, default_config
-from pgcore.experiments import ExperimentError, check_jobs, grid
+from pgcore import default_config
+from pgcore.experiments import grid
 from ui.experiment_charts import group_bands, groups_band_chart, strip_chart, x_max_of
 from ui.experiment_controls import (
     controls_ui,
@@ -39,16 +39,9 @@ with st.container(border=True):
         window = smoothing_ui(KEY)
         show_reference = reference_ui(KEY)
 
-error = None
-jobs = None
-try:
-    configs = {NONE: default_config("reinforce", "none", max_episodes=episodes),
-               VALUE: default_config("reinforce", "value", max_episodes=episodes)}
-    jobs = check_jobs(grid(configs, seeds))
-except (ConfigError, ExperimentError) as exc:
-    error = str(exc)
-
-controls_ui(KEY, (lambda: jobs) if jobs else None, error,
+controls_ui(KEY, lambda: grid({NONE: default_config("reinforce", "none", max_episodes=episodes),
+                               VALUE: default_config("reinforce", "value", max_episodes=episodes)},
+                              seeds),
             what=f"{len(seeds) * 2} runs ({len(seeds)} seeds x 2 settings)")
 
 

@@ -3,8 +3,8 @@ collapsing too early? Actor-critic or A2C with beta = 0 against a chosen beta.""
 
 import streamlit as st
 
-from pgcore import ConfigError, algos, default_config
-from pgcore.experiments import ExperimentError, check_jobs, grid
+from pgcore import algos, default_config
+from pgcore.experiments import grid
 from ui.experiment_charts import group_bands, groups_band_chart, x_max_of
 from ui.experiment_controls import (
     controls_ui,
@@ -45,18 +45,10 @@ with st.container(border=True):
         show_reference = reference_ui(KEY)
 
 names = {"beta=0": "β = 0", f"beta={beta:g}": f"β = {beta:g}"}
-error = None
-jobs = None
-try:
-    configs = {"beta=0": default_config(algo, entropy_beta=0.0, max_episodes=episodes),
-               f"beta={beta:g}": default_config(algo, entropy_beta=float(beta),
-                                                max_episodes=episodes)}
-    jobs = check_jobs(grid(configs, seeds))
-except (ConfigError, ExperimentError) as exc:
-    error = str(exc)
-
-controls_ui(KEY, (lambda: jobs) if jobs else None, error,
-            what=f"{len(seeds) * 2} runs ({len(seeds)} seeds x 2 values of β)")
+controls_ui(KEY, lambda: grid({
+    "beta=0": default_config(algo, entropy_beta=0.0, max_episodes=episodes),
+    f"beta={beta:g}": default_config(algo, entropy_beta=float(beta), max_episodes=episodes)},
+    seeds), what=f"{len(seeds) * 2} runs ({len(seeds)} seeds x 2 values of β)")
 
 
 def draw(snap) -> None:

@@ -4,8 +4,8 @@ Who reaches the 475 finish line first, counted in environment steps and in secon
 import pandas as pd
 import streamlit as st
 
-from pgcore import ConfigError, default_config
-from pgcore.experiments import ExperimentError, Job, check_jobs
+from pgcore import default_config
+from pgcore.experiments import Job
 from ui.experiment_charts import race_chart, race_data
 from ui.experiment_controls import (
     controls_ui,
@@ -38,16 +38,10 @@ with st.container(border=True):
         window = smoothing_ui(KEY)
         show_reference = reference_ui(KEY)
 
-error = None
-jobs = None
-try:
-    jobs = check_jobs([Job(name, default_config(algo, baseline, seed=seed, max_episodes=episodes))
-                       for name, (algo, baseline) in RUNNERS.items()])
-except (ConfigError, ExperimentError) as exc:
-    error = str(exc)
-
-controls_ui(KEY, (lambda: jobs) if jobs else None, error, what="four runs",
-            frame_every=0.5)
+controls_ui(KEY, lambda: [Job(name, default_config(algo, baseline, seed=seed,
+                                                   max_episodes=episodes))
+                         for name, (algo, baseline) in RUNNERS.items()],
+            what="four runs", frame_every=0.5)
 
 
 def draw(snap) -> None:

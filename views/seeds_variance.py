@@ -3,8 +3,8 @@ their seed? REINFORCE without a baseline against A2C, on the same seeds."""
 
 import streamlit as st
 
-from pgcore import ConfigError, default_config
-from pgcore.experiments import ExperimentError, check_jobs, grid
+from pgcore import default_config
+from pgcore.experiments import grid
 from ui.experiment_charts import seed_curves, seeds_band_chart, x_max_of
 from ui.experiment_controls import (
     controls_ui,
@@ -37,17 +37,10 @@ with st.container(border=True):
         window = smoothing_ui(KEY)
         show_reference = reference_ui(KEY)
 
-error = None
-jobs = None
-try:
-    configs = {LABELS["reinforce"]: default_config("reinforce", "none", max_episodes=episodes),
-               LABELS["a2c"]: default_config("a2c", max_episodes=episodes)}
-    jobs = check_jobs(grid(configs, seeds))
-except (ConfigError, ExperimentError) as exc:
-    error = str(exc)
-
-controls_ui(KEY, (lambda: jobs) if jobs else None, error,
-            what=f"{len(seeds) * 2} runs ({len(seeds)} seeds x 2 algorithms)")
+controls_ui(KEY, lambda: grid({
+    LABELS["reinforce"]: default_config("reinforce", "none", max_episodes=episodes),
+    LABELS["a2c"]: default_config("a2c", max_episodes=episodes)}, seeds),
+    what=f"{len(seeds) * 2} runs ({len(seeds)} seeds x 2 algorithms)")
 
 
 def draw(snap) -> None:
