@@ -50,33 +50,22 @@ def sample_actions(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class CategoricalHead:
-    """A softmax policy over ``n`` discrete actions."""
+class DiscreteActions:
+    """What every head over ``Discrete(n)`` shares: ``n`` network outputs (one per action),
+    int64 scalar actions, argmax for greedy, and the checkpoint description."""
 
     n: int
-    kind = "categorical"
     action_dtype = np.int64
     action_shape = ()
 
     @property
     def out_dim(self) -> int:
-        """Network outputs the head reads: one logit per action."""
+        """Network outputs the head reads: one per action."""
         return self.n
 
-    def distribution(self, outputs: torch.Tensor) -> np.ndarray:
-        """What acting and a frame need of pi(.|s): the probabilities (B, n), float64."""
-        return torch.softmax(outputs, dim=-1).double().numpy()
-
-    def sample(self, probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return sample_actions(probs, rng)
-
-    def greedy(self, probs: np.ndarray) -> np.ndarray:
-        return probs.argmax(-1)
-
-    def log_prob_entropy(self, outputs: torch.Tensor, actions: np.ndarray | torch.Tensor
-                         ) -> tuple[torch.Tensor, torch.Tensor]:
-        """log pi(a|s) and H(pi(.|s)) for a batch, both (B,) with gradient."""
-        return policy_terms(outputs, torch.as_tensor(actions, dtype=torch.int64))
+    def greedy(self, dist: np.ndarray) -> np.ndarray:
+        """The best action per row (ties go to the lowest): (B,) int64."""
+        return dist.argmax(-1)
 
     def to_env(self, action: np.ndarray):
         """One action as the environment's ``step`` takes it."""
@@ -89,6 +78,25 @@ class CategoricalHead:
     def action_names(self, known: tuple[str, ...] = ()) -> tuple[str, ...]:
         """A name per action: ``known`` ones (CartPole: left, right), else ``action i``."""
         return tuple(known) if len(known) == self.n else tuple(f"action {i}" for i in range(self.n))
+
+
+@dataclass(frozen=True)
+class CategoricalHead(DiscreteActions):
+    """A softmax policy over ``n`` discrete actions: the outputs are logits."""
+
+    kind = "categorical"
+
+    def distribution(self, outputs: torch.Tensor) -> np.ndarray:
+        """What acting and a frame need of pi(.|s): the probabilities (B, n), float64."""
+        return torch.softmax(outputs, dim=-1).double().numpy()
+
+    def sample(self, probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return sample_actions(probs, rng)
+
+    def log_prob_entropy(self, outputs: torch.Tensor, actions: np.ndarray | torch.Tensor
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+        """log pi(a|s) and H(pi(.|s)) for a batch, both (B,) with gradient."""
+        return policy_terms(outputs, torch.as_tensor(actions, dtype=torch.int64))
 
     def overlay(self, dist: np.ndarray, names: tuple[str, ...]) -> list[tuple[str, float, str]]:
         """What a frame shows about pi(.|s): ``(label, bar fraction in [0, 1], value text)``
@@ -105,7 +113,7 @@ class CategoricalHead:
 
 
 @dataclass(frozen=True)
-class QHead:
+class QHead(DiscreteActions):
     """Action values Q(s, a) over ``n`` discrete actions (DQN): not a policy head.
 
     The network's ``n`` outputs are Q(s, a); the agent acts epsilon-greedily on them, so this
@@ -114,32 +122,11 @@ class QHead:
     space it acts in, like :class:`CategoricalHead`.
     """
 
-    n: int
     kind = "q-values"
-    action_dtype = np.int64
-    action_shape = ()
-
-    @property
-    def out_dim(self) -> int:
-        """Network outputs the head reads: one Q-value per action."""
-        return self.n
 
     def distribution(self, outputs: torch.Tensor) -> np.ndarray:
         """Q(s, .) for a batch (B, n), float64."""
         return outputs.double().numpy()
-
-    def greedy(self, q: np.ndarray) -> np.ndarray:
-        """argmax_a Q(s, a) per row (ties go to the lowest action): (B,) int64."""
-        return q.argmax(-1)
-
-    def to_env(self, action: np.ndarray):
-        return int(action)
-
-    def describe(self) -> dict:
-        return {"type": "Discrete", "n": self.n}
-
-    def action_names(self, known: tuple[str, ...] = ()) -> tuple[str, ...]:
-        return tuple(known) if len(known) == self.n else tuple(f"action {i}" for i in range(self.n))
 
     def overlay(self, q: np.ndarray, names: tuple[str, ...]) -> list[tuple[str, float, str]]:
         """What a frame shows about Q(s, .): ``(label, bar, value text)`` per action; each bar
