@@ -7,17 +7,8 @@ import streamlit as st
 
 from pgcore import default_config
 from pgcore.experiments import grid
+from ui import experiment_controls as controls
 from ui.experiment_charts import group_bands, groups_band_chart, strip_chart, x_max_of
-from ui.experiment_controls import (
-    controls_ui,
-    download_ui,
-    episodes_ui,
-    live_ui,
-    reference_ui,
-    seeds_ui,
-    smoothing_ui,
-    status_ui,
-)
 from ui.experiment_reference import reference_bands, reference_caption, reference_rows
 from ui.experiment_summary import summary_row, threshold_rows
 
@@ -32,21 +23,21 @@ st.caption("Exercise 2. REINFORCE weights each log π(a|s) by the return G_t; th
 with st.container(border=True):
     c1, c2, c3 = st.columns(3)
     with c1:
-        seeds = seeds_ui(KEY, default=5)
+        seeds = controls.seeds_ui(KEY, default=5)
     with c2:
-        episodes = episodes_ui(KEY)
+        episodes = controls.episodes_ui(KEY)
     with c3:
-        window = smoothing_ui(KEY)
-        show_reference = reference_ui(KEY)
+        window = controls.smoothing_ui(KEY)
+        show_reference = controls.reference_ui(KEY)
 
-controls_ui(KEY, lambda: grid({NONE: default_config("reinforce", "none", max_episodes=episodes),
-                               VALUE: default_config("reinforce", "value", max_episodes=episodes)},
-                              seeds),
-            what=f"{len(seeds) * 2} runs ({len(seeds)} seeds x 2 settings)")
+controls.controls_ui(KEY, lambda: grid({
+    NONE: default_config("reinforce", "none", max_episodes=episodes),
+    VALUE: default_config("reinforce", "value", max_episodes=episodes)}, seeds),
+    what=f"{len(seeds) * 2} runs ({len(seeds)} seeds x 2 settings)")
 
 
 def draw(snap) -> None:
-    status_ui(snap)
+    controls.status_ui(snap)
     rows = threshold_rows(snap)
     budget = x_max_of(snap)
     st.subheader("When did each seed get there?", anchor=False)
@@ -80,8 +71,9 @@ def draw(snap) -> None:
                     width="stretch")
     if groups:
         st.caption(reference_caption(groups, window))
-    download_ui(KEY, snap, "baseline-vs-none")
+    controls.download_ui(KEY, snap, "baseline-vs-none")
 
 
-live_ui(KEY, draw, "Press **Start** to train REINFORCE with and without the value baseline "
-                   "on every seed. Results fill in live.")
+controls.live_ui(
+    KEY, draw, "Press **Start** to train REINFORCE with and without the value baseline "
+    "on every seed. Results fill in live.")

@@ -5,17 +5,8 @@ import streamlit as st
 
 from pgcore import algos, default_config
 from pgcore.experiments import grid
+from ui import experiment_controls as controls
 from ui.experiment_charts import group_bands, groups_band_chart, x_max_of
-from ui.experiment_controls import (
-    controls_ui,
-    download_ui,
-    episodes_ui,
-    live_ui,
-    reference_ui,
-    seeds_ui,
-    smoothing_ui,
-    status_ui,
-)
 from ui.experiment_reference import reference_bands, reference_caption
 
 KEY = "exp.entropy"
@@ -37,22 +28,22 @@ with st.container(border=True):
                                 format_func=lambda v: f"{v:g}",
                                 help="Compared with β = 0 on the same seeds.")
     with c2:
-        seeds = seeds_ui(KEY)
+        seeds = controls.seeds_ui(KEY)
     with c3:
-        episodes = episodes_ui(KEY, default=500)
+        episodes = controls.episodes_ui(KEY, default=500)
     with c4:
-        window = smoothing_ui(KEY)
-        show_reference = reference_ui(KEY)
+        window = controls.smoothing_ui(KEY)
+        show_reference = controls.reference_ui(KEY)
 
 names = {"beta=0": "β = 0", f"beta={beta:g}": f"β = {beta:g}"}
-controls_ui(KEY, lambda: grid({
+controls.controls_ui(KEY, lambda: grid({
     "beta=0": default_config(algo, entropy_beta=0.0, max_episodes=episodes),
     f"beta={beta:g}": default_config(algo, entropy_beta=float(beta), max_episodes=episodes)},
     seeds), what=f"{len(seeds) * 2} runs ({len(seeds)} seeds x 2 values of β)")
 
 
 def draw(snap) -> None:
-    status_ui(snap)
+    controls.status_ui(snap)
     x_max = x_max_of(snap)
     algo_name = snap.runs[0].config.algorithm.title
     left, right = st.columns(2, gap="medium")
@@ -73,7 +64,7 @@ def draw(snap) -> None:
                "Entropy is the mean over each update's states of H(π(·|s)).")
     if groups:
         st.caption(reference_caption(groups, window, whose="the default settings (β = 0)"))
-    download_ui(KEY, snap, "entropy-bonus")
+    controls.download_ui(KEY, snap, "entropy-bonus")
 
 
-live_ui(KEY, draw, "Press **Start** to train both values of β on every seed.")
+controls.live_ui(KEY, draw, "Press **Start** to train both values of β on every seed.")

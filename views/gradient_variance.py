@@ -9,8 +9,8 @@ import streamlit as st
 from pgcore import ConfigError, default_config
 from pgcore.execution import ACTIVE_STATES
 from pgcore.gradvar import STAGES, GradVarLab
+from ui import experiment_controls as controls
 from ui.experiment_charts import MEAN_COLOR, PALETTE
-from ui.experiment_controls import STATE_BADGES, live_ui
 from ui.state import session_tasks, slot_pool, task_controls
 
 KEY = "exp.gradvar"
@@ -83,7 +83,7 @@ def stats_frame(result) -> pd.DataFrame:
 
 def draw(snap: dict) -> None:
     state = snap["state"]
-    label, color = STATE_BADGES.get(state, (state, "gray"))
+    label, color = controls.STATE_BADGES.get(state, (state, "gray"))
     s1, s2 = st.columns([1, 5], vertical_alignment="center")
     with s1:
         st.badge(label, color=color)
@@ -172,5 +172,6 @@ def item_now():
 st.caption("The three estimators weight ∇log π(a_t|s_t) by A_t = G_t (no baseline), by the "
            "episode's returns standardised (normalised returns), or by G_t − V(s_t) (value "
            "baseline).")
-live_ui(KEY, draw, "Choose a stage and press **Measure**. At initialisation it takes a few "
-                   "seconds; a trained policy plays long episodes and takes longer.")
+controls.live_ui(
+    KEY, draw, "Choose a stage and press **Measure**. At initialisation it takes a few "
+    "seconds; a trained policy plays long episodes and takes longer.")

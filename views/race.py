@@ -6,17 +6,8 @@ import streamlit as st
 
 from pgcore import default_config
 from pgcore.experiments import Job
+from ui import experiment_controls as controls
 from ui.experiment_charts import race_chart, race_data
-from ui.experiment_controls import (
-    controls_ui,
-    download_ui,
-    episodes_ui,
-    job_label,
-    live_ui,
-    reference_ui,
-    smoothing_ui,
-    status_ui,
-)
 from ui.experiment_reference import reference_bands, reference_caption
 from ui.experiment_summary import fmt
 
@@ -33,19 +24,18 @@ with st.container(border=True):
     c1, c2, c3 = st.columns(3)
     seed = int(c1.number_input("Seed", 0, 10_000, 0, key=f"{KEY}.seed"))
     with c2:
-        episodes = episodes_ui(KEY)
+        episodes = controls.episodes_ui(KEY)
     with c3:
-        window = smoothing_ui(KEY)
-        show_reference = reference_ui(KEY)
+        window = controls.smoothing_ui(KEY)
+        show_reference = controls.reference_ui(KEY)
 
-controls_ui(KEY, lambda: [Job(name, default_config(algo, baseline, seed=seed,
-                                                   max_episodes=episodes))
-                         for name, (algo, baseline) in RUNNERS.items()],
-            what="four runs", frame_every=0.5)
+controls.controls_ui(KEY, lambda: [
+    Job(name, default_config(algo, baseline, seed=seed, max_episodes=episodes))
+    for name, (algo, baseline) in RUNNERS.items()], what="four runs", frame_every=0.5)
 
 
 def draw(snap) -> None:
-    status_ui(snap)
+    controls.status_ui(snap)
     if snap.active:  # small live views of each runner's first environment
         cols = st.columns(len(snap.runs))
         for col, r in zip(cols, snap.runs, strict=True):
@@ -69,7 +59,8 @@ def draw(snap) -> None:
     rows = []
     for r in snap.runs:
         s = r.summary()
-        rows.append({"algorithm": r.label, "state": job_label(r.state), "episodes": r.episodes,
+        rows.append({"algorithm": r.label, "state": controls.job_label(r.state),
+                     "episodes": r.episodes,
                      "episodes to 475": fmt(s["episodes_to_475"]),
                      "env steps to 475": fmt(s["steps_to_475"]),
                      "seconds to 475": fmt(s["seconds_to_475"], ",.1f"),
@@ -81,7 +72,7 @@ def draw(snap) -> None:
                + (" " + reference_caption(groups, window, x="env_steps") +
                   " Seconds depend on the machine, so that chart has no bands."
                   if groups else ""))
-    download_ui(KEY, snap, f"race-seed{seed}")
+    controls.download_ui(KEY, snap, f"race-seed{seed}")
 
 
-live_ui(KEY, draw, "Press **Start** to start the race.")
+controls.live_ui(KEY, draw, "Press **Start** to start the race.")

@@ -5,17 +5,8 @@ import streamlit as st
 
 from pgcore import default_config
 from pgcore.experiments import grid
+from ui import experiment_controls as controls
 from ui.experiment_charts import seed_curves, seeds_band_chart, x_max_of
-from ui.experiment_controls import (
-    controls_ui,
-    download_ui,
-    episodes_ui,
-    live_ui,
-    reference_ui,
-    seeds_ui,
-    smoothing_ui,
-    status_ui,
-)
 from ui.experiment_reference import reference_bands, reference_caption
 from ui.experiment_summary import fmt, spread_numbers
 
@@ -30,21 +21,21 @@ st.caption("Exercise 1. The same algorithm, the same settings, only the random s
 with st.container(border=True):
     c1, c2, c3 = st.columns(3)
     with c1:
-        seeds = seeds_ui(KEY)
+        seeds = controls.seeds_ui(KEY)
     with c2:
-        episodes = episodes_ui(KEY)
+        episodes = controls.episodes_ui(KEY)
     with c3:
-        window = smoothing_ui(KEY)
-        show_reference = reference_ui(KEY)
+        window = controls.smoothing_ui(KEY)
+        show_reference = controls.reference_ui(KEY)
 
-controls_ui(KEY, lambda: grid({
+controls.controls_ui(KEY, lambda: grid({
     LABELS["reinforce"]: default_config("reinforce", "none", max_episodes=episodes),
     LABELS["a2c"]: default_config("a2c", max_episodes=episodes)}, seeds),
     what=f"{len(seeds) * 2} runs ({len(seeds)} seeds x 2 algorithms)")
 
 
 def draw(snap) -> None:
-    status_ui(snap)
+    controls.status_ui(snap)
     x_max = x_max_of(snap)
     cols = st.columns(2, gap="medium")
     drawn = []
@@ -70,8 +61,9 @@ def draw(snap) -> None:
                "returns, no baseline at all.")
     if drawn:
         st.caption(reference_caption(drawn, window))
-    download_ui(KEY, snap, "seeds-and-variance")
+    controls.download_ui(KEY, snap, "seeds-and-variance")
 
 
-live_ui(KEY, draw, "Press **Start** to train both algorithms on every seed. The curves fill "
-                   "in live; you can change pages meanwhile.")
+controls.live_ui(
+    KEY, draw, "Press **Start** to train both algorithms on every seed. The curves fill "
+    "in live; you can change pages meanwhile.")
