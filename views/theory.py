@@ -348,7 +348,9 @@ with text:
     st.markdown(
         "The max over noisy estimates is biased upward (the largest of several noisy numbers "
         "tends to be too large). **Double DQN** lets the online network choose the next action "
-        "and the target network value it, which removes most of that overestimation:"
+        "and the target network value it, so one network's noise no longer picks and values "
+        "the same action. How much that lowers the overestimation on CartPole is a measurement "
+        "this app has not made yet; until it does, treat it as the claim to test:"
     )
     st.latex(r"y = r + \gamma\,(1 - \text{terminated})\,"
              r"Q_{\bar\theta}\big(s', \arg\max_{a'} Q_\theta(s', a')\big)")
