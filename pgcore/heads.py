@@ -144,10 +144,11 @@ class QHead(DiscreteActions):
         return rows
 
 
-Head = CategoricalHead
+Head = DiscreteActions
+"""Any head (the type of ``EnvSpec.head`` and ``agent.head``): categorical or Q-values today."""
 
 
-def head_for(action_space) -> Head:
+def head_for(action_space) -> CategoricalHead:
     """The policy head for a Gymnasium action space, or :class:`NoHeadError`."""
     import gymnasium as gym
 
