@@ -19,7 +19,8 @@ _EXPORTS = {
     "PRESETS": "config", "ConfigError": "config", "TrainConfig": "config",
     "default_config": "config", "preset": "config",
     "EnvError": "envs",
-    "EpisodeEnd": "events", "Frame": "events", "RunEnd": "events", "UpdateEnd": "events",
+    "EpisodeEnd": "events", "Evaluation": "events", "Frame": "events", "RunEnd": "events",
+    "UpdateEnd": "events",
     "RunControl": "trainer", "RunResult": "trainer", "Trainer": "trainer", "train": "trainer",
 }
 

@@ -97,6 +97,16 @@ RUN_FIELDS: tuple[Field, ...] = (
           help="Stop after this many episodes (at most 20,000)."),
     Field("max_steps", None, "Budget: stop after this many environment steps (``None`` = no "
           "step cap).", optional(whole(1, 10**9)), flag=None, kind="int | None"),
+    Field("eval_every", None, "Greedy evaluation every this many env steps (``None`` = "
+          "off): ``eval_episodes`` episodes with the greedy action on separate seeded "
+          "environments, reported as :class:`~pgcore.events.Evaluation` events.",
+          optional(whole(1, 10**9)), flag="--eval-every", kind="int | None",
+          cli_help="greedy evaluation every N env steps (off by default)"),
+    Field("eval_every_episodes", None, "Greedy evaluation every this many training episodes "
+          "(``None`` = off); may be combined with ``eval_every``.",
+          optional(whole(1, 10**9)), flag=None, kind="int | None"),
+    Field("eval_episodes", 10, "Episodes per greedy evaluation.", whole(1, 1000),
+          flag="--eval-episodes", cli_help="episodes per greedy evaluation"),
     Field("max_seconds", None, "Budget: stop after this much training wall time, pauses "
           "excluded (``None`` = no cap).", optional(positive(), what="a positive number or None"),
           label="Time budget (seconds)", widget="number", low=10, high=1800, step=60,

@@ -78,6 +78,33 @@ class Frame:
 
 
 @dataclass(frozen=True)
+class Evaluation:
+    """A greedy evaluation finished (``eval_every`` env steps or ``eval_every_episodes``
+    episodes into the run): :class:`pgcore.evaluation.GreedyEvaluation` per-episode tuples."""
+
+    env_steps: int
+    """The run's env steps when it was taken (training is paused meanwhile)."""
+    episodes: int
+    """Training episodes finished by then."""
+    returns: tuple[float, ...]
+    discounted_returns: tuple[float, ...]
+    """sum_t gamma^t r_t of each greedy episode, from its start state."""
+    start_values: tuple[float, ...]
+    """What the agent predicted for each start state (V(s_0), or max_a Q(s_0, a))."""
+
+    @property
+    def mean_return(self) -> float:
+        return float(np.mean(self.returns)) if self.returns else float("nan")
+
+    @property
+    def bias(self) -> float:
+        """mean (predicted - collected) over the episodes: > 0 is overestimation."""
+        if not self.returns:
+            return float("nan")
+        return float(np.mean(np.subtract(self.start_values, self.discounted_returns)))
+
+
+@dataclass(frozen=True)
 class RunEnd:
     """The run is over. ``reason`` is one of :data:`END_REASONS`."""
 
@@ -90,4 +117,4 @@ class RunEnd:
 
 END_REASONS = ("max_episodes", "max_steps", "max_seconds", "stopped", "diverged", "error")
 
-Event = EpisodeEnd | UpdateEnd | Frame | RunEnd
+Event = EpisodeEnd | UpdateEnd | Evaluation | Frame | RunEnd

@@ -63,16 +63,35 @@ from .execution import (
 )
 from .metrics import EpisodeHistory, summarize, write_csv
 
-COLUMNS = ("label", "seed", "episode", "return", "length", "env_steps", "wall_seconds",
-           "entropy")
-"""Columns of the tidy table, one row per finished episode.
+EPISODE_STATS = ("entropy", "q_mean", "target_distance")
+"""Update statistics kept per episode: the mean over the update(s) that learned from it (for the
+episode loop, the update on the episode itself; otherwise the updates made while it was being
+played, or the previous value when none was). NaN where the algorithm reports no such statistic:
+``entropy`` (mean policy entropy, nats) for the policy-gradient algorithms, ``q_mean`` (mean
+predicted Q of the batch) and ``target_distance`` (||theta_target - theta||) for DQN."""
 
-``entropy`` is the mean policy entropy (nats) of the update(s) that learned from that episode:
-for REINFORCE the update on the episode itself; for actor-critic and A2C the mean over the
-updates made while it was being played (the previous value when none was)."""
+COLUMNS = ("label", "seed", "episode", "return", "length", "env_steps", "wall_seconds",
+           *EPISODE_STATS)
+"""Columns of the tidy table, one row per finished episode (see :data:`EPISODE_STATS`)."""
 
 NUMERIC = COLUMNS[2:]
 """The per-episode columns (a job's :class:`~pgcore.metrics.EpisodeHistory` columns shown)."""
+
+EVAL_COLUMNS = ("env_steps", "episodes", "eval_return", "eval_return_std", "start_value",
+                "discounted_return")
+"""One row per greedy evaluation of a job (configs with ``eval_every`` or
+``eval_every_episodes``): its env steps and training episodes at that point, the mean and
+standard deviation of the greedy episodes' returns, the mean predicted start value and the mean
+discounted return collected from those starts (their difference is the bias)."""
+
+TRACE_COLUMNS = ("env_steps", "episodes", "updates", "q_mean", "target_distance",
+                 "flip_per_update", "flip_since_last")
+"""With ``Experiment(trace_every=N)``: one row every N env steps of a job, read after an
+update: its update count, the latest ``q_mean`` and ``target_distance`` (NaN where the algorithm
+has none), and how much the greedy action moves on a fixed set of probe states
+(:func:`pgcore.evaluation.probe_states`): the mean fraction flipped by one update over the
+interval, and the fraction flipped since the previous row."""
+
 RUN_FIGURES = ("episodes", "episodes_to_195", "episodes_to_475", "steps_to_195", "steps_to_475",
                "seconds_to_195", "seconds_to_475", "final_avg100", "wobble")
 """The :func:`~pgcore.metrics.summarize` figures of :meth:`ExperimentSnapshot.summaries`."""
@@ -128,37 +147,42 @@ def check_jobs(jobs: Sequence[Job]) -> list[Job]:
 
 
 class _EpisodeRows:
-    """Turns the trainer's events into table rows (without label/seed), with the entropy."""
+    """Turns the trainer's events into table rows (without label/seed), each with the
+    per-episode means of :data:`EPISODE_STATS`."""
 
     def __init__(self, per_episode_update: bool):
         self.per_episode_update = per_episode_update  # the episode loop: one update each
         self.rows: list[tuple] = []
         self.pending: list | None = None  # REINFORCE: the row waiting for its update
-        self.ent_sum, self.ent_n, self.last_ent = 0.0, 0, math.nan
+        k = len(EPISODE_STATS)
+        self.sums, self.counts = [0.0] * k, [0] * k
+        self.last = [math.nan] * k
 
     def episode(self, e) -> None:
         row = [e.episode, float(e.episode_return), int(e.length), int(e.env_steps),
-               float(e.wall_seconds), math.nan]
+               float(e.wall_seconds), *([math.nan] * len(EPISODE_STATS))]
         if self.per_episode_update:
             self._flush_pending()
             self.pending = row
             return
-        if self.ent_n:
-            self.last_ent = self.ent_sum / self.ent_n
-        row[5] = self.last_ent
-        self.ent_sum, self.ent_n = 0.0, 0
+        for j in range(len(EPISODE_STATS)):
+            if self.counts[j]:
+                self.last[j] = self.sums[j] / self.counts[j]
+            row[5 + j] = self.last[j]
+            self.sums[j], self.counts[j] = 0.0, 0
         self.rows.append(tuple(row))
 
     def update(self, u) -> None:
-        entropy = float(u.stats.get("entropy", math.nan))
+        values = [float(u.stats.get(name, math.nan)) for name in EPISODE_STATS]
         if self.per_episode_update:
             if self.pending is not None:
-                self.pending[5] = entropy
+                self.pending[5:] = values
                 self._flush_pending()
             return
-        if math.isfinite(entropy):
-            self.ent_sum += entropy
-            self.ent_n += 1
+        for j, v in enumerate(values):
+            if math.isfinite(v):
+                self.sums[j] += v
+                self.counts[j] += 1
 
     def _flush_pending(self) -> None:
         if self.pending is not None:
@@ -170,6 +194,48 @@ class _EpisodeRows:
             self._flush_pending()
         rows, self.rows = self.rows, []
         return rows
+
+
+class _Trace:
+    """Every ``every`` env steps (checked after each update) a :data:`TRACE_COLUMNS` row; the
+    greedy action on the probe states is compared after every update."""
+
+    def __init__(self, every: int, agent, env_id: str):
+        from .evaluation import greedy_actions, probe_states
+
+        self.every, self.agent = int(every), agent
+        self.greedy = greedy_actions
+        self.states = probe_states(env_id)
+        self.actions = self.greedy(agent, self.states)  # before any update
+        self.at_row = self.actions
+        self.next = self.every
+        self.flips, self.n = 0.0, 0
+        self.rows: list[tuple] = []
+
+    def update(self, u) -> None:
+        actions = self.greedy(self.agent, self.states)
+        self.flips += float(np.mean(actions != self.actions))
+        self.n += 1
+        self.actions = actions
+        if u.env_steps < self.next:
+            return
+        self.next = (u.env_steps // self.every + 1) * self.every
+        stats = u.stats
+        self.rows.append((int(u.env_steps), int(u.episodes), int(u.update),
+                          float(stats.get("q_mean", math.nan)),
+                          float(stats.get("target_distance", math.nan)),
+                          self.flips / self.n, float(np.mean(actions != self.at_row))))
+        self.at_row = actions
+        self.flips, self.n = 0.0, 0
+
+    def take(self) -> list[tuple]:
+        rows, self.rows = self.rows, []
+        return rows
+
+
+def _eval_row(ev) -> tuple:
+    return (int(ev.env_steps), int(ev.episodes), ev.mean_return, float(np.std(ev.returns)),
+            float(np.mean(ev.start_values)), float(np.mean(ev.discounted_returns)))
 
 
 def small_frame(rgb: np.ndarray, max_width: int = 200) -> np.ndarray:
@@ -184,12 +250,15 @@ def small_frame(rgb: np.ndarray, max_width: int = 200) -> np.ndarray:
 
 def run_job(index: int, config: TrainConfig, emit: Callable[[tuple], None],
             should_stop: Callable[[], bool], flush_every: float = 0.2,
-            check_every: float = 0.05, frame_every: float | None = None) -> None:
+            check_every: float = 0.05, frame_every: float | None = None,
+            trace_every: int | None = None) -> None:
     """Train one job, sending ``("start", i)``, ``("rows", i, rows)`` and ``("end", i, state,
-    message)`` to ``emit`` (and, with ``frame_every`` seconds, ``("frame", i, rgb, episode,
-    step)`` thumbnails of its first environment). Never raises: a failure becomes an
+    message)`` to ``emit``; ``("evals", i, rows)`` for its greedy evaluations
+    (:data:`EVAL_COLUMNS`); with ``trace_every`` env steps, ``("trace", i, rows)``
+    (:data:`TRACE_COLUMNS`); with ``frame_every`` seconds, ``("frame", i, rgb, episode,
+    step)`` thumbnails of its first environment. Never raises: a failure becomes an
     ``error`` end message."""
-    from .events import EpisodeEnd, Frame, RunEnd, UpdateEnd
+    from .events import EpisodeEnd, Evaluation, Frame, RunEnd, UpdateEnd
     from .trainer import RunControl, Trainer
 
     if should_stop():
@@ -199,7 +268,21 @@ def run_job(index: int, config: TrainConfig, emit: Callable[[tuple], None],
     rows = _EpisodeRows(config.algorithm.loop == "episode")
     control = RunControl()
     clock = {"flush": time.perf_counter(), "check": 0.0}
-    ended = []
+    ended: list = []
+    evals: list[tuple] = []
+    trace: list[_Trace] = []  # made with the trainer (it needs the agent)
+
+    def flush(final: bool = False) -> None:
+        batch = rows.take(final=final)
+        if batch:
+            emit(("rows", index, batch))
+        if evals:
+            emit(("evals", index, list(evals)))
+            evals.clear()
+        if trace:
+            batch = trace[0].take()
+            if batch:
+                emit(("trace", index, batch))
 
     def on_event(event) -> None:
         kind = type(event)
@@ -207,6 +290,10 @@ def run_job(index: int, config: TrainConfig, emit: Callable[[tuple], None],
             rows.episode(event)
         elif kind is UpdateEnd:
             rows.update(event)
+            if trace:
+                trace[0].update(event)
+        elif kind is Evaluation:
+            evals.append(_eval_row(event))
         elif kind is RunEnd:
             ended.append(event)
             return
@@ -221,27 +308,26 @@ def run_job(index: int, config: TrainConfig, emit: Callable[[tuple], None],
                 control.stop()
         if now - clock["flush"] >= flush_every:
             clock["flush"] = now
-            batch = rows.take()
-            if batch:
-                emit(("rows", index, batch))
+            flush()
 
     try:
         trainer = Trainer(config, control=control, frame_every=frame_every)
+        if trace_every is not None:
+            trace.append(_Trace(trace_every, trainer.agent, config.env_id))
         result = trainer.run(on_event)
         state, message = end_state(result.reason), result.message
     except BaseException as exc:  # noqa: BLE001 - one job's failure must not end the others
         state, message = "error", f"The run failed: {one_line(exc)}"
-    batch = rows.take(final=True)
-    if batch:
-        emit(("rows", index, batch))
+    flush(final=True)
     emit(("end", index, state, message))
 
 
 def _process_job(emit: Callable[[tuple], None], should_stop: Callable[[], bool], index: int,
                  config: TrainConfig, flush_every: float,
-                 frame_every: float | None = None) -> None:
+                 frame_every: float | None = None, trace_every: int | None = None) -> None:
     """One job in a worker of the shared pool (``emit`` and ``should_stop`` are the pool's)."""
-    run_job(index, config, emit, should_stop, flush_every, frame_every=frame_every)
+    run_job(index, config, emit, should_stop, flush_every, frame_every=frame_every,
+            trace_every=trace_every)
 
 
 # ----- the store and its snapshots -------------------------------------------------------------
@@ -261,6 +347,10 @@ class RunView:
     ``entropy`` (read-only copies of the job's episode history)."""
     frame: tuple | None = field(default=None, repr=False)
     """The latest thumbnail ``(rgb, episode, step)`` when the experiment draws frames."""
+    evals: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    """:data:`EVAL_COLUMNS`, one entry per greedy evaluation (empty arrays without any)."""
+    trace: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    """:data:`TRACE_COLUMNS`, one entry per trace row (empty arrays without a trace)."""
 
     @property
     def episodes(self) -> int:
@@ -370,6 +460,17 @@ class ExperimentSnapshot:
         return out
 
 
+def _columns(rows: list[tuple], names: Sequence[str]) -> dict[str, np.ndarray]:
+    """Rows of tuples as read-only float64 columns."""
+    block = np.asarray(rows, dtype=np.float64).reshape(-1, len(names))
+    out = {}
+    for j, name in enumerate(names):
+        col = block[:, j].copy()
+        col.setflags(write=False)
+        out[name] = col
+    return out
+
+
 class _Store:
     """Per-job columns and states; every method takes the lock."""
 
@@ -378,7 +479,9 @@ class _Store:
         self.lock = threading.Lock()
         self.states = ["waiting"] * len(jobs)
         self.messages = [""] * len(jobs)
-        self.cols = [EpisodeHistory(extra=("entropy",)) for _ in jobs]  # NUMERIC filled
+        self.cols = [EpisodeHistory(extra=EPISODE_STATS) for _ in jobs]  # NUMERIC filled
+        self.evals: list[list[tuple]] = [[] for _ in jobs]
+        self.trace: list[list[tuple]] = [[] for _ in jobs]
         self.frames: list[tuple | None] = [None] * len(jobs)
         self.version = 0
 
@@ -393,6 +496,10 @@ class _Store:
                     self.states[i] = "running"
             elif kind == "rows":
                 self.cols[i].extend(msg[2], NUMERIC)
+            elif kind == "evals":
+                self.evals[i].extend(msg[2])
+            elif kind == "trace":
+                self.trace[i].extend(msg[2])
             elif kind == "frame":
                 rgb = np.asarray(msg[2], dtype=np.uint8)
                 rgb.setflags(write=False)
@@ -432,11 +539,13 @@ class Experiment(TaskOwner):
     ``flush_every``: seconds between batches of rows sent back by a running job.
     ``frame_every``: seconds between thumbnails of each running job's first environment
     (``RunView.frame``); None (the default) draws none.
+    ``trace_every``: env steps between :data:`TRACE_COLUMNS` rows of each job
+    (``RunView.trace``); None (the default) keeps no trace.
     """
 
     def __init__(self, jobs: Sequence[Job], *, mode: str = "process", workers: int | None = None,
                  pool: SlotPool | None = None, flush_every: float = 0.2,
-                 frame_every: float | None = None):
+                 frame_every: float | None = None, trace_every: int | None = None):
         if mode not in ("process", "inline"):
             raise ValueError(f"mode must be 'process' or 'inline', got {mode!r}")
         self.jobs = check_jobs(jobs)
@@ -448,6 +557,9 @@ class Experiment(TaskOwner):
         self.pool = pool
         self.flush_every = flush_every
         self.frame_every = frame_every
+        if trace_every is not None and (not isinstance(trace_every, int) or trace_every < 1):
+            raise ValueError(f"trace_every must be a whole number >= 1, got {trace_every!r}")
+        self.trace_every = trace_every
         self._store = _Store(self.jobs)
         self._task = TaskThread(self, self._work, kind="experiment", on_end=self._ended)
         self._stop = self._task.cancel  # jobs wait for slots and check it
@@ -497,11 +609,12 @@ class Experiment(TaskOwner):
                 if snap is not None and snap.version == store.version and snap.state == state:
                     return ExperimentSnapshot(state, snap.runs, snap.version, elapsed)
                 runs = []
-                for job, st, msg, cols, frame in zip(self.jobs, store.states, store.messages,
-                                                     store.cols, store.frames, strict=True):
-                    arrays = cols.arrays(NUMERIC)  # read-only copies
-                    runs.append(RunView(job.label, job.seed, job.config, st, msg, arrays,
-                                        frame))
+                for i, job in enumerate(self.jobs):
+                    arrays = store.cols[i].arrays(NUMERIC)  # read-only copies
+                    runs.append(RunView(job.label, job.seed, job.config, store.states[i],
+                                        store.messages[i], arrays, store.frames[i],
+                                        _columns(store.evals[i], EVAL_COLUMNS),
+                                        _columns(store.trace[i], TRACE_COLUMNS)))
                 version = store.version
             snap = ExperimentSnapshot(state, tuple(runs), version, elapsed)
             self._snap = snap
@@ -541,7 +654,7 @@ class Experiment(TaskOwner):
                 break
             try:
                 run_job(i, job.config, self._store.handle, self._stop.is_set, self.flush_every,
-                        frame_every=self.frame_every)
+                        frame_every=self.frame_every, trace_every=self.trace_every)
             finally:
                 self._release()
 
@@ -565,7 +678,7 @@ class Experiment(TaskOwner):
                     break
                 try:
                     fut = pool.submit(exp_id, _process_job, i, job.config, self.flush_every,
-                                      self.frame_every)
+                                      self.frame_every, self.trace_every)
                 except BaseException:  # the pool is marked broken: the next user gets a new one
                     in_flight.release()
                     self._release()

@@ -6,6 +6,12 @@ for REINFORCE, once per rollout for A2C, every step for one-step actor-critic).
 Which loop a config runs is its algorithm's ``loop`` (:mod:`pgcore.algos`).
 A diverging run (NaN or infinite loss) ends with ``RunEnd(reason="diverged")`` and a message
 saying what to change, never with a traceback.
+
+With ``eval_every`` (env steps) or ``eval_every_episodes`` set, the loop pauses at those
+points to play ``eval_episodes`` greedy episodes on a separate environment
+(:func:`pgcore.evaluation.evaluate_greedy`) and emits an :class:`Evaluation`. Evaluating draws
+no random numbers from the agent and its time is not training time, so a run learns exactly
+the same with or without evaluations.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from .algos import Agent, DivergedError, make_agent
 from .collect import EpisodeInfo, VecCollector, collect_episode
 from .config import TrainConfig
 from .envs import env_spec, make_env, make_vec_env
-from .events import EpisodeEnd, Event, Frame, RunEnd, UpdateEnd
+from .evaluation import evaluate_greedy
+from .events import EpisodeEnd, Evaluation, Event, Frame, RunEnd, UpdateEnd
 from .metrics import EpisodeHistory
 
 
@@ -135,6 +142,9 @@ class Trainer:
         self._paused = 0.0
         self._next_frame = 0.0
         self._renderer = None
+        self._eval_env = None
+        self._next_eval_step = cfg.eval_every
+        self._next_eval_episode = cfg.eval_every_episodes
         if self.frame_every is not None:
             from .render import StateRenderer
 
@@ -147,6 +157,8 @@ class Trainer:
         finally:
             if self._renderer is not None:
                 self._renderer.close()
+            if self._eval_env is not None:
+                self._eval_env.close()
         result.wall_seconds = self._elapsed()
         result.updates = self.agent.updates
         if not result.message:
@@ -255,11 +267,36 @@ class Trainer:
                          info.discounted_return, info.start_value)
         self._emit(EpisodeEnd(r.episodes, info.episode_return, info.length, r.env_steps, now,
                               info.discounted_return, info.start_value, info.truncated))
+        self._maybe_evaluate()
 
     def _updated(self, stats: dict[str, float]) -> None:
         r = self._result
         self._emit(UpdateEnd(self.agent.updates, r.env_steps, r.episodes,
                              self._elapsed(), stats))
+        self._maybe_evaluate()
+
+    def _maybe_evaluate(self) -> None:
+        """Evaluate greedily when the run has crossed its next evaluation point (in env steps
+        or in episodes); the time it takes counts as a pause."""
+        cfg, r = self.config, self._result
+        due = False
+        if self._next_eval_step is not None and r.env_steps >= self._next_eval_step:
+            due = True
+            self._next_eval_step = (r.env_steps // cfg.eval_every + 1) * cfg.eval_every
+        if self._next_eval_episode is not None and r.episodes >= self._next_eval_episode:
+            due = True
+            self._next_eval_episode = ((r.episodes // cfg.eval_every_episodes + 1)
+                                       * cfg.eval_every_episodes)
+        if not due:
+            return
+        t0 = time.perf_counter()
+        if self._eval_env is None:
+            self._eval_env = make_env(cfg.env_id)
+        ev = evaluate_greedy(self.agent, cfg.env_id, cfg.eval_episodes, cfg.seed, cfg.gamma,
+                             env=self._eval_env)
+        self._paused += time.perf_counter() - t0
+        self._emit(Evaluation(r.env_steps, r.episodes, ev.returns, ev.discounted_returns,
+                              ev.start_values))
 
     def _frame_hook(self):
         """A per-step hook that emits a Frame at most every ``frame_every`` seconds."""

@@ -11,7 +11,7 @@ import torch
 
 from pgcore import EpisodeEnd, RunControl, preset, train
 from pgcore.algos import DivergedError
-from pgcore.algos.dqn import DQNAgent, linear_epsilon, polyak_update, weight_distance
+from pgcore.algos.dqn import DQNAgent, linear_schedule, polyak_update, weight_distance
 from pgcore.buffers import ReplayBuffer
 from pgcore.config import ConfigError
 from pgcore.envs import EnvSpec, env_spec
@@ -176,11 +176,11 @@ def test_replay_sampling_is_uniform_and_seeded():
 
 
 def test_epsilon_schedule_is_linear_then_flat():
-    assert linear_epsilon(0, 1.0, 0.05, 100) == 1.0
-    assert linear_epsilon(50, 1.0, 0.05, 100) == pytest.approx(0.525)
-    assert linear_epsilon(100, 1.0, 0.05, 100) == 0.05
-    assert linear_epsilon(10**6, 1.0, 0.05, 100) == 0.05
-    assert linear_epsilon(0, 1.0, 0.05, 0) == 0.05
+    assert linear_schedule(0, 1.0, 0.05, 100) == 1.0
+    assert linear_schedule(50, 1.0, 0.05, 100) == pytest.approx(0.525)
+    assert linear_schedule(100, 1.0, 0.05, 100) == 0.05
+    assert linear_schedule(10**6, 1.0, 0.05, 100) == 0.05
+    assert linear_schedule(0, 1.0, 0.05, 0) == 0.05
     agent = _agent(epsilon_start=1.0, epsilon_end=0.1, exploration_steps=10)
     seen = []
     for _ in range(12):

@@ -63,11 +63,12 @@ def reference_ui(key: str) -> bool:
 
 
 def controls_ui(key: str, build: Callable[[], list[Job]], what: str = "runs",
-                frame_every: float | None = None) -> None:
+                frame_every: float | None = None, trace_every: int | None = None) -> None:
     """Start / Stop / Reset for page ``key``. ``build()`` makes the page's jobs from its
     settings (``grid(configs, seeds)`` or a list of :class:`Job` s); a setting it rejects
     (:class:`ConfigError`, :class:`ExperimentError`) is shown as one line and Start stays off.
-    ``frame_every`` (seconds) asks the runs for thumbnails of their environment."""
+    ``frame_every`` (seconds) asks the runs for thumbnails of their environment;
+    ``trace_every`` (env steps) for a trace of Q, the target distance and greedy flips."""
     error, jobs = None, None
     try:
         jobs = check_jobs(build())
@@ -75,7 +76,7 @@ def controls_ui(key: str, build: Callable[[], list[Job]], what: str = "runs",
         error = str(exc)
 
     def start() -> None:
-        start_experiment(key, jobs, frame_every)
+        start_experiment(key, jobs, frame_every, trace_every)
 
     task_controls(session_tasks().page(key),
                   None if not jobs else start, keys=key,

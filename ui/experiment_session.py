@@ -22,7 +22,10 @@ def experiment_mode() -> str:
     return mode if mode in ("process", "inline") else "process"
 
 
-def start_experiment(key: str, jobs: list[Job], frame_every: float | None = None) -> None:
-    """Build and start an experiment for page ``key`` (a button callback)."""
-    exp = Experiment(jobs, mode=experiment_mode(), pool=slot_pool(), frame_every=frame_every)
+def start_experiment(key: str, jobs: list[Job], frame_every: float | None = None,
+                     trace_every: int | None = None) -> None:
+    """Build and start an experiment for page ``key`` (a button callback); ``trace_every``
+    env steps asks each job for a trace (:data:`pgcore.experiments.TRACE_COLUMNS`)."""
+    exp = Experiment(jobs, mode=experiment_mode(), pool=slot_pool(), frame_every=frame_every,
+                     trace_every=trace_every)
     session_tasks().page(key).start(exp)

@@ -5,7 +5,7 @@ import streamlit as st
 from pgcore import returns as R
 from pgcore.algos.a2c import ActorCriticAgent
 from pgcore.algos.common import Agent
-from pgcore.algos.dqn import DQNAgent, linear_epsilon, polyak_update
+from pgcore.algos.dqn import DQNAgent, linear_schedule, polyak_update
 from pgcore.algos.reinforce import ReinforceAgent, reinforce_advantages
 from pgcore.heads import head_for, policy_terms, sample_actions
 from pgcore.networks import PolicyValueNet
@@ -358,6 +358,6 @@ with code:
     code_block(R.td_targets)
     code_block(R.double_td_targets, "the online net picks a′, the target net values it")
     code_block(polyak_update, "τ = 1 is a hard copy")
-    code_block(linear_epsilon)
+    code_block(linear_schedule)
     code_block(DQNAgent.update)
 

@@ -123,6 +123,12 @@ class Agent:
         """V(s) for a batch of observations, or None if there is no critic."""
         return self.policy(obs, with_value=True)[1]
 
+    def predicted_value(self, obs: np.ndarray) -> np.ndarray:
+        """What the agent expects to collect from each state (B,): V(s) from the critic, NaN
+        without one. DQN overrides it with max_a Q(s, a)."""
+        values = self.value(obs)
+        return np.full(len(obs), np.nan) if values is None else np.asarray(values, np.float64)
+
     # ----- learning ------------------------------------------------------------------------
     def reduce(self, x: torch.Tensor) -> torch.Tensor:
         """Combine per-step terms as the config says (``mean``, or ``sum`` like the lesson)."""

@@ -27,7 +27,7 @@ from torch import nn
 
 from ..buffers import ReplayBuffer
 from ..envs import EnvSpec
-from ..fields import Field, boolean, number, one_of, whole
+from ..fields import Field, boolean, number, one_of, optional, whole
 from ..heads import QHead
 from ..networks import PolicyValueNet
 from ..returns import double_td_targets, td_targets
@@ -103,8 +103,24 @@ EXPLORATION_STEPS = Field(
     help="ε falls linearly over this many env steps, then stays at its end value.",
     cli_help="env steps over which epsilon falls linearly")
 
+LR_END = Field(
+    "lr_end", None, "Learning-rate decay: the learning rate falls linearly from ``lr`` to this "
+    "over ``lr_decay_steps`` env steps, then stays (``None`` = constant).",
+    optional(number(0.0, 1.0, low_open=False), what="a number in [0, 1] or None"),
+    label="Learning rate at the end", format="off", advanced=True, rank=111,
+    options=(None, 0.0, 1e-5, 5e-5, 1e-4, 2.5e-4), kind="float | None",
+    help="Let the learning rate fall to this value, so a learned Q-function stops drifting.",
+    cli_help="learning rate reached at the end of the decay (default: constant)")
+LR_DECAY_STEPS = Field(
+    "lr_decay_steps", 100_000, "Env steps over which the learning rate falls to ``lr_end``.",
+    whole(1, 10**9), label="Learning-rate decay steps", advanced=True, rank=112,
+    options=(10_000, 50_000, 100_000, 150_000, 200_000, 500_000),
+    help="The learning rate reaches its end value after this many env steps.",
+    cli_help="env steps over which the learning rate falls to --lr-end")
+
 FIELDS = (BUFFER_SIZE, MINIBATCH_SIZE, TARGET_UPDATE, TAU, DOUBLE, EPSILON_END,
-          EXPLORATION_STEPS, LEARNING_STARTS, TRAIN_FREQ, GRADIENT_STEPS, LOSS, EPSILON_START)
+          EXPLORATION_STEPS, LEARNING_STARTS, TRAIN_FREQ, GRADIENT_STEPS, LOSS, EPSILON_START,
+          LR_END, LR_DECAY_STEPS)
 
 
 def _validate(config) -> str | None:
@@ -120,11 +136,11 @@ def _validate(config) -> str | None:
 # ----- exploration ----------------------------------------------------------------------------
 
 
-def linear_epsilon(step: int, start: float, end: float, duration: int) -> float:
-    """epsilon_t = start + (end - start) * min(1, t / duration); ``end`` from t = duration on
-    (at once if duration is 0).
+def linear_schedule(step: int, start: float, end: float, duration: int) -> float:
+    """x_t = start + (end - start) * min(1, t / duration); ``end`` from t = duration on
+    (at once if duration is 0). DQN's epsilon (and its optional learning-rate decay).
 
-    >>> [linear_epsilon(t, 1.0, 0.1, 10) for t in (0, 5, 10, 20)]
+    >>> [linear_schedule(t, 1.0, 0.1, 10) for t in (0, 5, 10, 20)]
     [1.0, 0.55, 0.1, 0.1]
     """
     if duration <= 0 or step >= duration:
@@ -212,7 +228,7 @@ class DQNAgent(Agent):
     @property
     def epsilon(self) -> float:
         c = self.config
-        return linear_epsilon(self.steps, c.epsilon_start, c.epsilon_end, c.exploration_steps)
+        return linear_schedule(self.steps, c.epsilon_start, c.epsilon_end, c.exploration_steps)
 
     def act(self, obs: np.ndarray, greedy: bool = False,
             with_value: bool = False) -> tuple[np.ndarray, np.ndarray, None]:
@@ -225,6 +241,11 @@ class DQNAgent(Agent):
             random_actions = self.rng.integers(0, self.head.n, size=len(q))  # (B,)
             actions = np.where(explore, random_actions, actions)
         return actions, q, None
+
+    def predicted_value(self, obs: np.ndarray) -> np.ndarray:
+        """max_a Q(s, a) (B,): what the greedy agent expects to collect from each state."""
+        q, _ = self.policy(obs)  # (B, A)
+        return np.asarray(q, np.float64).max(axis=1)
 
     def remember(self, obs, action, reward, next_obs, terminated: bool,
                  truncated: bool) -> None:
@@ -247,8 +268,18 @@ class DQNAgent(Agent):
                                          cfg.gamma)
         return td_targets(rewards, next_q_target, terminated, cfg.gamma)
 
+    @property
+    def learning_rate(self) -> float:
+        c = self.config
+        if c.lr_end is None:
+            return c.lr
+        return linear_schedule(self.steps, c.lr, c.lr_end, c.lr_decay_steps)
+
     def update(self, buffer: ReplayBuffer) -> Stats:
         cfg = self.config
+        lr = self.learning_rate
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
         td_loss = q_mean = grad_norm = 0.0
         for _ in range(cfg.gradient_steps):
             batch = buffer.sample(cfg.minibatch_size, self.rng)
@@ -270,7 +301,7 @@ class DQNAgent(Agent):
         n = cfg.gradient_steps
         return Stats({"td_loss": td_loss / n, "q_mean": q_mean / n, "epsilon": self.epsilon,
                       "target_distance": weight_distance(self.target_params, self.params),
-                      "grad_norm": grad_norm / n, "batch_size": cfg.minibatch_size * n})
+                      "grad_norm": grad_norm / n, "lr": lr, "batch_size": cfg.minibatch_size * n})
 
 
 # ----- presets and the registry entry ---------------------------------------------------------
