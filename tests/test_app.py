@@ -218,6 +218,18 @@ def test_lesson_actor_critic_shows_the_collapse_note():
     assert _returns_datasets(at) == ["reference", "returns"]
 
 
+def test_dqn_on_the_train_page_shows_q_values_and_epsilon():
+    at = app("views/train.py")
+    start_short_run(at, "dqn", budget=30)
+    assert run_until(at, lambda a: episodes(a) > 3), "no DQN episodes appeared"
+    assert run_until(at, lambda a: any("ε = " in c.value for c in a.caption), timeout=30)
+    overlay = " ".join(h.proto.body for h in at.get("html"))
+    assert "Q(s, left)" in overlay and "Q(s, right)" in overlay and "π(" not in overlay
+    assert any("mean predicted Q" in c.value for c in at.caption)  # where V(s) would be
+    run_until(at, lambda a: any("episode budget" in s.value for s in a.success), timeout=60)
+    assert at.toggle(key="watch.greedy").label == "Always take the action with the largest Q"
+
+
 def test_settings_and_run_survive_a_page_switch():
     at = app("views/train.py")
     at.number_input(key="cfg.seed").set_value(7).run()

@@ -244,6 +244,10 @@ def _frame_card(holder: RunHolder, snap: RunSnapshot) -> None:
              width="stretch")
     head = frame.head if frame.head is not None else head_of(snap.config.env_id)
     st.html(policy_html(head, action_names(snap.config.env_id), frame.probs, frame.value))
+    for stat, sentence in snap.config.algorithm.frame_stats:
+        values = snap.updates.get(stat)
+        if values is not None and len(values) and np.isfinite(values[-1]):
+            st.caption(sentence.format(float(values[-1])))
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
@@ -334,8 +338,9 @@ def watch_ui(holder: RunHolder) -> None:
         return
     st.subheader("Watch the agent", anchor=False)
     c1, c2 = st.columns([1, 2], vertical_alignment="center")
-    greedy = c2.toggle("Always take the most likely action", key="watch.greedy",
-                       help="Off: sample actions from π(·|s), as in training.")
+    algorithm = run.config.algorithm
+    greedy = c2.toggle(algorithm.greedy_label, key="watch.greedy",
+                       help=algorithm.explore_help)
     if c1.button("Play one episode", icon=":material/movie:", key="watch.play"):
         with st.spinner("Playing a full episode and drawing it…"):
             if play_gif(holder, greedy) is None:

@@ -100,6 +100,13 @@ class Algorithm:
     notes: Callable = lambda config: None
     """``notes(config)``: markdown the Train page shows beside a run of this config (the
     lesson's collapsing actor-critic), or None."""
+    frame_stats: tuple[tuple[str, str], ...] = ()
+    """``(statistic, sentence)`` pairs the Train page shows under the frame with the latest
+    value of that update statistic, e.g. DQN's ``("epsilon", "ε = {:.3f}: ...")``."""
+    greedy_label: str = "Always take the most likely action"
+    """The "watch the agent" toggle: act greedily instead of as in training."""
+    explore_help: str = "Off: sample actions from π(·|s), as in training."
+    """What the toggle's off position does."""
 
     def __post_init__(self):
         if self.loop not in LOOPS:

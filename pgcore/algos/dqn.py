@@ -362,4 +362,8 @@ ALGORITHM = Algorithm(
     no_critic_hint="DQN learns Q(s, a) instead: the frame shows Q(s, ·) for this state, and "
                    "the chart below shows the mean predicted Q of each batch.",
     batch_size=lambda config: config.minibatch_size * config.gradient_steps,
-    variant_fields=("double",))
+    variant_fields=("double",),
+    frame_stats=(("epsilon", "ε = {:.3f}: the chance that a training step acts at random "
+                              "instead of by the largest Q."),),
+    greedy_label="Always take the action with the largest Q",
+    explore_help="Off: act ε-greedily with the current ε, as in training.")
