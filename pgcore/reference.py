@@ -43,8 +43,10 @@ from .metrics import EpisodeHistory, moving_average, summarize
 
 FORMAT = "pgcore-reference"
 VERSION = 1
-IGNORED_FIELDS = ("seed", "max_episodes", "max_steps", "max_seconds")
-"""Config fields that do not change how a run learns, so matching ignores them."""
+IGNORED_FIELDS = ("seed", "max_episodes", "max_steps", "max_seconds", "eval_every",
+                  "eval_every_episodes", "eval_episodes")
+"""Config fields that do not change how a run learns, so matching ignores them (greedy
+evaluations leave learning untouched: tests/test_evaluation.py)."""
 QUANTILES = (0.1, 0.5, 0.9)
 """The band: from the 10th to the 90th percentile across seeds, and the median."""
 MAX_BYTES = 20_000_000
@@ -168,6 +170,33 @@ def reference_document(snapshot, made_with: str = "") -> dict:
     return {"format": FORMAT, "version": VERSION, "made_with": made_with,
             "created": _dt.date.today().isoformat(), "pgcore_version": __version__,
             "groups": groups}
+
+
+def merge_reference(path: str | Path, document: dict,
+                    order: Sequence[str] = ()) -> tuple[dict, list[str]]:
+    """``document`` plus the groups of the reference file at ``path`` that it does not replace
+    (same label), ordered as ``order`` (the sweep file's labels; others after). Returns the
+    merged document (its ``made_with`` is the newest command) and the labels kept from the
+    file. Each group keeps a note of the command and date that made it."""
+    old = load_reference(path)  # validates the whole file first
+    new_labels = {g["label"] for g in document["groups"]}
+    for g in document["groups"]:
+        g.setdefault("made_with", document["made_with"])
+        g.setdefault("created", document["created"])
+    raw = json.loads(_read_text(Path(path)))
+    kept = [g for g in raw["groups"] if g["label"] not in new_labels]
+    for g in kept:
+        g.setdefault("made_with", old.made_with)
+        g.setdefault("created", old.created)
+    groups = kept + list(document["groups"])
+    rank = {label: i for i, label in enumerate(order)}
+    groups.sort(key=lambda g: rank.get(g["label"], len(rank)))
+    return {**document, "groups": groups}, [g["label"] for g in kept]
+
+
+def _read_text(p: Path) -> str:
+    raw = p.read_bytes()
+    return (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode()
 
 
 def write_reference(path: str | Path, document: dict) -> int:

@@ -181,6 +181,26 @@ def test_sweep_writes_a_reference_file(tmp_path, capsys):
     assert g.returns[1].tolist() == [float(r) for r in again.episode_returns]
 
 
+def test_sweep_only_retrains_one_config_and_keeps_the_others(tmp_path, capsys):
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text('seeds = [3]\nepisodes = 4\n[[configs]]\nlabel = "small"\nalgo = '
+                     '"reinforce"\nhidden = 16\n[[configs]]\nlabel = "big"\nalgo = '
+                     '"reinforce"\nhidden = 32\n')
+    path = tmp_path / "ref.json.gz"
+    base = ["sweep", "--config", str(sweep), "--jobs", "1", "--quiet", "--reference", str(path)]
+    assert cli.main(base) == 0
+    before = load_reference(path)
+    # retrain only "small", with another episode budget: "big" is kept as it was
+    assert cli.main([*base, "--only", "small", "--episodes", "5"]) == 0
+    after = load_reference(path)
+    assert [g.label for g in after.groups] == ["small", "big"]  # the sweep file's order
+    assert after.get("small").episodes == 5 and after.get("big").episodes == 4
+    assert after.get("big").returns[0].tolist() == before.get("big").returns[0].tolist()
+    assert "--only small" in after.made_with
+    assert cli.main([*base, "--only", "nope"]) == 2
+    assert "no such [[configs]] label" in capsys.readouterr().err
+
+
 def test_sweep_reference_to_a_missing_directory_exits_2_before_training(monkeypatch, capsys):
     from pgcore.experiments import Experiment
 

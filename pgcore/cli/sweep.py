@@ -81,6 +81,9 @@ def add_sweep_parser(sub) -> None:
         "reference": {"metavar": "FILE.json.gz",
                       "help": "write every finished run's returns as a reference file: the "
                               "\"typical run\" bands the app draws (see assets/reference/)"},
+        "only": {"metavar": "LABEL", "nargs": "+",
+                 "help": "train only these [[configs]] labels of the --config file; with "
+                         "--reference onto an existing file, its other groups are kept"},
         "quiet": "no progress bar or notes on stderr",
     })
     add_config_flags(s)
@@ -207,15 +210,26 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _write_reference(path: Path, snap, args: argparse.Namespace) -> None:
-    from ..reference import ReferenceError, reference_document, write_reference
+    from ..reference import (
+        ReferenceError,
+        merge_reference,
+        reference_document,
+        write_reference,
+    )
 
     command = "python -m pgcore " + shlex.join(getattr(args, "argv", None) or [])
     try:
         doc = reference_document(snap, made_with=command.strip())
+        if getattr(args, "only", None) and path.exists():
+            order = [str(c.get("label", "")) for c in
+                     load_sweep_file(args.config).get("configs", [])] if args.config else []
+            doc, kept_old = merge_reference(path, doc, order)
+            say(f"--reference: kept {', '.join(kept_old) or 'no'} group(s) of {path}",
+                args.quiet)
     except ReferenceError as exc:
         print(f"--reference: not written: {exc}", file=sys.stderr)
         return
-    kept = sum(len(g["runs"]) for g in doc["groups"])
+    kept = sum(len(g["runs"]) for g in doc["groups"] if g["label"] in snap.labels)
     written = {}
 
     def write(p: Path) -> None:

@@ -161,6 +161,14 @@ def sweep_jobs(args: argparse.Namespace) -> tuple[list, list[int]]:
         v = dict(v)
         label = str(v.pop("label", "") or (f"config {n + 1}" if len(variants) > 1 else ""))
         named.append((label, {k: parse_value(k, x, where) for k, x in v.items()}))
+    only = getattr(args, "only", None)
+    if only:
+        known = [label for label, _ in named]
+        unknown = [label for label in only if label not in known]
+        if unknown:
+            raise CLIError(f"--only {', '.join(unknown)}: no such [[configs]] label; choose "
+                           f"from {', '.join(known) or '(none: the sweep has no labels)'}")
+        named = [(label, fields) for label, fields in named if label in only]
 
     configs: dict[str, TrainConfig] = {}
     names = list(axes)
