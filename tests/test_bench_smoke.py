@@ -143,3 +143,20 @@ def test_threshold_helpers_agree(load_bench):
     # the 100-episode window must be full, and the average must actually reach the threshold
     assert common.episodes_to_threshold([500.0] * 99, 1.0) is None
     assert sum(returns[n - 100:n]) / 100 >= 475.0 > sum(returns[n - 101:n - 1]) / 100
+
+
+def test_bench_dqn_quick(load_bench, capsys):
+    mod = load_bench("bench_dqn")
+    assert mod.main(["--quick", "--jobs", "1"]) == 0  # in-process: the module is not picklable
+    out = capsys.readouterr().out
+    rows = _table_rows(out)
+    sb3 = _has_sb3()
+    header = "| metric | pgcore dqn" + (" | SB3 DQN (RL Zoo) | pgcore / SB3 |" if sb3 else " |")
+    assert rows[0] == header
+    for label in ("env steps to training avg-100 >= 475", "env steps to greedy eval mean >= 475",
+                  "best greedy eval mean", "gradient steps / s (training time)"):
+        assert any(r.startswith(f"| {label}") for r in rows)
+    assert sum(r.startswith("| 0 | ") for r in rows) == (2 if sb3 else 1)  # per-seed table
+    for target in ("(1) pgcore reaches training avg-100 475", "(2) pgcore's median env steps",
+                   "(3) pgcore's median training seconds"):
+        assert target in out
