@@ -85,6 +85,9 @@ class RunResult:
     env_steps: int = 0
     wall_seconds: float = 0.0
     updates: int = 0
+    evaluations: list[Evaluation] = field(default_factory=list)
+    """Every greedy :class:`Evaluation` of the run (configs with ``eval_every`` or
+    ``eval_every_episodes``), in order."""
     agent: Agent | None = field(default=None, repr=False)
 
     @property
@@ -295,8 +298,10 @@ class Trainer:
         ev = evaluate_greedy(self.agent, cfg.env_id, cfg.eval_episodes, cfg.seed, cfg.gamma,
                              env=self._eval_env)
         self._paused += time.perf_counter() - t0
-        self._emit(Evaluation(r.env_steps, r.episodes, ev.returns, ev.discounted_returns,
-                              ev.start_values))
+        event = Evaluation(r.env_steps, r.episodes, ev.returns, ev.discounted_returns,
+                           ev.start_values)
+        r.evaluations.append(event)
+        self._emit(event)
 
     def _frame_hook(self):
         """A per-step hook that emits a Frame at most every ``frame_every`` seconds."""

@@ -116,6 +116,12 @@ def test_argparse_errors_exit_2(argv, no_training, capsys):
     (["--out", "/nonexistent-dir/x.csv"], "does not exist"),
     (["--summary", "/nonexistent-dir/x.json"], "does not exist"),
     (["--save", "/nonexistent-dir/a.pt"], "does not exist"),
+    (["--eval-every", "0"], "eval_every"),
+    (["--eval-episodes", "0"], "eval_episodes"),
+    (["--algo", "dqn", "--target-update", "0"], "target_update"),
+    (["--algo", "dqn", "--tau", "0"], "tau"),
+    (["--algo", "dqn", "--epsilon-start", "0.1", "--epsilon-end", "0.5"], "epsilon"),
+    (["--algo", "dqn", "--lr-end", "2"], "lr_end"),
 ])
 def test_bad_values_exit_2_with_one_line(argv, fragment, no_training, capsys):
     given = "--algo" in argv or "--preset" in argv
@@ -123,6 +129,18 @@ def test_bad_values_exit_2_with_one_line(argv, fragment, no_training, capsys):
     assert cli.main(full) == 2
     line = _one_error_line(capsys.readouterr().err)
     assert fragment in line
+
+
+def test_train_with_greedy_evaluations(tmp_path, capsys):
+    summary = tmp_path / "s.json"
+    assert cli.main(["train", "--algo", "dqn", "--max-steps", "1500", "--eval-every", "500",
+                     "--eval-episodes", "2", "--quiet", "--summary", str(summary)]) == 0
+    out = capsys.readouterr().out
+    assert "greedy last" in out and "steps to greedy 475" in out
+    run = json.loads(summary.read_text())["runs"][0]
+    assert [e["env_steps"] for e in run["evaluations"]] == [500, 1000, 1500]
+    assert all(len(e["returns"]) == 2 for e in run["evaluations"])
+    assert run["eval_last"] == run["evaluations"][-1]["mean_return"]
 
 
 def test_train_needs_algo_or_preset(no_training, capsys):

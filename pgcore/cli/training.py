@@ -109,10 +109,26 @@ def run_record(result: RunResult) -> dict:
     ``episode_returns``, ``episodes``, ``env_steps``, ``wall_seconds`` and ``reason`` (why the
     run ended)."""
     s = summarize(result)
-    return {"seed": int(result.config.seed), **{k: s[k] for k in RECORD_FIGURES},
-            "episode_returns": result.episode_returns, "episodes": s["episodes"],
-            "env_steps": s["env_steps"], "wall_seconds": s["wall_seconds"],
-            "reason": result.reason}
+    record = {"seed": int(result.config.seed), **{k: s[k] for k in RECORD_FIGURES},
+              "episode_returns": result.episode_returns, "episodes": s["episodes"],
+              "env_steps": s["env_steps"], "wall_seconds": s["wall_seconds"],
+              "reason": result.reason}
+    if result.evaluations:
+        record.update(greedy_figures(result.evaluations))
+        record["evaluations"] = [{"env_steps": e.env_steps, "episodes": e.episodes,
+                                  "mean_return": e.mean_return, "returns": list(e.returns)}
+                                 for e in result.evaluations]
+    return record
+
+
+def greedy_figures(evaluations) -> dict:
+    """``eval_last`` and ``eval_best`` (mean greedy return of the last and the best evaluation)
+    and ``steps_to_eval_475`` (env steps at the first evaluation whose mean reached 475, or
+    None)."""
+    means = [e.mean_return for e in evaluations]
+    first = next((e.env_steps for e in evaluations if e.mean_return >= CARTPOLE_V1_SOLVED),
+                 None)
+    return {"eval_last": means[-1], "eval_best": max(means), "steps_to_eval_475": first}
 
 
 
@@ -127,8 +143,11 @@ def format_table(summaries: list[dict]) -> str:
             (f"seconds_to_{b}", f"s to {b}", "sec"),
             ("final_avg100", "final avg100", "f1"), ("steps_per_second", "steps/s", "int"),
             ("reason", "end", "str")]
-    rows = [[str(s[key]) if kind == "str" else fmt(s[key], kind) for key, _, kind in cols]
-            for s in summaries]
+    if any("eval_last" in s for s in summaries):  # greedy evaluations were asked for
+        cols[-1:-1] = [("eval_last", "greedy last", "f1"), ("eval_best", "greedy best", "f1"),
+                       ("steps_to_eval_475", "steps to greedy 475", "int")]
+    rows = [[str(s.get(key)) if kind == "str" else fmt(s.get(key), kind)
+             for key, _, kind in cols] for s in summaries]
     if len(summaries) > 1:
         med = []
         for key, _, kind in cols:
@@ -137,7 +156,7 @@ def format_table(summaries: list[dict]) -> str:
             elif kind == "str":
                 med.append("")
             else:
-                vals = [s[key] for s in summaries if s[key] is not None]
+                vals = [s[key] for s in summaries if s.get(key) is not None]
                 # a threshold never reached counts as "later than any": median of reached only
                 # is misleading, so show it only when every seed reached it
                 ok = len(vals) == len(summaries)
