@@ -19,6 +19,10 @@ from the simplest version of that idea to the ones used in practice:
 - **actor-critic**: learn a value function V(s) alongside the policy and update every step;
 - **A2C**: many environments at once, n-step returns and a shared network.
 
+And the other road, for contrast: **DQN** learns how good each action is, Q(s, a), and acts
+by its argmax, with a replay buffer and a target network. The **Value-based** pages run the
+lesson's DQN exercises and set the two families side by side, measured.
+
 Everything runs on **CartPole**: keep a pole balanced on a moving cart, +1 reward per step,
 at most 500 steps (CartPole-v1).
 """
@@ -36,7 +40,7 @@ with right:
 4. Go back to the **default** actor-critic preset: same algorithm, it learns.
 5. Read **Theory** for the why: every formula sits next to the code that runs it.
 6. Try the **Experiments**: each one tests one of the lesson's claims across several seeds
-   with a single click.
+   with a single click. The **Value-based** pages do the same for DQN.
 """
         )
     c1, c2 = st.columns(2)
