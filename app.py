@@ -47,7 +47,17 @@ EXPERIMENTS = [  # the lesson's three exercises, then two experiments of our own
             icon=":material/blur_on:"),
     st.Page(HERE / "views" / "race.py", title="Algorithm race", icon=":material/sports_score:"),
 ]
-page = st.navigation({"Learn": LEARN, "Experiments": EXPERIMENTS})
+VALUE_BASED = [  # the lesson's three DQN exercises, then its value-vs-policy table
+    st.Page(HERE / "views" / "dqn_target.py", title="Target network", icon=":material/gps_fixed:"),
+    st.Page(HERE / "views" / "dqn_polyak.py", title="Hard copy or Polyak",
+            icon=":material/timeline:"),
+    st.Page(HERE / "views" / "dqn_overestimation.py", title="Overestimation",
+            icon=":material/trending_up:"),
+    st.Page(HERE / "views" / "value_vs_policy.py", title="Value vs policy",
+            icon=":material/balance:"),
+]
+page = st.navigation({"Learn": LEARN, "Experiments": EXPERIMENTS,
+                      "Value-based (DQN)": VALUE_BASED})
 
 with st.sidebar:
     sidebar.about()

@@ -343,8 +343,8 @@ class RunView:
     state: str
     message: str
     columns: dict[str, np.ndarray] = field(repr=False)
-    """:data:`NUMERIC`: ``episode``, ``return``, ``length``, ``env_steps``, ``wall_seconds``,
-    ``entropy`` (read-only copies of the job's episode history)."""
+    """:data:`NUMERIC`: ``episode``, ``return``, ``length``, ``env_steps``, ``wall_seconds``
+    and the :data:`EPISODE_STATS` (read-only copies of the job's episode history)."""
     frame: tuple | None = field(default=None, repr=False)
     """The latest thumbnail ``(rgb, episode, step)`` when the experiment draws frames."""
     evals: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
@@ -363,6 +363,13 @@ class RunView:
     @property
     def ended(self) -> bool:
         return self.state in END_STATES
+
+    @property
+    def env_steps_seen(self) -> int:
+        """The latest env-step count this job has reported (episodes, evaluations, trace)."""
+        last = [float(c[-1]) for c in (self.columns["env_steps"], self.evals.get("env_steps"),
+                                      self.trace.get("env_steps")) if c is not None and len(c)]
+        return int(max(last)) if last else 0
 
     def summary(self) -> dict:
         """:func:`pgcore.metrics.summarize` of this job's episodes so far."""
@@ -404,15 +411,18 @@ class ExperimentSnapshot:
                 if r.state in ("error", "diverged")]
 
     def progress(self) -> float:
-        """Fraction of the episode budget done over all jobs (ended jobs count as done)."""
+        """Fraction of the budget done over all jobs (ended jobs count as done): of each
+        job's episode budget, or of its env-step budget when it has only that (the steps seen
+        in its episodes, evaluations and trace)."""
         done = total = 0.0
         for r in self.runs:
-            budget = r.config.max_episodes
-            if r.ended or not budget:
-                done += 1.0
-            else:
-                done += min(1.0, r.episodes / budget)
             total += 1.0
+            if r.ended:
+                done += 1.0
+            elif r.config.max_episodes:
+                done += min(1.0, r.episodes / r.config.max_episodes)
+            elif r.config.max_steps:
+                done += min(1.0, r.env_steps_seen / r.config.max_steps)
         return done / total if total else 0.0
 
     def table(self) -> dict[str, np.ndarray | list]:

@@ -165,3 +165,21 @@ def test_dqn_learning_rate_decays_linearly_to_its_end():
     constant = DQNAgent(preset("dqn", hidden=16, lr=5e-4, lr_end=None), spec)
     constant.net.env_steps.fill_(10**6)
     assert constant.learning_rate == 5e-4
+
+
+def test_progress_counts_env_steps_when_the_budget_is_in_steps():
+    from pgcore.experiments import ExperimentSnapshot, RunView
+
+    def view(state, steps, max_episodes=None, max_steps=1000, episodes=0):
+        cfg = default_config("dqn", max_episodes=max_episodes, max_steps=max_steps)
+        cols = {c: np.zeros(episodes) for c in COLUMNS[2:]}
+        cols["env_steps"] = np.linspace(0, steps, episodes) if episodes else np.zeros(0)
+        return RunView("x", 0, cfg, state, "", cols)
+
+    snap = ExperimentSnapshot("running", (view("running", 250, episodes=5),
+                                          view("finished", 1000, episodes=9)), 1, 1.0)
+    assert snap.progress() == pytest.approx((0.25 + 1.0) / 2)
+    by_episodes = ExperimentSnapshot("running", (view("running", 250, max_episodes=10,
+                                                      episodes=5),), 1, 1.0)
+    assert by_episodes.progress() == pytest.approx(0.5)
+    assert ExperimentSnapshot("running", (view("running", 0),), 1, 1.0).progress() == 0.0

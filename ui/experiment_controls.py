@@ -117,7 +117,8 @@ def download_ui(key: str, snap: ExperimentSnapshot, stem: str) -> None:
                        icon=":material/table:", key=f"{key}.csv", on_click="ignore",
                        disabled=snap.episode_count == 0,
                        help="One row per episode: label, seed, episode, return, length, "
-                            "env_steps, wall_seconds, entropy.")
+                            "env_steps, wall_seconds, entropy, q_mean, target_distance "
+                            "(empty where an algorithm has no such number).")
 
 
 def live_ui(key: str, draw: Callable[[ExperimentSnapshot], None], empty: str) -> None:

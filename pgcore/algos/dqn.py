@@ -311,7 +311,8 @@ _NET = dict(algo="dqn", hidden=128, shared_layers=0, head_layers=2, activation="
 _TUNED = dict(_NET, lr=1e-3, buffer_size=100_000, minibatch_size=128, learning_starts=32,
               train_freq=4, gradient_steps=1, target_update=125, tau=1.0, double=True,
               td_loss="huber", epsilon_start=1.0, epsilon_end=0.01, exploration_steps=10_000,
-              max_grad_norm=10.0, max_episodes=None, max_steps=150_000)
+              lr_end=0.0, lr_decay_steps=100_000, max_grad_norm=10.0, max_episodes=None,
+              max_steps=150_000)
 # The lesson's exercises build on its DQNAgent from the previous episode, whose settings the
 # text does not repeat: a common CartPole setup (Adam 1e-3, buffer 10k, batch 64, a learning
 # step every env step, squared error, epsilon 1 -> 0.01 over 10k steps), 400 episodes as in
@@ -324,7 +325,8 @@ _LESSON = dict(_NET, lr=1e-3, buffer_size=10_000, minibatch_size=64, learning_st
 PRESETS = (
     Preset("dqn", "Double DQN, a hard target copy every 125 gradient steps (500 env steps), "
            "one gradient step per 4 env steps, Huber loss, epsilon 1 -> 0.01 over 10k steps, "
-           "2x128 ReLU: our tuned default.", _TUNED, label="Our default (Double DQN)"),
+           "the learning rate falling linearly from 1e-3 to 0 over 100k env steps, 2x128 ReLU, "
+           "150k env steps: our tuned default.", _TUNED, label="Our default (Double DQN)"),
     Preset("dqn-lesson-c1000", "The lesson's exercise 1: a hard target copy every 1,000 steps.",
            dict(_LESSON, target_update=1_000, tau=1.0),
            label="Lesson: target copy every 1,000 steps"),

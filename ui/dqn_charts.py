@@ -1,0 +1,884 @@
+"""The DQN exercise pages' charts and numbers: target network (C = 1000 vs C = 1), hard copy
+vs Polyak, and overestimation (plain vs Double DQN).
+
+Everything here is a pure function of an :class:`~pgcore.experiments.ExperimentSnapshot` (or
+of plain numbers) returning a pandas frame, an altair chart, a dict or a :class:`Claim`, so
+the pages stay thin and the numbers are testable without a Streamlit run. Nothing here
+imports streamlit.
+
+The lesson's claims are checked by :class:`Claim` s: what the lesson says (in our words), a
+verdict (``holds``, ``partly``, ``does not hold`` or ``too early``) and what we measured.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from pgcore.experiments import ExperimentSnapshot, Job, RunView
+from pgcore.metrics import CARTPOLE_V1_SOLVED, moving_average
+
+from .charts import sample_index
+from .experiment_charts import PALETTE
+
+WINDOW = 100
+"""The lesson's running average: 100 episodes."""
+CURVE_POINTS = 300
+"""Points per curve sent to the browser on each refresh."""
+GAMMA = 0.99
+CEILING = (1 - GAMMA ** 500) / (1 - GAMMA)
+"""The largest discounted return a CartPole-v1 episode can pay with gamma = 0.99 (500 steps
+of +1): about 99.3. A mean predicted Q far above it is not a value any policy can earn."""
+
+STEPS_PER_SECOND = 400.0
+"""Env steps per second of one lesson-preset DQN run on one core (a learning step every env
+step), measured on a busy two-core machine; a rough figure for the time estimate only."""
+TYPICAL_EPISODE_LENGTH = 120.0
+"""A 400-episode lesson run averages roughly this many steps per episode (it starts near 20
+and ends in the hundreds); a rough figure for the time estimate only."""
+
+PREDICTED, COLLECTED = "predicted max Q(s₀, a)", "discounted return collected"
+SEED_COLORS = PALETTE
+
+
+# ----- claims ---------------------------------------------------------------------------------
+
+VERDICTS = {"holds": ":green[**holds**]", "partly": ":orange[**partly**]",
+            "does not hold": ":red[**does not hold**]", "too early": ":gray[**too early**]"}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One of the lesson's claims checked against our runs."""
+
+    lesson: str
+    """What the lesson says, in our words."""
+    verdict: str
+    """``holds``, ``partly``, ``does not hold`` or ``too early``."""
+    measured: str
+    """What our runs show, one or two sentences."""
+
+    def markdown(self) -> str:
+        return (f"**The lesson:** {self.lesson}  \n"
+                f"**Measured:** {VERDICTS[self.verdict]}. {self.measured}")
+
+
+# ----- small number helpers -------------------------------------------------------------------
+
+
+def present(values) -> list[float]:
+    """The finite numbers among ``values`` (None and NaN dropped)."""
+    return [float(v) for v in values if v is not None and np.isfinite(v)]
+
+
+def median_range(values) -> dict:
+    """Median, min and max of the finite ``values`` (None each without any), and their count."""
+    vals = present(values)
+    if not vals:
+        return {"median": None, "lo": None, "hi": None, "n": 0}
+    return {"median": float(np.median(vals)), "lo": min(vals), "hi": max(vals), "n": len(vals)}
+
+
+def range_text(stats: Mapping, spec: str = ",.0f") -> str:
+    """``"143 (120 – 160)"``: a :func:`median_range` as text ("–" without values)."""
+    if stats["median"] is None:
+        return "–"
+    if stats["n"] == 1 or stats["lo"] == stats["hi"]:
+        return format(stats["median"], spec)
+    return (f"{format(stats['median'], spec)} ({format(stats['lo'], spec)} – "
+            f"{format(stats['hi'], spec)})")
+
+
+def num(v, spec: str = ",.0f") -> str:
+    return "–" if v is None or not np.isfinite(v) else format(v, spec)
+
+
+def final_and_best(returns: Sequence[float], window: int = WINDOW) -> tuple[float | None,
+                                                                                float | None]:
+    """(final, best) ``window``-episode averages of one run: the mean of the last ``window``
+    returns and the highest full-window moving average (over the whole run when it is shorter
+    than ``window``). (None, None) without episodes.
+
+    >>> final_and_best([0, 10, 20, 30, 0, 0], window=2)
+    (0.0, 25.0)
+    """
+    x = np.asarray(returns, dtype=np.float64)
+    if not len(x):
+        return None, None
+    w = min(window, len(x))
+    avg = moving_average(x, w)[w - 1:]
+    return float(avg[-1]), float(avg.max())
+
+
+T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+         2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+         2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+"""Student's t 97.5% quantiles for 1 .. 30 degrees of freedom (a two-sided 95% interval)."""
+
+
+def t_quantile(df: int) -> float:
+    """The 97.5% quantile of Student's t with ``df`` degrees of freedom (1.96 beyond 30)."""
+    if df < 1:
+        raise ValueError(f"need at least 1 degree of freedom, got {df}")
+    return T_975[df - 1] if df <= len(T_975) else 1.96
+
+
+def t_interval(values) -> dict:
+    """Mean of the finite ``values`` with a 95% t-interval, mean ± t(n-1) * s / sqrt(n)
+    (s: the sample standard deviation). ``lo`` / ``hi`` / ``half`` are None with fewer than
+    two values.
+
+    >>> r = t_interval([1.0, 3.0])
+    >>> r["mean"], round(r["half"], 3)
+    (2.0, 12.706)
+    """
+    vals = np.asarray(present(values))
+    n = len(vals)
+    if n == 0:
+        return {"mean": None, "lo": None, "hi": None, "half": None, "n": 0}
+    mean = float(vals.mean())
+    if n < 2:
+        return {"mean": mean, "lo": None, "hi": None, "half": None, "n": 1}
+    half = t_quantile(n - 1) * float(vals.std(ddof=1)) / math.sqrt(n)
+    return {"mean": mean, "lo": mean - half, "hi": mean + half, "half": half, "n": n}
+
+
+def interval_text(iv: Mapping, spec: str = "+.1f") -> str:
+    """``"+12.3 (95% CI +4.0 to +20.6)"`` (just the mean with one value, "–" with none)."""
+    if iv["mean"] is None:
+        return "–"
+    if iv["lo"] is None:
+        return f"{format(iv['mean'], spec)} (one seed: no interval)"
+    return (f"{format(iv['mean'], spec)} (95% CI {format(iv['lo'], spec)} to "
+            f"{format(iv['hi'], spec)})")
+
+
+def duration_text(n_runs: int, episodes: int, cores: int,
+                  steps_per_second: float = STEPS_PER_SECOND,
+                  episode_length: float = TYPICAL_EPISODE_LENGTH) -> str:
+    """A rough wall-time estimate for ``n_runs`` lesson-preset runs of ``episodes`` episodes
+    sharing ``cores`` cores, as a phrase ("about 6 minutes on 2 cores").
+
+    >>> duration_text(6, 400, 2)
+    'about 6 minutes on 2 cores'
+    """
+    cores = max(1, int(cores))
+    per_run = episodes * episode_length / steps_per_second  # seconds
+    waves = math.ceil(n_runs / cores)
+    minutes = waves * per_run / 60.0
+    core_text = f"{cores} core" + ("s" if cores != 1 else "")
+    if minutes < 1.5:
+        return f"about a minute on {core_text}"
+    return f"about {minutes:.0f} minutes on {core_text}"
+
+
+def seed_major(jobs: Sequence[Job]) -> list[Job]:
+    """``jobs`` ordered by seed, keeping the settings' order within a seed, so that with a few
+    cores every setting of seed 0 trains first and the settings can be compared live (a
+    :func:`~pgcore.experiments.grid` is setting-major)."""
+    return sorted(jobs, key=lambda job: job.seed)
+
+
+def _runs(snap: ExperimentSnapshot, label: str) -> list[RunView]:
+    return [r for r in snap.by_label(label) if r.episodes]
+
+
+def _seed_name(seed: int) -> str:
+    return f"seed {seed}"
+
+
+# ----- exercise 1: target network -------------------------------------------------------------
+
+
+def return_curves(snap: ExperimentSnapshot, label: str, window: int = WINDOW,
+                  max_points: int = CURVE_POINTS) -> pd.DataFrame:
+    """Per seed of ``label``: each episode's return and its running ``window``-episode average
+    (over the episodes so far before episode ``window``), downsampled. Columns: seed, episode,
+    series (``"return"`` or ``"100-episode average"``), value."""
+    parts = []
+    for r in _runs(snap, label):
+        ret = np.asarray(r.returns, dtype=np.float64)
+        avg = moving_average(ret, window)
+        idx = sample_index(len(ret), max_points)
+        ep = r.columns["episode"][idx].astype(np.int64)
+        parts.append(pd.DataFrame({"seed": _seed_name(r.seed), "episode": ep,
+                                   "series": "return", "value": ret[idx]}))
+        parts.append(pd.DataFrame({"seed": _seed_name(r.seed), "episode": ep,
+                                   "series": f"{window}-episode average", "value": avg[idx]}))
+    if not parts:
+        return pd.DataFrame({"seed": [], "episode": [], "series": [], "value": []})
+    return pd.concat(parts, ignore_index=True)
+
+
+def q_curves(snap: ExperimentSnapshot, label: str,
+             max_points: int = CURVE_POINTS) -> pd.DataFrame:
+    """Per seed of ``label``: the mean predicted Q of each episode's updates (episodes before
+    the first update left out). Columns: seed, episode, q."""
+    parts = []
+    for r in _runs(snap, label):
+        q = np.asarray(r.columns["q_mean"], dtype=np.float64)
+        ok = np.flatnonzero(np.isfinite(q))
+        idx = ok[sample_index(len(ok), max_points)]
+        parts.append(pd.DataFrame({"seed": _seed_name(r.seed),
+                                   "episode": r.columns["episode"][idx].astype(np.int64),
+                                   "q": q[idx]}))
+    if not parts:
+        return pd.DataFrame({"seed": [], "episode": [], "q": []})
+    return pd.concat(parts, ignore_index=True)
+
+
+def _seed_color(seeds: Sequence[str]) -> alt.Color:
+    return alt.Color("seed:N", title=None, scale=alt.Scale(domain=list(seeds),
+                                                           range=SEED_COLORS[:len(seeds)]),
+                     legend=alt.Legend(orient="top", direction="horizontal"))
+
+
+def _seed_domain(*frames: pd.DataFrame) -> list[str]:
+    names = set()
+    for f in frames:
+        names |= set(f["seed"]) if len(f) else set()
+    return sorted(names, key=lambda s: int(s.split()[-1]))
+
+
+def return_chart(data: pd.DataFrame, x_max: int, title: str, height: int = 280,
+                 window: int = WINDOW) -> alt.LayerChart:
+    """The lesson's plot for one setting: every episode's return (thin, faint) and its running
+    ``window``-episode average (bold), one colour per seed, with the 475 line."""
+    x = alt.X("episode:Q", title="episode", scale=alt.Scale(domain=[0, x_max], nice=False))
+    y_scale = alt.Scale(domain=[0, 520], nice=False)
+    color = _seed_color(_seed_domain(data))
+    raw = data[data["series"] == "return"] if len(data) else data
+    avg = data[data["series"] != "return"] if len(data) else data
+    layers = [
+        alt.Chart(raw).mark_line(strokeWidth=0.7, opacity=0.35).encode(
+            x=x, y=alt.Y("value:Q", scale=y_scale, title="return"), color=color,
+            detail="seed:N"),
+        alt.Chart(avg).mark_line(strokeWidth=2.4).encode(
+            x=x, y=alt.Y("value:Q", scale=y_scale, title="return"), color=color,
+            tooltip=["seed:N", "episode:Q",
+                     alt.Tooltip("value:Q", format=".1f", title=f"{window}-episode average")]),
+    ]
+    rule = pd.DataFrame({"y": [CARTPOLE_V1_SOLVED], "t": ["475"]})
+    layers.append(alt.Chart(rule).mark_rule(color="#15803d", strokeDash=[6, 4]).encode(
+        y=alt.Y("y:Q", scale=y_scale)))
+    return alt.layer(*layers).properties(
+        title=alt.TitleParams(title, subtitle=f"thin: each episode · bold: {window}-episode "
+                              "average", anchor="start", fontSize=14), height=height)
+
+
+def q_chart(data: pd.DataFrame, x_max: int, title: str, y_max: float | None = None,
+            height: int = 280) -> alt.LayerChart:
+    """Mean predicted Q per episode, one line per seed, on a symlog axis (so a run-away Q of
+    10⁴ and a sane 50 both read), with a dashed line at :data:`CEILING`. ``y_max`` shares the
+    axis between two settings."""
+    top = max(float(y_max or 0.0), CEILING * 1.5)
+    y_scale = alt.Scale(type="symlog", domain=[0, top], nice=False)
+    x = alt.X("episode:Q", title="episode", scale=alt.Scale(domain=[0, x_max], nice=False))
+    color = _seed_color(_seed_domain(data))
+    lines = alt.Chart(data).mark_line(strokeWidth=1.8, clip=True).encode(
+        x=x, y=alt.Y("q:Q", scale=y_scale, title="mean predicted Q (log scale)",
+                     axis=alt.Axis(values=[0, 1, 10, 100, 1_000, 10_000, 100_000, 1_000_000],
+                                   format="~s")),
+        color=color, tooltip=["seed:N", "episode:Q",
+                              alt.Tooltip("q:Q", format=",.1f", title="mean Q")])
+    ceiling = pd.DataFrame({"y": [CEILING], "t": [f"≈ {CEILING:.0f}: the most any state "
+                                                  "can be worth"]})
+    base = alt.Chart(ceiling).encode(y=alt.Y("y:Q", scale=y_scale))
+    return alt.layer(
+        lines, base.mark_rule(color="#6b7280", strokeDash=[4, 4]),
+        base.mark_text(align="left", baseline="bottom", dx=4, dy=-2, fontSize=10,
+                       color="#6b7280").encode(x=alt.value(0), text="t:N"),
+    ).properties(title=alt.TitleParams(title, subtitle="mean predicted Q of each episode's "
+                                       "updates", anchor="start", fontSize=14), height=height)
+
+
+def q_top(snap: ExperimentSnapshot) -> float:
+    """The largest per-episode mean Q of any run (0 without any): a shared axis top."""
+    tops = [float(np.nanmax(r.columns["q_mean"])) for r in snap.runs
+            if r.episodes and np.isfinite(r.columns["q_mean"]).any()]
+    return max(tops, default=0.0)
+
+
+def target_numbers(snap: ExperimentSnapshot, label: str, window: int = WINDOW) -> dict:
+    """Per setting ``label``: per-seed final and best ``window``-episode averages and peak
+    mean Q; their medians and ranges across seeds; the fewest episodes any seed has."""
+    runs = _runs(snap, label)
+    seeds = []
+    for r in runs:
+        final, best = final_and_best(r.returns, window)
+        q = np.asarray(r.columns["q_mean"], dtype=np.float64)
+        peak = float(np.nanmax(q)) if np.isfinite(q).any() else None
+        seeds.append({"seed": r.seed, "episodes": r.episodes, "final": final, "best": best,
+                      "q_peak": peak})
+    return {"label": label, "seeds": seeds, "episodes": min((s["episodes"] for s in seeds),
+                                                            default=0),
+            "final": median_range([s["final"] for s in seeds]),
+            "best": median_range([s["best"] for s in seeds]),
+            "q_peak": median_range([s["q_peak"] for s in seeds])}
+
+
+def target_table(numbers: Sequence[dict]) -> pd.DataFrame:
+    """One row per setting: seeds, final and best 100-episode average and peak mean Q
+    (median and range across seeds)."""
+    return pd.DataFrame([{"setting": n["label"], "seeds": len(n["seeds"]),
+                          "final 100-episode average": range_text(n["final"], ".1f"),
+                          "best 100-episode average": range_text(n["best"], ".1f"),
+                          "peak mean Q": range_text(n["q_peak"], ",.1f")} for n in numbers])
+
+
+def gradient_steps(config, env_steps: float) -> int:
+    """Gradient steps a DQN run has taken after ``env_steps`` env steps: one update every
+    ``train_freq`` steps from ``learning_starts`` on, each of ``gradient_steps`` steps.
+
+    >>> from pgcore.config import preset
+    >>> gradient_steps(preset("dqn-lesson-c1000"), 1_063)
+    1000
+    """
+    if env_steps < config.learning_starts:
+        return 0
+    first = -(-config.learning_starts // config.train_freq) * config.train_freq
+    if env_steps < first:
+        return 0
+    return int((env_steps - first) // config.train_freq + 1) * config.gradient_steps
+
+
+def copies_numbers(snap: ExperimentSnapshot, label: str, last: int = 20) -> dict:
+    """For hard-copy runs of ``label``: per seed the target copies so far (gradient steps //
+    C), the largest mean Q those copies allow, (1 - gamma^(K+1)) / (1 - gamma) (each copy adds
+    one Bellman backup: K copies of targets, one more fit), and the mean Q over the last
+    ``last`` episodes; medians and ranges across seeds (``allowed``: at the median K)."""
+    copies, q_last, gamma = [], [], GAMMA
+    for r in _runs(snap, label):
+        cfg = r.config
+        gamma = cfg.gamma
+        copies.append(gradient_steps(cfg, float(r.columns["env_steps"][-1]))
+                      // cfg.target_update)
+        q = np.asarray(r.columns["q_mean"][-last:], dtype=np.float64)
+        q_last.append(float(np.nanmean(q)) if np.isfinite(q).any() else None)
+    k = median_range(copies)
+    allowed = None if k["median"] is None else (1 - gamma ** (k["median"] + 1)) / (1 - gamma)
+    return {"copies": k, "allowed": allowed, "q_last": median_range(q_last)}
+
+
+CLIMB = 400.0
+"""A best 100-episode average of at least this counts as "climbed toward 500"."""
+PARK = 0.9
+"""A final 100-episode average of at least this fraction of the best counts as "parked"."""
+SPIKE = 150.0
+"""A best 100-episode average of at least this counts as a spike (random play scores ~22)."""
+COLLAPSE = 0.6
+"""A final 100-episode average at most this fraction of the best (and 50 below it) counts as
+a collapse."""
+
+
+def _over(n: int) -> str:
+    return "one seed" if n == 1 else f"median and range over {n} seeds"
+
+
+def _too_early(numbers: dict, window: int) -> bool:
+    return not numbers["seeds"] or numbers["episodes"] < window
+
+
+def parks_claim(stable: dict, window: int = WINDOW) -> Claim:
+    """"The frozen target climbs toward 500 and stays there", checked per seed: the best
+    ``window``-episode average reaches :data:`CLIMB` and the final one is within
+    :data:`PARK` of it."""
+    lesson = ("with a hard target copy every 1,000 steps the agent climbs toward the "
+              "ceiling of 500 and stays there.")
+    if _too_early(stable, window):
+        return Claim(lesson, "too early", f"needs {window} episodes per run "
+                     f"(so far {stable['episodes']}).")
+    seeds = stable["seeds"]
+    n = len(seeds)
+    climbed = sum(s["best"] >= CLIMB for s in seeds)
+    parked = sum(s["best"] >= CLIMB and s["final"] >= PARK * s["best"] for s in seeds)
+    figures = (f"best {window}-episode average {range_text(stable['best'], '.0f')}, final "
+               f"{range_text(stable['final'], '.0f')} ({_over(n)})")
+    if parked > n / 2:
+        return Claim(lesson, "holds", f"{parked} of {n} seeds reach {CLIMB:.0f} or more and "
+                     f"end within {100 - PARK * 100:.0f}% of their best: {figures}.")
+    if climbed > n / 2:
+        return Claim(lesson, "partly", f"{climbed} of {n} seeds reach {CLIMB:.0f} or more, "
+                     f"but only {parked} stay near their best: {figures}.")
+    still = sum(s["final"] >= 0.95 * s["best"] for s in seeds)
+    tail = (f" {still} of {n} seeds are still at their best when the budget ends, so they "
+            "may simply need more episodes." if still else "")
+    return Claim(lesson, "does not hold", f"only {climbed} of {n} seeds reach a "
+                 f"{window}-episode average of {CLIMB:.0f} within {stable['episodes']:,} "
+                 f"episodes: {figures}.{tail}")
+
+
+def collapse_claim(broken: dict, stable: dict, window: int = WINDOW) -> Claim:
+    """"Without a target network the curve spikes and then collapses", checked per seed: a
+    best ``window``-episode average of :data:`SPIKE` or more and a final one at most
+    :data:`COLLAPSE` of it (and 50 below)."""
+    lesson = "with the target copied every step (C = 1) the return spikes and then collapses."
+    if _too_early(broken, window):
+        return Claim(lesson, "too early", f"needs {window} episodes per run "
+                     f"(so far {broken['episodes']}).")
+    seeds = broken["seeds"]
+    n = len(seeds)
+    spiked = sum(s["best"] >= SPIKE for s in seeds)
+    collapsed = sum(s["best"] >= SPIKE and s["final"] <= COLLAPSE * s["best"]
+                    and s["best"] - s["final"] >= 50 for s in seeds)
+    figures = (f"C = 1: best {window}-episode average {range_text(broken['best'], '.0f')}, "
+               f"final {range_text(broken['final'], '.0f')}")
+    if stable["seeds"]:
+        figures += (f"; C = 1000: best {range_text(stable['best'], '.0f')}, final "
+                    f"{range_text(stable['final'], '.0f')}")
+    if stable["best"]["median"] is not None and broken["best"]["median"] > \
+            stable["best"]["median"]:
+        figures += "; here C = 1 even scores higher than C = 1000"
+    if collapsed > n / 2:
+        return Claim(lesson, "holds", f"{collapsed} of {n} seeds rise to {SPIKE:.0f} or more "
+                     f"and then lose at least {100 - COLLAPSE * 100:.0f}% of it ({figures}).")
+    if collapsed:
+        return Claim(lesson, "partly", f"{collapsed} of {n} seeds spike and collapse; the "
+                     f"others do not ({figures}).")
+    if not spiked:
+        return Claim(lesson, "does not hold", f"no seed gets a {window}-episode average of "
+                     f"{SPIKE:.0f}, so there is no spike to lose ({figures}).")
+    return Claim(lesson, "does not hold", f"{spiked} of {n} seeds rise to {SPIKE:.0f} or more "
+                 f"and none loses {100 - COLLAPSE * 100:.0f}% of its best by the end "
+                 f"({figures}). The 100-episode average hides shorter swings: look at the "
+                 "thin per-episode lines.")
+
+
+def q_claim(broken: dict, stable: dict) -> Claim:
+    """"Without a target network Q chases itself": the peak mean predicted Q of C = 1 against
+    :data:`CEILING` (no state is worth more) and against C = 1000's peak."""
+    lesson = ("the reason is the moving target: with C = 1 each step's target is computed "
+              "from the very weights being moved, so the estimates can run away.")
+    qb, qs = broken["q_peak"]["median"], stable["q_peak"]["median"]
+    if qb is None:
+        return Claim(lesson, "too early", "no update has reported Q yet.")
+    ratio = f", {qb / qs:,.0f}× C = 1000's ({qs:,.1f})" if qs and qs > 0 else ""
+    text = (f"C = 1's peak mean predicted Q is {range_text(broken['q_peak'], ',.0f')} "
+            f"({_over(len(broken['seeds']))}){ratio}; no CartPole state is worth more than "
+            f"{CEILING:.0f} with γ = {GAMMA}.")
+    if qb > 2 * CEILING:
+        return Claim(lesson, "holds", text)
+    if qb > CEILING or (qs and qb > 2 * qs):
+        return Claim(lesson, "partly", text)
+    return Claim(lesson, "does not hold", text)
+
+
+# ----- exercise 2: hard copy or Polyak --------------------------------------------------------
+
+
+def mean_distance(run: RunView, upto: float | None = None) -> float | None:
+    """The mean distance ||theta_target - theta|| over a run's updates: the per-episode means
+    weighted by episode length (one update per env step in the lesson presets), over the
+    episodes that ended by env step ``upto`` (all by default); episodes before the first
+    update are left out. None without any."""
+    c = run.columns
+    d = np.asarray(c["target_distance"], dtype=np.float64)
+    w = np.asarray(c["length"], dtype=np.float64)
+    ok = np.isfinite(d)
+    if upto is not None:
+        ok &= np.asarray(c["env_steps"]) <= upto
+    if not ok.any() or w[ok].sum() <= 0:
+        return None
+    return float(np.sum(d[ok] * w[ok]) / np.sum(w[ok]))
+
+
+DIP_SPAN = 2_000
+"""Env steps of the local window :func:`sawtooth_dip` compares each trace point with."""
+
+
+def sawtooth_dip(run: RunView, span: int = DIP_SPAN) -> float | None:
+    """How far a run's target distance falls back between its typical values, from its trace:
+    each point over the median of the ``span`` env steps around it, then the 5th percentile of
+    that ratio (after the first 1,000 steps). Near 0: the distance keeps dropping to about zero
+    (hard copies); near 1: a steady trail (Polyak). Local, so the slow shrinking of the
+    distance as learning settles does not count as a dip. None with fewer than 10 points."""
+    t = run.trace
+    if not len(t.get("env_steps", ())):
+        return None
+    steps = np.asarray(t["env_steps"], dtype=np.float64)
+    d = np.asarray(t["target_distance"], dtype=np.float64)
+    ok = np.isfinite(d) & (steps >= 1_000)
+    d, steps = d[ok], steps[ok]
+    if len(d) < 10:
+        return None
+    k = max(5, int(round(span / float(np.median(np.diff(steps))))))
+    local = pd.Series(d).rolling(k, center=True, min_periods=max(2, k // 2)).median()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = d / local.to_numpy()
+    ratio = ratio[np.isfinite(ratio)]
+    return float(np.percentile(ratio, 5)) if len(ratio) else None
+
+
+def distance_numbers(snap: ExperimentSnapshot) -> dict[str, dict]:
+    """Per label: per-seed mean target distance (``per_seed``: {seed: d}) over the env steps
+    every setting of that seed has reached (``common``: {seed: steps}), their median and range,
+    and the median saw-tooth dip (:func:`sawtooth_dip`)."""
+    ends: dict[int, float] = {}
+    for r in snap.runs:
+        if r.episodes:
+            last = float(r.columns["env_steps"][-1])
+            ends[r.seed] = min(ends.get(r.seed, last), last)
+    out = {}
+    for label in snap.labels:
+        runs = _runs(snap, label)
+        per_seed = {r.seed: mean_distance(r, ends[r.seed]) for r in runs}
+        dips = [sawtooth_dip(r) for r in runs]
+        out[label] = {"per_seed": per_seed, "common": {r.seed: ends[r.seed] for r in runs},
+                      "mean": median_range(per_seed.values()), "dip": median_range(dips)}
+    return out
+
+
+def equivalent_period(d_polyak: float, d_short: float, d_long: float, c_short: float = 200,
+                      c_long: float = 1000) -> tuple[float | None, float | None]:
+    """The hard-copy period C whose mean target distance equals Polyak's, from two measured
+    hard-copy settings, assuming mean distance = a * C^p through both: p = log(d_long /
+    d_short) / log(c_long / c_short), C = c_short * (d_polyak / d_short)^(1/p). Returns (C,
+    p); (None, p) when p is not positive (the two hard copies do not order), (None, None)
+    without usable numbers.
+
+    p = 1 means the online network drifts steadily (distance grows with the lag); p = 1/2 a
+    random walk (distance grows with its square root).
+
+    >>> c, p = equivalent_period(4.0, 2.0, 10.0)    # linear in C: 2 per 200 steps
+    >>> round(c), round(p, 3)
+    (400, 1.0)
+    """
+    vals = (d_polyak, d_short, d_long)
+    if any(v is None or not np.isfinite(v) or v <= 0 for v in vals):
+        return None, None
+    p = math.log(d_long / d_short) / math.log(c_long / c_short)
+    if p <= 0:
+        return None, p
+    return c_short * (d_polyak / d_short) ** (1.0 / p), p
+
+
+def polyak_equivalents(numbers: Mapping[str, dict], polyak: str, short: str, long: str,
+                       c_short: int = 200, c_long: int = 1000,
+                       min_steps: float | None = None) -> dict:
+    """Per seed present in all three settings, :func:`equivalent_period`; the median and range
+    of C and of p. Only seeds whose three runs have all reached ``min_steps`` env steps count
+    (default: 5 copies of the longer period, so both hard copies have a saw-tooth to average);
+    ``steps`` is the most any seed has reached in all three."""
+    min_steps = 5 * c_long if min_steps is None else min_steps
+    per_seed, reached = {}, 0.0
+    for seed, dp in numbers[polyak]["per_seed"].items():
+        ds = numbers[short]["per_seed"].get(seed)
+        dl = numbers[long]["per_seed"].get(seed)
+        if ds is None or dl is None or dp is None:
+            continue
+        common = numbers[polyak]["common"][seed]
+        reached = max(reached, common)
+        if common >= min_steps:
+            per_seed[seed] = equivalent_period(dp, ds, dl, c_short, c_long)
+    return {"per_seed": per_seed, "period": median_range([c for c, _ in per_seed.values()]),
+            "exponent": median_range([p for _, p in per_seed.values()]),
+            "min_steps": min_steps, "steps": reached}
+
+
+def distance_table(numbers: Mapping[str, dict]) -> pd.DataFrame:
+    return pd.DataFrame([{"setting": label, "seeds": n["mean"]["n"],
+                          "mean ‖θ_target − θ‖": range_text(n["mean"], ".3f"),
+                          "low point ÷ typical": range_text(n["dip"], ".2f")}
+                         for label, n in numbers.items()])
+
+
+def pace_claim(equiv: dict, tau: float = 0.005, c_lesson: int = 200) -> Claim:
+    """"tau = 0.005 moves the target like a hard copy every 200 steps", against the hard-copy
+    period whose measured mean distance matches Polyak's."""
+    lesson = (f"τ = {tau:g} every step moves the target at about the pace of a hard copy "
+              f"every {c_lesson} steps, only smoothly.")
+    period, exponent = equiv["period"], equiv["exponent"]
+    if not equiv["per_seed"]:
+        return Claim(lesson, "too early", f"needs {equiv['min_steps']:,.0f} env steps in all "
+                     f"three settings of a seed (so far {equiv['steps']:,.0f}).")
+    if period["median"] is None:
+        if exponent["median"] is not None and exponent["median"] <= 0:
+            return Claim(lesson, "too early", "the copy every 1,000 steps does not yet trail "
+                         "further than the copy every 200, so there is no scale to read "
+                         "Polyak's distance against.")
+        return Claim(lesson, "too early", "no target distances yet.")
+    c = period["median"]
+    text = (f"Polyak's mean distance matches a hard copy every {range_text(period, ',.0f')} "
+            f"steps ({_over(period['n'])}). Between the two hard copies the mean "
+            f"distance grows like C^{exponent['median']:.2f}: 1 would be a steady drift of "
+            f"the online weights, 0.5 a random walk.")
+    if c_lesson / 1.5 <= c <= c_lesson * 1.5:
+        return Claim(lesson, "holds", text)
+    if c_lesson / 2.5 <= c <= c_lesson * 2.5:
+        return Claim(lesson, "partly", text)
+    return Claim(lesson, "does not hold", text)
+
+
+def smooth_claim(numbers: Mapping[str, dict], polyak: str, hard: Sequence[str]) -> Claim:
+    """"A hard copy jolts the target, Polyak drifts": the saw-tooth dip of the hard copies
+    (their distance falls back towards 0) against Polyak's (it stays near its typical value)."""
+    lesson = ("a hard copy holds the target still and then jumps it; Polyak lets it trail "
+              "the online network smoothly.")
+    dp = numbers[polyak]["dip"]["median"]
+    dh = [numbers[h]["dip"]["median"] for h in hard]
+    if dp is None or any(d is None for d in dh):
+        return Claim(lesson, "too early", "the trace needs a few thousand env steps.")
+    text = ("the distance's low point (5th percentile) over its typical value (median): "
+            + ", ".join(f"{h} {d:.2f}" for h, d in zip(hard, dh, strict=True))
+            + f"; {polyak} {dp:.2f}.")
+    if all(d < 0.6 for d in dh) and dp > 0.8:
+        return Claim(lesson, "holds", text)
+    if all(d < dp for d in dh):
+        return Claim(lesson, "partly", text)
+    return Claim(lesson, "does not hold", text)
+
+
+def trace_frame(snap: ExperimentSnapshot, seed: int) -> pd.DataFrame:
+    """The target distance trace of ``seed`` in every setting. Columns: setting, env_steps,
+    distance."""
+    parts = []
+    for r in snap.runs:
+        if r.seed != seed or not len(r.trace.get("env_steps", ())):
+            continue
+        parts.append(pd.DataFrame({"setting": r.label,
+                                   "env_steps": r.trace["env_steps"].astype(np.int64),
+                                   "distance": r.trace["target_distance"]}))
+    if not parts:
+        return pd.DataFrame({"setting": [], "env_steps": [], "distance": []})
+    return pd.concat(parts, ignore_index=True)
+
+
+ZOOMS = ("early", "middle", "late")
+ZOOM_STEPS = 4_000
+
+
+def zoom(trace: pd.DataFrame, where: str, width: int = ZOOM_STEPS) -> pd.DataFrame:
+    """A ``width``-env-step slice of ``trace``: just after the first 1,000 steps
+    (``"early"``), around the middle, or the last ``width`` steps every setting has reached."""
+    if not len(trace):
+        return trace
+    end = int(trace.groupby("setting")["env_steps"].max().min())
+    if where == "early":
+        lo = min(1_000, max(0, end - width))
+    elif where == "middle":
+        lo = max(0, end // 2 - width // 2)
+    else:
+        lo = max(0, end - width)
+    return trace[(trace["env_steps"] >= lo) & (trace["env_steps"] <= lo + width)]
+
+
+def binned_trace(trace: pd.DataFrame, max_points: int = CURVE_POINTS) -> pd.DataFrame:
+    """The trace averaged over equal bins of env steps (at most ``max_points`` bins per
+    setting, at least 1,000 steps each): the whole run's trend without aliasing the teeth."""
+    if not len(trace):
+        return trace
+    top = int(trace["env_steps"].max())
+    width = max(1_000, top // max_points + 1)
+    binned = trace.assign(env_steps=(trace["env_steps"] // width) * width + width // 2)
+    return binned.groupby(["setting", "env_steps"], as_index=False, sort=False)[
+        "distance"].mean()
+
+
+def distance_chart(trace: pd.DataFrame, title: str, order: Sequence[str], subtitle: str = "",
+                   points: bool = False, height: int = 260) -> alt.Chart:
+    """Target distance against env steps, one colour per setting."""
+    color = alt.Color("setting:N", title=None,
+                      scale=alt.Scale(domain=list(order), range=PALETTE[:len(order)]),
+                      legend=alt.Legend(orient="top", direction="horizontal", labelLimit=260))
+    x_scale = (alt.Scale(domain=[int(trace["env_steps"].min()), int(trace["env_steps"].max())],
+                         nice=False) if len(trace) else alt.Undefined)
+    return alt.Chart(trace).mark_line(strokeWidth=1.6, point=points, clip=True).encode(
+        x=alt.X("env_steps:Q", title="environment steps", scale=x_scale,
+                axis=alt.Axis(format="~s")),
+        y=alt.Y("distance:Q", title="‖θ_target − θ‖"),
+        color=color,
+        tooltip=["setting:N", alt.Tooltip("env_steps:Q", format=","),
+                 alt.Tooltip("distance:Q", format=".3f")],
+    ).properties(title=alt.TitleParams(title, subtitle=subtitle or alt.Undefined,
+                                       anchor="start", fontSize=14), height=height)
+
+
+def trace_csv(snap: ExperimentSnapshot) -> bytes:
+    """Every run's trace (label, seed and :data:`pgcore.experiments.TRACE_COLUMNS`) as CSV."""
+    parts = [pd.DataFrame({"label": r.label, "seed": r.seed, **r.trace}) for r in snap.runs
+             if len(r.trace.get("env_steps", ()))]
+    if not parts:
+        return b""
+    buf = io.StringIO()
+    pd.concat(parts, ignore_index=True).to_csv(buf, index=False)
+    return buf.getvalue().encode()
+
+
+# ----- exercise 3: overestimation -------------------------------------------------------------
+
+
+def eval_frame(snap: ExperimentSnapshot, label: str) -> pd.DataFrame:
+    """``label``'s greedy evaluations, one row per seed and evaluation. Columns: seed,
+    episodes (training episodes so far), predicted (mean max_a Q(s₀, a)), collected (mean
+    discounted return), eval_return."""
+    parts = []
+    for r in snap.by_label(label):
+        e = r.evals
+        if not len(e.get("episodes", ())):
+            continue
+        parts.append(pd.DataFrame({"seed": r.seed, "episodes": e["episodes"].astype(np.int64),
+                                   "predicted": e["start_value"],
+                                   "collected": e["discounted_return"],
+                                   "eval_return": e["eval_return"]}))
+    if not parts:
+        return pd.DataFrame({"seed": [], "episodes": [], "predicted": [], "collected": [],
+                             "eval_return": []})
+    return pd.concat(parts, ignore_index=True)
+
+
+def eval_chart(evals: pd.DataFrame, x_max: int, title: str, y_max: float | None = None,
+               height: int = 300) -> alt.LayerChart:
+    """Predicted start value (red) against the discounted return collected (blue) over
+    training episodes: each seed faint, the mean across seeds bold."""
+    long = evals.melt(id_vars=["seed", "episodes"], value_vars=["predicted", "collected"],
+                      var_name="series", value_name="value") if len(evals) else \
+        pd.DataFrame({"seed": [], "episodes": [], "series": [], "value": []})
+    long["series"] = long["series"].map({"predicted": PREDICTED, "collected": COLLECTED})
+    mean = long.groupby(["series", "episodes"], as_index=False)["value"].agg(["mean", "count"]) \
+        if len(long) else pd.DataFrame({"series": [], "episodes": [], "mean": [], "count": []})
+    color = alt.Color("series:N", title=None,
+                      scale=alt.Scale(domain=[PREDICTED, COLLECTED],
+                                      range=["#dc2626", "#1d4ed8"]),
+                      legend=alt.Legend(orient="top", direction="horizontal", labelLimit=260))
+    x = alt.X("episodes:Q", title="training episodes",
+              scale=alt.Scale(domain=[0, x_max], nice=False))
+    y_scale = alt.Scale(domain=[0, max(float(y_max or 0.0), 10.0) * 1.05], nice=False)
+    layers = [
+        alt.Chart(long).mark_line(strokeWidth=0.9, opacity=0.3).encode(
+            x=x, y=alt.Y("value:Q", scale=y_scale, title="value of the start state"),
+            color=color, detail="seed:N"),
+        alt.Chart(mean).mark_line(strokeWidth=2.6, point=True).encode(
+            x=x, y=alt.Y("mean:Q", scale=y_scale), color=color,
+            tooltip=["series:N", "episodes:Q", alt.Tooltip("mean:Q", format=".1f",
+                                                           title="mean across seeds"),
+                     alt.Tooltip("count:Q", title="seeds")]),
+    ]
+    return alt.layer(*layers).properties(
+        title=alt.TitleParams(title, subtitle="bold: mean across seeds · faint: each seed",
+                              anchor="start", fontSize=14), height=height)
+
+
+SPANS = ("second half of training", "all evaluations")
+
+
+def in_span(evals: pd.DataFrame, span: str, budget: int) -> pd.DataFrame:
+    """The evaluations of ``span``: all of them, or those after half the episode budget."""
+    if span == SPANS[1] or not len(evals):
+        return evals
+    return evals[evals["episodes"] > budget / 2]
+
+
+def bias_numbers(evals: pd.DataFrame) -> dict:
+    """Per seed, the mean of (predicted - collected) over ``evals``; their mean across seeds
+    with a 95% t-interval (:func:`t_interval`); the mean collected value; the evaluations."""
+    if not len(evals):
+        return {"per_seed": {}, "bias": t_interval([]), "collected": None, "evaluations": 0}
+    per_seed = (evals["predicted"] - evals["collected"]).groupby(evals["seed"]).mean()
+    return {"per_seed": {int(s): float(b) for s, b in per_seed.items()},
+            "bias": t_interval(per_seed.values), "collected": float(evals["collected"].mean()),
+            "evaluations": len(evals)}
+
+
+def bias_difference(plain: dict, double: dict) -> dict:
+    """Double minus plain, paired by seed (the seeds both settings have): a t-interval of
+    the per-seed differences of bias."""
+    seeds = sorted(set(plain["per_seed"]) & set(double["per_seed"]))
+    return t_interval([double["per_seed"][s] - plain["per_seed"][s] for s in seeds])
+
+
+def bias_table(rows: Mapping[str, dict]) -> pd.DataFrame:
+    return pd.DataFrame([{"": name, "seeds": n["bias"]["n"],
+                          "evaluations": str(n["evaluations"]) if "evaluations" in n else "–",
+                          "mean bias (predicted − collected)": interval_text(n["bias"]),
+                          "mean collected": num(n.get("collected"), ".1f")}
+                         for name, n in rows.items()])
+
+
+def early_underestimate(evals: pd.DataFrame) -> bool:
+    """Whether the mean predicted start value sits below the collected return at the first
+    evaluation (averaged across seeds)."""
+    if not len(evals):
+        return False
+    first = evals[evals["episodes"] == evals["episodes"].min()]
+    return bool(first["predicted"].mean() < first["collected"].mean())
+
+
+def _interval_side(iv: Mapping) -> str:
+    """``above``, ``below`` (the 95% interval excludes 0), ``unclear`` or ``one``."""
+    if iv["lo"] is None:
+        return "one"
+    if iv["lo"] > 0:
+        return "above"
+    if iv["hi"] < 0:
+        return "below"
+    return "unclear"
+
+
+def float_claim(plain: dict, span: str) -> Claim:
+    """"Plain DQN's predicted start value floats above the return it collects"."""
+    lesson = "plain DQN's predicted value of the start state floats above the return it " \
+             "then actually collects."
+    iv = plain["bias"]
+    if iv["mean"] is None:
+        return Claim(lesson, "too early", f"no evaluation in the {span} yet.")
+    text = f"plain DQN's bias over the {span}: {interval_text(iv)}"
+    side = _interval_side(iv)
+    if side == "one":
+        return Claim(lesson, "too early", text + "; with one seed there is no interval.")
+    if side == "above":
+        return Claim(lesson, "holds", text + ": clearly above zero.")
+    if side == "below":
+        return Claim(lesson, "does not hold", text + ": it sits *below* what it collects.")
+    if iv["mean"] > 0:
+        return Claim(lesson, "partly", text + ": above on average, but the interval includes "
+                     "zero" + (" (with 2 seeds it is very wide)." if iv["n"] == 2 else "."))
+    return Claim(lesson, "does not hold", text + ": not above zero on average.")
+
+
+def hug_claim(plain: dict, double: dict, diff: dict, span: str) -> Claim:
+    """"Double DQN hugs the real return": its bias is closer to zero than plain DQN's, near
+    zero (within 10% of the collected value, or an interval that includes zero), and the
+    paired difference (Double - plain) clearly not zero."""
+    lesson = "Double DQN's prediction stays much closer to the real return."
+    bp, bd = plain["bias"]["mean"], double["bias"]["mean"]
+    if bp is None or bd is None:
+        return Claim(lesson, "too early", f"no evaluation in the {span} yet.")
+    text = (f"Double DQN's bias over the {span}: {interval_text(double['bias'])}; Double "
+            f"minus plain, paired by seed: {interval_text(diff)}")
+    if diff["lo"] is None:
+        return Claim(lesson, "too early", text + "; one seed gives no interval.")
+    both_below = (" Both sit below the collected return here, so there is no optimism for "
+                  "Double DQN to remove yet." if bp <= 0 and bd <= 0 else "")
+    closer = abs(bd) < abs(bp)
+    iv = double["bias"]
+    near = ((iv["lo"] is not None and iv["lo"] <= 0 <= iv["hi"])
+            or (double["collected"] is not None and abs(bd) <= 0.1 * abs(double["collected"])))
+    clearly = diff["hi"] < 0 or diff["lo"] > 0
+    if closer and near and clearly:
+        return Claim(lesson, "holds", text + ": closer to zero than plain DQN's, clearly, and "
+                     "close to the collected value." + both_below)
+    if closer:
+        why = ("the difference from plain DQN is within the noise (its interval includes "
+               "zero)" if not clearly else "it is still more than 10% of the collected value")
+        return Claim(lesson, "partly", text + f": closer to zero than plain DQN's, but {why}."
+                     + both_below)
+    return Claim(lesson, "does not hold", text + ": not closer to zero than plain DQN's."
+                 + both_below)
+
+
+def evals_csv(snap: ExperimentSnapshot) -> bytes:
+    """Every run's greedy evaluations (label, seed and :data:`pgcore.experiments.EVAL_COLUMNS`)
+    as CSV."""
+    parts = [pd.DataFrame({"label": r.label, "seed": r.seed, **r.evals}) for r in snap.runs
+             if len(r.evals.get("episodes", ()))]
+    if not parts:
+        return b""
+    buf = io.StringIO()
+    pd.concat(parts, ignore_index=True).to_csv(buf, index=False)
+    return buf.getvalue().encode()

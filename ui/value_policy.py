@@ -1,0 +1,759 @@
+"""The value-vs-policy page's measurements: pure functions from an experiment snapshot (or one
+run of it) to per-run figures, the lesson's comparison table with a measured number in every
+row, verdict sentences and the chart data.
+
+The page trains a value-based learner (DQN) and policy-based ones (A2C, REINFORCE with a
+learned baseline) on the same seeds and the same env-step budget, each with greedy
+evaluations and a trace of greedy-action flips on fixed probe states
+(:data:`pgcore.experiments.EVAL_COLUMNS`, :data:`~pgcore.experiments.TRACE_COLUMNS`).
+Which labels are value-based and which policy-based is the page's say (:class:`Sides`);
+nothing here looks at an algorithm's name.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from pgcore.experiments import ExperimentSnapshot, RunView
+from pgcore.metrics import across_seed_stats, moving_average, summarize
+
+from .experiment_charts import PALETTE
+from .experiment_summary import fmt
+
+THRESHOLDS = (195, 475)
+"""CartPole-v0's and CartPole-v1's criteria."""
+WINDOW = 100
+WARMUP = 0.1
+"""Fraction of the budget left out before greedy flips are averaged (a fresh network's greedy
+action moves a lot while it learns anything at all)."""
+BUDGETS = (2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 150_000, 200_000, 300_000)
+DEFAULT_BUDGET = 150_000
+EVAL_EPISODES = 10
+CURVE_POINTS = 150
+_STEPS_LABEL = ("datum.value >= 1000 ? format(datum.value / 1000, ',.3~r') + 'k' : "
+                "format(datum.value, ',.0f')")
+"""A Vega expression for env-step axis labels: 0, 500, 2.5k, 150k."""
+
+AGREES, PARTLY, DISAGREES, UNTESTED, UNDECIDED = (
+    "agrees", "partly", "disagrees", "not tested here", "not decided yet")
+
+ASPECTS = ("action space", "policy type", "stability", "sample efficiency", "convergence")
+LESSON = {
+    "action space": ("a finite set of actions: one Q-value each",
+                     "a finite set or a continuous range"),
+    "policy type": ("deterministic: the action with the largest Q",
+                    "stochastic: an action drawn from π(a|s)"),
+    "stability": ("may oscillate: a small change in Q can swap the argmax",
+                  "smoother: a small step in θ changes π only a little"),
+    "sample efficiency": ("the more frugal: it replays old transitions (off-policy)",
+                          "the hungrier: on-policy, each batch is learned from once"),
+    "convergence": ("guaranteed for tabular Q-learning",
+                    "guaranteed, but only to a local optimum"),
+}
+"""Per aspect: (the lesson's claim for value-based, for policy-based), in our own words."""
+
+
+@dataclass(frozen=True)
+class Sides:
+    """The labels of the value-based runs and of the policy-based runs, in display order."""
+
+    value: tuple[str, ...]
+    policy: tuple[str, ...]
+
+    @property
+    def order(self) -> list[str]:
+        return [*self.value, *self.policy]
+
+
+# ----- settings -------------------------------------------------------------------------------
+
+
+def eval_interval(budget: int) -> int:
+    """Env steps between greedy evaluations: 5,000, or budget // 20 for budgets under 100k
+    (so even a tiny budget has about 20 evaluations)."""
+    return max(1, min(5_000, int(budget) // 20))
+
+
+def trace_interval(budget: int) -> int:
+    """Env steps between trace rows: 1,000, or budget // 20 for budgets under 20k."""
+    return max(1, min(1_000, int(budget) // 20))
+
+
+def run_overrides(budget: int) -> dict:
+    """The config overrides every run of the page gets: the same env-step budget (no episode
+    cap) and greedy evaluations of :data:`EVAL_EPISODES` episodes."""
+    return {"max_steps": int(budget), "max_episodes": None,
+            "eval_every": eval_interval(budget), "eval_episodes": EVAL_EPISODES}
+
+
+@lru_cache(maxsize=8)
+def action_count(env_id: str) -> int:
+    """How many discrete actions ``env_id`` has (CartPole: 2)."""
+    from pgcore.envs import env_spec
+
+    return int(env_spec(env_id).head.n)
+
+
+# ----- one run's figures ----------------------------------------------------------------------
+
+
+def first_reaching(steps, values, threshold: float) -> float | None:
+    """The first ``steps[i]`` with ``values[i] >= threshold``; None if never.
+
+    >>> first_reaching([1000, 2000, 3000], [150.0, 480.0, 300.0], 475)
+    2000.0
+    """
+    values = np.asarray(values, dtype=np.float64)
+    hits = np.flatnonzero(values >= threshold)  # NaN compares False
+    return float(np.asarray(steps, dtype=np.float64)[hits[0]]) if len(hits) else None
+
+
+def _twice(means) -> np.ndarray:
+    """Each evaluation's mean and the next one's, the smaller (the last: NaN): a threshold
+    reached in two evaluations in a row."""
+    means = np.asarray(means, dtype=np.float64)
+    return np.append(np.minimum(means[:-1], means[1:]), np.nan) if len(means) else means
+
+
+def seconds_at(env_steps, wall_seconds, step: float | None) -> float | None:
+    """The run's training clock when it had taken ``step`` env steps, interpolated between
+    the episodes around it (clamped to the first and last episode); None without data."""
+    env_steps = np.asarray(env_steps, dtype=np.float64)
+    if step is None or not len(env_steps):
+        return None
+    return float(np.interp(step, env_steps, np.asarray(wall_seconds, dtype=np.float64)))
+
+
+def flip_rates(trace: dict, skip_until: float = 0.0
+               ) -> tuple[float | None, float | None, float | None]:
+    """Greedy-action flips on the probe states, over the trace rows at or after
+    ``skip_until`` env steps: (the fraction flipped per update; the fraction flipped between
+    consecutive rows, "net"; the per-update fractions summed over each row's interval,
+    "gross"). None where no row is kept.
+
+    The first is weighted by the updates in each row's interval (a row's ``flip_per_update``
+    is the mean over its own updates), so it is the mean over every update kept; the others
+    are plain means over rows. Gross well above net means actions flip and flip back.
+    """
+    steps = np.asarray(trace.get("env_steps", ()), dtype=np.float64)
+    if not len(steps):
+        return None, None, None
+    updates = np.asarray(trace["updates"], dtype=np.float64)
+    n = np.diff(np.concatenate([[0.0], updates]))  # updates in each row's interval
+    per_update = np.asarray(trace["flip_per_update"], dtype=np.float64)
+    since = np.asarray(trace["flip_since_last"], dtype=np.float64)
+    keep = steps >= skip_until
+    if not keep.any():
+        return None, None, None
+    ok = keep & (n > 0) & np.isfinite(per_update)
+    w = np.where(ok, n, 0.0)
+    rate = float(np.sum(w * np.nan_to_num(per_update)) / w.sum()) if w.sum() > 0 else None
+    gross = float(np.mean(np.where(ok, n * np.nan_to_num(per_update), 0.0)[keep]))
+    kept = since[keep & np.isfinite(since)]
+    return rate, (float(kept.mean()) if len(kept) else None), gross
+
+
+def max_drawdown(returns, window: int = WINDOW) -> float | None:
+    """The largest fall of the ``window``-episode average below its best so far (return
+    units, full windows only); 0 for a curve that never falls, None with fewer than
+    ``window`` episodes.
+
+    >>> max_drawdown([100, 300, 200, 250], window=1)
+    100.0
+    """
+    returns = np.asarray(returns, dtype=np.float64)
+    if len(returns) < window:
+        return None
+    avg = moving_average(returns, window)[window - 1:]
+    return float(np.max(np.maximum.accumulate(avg) - avg))
+
+
+def eval_spread(steps, means, from_step: float) -> float | None:
+    """Standard deviation of the greedy evaluations' mean returns at or after ``from_step``
+    env steps (the second half of a run); None with fewer than two."""
+    steps, means = np.asarray(steps, dtype=np.float64), np.asarray(means, dtype=np.float64)
+    kept = means[(steps >= from_step) & np.isfinite(means)]
+    return float(np.std(kept)) if len(kept) >= 2 else None
+
+
+def final_entropy(entropy, window: int = WINDOW) -> float | None:
+    """Mean policy entropy (nats) over the last ``window`` episodes; None when the algorithm
+    reports none (a value-based learner has no policy distribution)."""
+    tail = np.asarray(entropy, dtype=np.float64)[-window:]
+    tail = tail[np.isfinite(tail)]
+    return float(tail.mean()) if len(tail) else None
+
+
+def greedy_probability(entropy: float) -> float | None:
+    """For two actions: the probability p >= 0.5 of the preferred action whose entropy
+    -p ln p - (1 - p) ln(1 - p) equals ``entropy`` (ln 2 -> 0.5, 0 -> 1).
+
+    >>> round(greedy_probability(math.log(2)), 3), greedy_probability(0.0)
+    (0.5, 1.0)
+    """
+    if entropy is None or not math.isfinite(entropy):
+        return None
+    h = min(max(float(entropy), 0.0), math.log(2))
+    lo, hi = 0.5, 1.0
+    for _ in range(60):  # H falls from ln 2 at 0.5 to 0 at 1: bisection
+        mid = (lo + hi) / 2
+        hm = -(mid * math.log(mid) + (1 - mid) * math.log1p(-mid)) if mid < 1 else 0.0
+        lo, hi = (mid, hi) if hm > h else (lo, mid)
+    return (lo + hi) / 2
+
+
+def steps_seen(run: RunView) -> int:
+    """The most env steps any of the run's records shows (episodes, evaluations, trace)."""
+    last = [a[-1] for a in (run.columns["env_steps"], run.evals.get("env_steps", ()),
+                            run.trace.get("env_steps", ())) if len(a)]
+    return int(max(last)) if last else 0
+
+
+def run_figures(run: RunView, warmup: float = WARMUP) -> dict:
+    """Every measured number of one run (None: not reached, or not measurable yet).
+
+    ``train_steps_T`` / ``train_seconds_T``: env steps and training seconds at the first full
+    100-episode training average >= T (:func:`pgcore.metrics.summarize`); ``eval_steps_T`` /
+    ``eval_seconds_T``: at the first greedy evaluation whose mean >= T; ``flips_per_update``,
+    ``flips_per_interval``: :func:`flip_rates` after the first ``warmup`` of the budget;
+    ``drawdown``: :func:`max_drawdown`; ``eval_spread``: :func:`eval_spread` over the second
+    half of the budget; ``final_avg100``, ``last_eval``, ``final_entropy``.
+    """
+    c, ev = run.columns, run.evals
+    s = summarize(c["return"], c["env_steps"], c["wall_seconds"], window=WINDOW)
+    budget = run.config.max_steps or steps_seen(run)
+    out = {"label": run.label, "seed": run.seed, "state": run.state, "episodes": run.episodes,
+           "env_steps": steps_seen(run)}
+    ev_steps, ev_means = ev.get("env_steps", ()), ev.get("eval_return", ())
+    for t in THRESHOLDS:
+        out[f"train_steps_{t}"] = s[f"steps_to_{t}"]
+        out[f"train_seconds_{t}"] = s[f"seconds_to_{t}"]
+        step = first_reaching(ev_steps, ev_means, t)
+        out[f"eval_steps_{t}"] = step
+        out[f"eval_seconds_{t}"] = seconds_at(c["env_steps"], c["wall_seconds"], step)
+        out[f"eval_steps_{t}_twice"] = first_reaching(ev_steps, _twice(ev_means), t)
+    (out["flips_per_update"], out["flips_per_interval"],
+     out["flips_gross"]) = flip_rates(run.trace, warmup * budget)
+    out["drawdown"] = max_drawdown(c["return"])
+    out["eval_spread"] = eval_spread(ev_steps, ev_means, budget / 2)
+    out["final_avg100"] = s["final_avg100"]
+    out["last_eval"] = float(ev_means[-1]) if len(ev_means) else None
+    out["final_entropy"] = final_entropy(c["entropy"])
+    return out
+
+
+def figures(snap: ExperimentSnapshot, warmup: float = WARMUP) -> pd.DataFrame:
+    """:func:`run_figures` of every run, one row each (None as NaN)."""
+    rows = [run_figures(r, warmup) for r in snap.runs]
+    if not rows:
+        return pd.DataFrame()
+    df = pd.DataFrame(rows)
+    numeric = [c for c in df.columns if c not in ("label", "state")]
+    return df.astype({c: "float64" for c in numeric}).astype(
+        {"seed": "int64", "episodes": "int64", "env_steps": "int64"})
+
+
+# ----- across seeds ---------------------------------------------------------------------------
+
+
+def _values(figs: pd.DataFrame, label: str, column: str) -> list[float | None]:
+    if not len(figs):
+        return []
+    col = figs.loc[figs["label"] == label, column]
+    return [None if v is None or pd.isna(v) else float(v) for v in col]
+
+
+def spread_text(values, spec: str = ",.0f", unit: str = "") -> str:
+    """``median [min–max]`` of the values that are there, with ``(k of n seeds)`` when some
+    are missing; "–" when none is.
+
+    >>> spread_text([3.0, 1.0, 2.0])
+    '2 [1–3]'
+    >>> spread_text([3.0, None, 1.0], ".1f", " s")
+    '2.0 s [1.0–3.0] (2 of 3 seeds)'
+    """
+    vals = [v for v in values if v is not None and not pd.isna(v)]
+    if not vals:
+        return "–"
+    med = float(np.median(vals))
+    text = f"{fmt(med, spec)}{unit}"
+    if fmt(min(vals), spec) != fmt(max(vals), spec):
+        text += f" [{fmt(min(vals), spec)}–{fmt(max(vals), spec)}]"
+    if len(vals) < len(values):
+        text += f" ({len(vals)} of {len(values)} seeds)"
+    return text
+
+
+def reached_text(values, spec: str = ",.0f", unit: str = "") -> str:
+    """:func:`spread_text` of a "first time it reached T" figure: "not reached (0 of n
+    seeds)" when no seed got there.
+
+    >>> reached_text([None, None])
+    'not reached (0 of 2 seeds)'
+    """
+    if values and all(v is None or pd.isna(v) for v in values):
+        return f"not reached (0 of {len(values)} seeds)"
+    return spread_text(values, spec, unit)
+
+
+def censored_median(values, budget: float | None = None) -> float:
+    """The median steps to a threshold with a seed that never got there counted as
+    infinitely many (so it is ``inf`` when most seeds did not get there); NaN with none.
+
+    >>> censored_median([10.0, None, 30.0]), censored_median([10.0, None, None])
+    (30.0, inf)
+    """
+    if not values:
+        return math.nan
+    return float(np.median([math.inf if v is None or pd.isna(v) else v for v in values]))
+
+
+def count_at_least(values, threshold: float) -> tuple[int, int]:
+    """(seeds whose value is >= threshold, seeds)."""
+    return sum(v is not None and v >= threshold for v in values), len(values)
+
+
+# ----- the comparison table -------------------------------------------------------------------
+
+MEASUREMENTS = (
+    ("eval_steps_195", "env steps to greedy evaluation ≥ 195", "reached", ",.0f", ""),
+    ("eval_steps_475", "env steps to greedy evaluation ≥ 475", "reached", ",.0f", ""),
+    ("eval_steps_195_twice", "… ≥ 195 in two evaluations in a row", "reached", ",.0f", ""),
+    ("eval_steps_475_twice", "… ≥ 475 in two evaluations in a row", "reached", ",.0f", ""),
+    ("train_steps_195", "env steps to training 100-ep average ≥ 195", "reached", ",.0f", ""),
+    ("train_steps_475", "env steps to training 100-ep average ≥ 475", "reached", ",.0f", ""),
+    ("eval_seconds_195", "seconds to greedy evaluation ≥ 195 (≈)", "reached", ",.1f", " s"),
+    ("eval_seconds_475", "seconds to greedy evaluation ≥ 475 (≈)", "reached", ",.1f", " s"),
+    ("train_seconds_195", "seconds to training 100-ep average ≥ 195", "reached", ",.1f", " s"),
+    ("train_seconds_475", "seconds to training 100-ep average ≥ 475", "reached", ",.1f", " s"),
+    ("flips_per_update", "greedy flips per update (fraction of probe states)", "spread",
+     ".4f", ""),
+    ("flips_per_interval", "greedy flips between trace points", "spread", ".3f", ""),
+    ("flips_gross", "greedy flips between trace points, summed update by update", "spread",
+     ".3f", ""),
+    ("drawdown", "largest fall of the 100-ep average below its best", "spread", ",.0f", ""),
+    ("eval_spread", "std of greedy evaluations, second half", "spread", ",.0f", ""),
+    ("final_avg100", "final 100-episode training average", "spread", ",.1f", ""),
+    ("last_eval", "last greedy evaluation (mean of 10)", "spread", ",.1f", ""),
+    ("final_entropy", "final policy entropy (nats)", "spread", ".3f", ""),
+)
+"""(figure, what it is, how it is summarised, format, unit) of the "all measurements" table."""
+
+
+def measurements_table(figs: pd.DataFrame, sides: Sides, trace_every: int | None = None
+                       ) -> pd.DataFrame:
+    """One row per measured figure (:data:`MEASUREMENTS`), one column per label: the median
+    [min–max] across seeds (and "k of n seeds" where some seeds are missing)."""
+    rows = []
+    for column, what, kind, spec, unit in MEASUREMENTS:
+        if column == "flips_per_interval" and trace_every:
+            what = f"net greedy flips per {trace_every:,} env steps (fraction of probe states)"
+        if column == "flips_gross" and trace_every:
+            what = f"gross greedy flips per {trace_every:,} env steps (summed over updates)"
+        row = {"measurement": what}
+        for label in sides.order:
+            vals = _values(figs, label, column)
+            if column == "final_entropy" and vals and all(v is None for v in vals):
+                row[label] = "none (argmax, no distribution)"
+                continue
+            row[label] = (reached_text if kind == "reached" else spread_text)(vals, spec, unit)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def sample_efficiency_cell(figs: pd.DataFrame, label: str) -> str:
+    """Env steps to 475 (or 195) in greedy evaluation and in the training average."""
+    eval_vals = _values(figs, label, "eval_steps_475")
+    train_vals = _values(figs, label, "train_steps_475")
+    return (f"to 475, greedy eval: **{reached_text(eval_vals)}** env steps · training "
+            f"average: **{reached_text(train_vals)}** · to 195, greedy eval: "
+            f"{reached_text(_values(figs, label, 'eval_steps_195'))}")
+
+
+def stability_cell(figs: pd.DataFrame, label: str, trace_every: int | None) -> str:
+    every = f"{trace_every:,}" if trace_every else "trace"
+    net = spread_text(_values(figs, label, "flips_per_interval"), ".3f")
+    gross = spread_text(_values(figs, label, "flips_gross"), ".3f")
+    per_update = spread_text(_values(figs, label, "flips_per_update"), ".4f")
+    drawdown = spread_text(_values(figs, label, "drawdown"))
+    fall = ("no full 100-episode window yet" if drawdown == "–" else
+            f"training average fell up to **{drawdown}** below its best")
+    return (f"greedy flips per {every} env steps: **{net}** net, {gross} summed update by "
+            f"update ({per_update} per update) · {fall}")
+
+
+def convergence_cell(figs: pd.DataFrame, label: str) -> str:
+    finals = _values(figs, label, "final_avg100")
+    lasts = _values(figs, label, "last_eval")
+    k_train, n = count_at_least(finals, 475)
+    k_eval, _ = count_at_least(lasts, 475)
+    return (f"final training average **{spread_text(finals, ',.1f')}** · last greedy eval "
+            f"**{spread_text(lasts, ',.1f')}** · ≥ 475 at the end: {k_train} of {n} seeds "
+            f"(training), {k_eval} of {n} (greedy)")
+
+
+def policy_cell(figs: pd.DataFrame, label: str, config, n_actions: int) -> str:
+    """The policy-type cell: how deterministic the run's policy became. A run without a
+    policy entropy acts by argmax; its epsilon schedule (a config field) is shown instead."""
+    ent = _values(figs, label, "final_entropy")
+    if not any(v is not None for v in ent):
+        if config is None:
+            return "argmax of Q"
+        return (f"argmax of Q, plus a random action with probability ε: {config.epsilon_start:g}"
+                f" → **{config.epsilon_end:g}** over {config.exploration_steps:,} env steps")
+    uniform = math.log(n_actions)
+    med = float(np.median([v for v in ent if v is not None]))
+    text = (f"final entropy **{spread_text(ent, '.3f')} nats** ({med / uniform:.0%} of the "
+            f"uniform ln {n_actions} = {uniform:.3f})")
+    p = greedy_probability(med) if n_actions == 2 else None
+    if p is not None:
+        text += f", as if the preferred action had p ≈ {p:.2f} in every state"
+    return text
+
+
+def discretised_outputs(bins: int, dims: int) -> int:
+    """Q outputs for a continuous action of ``dims`` dimensions cut into ``bins`` values
+    each: one output per combination, bins ** dims.
+
+    >>> discretised_outputs(5, 6)
+    15625
+    """
+    return int(bins) ** int(dims)
+
+
+def action_cell(n_actions: int, value_based: bool, bins: int = 5, dims: int = 6) -> str:
+    if value_based:
+        return (f"**{n_actions} Q outputs**, one per action · a {dims}-dimensional continuous "
+                f"action cut into {bins} bins each would need {bins}^{dims} = "
+                f"{discretised_outputs(bins, dims):,}")
+    return (f"**{n_actions} outputs** (probabilities of the {n_actions} actions) · continuous "
+            "actions: not in pgcore yet (they need a Gaussian head, still to come)")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: str
+    text: str
+
+
+def _names(labels) -> str:
+    labels = list(labels)
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+def _faster(medians: dict[str, float], sides: Sides) -> list[str] | None:
+    """The policy-based labels that needed no more steps than the value-based one (its
+    best label); None when that is undecided: neither side's median reached the threshold."""
+    value = min(medians[lb] for lb in sides.value)
+    policy = {lb: medians[lb] for lb in sides.policy}
+    if math.isinf(value) and all(math.isinf(v) for v in policy.values()):
+        return None
+    return [lb for lb, v in policy.items() if v <= value and math.isfinite(v)]
+
+
+def _listing(medians: dict[str, float], spec: str = ",.0f", unit: str = "") -> str:
+    return "; ".join(f"{lb} " + ("not reached by most seeds" if math.isinf(v)
+                                 else f"{fmt(v, spec)}{unit}") for lb, v in medians.items())
+
+
+def sample_efficiency_verdict(figs: pd.DataFrame, sides: Sides) -> Verdict:
+    """Does the value-based learner need fewer env steps than every policy-based one? Read on
+    greedy evaluation at 475 (at 195 while nobody's median reached 475), cross-checked on the
+    training average. A seed that never got there counts as infinitely slow
+    (:func:`censored_median`), so a median is "not reached" when most seeds did not."""
+    def medians(column: str) -> dict[str, float]:
+        return {lb: censored_median(_values(figs, lb, column)) for lb in sides.order}
+
+    for t in reversed(THRESHOLDS):
+        m = medians(f"eval_steps_{t}")
+        faster = _faster(m, sides)
+        if faster is not None:
+            break
+    else:
+        return Verdict(UNDECIDED, "Most seeds' greedy evaluations have not reached 195 yet, "
+                                  "so there is nothing to compare; a larger budget helps.")
+    text = f"Median env steps until the greedy policy first scored ≥ {t}: {_listing(m)}. "
+    if not faster:
+        status = AGREES
+        text += (f"{_names(sides.value)} got there with less experience than "
+                 f"{_names(sides.policy)}: the lesson's “better sample efficiency” holds here.")
+    elif len(faster) == len(sides.policy):
+        status = DISAGREES
+        text += (f"{_names(faster)} got there on no more env steps than {_names(sides.value)}: "
+                 "here the measurement disagrees with the lesson, which gives the value-based "
+                 "side the better sample efficiency.")
+    else:
+        status = PARTLY
+        slower = [lb for lb in sides.policy if lb not in faster]
+        text += (f"{_names(sides.value)} beat {_names(slower)} but "
+                 f"not {_names(faster)}: the lesson's “better sample efficiency” holds against "
+                 "only part of the policy-based side here.")
+    mt = medians(f"train_steps_{t}")
+    t_faster = _faster(mt, sides)
+    if t_faster is not None and sorted(t_faster) != sorted(faster):
+        status = PARTLY
+        text += (f" The training average ranks them differently (to ≥ {t}: {_listing(mt)}): "
+                 "training returns include each algorithm's own exploration.")
+    secs = medians(f"eval_seconds_{t}")
+    text += (f" In seconds of training (evaluations excluded): {_listing(secs, ',.1f', ' s')}"
+             ": an env step costs each algorithm a different amount of computation.")
+    return Verdict(status, text)
+
+
+def stability_verdict(figs: pd.DataFrame, sides: Sides, trace_every: int | None) -> Verdict:
+    """Does the value-based learner's greedy action flip more than the policy-based ones',
+    per env step (the same experience for all)? Per update is reported beside it."""
+    def med(label: str, column: str) -> float:
+        vals = [v for v in _values(figs, label, column) if v is not None]
+        return float(np.median(vals)) if vals else math.nan
+
+    per = {lb: med(lb, "flips_per_interval") for lb in sides.order}
+    if any(math.isnan(v) for v in per.values()):
+        return Verdict(UNDECIDED, "Not every algorithm has trace rows past the first 10% of "
+                                  "its budget yet.")
+    every = f"{trace_every:,} env steps" if trace_every else "trace interval"
+    value = max(per[lb] for lb in sides.value)
+    at_least = [lb for lb in sides.policy if per[lb] >= value]
+    text = ("Median fraction of the probe states whose greedy action changed per "
+            f"{every}: " + "; ".join(f"{lb} {v:.3f}" for lb, v in per.items()) + ". ")
+    if not at_least:
+        status = AGREES
+        text += (f"{_names(sides.value)}'s greedy choice moves more than the policy-based "
+                 "ones': the lesson's “can oscillate” shows up here.")
+    elif all(per[lb] > value for lb in sides.policy):
+        status = DISAGREES
+        text += (f"{_names(sides.value)}'s greedy choice moves *less* than "
+                 f"{_names(sides.policy)}'s: here the measurement disagrees with the lesson's "
+                 "“value-based oscillates, policy-based is smoother”.")
+    else:
+        status = PARTLY
+        text += (f"{_names(at_least)} flips at least as much as {_names(sides.value)}, so the "
+                 "lesson's ordering holds only in part.")
+    gross = {lb: med(lb, "flips_gross") for lb in sides.order}
+    if not any(math.isnan(v) for v in gross.values()):
+        ratio = {lb: gross[lb] / per[lb] if per[lb] > 0 else math.nan for lb in sides.order}
+        text += (" Summed update by update, the same intervals saw "
+                 + "; ".join(f"{lb} {gross[lb]:.3f} ({ratio[lb]:.1f}× the net)"
+                             for lb in sides.order)
+                 + ": well above 1× means greedy actions flip and flip back.")
+    pu = {lb: med(lb, "flips_per_update") for lb in sides.order}
+    if not any(math.isnan(v) for v in pu.values()):
+        text += (" Per update: " + "; ".join(f"{lb} {v:.4f}" for lb, v in pu.items())
+                 + " (updates differ in size and in how often they come, so this one is not "
+                 "like for like).")
+    return Verdict(status, text)
+
+
+def policy_verdict(figs: pd.DataFrame, sides: Sides, n_actions: int) -> Verdict:
+    ents = {lb: [v for v in _values(figs, lb, "final_entropy") if v is not None]
+            for lb in sides.policy}
+    if not all(ents.values()):
+        return Verdict(UNDECIDED, "No final policy entropy yet.")
+    uniform = math.log(n_actions)
+    meds = {lb: float(np.median(v)) for lb, v in ents.items()}
+    text = ("The policy-based runs do sample their actions, but by the end their mean "
+            "entropy was " + "; ".join(f"{lb} {v:.3f} nats ({v / uniform:.0%} of uniform)"
+                                         for lb, v in meds.items()) + ". ")
+    if max(meds.values()) < 0.25 * uniform:
+        return Verdict(PARTLY, text + "Stochastic in form, nearly deterministic in practice: "
+                                      "training squeezed most of the randomness out.")
+    return Verdict(AGREES, text + "They are still clearly stochastic.")
+
+
+def convergence_verdict(figs: pd.DataFrame, sides: Sides) -> Verdict:
+    ends = "; ".join(
+        "{}: {} of {} seeds".format(lb, *count_at_least(_values(figs, lb, "last_eval"), 475))
+        for lb in sides.order)
+    return Verdict(UNTESTED, "The lesson's row is about guarantees (tabular Q-learning; "
+                             "gradient ascent to a local optimum). Neither is what runs here: "
+                             "neural-network Q-learning carries no such guarantee, and no "
+                             "finite run proves one. What can be measured is where the runs "
+                             f"ended, by the last greedy evaluation ≥ 475: {ends}.")
+
+
+def action_verdict(n_actions: int) -> Verdict:
+    return Verdict(PARTLY, f"The value-based half holds by construction: DQN has exactly one "
+                           f"output per action ({n_actions} here), so a continuous action "
+                           "would first have to be cut into bins, and their number grows as "
+                           "bins^dimensions. The continuous half cannot be tested in pgcore "
+                           "yet: it runs discrete actions only.")
+
+
+def verdicts(figs: pd.DataFrame, sides: Sides, n_actions: int,
+             trace_every: int | None = None) -> dict[str, Verdict]:
+    """One :class:`Verdict` per aspect (:data:`ASPECTS`)."""
+    return {"action space": action_verdict(n_actions),
+            "policy type": policy_verdict(figs, sides, n_actions),
+            "stability": stability_verdict(figs, sides, trace_every),
+            "sample efficiency": sample_efficiency_verdict(figs, sides),
+            "convergence": convergence_verdict(figs, sides)}
+
+
+def comparison_table(snap: ExperimentSnapshot, figs: pd.DataFrame, sides: Sides,
+                     n_actions: int, trace_every: int | None = None,
+                     found: dict[str, Verdict] | None = None) -> pd.DataFrame:
+    """The lesson's table, five rows (:data:`ASPECTS`): the lesson's claim for each side, the
+    measured numbers of each label beside it, and whether they agree."""
+    found = found if found is not None else verdicts(figs, sides, n_actions, trace_every)
+    configs = {lb: (snap.by_label(lb)[0].config if snap.by_label(lb) else None)
+               for lb in sides.order}
+    rows = []
+    for aspect in ASPECTS:
+        row = {"aspect": aspect, "lesson: value-based": LESSON[aspect][0]}
+        cells = {}
+        for lb in sides.order:
+            value_based = lb in sides.value
+            if aspect == "action space":
+                cells[lb] = action_cell(n_actions, value_based)
+            elif aspect == "policy type":
+                cells[lb] = policy_cell(figs, lb, configs[lb], n_actions)
+            elif aspect == "stability":
+                cells[lb] = stability_cell(figs, lb, trace_every)
+            elif aspect == "sample efficiency":
+                cells[lb] = sample_efficiency_cell(figs, lb)
+            else:
+                cells[lb] = convergence_cell(figs, lb)
+        for lb in sides.value:
+            row[f"measured: {lb}"] = cells[lb]
+        row["lesson: policy-based"] = LESSON[aspect][1]
+        for lb in sides.policy:
+            row[f"measured: {lb}"] = cells[lb]
+        row["does the measurement agree?"] = found[aspect].status
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ----- progress and chart data ----------------------------------------------------------------
+
+
+def snapshot_budget(snap: ExperimentSnapshot) -> int:
+    """The largest env-step budget of the snapshot's runs."""
+    return max([int(r.config.max_steps or 0) for r in snap.runs] + [0])
+
+
+def step_progress(snap: ExperimentSnapshot) -> tuple[int, int]:
+    """(env steps done, env steps budgeted) over all runs; an ended run counts as done."""
+    done = total = 0
+    for r in snap.runs:
+        budget = int(r.config.max_steps or 0)
+        total += budget
+        done += budget if r.ended else min(budget, steps_seen(r))
+    return done, total
+
+
+def _band_frame(label: str, x: np.ndarray, curves: list[np.ndarray]) -> pd.DataFrame:
+    stats = across_seed_stats(curves)
+    ok = stats.count > 0
+    std = np.where(stats.count >= 2, stats.std, np.nan)
+    return pd.DataFrame({"algorithm": label, "env_steps": x[ok], "mean": stats.mean[ok],
+                         "lo": (stats.mean - std)[ok], "hi": (stats.mean + std)[ok],
+                         "n": stats.count[ok]})
+
+
+def _empty_band() -> pd.DataFrame:
+    return pd.DataFrame({"algorithm": [], "env_steps": [], "mean": [], "lo": [], "hi": [],
+                         "n": []})
+
+
+def training_curves(snap: ExperimentSnapshot, order: list[str], points: int = CURVE_POINTS,
+                    window: int = WINDOW) -> pd.DataFrame:
+    """Per label: the 100-episode training average (shorter windows for the first episodes)
+    against env steps, each seed interpolated onto one grid of ``points`` env-step values
+    (only inside the steps it has covered), then mean and ± 1 std across seeds."""
+    budget = max(snapshot_budget(snap), 1)
+    x = np.linspace(0, budget, points + 1)[1:]
+    parts = []
+    for label in order:
+        curves = []
+        for r in snap.by_label(label):
+            steps = r.columns["env_steps"]
+            if not len(steps):
+                continue
+            y = np.interp(x, steps, moving_average(r.returns, window))
+            y[(x < steps[0]) | (x > steps[-1])] = np.nan
+            curves.append(y)
+        if curves:
+            parts.append(_band_frame(label, x, curves))
+    return pd.concat(parts, ignore_index=True) if parts else _empty_band()
+
+
+def _binned(snap, order, table: str, column: str, every_of) -> pd.DataFrame:
+    parts = []
+    for label in order:
+        series = {}
+        for r in snap.by_label(label):
+            data = getattr(r, table)
+            if not len(data.get("env_steps", ())):
+                continue
+            every = every_of(r)
+            x = (np.asarray(data["env_steps"]) // every) * every
+            series[r.seed] = dict(zip(x.tolist(), np.asarray(data[column]).tolist(),
+                                      strict=True))
+        if not series:
+            continue
+        xs = np.array(sorted({k for s in series.values() for k in s}), dtype=np.float64)
+        curves = [np.array([s.get(k, np.nan) for k in xs]) for s in series.values()]
+        parts.append(_band_frame(label, xs, curves))
+    return pd.concat(parts, ignore_index=True) if parts else _empty_band()
+
+
+def eval_curves(snap: ExperimentSnapshot, order: list[str]) -> pd.DataFrame:
+    """Per label: the greedy evaluations' mean return against env steps (each evaluation put
+    at the multiple of ``eval_every`` it was due at), mean and ± 1 std across seeds."""
+    return _binned(snap, order, "evals", "eval_return",
+                   lambda r: int(r.config.eval_every or 1))
+
+
+def flip_curves(snap: ExperimentSnapshot, order: list[str], trace_every: int) -> pd.DataFrame:
+    """Per label: the fraction of probe states flipped since the previous trace row, against
+    env steps (binned to multiples of ``trace_every``), mean and ± 1 std across seeds."""
+    return _binned(snap, order, "trace", "flip_since_last", lambda r: int(trace_every))
+
+
+# ----- charts ---------------------------------------------------------------------------------
+
+
+def curves_chart(data: pd.DataFrame, order: list[str], title: str, y_title: str,
+                 x_max: int, y_domain: tuple[float, float] | None = (0, 520),
+                 thresholds: bool = True, height: int = 340, y_type: str = "linear",
+                 y_ticks: list[float] | None = None) -> alt.LayerChart:
+    """Mean line and ± 1 std band per algorithm against env steps, with the 195 and 475
+    criteria as dashed rules."""
+    color = alt.Color("algorithm:N", title=None,
+                      scale=alt.Scale(domain=order, range=PALETTE[:len(order)]),
+                      legend=alt.Legend(orient="top", direction="horizontal", labelLimit=240,
+                                        symbolType="stroke", symbolStrokeWidth=3,
+                                        symbolOpacity=1))
+    x = alt.X("env_steps:Q", title="environment steps", axis=alt.Axis(labelExpr=_STEPS_LABEL),
+              scale=alt.Scale(domain=[0, max(int(x_max), 1)], nice=False))
+    y_scale = (alt.Scale(type=y_type, domain=list(y_domain), nice=False) if y_domain
+               else alt.Scale(type=y_type))
+    axis = alt.Axis(values=y_ticks) if y_ticks else alt.Axis()
+    base = alt.Chart(data)
+    layers = [
+        base.mark_area(opacity=0.18, clip=True).encode(
+            x=x, y=alt.Y("lo:Q", scale=y_scale, title=y_title, axis=axis), y2="hi:Q",
+            color=color),
+        base.mark_line(strokeWidth=2.2, clip=True).encode(
+            x=x, y=alt.Y("mean:Q", scale=y_scale, title=y_title, axis=axis), color=color,
+            tooltip=["algorithm:N", alt.Tooltip("env_steps:Q", format=",.0f"),
+                     alt.Tooltip("mean:Q", format=".3g", title="mean across seeds"),
+                     alt.Tooltip("lo:Q", format=".3g", title="mean − std"),
+                     alt.Tooltip("hi:Q", format=".3g", title="mean + std"),
+                     alt.Tooltip("n:Q", title="seeds")])]
+    if thresholds:
+        rules = pd.DataFrame({"y": [195.0, 475.0], "label": ["195", "475"],
+                              "color": ["#b45309", "#15803d"]})
+        rb = alt.Chart(rules).encode(y=alt.Y("y:Q", scale=y_scale),
+                                     color=alt.Color("color:N", scale=None))
+        layers += [rb.mark_rule(strokeDash=[6, 4], strokeWidth=1.2),
+                   rb.mark_text(align="left", baseline="bottom", dx=4, dy=-2, fontSize=10,
+                                fontWeight="bold").encode(x=alt.value(0), text="label:N")]
+    return alt.layer(*layers).properties(
+        title=alt.TitleParams(title, anchor="start", fontSize=14), height=height)
