@@ -251,3 +251,47 @@ def test_seeds_and_variance_experiment_end_to_end(server, browser):
         assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         page.close()
+
+
+def test_dqn_target_network_page_end_to_end(server, browser):
+    """The lesson's DQN exercise 1 in a real browser: C = 1000 against C = 1 on 3 seeds in the
+    worker processes, live Q charts on a log scale, the numbers, the lesson's claims checked,
+    and a CSV with the per-episode Q."""
+    page = browser.new_page(viewport={"width": 1440, "height": 2000}, accept_downloads=True)
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(server)
+        nav = page.locator('[data-testid="stSidebarNav"]')
+        nav.get_by_text("Target network").click()
+        page.get_by_role("heading", name="Target network").wait_for()
+        episodes_box = page.get_by_role("spinbutton", name="Episodes per run")
+        episodes_box.fill("30")
+        episodes_box.press("Enter")
+        wait_until(lambda: episodes_box.input_value() == "30", 10, what="the episode budget")
+        wait_until(lambda: enabled(page, "Start").count() == 1, 30, what="the Start button")
+        click(page, "Start")
+
+        page.get_by_text(re.compile(r"\d+ of 6 runs done")).first.wait_for()
+        page.get_by_text("6 of 6 runs done").first.wait_for(timeout=240_000)
+        charts = page.locator('[data-testid="stVegaLiteChart"]')
+        wait_until(lambda: charts.count() == 4, 60, what="returns and Q charts per setting")
+        page.get_by_text("What the lesson says, and what we measured").wait_for()
+        table = page.locator('[data-testid="stDataFrame"]')
+        wait_until(lambda: table.count() >= 1, 30, what="the numbers table")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "dqn-target-network.png"), full_page=True)
+
+        with page.expect_download() as info:
+            page.get_by_role("button", name="Results (CSV)").click()
+        with open(info.value.path(), newline="") as f:
+            rows = list(csv.DictReader(f))
+        assert len(rows) == 6 * 30
+        assert {r["label"] for r in rows} == {"C = 1000 (frozen target)",
+                                              "C = 1 (no target network)"}
+        q = [float(r["q_mean"]) for r in rows if r["q_mean"]]
+        assert len(q) > 100 and all(map(lambda v: v == v, q))  # DQN reports Q per episode
+        assert all(r["entropy"] == "" for r in rows)  # and no policy entropy
+        assert page.get_by_text("This app has encountered an error").count() == 0
+        assert page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        page.close()

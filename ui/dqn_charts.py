@@ -284,7 +284,7 @@ def q_chart(data: pd.DataFrame, x_max: int, title: str, y_max: float | None = No
     lines = alt.Chart(data).mark_line(strokeWidth=1.8, clip=True).encode(
         x=x, y=alt.Y("q:Q", scale=y_scale, title="mean predicted Q (log scale)",
                      axis=alt.Axis(values=[0, 1, 10, 100, 1_000, 10_000, 100_000, 1_000_000],
-                                   format="~s")),
+                                   format=",.0f")),
         color=color, tooltip=["seed:N", "episode:Q",
                               alt.Tooltip("q:Q", format=",.1f", title="mean Q")])
     ceiling = pd.DataFrame({"y": [CEILING], "t": [f"≈ {CEILING:.0f}: the most any state "
