@@ -101,6 +101,12 @@ RUN_FIELDS: tuple[Field, ...] = (
           "off): ``eval_episodes`` episodes with the greedy action on separate seeded "
           "environments, reported as :class:`~pgcore.events.Evaluation` events.",
           optional(whole(1, 10**9)), flag="--eval-every", kind="int | None",
+          label="Greedy evaluation every", format="off", advanced=True, rank=230,
+          options=(None, 1_000, 2_000, 5_000, 10_000, 20_000),
+          help="Every this many env steps, play `eval_episodes` (10) episodes with the greedy "
+               "action on separate, seeded environments and mark their mean on the returns "
+               "chart. Not counted as training time, and it does not change what the run "
+               "learns.",
           cli_help="greedy evaluation every N env steps (off by default)"),
     Field("eval_every_episodes", None, "Greedy evaluation every this many training episodes "
           "(``None`` = off); may be combined with ``eval_every``.",

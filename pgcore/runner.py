@@ -12,8 +12,9 @@ The training thread is the only writer. It appends events to a lock-protected, b
 :class:`RunLog`; readers only ever get :class:`RunSnapshot` s (read-only numpy arrays and
 plain values). Memory is bounded whatever the run does: episode arrays are capped (the oldest
 half is dropped past the cap), per-update statistics are averaged into a fixed number of
-buckets that widen as the run grows (one-step actor-critic emits an update per env step), and
-only the latest :class:`~pgcore.events.Frame` is kept.
+buckets that widen as the run grows (one-step actor-critic emits an update per env step),
+greedy :class:`~pgcore.events.Evaluation` s are capped like the episodes, and only the latest
+:class:`~pgcore.events.Frame` is kept.
 
 The network is never read while it is being trained: the training thread itself publishes a
 copy of the weights (between two updates, so never mid-step) at most every
@@ -35,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .config import TrainConfig
-from .events import EpisodeEnd, Event, Frame, RunEnd, UpdateEnd
+from .events import EpisodeEnd, Evaluation, Event, Frame, RunEnd, UpdateEnd
 from .execution import ACTIVE_STATES, END_STATES, SlotPool, TaskOwner, TaskThread, end_state
 from .metrics import HISTORY_COLUMNS, EpisodeHistory
 
@@ -49,6 +50,11 @@ _SNAPSHOT_COLUMNS = dict(zip(EPISODE_FIELDS, HISTORY_COLUMNS, strict=True))
 UPDATE_POSITION_FIELDS = ("update", "env_steps", "episodes", "wall_seconds")
 """Where a bucket ends: the last update's counters."""
 
+EVALUATION_FIELDS = ("episodes", "env_steps", "mean_return", "min_return", "max_return")
+"""Per greedy evaluation (configs with ``eval_every`` or ``eval_every_episodes``): the training
+episodes finished and env steps taken when it was played, and the mean, lowest and highest
+return of its greedy episodes."""
+
 
 # ----- the bounded log ------------------------------------------------------------------------
 
@@ -60,6 +66,54 @@ class _EpisodeLog(EpisodeHistory):
     def copy(self) -> dict[str, np.ndarray]:
         """Read-only copies of the columns, keyed by :data:`EPISODE_FIELDS`."""
         return self.arrays(_SNAPSHOT_COLUMNS)
+
+
+class _EvaluationLog:
+    """The log's greedy evaluations, one row of :data:`EVALUATION_FIELDS` each; past ``cap``
+    rows the oldest half is dropped (:attr:`dropped` counts them)."""
+
+    def __init__(self, cap: int = 2_000):
+        if cap < 2:
+            raise ValueError("cap must be >= 2")
+        self.cap = int(cap)
+        self._data = np.full((min(self.cap, 64), len(EVALUATION_FIELDS)), np.nan)
+        self.n = 0
+        self.dropped = 0
+
+    @property
+    def count(self) -> int:
+        """Every evaluation ever added (including the dropped ones)."""
+        return self.n + self.dropped
+
+    def add(self, ev: Evaluation) -> None:
+        if self.n == len(self._data):
+            if self.n >= self.cap:  # full: drop the oldest half
+                half = self.n // 2
+                self._data[: self.n - half] = self._data[half: self.n]
+                self.n -= half
+                self.dropped += half
+            else:
+                grown = np.full((min(self.cap, 2 * self.n), len(EVALUATION_FIELDS)), np.nan)
+                grown[: self.n] = self._data[: self.n]
+                self._data = grown
+        returns = np.asarray(ev.returns, dtype=np.float64)
+        if returns.size:
+            row = (ev.episodes, ev.env_steps, returns.mean(), returns.min(), returns.max())
+        else:
+            row = (ev.episodes, ev.env_steps, np.nan, np.nan, np.nan)
+        self._data[self.n] = row
+        self.n += 1
+
+    def copy(self) -> dict[str, np.ndarray]:
+        """Read-only copies of the columns, keyed by :data:`EVALUATION_FIELDS`."""
+        out = {name: self._data[: self.n, i].copy() for i, name in enumerate(EVALUATION_FIELDS)}
+        for arr in out.values():
+            arr.setflags(write=False)
+        return out
+
+
+def _no_evaluations() -> dict[str, np.ndarray]:
+    return _EvaluationLog(2).copy()
 
 
 def aggregate(name: str, sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -161,9 +215,11 @@ class RunLog:
     """Everything a viewer needs from a run, bounded in memory. Not thread-safe by itself:
     :class:`BackgroundRun` guards it with its lock."""
 
-    def __init__(self, max_episodes: int = 100_000, max_update_points: int = 2048):
+    def __init__(self, max_episodes: int = 100_000, max_update_points: int = 2048,
+                 max_evaluations: int = 2_000):
         self.episodes = _EpisodeLog(cap=max_episodes)
         self.updates = _UpdateBuckets(max_update_points)
+        self.evaluations = _EvaluationLog(cap=max_evaluations)
         self.frame: Frame | None = None
         self.episode_count = 0
         self.env_steps = 0
@@ -180,6 +236,9 @@ class RunLog:
             self.updates.add(event)
             self.env_steps = max(self.env_steps, event.env_steps)
             self.wall_seconds = event.wall_seconds
+        elif isinstance(event, Evaluation):
+            self.evaluations.add(event)
+            self.env_steps = max(self.env_steps, event.env_steps)
         elif isinstance(event, Frame):
             self.frame = event
         elif isinstance(event, RunEnd):
@@ -205,6 +264,11 @@ class RunSnapshot:
     """Bucketed per-update statistics: one column per statistic the algorithm reports, plus
     :data:`UPDATE_POSITION_FIELDS` and ``count`` (updates in each bucket)."""
     frame: Frame | None = field(default=None, repr=False)
+    evaluations: dict[str, np.ndarray] = field(default_factory=_no_evaluations, repr=False)
+    """Columns :data:`EVALUATION_FIELDS`, one row per greedy evaluation (the last
+    ``max_evaluations`` at most; empty arrays when the run evaluates nothing)."""
+    evaluation_count: int = 0
+    """Greedy evaluations played (all of them, even if the oldest were dropped)."""
     episode_count: int = 0
     """Episodes finished (all of them, even if the oldest were dropped from the arrays)."""
     episodes_dropped: int = 0
@@ -254,7 +318,8 @@ class BackgroundRun(TaskOwner):
     def __init__(self, config: TrainConfig, pool: SlotPool | None = None,
                  frame_every: float | None = 0.25, *, weights_every: float = 1.0,
                  max_pause_seconds: float | None = 1800.0, idle_timeout: float | None = None,
-                 max_logged_episodes: int = 100_000, max_update_points: int = 2048):
+                 max_logged_episodes: int = 100_000, max_update_points: int = 2048,
+                 max_logged_evaluations: int = 2_000):
         from .trainer import RunControl  # deferred: keeps `import pgcore.runner` light
 
         if not isinstance(config, TrainConfig):
@@ -267,7 +332,7 @@ class BackgroundRun(TaskOwner):
         self.idle_timeout = idle_timeout
         self.control = RunControl()
         self._lock = threading.RLock()  # shared with the lifecycle: state and log move together
-        self._log = RunLog(max_logged_episodes, max_update_points)
+        self._log = RunLog(max_logged_episodes, max_update_points, max_logged_evaluations)
         self._task = TaskThread(self, self._train, kind="run", slots=self.pool,
                                 control=self.control, on_end=self._ended, lock=self._lock,
                                 name=f"pgcore-run-{config.algo}")
@@ -328,6 +393,7 @@ class BackgroundRun(TaskOwner):
             snap = RunSnapshot(
                 state=state, message=self._task.message, config=self.config, version=log.version,
                 episodes=log.episodes.copy(), updates=log.updates.copy(), frame=log.frame,
+                evaluations=log.evaluations.copy(), evaluation_count=log.evaluations.count,
                 episode_count=log.episode_count, episodes_dropped=log.episodes.dropped,
                 update_count=log.updates.total, env_steps=log.env_steps,
                 wall_seconds=log.wall_seconds, weights_update=self._weights_update,

@@ -321,3 +321,74 @@ def test_charts_send_a_bounded_number_of_points():
     # the moving average is computed on the full history, then sampled
     full = charts.rolling_mean_std(snap.episodes["episode_return"], 100)[0]
     assert np.isclose(table.column("avg").to_pylist()[-1], full[-1], rtol=1e-5)
+
+
+def _env_steps(at: AppTest) -> int:
+    """Env steps of the run, from the progress bar's text ("... · 1,234 env steps · ...")."""
+    for p in at.get("progress"):
+        m = re.search(r"([\d,]+) env steps", p.proto.text)
+        if m:
+            return int(m.group(1).replace(",", ""))
+    return 0
+
+
+def _greedy_caption(at: AppTest) -> str | None:
+    return next((c.value for c in at.caption if c.value.startswith("Greedy evaluation at")),
+                None)
+
+
+def _start_dqn(at: AppTest, budget: int, eval_every=None) -> None:
+    at.radio(key="cfg.algo").set_value("dqn").run()  # loads the DQN defaults: evaluation off
+    slider = at.select_slider(key="cfg.eval_every")
+    assert slider.value is None and slider.options[0] == "off"
+    assert slider.label == "Greedy evaluation every" and "greedy" in slider.help
+    if eval_every is not None:
+        slider.set_value(eval_every).run()
+        assert at.select_slider(key="cfg.eval_every").value == eval_every
+    at.number_input(key="cfg.max_episodes").set_value(budget).run()
+    assert not at.error, [e.value for e in at.error]
+    at.button(key="ctl.start").click().run()
+    assert not at.exception, at.exception
+
+
+def test_train_greedy_evaluations_show_on_the_returns_chart():
+    at = app("views/train.py")
+    _start_dqn(at, budget=2_000, eval_every=1_000)
+    assert run_until(at, lambda a: _greedy_caption(a) is not None), "no greedy evaluation"
+    assert _env_steps(at) >= 1_000
+    assert "evaluations" in _returns_datasets(at)
+    assert _returns_datasets(at) == ["evaluations", "reference", "returns"]
+    chart = at.get("vega_lite_chart")[0].proto
+    assert "greedy evaluation (mean of 10 episodes)" in chart.spec
+    table = next(d for d in chart.datasets if d.name == "evaluations")
+    assert table.data.data  # the evaluations' rows travel with the chart
+    caption = _greedy_caption(at)
+    m = re.fullmatch(r"Greedy evaluation at episode ([\d,]+): ([\d.]+) \(10 episodes\); the "
+                     r"training average of the last (\d+) episodes, with exploration, is "
+                     r"([\d.]+)\.", caption)
+    assert m, caption
+    assert 1 <= int(m.group(1).replace(",", "")) <= episodes(at)
+    assert 1.0 <= float(m.group(2)) <= 500.0
+
+
+def test_train_without_greedy_evaluations_draws_the_chart_as_before():
+    at = app("views/train.py")
+    _start_dqn(at, budget=2_000)  # the default: off
+    assert run_until(at, lambda a: _env_steps(a) >= 2_500), "the run did not get far enough"
+    assert _returns_datasets(at) == ["reference", "returns"]
+    assert "greedy evaluation" not in at.get("vega_lite_chart")[0].proto.spec
+    assert _greedy_caption(at) is None
+
+
+def test_returns_chart_keeps_its_threshold_rules():
+    """The 195 / 475 rules are constant data inside the template: they must survive the live
+    datasets being put in (they used to be dropped with the template's own datasets)."""
+    import json
+
+    from ui import charts
+
+    spec = charts._with_data(charts._returns_template(100, 500.0, 100, False), returns=[])
+    assert list(spec["datasets"]) == ["returns"]
+    text = json.dumps(spec)
+    assert "475: CartPole-v1 solved" in text and "195: CartPole-v0 solved" in text
+    assert '"name": "data-' not in text  # nothing points at a dataset that is not there

@@ -272,3 +272,69 @@ def test_policy_agent_is_a_separate_copy_that_training_does_not_touch():
     assert run.join(WAIT)
     final = run.policy_agent()
     assert final is run.policy_agent()  # cached until new weights arrive
+
+
+def test_a_run_with_greedy_evaluations_keeps_them_in_its_snapshot():
+    from pgcore import default_config
+    from pgcore.runner import EVALUATION_FIELDS
+    from pgcore.trainer import Trainer
+
+    cfg = default_config("dqn", hidden=32, max_episodes=30, eval_every=300, eval_episodes=2)
+    run = BackgroundRun(cfg, SlotPool(1), frame_every=None).start()
+    assert run.join(WAIT)
+    snap = run.snapshot()
+    assert snap.state == "finished"
+    ev = snap.evaluations
+    assert set(ev) == set(EVALUATION_FIELDS)
+    n = len(ev["episodes"])
+    assert n >= 1 and snap.evaluation_count == n
+    assert n == snap.env_steps // 300 or n == snap.env_steps // 300 - 1  # a due one may miss
+    steps = ev["env_steps"]
+    assert np.all(steps >= 300 * np.arange(1, n + 1)) and np.all(np.diff(steps) > 0)
+    assert np.all(np.diff(ev["episodes"]) >= 0) and ev["episodes"][-1] <= snap.episode_count
+    assert np.all(ev["min_return"] <= ev["mean_return"])
+    assert np.all(ev["mean_return"] <= ev["max_return"])
+    assert np.all(ev["min_return"] >= 1)  # CartPole: every greedy episode lasts a step
+    with pytest.raises(ValueError):
+        ev["mean_return"][0] = 0.0  # read-only
+    # the same numbers the trainer reports (a seeded run is deterministic)
+    expected = Trainer(cfg, frame_every=None).run().evaluations
+    assert [e.env_steps for e in expected] == steps.tolist()
+    assert [e.episodes for e in expected] == ev["episodes"].tolist()
+    assert np.allclose([e.mean_return for e in expected], ev["mean_return"])
+    assert np.allclose([min(e.returns) for e in expected], ev["min_return"])
+    assert np.allclose([max(e.returns) for e in expected], ev["max_return"])
+
+    plain = BackgroundRun(preset("reinforce", max_episodes=3), SlotPool(1),
+                          frame_every=None).start()
+    assert plain.join(WAIT)
+    off = plain.snapshot()
+    assert off.evaluation_count == 0
+    assert set(off.evaluations) == set(EVALUATION_FIELDS)
+    assert all(len(col) == 0 for col in off.evaluations.values())
+
+
+def test_run_log_keeps_a_bounded_number_of_evaluations():
+    from pgcore import Evaluation
+    from pgcore.runner import EVALUATION_FIELDS
+
+    log = RunLog(max_evaluations=8)
+    first = None
+    for i in range(1, 21):
+        returns = (float(i), float(i + 2), float(i + 7))
+        log.add(Evaluation(i * 100, 3 * i, returns, returns, (0.0, 0.0, 0.0)))
+        if i == 5:
+            first = log.evaluations.copy()
+    ev = log.evaluations.copy()
+    assert set(ev) == set(EVALUATION_FIELDS)
+    kept = len(ev["env_steps"])
+    assert 0 < kept <= 8 and log.evaluations.dropped + kept == 20
+    assert log.evaluations.count == 20
+    assert ev["env_steps"].tolist() == [100 * i for i in range(21 - kept, 21)]  # the newest
+    assert ev["episodes"].tolist() == [3 * i for i in range(21 - kept, 21)]
+    assert np.allclose(ev["min_return"], np.arange(21 - kept, 21))
+    assert np.allclose(ev["mean_return"], np.arange(21 - kept, 21) + 3.0)
+    assert np.allclose(ev["max_return"], np.arange(21 - kept, 21) + 7.0)
+    assert first["env_steps"].tolist() == [100, 200, 300, 400, 500]  # an earlier copy stays
+    assert all(not col.flags.writeable for col in ev.values())
+    assert log.env_steps == 2000

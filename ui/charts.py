@@ -39,6 +39,15 @@ VALUE_COLOR = "#dc2626"
 REF_COLOR = "#6b7280"
 """Grey: typical-run bands are context, not the learner's data."""
 REF_LEGEND = "typical runs (reference)"
+EVAL_COLOR = "#9333ea"
+"""Purple: greedy evaluations, apart from the training curves' blues and the thresholds."""
+EVAL_POINTS = 200
+"""Greedy evaluations drawn on the returns chart at most (evenly sampled, the latest kept)."""
+
+
+def eval_legend(n_episodes: int) -> str:
+    """The legend entry of the greedy evaluations on the returns chart."""
+    return f"greedy evaluation (mean of {n_episodes} episode{'' if n_episodes == 1 else 's'})"
 
 _SHORT_NUMBER = ("abs(datum.value) >= 1e6 ? format(datum.value / 1e6, ',.3~r') + 'M' : "
                  "abs(datum.value) >= 1e3 ? format(datum.value / 1e3, ',.3~r') + 'k' : "
@@ -112,9 +121,26 @@ def _x_max(snap: RunSnapshot) -> int:
 
 
 def _with_data(template: str, **datasets: pa.Table) -> dict:
+    """The template's spec with ``datasets`` as its named data. Small constant data the
+    template itself carries (the threshold rules) is moved inline into its layers first, so
+    it survives and the chart's named datasets are only the live ones."""
     spec = json.loads(template)
+    _inline(spec, spec.pop("datasets", {}) or {})
     spec["datasets"] = datasets
     return spec
+
+
+def _inline(node, constants: dict) -> None:
+    """Replace every ``{"data": {"name": n}}`` with n in ``constants`` by inline values."""
+    if isinstance(node, dict):
+        data = node.get("data")
+        if isinstance(data, dict) and data.get("name") in constants:
+            node["data"] = {"values": constants[data["name"]]}
+        for value in node.values():
+            _inline(value, constants)
+    elif isinstance(node, list):
+        for value in node:
+            _inline(value, constants)
 
 
 def _f32(x: np.ndarray) -> np.ndarray:
@@ -136,6 +162,37 @@ def returns_data(snap: RunSnapshot, window: int = WINDOW,
     mean, std = rolling_mean_std(returns, window, idx)
     return pa.table({"x": ep["episode"][idx].astype(np.int32), "ret": _f32(returns[idx]),
                      "avg": _f32(mean), "lo": _f32(mean - std), "hi": _f32(mean + std)})
+
+
+def evaluations_data(snap: RunSnapshot, max_points: int = EVAL_POINTS) -> pa.Table | None:
+    """The run's greedy evaluations for the returns chart (``x`` = training episodes done
+    when each was played; ``mean``, ``lo`` (min) and ``hi`` (max) greedy return; ``steps``),
+    at most ``max_points`` of them; None when the run has none."""
+    ev = snap.evaluations
+    n = len(ev["episodes"]) if "episodes" in ev else 0
+    if not n:
+        return None
+    idx = sample_index(n, max_points)
+    return pa.table({"x": ev["episodes"][idx].astype(np.int32),
+                     "steps": ev["env_steps"][idx].astype(np.int64),
+                     "mean": _f32(ev["mean_return"][idx]), "lo": _f32(ev["min_return"][idx]),
+                     "hi": _f32(ev["max_return"][idx])})
+
+
+def evaluation_caption(snap: RunSnapshot, window: int = WINDOW) -> str | None:
+    """One line under the returns chart: the latest greedy mean against the training average
+    of the last ``window`` episodes (None without evaluations)."""
+    ev = snap.evaluations
+    if "episodes" not in ev or not len(ev["episodes"]):
+        return None
+    n = snap.config.eval_episodes
+    text = (f"Greedy evaluation at episode {int(ev['episodes'][-1]):,}: "
+            f"{float(ev['mean_return'][-1]):.1f} ({n} episode{'' if n == 1 else 's'})")
+    returns = snap.episodes["episode_return"][-window:]
+    if len(returns):
+        text += (f"; the training average of the last {len(returns)} episodes, with "
+                 f"exploration, is {float(returns.mean()):.1f}")
+    return text + "."
 
 
 def reference_layers(data, x: alt.X, y_scale, y_title: str, color, opacity: float = 0.13,
@@ -161,11 +218,14 @@ def reference_layers(data, x: alt.X, y_scale, y_title: str, color, opacity: floa
 
 def returns_chart(x_max: int, y_max: float | None = 500.0, window: int = WINDOW,
                   thresholds=THRESHOLDS, height: int = 360,
-                  reference: bool = False) -> alt.LayerChart:
+                  reference: bool = False, evaluations: int | None = None) -> alt.LayerChart:
     """The altair chart (named dataset ``returns``): return per episode (thin), its
     ``window``-episode moving average (bold), a band of +-1 rolling standard deviation, and
     labelled rules at the solve thresholds. With ``reference``, a faint grey band and a
-    dashed median (named dataset ``reference``: x, lo, mid, hi) of typical runs go behind."""
+    dashed median (named dataset ``reference``: x, lo, mid, hi) of typical runs go behind.
+    With ``evaluations`` (the episodes per greedy evaluation), a purple point per evaluation
+    at its mean and a thin rule from its lowest to its highest return go on top (named
+    dataset ``evaluations``: x, steps, mean, lo, hi)."""
     x = alt.X("x:Q", title="episode", scale=alt.Scale(domain=[0, x_max], nice=False))
     y_scale = (alt.Scale(domain=[0, y_max * 1.04], nice=False) if y_max
                else alt.Scale(zero=False))
@@ -194,11 +254,28 @@ def returns_chart(x_max: int, y_max: float | None = 500.0, window: int = WINDOW,
         layers.append(rule.mark_rule(strokeDash=[6, 4], strokeWidth=1.5))
         layers.append(rule.mark_text(align="left", baseline="bottom", dx=4, dy=-3, fontSize=11,
                                      fontWeight="bold").encode(x=alt.value(0), text="label:N"))
+    if evaluations is not None:
+        greedy = alt.Chart(alt.NamedData("evaluations")).encode(x=x)
+        eval_tips = [alt.Tooltip("x:Q", title="training episodes", format=",.0f"),
+                     alt.Tooltip("steps:Q", title="env steps", format=",.0f"),
+                     alt.Tooltip("mean:Q", title=f"greedy mean ({evaluations} ep.)",
+                                 format=".1f"),
+                     alt.Tooltip("lo:Q", title="lowest", format=".0f"),
+                     alt.Tooltip("hi:Q", title="highest", format=".0f")]
+        layers.append(greedy.mark_rule(color=EVAL_COLOR, strokeWidth=1.2, opacity=0.7,
+                                       clip=True).encode(
+            y=alt.Y("lo:Q", scale=y_scale, title=ytitle), y2="hi:Q"))
+        layers.append(greedy.mark_point(color=EVAL_COLOR, filled=True, size=45, opacity=1,
+                                        clip=True).encode(
+            y=alt.Y("mean:Q", scale=y_scale, title=ytitle), tooltip=eval_tips))
     keys = ["return", f"{window}-episode average", "average ± 1 std"]
     colors = [RETURN_COLOR, AVERAGE_COLOR, BAND_COLOR]
     if reference:
         keys.append(REF_LEGEND)
         colors.append(REF_COLOR)
+    if evaluations is not None:
+        keys.append(eval_legend(evaluations))
+        colors.append(EVAL_COLOR)
     layers.append(alt.Chart(pd.DataFrame({"series": keys})).mark_point(opacity=0).encode(
         color=alt.Color("series:N", title=None,
                         scale=alt.Scale(domain=keys, range=colors),
@@ -209,19 +286,27 @@ def returns_chart(x_max: int, y_max: float | None = 500.0, window: int = WINDOW,
 
 
 @lru_cache(maxsize=32)
-def _returns_template(x_max: int, y_max: float | None, window: int, reference: bool) -> str:
-    return json.dumps(returns_chart(x_max, y_max, window, reference=reference).to_dict())
+def _returns_template(x_max: int, y_max: float | None, window: int, reference: bool,
+                      evaluations: int | None = None) -> str:
+    return json.dumps(returns_chart(x_max, y_max, window, reference=reference,
+                                    evaluations=evaluations).to_dict())
 
 
 def returns_spec(snap: RunSnapshot, y_max: float | None = 500.0, window: int = WINDOW,
                  max_points: int = MAX_POINTS, reference: pa.Table | None = None) -> dict:
-    """A Vega-Lite spec of :func:`returns_chart` filled with ``snap``'s episodes, and with
-    the typical-run band ``reference`` (x, lo, mid, hi; see ``ui.reference``) if given."""
+    """A Vega-Lite spec of :func:`returns_chart` filled with ``snap``'s episodes, with the
+    typical-run band ``reference`` (x, lo, mid, hi; see ``ui.reference``) if given, and with
+    the run's greedy evaluations (:func:`evaluations_data`) once it has any (a second
+    template: a run without evaluations gets exactly the chart it always had)."""
     datasets = {"returns": returns_data(snap, window, max_points)}
     if reference is not None:
         datasets["reference"] = reference
-    return _with_data(_returns_template(_x_max(snap), y_max, window, reference is not None),
-                      **datasets)
+    greedy = evaluations_data(snap)
+    if greedy is not None:
+        datasets["evaluations"] = greedy
+    template = _returns_template(_x_max(snap), y_max, window, reference is not None,
+                                 None if greedy is None else snap.config.eval_episodes)
+    return _with_data(template, **datasets)
 
 
 # ----- per-update diagnostics -----------------------------------------------------------------

@@ -213,6 +213,9 @@ def draw_panel(holder: RunHolder, snap: RunSnapshot, pool: SlotPool,
     band = (typical.episode_band_arrow(reference, charts.WINDOW)
             if reference is not None else None)
     st.vega_lite_chart(charts.returns_spec(snap, reference=band), width="stretch")
+    greedy = charts.evaluation_caption(snap)
+    if greedy is not None:
+        st.caption(greedy)
 
     left, right = st.columns([1.1, 1.4], gap="medium")
     with left:
