@@ -354,6 +354,15 @@ with text:
     )
     st.latex(r"y = r + \gamma\,(1 - \text{terminated})\,"
              r"Q_{\bar\theta}\big(s', \arg\max_{a'} Q_\theta(s', a')\big)")
+    st.markdown("Run the lesson's three DQN exercises and its value-vs-policy table:")
+    links = st.columns(4)
+    links[0].page_link("views/dqn_target.py", label="Target network", icon=":material/gps_fixed:")
+    links[1].page_link("views/dqn_polyak.py", label="Hard copy or Polyak",
+                       icon=":material/timeline:")
+    links[2].page_link("views/dqn_overestimation.py", label="Overestimation",
+                       icon=":material/trending_up:")
+    links[3].page_link("views/value_vs_policy.py", label="Value vs policy",
+                       icon=":material/balance:")
 with code:
     code_block(R.td_targets)
     code_block(R.double_td_targets, "the online net picks a′, the target net values it")
