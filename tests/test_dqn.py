@@ -346,3 +346,15 @@ def test_default_reaches_195_within_budget():
 
 
 BOUND = 60_000
+
+
+def test_lesson_presets_carry_the_measured_note_and_the_default_does_not():
+    from pgcore import algos, default_config
+
+    dqn = algos.get("dqn")
+    for name in ("dqn-lesson-c1000", "dqn-lesson-c1", "dqn-lesson-polyak",
+                 "dqn-lesson-c1000-double"):
+        note = dqn.notes(preset(name))
+        assert note and "135-144" in note and "18,000-54,000" in note, name
+    assert dqn.notes(default_config("dqn")) is None
+    assert dqn.notes(preset("dqn-lesson-c1", lr=5e-4)) is None  # no longer the lesson's

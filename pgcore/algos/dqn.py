@@ -347,6 +347,29 @@ PRESETS = (
            label="Lesson: Double DQN, Polyak τ = 0.005"),
 )
 
+# What we measured of the lesson's three exercises (seeds 0-2, 400 episodes, the presets above;
+# the value-based pages measure it again live). Shown on the Train page beside such a run.
+_MEASURED = (
+    "**What we measured with the lesson's settings** (seeds 0-2, 400 episodes each): with a "
+    "target copy every 1,000 steps the 100-episode average ends at 135-144, far from the 500 "
+    "the lesson promises, and the mean predicted Q never passes 30: each copy adds only one "
+    "step of look-ahead, so 400 episodes are not enough. Without a target network (C = 1) "
+    "Q runs away to 18,000-54,000 although no state is worth more than about 99; the return "
+    "spikes on 2 of 3 seeds (best 272 and 373) and falls back to about 193. Polyak "
+    "averaging (τ = 0.005) ends at 100-429 and keeps the target about as close to the online "
+    "network as a hard copy every 200 steps does. Plain DQN here *under*estimates the start "
+    "state's value (by about 50 in the second half) because Q is still rising, and Double "
+    "DQN does the same; overestimation (+13 to +20) appears only with the faster targets.")
+_LESSON_KEYS = tuple(k for k in _LESSON if k not in ("max_episodes", "max_steps"))
+
+
+def _notes(config) -> str | None:
+    """The measured note for a run with the lesson's settings (any of its target schemes)."""
+    if all(getattr(config, k) == _LESSON[k] or k == "double" for k in _LESSON_KEYS):
+        return _MEASURED
+    return None
+
+
 PANELS = (Panel("td_loss", "TD loss", "log"),
           Panel("q_mean", "mean Q(s, a) of the batch", "symlog"),
           Panel("grad_norm", "gradient norm, before clipping", "log"),
@@ -364,7 +387,7 @@ ALGORITHM = Algorithm(
     no_critic_hint="DQN learns Q(s, a) instead: the frame shows Q(s, ·) for this state, and "
                    "the chart below shows the mean predicted Q of each batch.",
     batch_size=lambda config: config.minibatch_size * config.gradient_steps,
-    variant_fields=("double",),
+    variant_fields=("double",), notes=_notes,
     frame_stats=(("epsilon", "ε = {:.3f}: the chance that a training step acts at random "
                               "instead of by the largest Q."),),
     greedy_label="Always take the action with the largest Q",
