@@ -152,6 +152,13 @@ def test_train_live_pause_resume_stop_and_page_switch(server, browser):
         click(page, "Pause")
         enabled(page, "Resume").wait_for()
         time.sleep(2.0)  # let the run reach its pause point and the page catch up
+
+        def settled_chart() -> bytes | None:  # a refresh already on its way may still land
+            first = returns_chart_png(page)
+            time.sleep(0.6)
+            return first if returns_chart_png(page) == first else None
+
+        wait_until(settled_chart, 15, every=0.1, what="the chart to settle after Pause")
         n, chart1, frame1 = episodes(page), returns_chart_png(page), frame_src(page)
         time.sleep(2.5)  # ~5 refreshes of the live panel
         assert episodes(page) == n, "episodes kept counting while paused"
