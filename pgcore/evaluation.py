@@ -19,8 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .envs import make_env
-
 EVAL_SEED_OFFSET = 1_000_003
 """Evaluation episodes of a run with seed s start from seeds s * EVAL_SEED_OFFSET + k, far
 from any training seed; every evaluation of a run uses the same start states."""
@@ -40,13 +38,28 @@ class GreedyEvaluation:
 
     @property
     def mean_return(self) -> float:
-        return float(np.mean(self.returns)) if self.returns else float("nan")
+        return mean_return(self.returns)
 
     @property
     def bias(self) -> float:
-        """mean_i (predicted_i - collected_i): positive means the agent overestimates."""
-        pred, real = np.asarray(self.start_values), np.asarray(self.discounted_returns)
-        return float(np.mean(pred - real)) if len(pred) else float("nan")
+        return start_value_bias(self.start_values, self.discounted_returns)
+
+
+def mean_return(returns) -> float:
+    """The mean of the evaluation episodes' returns (NaN for none)."""
+    return float(np.mean(returns)) if len(returns) else float("nan")
+
+
+def start_value_bias(start_values, discounted_returns) -> float:
+    """mean_i (predicted_i - collected_i): what the agent predicted for each start state minus
+    the discounted return it then collected; positive means it overestimates (NaN for none).
+
+    >>> start_value_bias([10.0, 4.0], [8.0, 5.0])
+    0.5
+    """
+    if not len(start_values):
+        return float("nan")
+    return float(np.mean(np.subtract(start_values, discounted_returns)))
 
 
 def evaluation_seeds(run_seed: int, episodes: int) -> list[int]:
@@ -63,6 +76,8 @@ def evaluate_greedy(agent, env_id: str, episodes: int, seed: int, gamma: float,
     >>> # a CartPole agent that always pushes left falls in about 10 steps:
     >>> # evaluate_greedy(agent, "CartPole-v1", 3, 0, 0.99).returns -> (9.0, 10.0, 9.0)
     """
+    from .envs import make_env  # this module stays light: events.py imports its arithmetic
+
     own = env is None
     env = make_env(env_id) if own else env
     head = agent.head
@@ -97,6 +112,8 @@ def probe_states(env_id: str, n: int = 256, seed: int = 12_345) -> np.ndarray:
     """A fixed set of ``n`` states (n, obs_dim) visited by a uniformly random policy from
     seeded resets: the states on which :func:`greedy_flip_fraction` compares two moments of
     a run (the same states for every algorithm and seed)."""
+    from .envs import make_env
+
     env = make_env(env_id)
     rng = np.random.default_rng(seed)
     states = []

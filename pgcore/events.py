@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .evaluation import mean_return, start_value_bias
+
 
 @dataclass(frozen=True)
 class EpisodeEnd:
@@ -94,14 +96,12 @@ class Evaluation:
 
     @property
     def mean_return(self) -> float:
-        return float(np.mean(self.returns)) if self.returns else float("nan")
+        return mean_return(self.returns)
 
     @property
     def bias(self) -> float:
         """mean (predicted - collected) over the episodes: > 0 is overestimation."""
-        if not self.returns:
-            return float("nan")
-        return float(np.mean(np.subtract(self.start_values, self.discounted_returns)))
+        return start_value_bias(self.start_values, self.discounted_returns)
 
 
 @dataclass(frozen=True)

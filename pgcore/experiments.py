@@ -450,9 +450,21 @@ class ExperimentSnapshot:
     def to_csv(self) -> bytes:
         """The tidy table as CSV (UTF-8 bytes, a header row, full float precision):
         :func:`pgcore.metrics.write_csv` of every job's episodes, led by its label and seed."""
+        return self._csv("columns", NUMERIC)
+
+    def evals_csv(self) -> bytes:
+        """Every job's greedy evaluations (label, seed, :data:`EVAL_COLUMNS`) as CSV."""
+        return self._csv("evals", EVAL_COLUMNS, precise=True)
+
+    def trace_csv(self) -> bytes:
+        """Every job's trace (label, seed, :data:`TRACE_COLUMNS`) as CSV."""
+        return self._csv("trace", TRACE_COLUMNS, precise=True)
+
+    def _csv(self, table: str, names: Sequence[str], precise: bool = False) -> bytes:
         buf = io.StringIO()
-        write_csv(buf, (((r.label, r.seed), r.columns) for r in self.runs), NUMERIC,
-                  lead=COLUMNS[:2])
+        write_csv(buf, (((r.label, r.seed), getattr(r, table)) for r in self.runs
+                        if len(getattr(r, table).get(names[0], ()))), names,
+                  lead=COLUMNS[:2], precise=precise)
         return buf.getvalue().encode()
 
     def summaries(self) -> list[dict]:

@@ -426,7 +426,7 @@ def test_trace_zoom_and_bins():
     assert early["env_steps"].min() == 1_000 and early["env_steps"].max() == 5_000
     bins = dq.binned_trace(trace, max_points=5)
     assert bins.groupby("setting").size().max() <= 5
-    assert b"label,seed,env_steps" in dq.trace_csv(snap)
+    assert b"label,seed,env_steps" in snap.trace_csv()
     assert dq.trace_frame(snap, 7).empty
     dq.distance_chart(late, "t", ["hard", "poly"]).to_dict()  # builds
 
@@ -440,7 +440,7 @@ def test_eval_frame_chart_and_csv():
     assert frame["predicted"].tolist() == [1.0, 50.0] and set(frame["seed"]) == {0}
     spec = dq.eval_chart(frame, 40, "plain", y_max=50).to_dict()
     assert dq.PREDICTED in json.dumps(spec, ensure_ascii=False)
-    assert dq.evals_csv(snap).startswith(b"label,seed,env_steps,episodes")
+    assert snap.evals_csv().startswith(b"label,seed,env_steps,episodes")
     empty = dq.eval_frame(snapshot(run("x", 0, [1.0])), "x")
     assert empty.empty
     dq.eval_chart(empty, 10, "x").to_dict()  # a setting without evaluations yet still draws

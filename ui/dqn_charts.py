@@ -12,7 +12,6 @@ verdict (``holds``, ``partly``, ``does not hold`` or ``too early``) and what we 
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -699,17 +698,6 @@ def distance_chart(trace: pd.DataFrame, title: str, order: Sequence[str], subtit
                                        anchor="start", fontSize=14), height=height)
 
 
-def trace_csv(snap: ExperimentSnapshot) -> bytes:
-    """Every run's trace (label, seed and :data:`pgcore.experiments.TRACE_COLUMNS`) as CSV."""
-    parts = [pd.DataFrame({"label": r.label, "seed": r.seed, **r.trace}) for r in snap.runs
-             if len(r.trace.get("env_steps", ()))]
-    if not parts:
-        return b""
-    buf = io.StringIO()
-    pd.concat(parts, ignore_index=True).to_csv(buf, index=False)
-    return buf.getvalue().encode()
-
-
 # ----- exercise 3: overestimation -------------------------------------------------------------
 
 
@@ -870,15 +858,3 @@ def hug_claim(plain: dict, double: dict, diff: dict, span: str) -> Claim:
                      + both_below)
     return Claim(lesson, "does not hold", text + ": not closer to zero than plain DQN's."
                  + both_below)
-
-
-def evals_csv(snap: ExperimentSnapshot) -> bytes:
-    """Every run's greedy evaluations (label, seed and :data:`pgcore.experiments.EVAL_COLUMNS`)
-    as CSV."""
-    parts = [pd.DataFrame({"label": r.label, "seed": r.seed, **r.evals}) for r in snap.runs
-             if len(r.evals.get("episodes", ()))]
-    if not parts:
-        return b""
-    buf = io.StringIO()
-    pd.concat(parts, ignore_index=True).to_csv(buf, index=False)
-    return buf.getvalue().encode()

@@ -208,13 +208,6 @@ def greedy_probability(entropy: float) -> float | None:
     return (lo + hi) / 2
 
 
-def steps_seen(run: RunView) -> int:
-    """The most env steps any of the run's records shows (episodes, evaluations, trace)."""
-    last = [a[-1] for a in (run.columns["env_steps"], run.evals.get("env_steps", ()),
-                            run.trace.get("env_steps", ())) if len(a)]
-    return int(max(last)) if last else 0
-
-
 def run_figures(run: RunView, warmup: float = WARMUP) -> dict:
     """Every measured number of one run (None: not reached, or not measurable yet).
 
@@ -227,9 +220,9 @@ def run_figures(run: RunView, warmup: float = WARMUP) -> dict:
     """
     c, ev = run.columns, run.evals
     s = summarize(c["return"], c["env_steps"], c["wall_seconds"], window=WINDOW)
-    budget = run.config.max_steps or steps_seen(run)
+    budget = run.config.max_steps or run.env_steps_seen
     out = {"label": run.label, "seed": run.seed, "state": run.state, "episodes": run.episodes,
-           "env_steps": steps_seen(run)}
+           "env_steps": run.env_steps_seen}
     ev_steps, ev_means = ev.get("env_steps", ()), ev.get("eval_return", ())
     for t in THRESHOLDS:
         out[f"train_steps_{t}"] = s[f"steps_to_{t}"]
@@ -643,7 +636,7 @@ def step_progress(snap: ExperimentSnapshot) -> tuple[int, int]:
     for r in snap.runs:
         budget = int(r.config.max_steps or 0)
         total += budget
-        done += budget if r.ended else min(budget, steps_seen(r))
+        done += budget if r.ended else min(budget, r.env_steps_seen)
     return done, total
 
 

@@ -99,7 +99,7 @@ def draw(snap) -> None:
                 f"{dq.num(nums[PLAIN]['collected'], '.0f')} on average: Q has not caught up "
                 "with the policy yet, and an upward bias can only show once it has. More "
                 "episodes give it more copies.")
-    st.download_button("Evaluations (CSV)", data=lambda: dq.evals_csv(snap),
+    st.download_button("Evaluations (CSV)", data=lambda: snap.evals_csv(),
                        file_name="dqn-overestimation-evals.csv", mime="text/csv",
                        icon=":material/table:", key=f"{KEY}.evals_csv", on_click="ignore",
                        help="One row per greedy evaluation: label, seed, env steps, episodes, "

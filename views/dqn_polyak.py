@@ -94,7 +94,7 @@ def draw(snap) -> None:
             f"{2 * (1 - TAU) / TAU + 1:.0f}. The measured match compares distances, assuming "
             "the online network moves about as fast in all three settings; if the weights "
             "wander like a random walk, the distance favours the smaller C.")
-    st.download_button("Traces (CSV)", data=lambda: dq.trace_csv(snap),
+    st.download_button("Traces (CSV)", data=lambda: snap.trace_csv(),
                        file_name="dqn-polyak-trace.csv",
                        mime="text/csv", icon=":material/table:", key=f"{KEY}.trace_csv",
                        on_click="ignore", disabled=not any(len(r.trace["env_steps"])
