@@ -56,8 +56,11 @@ VALUE_BASED = [  # the lesson's three DQN exercises, then its value-vs-policy ta
     st.Page(HERE / "views" / "value_vs_policy.py", title="Value vs policy",
             icon=":material/balance:"),
 ]
+WHY_A_POLICY = [  # why optimise the policy directly: an optimum only a policy can play
+    st.Page(HERE / "views" / "rps.py", title="Stochastic optimum (RPS)", icon=":material/casino:"),
+]
 page = st.navigation({"Learn": LEARN, "Experiments": EXPERIMENTS,
-                      "Value-based (DQN)": VALUE_BASED})
+                      "Value-based (DQN)": VALUE_BASED, "Why a policy?": WHY_A_POLICY})
 
 with st.sidebar:
     sidebar.about()
