@@ -112,18 +112,31 @@ def test_no_module_outside_an_algorithms_own_file_branches_on_its_name():
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 @pytest.mark.parametrize("head", [CategoricalHead(2), CategoricalHead(5)], ids=["n2", "n5"])
-def test_fast_acting_forward_equals_the_ordinary_forward(preset, head):
+def test_fast_forwards_equal_the_modules_forward(preset, head):
+    """``act_forward`` (acting, no autograd) and ``forward`` (learning) run a functional plan
+    of the layers; both must give what the nn.Sequential modules give, bit for bit, and
+    ``forward`` the same gradients."""
     agent = algos.make_agent(PRESETS[preset].config(), EnvSpec("toy", 6, head))
+    net = getattr(agent.net, "online", agent.net)  # DQN: the online PolicyValueNet
     obs = torch.from_numpy(np.random.default_rng(0).normal(size=(16, 6)).astype(np.float32))
     for batch in (obs[:1], obs):  # acting is mostly batch 1 (REINFORCE) or n_envs (A2C)
-        fast_out, fast_v = agent.net.act_forward(batch, with_value=True)
+        fast_out, fast_v = net.act_forward(batch, with_value=True)
         with torch.no_grad():
-            out, v = agent.net(batch)
+            out, v = net.module_forward(batch)
         assert torch.equal(fast_out, out)  # bit for bit
         assert (fast_v is None) == (v is None)
         if v is not None:
             assert torch.equal(fast_v, v)
         assert fast_out.shape == (len(batch), head.out_dim)
+
+    grads = []
+    for forward in (net.forward, net.module_forward):
+        net.zero_grad(set_to_none=True)
+        out, v = forward(obs)
+        loss = out.pow(2).sum() + (0.0 if v is None else v.sin().sum())
+        loss.backward()
+        grads.append([p.grad.clone() for p in net.parameters()])
+    assert all(torch.equal(a, b) for a, b in zip(*grads, strict=True))
 
 
 def test_train_page_replaces_an_unknown_algorithm_with_a_one_line_message():
