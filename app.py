@@ -56,8 +56,9 @@ VALUE_BASED = [  # the lesson's three DQN exercises, then its value-vs-policy ta
     st.Page(HERE / "views" / "value_vs_policy.py", title="Value vs policy",
             icon=":material/balance:"),
 ]
-WHY_A_POLICY = [  # why optimise the policy directly: an optimum only a policy can play
+WHY_A_POLICY = [  # the lesson's reasons to optimise a policy directly, one demo each
     st.Page(HERE / "views" / "rps.py", title="Stochastic optimum (RPS)", icon=":material/casino:"),
+    st.Page(HERE / "views" / "smoothness.py", title="Smoothness", icon=":material/waves:"),
 ]
 page = st.navigation({"Learn": LEARN, "Experiments": EXPERIMENTS,
                       "Value-based (DQN)": VALUE_BASED, "Why a policy?": WHY_A_POLICY})
