@@ -21,7 +21,10 @@ from the simplest version of that idea to the ones used in practice:
 
 And the other road, for contrast: **DQN** learns how good each action is, Q(s, a), and acts
 by its argmax, with a replay buffer and a target network. The **Value-based** pages run the
-lesson's DQN exercises and set the two families side by side, measured.
+lesson's DQN exercises and set the two families side by side, measured. The **Why a policy?**
+pages show two of the lesson's reasons to learn the policy itself: a game whose best play is
+random (rock-paper-scissors), and how smoothly a policy changes with its weights while an
+argmax jumps.
 
 Everything runs on **CartPole**: keep a pole balanced on a moving cart, +1 reward per step,
 at most 500 steps (CartPole-v1).
@@ -40,7 +43,8 @@ with right:
 4. Go back to the **default** actor-critic preset: same algorithm, it learns.
 5. Read **Theory** for the why: every formula sits next to the code that runs it.
 6. Try the **Experiments**: each one tests one of the lesson's claims across several seeds
-   with a single click. The **Value-based** pages do the same for DQN.
+   with a single click. The **Value-based** pages do the same for DQN, and **Why a policy?**
+   shows where an argmax cannot follow.
 """
         )
     c1, c2 = st.columns(2)
