@@ -61,7 +61,8 @@ WHY_A_POLICY = [  # the lesson's reasons to optimise a policy directly, one demo
     st.Page(HERE / "views" / "smoothness.py", title="Smoothness", icon=":material/waves:"),
 ]
 page = st.navigation({"Learn": LEARN, "Experiments": EXPERIMENTS,
-                      "Value-based (DQN)": VALUE_BASED, "Why a policy?": WHY_A_POLICY})
+                      "Value-based (DQN)": VALUE_BASED, "Why a policy?": WHY_A_POLICY},
+                     expanded=True)  # every page listed: no "View more" fold hides a section
 
 with st.sidebar:
     sidebar.about()

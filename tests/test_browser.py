@@ -302,3 +302,35 @@ def test_dqn_target_network_page_end_to_end(server, browser):
         assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         page.close()
+
+
+def test_rock_paper_scissors_page_end_to_end(server, browser):
+    """The stochastic-optimum demo in a real browser: one click plays both learners on every
+    seed, draws the policies and exploitabilities, states the verdicts, and the CSV holds
+    both learners' records with the greedy learner exploitable by 1 throughout."""
+    page = browser.new_page(viewport={"width": 1440, "height": 2000}, accept_downloads=True)
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{server}/rps")  # deep link: the sidebar may fold the last sections
+        page.get_by_role("heading", name="Stochastic optimum (RPS)").wait_for()
+        wait_until(lambda: enabled(page, "Run").count() == 1, 30, what="the Run button")
+        click(page, "Run")
+        page.get_by_text("What we claim, and what we measured").wait_for()
+        charts = page.locator('[data-testid="stVegaLiteChart"]')
+        wait_until(lambda: charts.count() >= 7, 60, what="policies, exploitability, payoff, "
+                                                          "simplex")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "rps.png"), full_page=True)
+
+        with page.expect_download() as info:
+            page.get_by_role("button", name="Records (CSV)").click()
+        with open(info.value.path(), newline="") as f:
+            rows = list(csv.DictReader(f))
+        assert {r["learner"] for r in rows} == {"policy-gradient", "greedy"}
+        assert {r["seed"] for r in rows} == {"0", "1", "2", "3", "4"}
+        greedy = [float(r["exploitability"]) for r in rows if r["learner"] == "greedy"]
+        assert greedy and all(abs(e - 1.0) < 1e-9 for e in greedy)
+        assert page.get_by_text("This app has encountered an error").count() == 0
+        assert page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        page.close()
