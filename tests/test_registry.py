@@ -61,24 +61,24 @@ def test_fields_are_declared_once_and_algorithm_fields_default_when_unused():
 
 
 @pytest.mark.parametrize("call", [
-    lambda: algos.get("ppo"),
-    lambda: TrainConfig(algo="ppo"),
-    lambda: default_config("ppo"),
-    lambda: TrainConfig.from_dict({"algo": "ppo"}),
+    lambda: algos.get("bogus"),
+    lambda: TrainConfig(algo="bogus"),
+    lambda: default_config("bogus"),
+    lambda: TrainConfig.from_dict({"algo": "bogus"}),
 ])
 def test_unknown_algorithm_is_one_clear_line(call):
     with pytest.raises(ConfigError) as info:
         call()
     msg = _one_line(info)
-    assert "ppo" in msg and all(n in msg for n in algos.names())
+    assert "bogus" in msg and all(n in msg for n in algos.names())
 
 
 def test_cli_rejects_an_unknown_algorithm_with_exit_2(capsys):
     from pgcore import cli
 
-    assert cli.main(["train", "--algo", "ppo", "--episodes", "1"]) == 2
+    assert cli.main(["train", "--algo", "bogus", "--episodes", "1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "ppo" in err[0] and "a2c" in err[0]
+    assert len(err) == 1 and "bogus" in err[0] and "a2c" in err[0]
 
 
 def test_cli_flags_and_choices_come_from_the_registry():
@@ -147,13 +147,13 @@ def test_train_page_replaces_an_unknown_algorithm_with_a_one_line_message():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
     at.switch_page("views/train.py")
-    at.session_state["cfg.algo"] = "ppo"  # e.g. an old session or a hand-made link
+    at.session_state["cfg.algo"] = "bogus"  # e.g. an old session or a hand-made link
     at.run()
     try:
         assert not at.exception, at.exception
         errors = [e.value for e in at.error]
         assert len(errors) == 1 and "\n" not in errors[0]
-        assert "unknown algorithm 'ppo'" in errors[0] and "defaults" in errors[0]
+        assert "unknown algorithm 'bogus'" in errors[0] and "defaults" in errors[0]
         assert at.radio(key="cfg.algo").value in algos.names()
         at.run()  # shown once
         assert not at.error

@@ -6,6 +6,7 @@ from pgcore import returns as R
 from pgcore.algos.a2c import ActorCriticAgent
 from pgcore.algos.common import Agent
 from pgcore.algos.dqn import DQNAgent, linear_schedule, polyak_update
+from pgcore.algos.ppo import PPOAgent, approx_kl, clipped_surrogate, probability_ratio
 from pgcore.algos.reinforce import ReinforceAgent, reinforce_advantages
 from pgcore.heads import head_for, policy_terms, sample_actions
 from pgcore.networks import PolicyValueNet
@@ -31,6 +32,7 @@ SECTIONS = [
     ("truncation", "Terminated is not truncated"),
     ("collapse", "The lesson's actor-critic on CartPole-v1"),
     ("dqn", "The value-based side: DQN's TD target, target networks, Double DQN"),
+    ("ppo", "PPO: several epochs per rollout, a clipped probability ratio"),
 ]
 with st.container(border=True):
     st.markdown("**On this page**")
@@ -374,3 +376,69 @@ with code:
     code_block(linear_schedule)
     code_block(DQNAgent.update)
 
+
+# 13 --------------------------------------------------------------------------------------------
+text, code = section("ppo")
+with text:
+    st.markdown(
+        "A2C learns from a rollout once and throws it away: one gradient step per N·n "
+        "environment steps. Taking more steps on the same data is tempting, but after the first "
+        "one the policy being trained, π_θ, is no longer the policy π_old that chose the "
+        "actions. **PPO** (proximal policy optimisation) corrects for that with the "
+        "**probability ratio** of each sampled action:"
+    )
+    st.latex(r"r_t(\theta) = \frac{\pi_\theta(a_t \mid s_t)}{\pi_{\text{old}}(a_t \mid s_t)}"
+             r"= \exp\big(\log \pi_\theta(a_t \mid s_t) - \log \pi_{\text{old}}(a_t \mid s_t)"
+             r"\big)")
+    st.markdown(
+        "r_t A_t is the advantage reweighted for the new policy: at r = 1 its gradient is "
+        "exactly A_t ∇log π, the policy gradient. Maximised on its own, though, it would keep "
+        "pushing the same actions' probabilities for as many epochs as we run, far beyond "
+        "what one batch of samples can vouch for. PPO **clips** the ratio and takes the "
+        "smaller of the two terms:"
+    )
+    st.latex(r"L^{\text{clip}}(\theta) = -\frac{1}{B}\sum_t \min\Big(r_t A_t,\;"
+             r"\operatorname{clip}\big(r_t,\, 1-\varepsilon,\, 1+\varepsilon\big)\, A_t\Big)")
+    st.markdown(
+        """
+**Why it stops a step going too far.** Take ε = 0.2 and follow one sample:
+
+| | r below 0.8 | 0.8 ≤ r ≤ 1.2 | r above 1.2 |
+|---|---|---|---|
+| A > 0 (make a more likely) | r·A: push up | r·A: push up | **1.2·A: flat, no push** |
+| A < 0 (make a less likely) | **0.8·A: flat, no push** | r·A: push down | r·A: push down |
+
+Once a good action's probability has risen by 20 % (or a bad one's fallen by 20 %), its term
+is constant in θ and its gradient is zero: that sample stops pulling, while the others go on.
+The min keeps the unclipped term whenever it is the *worse* one, so a step that moved a
+probability the wrong way is never ignored. The clip removes the *incentive* to move far
+from the policy that collected the data, which is what makes several epochs on the same
+rollout safe. It is not a hard limit (the network generalises, so a sample that stopped
+pulling can still be moved by the others), which is why PPO also watches the KL divergence.
+"""
+    )
+    st.markdown(
+        "The rest is A2C's: GAE advantages (computed **once per rollout**, with the old "
+        "critic), a critic regressed on R_t = A_t + V_old(s_t), an entropy bonus subtracted. "
+        "Each of `n_epochs` passes shuffles the rollout into `minibatches` minibatches. "
+        "How far the policy has moved is measured by an estimate of KL(π_old ‖ π_θ) from the "
+        "same samples; with *Early stop at KL* set, the epochs stop once it passes the target."
+    )
+    st.latex(r"L = L^{\text{clip}} + c_V\,\frac{1}{B}\sum_t \big(V_\phi(s_t) - R_t\big)^2"
+             r"- \beta\, \bar{H}, \qquad"
+             r"\widehat{\mathrm{KL}} = \frac{1}{B}\sum_t \big[(r_t - 1) - \log r_t\big]")
+    st.markdown(
+        "**A2C is the special case** with 1 epoch and 1 minibatch: the only gradient step is "
+        "taken at θ = θ_old, where every r_t = 1, which lies inside the clip range, so the "
+        "clip does nothing and ∇L^clip = −(1/B) Σ A_t ∇log π_θ(a_t|s_t), A2C's gradient. "
+        "(`tests/test_ppo.py` checks that the two agents, built from the same seed, compute "
+        "the same gradient on the same rollout, parameter by parameter.) Everything PPO adds "
+        "happens from the second step on."
+    )
+    st.page_link("views/train.py", label="Try PPO on the Train page",
+                 icon=":material/monitoring:")
+with code:
+    code_block(probability_ratio)
+    code_block(clipped_surrogate, "the per-sample objective; the loss is minus its mean")
+    code_block(approx_kl, "how far the policy moved, from the sampled actions alone")
+    code_block(PPOAgent.update, "advantages once, then epochs of shuffled minibatches")

@@ -7,23 +7,25 @@ writing ``pgcore/algos/<name>.py`` (ending in ``ALGORITHM = Algorithm(...)``) an
 module to :data:`_MODULES` (see ARCHITECTURE.md).
 
 >>> names()
-('reinforce', 'actor-critic', 'a2c', 'dqn')
+('reinforce', 'actor-critic', 'a2c', 'dqn', 'ppo')
 >>> get("a2c").title
 'A2C'
->>> get("ppo")
+>>> get("ppo").label
+'PPO (clipped surrogate)'
+>>> get("trpo")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-pgcore.fields.ConfigError: unknown algorithm 'ppo': choose one of reinforce, actor-critic, a2c, dqn
+pgcore.fields.ConfigError: unknown algorithm 'trpo': choose one of reinforce, actor-critic, ..., ppo
 """
 
 from __future__ import annotations
 
 from ..fields import ConfigError, Field
-from . import a2c, actor_critic, dqn, reinforce
+from . import a2c, actor_critic, dqn, ppo, reinforce
 from .base import LOOPS, Algorithm, Panel, Preset
 from .common import Agent, DivergedError
 
-_MODULES = (reinforce, actor_critic, a2c, dqn)
+_MODULES = (reinforce, actor_critic, a2c, dqn, ppo)
 
 REGISTRY: dict[str, Algorithm] = {m.ALGORITHM.name: m.ALGORITHM for m in _MODULES}
 
