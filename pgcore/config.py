@@ -157,12 +157,22 @@ class _ConfigMethods:
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
-        """Build from a dict, rejecting unknown keys with a clear message."""
+        """Build from a dict, rejecting unknown keys with a clear message.
+
+        A stored dict (a checkpoint's, a reference file's) holds every field, also those of
+        other algorithms, with the defaults of the day it was written. Those values mean
+        nothing for this config's algorithm, so they are dropped and today's defaults used:
+        changing another algorithm's default never makes an old file unreadable.
+        """
         if not isinstance(data, dict):
             raise ConfigError("config must be a mapping of field names to values")
         unknown = sorted(set(data) - set(FIELDS))
         if unknown:
             raise ConfigError(f"unknown config field(s): {', '.join(map(str, unknown))}")
+        algo = data.get("algo", FIELDS["algo"].default)
+        if algo in algos.REGISTRY:  # an unknown one fails below, with its own message
+            foreign = {f.name for f in _ALGORITHM_FIELDS} - {f.name for f in algos.get(algo).fields}
+            data = {k: v for k, v in data.items() if k not in foreign}
         return cls(**data)
 
     def replace(self, **changes) -> TrainConfig:

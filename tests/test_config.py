@@ -72,7 +72,7 @@ def test_default_config_per_algorithm():
     (dict(lr=-1), ["lr", "-1"]),
     (dict(lr=0.0), ["lr"]),
     (dict(value_lr=-0.1), ["value_lr"]),
-    (dict(algo="ppo"), ["ppo", "reinforce", "actor-critic", "a2c"]),
+    (dict(algo="trpo"), ["trpo", "reinforce", "actor-critic", "a2c", "dqn", "ppo"]),
     (dict(baseline="median"), ["median", "none", "normalize", "value"]),
     (dict(algo="actor-critic", n_envs=2), ["actor-critic", "n_envs"]),
     (dict(algo="actor-critic", n_steps=5), ["actor-critic", "n_steps"]),
@@ -152,8 +152,8 @@ def test_preset_overrides_and_unknown_names():
     _assert_one_line(exc_info, "no-such-preset")
     with pytest.raises(ConfigError):
         preset("a2c", gamma=3.0)  # overrides are validated too
-    with pytest.raises(ConfigError, match="ppo"):
-        default_config("ppo")
+    with pytest.raises(ConfigError, match="trpo"):
+        default_config("trpo")
 
 
 def test_derived_properties():
@@ -174,3 +174,16 @@ def test_to_dict_is_plain_and_complete():
     d = preset("a2c").to_dict()
     assert set(d) == {f.name for f in dataclasses.fields(TrainConfig)}
     assert all(isinstance(v, (str, int, float, bool, type(None))) for v in d.values())
+
+
+def test_from_dict_ignores_other_algorithms_stored_values():
+    """A stored config holds every field with the defaults of its day; another algorithm's
+    field must not make it unreadable when that default later changes."""
+    stored = default_config("a2c", seed=4).to_dict()
+    stored["buffer_size"] = 12_345  # a DQN field, as an older default might have left it
+    cfg = TrainConfig.from_dict(stored)
+    assert cfg == default_config("a2c", seed=4)
+    with pytest.raises(ConfigError, match="n_envs"):  # the algorithm's own fields still count
+        TrainConfig.from_dict({**stored, "n_envs": 0})
+    with pytest.raises(ConfigError, match="unknown config field"):
+        TrainConfig.from_dict({**stored, "no_such_field": 1})
