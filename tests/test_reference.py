@@ -34,7 +34,7 @@ DEFAULTS = {"reinforce/none": ("reinforce", "none"),
             "reinforce/normalize": ("reinforce", "normalize"),
             "reinforce/value": ("reinforce", "value"),
             "actor-critic": ("actor-critic", None), "a2c": ("a2c", None),
-            "dqn": ("dqn", None)}
+            "dqn": ("dqn", None), "ppo": ("ppo", None)}
 STEP_BUDGETS = {"dqn": 150_000}
 """Groups whose budget is env steps (their episode counts vary), as in the sweep file."""
 
