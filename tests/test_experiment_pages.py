@@ -154,11 +154,11 @@ def test_race():
     at = page("race")
     at.number_input(key="exp.race.episodes").set_value(20).run()
     start(at, "exp.race")
-    assert run_until(at, all_done(4))
+    assert run_until(at, all_done(5))
     table = at.dataframe[0].value
     assert list(table["algorithm"]) == ["REINFORCE", "REINFORCE + baseline", "actor-critic",
-                                        "A2C"]
-    assert list(table["episodes"]) == [20] * 4
+                                        "A2C", "PPO"]
+    assert list(table["episodes"]) == [20] * 5
     # bands against env steps, none against seconds (those depend on the machine)
     assert with_band(at) == [True, False]
     assert "no bands" in captions(at)
@@ -190,7 +190,7 @@ def test_pages_work_without_reference_runs(monkeypatch):
         at = page("race")
         at.number_input(key="exp.race.episodes").set_value(20).run()
         start(at, "exp.race")
-        assert run_until(at, all_done(4))
+        assert run_until(at, all_done(5))
         assert with_band(at) == [False, False] and not at.error
         assert "no bands" not in captions(at)
     finally:

@@ -183,3 +183,16 @@ def test_frames_carry_the_agents_head_for_the_overlay(name):
     rows = frames[0].head.overlay(frames[0].probs, ("left", "right"))
     assert [r[0].count("left") + r[0].count("right") for r in rows] == [1, 1]
     assert all(0.0 <= r[1] <= 1.0 for r in rows)
+
+
+def test_forward_honours_functional_call():
+    """``forward``'s functional plan must use the parameters a caller swaps in (torch.func),
+    not the ones it saw when it was built."""
+    from torch.func import functional_call
+
+    agent = algos.make_agent(PRESETS["a2c"].config(), EnvSpec("toy", 6, CategoricalHead(2)))
+    obs = torch.ones(3, 6)
+    zeros = {n: torch.zeros_like(p) for n, p in agent.net.named_parameters()}
+    out, v = functional_call(agent.net, zeros, (obs,))
+    assert torch.equal(out, torch.zeros(3, 2)) and torch.equal(v, torch.zeros(3))
+    assert not torch.equal(agent.net(obs)[0], out)  # the module's own weights are untouched

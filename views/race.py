@@ -1,4 +1,5 @@
-"""Algorithm race: REINFORCE, REINFORCE with a baseline, actor-critic and A2C on the same seed.
+"""Algorithm race: REINFORCE, REINFORCE with a baseline, actor-critic, A2C and PPO on the
+same seed.
 Who reaches the 475 finish line first, counted in environment steps and in seconds?"""
 
 import pandas as pd
@@ -13,11 +14,11 @@ from ui.experiment_summary import fmt
 
 KEY = "exp.race"
 RUNNERS = {"REINFORCE": ("reinforce", "none"), "REINFORCE + baseline": ("reinforce", "value"),
-           "actor-critic": ("actor-critic", None), "A2C": ("a2c", None)}
+           "actor-critic": ("actor-critic", None), "A2C": ("a2c", None), "PPO": ("ppo", None)}
 ORDER = list(RUNNERS)
 
 st.title("Algorithm race", anchor=False)
-st.caption("Four algorithms, our tuned defaults, the same seed. The finish line is CartPole-v1's "
+st.caption("Five algorithms, our tuned defaults, the same seed. The finish line is CartPole-v1's "
            "criterion: a 100-episode average return of 475.")
 
 with st.container(border=True):
@@ -31,7 +32,7 @@ with st.container(border=True):
 
 controls.controls_ui(KEY, lambda: [
     Job(name, default_config(algo, baseline, seed=seed, max_episodes=episodes))
-    for name, (algo, baseline) in RUNNERS.items()], what="four runs", frame_every=0.5)
+    for name, (algo, baseline) in RUNNERS.items()], what="five runs", frame_every=0.5)
 
 
 def draw(snap) -> None:
