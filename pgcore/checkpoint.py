@@ -8,8 +8,11 @@ A checkpoint is one ``torch.save`` file holding only plain data::
      "model": net.state_dict(), "optimizer": optimizer.state_dict(),   # optimizer optional
      "extra": {...}}                                                     # optional, plain data
 
-``action_space`` is the env spec's action space as its policy head describes it; the agent is
-rebuilt with that head. Version 1 files (``n_actions`` only: Discrete) still load.
+``action_space`` is the env spec's action space as its policy head describes it
+(``{"type": "Box", "shape": [1], "low": [-2.0], "high": [2.0]}`` for continuous actions, whose
+``n_actions`` is None); the agent is rebuilt with that head. A Gaussian policy's learned
+log-stds are a network parameter (``state_independent`` in ``model``), so they are saved and
+loaded with the weights. Version 1 files (``n_actions`` only: Discrete) still load.
 
 Loading uses ``torch.load(weights_only=True)``, which unpickles tensors, numbers, strings,
 lists and dicts only: a file crafted to run code when unpickled is refused, not executed.
@@ -31,6 +34,7 @@ from pathlib import Path
 import torch
 
 from .algos import Agent, make_agent
+from .algos.common import check_action_space
 from .config import ConfigError, TrainConfig
 from .envs import EnvError, EnvSpec, env_spec
 from .heads import NoHeadError, head_from_description
@@ -80,7 +84,7 @@ def checkpoint_dict(agent: Agent, extra: dict | None = None, optimizer: bool = T
         "config": agent.config.to_dict(),
         "obs_dim": int(agent.spec.obs_dim),
         "action_space": agent.head.describe(),
-        "n_actions": int(agent.n_actions),
+        "n_actions": agent.n_actions,  # None for continuous actions
         "model": {k: v.detach().clone() for k, v in agent.net.state_dict().items()},
     }
     if optimizer and getattr(agent, "optimizer", None) is not None:
@@ -218,10 +222,6 @@ def _all_finite(obj) -> bool:
     return True
 
 
-def _actions(head) -> str:
-    return f"{head.n} actions"
-
-
 def _load(data: bytes, name: str, check_env: bool) -> tuple[Agent, TrainConfig, dict]:
     ckpt = _torch_load(data, name)
     if not isinstance(ckpt, dict) or "format_version" not in ckpt:
@@ -251,6 +251,10 @@ def _load(data: bytes, name: str, check_env: bool) -> tuple[Agent, TrainConfig, 
     except NoHeadError as exc:
         raise CheckpointError(f"{name}: {exc}") from None
     spec = EnvSpec(config.env_id, obs_dim, head)
+    try:
+        check_action_space(config, spec)
+    except ConfigError as exc:
+        raise CheckpointError(f"{name}: {exc}") from None
 
     agent = make_agent(config, spec)
     _check_model(ckpt["model"], agent.net.state_dict(), name)
@@ -275,8 +279,8 @@ def _load(data: bytes, name: str, check_env: bool) -> tuple[Agent, TrainConfig, 
             raise CheckpointError(f"{name}: cannot use its environment: {exc}") from None
         if (env.obs_dim, env.head) != (obs_dim, head):
             raise CheckpointError(
-                f"{name}: the network takes {obs_dim} observations and {_actions(head)}, "
-                f"but {config.env_id} has {env.obs_dim} and {_actions(env.head)}")
+                f"{name}: the network takes {obs_dim} observations and {head.space_text()}, "
+                f"but {config.env_id} has {env.obs_dim} and {env.head.space_text()}")
 
     extra = ckpt.get("extra") or {}
     if not isinstance(extra, dict):
@@ -286,7 +290,7 @@ def _load(data: bytes, name: str, check_env: bool) -> tuple[Agent, TrainConfig, 
         "pgcore_version": str(ckpt.get("pgcore_version", "unknown")),
         "obs_dim": obs_dim,
         "action_space": head.describe(),
-        "n_actions": head.n,
+        "n_actions": getattr(head, "n", None),  # None for continuous actions
         "extra": extra,
         "has_optimizer": opt_state is not None,
     }

@@ -1,6 +1,8 @@
 """Collecting experience: whole episodes (REINFORCE) and n-step rollouts over vector envs.
 
 Both keep ``terminated`` and ``truncated`` apart and act under ``torch.no_grad()``.
+Actions are stored as the policy sampled them; only what the environment is given goes through
+the head's ``to_env`` / ``to_envs`` (a Gaussian head clips it to the action bounds there).
 A finished episode is reported to ``on_episode(EpisodeInfo)`` as soon as it ends;
 ``on_step(obs, probs, value, step)`` (optional) sees every step of the first environment
 (``step`` counts from 0 within its episode), which
@@ -24,7 +26,8 @@ class Episode:
     """One finished episode: what the agent saw, did and got."""
 
     obs: np.ndarray  # (T, obs_dim) float32, s_0 .. s_{T-1}
-    actions: np.ndarray  # (T, *action_shape), the head's action dtype (categorical: int64)
+    actions: np.ndarray  # (T, *action_shape), the head's action dtype (categorical: int64,
+    #                      Gaussian: (T, d) float32, as sampled: not clipped)
     rewards: np.ndarray  # (T,) float
     final_obs: np.ndarray  # (obs_dim,) s_T, the state after the last step
     terminated: bool  # the task ended (nothing to bootstrap)
@@ -131,7 +134,7 @@ class VecCollector:
                 self.fresh[starting] = False
             if on_step is not None and not self.prev_done[0]:
                 on_step(self.obs[0], probs[0], float(values[0]), int(self.ep_length[0]))
-            next_obs, reward, term, trunc, _ = self.env.step(action)
+            next_obs, reward, term, trunc, _ = self.env.step(head.to_envs(action))
             ok = ~self.prev_done
             actions[t], rewards[t], valid[t] = action, reward, ok
             terminated[t], truncated[t] = term & ok, trunc & ok

@@ -15,7 +15,7 @@ from .heads import Head, NoHeadError, head_for
 
 
 class EnvError(ValueError):
-    """The environment id is unknown or its spaces do not fit a discrete-action policy."""
+    """The environment id is unknown or its spaces do not fit a policy head."""
 
 
 @dataclass(frozen=True)
@@ -28,9 +28,9 @@ class EnvSpec:
     head: Head
 
     @property
-    def n_actions(self) -> int:
-        """Discrete actions: how many."""
-        return self.head.n
+    def n_actions(self) -> int | None:
+        """Discrete actions: how many; None for continuous (Box) actions."""
+        return getattr(self.head, "n", None)
 
     @classmethod
     def discrete(cls, obs_dim: int, n_actions: int, env_id: str = "") -> EnvSpec:
@@ -39,6 +39,15 @@ class EnvSpec:
         from .heads import CategoricalHead
 
         return cls(env_id, obs_dim, CategoricalHead(n_actions))
+
+    @classmethod
+    def box(cls, obs_dim: int, low: tuple[float, ...], high: tuple[float, ...],
+            env_id: str = "") -> EnvSpec:
+        """A spec for ``obs_dim`` observations and continuous actions in [low, high] (one
+        bound per action dimension; tests, toy problems: no environment is looked up)."""
+        from .heads import GaussianHead
+
+        return cls(env_id, obs_dim, GaussianHead(tuple(map(float, low)), tuple(map(float, high))))
 
 
 def _check_spaces(env_id: str, obs_space, act_space) -> EnvSpec:

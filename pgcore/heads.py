@@ -3,19 +3,24 @@
 The env's action space picks the head (:func:`head_for`); everything downstream (the network's
 output width, sampling, log-probabilities and entropy in the losses, the dtype and shape of
 stored actions, what a rendered frame shows about the policy) asks the head instead of
-assuming integers and softmax probabilities. Today there is one policy head:
+assuming integers and softmax probabilities. There are two policy heads:
 
 * :class:`CategoricalHead` for ``Discrete(n)``: outputs are ``n`` logits,
   pi(a|s) = softmax(logits)[a], actions are int64 scalars.
+* :class:`GaussianHead` for ``Box(low, high, (d,))``: outputs are ``d`` means (squashed into
+  the bounds, mu = centre + half_range * tanh(output)) and ``d`` log-standard-deviations,
+  pi(a|s) = N(a; mu(s), diag(sigma^2)), actions are float32 vectors, sampled unclipped.
+  The log-stds do not depend on the state: they are one learned parameter vector that the
+  network holds (:class:`pgcore.networks.PolicyValueNet`, asked for by
+  :attr:`GaussianHead.state_independent_init`) and appends to every row of its outputs.
 
 Beside it, :class:`QHead` is the value-based counterpart for ``Discrete(n)`` (DQN): outputs
 are Q(s, a), acting is epsilon-greedy in the agent, and a frame shows Q(s, a) per action.
-
-A Gaussian head for ``Box`` actions will sit beside it with the same methods.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,6 +62,8 @@ class DiscreteActions:
     n: int
     action_dtype = np.int64
     action_shape = ()
+    state_independent_init = ()
+    """No outputs that ignore the state: the network's last layer gives all ``n``."""
 
     @property
     def out_dim(self) -> int:
@@ -70,6 +77,14 @@ class DiscreteActions:
     def to_env(self, action: np.ndarray):
         """One action as the environment's ``step`` takes it."""
         return int(action)
+
+    def to_envs(self, actions: np.ndarray) -> np.ndarray:
+        """A vector env's actions (N,) as its ``step`` takes them: unchanged."""
+        return actions
+
+    def space_text(self) -> str:
+        """The action space in a few words, for messages: ``2 actions``."""
+        return f"{self.n} actions"
 
     def describe(self) -> dict:
         """Plain data for a checkpoint: enough to rebuild the space."""
@@ -144,20 +159,214 @@ class QHead(DiscreteActions):
         return rows
 
 
-Head = DiscreteActions
-"""Any head (the type of ``EnvSpec.head`` and ``agent.head``): categorical or Q-values today."""
+# ----- continuous actions: a diagonal Gaussian -------------------------------------------------
+
+LOG_STD_BOUNDS = (-5.0, 2.0)
+"""The log-standard-deviation is clamped to this range wherever it is used: sigma stays within
+[0.0067, 7.4] (times the unit of the action), so the density can neither collapse onto a
+point (log-probabilities blowing up) nor spread without bound. Beyond a bound the clamp passes
+no gradient, so a log-std parameter that an update pushes past a bound stays there."""
+LOG_STD_INIT = -0.5
+"""The log-std every Gaussian policy starts from: sigma = 0.61 in every action dimension."""
+
+_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
-def head_for(action_space) -> CategoricalHead:
-    """The policy head for a Gymnasium action space, or :class:`NoHeadError`."""
+def gaussian_terms(mean: torch.Tensor, log_std: torch.Tensor, actions: torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """log pi(a|s) of the taken actions and the entropy H(pi(.|s)) of a diagonal Gaussian
+    N(mean, diag(exp(log_std)^2)), both (B,), from means, log-stds and actions, each (B, d).
+
+    With z_i = (a_i - mu_i) / sigma_i, summed over the d action dimensions::
+
+        log pi(a|s) = sum_i [ -z_i^2 / 2 - log sigma_i - log(2 pi) / 2 ]
+        H(pi(.|s))  = sum_i [ log sigma_i + (1 + log(2 pi)) / 2 ]  = sum_i 0.5 log(2 pi e sigma_i^2)
+    """
+    z = (actions - mean) * torch.exp(-log_std)
+    log_probs = (-0.5 * z.pow(2) - log_std - _HALF_LOG_2PI).sum(-1)
+    entropy = (log_std + 0.5 + _HALF_LOG_2PI).expand_as(mean).sum(-1)
+    return log_probs, entropy
+
+
+@dataclass(frozen=True)
+class GaussianHead:
+    """A diagonal Gaussian policy over ``Box(low, high, (d,))`` actions:
+    pi(.|s) = N(mu(s), diag(sigma^2)).
+
+    The head reads 2d outputs per state. The first d (the network's last layer) give the means,
+    squashed into the action range: mu(s) = centre + half_range * tanh(output), so a mean can
+    approach a bound but never leave the range. (With a raw, unbounded mean we measured it
+    drifting to |mu| = 6-20 on Pendulum's [-2, 2] torque: every sample was then clipped to the
+    same bound, the action stopped mattering, and learning stalled.) The last d are the
+    log-standard-deviations, which do not depend on the state: one learned parameter vector of
+    d numbers, starting at :data:`LOG_STD_INIT` and clamped to :data:`LOG_STD_BOUNDS` wherever
+    it is read. The head only says that it wants them (:attr:`state_independent_init`); the
+    network (:class:`~pgcore.networks.PolicyValueNet`) holds them as an ``nn.Parameter``, so the
+    optimiser trains them with the policy and a checkpoint's ``state_dict`` saves them.
+
+    Sampled actions are *not* clipped to [low, high]: the stored action, and the
+    log-probability the loss takes of it, are those of the value drawn from N(mu, sigma^2).
+    The policy gradient is grad log pi(a|s) for the distribution the action was sampled from;
+    the log-density of a clipped value would be that of a different distribution (with point
+    masses at the bounds), so the gradient would be wrong. Keeping actions in range is the
+    environment's business: :meth:`to_env` and :meth:`to_envs` clip what the environment is
+    given, and nothing else.
+    """
+
+    low: tuple[float, ...]
+    high: tuple[float, ...]
+    kind = "gaussian"
+    action_dtype = np.float32
+
+    def __post_init__(self):
+        if len(self.low) != len(self.high) or not self.low:
+            raise NoHeadError("a Box action space needs as many low as high bounds, at least one")
+        low, high = np.asarray(self.low, np.float64), np.asarray(self.high, np.float64)
+        centre, half = (high + low) / 2, (high - low) / 2  # the mean's range, as arrays
+        object.__setattr__(self, "_centre", centre)
+        object.__setattr__(self, "_half", half)
+        object.__setattr__(self, "_centre_t", torch.tensor(centre, dtype=torch.float32))
+        object.__setattr__(self, "_half_t", torch.tensor(half, dtype=torch.float32))
+
+    @property
+    def dim(self) -> int:
+        """d: the number of action dimensions."""
+        return len(self.low)
+
+    @property
+    def action_shape(self) -> tuple[int]:
+        return (self.dim,)
+
+    @property
+    def out_dim(self) -> int:
+        """Outputs the head reads per state: d for the means, then d log-stds."""
+        return 2 * self.dim
+
+    @property
+    def state_independent_init(self) -> tuple[float, ...]:
+        """The last ``d`` outputs ignore the state: the network holds them as one learned
+        vector, starting here (the log-std)."""
+        return (LOG_STD_INIT,) * self.dim
+
+    def mean_and_log_std(self, outputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """mu(s) = centre + half_range * tanh(outputs[:, :d]) and the clamped log-std, each
+        (B, d), with gradient."""
+        d = self.dim
+        mean = self._centre_t + self._half_t * torch.tanh(outputs[..., :d])
+        return mean, outputs[..., d:].clamp(*LOG_STD_BOUNDS)
+
+    def distribution(self, outputs: torch.Tensor) -> np.ndarray:
+        """What acting and a frame need of pi(.|s): (B, 2d) float64, the means mu(s) then the
+        standard deviations sigma (the clamped log-stds, exponentiated)."""
+        out = outputs.double().numpy()  # (B, 2d): mean outputs, then log-stds
+        d = self.dim
+        mean = self._centre + self._half * np.tanh(out[:, :d])
+        return np.concatenate((mean, np.exp(np.clip(out[:, d:], *LOG_STD_BOUNDS))), axis=1)
+
+    def sample(self, dist: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """a = mu + sigma * eps with eps ~ N(0, I) from ``rng``: (B, d) float32, unclipped."""
+        d = self.dim
+        eps = rng.standard_normal((len(dist), d))
+        return (dist[:, :d] + dist[:, d:] * eps).astype(np.float32)
+
+    def greedy(self, dist: np.ndarray) -> np.ndarray:
+        """The most likely action: the mean, (B, d) float32 (always inside the bounds)."""
+        return dist[:, : self.dim].astype(np.float32)
+
+    def log_prob_entropy(self, outputs: torch.Tensor, actions: np.ndarray | torch.Tensor
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+        """log pi(a|s) (summed over the action dimensions) and H(pi(.|s)), both (B,) with
+        gradient, for the actions as sampled (unclipped): :func:`gaussian_terms`."""
+        a = torch.as_tensor(actions, dtype=outputs.dtype).reshape(-1, self.dim)
+        mean, log_std = self.mean_and_log_std(outputs)
+        return gaussian_terms(mean, log_std, a)
+
+    def to_env(self, action: np.ndarray) -> np.ndarray:
+        """One action (d,) as the environment's ``step`` takes it: clipped to [low, high]."""
+        return np.clip(action, self.low, self.high).astype(np.float32)
+
+    def to_envs(self, actions: np.ndarray) -> np.ndarray:
+        """A vector env's actions (N, d), each clipped to [low, high]."""
+        return np.clip(actions, self.low, self.high).astype(np.float32)
+
+    def describe(self) -> dict:
+        """Plain data for a checkpoint: enough to rebuild the space."""
+        return {"type": "Box", "shape": [self.dim], "low": list(self.low),
+                "high": list(self.high)}
+
+    def space_text(self) -> str:
+        """The action space in a few words, for messages: ``1 continuous action in [-2, 2]``."""
+        if self.dim == 1:
+            return f"1 continuous action in [{self.low[0]:g}, {self.high[0]:g}]"
+        return f"{self.dim} continuous actions"
+
+    def action_names(self, known: tuple[str, ...] = ()) -> tuple[str, ...]:
+        """A name per action dimension: ``known`` ones (Pendulum: torque), else ``a`` for one
+        dimension and ``a1``, ``a2``, ... for more."""
+        if len(known) == self.dim:
+            return tuple(known)
+        return ("a",) if self.dim == 1 else tuple(f"a{i + 1}" for i in range(self.dim))
+
+    def overlay(self, dist: np.ndarray, names: tuple[str, ...]) -> list[tuple[str, float, str]]:
+        """What a frame shows about pi(.|s): two ``(label, bar fraction in [0, 1], value text)``
+        rows per action dimension, from one row of :meth:`distribution`. The mean's bar is its
+        place between the bounds (half full: the middle of the range); the std's bar is sigma
+        as a share of half the range, and its text the one-std band mu - sigma .. mu + sigma.
+
+        >>> GaussianHead((-2.0,), (2.0,)).overlay(np.array([1.0, 0.5]), ("torque",))
+        [('μ(torque | s)', 0.75, '+1.00'), ('σ(torque)', 0.25, '±0.50: +0.50 to +1.50')]
+        """
+        d, rows = self.dim, []
+        dist = np.asarray(dist, dtype=np.float64)
+        for i, name in enumerate(self.action_names(names)):
+            mu, sigma, lo, hi = float(dist[i]), float(dist[d + i]), self.low[i], self.high[i]
+            place = (mu - lo) / (hi - lo) if np.isfinite(mu) else 0.0
+            share = sigma / (0.5 * (hi - lo)) if np.isfinite(sigma) else 0.0
+            rows.append((f"μ({name} | s)", float(np.clip(place, 0.0, 1.0)), f"{mu:+.2f}"))
+            rows.append((f"σ({name})", float(np.clip(share, 0.0, 1.0)),
+                         f"±{sigma:.2f}: {mu - sigma:+.2f} to {mu + sigma:+.2f}"))
+        return rows
+
+
+Head = DiscreteActions | GaussianHead
+"""Any head (the type of ``EnvSpec.head`` and ``agent.head``): categorical, Q-values or
+Gaussian."""
+
+_MAX_BOX_DIM = 1_000
+
+
+def _box_head(low, high, shape) -> GaussianHead:
+    """A Gaussian head for a flat ``Box`` with finite bounds, or :class:`NoHeadError`."""
+    if len(shape) != 1 or not 1 <= shape[0] <= _MAX_BOX_DIM:
+        raise NoHeadError(f"Box actions must be a flat vector of 1 to {_MAX_BOX_DIM} numbers, "
+                          f"got shape {tuple(shape)}")
+    low = np.asarray(low, dtype=np.float64).reshape(-1)
+    high = np.asarray(high, dtype=np.float64).reshape(-1)
+    if low.shape != (shape[0],) or high.shape != (shape[0],):
+        raise NoHeadError(f"Box actions of shape {tuple(shape)} need {shape[0]} low and "
+                          f"{shape[0]} high bounds")
+    if not (np.isfinite(low).all() and np.isfinite(high).all() and (low < high).all()):
+        raise NoHeadError("Box actions need finite bounds with low < high in every dimension")
+    return GaussianHead(tuple(map(float, low)), tuple(map(float, high)))
+
+
+def head_for(action_space) -> Head:
+    """The policy head for a Gymnasium action space, or :class:`NoHeadError`:
+    :class:`CategoricalHead` for ``Discrete``, :class:`GaussianHead` for a flat ``Box``."""
     import gymnasium as gym
 
     if isinstance(action_space, gym.spaces.Discrete):
         if int(action_space.start) != 0:
             raise NoHeadError(f"Discrete actions must start at 0, got start={action_space.start}")
         return CategoricalHead(int(action_space.n))
-    raise NoHeadError(f"no policy head for {type(action_space).__name__} actions yet "
-                      "(pgcore supports Discrete actions only for now)")
+    if isinstance(action_space, gym.spaces.Box):
+        return _box_head(action_space.low, action_space.high, action_space.shape)
+    raise NoHeadError(f"no policy head for {type(action_space).__name__} actions "
+                      "(pgcore supports Discrete and Box actions)")
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def head_from_description(desc: dict) -> Head:
@@ -169,4 +378,13 @@ def head_from_description(desc: dict) -> Head:
         if isinstance(n, int) and not isinstance(n, bool) and 2 <= n <= 1_000_000:
             return CategoricalHead(n)
         raise NoHeadError(f"a Discrete action space needs n >= 2, got {n!r}")
+    if desc.get("type") == "Box":
+        shape, low, high = desc.get("shape"), desc.get("low"), desc.get("high")
+        if not (isinstance(shape, list) and all(isinstance(d, int) and not isinstance(d, bool)
+                                                for d in shape)
+                and isinstance(low, list) and isinstance(high, list)
+                and all(map(_is_number, low)) and all(map(_is_number, high))):
+            raise NoHeadError("unknown action space: a Box is described by its shape and its "
+                              "low and high bounds (lists of numbers)")
+        return _box_head(low, high, shape)
     raise NoHeadError(f"unknown action space type {desc.get('type')!r}")

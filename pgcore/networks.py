@@ -6,7 +6,12 @@
                                                         +-> value head  -> V(s)    (B,)
 
 The policy head's ``out_dim`` is what the action space's head (:mod:`pgcore.heads`) reads:
-for a categorical policy over ``n`` actions, ``n`` logits.
+for a categorical policy over ``n`` actions, ``n`` logits. A head may ask for outputs that do
+not depend on the state (``state_independent_init``: a Gaussian head's log-stds); the network
+then holds them as one learned parameter vector, ``state_independent``, and appends them to
+every row, after what its last layer computes::
+
+    outputs = [ policy_head(trunk(obs)) (B, out_dim - k) | state_independent (k,) per row ]
 
 ``shared_layers = 0`` gives two fully separate networks (the trunk is the identity); the
 lesson's actor-critic shares one 128-unit layer and gives each head one more 128-unit layer.
@@ -38,18 +43,29 @@ class PolicyValueNet(nn.Module):
     """Actor (and optionally critic).
 
     ``forward(obs)`` returns ``(outputs, values)``: outputs (B, out_dim) that the policy head
-    turns into pi(.|s) (categorical: logits, pi(a|s) = softmax(logits)[a]), and values (B,) =
-    V(s), or ``None`` without a critic.
+    turns into pi(.|s) (categorical: logits, pi(a|s) = softmax(logits)[a]; Gaussian: means and
+    log-stds), and values (B,) = V(s), or ``None`` without a critic.
+
+    ``state_independent_init`` (k numbers, default none): the last k of the ``out_dim``
+    outputs are a learned parameter vector starting at these values, the same for every state
+    (``self.state_independent``, trained with the policy, saved in the ``state_dict``).
     """
 
     def __init__(self, obs_dim: int, out_dim: int, hidden: int = 128, shared_layers: int = 0,
                  head_layers: int = 2, with_value: bool = True, activation: str = "relu",
-                 ortho_init: bool = False):
+                 ortho_init: bool = False, state_independent_init: tuple[float, ...] = ()):
         super().__init__()
         self.obs_dim, self.out_dim = obs_dim, out_dim
+        k = len(state_independent_init)
+        if not 0 <= k < out_dim:
+            raise ValueError(f"{k} state-independent outputs do not fit in {out_dim} outputs")
         self.trunk, width = mlp(obs_dim, hidden, shared_layers, activation)
         policy_body, pw = mlp(width, hidden, head_layers, activation)
-        self.policy_head = nn.Sequential(*policy_body, nn.Linear(pw, out_dim))
+        self.policy_head = nn.Sequential(*policy_body, nn.Linear(pw, out_dim - k))
+        self.state_independent: nn.Parameter | None = None
+        if k:
+            self.state_independent = nn.Parameter(
+                torch.tensor(state_independent_init, dtype=torch.float32))
         self.value_head: nn.Sequential | None = None
         if with_value:
             value_body, vw = mlp(width, hidden, head_layers, activation)
@@ -94,10 +110,17 @@ class PolicyValueNet(nn.Module):
         trunk, policy, value = self._plans or self._build_plans()
         features = self._run(trunk, obs)
         logits = self._run(policy, features)
+        if self.state_independent is not None:
+            logits = self._append_state_independent(logits)
         values = None
         if with_value and value is not None:
             values = self._run(value, features).squeeze(-1)
         return logits, values
+
+    def _append_state_independent(self, outputs: torch.Tensor) -> torch.Tensor:
+        """[outputs | state_independent] on every row: (B, out_dim)."""
+        extra = self.state_independent.expand(*outputs.shape[:-1], -1)
+        return torch.cat((outputs, extra), dim=-1)
 
     def _ortho_init(self) -> None:
         for module in self.modules():
@@ -116,7 +139,9 @@ class PolicyValueNet(nn.Module):
         these sizes (a third of a DQN gradient step)."""
         trunk, policy, value = self._plans or self._build_plans()
         features = self._run(trunk, obs)  # (B, hidden) or (B, obs_dim) without a trunk
-        logits = self._run(policy, features)  # (B, out_dim)
+        logits = self._run(policy, features)  # (B, out_dim - k)
+        if self.state_independent is not None:
+            logits = self._append_state_independent(logits)  # (B, out_dim)
         values = None if value is None else self._run(value, features).squeeze(-1)  # (B,)
         return logits, values
 
@@ -125,13 +150,18 @@ class PolicyValueNet(nn.Module):
         functional plan is tested against."""
         features = self.trunk(obs)
         logits = self.policy_head(features)
+        if self.state_independent is not None:
+            logits = self._append_state_independent(logits)
         values = None if self.value_head is None else self.value_head(features).squeeze(-1)
         return logits, values
 
     def param_groups(self, lr: float, value_lr: float) -> list[dict]:
-        """Adam parameter groups: trunk + policy head at ``lr``, the value head at ``value_lr``."""
-        groups = [{"params": list(self.trunk.parameters()) + list(self.policy_head.parameters()),
-                   "lr": lr}]
+        """Adam parameter groups: trunk + policy head (+ the state-independent outputs) at
+        ``lr``, the value head at ``value_lr``."""
+        policy = list(self.trunk.parameters()) + list(self.policy_head.parameters())
+        if self.state_independent is not None:
+            policy.append(self.state_independent)
+        groups = [{"params": policy, "lr": lr}]
         if self.value_head is not None:
             groups.append({"params": list(self.value_head.parameters()), "lr": value_lr})
         return groups

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .algos import Agent, DivergedError, make_agent
+from .algos.common import check_action_space
 from .collect import EpisodeInfo, VecCollector, collect_episode
 from .config import TrainConfig
 from .envs import env_spec, make_env, make_vec_env
@@ -131,6 +132,7 @@ class Trainer:
         self.control = control or RunControl()
         self.frame_every = frame_every
         self.spec = env_spec(config.env_id)
+        check_action_space(config, self.spec)  # e.g. DQN on Box actions: one-line ConfigError
         self.agent = make_agent(config, self.spec)
         self._loops = {"episode": self._run_episodes, "rollout": self._run_rollouts,
                        "transition": self._run_transitions}

@@ -392,3 +392,13 @@ def test_returns_chart_keeps_its_threshold_rules():
     text = json.dumps(spec)
     assert "475: CartPole-v1 solved" in text and "195: CartPole-v0 solved" in text
     assert '"name": "data-' not in text  # nothing points at a dataset that is not there
+
+
+def test_train_page_offers_only_presets_for_its_environment():
+    """The Train page trains CartPole-v1: a preset for another env (a2c-pendulum) is not in its
+    picker, where it would silently have run on CartPole."""
+    from pgcore import PRESETS
+    from ui.widgets import presets_for
+
+    assert PRESETS["a2c-pendulum"].values["env_id"] == "Pendulum-v1"
+    assert presets_for("a2c")[0] == "a2c" and "a2c-pendulum" not in presets_for("a2c")

@@ -104,7 +104,7 @@ def test_argparse_errors_exit_2(argv, no_training, capsys):
     (["--gamma", "0"], "gamma"),
     (["--gamma", "1.5"], "gamma"),
     (["--entropy-beta", "-0.1"], "entropy_beta"),
-    (["--env", "Pendulum-v1"], "Discrete"),
+    (["--algo", "dqn", "--env", "Pendulum-v1"], "discrete action space"),
     (["--env", "Nope-v9"], "Nope-v9"),
     (["--episodes", "-3"], "--episodes"),
     (["--n-envs", "4"], "n_envs"),
@@ -155,9 +155,9 @@ def test_output_path_that_is_a_directory(tmp_path, no_training, capsys):
 
 def test_subprocess_bad_value():
     """The real ``python -m pgcore``: a bad value exits 2 with one line, no traceback."""
-    proc = run_cli("train", "--algo", "reinforce", "--env", "Pendulum-v1")
+    proc = run_cli("train", "--algo", "dqn", "--env", "Pendulum-v1")
     assert proc.returncode == 2, proc.stderr
-    assert "Discrete" in _one_error_line(proc.stderr)
+    assert "discrete action space" in _one_error_line(proc.stderr)
     assert proc.stdout == ""
 
 

@@ -219,9 +219,10 @@ def test_a_failing_run_ends_in_error_with_one_line_and_frees_its_slot():
     assert "NoSuchEnv-v0" in run.message and "\n" not in run.message
     assert "Traceback" not in run.message
     assert pool.active == 0
-    # continuous actions are refused by the environment check, also as a one-line error
-    run2 = BackgroundRun(preset("a2c", env_id="Pendulum-v1"), pool, frame_every=None).start()
-    assert run2.join(WAIT) and run2.state == "error" and "Discrete" in run2.message
+    # DQN refuses continuous actions, also as a one-line error
+    run2 = BackgroundRun(preset("dqn", env_id="Pendulum-v1"), pool, frame_every=None).start()
+    assert run2.join(WAIT) and run2.state == "error"
+    assert "discrete action space" in run2.message and "\n" not in run2.message
 
 
 def test_an_exception_inside_training_becomes_error(monkeypatch):

@@ -32,8 +32,10 @@ FIRST_PRESET = DEFAULT_PRESET[algos.names()[0]]  # a first visit starts here
 
 
 def presets_for(algo: str) -> list[str]:
-    """Preset names for one algorithm, our default first."""
-    return [p.name for p in algos.get(algo).presets]
+    """Preset names for one algorithm on this page's environment (CartPole-v1), our default
+    first: a preset for another environment (``a2c-pendulum``) belongs to its own page."""
+    return [p.name for p in algos.get(algo).presets
+            if p.values.get("env_id", ENV_ID) == ENV_ID]
 
 
 def preset_label(name: str) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..envs import EnvSpec
-from ..fields import Field, boolean, number, one_of, optional
+from ..fields import ConfigError, Field, boolean, number, one_of, optional
 from ..networks import PolicyValueNet
 
 # torch.manual_seed is process-global: building two networks at once from two threads
@@ -74,6 +74,12 @@ POLICY_GRADIENT_FIELDS = (ENTROPY_BETA, VALUE_LR, VALUE_COEF, REDUCTION, NORMALI
 class Agent:
     """Network + optimiser + action sampler. Algorithm modules subclass it with ``update``."""
 
+    action_spaces: tuple[str, ...] = ("Discrete",)
+    """The kinds of action space (``head.describe()["type"]``) this agent's loss is written
+    for: see :func:`check_action_space`. Discrete only unless a subclass says more; a loss that
+    reaches the policy only through ``head.log_prob_entropy`` works for any policy head and
+    says ``("Discrete", "Box")``."""
+
     def __init__(self, config, spec: EnvSpec):
         self.config = config
         self.spec = spec
@@ -85,7 +91,8 @@ class Agent:
                                       head_layers=config.head_layers,
                                       with_value=config.has_critic,
                                       activation=config.activation,
-                                      ortho_init=config.ortho_init)
+                                      ortho_init=config.ortho_init,
+                                      state_independent_init=self.head.state_independent_init)
         self.optimizer = torch.optim.Adam(self.net.param_groups(config.lr, config.critic_lr),
                                           fused=True)  # fused: ~2x faster steps on CPU
         self.params = [p for g in self.optimizer.param_groups for p in g["params"]]
@@ -159,6 +166,24 @@ class Agent:
 
     def update(self, batch) -> dict[str, float]:  # pragma: no cover - each algorithm's own
         raise NotImplementedError
+
+
+_SPACE_WORDS = {"Discrete": "discrete", "Box": "continuous"}
+
+
+def check_action_space(config, spec: EnvSpec) -> None:
+    """A one-line :class:`ConfigError` unless ``config``'s algorithm can act in ``spec``'s
+    action space (its agent class's :attr:`Agent.action_spaces`), e.g. ``dqn needs a discrete
+    action space; Pendulum-v1 has a continuous one (Box)``. The trainer, the CLI and checkpoint
+    loading call it before building an agent."""
+    accepted = getattr(config.algorithm.make_agent, "action_spaces", Agent.action_spaces)
+    kind = spec.head.describe()["type"]
+    if kind in accepted:
+        return
+    wanted = " or ".join(_SPACE_WORDS.get(k, k) for k in accepted)
+    env = spec.env_id or "this environment"
+    raise ConfigError(f"{config.algo} needs a {wanted} action space; {env} has a "
+                      f"{_SPACE_WORDS.get(kind, kind)} one ({kind})")
 
 
 class Stats(dict):

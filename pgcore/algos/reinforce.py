@@ -70,6 +70,8 @@ def reinforce_advantages(returns: np.ndarray, baseline: str,
 class ReinforceAgent(Agent):
     """Policy network (and, for the ``value`` baseline, a critic) trained per episode."""
 
+    action_spaces = ("Discrete", "Box")  # the loss reads the policy only through the head
+
     def update(self, episode: Episode) -> Stats:
         cfg = self.config
         obs = torch.as_tensor(episode.obs, dtype=torch.float32)  # (T, obs_dim)

@@ -50,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pgcore",
         description="Policy-gradient agents (REINFORCE, actor-critic, A2C) on Gymnasium "
-                    "environments with discrete actions.",
+                    "environments with discrete actions (and, for the policy-gradient agents, "
+                    "continuous Box actions such as Pendulum-v1's).",
         epilog="Examples:\n"
                "  python -m pgcore train --algo a2c --seeds 0 1 2 3 4 --summary a2c.json\n"
                "  python -m pgcore train --preset actor-critic-lesson --episodes 300\n"

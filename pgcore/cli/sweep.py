@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..algos.common import check_action_space
 from ..envs import env_spec
 from ..metrics import CARTPOLE_V0_SOLVED, CARTPOLE_V1_SOLVED
 from .common import (
@@ -137,8 +138,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from ..experiments import Experiment
 
     jobs, seeds = sweep_jobs(args)
-    for env_id in dict.fromkeys(j.config.env_id for j in jobs):
-        env_spec(env_id)  # unknown env: EnvError (exit 2) before any work
+    specs = {env_id: env_spec(env_id)  # unknown env: EnvError (exit 2) before any work
+             for env_id in dict.fromkeys(j.config.env_id for j in jobs)}
+    for j in jobs:  # an algorithm that cannot act in its env's actions: ConfigError (exit 2)
+        check_action_space(j.config, specs[j.config.env_id])
     if args.jobs is not None and args.jobs < 1:
         raise CLIError(f"--jobs must be at least 1, got {args.jobs}")
     file_jobs = load_sweep_file(args.config).get("jobs") if args.config else None

@@ -15,6 +15,7 @@ import textwrap
 from pathlib import Path
 
 from .. import algos
+from ..algos.common import check_action_space
 from ..config import PRESETS, ConfigError, TrainConfig, default_config, preset
 from ..envs import env_spec
 from ..metrics import CARTPOLE_V0_SOLVED, CARTPOLE_V1_SOLVED, summarize, write_csv
@@ -203,7 +204,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CLIError(with_flag(str(exc))) from None
     seeds = seeds or [base.seed]
     configs = [base.replace(seed=s) for s in seeds]
-    env_spec(base.env_id)  # unknown env or continuous actions: EnvError before any work
+    # an unknown env (EnvError) or an action space the algorithm cannot act in (ConfigError):
+    # one line and exit 2, before any work
+    check_action_space(base, env_spec(base.env_id))
     if args.jobs is not None and args.jobs < 1:
         raise CLIError(f"--jobs must be at least 1, got {args.jobs}")
     jobs = min(len(seeds), args.jobs if args.jobs is not None else (os.cpu_count() or 1))
