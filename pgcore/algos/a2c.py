@@ -56,6 +56,19 @@ ROLLOUT_FIELDS = (N_ENVS, N_STEPS, GAE_LAMBDA)
 # ----- the loss -------------------------------------------------------------------------------
 
 
+def rollout_targets(config, rollout: Rollout, values, next_values):
+    """GAE(lambda) advantages A_t and the critic's targets R_t = A_t + V(s_t), both (T, N),
+    from V(s_t) and V(s_{t+1}) (T, N, no gradient). ``terminated`` zeroes the bootstrap; a
+    ``truncated`` step bootstraps unless ``config.bootstrap_truncated`` is False (the lesson's
+    every-end-is-terminal). Shared by A2C and PPO."""
+    terminated = rollout.terminated
+    if not config.bootstrap_truncated:  # the lesson: every end is terminal
+        terminated = terminated | rollout.truncated
+    advantages = gae_advantages(rollout.rewards, values, next_values, terminated,
+                                rollout.truncated, config.gamma, config.gae_lambda)  # (T, N)
+    return advantages, advantages + values
+
+
 class ActorCriticAgent(Agent):
     """Actor and critic (shared trunk or not) trained on bootstrapped advantages."""
 
@@ -70,13 +83,8 @@ class ActorCriticAgent(Agent):
         values_now = values[:T]  # (T, N) V(s_t), with gradient
         next_values = values[1:].detach().double().numpy()  # (T, N) V(s_{t+1}), no gradient
 
-        terminated = rollout.terminated
-        if not cfg.bootstrap_truncated:  # the lesson: every end is terminal
-            terminated = terminated | rollout.truncated
-        advantages = gae_advantages(rollout.rewards, values_now.detach().double().numpy(),
-                                    next_values, terminated, rollout.truncated,
-                                    cfg.gamma, cfg.gae_lambda)  # (T, N)
-        targets = advantages + values_now.detach().double().numpy()  # (T, N)
+        advantages, targets = rollout_targets(cfg, rollout, values_now.detach().double().numpy(),
+                                              next_values)  # (T, N), (T, N)
 
         valid = torch.as_tensor(rollout.valid.reshape(-1))  # (T*N,)
         adv = torch.as_tensor(advantages.reshape(-1), dtype=torch.float32)[valid]  # (B,)

@@ -186,6 +186,21 @@ def check_action_space(config, spec: EnvSpec) -> None:
                       f"{_SPACE_WORDS.get(kind, kind)} one ({kind})")
 
 
+# ----- schedules ------------------------------------------------------------------------------
+
+
+def linear_schedule(step: int, start: float, end: float, duration: int) -> float:
+    """x_t = start + (end - start) * min(1, t / duration); ``end`` from t = duration on
+    (at once if duration is 0). DQN's epsilon and learning-rate decay, PPO's annealing.
+
+    >>> [linear_schedule(t, 1.0, 0.1, 10) for t in (0, 5, 10, 20)]
+    [1.0, 0.55, 0.1, 0.1]
+    """
+    if duration <= 0 or step >= duration:
+        return float(end)
+    return float(start + (end - start) * (step / duration))
+
+
 class Stats(dict):
     """What ``update()`` returns: named scalars (a plain dict), readable as attributes too
     (``stats.policy_loss``)."""

@@ -32,7 +32,7 @@ from ..heads import QHead
 from ..networks import PolicyValueNet
 from ..returns import double_td_targets, td_targets
 from .base import Algorithm, Panel, Preset
-from .common import _INIT_LOCK, Agent, Stats
+from .common import _INIT_LOCK, Agent, Stats, linear_schedule
 
 # ----- config ---------------------------------------------------------------------------------
 
@@ -131,21 +131,6 @@ def _validate(config) -> str | None:
         return (f"minibatch_size ({config.minibatch_size}) must not exceed buffer_size "
                 f"({config.buffer_size})")
     return None
-
-
-# ----- exploration ----------------------------------------------------------------------------
-
-
-def linear_schedule(step: int, start: float, end: float, duration: int) -> float:
-    """x_t = start + (end - start) * min(1, t / duration); ``end`` from t = duration on
-    (at once if duration is 0). DQN's epsilon (and its optional learning-rate decay).
-
-    >>> [linear_schedule(t, 1.0, 0.1, 10) for t in (0, 5, 10, 20)]
-    [1.0, 0.55, 0.1, 0.1]
-    """
-    if duration <= 0 or step >= duration:
-        return float(end)
-    return float(start + (end - start) * (step / duration))
 
 
 # ----- the networks ---------------------------------------------------------------------------

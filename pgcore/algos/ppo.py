@@ -46,17 +46,17 @@ import torch
 from ..collect import Rollout
 from ..envs import EnvSpec
 from ..fields import Field, number, optional, whole
-from ..returns import gae_advantages, normalize
-from .a2c import GAE_LAMBDA, N_ENVS, N_STEPS
+from ..returns import normalize
+from .a2c import GAE_LAMBDA, N_ENVS, N_STEPS, rollout_targets
 from .base import Algorithm, Panel, Preset
 from .common import (
     POLICY_GRADIENT_FIELDS,
     Agent,
     Stats,
     advantage_stats,
+    linear_schedule,
     policy_gradient_panels,
 )
-from .dqn import linear_schedule
 
 # ----- config ---------------------------------------------------------------------------------
 
@@ -251,12 +251,8 @@ class PPOAgent(Agent):
         values_old = values_old.double().numpy().reshape(T + 1, N)  # V_old(s_0 .. s_T)
 
         # 2. GAE advantages and the critic's targets, with the old values.
-        terminated = rollout.terminated
-        if not cfg.bootstrap_truncated:  # the lesson: every end is terminal
-            terminated = terminated | rollout.truncated
-        advantages = gae_advantages(rollout.rewards, values_old[:T], values_old[1:], terminated,
-                                    rollout.truncated, cfg.gamma, cfg.gae_lambda)  # (T, N)
-        targets = advantages + values_old[:T]  # (T, N) R_t
+        advantages, targets = rollout_targets(cfg, rollout, values_old[:T],
+                                              values_old[1:])  # (T, N) A_t, R_t
 
         # 3. Only the valid steps (not the vector env's reset steps) are learned from.
         obs = obs_all[: T * N][valid]  # (B, obs_dim)
