@@ -59,6 +59,8 @@ VALUE_BASED = [  # the lesson's three DQN exercises, then its value-vs-policy ta
 WHY_A_POLICY = [  # the lesson's reasons to optimise a policy directly, one demo each
     st.Page(HERE / "views" / "rps.py", title="Stochastic optimum (RPS)", icon=":material/casino:"),
     st.Page(HERE / "views" / "smoothness.py", title="Smoothness", icon=":material/waves:"),
+    st.Page(HERE / "views" / "pendulum.py", title="Continuous actions",
+            icon=":material/rotate_right:"),
 ]
 page = st.navigation({"Learn": LEARN, "Experiments": EXPERIMENTS,
                       "Value-based (DQN)": VALUE_BASED, "Why a policy?": WHY_A_POLICY},

@@ -10,9 +10,11 @@ A checkpoint is one ``torch.save`` file holding only plain data::
 
 ``action_space`` is the env spec's action space as its policy head describes it
 (``{"type": "Box", "shape": [1], "low": [-2.0], "high": [2.0]}`` for continuous actions, whose
-``n_actions`` is None); the agent is rebuilt with that head. A Gaussian policy's learned
-log-stds are a network parameter (``state_independent`` in ``model``), so they are saved and
-loaded with the weights. Version 1 files (``n_actions`` only: Discrete) still load.
+``n_actions`` is None; a Box binned for DQN, ``config.action_bins``, is a ``Discrete`` space
+that also carries its ``bins``, ``low`` and ``high``); the agent is rebuilt with that head. A
+Gaussian policy's learned log-stds are a network parameter (``state_independent`` in
+``model``), so they are saved and loaded with the weights. Version 1 files (``n_actions``
+only: Discrete) still load.
 
 Loading uses ``torch.load(weights_only=True)``, which unpickles tensors, numbers, strings,
 lists and dicts only: a file crafted to run code when unpickled is refused, not executed.
@@ -274,7 +276,7 @@ def _load(data: bytes, name: str, check_env: bool) -> tuple[Agent, TrainConfig, 
 
     if check_env:
         try:
-            env = env_spec(config.env_id)
+            env = env_spec(config.env_id, config.action_bins)
         except EnvError as exc:
             raise CheckpointError(f"{name}: cannot use its environment: {exc}") from None
         if (env.obs_dim, env.head) != (obs_dim, head):

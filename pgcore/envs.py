@@ -2,7 +2,9 @@
 
 Our agents need a flat ``Box`` observation and an action space that a policy head
 (:mod:`pgcore.heads`) fits. Anything else is rejected here with a one-line :class:`EnvError`
-(the CLI turns it into exit status 2).
+(the CLI turns it into exit status 2). ``env_spec(env_id, action_bins=K)`` cuts a ``Box``
+action space into K values per dimension (:class:`~pgcore.heads.BinnedHead`, for DQN); asking
+that of a discrete space is a one-line :class:`~pgcore.fields.ConfigError`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from dataclasses import dataclass
 
 import gymnasium as gym
 
-from .heads import Head, NoHeadError, head_for
+from .fields import ConfigError
+from .heads import Head, NoHeadError, binned_head, head_for
 
 
 class EnvError(ValueError):
@@ -49,22 +52,47 @@ class EnvSpec:
 
         return cls(env_id, obs_dim, GaussianHead(tuple(map(float, low)), tuple(map(float, high))))
 
+    @classmethod
+    def binned(cls, obs_dim: int, low: tuple[float, ...], high: tuple[float, ...], bins: int,
+               env_id: str = "") -> EnvSpec:
+        """A spec for ``obs_dim`` observations and continuous actions in [low, high] cut into
+        ``bins`` values per dimension (tests: no environment is looked up)."""
+        from .heads import BinnedHead
 
-def _check_spaces(env_id: str, obs_space, act_space) -> EnvSpec:
+        return cls(env_id, obs_dim, BinnedHead(tuple(map(float, low)), tuple(map(float, high)),
+                                               int(bins)))
+
+
+def _check_spaces(env_id: str, obs_space, act_space, action_bins: int | None = None) -> EnvSpec:
     try:
         head = head_for(act_space)
     except NoHeadError as exc:
         raise EnvError(f"{env_id}: {exc}") from None
     if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
         raise EnvError(f"{env_id} needs a flat Box observation, got {obs_space}")
+    if action_bins is not None:
+        head = _binned(env_id, head, action_bins)
     return EnvSpec(env_id, int(obs_space.shape[0]), head)
 
 
-def env_spec(env_id: str) -> EnvSpec:
-    """Look the environment up and check its spaces, without keeping it open."""
+def _binned(env_id: str, head: Head, bins: int) -> Head:
+    """``head``'s Box cut into ``bins`` values per dimension, or a one-line ConfigError."""
+    if head.describe()["type"] != "Box":
+        raise ConfigError(f"--action-bins only applies to continuous (Box) action spaces; "
+                          f"{env_id} is discrete")
+    try:
+        return binned_head(head, bins)
+    except NoHeadError as exc:
+        raise ConfigError(f"--action-bins {bins} does not fit {env_id}: {exc}") from None
+
+
+def env_spec(env_id: str, action_bins: int | None = None) -> EnvSpec:
+    """Look the environment up and check its spaces, without keeping it open. With
+    ``action_bins`` (a config's, for DQN) a Box action space becomes ``action_bins ** d``
+    discrete joint actions (:class:`~pgcore.heads.BinnedHead`)."""
     env = make_env(env_id)
     try:
-        return _check_spaces(env_id, env.observation_space, env.action_space)
+        return _check_spaces(env_id, env.observation_space, env.action_space, action_bins)
     finally:
         env.close()
 

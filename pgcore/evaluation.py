@@ -108,10 +108,18 @@ def evaluate_greedy(agent, env_id: str, episodes: int, seed: int, gamma: float,
     return GreedyEvaluation(tuple(returns), tuple(discounted), tuple(starts), tuple(lengths))
 
 
+def random_action(space, rng: np.random.Generator):
+    """A uniformly random action of a ``Discrete(n)`` (an int in 0..n-1) or a bounded ``Box``
+    (float32, uniform in [low, high] per dimension) space, drawn from ``rng``."""
+    if hasattr(space, "n"):
+        return int(rng.integers(space.n))
+    return rng.uniform(space.low, space.high).astype(np.float32)
+
+
 def probe_states(env_id: str, n: int = 256, seed: int = 12_345) -> np.ndarray:
     """A fixed set of ``n`` states (n, obs_dim) visited by a uniformly random policy from
     seeded resets: the states on which :func:`greedy_flip_fraction` compares two moments of
-    a run (the same states for every algorithm and seed)."""
+    a run (the same states for every algorithm and seed; discrete or bounded Box actions)."""
     from .envs import make_env
 
     env = make_env(env_id)
@@ -121,7 +129,7 @@ def probe_states(env_id: str, n: int = 256, seed: int = 12_345) -> np.ndarray:
         obs, _ = env.reset(seed=seed)
         while len(states) < n:
             states.append(np.asarray(obs, dtype=np.float32))
-            action = int(rng.integers(env.action_space.n))  # Discrete action spaces
+            action = random_action(env.action_space, rng)
             obs, _, terminated, truncated, _ = env.step(action)
             if terminated or truncated:
                 obs, _ = env.reset(seed=int(rng.integers(2**31)))

@@ -25,7 +25,10 @@ unbiased (its mean depends on the actions, and the per-episode scale is random);
 roughly the right way.
 
 The target all estimators share is E[sum_t G_t grad log pi(a_t|s_t)] (time-limit truncation
-treated as the end of the episode, no bootstrapping), as in pgcore's REINFORCE.
+treated as the end of the episode, no bootstrapping), as in pgcore's REINFORCE. Sampling and
+log pi(a|s) go through the agent's policy head, so a Gaussian policy over Box actions is
+measured like a categorical one; an agent without a policy (DQN's Q-values) is refused in one
+line (:func:`check_policy`).
 
 :class:`TimedBandit` is a small environment whose gradient is known in closed form
 (:func:`bandit_gradient`): the test checks the estimators against it. :class:`GradVarLab`
@@ -49,7 +52,6 @@ from .algos import make_agent
 from .algos.reinforce import reinforce_advantages
 from .config import TrainConfig
 from .execution import TaskOwner, TaskThread
-from .heads import sample_actions
 from .returns import discounted_returns
 
 ESTIMATORS = ("none", "normalize", "value")
@@ -57,7 +59,8 @@ ESTIMATOR_LABELS = {"none": "no baseline (G_t)", "normalize": "normalised return
                     "value": "learned value baseline (G_t − V(s_t))"}
 
 EpisodeData = tuple[np.ndarray, np.ndarray, np.ndarray]
-"""(observations (T, obs_dim) float32, actions (T,) int64, rewards (T,) float64)."""
+"""(observations (T, obs_dim) float32, actions (T, *action_shape) in the head's dtype (discrete:
+(T,) int64), rewards (T,) float64)."""
 
 
 class Stopped(Exception):
@@ -120,9 +123,19 @@ def bandit_gradient(agent, env: TimedBandit) -> np.ndarray:
 # ----- sampling, the critic, the gradients ---------------------------------------------------
 
 
+def check_policy(agent) -> None:
+    """A one-line ValueError unless ``agent`` has a policy pi(a|s) to differentiate (its head
+    gives log-probabilities): DQN's Q-values have none."""
+    if not hasattr(agent.head, "log_prob_entropy") or agent.head.kind == "q-values":
+        raise ValueError(f"the gradient-variance lab measures policy gradients; "
+                         f"{agent.config.algo} learns Q-values and has no policy to measure")
+
+
 def policy_parameters(net) -> list[torch.Tensor]:
-    """The parameters pi(a|s) depends on: the shared trunk and the policy head."""
-    return list(net.trunk.parameters()) + list(net.policy_head.parameters())
+    """The parameters pi(a|s) depends on: the shared trunk, the policy head and, for a Gaussian
+    policy, its learned log-stds (``state_independent``)."""
+    extra = [] if getattr(net, "state_independent", None) is None else [net.state_independent]
+    return list(net.trunk.parameters()) + list(net.policy_head.parameters()) + extra
 
 
 def sample_episodes(agent, env_fn: Callable[[], gym.Env], n: int, seed: int, n_envs: int = 16,
@@ -133,6 +146,8 @@ def sample_episodes(agent, env_fn: Callable[[], gym.Env], n: int, seed: int, n_e
     and actions are sampled with ``numpy.random.default_rng(seed)``. Episodes are returned in
     the order they finish.
     """
+    check_policy(agent)
+    head = agent.head
     rng = np.random.default_rng(seed)
     n_envs = max(1, min(n_envs, n))
     envs = [env_fn() for _ in range(n_envs)]
@@ -149,18 +164,18 @@ def sample_episodes(agent, env_fn: Callable[[], gym.Env], n: int, seed: int, n_e
             if should_stop is not None and steps % 64 == 0 and should_stop():
                 raise Stopped()
             batch = np.stack([obs[i] for i in active])
-            probs, _ = agent.policy(batch)
-            actions = sample_actions(probs, rng)
+            dist, _ = agent.policy(batch)
+            actions = head.sample(dist, rng)  # (B, *action_shape), as sampled (unclipped)
             still = []
             for i, o, a in zip(active, batch, actions, strict=True):
-                next_obs, r, term, trunc, _ = envs[i].step(int(a))
+                next_obs, r, term, trunc, _ = envs[i].step(head.to_env(a))
                 trajs[i][0].append(o)
-                trajs[i][1].append(int(a))
+                trajs[i][1].append(a)
                 trajs[i][2].append(float(r))
                 obs[i] = np.asarray(next_obs, np.float32)
                 if term or trunc:
                     o_, a_, r_ = trajs[i]
-                    episodes.append((np.stack(o_), np.asarray(a_, np.int64),
+                    episodes.append((np.stack(o_), np.asarray(a_, head.action_dtype),
                                      np.asarray(r_, np.float64)))
                     trajs[i] = ([], [], [])
                     todo[i] -= 1
@@ -218,6 +233,7 @@ def batch_gradients(agent, episodes: Sequence[EpisodeData], batch_size: int, gam
     Batch b holds episodes ``b * batch_size`` to ``(b + 1) * batch_size - 1``; its estimate is
     the gradient of ``(1 / batch_size) * sum_episodes sum_t A_t log pi(a_t|s_t)``.
     """
+    check_policy(agent)
     net = agent.net
     params = policy_parameters(net)
     n_batches = len(episodes) // batch_size
@@ -229,9 +245,9 @@ def batch_gradients(agent, episodes: Sequence[EpisodeData], batch_size: int, gam
             raise Stopped()
         chunk = episodes[b * batch_size:(b + 1) * batch_size]
         obs = torch.as_tensor(np.concatenate([o for o, _, _ in chunk]))
-        actions = torch.as_tensor(np.concatenate([a for _, a, _ in chunk]))
-        logits, _ = net(obs)
-        log_pi = torch.log_softmax(logits, -1).gather(-1, actions[:, None]).squeeze(-1)
+        actions = np.concatenate([a for _, a, _ in chunk])  # (T, *action_shape)
+        outputs, _ = net(obs)
+        log_pi = agent.head.log_prob_entropy(outputs, actions)[0]  # (T,)
         returns = [discounted_returns(r, gamma) for _, _, r in chunk]
         values = value_fn(obs.numpy()) if value_fn is not None else None
         starts = np.cumsum([0] + [len(g) for g in returns])
@@ -383,6 +399,7 @@ def measure(agent, env_fn: Callable[[], gym.Env], *, n_batches: int = 30, batch_
     Everything is seeded by ``seed``.
     """
     t0 = time.perf_counter()
+    check_policy(agent)  # DQN: one line, before any sampling
     gamma = agent.config.gamma if gamma is None else gamma
     progress = on_progress or (lambda stage, fraction: None)
     if n_batches < 2 or batch_size < 1:
@@ -488,7 +505,7 @@ class GradVarLab(TaskOwner):
             from .events import EpisodeEnd
             from .trainer import Trainer
 
-            spec = env_spec(self.config.env_id)
+            spec = env_spec(self.config.env_id, self.config.action_bins)
             if self.train_episodes > 0:
                 def on_event(e) -> None:
                     if type(e) is EpisodeEnd:

@@ -16,12 +16,17 @@ assuming integers and softmax probabilities. There are two policy heads:
 
 Beside it, :class:`QHead` is the value-based counterpart for ``Discrete(n)`` (DQN): outputs
 are Q(s, a), acting is epsilon-greedy in the agent, and a frame shows Q(s, a) per action.
+
+An argmax needs a finite list, so for DQN a ``Box`` can be cut into a grid: :class:`BinnedHead`
+is a discrete head over ``bins ** d`` joint actions whose ``to_env`` turns an index into the
+grid point (``config.action_bins``; :func:`joint_actions` and :func:`discretisation_table`
+count how fast that grows with d).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -101,8 +106,15 @@ class CategoricalHead(DiscreteActions):
 
     kind = "categorical"
 
-    def distribution(self, outputs: torch.Tensor) -> np.ndarray:
-        """What acting and a frame need of pi(.|s): the probabilities (B, n), float64."""
+    def distribution(self, outputs: torch.Tensor | np.ndarray) -> np.ndarray:
+        """What acting and a frame need of pi(.|s): the probabilities (B, n), float64, from
+        the logits as a tensor or (the numpy acting path, :mod:`pgcore.backprop`) an array."""
+        if isinstance(outputs, np.ndarray):
+            z = outputs.astype(np.float64)
+            z -= z.max(axis=-1, keepdims=True)
+            np.exp(z, out=z)
+            z /= z.sum(axis=-1, keepdims=True)
+            return z
         return torch.softmax(outputs, dim=-1).double().numpy()
 
     def sample(self, probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -139,8 +151,10 @@ class QHead(DiscreteActions):
 
     kind = "q-values"
 
-    def distribution(self, outputs: torch.Tensor) -> np.ndarray:
-        """Q(s, .) for a batch (B, n), float64."""
+    def distribution(self, outputs: torch.Tensor | np.ndarray) -> np.ndarray:
+        """Q(s, .) for a batch (B, n), float64 (from a tensor or an array)."""
+        if isinstance(outputs, np.ndarray):
+            return outputs.astype(np.float64)
         return outputs.double().numpy()
 
     def overlay(self, q: np.ndarray, names: tuple[str, ...]) -> list[tuple[str, float, str]]:
@@ -255,10 +269,11 @@ class GaussianHead:
         mean = self._centre_t + self._half_t * torch.tanh(outputs[..., :d])
         return mean, outputs[..., d:].clamp(*LOG_STD_BOUNDS)
 
-    def distribution(self, outputs: torch.Tensor) -> np.ndarray:
+    def distribution(self, outputs: torch.Tensor | np.ndarray) -> np.ndarray:
         """What acting and a frame need of pi(.|s): (B, 2d) float64, the means mu(s) then the
         standard deviations sigma (the clamped log-stds, exponentiated)."""
-        out = outputs.double().numpy()  # (B, 2d): mean outputs, then log-stds
+        out = (outputs.astype(np.float64) if isinstance(outputs, np.ndarray)
+               else outputs.double().numpy())  # (B, 2d): mean outputs, then log-stds
         d = self.dim
         mean = self._centre + self._half * np.tanh(out[:, :d])
         return np.concatenate((mean, np.exp(np.clip(out[:, d:], *LOG_STD_BOUNDS))), axis=1)
@@ -328,9 +343,196 @@ class GaussianHead:
         return rows
 
 
+# ----- continuous actions on a grid: a finite list for DQN's argmax --------------------------
+
+MAX_JOINT_ACTIONS = 4096
+"""The most joint actions a :class:`BinnedHead` may have: a Q-network has one output per joint
+action, and ``bins ** d`` grows fast (:func:`joint_actions`)."""
+
+DISCRETISATION_TASKS = {1: "Pendulum", 2: "Reacher", 3: "Hopper", 6: "HalfCheetah",
+                        17: "Humanoid"}
+"""Action dimensions d of some well-known continuous-control tasks (Gymnasium's classic
+control and MuJoCo ones), for :func:`discretisation_table`."""
+
+
+def joint_actions(bins: int, dims: int) -> int:
+    """k^d: the joint actions, so the Q outputs, when each of ``dims`` action dimensions is
+    cut into ``bins`` values.
+
+    >>> joint_actions(5, 1), joint_actions(3, 6), joint_actions(11, 17)
+    (5, 729, 505447028499293771)
+    """
+    return int(bins) ** int(dims)
+
+
+def discretisation_table(bins: tuple[int, ...] = (3, 5, 11),
+                         dims: tuple[int, ...] = (1, 2, 3, 6, 17)) -> list[dict]:
+    """One row per action dimension count d: ``{"d": d, "task": ..., "k=3": 3**d, ...}``, the
+    Q outputs a discretised DQN needs with k bins per dimension. The tasks with those d:
+    Pendulum 1 (torque), Reacher 2, Hopper 3, HalfCheetah 6, Humanoid 17 (joint torques).
+
+    >>> rows = discretisation_table(bins=(3, 11), dims=(1, 6))
+    >>> rows[0]
+    {'d': 1, 'task': 'Pendulum', 'k=3': 3, 'k=11': 11}
+    >>> rows[1]
+    {'d': 6, 'task': 'HalfCheetah', 'k=3': 729, 'k=11': 1771561}
+    """
+    return [{"d": d, "task": DISCRETISATION_TASKS.get(d, ""),
+             **{f"k={k}": joint_actions(k, d) for k in bins}} for d in dims]
+
+
+def bin_values(low: float, high: float, bins: int) -> np.ndarray:
+    """The ``bins`` evenly spaced values of one action dimension, both ends included:
+    v_j = low + j * (high - low) / (bins - 1), j = 0 .. bins - 1. (bins,) float64.
+
+    >>> bin_values(-2.0, 2.0, 5).tolist()
+    [-2.0, -1.0, 0.0, 1.0, 2.0]
+    """
+    return low + np.arange(bins) * (high - low) / (bins - 1)
+
+
+def bin_indices(index, bins: int, dims: int) -> np.ndarray:
+    """Joint action index i -> the bin index j_k of every dimension, row-major (the first
+    dimension varies slowest): i = sum_k j_k * bins^(d - 1 - k). (..., d) int64 for indices of
+    any shape (...); an index outside 0 .. bins^d - 1 is a ValueError.
+
+    >>> bin_indices(5, 3, 2).tolist()          # 5 = 1 * 3 + 2
+    [1, 2]
+    >>> bin_indices([0, 1, 8], 3, 2).tolist()
+    [[0, 0], [0, 1], [2, 2]]
+    """
+    return np.stack(np.unravel_index(np.asarray(index, np.int64), (bins,) * dims), axis=-1)
+
+
+@dataclass(frozen=True)
+class BinnedHead(DiscreteActions):
+    """A discrete head over a grid of ``Box(low, high, (d,))`` actions: each dimension is cut
+    into ``bins`` evenly spaced values (ends included), giving n = bins ** d joint actions.
+    Joint action i is the grid point (row-major: the first dimension varies slowest)::
+
+        (j_1, ..., j_d) = unravel(i, (bins,) * d)           i = sum_k j_k * bins^(d - k)
+        a_k             = low_k + j_k * (high_k - low_k) / (bins - 1)
+
+    Everything upstream of the environment sees ``Discrete(n)``: ``n`` network outputs,
+    int64 scalar actions, argmax for greedy (DQN's Q head reads ``n``); only :meth:`to_env`
+    and :meth:`to_envs` hand the environment the float32 grid point. ``q_values=True``
+    (:func:`q_head_for`, DQN) reads the outputs as Q(s, a), as :class:`QHead` does;
+    otherwise they are logits, as :class:`CategoricalHead`'s. Pendulum's torque in 5 bins:
+
+    >>> head = BinnedHead((-2.0,), (2.0,), 5)
+    >>> head.n, head.to_env(np.int64(1)), head.to_envs(np.array([0, 4]))[:, 0].tolist()
+    (5, array([-1.], dtype=float32), [-2.0, 2.0])
+    >>> BinnedHead((-1.0, 0.0), (1.0, 2.0), 3).to_env(5)   # j = (1, 2)
+    array([0., 2.], dtype=float32)
+    """
+
+    n: int = field(init=False)
+    low: tuple[float, ...]
+    high: tuple[float, ...]
+    bins: int
+    q_values: bool = False
+
+    def __post_init__(self):
+        if len(self.low) != len(self.high) or not self.low:
+            raise NoHeadError("a binned Box needs as many low as high bounds, at least one")
+        low, high = np.asarray(self.low, np.float64), np.asarray(self.high, np.float64)
+        if not (np.isfinite(low).all() and np.isfinite(high).all() and (low < high).all()):
+            raise NoHeadError("binned actions need finite bounds with low < high in every "
+                              "dimension")
+        if not isinstance(self.bins, int) or isinstance(self.bins, bool) or self.bins < 2:
+            raise NoHeadError(f"binned actions need at least 2 bins, got {self.bins!r}")
+        n = joint_actions(self.bins, len(self.low))
+        if n > MAX_JOINT_ACTIONS:
+            raise NoHeadError(f"{self.bins} bins in each of {len(self.low)} action dimensions "
+                              f"make {n:,} joint actions; at most {MAX_JOINT_ACTIONS:,} fit")
+        values = np.stack([bin_values(lo, hi, self.bins)
+                           for lo, hi in zip(low, high, strict=True)])  # (d, bins)
+        object.__setattr__(self, "n", n)
+        object.__setattr__(self, "_values", np.clip(values, low[:, None], high[:, None]))
+
+    @property
+    def kind(self) -> str:
+        return "q-values" if self.q_values else "categorical"
+
+    @property
+    def dim(self) -> int:
+        """d: the number of action dimensions that were binned."""
+        return len(self.low)
+
+    def as_q_values(self) -> BinnedHead:
+        """The same grid, its outputs read as Q(s, a) (DQN)."""
+        return replace(self, q_values=True)
+
+    def grid_points(self, actions) -> np.ndarray:
+        """Joint action indices (...) -> their grid points (..., d) float32: dimension k takes
+        its value :func:`bin_values` [j_k] (clipped to [low, high] against rounding)."""
+        j = bin_indices(actions, self.bins, self.dim)  # (..., d)
+        return self._values[np.arange(self.dim), j].astype(np.float32)
+
+    @property
+    def outputs_head(self) -> QHead | CategoricalHead:
+        """What the n outputs mean, as a plain discrete head: :class:`QHead` (``q_values``) or
+        :class:`CategoricalHead`. Reading outputs is delegated to it; only the grid is ours."""
+        return QHead(self.n) if self.q_values else CategoricalHead(self.n)
+
+    def distribution(self, outputs) -> np.ndarray:
+        """Q(s, .) (``q_values``) or pi(.|s) = softmax(logits): (B, n) float64."""
+        return self.outputs_head.distribution(outputs)
+
+    def sample(self, probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return sample_actions(probs, rng)
+
+    def log_prob_entropy(self, outputs: torch.Tensor, actions: np.ndarray | torch.Tensor
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+        """log pi(a|s) and H(pi(.|s)) of the categorical policy over joint actions, (B,)."""
+        return CategoricalHead(self.n).log_prob_entropy(outputs, actions)
+
+    def to_env(self, action) -> np.ndarray:
+        """One joint action index as the environment's ``step`` takes it: (d,) float32."""
+        return self.grid_points(action)
+
+    def to_envs(self, actions: np.ndarray) -> np.ndarray:
+        """A vector env's joint action indices (N,) as grid points (N, d) float32."""
+        return self.grid_points(actions)
+
+    def describe(self) -> dict:
+        """Plain data for a checkpoint: a ``Discrete`` space of n actions and the grid it
+        stands for (:func:`head_from_description` rebuilds the head)."""
+        return {"type": "Discrete", "n": self.n, "bins": self.bins, "low": list(self.low),
+                "high": list(self.high)}
+
+    def space_text(self) -> str:
+        """The action space in a few words: ``5 binned actions (5 bins of [-2, 2])``."""
+        if self.dim == 1:
+            return (f"{self.n} binned actions ({self.bins} bins of "
+                    f"[{self.low[0]:g}, {self.high[0]:g}])")
+        return f"{self.n:,} binned actions ({self.bins} bins in each of {self.dim} dimensions)"
+
+    def action_names(self, known: tuple[str, ...] = ()) -> tuple[str, ...]:
+        """A name per joint action: ``known`` ones if there are n of them, else its grid point,
+        each dimension named from ``known`` (Pendulum: torque) or ``a`` / ``a1``, ``a2``, ...
+
+        >>> BinnedHead((-2.0,), (2.0,), 3).action_names(("torque",))
+        ('torque = -2', 'torque = +0', 'torque = +2')
+        """
+        if len(known) == self.n:
+            return tuple(known)
+        dims = tuple(known) if len(known) == self.dim else (
+            ("a",) if self.dim == 1 else tuple(f"a{i + 1}" for i in range(self.dim)))
+        points = self.grid_points(np.arange(self.n))  # (n, d)
+        return tuple(", ".join(f"{name} = {float(v):+.3g}" for name, v in zip(dims, p,
+                                                                              strict=True))
+                     for p in points)
+
+    def overlay(self, dist: np.ndarray, names: tuple[str, ...]) -> list[tuple[str, float, str]]:
+        """What a frame shows: Q(s, a) (as :meth:`QHead.overlay`) or pi(a|s) (as
+        :meth:`CategoricalHead.overlay`) per joint action, named by its grid point."""
+        return self.outputs_head.overlay(dist, self.action_names(names))
+
+
 Head = DiscreteActions | GaussianHead
-"""Any head (the type of ``EnvSpec.head`` and ``agent.head``): categorical, Q-values or
-Gaussian."""
+"""Any head (the type of ``EnvSpec.head`` and ``agent.head``): categorical, Q-values, binned
+(a :class:`DiscreteActions` too) or Gaussian."""
 
 _MAX_BOX_DIM = 1_000
 
@@ -365,14 +567,51 @@ def head_for(action_space) -> Head:
                       "(pgcore supports Discrete and Box actions)")
 
 
+def binned_head(head: Head, bins: int) -> BinnedHead:
+    """The Box that ``head`` (a :class:`GaussianHead`, from :func:`head_for`) acts in, cut into
+    ``bins`` values per dimension; :class:`NoHeadError` for any other head or too many joint
+    actions (:data:`MAX_JOINT_ACTIONS`)."""
+    if not isinstance(head, GaussianHead):
+        raise NoHeadError(f"only continuous (Box) actions can be binned, not {head.space_text()}")
+    return BinnedHead(head.low, head.high, bins)
+
+
+def q_head_for(head: Head) -> QHead | BinnedHead:
+    """DQN's head over the same finite actions as ``head``: :class:`QHead` for ``Discrete(n)``,
+    the same grid read as Q-values for a :class:`BinnedHead`. (A Gaussian head has no finite
+    list of actions: callers refuse it first, with ``check_action_space``.)"""
+    if isinstance(head, BinnedHead):
+        return head.as_q_values()
+    if isinstance(head, DiscreteActions):
+        return QHead(head.n)
+    raise NoHeadError(f"Q-values need a finite list of actions, not {head.space_text()}")
+
+
 def _is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _binned_from_description(desc: dict) -> BinnedHead:
+    """A :class:`BinnedHead` from ``{"type": "Discrete", "n", "bins", "low", "high"}``."""
+    n, bins, low, high = (desc.get(k) for k in ("n", "bins", "low", "high"))
+    if not (isinstance(bins, int) and not isinstance(bins, bool) and 2 <= bins <= MAX_JOINT_ACTIONS
+            and isinstance(low, list) and isinstance(high, list)
+            and 1 <= len(low) <= _MAX_BOX_DIM and all(map(_is_number, low))
+            and all(map(_is_number, high))):
+        raise NoHeadError("unknown action space: binned actions are described by bins >= 2 and "
+                          "their low and high bounds (lists of numbers)")
+    head = BinnedHead(tuple(map(float, low)), tuple(map(float, high)), bins)
+    if n != head.n:
+        raise NoHeadError(f"binned actions: n must be bins ** d = {head.n}, got {n!r}")
+    return head
 
 
 def head_from_description(desc: dict) -> Head:
     """Rebuild a head from :meth:`describe` output (a checkpoint's ``action_space``)."""
     if not isinstance(desc, dict):
         raise NoHeadError("action_space must be a mapping")
+    if desc.get("type") == "Discrete" and "bins" in desc:
+        return _binned_from_description(desc)
     if desc.get("type") == "Discrete":
         n = desc.get("n")
         if isinstance(n, int) and not isinstance(n, bool) and 2 <= n <= 1_000_000:

@@ -1,4 +1,5 @@
-"""Pictures of the policy: RGB frames of a given state, whole episodes, and GIFs.
+"""Pictures of the policy: RGB frames of a given state, whole episodes, GIFs, and the torque
+overlay of a continuous policy on a Pendulum frame.
 
 Rendering goes through Gymnasium's ``rgb_array`` mode (pygame, drawn off-screen). On a
 server there is no display, so ``SDL_VIDEODRIVER=dummy`` is set before pygame is imported.
@@ -27,11 +28,18 @@ def _acrobot_state(obs: np.ndarray) -> np.ndarray:
     return np.array([np.arctan2(s1, c1), np.arctan2(s2, c2), d1, d2])
 
 
-_STATE_FROM_OBS = {"CartPole": _cartpole_state, "Acrobot": _acrobot_state}
+def _pendulum_state(obs: np.ndarray) -> np.ndarray:
+    c, s, thdot = np.asarray(obs, dtype=np.float64)
+    return np.array([np.arctan2(s, c), thdot])  # [theta (0: upright), theta dot]
+
+
+_STATE_FROM_OBS = {"CartPole": _cartpole_state, "Acrobot": _acrobot_state,
+                   "Pendulum": _pendulum_state}
 
 
 class StateRenderer:
-    """Draws the frame for an observation of a training environment (CartPole, Acrobot).
+    """Draws the frame for an observation of a training environment (CartPole, Acrobot,
+    Pendulum).
 
     The training environments are vectorised and not rendered; this keeps one rendering
     environment of its own and sets its state from the observation. ``render(obs)`` returns
@@ -49,7 +57,10 @@ class StateRenderer:
     def render(self, obs: np.ndarray) -> np.ndarray | None:
         if self._env is None:
             return None
-        self._env.unwrapped.state = self._state_from_obs(obs)
+        env = self._env.unwrapped
+        env.state = self._state_from_obs(obs)
+        if hasattr(env, "last_u"):  # Pendulum draws the last torque it was given: there is none
+            env.last_u = None
         return np.asarray(self._env.render(), dtype=np.uint8)
 
     def close(self) -> None:
@@ -101,3 +112,122 @@ def frames_to_gif(frames, fps: int = 30, scale: float = 0.5) -> bytes:
     images[0].save(buf, format="GIF", save_all=True, append_images=images[1:],
                    duration=max(1, int(1000 / fps)), loop=0, optimize=True)
     return buf.getvalue()
+
+
+# ----- the torque of a continuous policy, drawn on a Pendulum frame ----------------------------
+
+TORQUE_SWEEP = np.pi / 2
+"""How far round the pivot a torque at the action bound is drawn: a quarter turn from the rod."""
+GAUGE_COLOR = (148, 163, 184, 255)
+BAND_COLOR = (37, 99, 235, 95)
+MEAN_COLOR = (194, 65, 12, 255)
+
+
+def pendulum_angle(obs: np.ndarray) -> float:
+    """theta of a Pendulum observation [cos theta, sin theta, theta dot] (0: upright; it grows
+    counter-clockwise in the rendered frame, as a positive torque turns the pendulum)."""
+    return float(_pendulum_state(obs)[0])
+
+
+def torque_angles(theta: float, mean: float, std: float, low: float = -2.0,
+                  high: float = 2.0) -> tuple[float, float, float, float]:
+    """Where :func:`torque_overlay` draws a torque distribution, as angles in radians measured
+    counter-clockwise from the image's +x axis: ``(rod, mean_end, band_low, band_high)``.
+
+    The arrow for the mean starts at the rod and turns the way the torque pushes (positive:
+    counter-clockwise), by :data:`TORQUE_SWEEP` times ``mean / max(|low|, |high|)``; the band is
+    the same for mu - sigma .. mu + sigma, clipped to [low, high] like the torque the
+    environment is given.
+
+    >>> [round(float(np.degrees(a)), 1) for a in torque_angles(0.0, 1.0, 0.5)]
+    [90.0, 135.0, 112.5, 157.5]
+    """
+    rod = np.pi / 2 + float(theta)  # theta = 0: the rod points up
+    unit = TORQUE_SWEEP / max(abs(low), abs(high))
+
+    def at(torque: float) -> float:
+        return rod + unit * float(np.clip(torque, low, high))
+
+    return rod, at(mean), at(mean - std), at(mean + std)
+
+
+def _font(size: int):
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # pragma: no cover - a Pillow without FreeType: the small bitmap font
+        return ImageFont.load_default()
+
+
+def torque_overlay(rgb: np.ndarray, theta: float, mean: float, std: float, low: float = -2.0,
+                   high: float = 2.0, label: bool = True,
+                   ticks: tuple[float, ...] = ()) -> np.ndarray:
+    """A copy of a Pendulum frame with the policy's torque drawn around the pivot (the image's
+    centre): a grey gauge for the action range [low, high] (a quarter turn either side of the
+    rod), a translucent blue band for mu +- sigma and an orange arrow for the mean mu (angles:
+    :func:`torque_angles`), and, with ``label``, the numbers in the top-left corner. ``ticks``:
+    torques marked with a dot on the gauge (a discretised agent's only choices; its ``mean``
+    is the one it picks and ``std`` 0). Pure: the input is not changed. A mean or std that is
+    not finite leaves the frame as it is."""
+    from PIL import Image, ImageDraw
+
+    base, ticks = np.asarray(rgb, dtype=np.uint8), tuple(map(float, ticks))
+    if not (np.isfinite(theta) and np.isfinite(mean) and np.isfinite(std)):
+        return base.copy()
+    h, w = base.shape[:2]
+    cx, cy = w / 2, h / 2
+    radius = 0.36 * min(w, h)  # outside the rod and its bob (0.23 and 0.25 of the width)
+    band_w, arrow_w = max(4, round(0.05 * min(w, h))), max(2, round(0.016 * min(w, h)))
+    rod, tip, lo, hi = torque_angles(theta, mean, max(float(std), 0.0), low, high)
+
+    def box(r: float) -> tuple[float, float, float, float]:
+        return (cx - r, cy - r, cx + r, cy + r)
+
+    def point(angle: float, r: float) -> tuple[float, float]:
+        return (cx + r * np.cos(angle), cy - r * np.sin(angle))  # image y grows downwards
+
+    def arc(draw, a: float, b: float, r: float, width: int, fill) -> None:
+        """The arc between angles a and b (either order) whose band of ``width`` is centred
+        on radius r. PIL measures degrees clockwise from +x, hence the minus signs."""
+        a, b = sorted((a, b))
+        outer = r + width / 2
+        draw.arc(box(outer), -np.degrees(b), -np.degrees(a), fill=fill, width=width)
+
+    layer = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    arc(draw, rod - TORQUE_SWEEP, rod + TORQUE_SWEEP, radius, 2, GAUGE_COLOR)
+    for end in (rod - TORQUE_SWEEP, rod, rod + TORQUE_SWEEP):  # ticks: the bounds and zero
+        draw.line([point(end, radius - band_w * 0.7), point(end, radius + band_w * 0.7)],
+                  fill=GAUGE_COLOR, width=2)
+    if hi - lo > 1e-3:
+        arc(draw, lo, hi, radius, band_w, BAND_COLOR)
+    for torque in ticks:
+        x, y = point(torque_angles(theta, torque, 0.0, low, high)[1], radius)
+        r = band_w * 0.35
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=GAUGE_COLOR)
+    image = Image.alpha_composite(Image.fromarray(base).convert("RGBA"), layer)
+
+    draw = ImageDraw.Draw(image)  # the arrow goes on top, opaque
+    head = 0.045 * min(w, h)
+    turn = tip - rod
+    if abs(turn) * radius > 1.5 * head:
+        direction = np.sign(turn)
+        shaft_end = tip - direction * head / radius  # the head covers the arrow's last bit
+        arc(draw, rod, shaft_end, radius, arrow_w, MEAN_COLOR)
+        draw.polygon([point(tip, radius), point(shaft_end, radius - head * 0.6),
+                      point(shaft_end, radius + head * 0.6)], fill=MEAN_COLOR)
+    else:  # almost no torque: a dot on the rod's line
+        x, y = point(tip, radius)
+        draw.ellipse((x - arrow_w * 1.5, y - arrow_w * 1.5, x + arrow_w * 1.5, y + arrow_w * 1.5),
+                     fill=MEAN_COLOR)
+    if label:
+        size = max(10, round(0.036 * min(w, h)))
+        font = _font(size)  # the default font has no Greek letters: words instead
+        first, second = ((f"chosen torque {mean:+.2f}", f"of {len(ticks)} allowed (dots)")
+                         if ticks else
+                         (f"mean torque {mean:+.2f}", f"band: mean ± 1 std ({std:.2f})"))
+        draw.text((0.025 * w, 0.02 * h), first, fill=MEAN_COLOR, font=font)
+        draw.text((0.025 * w, 0.02 * h + 1.3 * size), second,
+                  fill=(GAUGE_COLOR if ticks else BAND_COLOR)[:3], font=font)
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)

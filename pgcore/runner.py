@@ -417,7 +417,7 @@ class BackgroundRun(TaskOwner):
             return None
         if cached is not None and cached[0] == version:
             return cached[1]
-        spec = env_spec(self.config.env_id)
+        spec = env_spec(self.config.env_id, self.config.action_bins)
         agent = make_agent(self.config, spec)
         agent.net.load_state_dict(weights)
         agent.net.eval()

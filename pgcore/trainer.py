@@ -131,7 +131,7 @@ class Trainer:
         self.config = config
         self.control = control or RunControl()
         self.frame_every = frame_every
-        self.spec = env_spec(config.env_id)
+        self.spec = env_spec(config.env_id, config.action_bins)
         check_action_space(config, self.spec)  # e.g. DQN on Box actions: one-line ConfigError
         self.agent = make_agent(config, self.spec)
         self._loops = {"episode": self._run_episodes, "rollout": self._run_rollouts,
@@ -208,20 +208,26 @@ class Trainer:
             env.close()
 
     def _run_transitions(self) -> None:
-        """One env step at a time into the agent's replay memory; ``update(agent.buffer)``
-        every ``train_freq`` env steps once ``learning_starts`` are stored (DQN)."""
+        """One env step at a time into the agent's memory (``agent.remember``), then
+        ``update(agent.buffer)`` whenever ``agent.update_due(env_steps)`` says so: DQN every
+        ``train_freq`` steps once ``learning_starts`` are stored, the one-step actor-critic
+        after every step."""
         cfg, agent = self.config, self.agent
         env = make_env(cfg.env_id)
         try:
             on_step = self._frame_hook() if self.frame_every is not None else None
             head, gamma, nan = agent.head, cfg.gamma, float("nan")
+            has_critic = cfg.has_critic
             obs, _ = env.reset(seed=cfg.seed)  # only the first reset is seeded
             obs = np.asarray(obs, dtype=np.float32)
             ep_return, ep_length, discounted, discount = 0.0, 0, 0.0, 1.0
+            start_value = nan
             while not self._should_end():
+                if has_critic and ep_length == 0:  # V(s_0), charted against the return
+                    start_value = float(agent.value(obs[None])[0])
                 action, dist, _ = agent.act(obs[None])  # (1,), (1, A)
                 if on_step is not None:
-                    on_step(obs, dist[0], nan, ep_length)
+                    on_step(obs, dist[0], start_value if ep_length == 0 else nan, ep_length)
                 next_obs, reward, terminated, truncated, _ = env.step(head.to_env(action[0]))
                 next_obs = np.asarray(next_obs, dtype=np.float32)
                 agent.remember(obs, action[0], reward, next_obs, terminated, truncated)
@@ -232,15 +238,14 @@ class Trainer:
                 discounted += discount * reward
                 discount *= gamma
                 if terminated or truncated:
-                    self._episode_done(EpisodeInfo(ep_return, ep_length, discounted, nan,
-                                                   bool(truncated and not terminated)))
+                    self._episode_done(EpisodeInfo(ep_return, ep_length, discounted,
+                                                   start_value, bool(truncated and not terminated)))
                     ep_return, ep_length, discounted, discount = 0.0, 0, 0.0, 1.0
                     obs, _ = env.reset()
                     obs = np.asarray(obs, dtype=np.float32)
                 else:
                     obs = next_obs
-                steps = self._result.env_steps
-                if steps >= cfg.learning_starts and steps % cfg.train_freq == 0:
+                if agent.update_due(self._result.env_steps):
                     self._updated(agent.update(agent.buffer))
         finally:
             env.close()

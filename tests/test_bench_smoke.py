@@ -160,3 +160,47 @@ def test_bench_dqn_quick(load_bench, capsys):
     for target in ("(1) pgcore reaches training avg-100 475", "(2) pgcore's median env steps",
                    "(3) pgcore's median training seconds"):
         assert target in out
+
+
+@pytest.mark.skipif(not _has_sb3(), reason="stable-baselines3 is not installed")
+def test_bench_sb3_ppo_quick(load_bench, capsys):
+    mod = load_bench("bench_sb3")
+    assert mod.main(["--quick", "--systems", "pgcore-ppo", "sb3-ppo"]) == 0
+    out = capsys.readouterr().out
+    rows = _table_rows(out)
+    assert rows[0] == ("| system | steps to 475 | seconds to 475 | episodes to 475 (seeds) | "
+                       "episodes to 195 | env steps/s |")
+    assert [r.split("|")[1].strip() for r in rows[1:3]] == ["pgcore ppo", "SB3 PPO (RL Zoo)"]
+    assert any(r.startswith("| 0 | ") for r in rows)  # per-seed table
+    for ratio, target in (("pgcore ppo / SB3 PPO (RL Zoo), env steps to 475", "< 1.00"),
+                          ("pgcore ppo / SB3 PPO (RL Zoo), wall seconds to 475", "<= 0.20")):
+        assert any(r.startswith(f"| {ratio} |") and target in r for r in rows)
+    assert not any("pgcore a2c" in r for r in rows)
+
+
+def test_bench_pendulum_quick(load_bench, capsys):
+    mod = load_bench("bench_pendulum")
+    assert mod.main(["--quick"]) == 0  # in-process: --jobs 1 (the default)
+    out = capsys.readouterr().out
+    rows = _table_rows(out)
+    assert rows[0] == ("| system | best avg-100 | final avg-100 | seeds reaching -200 | "
+                       "env steps to -200 | seconds to -200 | training seconds | env steps/s |")
+    labels = ["pgcore ppo-pendulum"]
+    if _has_sb3():
+        labels += ["SB3 PPO gSDE (RL Zoo)", "SB3 PPO Gaussian (RL Zoo, no gSDE)"]
+    assert [r.split("|")[1].strip() for r in rows[1:1 + len(labels)]] == labels
+    assert all(r.split("|")[4].strip() == "0 of 1" for r in rows[1:1 + len(labels)])
+    assert sum(r.startswith("| 0 | ") for r in rows) == len(labels)  # per-seed table
+    assert "Target (issue 10)" in out and "pgcore ppo-pendulum: best avg-100 >= -200" in out
+
+
+def test_bench_rps_quick(load_bench, capsys):
+    mod = load_bench("bench_rps")
+    assert mod.main(["--quick"]) == 0
+    rows = _table_rows(capsys.readouterr().out)
+    assert rows[0].startswith("| learner | rounds to exploitability <= 0.05")
+    assert [r.split("|")[1].strip() for r in rows[1:]] == [
+        "policy-gradient, time-averaged policy", "policy-gradient, current policy",
+        "greedy (argmax of action values)"]
+    assert "never (0/1)" in rows[3]  # a pure strategy is always exploitable by 1
+    assert mod.settled(mod.np.array([0.3, 0.04, 0.2, 0.05, 0.01])) == 3

@@ -334,3 +334,41 @@ def test_rock_paper_scissors_page_end_to_end(server, browser):
         assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         page.close()
+
+
+def test_continuous_actions_page_end_to_end(server, browser):
+    """The Pendulum page in a real browser, from its deep link: Start trains a Gaussian policy
+    in the background, the returns and sigma charts fill in, the pendulum frame (with the
+    policy's torque drawn on it) changes; DQN on a discretised torque starts beside it and
+    its curve joins the comparison chart; Stop keeps the results."""
+    page = browser.new_page(viewport={"width": 1440, "height": 3400})  # both sections
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{server}/pendulum")
+        page.get_by_role("heading", name="Continuous actions").wait_for()
+        start = enabled(page, "Start").first
+        wait_until(lambda: start.count() == 1, 30, what="the Start button")
+        start.click()
+        wait_until(lambda: episodes(page) >= 20, 90, what="the first rollout's episodes")
+        page.get_by_text("Orange arrow").first.wait_for()
+        charts = page.locator('[data-testid="stVegaLiteChart"]')
+        wait_until(lambda: charts.count() >= 2, 30, what="the returns and σ charts")
+        frame0 = frame_src(page)
+        wait_until(lambda: frame_src(page) != frame0, 30, what="a new pendulum frame")
+        n = episodes(page)
+        wait_until(lambda: episodes(page) > n, 60, what="more episodes")
+        if page.get_by_text("not in this version of pgcore yet").count() == 0:
+            enabled(page, "Start").first.click()  # the DQN section's (PPO's is disabled now)
+            page.get_by_text("grey dots").first.wait_for(timeout=60_000)
+            wait_until(lambda: charts.count() >= 3, 30, what="the DQN-vs-PPO chart")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "pendulum.png"), full_page=True)
+        while enabled(page, "Stop").count():
+            enabled(page, "Stop").first.click()
+            time.sleep(1.0)
+        page.get_by_text("Stopped.").first.wait_for()
+        assert charts.count() >= 2 and episodes(page) >= n
+        assert page.get_by_text("This app has encountered an error").count() == 0
+        assert page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        page.close()

@@ -330,7 +330,8 @@ def test_short_pendulum_run_works_and_is_deterministic(algo):
 
 
 def test_dqn_on_continuous_actions_is_one_clear_line(capsys):
-    expected = "dqn needs a discrete action space; Pendulum-v1 has a continuous one (Box)"
+    expected = ("dqn needs a discrete action space; Pendulum-v1 has a continuous one (Box) "
+                "(or set --action-bins K to discretise it)")
     with pytest.raises(ConfigError) as info:
         Trainer(default_config("dqn", env_id=PENDULUM))
     assert str(info.value) == expected

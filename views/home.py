@@ -22,11 +22,12 @@ from the simplest version of that idea to the ones used in practice:
 And the other road, for contrast: **DQN** learns how good each action is, Q(s, a), and acts
 by its argmax, with a replay buffer and a target network. The **Value-based** pages run the
 lesson's DQN exercises and set the two families side by side, measured. The **Why a policy?**
-pages show two of the lesson's reasons to learn the policy itself: a game whose best play is
-random (rock-paper-scissors), and how smoothly a policy changes with its weights while an
-argmax jumps.
+pages show the lesson's three reasons to learn the policy itself: a game whose best play is
+random (rock-paper-scissors), how smoothly a policy changes with its weights while an
+argmax jumps, and a pendulum's continuous torque (**Continuous actions**), where an argmax has
+no finite list of actions to choose from.
 
-Everything runs on **CartPole**: keep a pole balanced on a moving cart, +1 reward per step,
+Everything else runs on **CartPole**: keep a pole balanced on a moving cart, +1 reward per step,
 at most 500 steps (CartPole-v1).
 """
     )

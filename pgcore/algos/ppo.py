@@ -342,6 +342,13 @@ _TUNED = dict(_NET, n_envs=8, n_steps=64, minibatches=1, n_epochs=20, lr=3e-3, g
 _ZOO = dict(_NET, n_envs=8, n_steps=32, minibatches=1, n_epochs=20, lr=1e-3, gamma=0.98,
             gae_lambda=0.8, clip_range=0.2, anneal_steps=100_000)
 
+# Stable-Baselines3's RL Zoo settings for Pendulum-v1 (hyperparams/ppo.yml, with a plain
+# Gaussian instead of gSDE): 4 envs x 1024 steps, minibatches of 64 (64 per epoch), 10
+# epochs, lr 1e-3, gamma 0.9, GAE 0.95, clip 0.2, no annealing; 1,000 episodes = 200k steps.
+_PENDULUM = dict(_NET, env_id="Pendulum-v1", n_envs=4, n_steps=1024, minibatches=64,
+                 n_epochs=10, lr=1e-3, gamma=0.9, gae_lambda=0.95, clip_range=0.2,
+                 anneal_steps=None, max_episodes=1000)
+
 PRESETS = (
     Preset("ppo", "PPO over 8 parallel CartPoles, 64-step rollouts, 20 epochs of one "
            "full-batch step each, GAE 0.9, the learning rate (3e-3) and the clip range (0.2) "
@@ -354,6 +361,10 @@ PRESETS = (
            "the gradient is taken, so this is A2C's update on PPO's rollouts. Compare it with "
            "the default to see what the extra epochs buy.",
            dict(_TUNED, n_epochs=1, minibatches=1), label="One epoch (A2C's update)"),
+    Preset("ppo-pendulum", "PPO on Pendulum-v1 (continuous torque, a Gaussian policy with a "
+           "learned log-std), with the RL Zoo's settings: 4 pendulums x 1024 steps, 10 epochs "
+           "of 64-sample minibatches, lr 1e-3, gamma 0.9, GAE 0.95, clip 0.2.", _PENDULUM,
+           label="Pendulum (continuous actions)"),
 )
 
 PANELS = (*policy_gradient_panels(),

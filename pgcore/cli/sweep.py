@@ -32,6 +32,7 @@ from .common import (
     write_file,
 )
 from .sweep_spec import load_sweep_file, sweep_jobs
+from .training import has_solved_levels
 
 
 def add_sweep_parser(sub) -> None:
@@ -110,8 +111,9 @@ def _aggregate(summaries: list[dict]) -> dict:
     return out
 
 
-def format_sweep_table(aggregate: dict) -> str:
-    """One row per config: reached counts, medians, final average (mean ± std), wobble."""
+def format_sweep_table(aggregate: dict, solved_levels: bool = True) -> str:
+    """One row per config: reached counts, medians, final average (mean ± std), wobble.
+    Without ``solved_levels`` (no CartPole job) the reached and median columns are left out."""
     headers = ["config", "runs", "reached 195", "median ep", "reached 475", "median ep",
                "final avg100", "wobble", "failed"]
     rows = []
@@ -125,6 +127,9 @@ def format_sweep_table(aggregate: dict) -> str:
                      f"{a['reached_475']}/{a['runs']}",
                      fmt(a["median_episodes_to_475"], "int"), pm("final_avg100"),
                      pm("wobble"), str(a["failed"])])
+    if not solved_levels:  # CartPole's 195 / 475 mean nothing here
+        keep = [i for i, h in enumerate(headers) if not h.startswith(("reached", "median"))]
+        headers, rows = [headers[i] for i in keep], [[r[i] for i in keep] for r in rows]
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
 
     def line(cells):
@@ -138,10 +143,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from ..experiments import Experiment
 
     jobs, seeds = sweep_jobs(args)
-    specs = {env_id: env_spec(env_id)  # unknown env: EnvError (exit 2) before any work
-             for env_id in dict.fromkeys(j.config.env_id for j in jobs)}
+    specs = {key: env_spec(*key)  # unknown env: EnvError (exit 2) before any work
+             for key in dict.fromkeys((j.config.env_id, j.config.action_bins) for j in jobs)}
     for j in jobs:  # an algorithm that cannot act in its env's actions: ConfigError (exit 2)
-        check_action_space(j.config, specs[j.config.env_id])
+        check_action_space(j.config, specs[j.config.env_id, j.config.action_bins])
     if args.jobs is not None and args.jobs < 1:
         raise CLIError(f"--jobs must be at least 1, got {args.jobs}")
     file_jobs = load_sweep_file(args.config).get("jobs") if args.config else None
@@ -190,7 +195,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     snap = exp.snapshot()
     summaries = snap.summaries()
     aggregate = _aggregate(summaries)
-    print(format_sweep_table(aggregate), flush=True)
+    solved = any(has_solved_levels(j.config.env_id) for j in jobs)
+    print(format_sweep_table(aggregate, solved), flush=True)
     if out is not None:
         data = snap.to_csv()
         write_file(out, "--out", lambda p: p.write_bytes(data))

@@ -46,8 +46,9 @@ def add_train_parser(sub) -> None:
             "Train one agent per seed, starting from the algorithm's tuned defaults (or "
             "--preset) and changing only the flags given. Prints a table per seed: episodes, "
             "env steps and seconds until the 100-episode average return first reaches "
-            f"{CARTPOLE_V0_SOLVED:g} and {CARTPOLE_V1_SOLVED:g}, the final 100-episode average "
-            "and env steps per second.", 78),
+            f"{CARTPOLE_V0_SOLVED:g} and {CARTPOLE_V1_SOLVED:g} (CartPole; on other envs the "
+            "best 100-episode average instead), the final 100-episode average and env steps "
+            "per second.", 78),
         epilog="presets:\n" + "\n".join(
             textwrap.fill(p.description, 78, initial_indent=f"  {p.name:<24}",
                           subsequent_indent=" " * 26) for p in PRESETS.values()),
@@ -111,7 +112,8 @@ def run_record(result: RunResult) -> dict:
     run ended)."""
     s = summarize(result)
     record = {"seed": int(result.config.seed), **{k: s[k] for k in RECORD_FIGURES},
-              "episode_returns": result.episode_returns, "episodes": s["episodes"],
+              "best_avg100": s["best_avg100"], "episode_returns": result.episode_returns,
+              "episodes": s["episodes"],
               "env_steps": s["env_steps"], "wall_seconds": s["wall_seconds"],
               "reason": result.reason}
     if result.evaluations:
@@ -133,20 +135,30 @@ def greedy_figures(evaluations) -> dict:
 
 
 
-def format_table(summaries: list[dict]) -> str:
-    """The per-seed table (plus a median row for several seeds)."""
+def has_solved_levels(env_id: str) -> bool:
+    """Whether the 195 / 475 columns mean anything for ``env_id``: they are CartPole's
+    "solved" levels (v0's and v1's), meaningless elsewhere (Pendulum's returns are negative)."""
+    return env_id.split("-")[0] == "CartPole"
+
+
+def format_table(summaries: list[dict], solved_levels: bool = True) -> str:
+    """The per-seed table (plus a median row for several seeds). ``solved_levels`` (CartPole,
+    :func:`has_solved_levels`): the episodes, steps and seconds to 195 and 475; otherwise the
+    best 100-episode average instead."""
     a, b = int(CARTPOLE_V0_SOLVED), int(CARTPOLE_V1_SOLVED)
+    levels = [(f"episodes_to_{a}", f"ep to {a}", "int"), (f"steps_to_{a}", f"steps to {a}", "int"),
+              (f"seconds_to_{a}", f"s to {a}", "sec"),
+              (f"episodes_to_{b}", f"ep to {b}", "int"), (f"steps_to_{b}", f"steps to {b}", "int"),
+              (f"seconds_to_{b}", f"s to {b}", "sec")]
     cols = [("seed", "seed", "int"), ("episodes", "episodes", "int"),
             ("env_steps", "env steps", "int"), ("wall_seconds", "seconds", "sec"),
-            (f"episodes_to_{a}", f"ep to {a}", "int"), (f"steps_to_{a}", f"steps to {a}", "int"),
-            (f"seconds_to_{a}", f"s to {a}", "sec"),
-            (f"episodes_to_{b}", f"ep to {b}", "int"), (f"steps_to_{b}", f"steps to {b}", "int"),
-            (f"seconds_to_{b}", f"s to {b}", "sec"),
+            *(levels if solved_levels else [("best_avg100", "best avg100", "f1")]),
             ("final_avg100", "final avg100", "f1"), ("steps_per_second", "steps/s", "int"),
             ("reason", "end", "str")]
     if any("eval_last" in s for s in summaries):  # greedy evaluations were asked for
-        cols[-1:-1] = [("eval_last", "greedy last", "f1"), ("eval_best", "greedy best", "f1"),
-                       ("steps_to_eval_475", "steps to greedy 475", "int")]
+        cols[-1:-1] = [("eval_last", "greedy last", "f1"), ("eval_best", "greedy best", "f1")]
+        if solved_levels:
+            cols[-1:-1] = [("steps_to_eval_475", "steps to greedy 475", "int")]
     rows = [[str(s.get(key)) if kind == "str" else fmt(s.get(key), kind)
              for key, _, kind in cols] for s in summaries]
     if len(summaries) > 1:
@@ -171,7 +183,7 @@ def format_table(summaries: list[dict]) -> str:
     for r in rows:
         lines.append("  ".join(c.rjust(w) if i < len(cols) - 1 else c.ljust(w)
                                for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip())
-    if len(summaries) > 1:
+    if len(summaries) > 1 and solved_levels:
         for t in (a, b):
             n = sum(s[f"episodes_to_{t}"] is not None for s in summaries)
             lines.append(f"100-episode average reached {t}: {n} of {len(summaries)} seeds")
@@ -206,7 +218,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     configs = [base.replace(seed=s) for s in seeds]
     # an unknown env (EnvError) or an action space the algorithm cannot act in (ConfigError):
     # one line and exit 2, before any work
-    check_action_space(base, env_spec(base.env_id))
+    check_action_space(base, env_spec(base.env_id, base.action_bins))
     if args.jobs is not None and args.jobs < 1:
         raise CLIError(f"--jobs must be at least 1, got {args.jobs}")
     jobs = min(len(seeds), args.jobs if args.jobs is not None else (os.cpu_count() or 1))
@@ -235,7 +247,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     results = [r for r, _ in runs]
     summaries = [run_record(r) for r in results]
-    print(format_table(summaries), flush=True)
+    print(format_table(summaries, has_solved_levels(base.env_id)), flush=True)
 
     if out is not None:
         write_file(out, "--out", lambda p: _write_csv(p, results))
