@@ -33,6 +33,20 @@ class Transitions:
     terminated: np.ndarray  # (B,) bool: s' is a true end (no bootstrap)
 
 
+@dataclass
+class Transition:
+    """The one transition ``(s, a, r, s', terminated, truncated)`` the one-step actor-critic
+    learns from, kept by its agent between ``remember`` and ``update`` (DQN keeps a
+    :class:`ReplayBuffer` instead)."""
+
+    obs: np.ndarray  # (obs_dim,) float32, s
+    action: np.ndarray  # (*action_shape,), the head's action dtype
+    reward: float  # r
+    next_obs: np.ndarray  # (obs_dim,) float32, s'
+    terminated: bool  # s' is a true end: no bootstrap
+    truncated: bool  # a time limit cut the episode at s': bootstrap from V(s')
+
+
 class ReplayBuffer:
     """A ring over the last ``capacity`` transitions."""
 

@@ -11,6 +11,7 @@ import torch
 from pgcore.algos import make_agent
 from pgcore.algos.a2c import ActorCriticAgent
 from pgcore.algos.reinforce import ReinforceAgent
+from pgcore.buffers import Transition
 from pgcore.collect import Episode, Rollout
 from pgcore.config import TrainConfig, default_config
 from pgcore.envs import EnvSpec
@@ -261,28 +262,32 @@ def test_reinforce_terminated_wins_over_truncated():
     assert stats.target_mean == pytest.approx(4.25 / 3)  # mean of [1.75, 1.5, 1]
 
 
+def _transition(seed=0, terminated=False, truncated=False, reward=1.0) -> Transition:
+    rng = np.random.default_rng(seed)
+    obs, next_obs = rng.standard_normal((2, OBS_DIM)).astype(np.float32)
+    return Transition(obs, np.int64(1), reward, next_obs, terminated, truncated)
+
+
 def test_actor_critic_truncated_step_bootstraps_only_when_asked():
-    # One env, one step, truncated: target = r + gamma * V(s_1) with bootstrapping,
-    # r alone when truncation is treated as terminal (the lesson); terminated: always r.
+    # One step, truncated: target = r + gamma * V(s_1) with bootstrapping, r alone when
+    # truncation is treated as terminal (the lesson); terminated: always r.
     gamma = 0.9
-    trunc = np.array([[True]])
-    ro = _rollout(T=1, N=1, rewards=[[1.0]], truncated=trunc)
+    tr = _transition(truncated=True)
     targets = {}
     for flag in (True, False):
         agent = make_agent(TrainConfig(algo="actor-critic", hidden=16, gamma=gamma,
                                        bootstrap_truncated=flag), SPEC)
-        v_next = float(agent.value(ro.obs[1])[0])
-        targets[flag] = (agent.update(ro).target_mean, v_next)
+        v_next = float(agent.value(tr.next_obs[None])[0])
+        targets[flag] = (agent.update(tr).target_mean, v_next)
     t_boot, v_next = targets[True]
     assert t_boot == pytest.approx(1.0 + gamma * v_next, rel=1e-5)
     assert targets[False][0] == pytest.approx(1.0)
     assert abs(v_next) > 1e-3
 
-    term = _rollout(T=1, N=1, rewards=[[1.0]], terminated=np.array([[True]]))
     agent = make_agent(TrainConfig(algo="actor-critic", hidden=16, gamma=gamma), SPEC)
-    assert agent.update(term).target_mean == pytest.approx(1.0)
-    both = _rollout(T=1, N=1, rewards=[[1.0]], terminated=np.array([[True]]), truncated=trunc)
+    assert agent.update(_transition(terminated=True)).target_mean == pytest.approx(1.0)
     agent = make_agent(TrainConfig(algo="actor-critic", hidden=16, gamma=gamma), SPEC)
+    both = _transition(terminated=True, truncated=True)
     assert agent.update(both).target_mean == pytest.approx(1.0)  # terminated wins
 
 

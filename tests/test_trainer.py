@@ -206,11 +206,32 @@ def test_stop_before_start_trains_nothing(event_log):
 # ----- the NaN guard -----------------------------------------------------------------------------
 
 
-def _poison_after(trainer: Trainer, n_good: int, what: str = "logits"):
+def _poison_after(trainer: Trainer, n_good: int, what: str = "logits", monkeypatch=None):
     """Patch the network so that, from the (n_good+1)-th update on, its output is NaN / inf.
 
     Only forward passes with autograd on (the update's) are poisoned; acting stays normal.
+    The one-step actor-critic updates by hand (pgcore.backprop), without autograd: there the
+    gradient of its policy loss turns NaN (logits) or the reward infinite (values).
     """
+    if trainer.config.algo == "actor-critic":
+        from pgcore.algos import actor_critic
+
+        calls = [0]
+        original_grad, original_update = actor_critic.output_grad, trainer.agent.update
+
+        def output_grad(*args):
+            grad, log_prob, entropy = original_grad(*args)
+            calls[0] += 1
+            return (grad * float("nan") if calls[0] > n_good else grad), log_prob, entropy
+
+        def update(tr):
+            if what == "values" and trainer.agent.updates >= n_good:
+                tr.reward = float("inf")
+            return original_update(tr)
+
+        monkeypatch.setattr(actor_critic, "output_grad", output_grad)
+        trainer.agent.update = update
+        return
     net = trainer.agent.net
     original = net.forward
     calls = [0]
@@ -231,10 +252,11 @@ def _poison_after(trainer: Trainer, n_good: int, what: str = "logits"):
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy on the inf values
 @pytest.mark.parametrize("algo, what", [("reinforce", "logits"), ("actor-critic", "logits"),
-                                        ("a2c", "logits"), ("a2c", "values")])
-def test_nan_guard_ends_the_run_cleanly(algo, what, event_log):
-    trainer = Trainer(_cfg(algo, max_episodes=10**6))
-    _poison_after(trainer, n_good=2, what=what)
+                                        ("actor-critic", "values"), ("a2c", "logits"),
+                                        ("a2c", "values")])
+def test_nan_guard_ends_the_run_cleanly(algo, what, event_log, monkeypatch):
+    trainer = Trainer(_cfg(algo, max_episodes=10**6, max_steps=20_000))  # bounded if it fails
+    _poison_after(trainer, n_good=2, what=what, monkeypatch=monkeypatch)
     snapshots = []  # the weights after each good update
     result = trainer.run(lambda e: (event_log(e), isinstance(e, UpdateEnd)
                                     and snapshots.append(_weights(trainer.agent))))

@@ -3,12 +3,14 @@
 import streamlit as st
 
 from pgcore import returns as R
+from pgcore import backprop
 from pgcore.algos.a2c import ActorCriticAgent
+from pgcore.algos.actor_critic import OneStepAgent
 from pgcore.algos.common import Agent
 from pgcore.algos.dqn import DQNAgent, linear_schedule, polyak_update
 from pgcore.algos.ppo import PPOAgent, approx_kl, clipped_surrogate, probability_ratio
 from pgcore.algos.reinforce import ReinforceAgent, reinforce_advantages
-from pgcore.heads import head_for, policy_terms, sample_actions
+from pgcore.heads import GaussianHead, gaussian_terms, head_for, policy_terms, sample_actions
 from pgcore.networks import PolicyValueNet
 from ui.docs import code_block
 
@@ -33,6 +35,8 @@ SECTIONS = [
     ("collapse", "The lesson's actor-critic on CartPole-v1"),
     ("dqn", "The value-based side: DQN's TD target, target networks, Double DQN"),
     ("ppo", "PPO: several epochs per rollout, a clipped probability ratio"),
+    ("gaussian", "Continuous actions: a Gaussian policy"),
+    ("by-hand", "The one-step update by hand, and why it used to fall"),
 ]
 with st.container(border=True):
     st.markdown("**On this page**")
@@ -191,7 +195,8 @@ with text:
     )
 with code:
     code_block(R.td_errors)
-    code_block(ActorCriticAgent.update, "one loss for one-step actor-critic and A2C")
+    code_block(ActorCriticAgent.update, "A2C's loss; the one-step agent computes the same "
+               "gradient by hand (section 15)")
 
 # 6 ---------------------------------------------------------------------------------------------
 text, code = section("a2c")
@@ -442,3 +447,78 @@ with code:
     code_block(clipped_surrogate, "the per-sample objective; the loss is minus its mean")
     code_block(approx_kl, "how far the policy moved, from the sampled actions alone")
     code_block(PPOAgent.update, "advantages once, then epochs of shuffled minibatches")
+
+# 14 --------------------------------------------------------------------------------------------
+text, code = section("gaussian")
+with text:
+    st.markdown(
+        "An argmax needs a finite list of actions. A torque in [−2, 2] has infinitely many, "
+        "but a policy can still put a **probability density** on them and be nudged by the "
+        "same policy gradient. Our Gaussian head makes π(·|s) a normal distribution: the "
+        "network gives the **mean** μ_θ(s) (squashed into the action range by a tanh), and a "
+        "learned vector gives the **log standard deviation**, the same for every state:"
+    )
+    st.latex(r"\pi_\theta(a \mid s) = \mathcal{N}\big(a;\ \mu_\theta(s),\ \sigma^2\big),"
+             r"\qquad \log \pi_\theta(a \mid s) = -\frac{(a - \mu_\theta(s))^2}{2\sigma^2}"
+             r"- \log \sigma - \tfrac{1}{2}\log 2\pi")
+    st.markdown("Its gradient is what every policy-gradient loss here multiplies by the "
+                "advantage:")
+    st.latex(r"\frac{\partial \log \pi}{\partial \mu} = \frac{a - \mu}{\sigma^2}, \qquad"
+             r"\frac{\partial \log \pi}{\partial \log \sigma} = "
+             r"\frac{(a - \mu)^2}{\sigma^2} - 1")
+    st.markdown(
+        "Read them as a learner would: a sample **above** the mean with a positive advantage "
+        "pulls μ up, one below pulls it down, in proportion to how far it landed in units of "
+        "σ². The spread grows when good samples land further than one σ away "
+        "((a − μ)² > σ²) and shrinks when they land closer, so σ falls as the policy commits. "
+        "The entropy, log σ + ½ log 2πe per dimension, no longer depends on the state at all.\n\n"
+        "Two details matter in practice. The sampled action is stored **unclipped** and its "
+        "log-density is the one the loss uses; only what the environment is given is clipped "
+        "to [−2, 2] (the density of a clipped value is a different distribution's). And the "
+        "mean is squashed: with a raw mean we measured it drifting to |μ| = 6-20 on Pendulum, "
+        "every sample clipped to the same bound and the action stopped mattering. Nothing in "
+        "REINFORCE's, A2C's or PPO's loss changes: they only ever ask the head for log π and H."
+    )
+    st.page_link("views/pendulum.py", label="Watch it learn Pendulum-v1",
+                 icon=":material/rotate_right:")
+with code:
+    code_block(gaussian_terms, "log N(a; μ, σ²) and the entropy, with autograd")
+    code_block(GaussianHead.mean_and_log_std, "the mean squashed into the bounds, σ clamped")
+    code_block(backprop.gaussian_grad, "the same gradients written out (section 15)")
+
+# 15 --------------------------------------------------------------------------------------------
+text, code = section("by-hand")
+with text:
+    st.markdown(
+        "The one-step actor-critic takes a gradient step after **every** environment step, on "
+        "a batch of one transition. At that size the arithmetic is a few 128 × 128 "
+        "matrix-vector products, and the bookkeeping around it (autograd's graph, the "
+        "optimiser's loops over parameter groups) costs about ten times more. So this agent "
+        "does its update by hand: the forward pass keeps each layer's input and output, and "
+        "the chain rule runs back through them, layer by layer:"
+    )
+    st.latex(r"\frac{\partial L}{\partial z} = \frac{\partial L}{\partial h}\odot"
+             r"\big(1 - h^2\big),\quad \frac{\partial L}{\partial W} = "
+             r"\Big(\frac{\partial L}{\partial z}\Big)^{\!\top} x,\quad"
+             r"\frac{\partial L}{\partial x} = \frac{\partial L}{\partial z}\, W"
+             r"\qquad (h = \tanh z,\ z = xW^\top + b)")
+    st.markdown(
+        "Where the loss starts, the softmax gives ∂(−δ log π(a|s))/∂z = −δ (onehot(a) − π), "
+        "and the critic's (δ)² gives −2 c_V δ at V(s). Adam then runs on one flat buffer per "
+        "parameter group. Tests check every gradient against autograd and the optimiser "
+        "against `torch.optim.Adam`; the results agree to float rounding, and the same seed "
+        "gives the same run.\n\n"
+        "**Why a learned policy used to fall.** With Adam's usual ε = 10⁻⁸, our default "
+        "reached an average of 475 on every seed and then, over the next few hundred "
+        "episodes, drifted back down on several of them. Adam divides each step by a running "
+        "RMS of the gradient. Once the pole stays up, almost every TD error is noise around 0, "
+        "so is the actor's gradient, and dividing noise by its own RMS still gives steps of "
+        "full size, in random directions, thousands of times. A larger ε for the actor "
+        "(10⁻³) leaves the early, informative steps alone and shrinks the late ones with the "
+        "gradient: the actor's Adam ε, an advanced setting on the Train page."
+    )
+with code:
+    code_block(backprop.backward, "the chain rule through tanh/relu layers")
+    code_block(backprop.categorical_grad, "where the policy's loss starts")
+    code_block(OneStepAgent.update, "one transition, one update")
+    code_block(backprop.FlatAdam.step, "Adam on a flat buffer")

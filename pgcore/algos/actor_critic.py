@@ -1,43 +1,169 @@
-"""One-step actor-critic: A2C's loss with one environment and rollouts of one step.
+"""One-step actor-critic: after every environment step, one gradient step on that transition.
 
-With ``n_envs = n_steps = 1`` the advantage is the TD error
-delta_t = r_t + gamma * V(s_{t+1}) - V(s_t) (zero bootstrap when s_{t+1} is terminal), and
-the agent takes a gradient step after every environment step. The loss is A2C's
-(:class:`pgcore.algos.a2c.ActorCriticAgent`); this module adds the constraint, the presets
-and what the Train page explains about the lesson's version, which collapses.
+The advantage is the TD error of the one transition (s, a, r, s')::
+
+    delta = r + gamma * (1 - terminated) * V(s') - V(s)        (pgcore.returns.td_errors)
+
+and the loss is A2C's on a batch of one (:mod:`pgcore.algos.a2c`)::
+
+    L = - delta * log pi(a|s)  +  value_coef * (r + gamma (1 - terminated) V(s') - V(s))^2
+        - beta * H(pi(.|s))                                    (delta, V(s') held fixed)
+
+so the actor moves log pi(a|s) up when the step went better than the critic expected
+(delta > 0) and down when worse, and the critic moves V(s) toward the one-step target.
+
+**How it runs.** The agent acts and learns through :mod:`pgcore.backprop`: the same
+network, its forward pass and the gradient of the loss above written out in numpy on the
+torch parameters' own memory, and Adam on one flat buffer per parameter group. At a batch of
+one, autograd's graph and ``torch.optim``'s loops cost about ten times the arithmetic; by
+hand the whole update costs about as much as a few environment steps. ``tests/test_backprop.py``
+checks every gradient against autograd.
+
+**Why it falls, and the fix.** Adam divides each step by sqrt(v), a running RMS of the
+gradient. Once the policy is good, nearly every TD error is noise around 0 and so is the
+actor's gradient; with Adam's usual eps = 1e-8, a gradient that is nearly all noise still
+gets steps of full size (lr per step, in random directions), and after thousands of them a
+solved policy wanders off. ``policy_adam_eps`` raises eps for the actor only: where the
+gradient's RMS is far above eps nothing changes, and where it has shrunk toward eps the
+steps shrink with it.
 """
 
 from __future__ import annotations
 
+import numpy as np
+import torch
+
+from ..backprop import FlatAdam, backward, first_row, forward, layers_of, output_grad
+from ..buffers import Transition
+from ..fields import Field, number
 from .a2c import ActorCriticAgent
 from .base import Algorithm, Preset
-from .common import POLICY_GRADIENT_FIELDS, policy_gradient_panels
+from .common import POLICY_GRADIENT_FIELDS, DivergedError, Stats, policy_gradient_panels
 
 # ----- config ---------------------------------------------------------------------------------
 
+POLICY_ADAM_EPS = Field(
+    "policy_adam_eps", 1e-8,
+    "Adam's eps for the actor's parameters (the critic keeps 1e-8): steps shrink once the "
+    "actor's gradient RMS falls toward it.", number(0.0, 1.0, low_open=True),
+    label="Actor's Adam ε", format="g", options=(1e-8, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2),
+    advanced=True, rank=115, flag=None,
+    help="Adam divides each step by the gradient's RMS + ε. A larger ε for the actor makes "
+         "its steps shrink when its gradient is mostly noise (once the task is solved).")
 
-def _one_step(config) -> str | None:
-    if config.n_envs != 1 or config.n_steps != 1:
-        return "actor-critic is one-step: n_envs and n_steps must both be 1 (use a2c for more)"
-    return None
+
+# ----- the agent: one transition, one update, by hand -----------------------------------------
+
+
+class OneStepAgent(ActorCriticAgent):
+    """The one-step actor-critic: acts and updates through :mod:`pgcore.backprop`.
+
+    ``remember`` keeps the last transition; ``update`` learns from it. ``policy`` runs the
+    actor's forward pass in numpy on the same weights (the torch network is used everywhere
+    else: checkpoints, evaluation, the app)."""
+
+    def make_optimizer(self, groups: list[dict]) -> FlatAdam:
+        groups[0]["eps"] = self.config.policy_adam_eps  # the actor's group; the critic's: 1e-8
+        self.buffer: Transition | None = None
+        self._layers = None
+        return FlatAdam(groups)
+
+    def _views(self):
+        """The network as numpy layers on the parameters' and gradients' memory: trunk,
+        policy, value, and the state-independent outputs (a Gaussian head's log-stds) with
+        their gradient, or None. Taken on first use (again after a copy)."""
+        if self._layers is None:
+            net, grads = self.net, self.optimizer.grads
+            extra = None
+            if net.state_independent is not None:
+                extra = (net.state_independent.detach().numpy(),
+                         grads[id(net.state_independent)])
+            self._layers = (layers_of(net.trunk, grads), layers_of(net.policy_head, grads),
+                            layers_of(net.value_head, grads), extra)
+        return self._layers
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_layers"] = None  # views of the original's memory: a copy takes its own
+        return state
+
+    def update_due(self, env_steps: int) -> bool:
+        """Every environment step is learned from."""
+        return True
+
+    def remember(self, obs, action, reward, next_obs, terminated: bool,
+                 truncated: bool) -> None:
+        self.buffer = Transition(obs, action, float(reward), next_obs, bool(terminated),
+                                 bool(truncated))
+
+    def update(self, tr: Transition) -> Stats:
+        cfg, opt = self.config, self.optimizer
+        # forward: the trunk on s and s' together, the actor on s, the critic on both
+        trunk, policy, value, extra = self._views()
+        x = np.stack((tr.obs, tr.next_obs)).astype(np.float32, copy=False)  # (2, obs_dim)
+        features, trunk_cache = forward(trunk, x)  # (2, width)
+        outputs, policy_cache = forward(policy, features[:1])  # (1, out_dim - k)
+        if extra is not None:  # [outputs | state-independent outputs]
+            outputs = np.concatenate((outputs, extra[0][None]), axis=1)  # (1, out_dim)
+        values, value_cache = forward(value, features)  # (2, 1): V(s), V(s')
+        v, v_next = float(values[0, 0]), float(values[1, 0])
+        ends = tr.terminated or (tr.truncated and not cfg.bootstrap_truncated)
+        target = tr.reward + (0.0 if ends else cfg.gamma * v_next)  # r + gamma V(s')
+        delta = target - v  # the TD error: the advantage of a
+        if not np.isfinite(delta):
+            raise DivergedError(f"the TD error became {delta} at update {self.updates + 1}")
+
+        # backward: dL/d(outputs) from the head, dL/dV(s) = -2 value_coef delta; only the
+        # first row (s) of each cache: V(s') is a fixed target. Every gradient element is
+        # written exactly once.
+        grad_out, log_prob, entropy = output_grad(self.head, outputs[0], tr.action, delta,
+                                                  cfg.entropy_beta)
+        k = 0 if extra is None else len(extra[0])
+        if k:
+            extra[1][:] = grad_out[-k:]
+        shared = bool(trunk)
+        grad_features = backward(policy, policy_cache,
+                                 grad_out[None, : len(grad_out) - k].astype(np.float32),
+                                 input_grad=shared)  # (1, width)
+        grad_value = np.array([[-2.0 * cfg.value_coef * delta]], np.float32)  # (1, 1)
+        grad_critic = backward(value, first_row(value_cache), grad_value,
+                               input_grad=shared)
+        if shared:
+            backward(trunk, first_row(trunk_cache), grad_features + grad_critic,
+                     input_grad=False)
+
+        grad_norm = opt.grad_norm()
+        if not np.isfinite(grad_norm):
+            raise DivergedError(
+                f"the gradient norm became {grad_norm} at update {self.updates + 1}")
+        if cfg.max_grad_norm is not None and grad_norm > cfg.max_grad_norm:
+            opt.scale_grads(cfg.max_grad_norm / (grad_norm + 1e-6))  # as clip_grad_norm_
+        opt.step()
+        self.updates += 1
+        return Stats({"policy_loss": -delta * log_prob, "value_loss": delta * delta,
+                      "entropy": entropy, "grad_norm": grad_norm, "advantage_mean": delta,
+                      "advantage_std": 0.0, "advantage_rms": abs(delta), "value_mean": v,
+                      "target_mean": target, "batch_size": 1})
 
 
 # ----- presets, the lesson's collapse, and the registry entry ---------------------------------
 
 PRESETS = (
     Preset("actor-critic",
-           "One-step actor-critic that learns CartPole-v1: separate actor and critic, no "
-           "gradient clipping, a critic that learns 10x faster than the actor: our default.",
+           "One-step actor-critic that learns CartPole-v1 and keeps it: separate actor and "
+           "critic, no gradient clipping, a critic that learns 10x faster than the actor, and "
+           "Adam eps 1e-3 for the actor so its steps shrink once its gradient is noise: our "
+           "default.",
            dict(algo="actor-critic", lr=1e-4, value_lr=1e-3, hidden=128, shared_layers=0,
                 head_layers=2, activation="tanh", gamma=0.99, value_coef=0.5,
-                max_grad_norm=None, n_envs=1, n_steps=1),
+                max_grad_norm=None, policy_adam_eps=1e-3),
            label="Our default (learns CartPole)"),
     Preset("actor-critic-lesson",
            "The lesson's one-step actor-critic as written (shared 128-unit trunk, Adam 3e-4, "
            "value weight 0.5, global clip 0.5, truncation treated as terminal): it collapses.",
            dict(algo="actor-critic", lr=3e-4, value_lr=None, hidden=128, shared_layers=1,
                 head_layers=1, gamma=0.99, value_coef=0.5, max_grad_norm=0.5,
-                bootstrap_truncated=False, n_envs=1, n_steps=1, reduction="sum"),
+                bootstrap_truncated=False, reduction="sum"),
            label="The lesson's settings (watch it collapse)"),
 )
 
@@ -78,6 +204,7 @@ def is_lesson_setup(config) -> bool:
 ALGORITHM = Algorithm(
     name="actor-critic", label="Actor-critic (one-step)", title="One-step actor-critic",
     summary="one-step TD actor-critic: an update after every environment step",
-    fields=POLICY_GRADIENT_FIELDS, loop="rollout", make_agent=ActorCriticAgent,
-    presets=PRESETS, panels=policy_gradient_panels(), validate=_one_step,
+    fields=(*POLICY_GRADIENT_FIELDS, POLICY_ADAM_EPS), loop="transition",
+    make_agent=OneStepAgent,
+    presets=PRESETS, panels=policy_gradient_panels(),
     notes=lambda config: LESSON_NOTE if is_lesson_setup(config) else None)

@@ -19,10 +19,10 @@ LOOPS = ("episode", "rollout", "transition")
 """The trainer's loop kinds: ``episode`` (play a whole episode, then ``update(Episode)``),
 ``rollout`` (``n_steps`` from each of ``n_envs`` vector envs, then ``update(Rollout)``; the
 algorithm must have the ``n_envs`` and ``n_steps`` fields) and ``transition`` (one env step
-at a time into the agent's replay memory with ``agent.remember(obs, action, reward, next_obs,
-terminated, truncated)``, then ``update(agent.buffer)`` every ``train_freq`` env steps once
-``learning_starts`` steps are stored; the algorithm must have the ``train_freq`` and
-``learning_starts`` fields; DQN)."""
+at a time into the agent's memory with ``agent.remember(obs, action, reward, next_obs,
+terminated, truncated)``, then ``update(agent.buffer)`` whenever
+``agent.update_due(env_steps)``: DQN's replay memory, the one-step actor-critic's last
+transition)."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,352 @@
+"""Backpropagation by hand, for updates on one transition (the one-step actor-critic).
+
+The one-step actor-critic takes a gradient step after *every* environment step, on a batch of
+one. At that size the arithmetic is tiny (a few 128 x 128 matrix-vector products) and what
+costs the time is the machinery around it: autograd records a graph node per operation and
+walks it back, and ``torch.optim.Adam`` loops over parameter groups in Python. Together they
+cost about ten times the environment step. This module does the same update with a handful of
+numpy calls on the *same memory* as the torch parameters:
+
+* :class:`FlatAdam` moves each Adam parameter group into one flat buffer (the torch
+  parameters become views of it) and runs Adam's equations on the whole buffer at once;
+* :func:`layers_of` reads a :class:`torch.nn.Sequential` of ``Linear`` / ``Tanh`` / ``ReLU``
+  as :class:`Dense` layers whose weights and gradients are numpy views of those buffers;
+* :func:`forward` and :func:`backward` are the chain rule through those layers, written out;
+* :func:`categorical_grad` and :func:`gaussian_grad` give the gradient of the one-sample
+  policy loss with respect to the policy head's outputs.
+
+``tests/test_backprop.py`` checks every gradient here against autograd and
+:class:`FlatAdam` against ``torch.optim.Adam`` step by step. The results agree to float32
+rounding, not bit for bit (the sums run in another order), so a run of the one-step
+actor-critic is reproducible from its seed but not identical to the same run through autograd.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+# ----- the network's layers, as numpy views ---------------------------------------------------
+
+
+@dataclass
+class Dense:
+    """One ``Linear`` layer and the activation after it, on numpy views of the parameters.
+
+    ``weight`` (out, in) and ``bias`` (out,) share memory with the torch parameters, so an
+    optimiser step on either side is seen by the other; ``grad_weight`` and ``grad_bias`` are
+    views of :class:`FlatAdam`'s gradient buffer."""
+
+    weight: np.ndarray  # (out, in)
+    bias: np.ndarray  # (out,)
+    grad_weight: np.ndarray | None  # (out, in)
+    grad_bias: np.ndarray | None  # (out,)
+    activation: str | None  # "tanh", "relu" or None (a linear output)
+
+
+def layers_of(seq: nn.Sequential, grads: dict[int, np.ndarray] | None = None) -> list[Dense]:
+    """The :class:`Dense` layers of ``seq`` (``Linear`` each optionally followed by ``Tanh``
+    or ``ReLU``, as :func:`pgcore.networks.mlp` builds them); ``grads`` maps
+    ``id(parameter)`` to its gradient view (:attr:`FlatAdam.grads`); without it the layers
+    can only act (:func:`apply`)."""
+    layers: list[Dense] = []
+    for module in seq:
+        if isinstance(module, nn.Linear):
+            w, b = module.weight, module.bias
+            gw, gb = (None, None) if grads is None else (grads[id(w)], grads[id(b)])
+            layers.append(Dense(w.detach().numpy(), b.detach().numpy(), gw, gb, None))
+        elif isinstance(module, (nn.Tanh, nn.ReLU)) and layers and layers[-1].activation is None:
+            layers[-1].activation = "tanh" if isinstance(module, nn.Tanh) else "relu"
+        else:
+            raise TypeError(f"no by-hand backward for {type(module).__name__} here")
+    return layers
+
+
+def apply(layers: list[Dense], x: np.ndarray) -> np.ndarray:
+    """y = layers(x) for a batch x (B, in), keeping nothing: acting's forward pass."""
+    for layer in layers:
+        x = x @ layer.weight.T + layer.bias  # (B, out)
+        if layer.activation == "tanh":
+            np.tanh(x, out=x)
+        elif layer.activation == "relu":
+            np.maximum(x, 0.0, out=x)
+    return x
+
+
+def forward(layers: list[Dense], x: np.ndarray) -> tuple[np.ndarray, list]:
+    """y = layers(x) for a batch x (B, in) -> (B, out), and what :func:`backward` needs:
+    each layer's input and output.
+
+    Each layer computes h = act(x W^T + b); tanh and relu are applied elementwise.
+    """
+    cache = []
+    for layer in layers:
+        h = x @ layer.weight.T + layer.bias  # (B, out)
+        if layer.activation == "tanh":
+            np.tanh(h, out=h)
+        elif layer.activation == "relu":
+            np.maximum(h, 0.0, out=h)
+        cache.append((x, h))
+        x = h
+    return x, cache
+
+
+def backward(layers: list[Dense], cache: list, grad_y: np.ndarray,
+             input_grad: bool = True) -> np.ndarray | None:
+    """Backpropagate dL/dy (B, out) through ``layers``; *writes* dL/dW and dL/db into the
+    layers' gradient views (each layer is visited once per update, so nothing accumulates) and
+    returns dL/dx (B, in), or None with ``input_grad=False`` (x is the observation).
+
+    Per layer, with h = act(z), z = x W^T + b:  dL/dz = dL/dh * act'(z) (tanh: 1 - h^2;
+    relu: 1 where h > 0), dL/dW = (dL/dz)^T x, dL/db = sum over the batch of dL/dz,
+    dL/dx = (dL/dz) W.
+
+    >>> w = np.array([[2.0, 0.0]]); g = {1: np.zeros((1, 2)), 2: np.zeros(1)}
+    >>> layer = Dense(w, np.zeros(1), g[1], g[2], None)
+    >>> y, cache = forward([layer], np.array([[1.0, 3.0]]))  # y = 2 * 1 + 0 * 3
+    >>> backward([layer], cache, np.array([[1.0]])), g[1]
+    (array([[2., 0.]]), array([[1., 3.]]))
+    """
+    last = len(layers) - 1
+    for i in range(last, -1, -1):
+        layer, (x, h) = layers[i], cache[i]
+        if layer.activation == "tanh":
+            grad_z = grad_y * (1.0 - h * h)
+        elif layer.activation == "relu":
+            grad_z = grad_y * (h > 0.0)
+        else:
+            grad_z = grad_y
+        if len(x) == 1:  # one sample: an outer product (about 2x faster than matmul)
+            np.outer(grad_z[0], x[0], out=layer.grad_weight)
+            layer.grad_bias[:] = grad_z[0]
+        else:
+            np.matmul(grad_z.T, x, out=layer.grad_weight)
+            np.sum(grad_z, axis=0, out=layer.grad_bias)
+        if i or input_grad:
+            grad_y = grad_z @ layer.weight
+    return grad_y if input_grad else None
+
+
+def first_row(cache: list) -> list:
+    """The part of a :func:`forward` cache that belongs to the batch's first row."""
+    return [(x[:1], h[:1]) for x, h in cache]
+
+
+# ----- the policy head's side of the loss ------------------------------------------------------
+
+
+def categorical_grad(logits: np.ndarray, action: int, advantage: float,
+                     beta: float) -> tuple[np.ndarray, float, float]:
+    """For one state's logits z (A,) and the sampled action a, the one-sample policy loss
+    L = -A log pi(a|s) - beta H(pi(.|s)) with pi = softmax(z): returns (dL/dz (A,),
+    log pi(a|s), H).
+
+    d log pi(a|s) / dz = onehot(a) - pi;  dH/dz_j = -pi_j (log pi_j + H).
+
+    >>> g, log_p, h = categorical_grad(np.zeros(2), 1, advantage=2.0, beta=0.0)
+    >>> g, round(log_p, 4), round(h, 4)  # pi = (0.5, 0.5): -2 * ((0, 1) - (0.5, 0.5))
+    (array([ 1., -1.]), -0.6931, 0.6931)
+    """
+    z = logits - logits.max()
+    log_pi = z - math.log(float(np.exp(z).sum()))  # (A,)
+    pi = np.exp(log_pi)
+    entropy = float(-(pi * log_pi).sum())
+    grad = pi * advantage  # -A (onehot - pi) ...
+    grad[action] -= advantage
+    if beta:
+        grad += beta * pi * (log_pi + entropy)  # ... - beta dH/dz
+    return grad, float(log_pi[action]), entropy
+
+
+def gaussian_grad(head, outputs: np.ndarray, action: np.ndarray, advantage: float,
+                  beta: float) -> tuple[np.ndarray, float, float]:
+    """The same for a :class:`~pgcore.heads.GaussianHead`: ``outputs`` (2d,) are the mean
+    outputs u and the log-std outputs s; mu = centre + half * tanh(u), log sigma =
+    clamp(s, lo, hi); returns (dL/d outputs (2d,), log pi(a|s), H).
+
+    log pi(a|s) = sum_i [ -(a_i - mu_i)^2 / (2 sigma_i^2) - log sigma_i - log(2 pi) / 2 ];
+    H = sum_i [ log sigma_i + (1 + log(2 pi)) / 2 ], so
+    d log pi / du_i = (a_i - mu_i) / sigma_i^2 * half_i (1 - tanh(u_i)^2),
+    d log pi / ds_i = (a_i - mu_i)^2 / sigma_i^2 - 1 and dH / ds_i = 1 (both 0 where the clamp
+    holds s_i at a bound, as for torch's clamp).
+    """
+    from .heads import LOG_STD_BOUNDS
+
+    d = head.dim
+    u, s = outputs[:d], outputs[d:]
+    t = np.tanh(u)
+    mean = head._centre + head._half * t  # (d,)
+    log_std = np.clip(s, *LOG_STD_BOUNDS)
+    inv_var = np.exp(-2.0 * log_std)
+    diff = action - mean
+    z2 = diff * diff * inv_var
+    log_prob = float((-0.5 * z2 - log_std - 0.5 * math.log(2 * math.pi)).sum())
+    entropy = float((log_std + 0.5 * (1.0 + math.log(2 * math.pi))).sum())
+    inside = (s >= LOG_STD_BOUNDS[0]) & (s <= LOG_STD_BOUNDS[1])
+    grad = np.empty(2 * d)
+    grad[:d] = -advantage * diff * inv_var * head._half * (1.0 - t * t)
+    grad[d:] = np.where(inside, -advantage * (z2 - 1.0) - beta, 0.0)
+    return grad, log_prob, entropy
+
+
+def output_grad(head, outputs, action, advantage: float, beta: float):
+    """dL/d outputs, log pi(a|s) and H for ``head``, by its ``kind``."""
+    if head.kind == "categorical":
+        return categorical_grad(outputs, int(action), advantage, beta)
+    if head.kind == "gaussian":
+        return gaussian_grad(head, outputs, action, advantage, beta)
+    raise TypeError(f"no by-hand policy gradient for a {head.kind} head")
+
+
+# ----- Adam on flat buffers --------------------------------------------------------------------
+
+
+class FlatAdam:
+    """Adam (Kingma & Ba, 2015) on one flat buffer per parameter group, as numpy calls.
+
+    Per element, at step t, with gradient g::
+
+        m <- beta1 m + (1 - beta1) g            v <- beta2 v + (1 - beta2) g^2
+        p <- p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+
+    which is ``torch.optim.Adam`` without weight decay or amsgrad. Building it moves each
+    group's parameters into one contiguous tensor (each ``nn.Parameter`` becomes a view of it,
+    values unchanged), so the update is a dozen array operations per group however many
+    tensors the group has. ``grads[id(p)]`` is parameter ``p``'s gradient view (numpy; the
+    caller writes every element before each :meth:`step`). ``param_groups`` (``lr``, ``betas``, ``eps``, ``params``),
+    :meth:`state_dict` and :meth:`load_state_dict` use ``torch.optim.Adam``'s layout, so a
+    checkpoint moves between the two.
+    """
+
+    def __init__(self, groups: list[dict], betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8):
+        self.param_groups = []
+        self._flat = []  # per group: (params (torch, flat), grad, m, v, scratch (numpy))
+        self.steps = 0
+        for group in groups:
+            params = list(group["params"])
+            flat = _flatten(params)
+            self.param_groups.append({"params": params, "lr": float(group["lr"]),
+                                      "betas": tuple(group.get("betas", betas)),
+                                      "eps": float(group.get("eps", eps)),
+                                      "weight_decay": 0.0, "amsgrad": False})
+            grad = np.zeros(flat.numel(), np.float32)
+            self._flat.append((flat, grad, np.zeros_like(grad), np.zeros_like(grad),
+                               np.empty_like(grad)))
+        self._index_grads()
+
+    def _index_grads(self) -> None:
+        self.grads: dict[int, np.ndarray] = {}
+        for group, (_, grad, *_rest) in zip(self.param_groups, self._flat):
+            offset = 0
+            for p in group["params"]:
+                n = p.numel()
+                self.grads[id(p)] = grad[offset:offset + n].reshape(p.shape)
+                offset += n
+
+    def __setstate__(self, state: dict) -> None:
+        """After a copy (``copy.deepcopy`` of an agent): the copied parameters are new tensors
+        with storage of their own, so each group is flattened again (values unchanged) and
+        the gradient views are indexed again."""
+        self.__dict__.update(state)
+        self._flat = [(_flatten(group["params"]), *rest)
+                      for group, (_, *rest) in zip(self.param_groups, self._flat)]
+        self._index_grads()
+
+    def grad_norm(self) -> float:
+        """The global L2 norm of all gradients (what ``clip_grad_norm_`` measures)."""
+        return math.sqrt(sum(float(np.dot(g, g)) for _, g, *_rest in self._flat))
+
+    def scale_grads(self, factor: float) -> None:
+        for _, grad, *_rest in self._flat:
+            grad *= factor
+
+    def step(self) -> None:
+        """One Adam step on every group from the current gradients."""
+        self.steps += 1
+        t = self.steps
+        for group, (flat, g, m, v, tmp) in zip(self.param_groups, self._flat):
+            p = flat.numpy()  # the parameters' memory (a view: cheap, and right after a copy)
+            beta1, beta2 = group["betas"]
+            m *= beta1
+            np.multiply(g, 1.0 - beta1, out=tmp)
+            m += tmp  # m = beta1 m + (1 - beta1) g
+            v *= beta2
+            np.multiply(g, g, out=tmp)
+            tmp *= 1.0 - beta2
+            v += tmp  # v = beta2 v + (1 - beta2) g^2
+            np.sqrt(v, out=tmp)
+            tmp *= 1.0 / math.sqrt(1.0 - beta2 ** t)
+            tmp += group["eps"]  # sqrt(v_hat) + eps
+            np.divide(m, tmp, out=tmp)
+            tmp *= group["lr"] / (1.0 - beta1 ** t)
+            p -= tmp
+
+    # ----- torch.optim.Adam's checkpoint layout -----------------------------------------------
+    def state_dict(self) -> dict:
+        state, index = {}, 0
+        groups = []
+        for group, (_, _, m, v, _) in zip(self.param_groups, self._flat):
+            offset, ids = 0, []
+            for p in group["params"]:
+                n = p.numel()
+                if self.steps:
+                    state[index] = {
+                        "step": torch.tensor(float(self.steps)),
+                        "exp_avg": torch.from_numpy(m[offset:offset + n].copy()).view_as(p),
+                        "exp_avg_sq": torch.from_numpy(v[offset:offset + n].copy()).view_as(p)}
+                ids.append(index)
+                index += 1
+                offset += n
+            groups.append({k: val for k, val in group.items() if k != "params"} | {
+                "params": ids})
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Load ``torch.optim.Adam``-layout state (ours or torch's); ``ValueError`` if it does
+        not fit these groups."""
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups):
+            raise ValueError("optimizer state has another number of parameter groups")
+        state = state_dict["state"]
+        steps = {float(s["step"]) for s in state.values()} or {0.0}
+        if len(steps) != 1:
+            raise ValueError("optimizer state has parameters at different step counts")
+        for saved, group, (_, _, m, v, _) in zip(groups, self.param_groups, self._flat):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError("optimizer state has another number of parameters")
+            offset = 0
+            for i, p in zip(saved["params"], group["params"]):
+                n = p.numel()
+                s = state.get(i)
+                m[offset:offset + n] = 0.0 if s is None else _flat_of(s["exp_avg"], p)
+                v[offset:offset + n] = 0.0 if s is None else _flat_of(s["exp_avg_sq"], p)
+                offset += n
+            group["lr"] = float(saved.get("lr", group["lr"]))
+            group["betas"] = tuple(saved.get("betas", group["betas"]))
+            group["eps"] = float(saved.get("eps", group["eps"]))
+        self.steps = int(steps.pop())
+
+
+def _flatten(params: list[torch.Tensor]) -> torch.Tensor:
+    """One contiguous tensor holding ``params``' values in order; each parameter becomes a
+    view of its part (values unchanged)."""
+    flat = torch.cat([p.detach().reshape(-1) for p in params]).contiguous()
+    offset = 0
+    for p in params:
+        n = p.numel()
+        p.data = flat[offset:offset + n].view_as(p)
+        offset += n
+    return flat
+
+
+def _flat_of(tensor, param) -> np.ndarray:
+    t = torch.as_tensor(tensor, dtype=torch.float32)
+    if t.shape != param.shape:
+        raise ValueError(f"optimizer state of shape {tuple(t.shape)} for a parameter of shape "
+                         f"{tuple(param.shape)}")
+    return t.reshape(-1).numpy()

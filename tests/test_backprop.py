@@ -1,0 +1,270 @@
+"""The one-step actor-critic's by-hand update (pgcore.backprop) against autograd and torch's Adam."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from pgcore.algos import make_agent
+from pgcore.backprop import FlatAdam, categorical_grad, gaussian_grad
+from pgcore.buffers import Transition
+from pgcore.config import TrainConfig, preset
+from pgcore.envs import EnvSpec
+from pgcore.heads import LOG_STD_BOUNDS, GaussianHead
+
+CARTPOLE = EnvSpec.discrete(4, 2)
+PENDULUM = EnvSpec.box(3, (-2.0,), (2.0,))
+
+
+def _transition(spec, seed=0, terminated=False, truncated=False, reward=1.0) -> Transition:
+    rng = np.random.default_rng(seed)
+    obs, next_obs = rng.standard_normal((2, spec.obs_dim)).astype(np.float32)
+    if spec.n_actions:
+        action = np.int64(rng.integers(spec.n_actions))
+    else:
+        action = rng.standard_normal(spec.head.dim).astype(np.float32) * 3.0  # may be outside
+    return Transition(obs, action, reward, next_obs, terminated, truncated)
+
+
+def _autograd_gradients(agent, tr: Transition) -> tuple[dict[str, torch.Tensor], float]:
+    """The one-step loss through autograd on the agent's torch network: gradients by
+    parameter name (before any clipping) and their global norm."""
+    cfg, net = agent.config, agent.net
+    obs = torch.as_tensor(np.stack((tr.obs, tr.next_obs)))
+    outputs, values = net.module_forward(obs)  # the nn.Sequential modules themselves
+    ends = tr.terminated or (tr.truncated and not cfg.bootstrap_truncated)
+    target = tr.reward + (0.0 if ends else cfg.gamma * float(values[1].detach()))
+    delta = target - float(values[0].detach())
+    log_prob, entropy = agent.head.log_prob_entropy(outputs[:1], np.asarray([tr.action]))
+    loss = (-log_prob[0] * delta + cfg.value_coef * (target - values[0]) ** 2
+            - cfg.entropy_beta * entropy[0])
+    net.zero_grad()
+    loss.backward()
+    grads = {name: p.grad.clone() for name, p in net.named_parameters()}
+    norm = float(torch.sqrt(sum((g * g).sum() for g in grads.values())))
+    return grads, norm
+
+
+def _by_hand_gradients(agent) -> dict[str, np.ndarray]:
+    return {name: agent.optimizer.grads[id(p)].copy() for name, p in agent.net.named_parameters()}
+
+
+CASES = {
+    "default (separate tanh networks)": (CARTPOLE, preset("actor-critic"), {}),
+    "lesson (shared relu trunk, clip 0.5)": (CARTPOLE, preset("actor-critic-lesson"), {}),
+    "entropy bonus, relu, no trunk": (CARTPOLE, preset("actor-critic"),
+                                      dict(entropy_beta=0.3, activation="relu")),
+    "gaussian head": (PENDULUM, preset("actor-critic"), dict(entropy_beta=0.1, hidden=32)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("ending", ["none", "terminated", "truncated"])
+def test_by_hand_gradient_equals_autograd(case, ending):
+    spec, base, overrides = CASES[case]
+    cfg = base.replace(**overrides, seed=3)
+    agent = make_agent(cfg, spec)
+    tr = _transition(spec, seed=1, terminated=ending == "terminated",
+                     truncated=ending == "truncated")
+    expected, norm = _autograd_gradients(agent, tr)
+    stats = agent.update(tr)
+    got = _by_hand_gradients(agent)
+    assert stats.grad_norm == pytest.approx(norm, rel=1e-4)
+    if cfg.max_grad_norm is not None and norm > cfg.max_grad_norm:  # clipped in place
+        scale = cfg.max_grad_norm / (norm + 1e-6)
+        expected = {k: g * scale for k, g in expected.items()}
+    assert set(got) == set(expected)
+    for name, g in expected.items():
+        np.testing.assert_allclose(got[name], g.numpy(), rtol=2e-4, atol=1e-6, err_msg=name)
+
+
+def test_by_hand_forward_equals_the_network():
+    for spec, base, overrides in CASES.values():
+        agent = make_agent(base.replace(**overrides, seed=5), spec)
+        obs = np.random.default_rng(0).standard_normal((7, spec.obs_dim)).astype(np.float32)
+        dist, values = agent.policy(obs, with_value=True)
+        outputs, v = agent.net.module_forward(torch.as_tensor(obs))
+        np.testing.assert_allclose(dist, agent.head.distribution(outputs.detach()), rtol=1e-5,
+                                   atol=1e-7)
+        np.testing.assert_allclose(values, v.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_categorical_grad_worked_example_and_autograd():
+    # pi = softmax(0, 0) = (1/2, 1/2); a = 1, A = 2: dL/dz = -2 (onehot - pi) = (1, -1)
+    g, log_p, h = categorical_grad(np.zeros(2, np.float32), 1, advantage=2.0, beta=0.0)
+    np.testing.assert_allclose(g, [1.0, -1.0])
+    assert log_p == pytest.approx(-np.log(2)) and h == pytest.approx(np.log(2))
+    z = torch.tensor([0.3, -1.2, 2.0], requires_grad=True)
+    log_pi = torch.log_softmax(z, -1)
+    loss = -log_pi[2] * 0.7 - 0.25 * -(log_pi.exp() * log_pi).sum()
+    loss.backward()
+    g, _, _ = categorical_grad(z.detach().numpy(), 2, advantage=0.7, beta=0.25)
+    np.testing.assert_allclose(g, z.grad.numpy(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("log_std", [-0.5, LOG_STD_BOUNDS[0] - 1.0, LOG_STD_BOUNDS[1] + 1.0])
+def test_gaussian_grad_against_autograd_including_the_clamped_log_std(log_std):
+    head = GaussianHead((-2.0, 0.0), (2.0, 1.0))
+    out = torch.tensor([0.4, -0.8, log_std, 0.1], dtype=torch.float64, requires_grad=True)
+    action = np.array([1.5, 2.5])  # the second one outside its bounds: sampled, not clipped
+    mean, ls = head.mean_and_log_std(out[None].float())
+    log_prob, entropy = head.log_prob_entropy(out[None], action[None])
+    loss = -log_prob[0] * 1.3 - 0.2 * entropy[0]
+    loss.backward()
+    g, lp, h = gaussian_grad(head, out.detach().numpy(), action, advantage=1.3, beta=0.2)
+    np.testing.assert_allclose(g, out.grad.numpy(), rtol=1e-6, atol=1e-9)
+    assert lp == pytest.approx(float(log_prob[0].detach()))
+    assert h == pytest.approx(float(entropy[0].detach()))
+    if log_std != -0.5:
+        assert g[2] == 0.0  # the clamp holds it at a bound: no gradient, as in torch
+
+
+def _twin_params(seed=0):
+    torch.manual_seed(seed)
+    shapes = [(5, 3), (5,), (2, 5)]
+    a = [torch.nn.Parameter(torch.randn(*s)) for s in shapes]
+    b = [torch.nn.Parameter(p.detach().clone()) for p in a]
+    return a, b
+
+
+def test_flat_adam_matches_torch_adam_step_by_step():
+    ours, theirs = _twin_params()
+    groups = lambda ps: [{"params": ps[:2], "lr": 1e-2, "eps": 1e-3},  # noqa: E731
+                         {"params": ps[2:], "lr": 3e-3}]
+    flat = FlatAdam(groups(ours))
+    ref = torch.optim.Adam(groups(theirs))
+    rng = np.random.default_rng(0)
+    for _ in range(6):
+        for p, q in zip(ours, theirs):
+            g = rng.standard_normal(p.shape).astype(np.float32)
+            flat.grads[id(p)][...] = g
+            q.grad = torch.from_numpy(g.copy())
+        flat.step()
+        ref.step()
+        for p, q in zip(ours, theirs):
+            np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-5,
+                                       atol=1e-6)
+
+
+def test_flat_adam_keeps_values_and_moves_the_parameters_in_place():
+    ours, _ = _twin_params()
+    before = [p.detach().clone() for p in ours]
+    flat = FlatAdam([{"params": ours, "lr": 0.1}])
+    for p, b in zip(ours, before):
+        assert torch.equal(p.detach(), b)  # flattening keeps every value
+        flat.grads[id(p)][...] = 1.0
+    flat.step()
+    for p, b in zip(ours, before):  # the first Adam step moves each weight by lr
+        np.testing.assert_allclose((b - p.detach()).numpy(), 0.1, rtol=1e-4)
+
+
+def test_flat_adam_state_moves_to_and_from_torch_adam():
+    ours, theirs = _twin_params()
+    flat = FlatAdam([{"params": ours, "lr": 1e-2}])
+    rng = np.random.default_rng(1)
+    for _ in range(3):
+        for p in ours:
+            flat.grads[id(p)][...] = rng.standard_normal(p.shape)
+        flat.step()
+    ref = torch.optim.Adam([{"params": theirs, "lr": 1e-2}])
+    with torch.no_grad():
+        for p, q in zip(ours, theirs):
+            q.copy_(p)
+    ref.load_state_dict(flat.state_dict())
+    again = FlatAdam([{"params": [torch.nn.Parameter(p.detach().clone()) for p in ours],
+                       "lr": 1e-2}])
+    again.load_state_dict(ref.state_dict())
+    assert again.steps == 3
+    g = [rng.standard_normal(p.shape).astype(np.float32) for p in ours]
+    for p, q, r, gi in zip(ours, theirs, again.param_groups[0]["params"], g):
+        flat.grads[id(p)][...] = gi
+        again.grads[id(r)][...] = gi
+        q.grad = torch.from_numpy(gi.copy())
+    flat.step(), ref.step(), again.step()
+    for p, q, r in zip(ours, theirs, again.param_groups[0]["params"]):
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(r.detach().numpy(), p.detach().numpy(), rtol=1e-6)
+    with pytest.raises(ValueError):
+        again.load_state_dict({"state": {}, "param_groups": []})
+
+
+def test_one_step_agent_uses_policy_adam_eps_for_the_actor_only():
+    agent = make_agent(TrainConfig(algo="actor-critic", policy_adam_eps=1e-3), CARTPOLE)
+    assert [g["eps"] for g in agent.optimizer.param_groups] == [1e-3, 1e-8]
+
+
+def test_one_step_runs_are_reproducible_from_the_seed():
+    from pgcore.trainer import train
+
+    cfg = preset("actor-critic", seed=4, max_episodes=15)
+    a, b = train(cfg), train(cfg)
+    assert a.episode_returns == b.episode_returns
+    for p, q in zip(a.agent.net.parameters(), b.agent.net.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_numpy_acting_path_equals_the_torch_forward():
+    # Agent.policy runs one state at a time in numpy (PolicyValueNet.numpy_forward)
+    for algo, spec in (("reinforce", CARTPOLE), ("a2c", CARTPOLE), ("a2c", PENDULUM),
+                       ("actor-critic", CARTPOLE)):
+        extra = {"baseline": "value"} if algo == "reinforce" else {}
+        agent = make_agent(TrainConfig(algo=algo, seed=2, **extra), spec)
+        obs = np.random.default_rng(3).standard_normal((1, spec.obs_dim)).astype(np.float32)
+        dist, values = agent.policy(obs, with_value=True)
+        outputs, v = agent.net.act_forward(torch.as_tensor(obs), with_value=True)
+        np.testing.assert_allclose(dist, agent.head.distribution(outputs), rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(values, v.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_a_copied_one_step_agent_learns_on_its_own_memory():
+    import copy
+
+    agent = make_agent(preset("actor-critic", seed=0), CARTPOLE)
+    tr = _transition(CARTPOLE, seed=2)
+    agent.update(tr)
+    twin = copy.deepcopy(agent)
+    obs = tr.obs[None]
+    before = agent.policy(obs)[0].copy()
+    for _ in range(20):
+        twin.update(tr)
+    assert np.array_equal(agent.policy(obs)[0], before)  # the original is untouched
+    moved = twin.policy(obs)[0]
+    assert not np.allclose(moved, before, rtol=0, atol=1e-7)
+    torch_dist = twin.head.distribution(twin.net.act_forward(torch.as_tensor(obs))[0])
+    np.testing.assert_allclose(moved, torch_dist, rtol=1e-5)  # the copy's views are its own
+    for p in twin.net.parameters():  # and its optimiser moved the copy's parameters
+        assert twin.optimizer.grads[id(p)].shape == p.shape
+
+
+def _actor_drift(policy_adam_eps: float, updates: int = 300) -> tuple[float, float]:
+    """Feed a fresh default agent transitions whose TD errors are pure noise of size 1e-3
+    (what a solved CartPole looks like to the actor); returns how far the actor's and the
+    critic's weights moved, as mean |change| per weight in units of each one's lr."""
+    cfg = preset("actor-critic", seed=0, policy_adam_eps=policy_adam_eps)
+    agent = make_agent(cfg, CARTPOLE)
+    actor = [p for p in agent.optimizer.param_groups[0]["params"]]
+    critic = [p for p in agent.optimizer.param_groups[1]["params"]]
+    before = [p.detach().clone() for p in actor + critic]
+    rng = np.random.default_rng(0)
+    for _ in range(updates):
+        obs, next_obs = rng.standard_normal((2, 4)).astype(np.float32) * 0.05
+        v, v_next = agent.value(np.stack((obs, next_obs)))
+        reward = v - cfg.gamma * v_next + 1e-3 * rng.standard_normal()  # delta ~ N(0, 1e-6)
+        agent.update(Transition(obs, np.int64(rng.integers(2)), reward, next_obs, False, False))
+    moved = [float((p.detach() - b).abs().mean()) for p, b in zip(actor + critic, before)]
+    n = len(actor)
+    return (float(np.mean(moved[:n])) / cfg.lr, float(np.mean(moved[n:])) / cfg.critic_lr)
+
+
+def test_a_larger_actor_adam_eps_stops_noise_from_moving_a_solved_policy():
+    # The fix for the one-step actor-critic falling back after it has learned (issue 11):
+    # with Adam's usual eps = 1e-8 a gradient that is pure noise still moves every actor
+    # weight by a sizeable fraction of lr per step; with the default's 1e-3 those steps
+    # shrink with the gradient. The critic (eps 1e-8 in both) is not affected.
+    old_actor, old_critic = _actor_drift(1e-8)
+    new_actor, new_critic = _actor_drift(1e-3)
+    assert preset("actor-critic").policy_adam_eps == 1e-3
+    assert old_actor > 1.0  # a random walk of lr-sized steps
+    assert new_actor < old_actor / 10  # measured: 9.4 lr against 0.54 lr
+    assert new_critic == pytest.approx(old_critic, rel=0.2)
