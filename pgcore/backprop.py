@@ -66,30 +66,29 @@ def layers_of(seq: nn.Sequential, grads: dict[int, np.ndarray] | None = None) ->
     return layers
 
 
+def dense(layer: Dense, x: np.ndarray) -> np.ndarray:
+    """h = act(x W^T + b) for a batch x (B, in) -> (B, out); tanh and relu elementwise."""
+    h = x @ layer.weight.T + layer.bias  # (B, out)
+    if layer.activation == "tanh":
+        np.tanh(h, out=h)
+    elif layer.activation == "relu":
+        np.maximum(h, 0.0, out=h)
+    return h
+
+
 def apply(layers: list[Dense], x: np.ndarray) -> np.ndarray:
     """y = layers(x) for a batch x (B, in), keeping nothing: acting's forward pass."""
     for layer in layers:
-        x = x @ layer.weight.T + layer.bias  # (B, out)
-        if layer.activation == "tanh":
-            np.tanh(x, out=x)
-        elif layer.activation == "relu":
-            np.maximum(x, 0.0, out=x)
+        x = dense(layer, x)
     return x
 
 
 def forward(layers: list[Dense], x: np.ndarray) -> tuple[np.ndarray, list]:
     """y = layers(x) for a batch x (B, in) -> (B, out), and what :func:`backward` needs:
-    each layer's input and output.
-
-    Each layer computes h = act(x W^T + b); tanh and relu are applied elementwise.
-    """
+    each layer's input and output."""
     cache = []
     for layer in layers:
-        h = x @ layer.weight.T + layer.bias  # (B, out)
-        if layer.activation == "tanh":
-            np.tanh(h, out=h)
-        elif layer.activation == "relu":
-            np.maximum(h, 0.0, out=h)
+        h = dense(layer, x)
         cache.append((x, h))
         x = h
     return x, cache
@@ -217,9 +216,9 @@ class FlatAdam:
     group's parameters into one contiguous tensor (each ``nn.Parameter`` becomes a view of it,
     values unchanged), so the update is a dozen array operations per group however many
     tensors the group has. ``grads[id(p)]`` is parameter ``p``'s gradient view (numpy; the
-    caller writes every element before each :meth:`step`). ``param_groups`` (``lr``, ``betas``, ``eps``, ``params``),
-    :meth:`state_dict` and :meth:`load_state_dict` use ``torch.optim.Adam``'s layout, so a
-    checkpoint moves between the two.
+    caller writes every element before each :meth:`step`). ``param_groups`` (``lr``,
+    ``betas``, ``eps``, ``params``), :meth:`state_dict` and :meth:`load_state_dict` use
+    ``torch.optim.Adam``'s layout, so a checkpoint moves between the two.
     """
 
     def __init__(self, groups: list[dict], betas: tuple[float, float] = (0.9, 0.999),
@@ -241,7 +240,7 @@ class FlatAdam:
 
     def _index_grads(self) -> None:
         self.grads: dict[int, np.ndarray] = {}
-        for group, (_, grad, *_rest) in zip(self.param_groups, self._flat):
+        for group, (_, grad, *_rest) in zip(self.param_groups, self._flat, strict=True):
             offset = 0
             for p in group["params"]:
                 n = p.numel()
@@ -254,7 +253,7 @@ class FlatAdam:
         the gradient views are indexed again."""
         self.__dict__.update(state)
         self._flat = [(_flatten(group["params"]), *rest)
-                      for group, (_, *rest) in zip(self.param_groups, self._flat)]
+                      for group, (_, *rest) in zip(self.param_groups, self._flat, strict=True)]
         self._index_grads()
 
     def grad_norm(self) -> float:
@@ -269,7 +268,7 @@ class FlatAdam:
         """One Adam step on every group from the current gradients."""
         self.steps += 1
         t = self.steps
-        for group, (flat, g, m, v, tmp) in zip(self.param_groups, self._flat):
+        for group, (flat, g, m, v, tmp) in zip(self.param_groups, self._flat, strict=True):
             p = flat.numpy()  # the parameters' memory (a view: cheap, and right after a copy)
             beta1, beta2 = group["betas"]
             m *= beta1
@@ -290,7 +289,7 @@ class FlatAdam:
     def state_dict(self) -> dict:
         state, index = {}, 0
         groups = []
-        for group, (_, _, m, v, _) in zip(self.param_groups, self._flat):
+        for group, (_, _, m, v, _) in zip(self.param_groups, self._flat, strict=True):
             offset, ids = 0, []
             for p in group["params"]:
                 n = p.numel()
@@ -316,11 +315,12 @@ class FlatAdam:
         steps = {float(s["step"]) for s in state.values()} or {0.0}
         if len(steps) != 1:
             raise ValueError("optimizer state has parameters at different step counts")
-        for saved, group, (_, _, m, v, _) in zip(groups, self.param_groups, self._flat):
+        for saved, group, (_, _, m, v, _) in zip(groups, self.param_groups, self._flat,
+                                                 strict=True):
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError("optimizer state has another number of parameters")
             offset = 0
-            for i, p in zip(saved["params"], group["params"]):
+            for i, p in zip(saved["params"], group["params"], strict=True):
                 n = p.numel()
                 s = state.get(i)
                 m[offset:offset + n] = 0.0 if s is None else _flat_of(s["exp_avg"], p)

@@ -1,4 +1,4 @@
-"""The one-step actor-critic's by-hand update (pgcore.backprop) against autograd and torch's Adam."""
+"""The one-step actor-critic's by-hand update (pgcore.backprop) against autograd and Adam."""
 
 from __future__ import annotations
 
@@ -136,13 +136,13 @@ def test_flat_adam_matches_torch_adam_step_by_step():
     ref = torch.optim.Adam(groups(theirs))
     rng = np.random.default_rng(0)
     for _ in range(6):
-        for p, q in zip(ours, theirs):
+        for p, q in zip(ours, theirs, strict=True):
             g = rng.standard_normal(p.shape).astype(np.float32)
             flat.grads[id(p)][...] = g
             q.grad = torch.from_numpy(g.copy())
         flat.step()
         ref.step()
-        for p, q in zip(ours, theirs):
+        for p, q in zip(ours, theirs, strict=True):
             np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-5,
                                        atol=1e-6)
 
@@ -151,11 +151,11 @@ def test_flat_adam_keeps_values_and_moves_the_parameters_in_place():
     ours, _ = _twin_params()
     before = [p.detach().clone() for p in ours]
     flat = FlatAdam([{"params": ours, "lr": 0.1}])
-    for p, b in zip(ours, before):
+    for p, b in zip(ours, before, strict=True):
         assert torch.equal(p.detach(), b)  # flattening keeps every value
         flat.grads[id(p)][...] = 1.0
     flat.step()
-    for p, b in zip(ours, before):  # the first Adam step moves each weight by lr
+    for p, b in zip(ours, before, strict=True):  # the first Adam step moves each weight by lr
         np.testing.assert_allclose((b - p.detach()).numpy(), 0.1, rtol=1e-4)
 
 
@@ -169,7 +169,7 @@ def test_flat_adam_state_moves_to_and_from_torch_adam():
         flat.step()
     ref = torch.optim.Adam([{"params": theirs, "lr": 1e-2}])
     with torch.no_grad():
-        for p, q in zip(ours, theirs):
+        for p, q in zip(ours, theirs, strict=True):
             q.copy_(p)
     ref.load_state_dict(flat.state_dict())
     again = FlatAdam([{"params": [torch.nn.Parameter(p.detach().clone()) for p in ours],
@@ -177,12 +177,12 @@ def test_flat_adam_state_moves_to_and_from_torch_adam():
     again.load_state_dict(ref.state_dict())
     assert again.steps == 3
     g = [rng.standard_normal(p.shape).astype(np.float32) for p in ours]
-    for p, q, r, gi in zip(ours, theirs, again.param_groups[0]["params"], g):
+    for p, q, r, gi in zip(ours, theirs, again.param_groups[0]["params"], g, strict=True):
         flat.grads[id(p)][...] = gi
         again.grads[id(r)][...] = gi
         q.grad = torch.from_numpy(gi.copy())
     flat.step(), ref.step(), again.step()
-    for p, q, r in zip(ours, theirs, again.param_groups[0]["params"]):
+    for p, q, r in zip(ours, theirs, again.param_groups[0]["params"], strict=True):
         np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(r.detach().numpy(), p.detach().numpy(), rtol=1e-6)
     with pytest.raises(ValueError):
@@ -200,7 +200,7 @@ def test_one_step_runs_are_reproducible_from_the_seed():
     cfg = preset("actor-critic", seed=4, max_episodes=15)
     a, b = train(cfg), train(cfg)
     assert a.episode_returns == b.episode_returns
-    for p, q in zip(a.agent.net.parameters(), b.agent.net.parameters()):
+    for p, q in zip(a.agent.net.parameters(), b.agent.net.parameters(), strict=True):
         assert torch.equal(p, q)
 
 
@@ -252,7 +252,8 @@ def _actor_drift(policy_adam_eps: float, updates: int = 300) -> tuple[float, flo
         v, v_next = agent.value(np.stack((obs, next_obs)))
         reward = v - cfg.gamma * v_next + 1e-3 * rng.standard_normal()  # delta ~ N(0, 1e-6)
         agent.update(Transition(obs, np.int64(rng.integers(2)), reward, next_obs, False, False))
-    moved = [float((p.detach() - b).abs().mean()) for p, b in zip(actor + critic, before)]
+    moved = [float((p.detach() - b).abs().mean())
+             for p, b in zip(actor + critic, before, strict=True)]
     n = len(actor)
     return (float(np.mean(moved[:n])) / cfg.lr, float(np.mean(moved[n:])) / cfg.critic_lr)
 
