@@ -164,12 +164,12 @@ def categorical_grad(logits: np.ndarray, action: int, advantage: float,
 def gaussian_grad(head, outputs: np.ndarray, action: np.ndarray, advantage: float,
                   beta: float) -> tuple[np.ndarray, float, float]:
     """The same for a :class:`~pgcore.heads.GaussianHead`: ``outputs`` (2d,) are the mean
-    outputs u and the log-std outputs s; mu = centre + half * tanh(u), log sigma =
-    clamp(s, lo, hi); returns (dL/d outputs (2d,), log pi(a|s), H).
+    outputs u and the log-std outputs s; mu = centre + half * tanh(u) (or u, unsquashed),
+    log sigma = clamp(s, lo, hi); returns (dL/d outputs (2d,), log pi(a|s), H).
 
     log pi(a|s) = sum_i [ -(a_i - mu_i)^2 / (2 sigma_i^2) - log sigma_i - log(2 pi) / 2 ];
     H = sum_i [ log sigma_i + (1 + log(2 pi)) / 2 ], so
-    d log pi / du_i = (a_i - mu_i) / sigma_i^2 * half_i (1 - tanh(u_i)^2),
+    d log pi / du_i = (a_i - mu_i) / sigma_i^2 * half_i (1 - tanh(u_i)^2) (unsquashed: * 1),
     d log pi / ds_i = (a_i - mu_i)^2 / sigma_i^2 - 1 and dH / ds_i = 1 (both 0 where the clamp
     holds s_i at a bound, as for torch's clamp).
     """
@@ -177,8 +177,11 @@ def gaussian_grad(head, outputs: np.ndarray, action: np.ndarray, advantage: floa
 
     d = head.dim
     u, s = outputs[:d], outputs[d:]
-    t = np.tanh(u)
-    mean = head._centre + head._half * t  # (d,)
+    if head.squash:
+        t = np.tanh(u)
+        mean, dmean = head._centre + head._half * t, head._half * (1.0 - t * t)  # (d,)
+    else:  # the raw output is the mean
+        mean, dmean = u, 1.0
     log_std = np.clip(s, *LOG_STD_BOUNDS)
     inv_var = np.exp(-2.0 * log_std)
     diff = action - mean
@@ -187,7 +190,7 @@ def gaussian_grad(head, outputs: np.ndarray, action: np.ndarray, advantage: floa
     entropy = float((log_std + 0.5 * (1.0 + math.log(2 * math.pi))).sum())
     inside = (s >= LOG_STD_BOUNDS[0]) & (s <= LOG_STD_BOUNDS[1])
     grad = np.empty(2 * d)
-    grad[:d] = -advantage * diff * inv_var * head._half * (1.0 - t * t)
+    grad[:d] = -advantage * diff * inv_var * dmean
     grad[d:] = np.where(inside, -advantage * (z2 - 1.0) - beta, 0.0)
     return grad, log_prob, entropy
 

@@ -38,7 +38,7 @@ import torch
 from .algos import Agent, make_agent
 from .algos.common import check_action_space
 from .config import ConfigError, TrainConfig
-from .envs import EnvError, EnvSpec, env_spec
+from .envs import EnvError, EnvSpec, spec_for
 from .heads import NoHeadError, head_from_description
 
 FORMAT_VERSION = 2
@@ -276,7 +276,7 @@ def _load(data: bytes, name: str, check_env: bool) -> tuple[Agent, TrainConfig, 
 
     if check_env:
         try:
-            env = env_spec(config.env_id, config.action_bins)
+            env = spec_for(config)
         except EnvError as exc:
             raise CheckpointError(f"{name}: cannot use its environment: {exc}") from None
         if (env.obs_dim, env.head) != (obs_dim, head):

@@ -9,6 +9,7 @@ that of a discrete space is a one-line :class:`~pgcore.fields.ConfigError`.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import gymnasium as gym
@@ -95,6 +96,16 @@ def env_spec(env_id: str, action_bins: int | None = None) -> EnvSpec:
         return _check_spaces(env_id, env.observation_space, env.action_space, action_bins)
     finally:
         env.close()
+
+
+def spec_for(config) -> EnvSpec:
+    """The spec a run of ``config`` acts in: its env, its ``action_bins`` (DQN) and, for a
+    Gaussian head, whether the mean is squashed (``squash_mean``)."""
+    spec = env_spec(config.env_id, config.action_bins)
+    if spec.head.kind == "gaussian" and spec.head.squash != config.squash_mean:
+        spec = dataclasses.replace(spec, head=dataclasses.replace(spec.head,
+                                                                  squash=config.squash_mean))
+    return spec
 
 
 def make_env(env_id: str, render_mode: str | None = None) -> gym.Env:

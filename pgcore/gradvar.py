@@ -501,11 +501,11 @@ class GradVarLab(TaskOwner):
     def _work(self) -> tuple[str, str] | None:
         try:
             torch.set_num_threads(1)
-            from .envs import env_spec, make_env
+            from .envs import make_env, spec_for
             from .events import EpisodeEnd
             from .trainer import Trainer
 
-            spec = env_spec(self.config.env_id, self.config.action_bins)
+            spec = spec_for(self.config)
             if self.train_episodes > 0:
                 def on_event(e) -> None:
                     if type(e) is EpisodeEnd:

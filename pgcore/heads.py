@@ -207,11 +207,15 @@ class GaussianHead:
     """A diagonal Gaussian policy over ``Box(low, high, (d,))`` actions:
     pi(.|s) = N(mu(s), diag(sigma^2)).
 
-    The head reads 2d outputs per state. The first d (the network's last layer) give the means,
-    squashed into the action range: mu(s) = centre + half_range * tanh(output), so a mean can
-    approach a bound but never leave the range. (With a raw, unbounded mean we measured it
-    drifting to |mu| = 6-20 on Pendulum's [-2, 2] torque: every sample was then clipped to the
-    same bound, the action stopped mattering, and learning stalled.) The last d are the
+    The head reads 2d outputs per state. The first d (the network's last layer) give the means.
+    With ``squash`` (the default) they are squashed into the action range: mu(s) = centre +
+    half_range * tanh(output), so a mean can approach a bound but never leave the range. (With
+    a raw, unbounded mean we measured A2C's drifting to |mu| = 6-20 on Pendulum's [-2, 2]
+    torque: every sample was then clipped to the same bound, the action stopped mattering, and
+    learning stalled.) With ``squash=False`` the mean is the raw output, as in Stable-Baselines3:
+    it may leave the range, and the environment then gets the bound (bang-bang control). PPO's
+    clipped steps keep such a mean in check; on Pendulum-v1 its ``ppo-pendulum`` preset learns
+    better with it (README, Performance). The last d are the
     log-standard-deviations, which do not depend on the state: one learned parameter vector of
     d numbers, starting at :data:`LOG_STD_INIT` and clamped to :data:`LOG_STD_BOUNDS` wherever
     it is read. The head only says that it wants them (:attr:`state_independent_init`); the
@@ -229,6 +233,7 @@ class GaussianHead:
 
     low: tuple[float, ...]
     high: tuple[float, ...]
+    squash: bool = True
     kind = "gaussian"
     action_dtype = np.float32
 
@@ -263,10 +268,12 @@ class GaussianHead:
         return (LOG_STD_INIT,) * self.dim
 
     def mean_and_log_std(self, outputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """mu(s) = centre + half_range * tanh(outputs[:, :d]) and the clamped log-std, each
-        (B, d), with gradient."""
+        """mu(s) = centre + half_range * tanh(outputs[:, :d]) (``squash``) or outputs[:, :d]
+        itself, and the clamped log-std, each (B, d), with gradient."""
         d = self.dim
-        mean = self._centre_t + self._half_t * torch.tanh(outputs[..., :d])
+        mean = outputs[..., :d]
+        if self.squash:
+            mean = self._centre_t + self._half_t * torch.tanh(mean)
         return mean, outputs[..., d:].clamp(*LOG_STD_BOUNDS)
 
     def distribution(self, outputs: torch.Tensor | np.ndarray) -> np.ndarray:
@@ -275,7 +282,7 @@ class GaussianHead:
         out = (outputs.astype(np.float64) if isinstance(outputs, np.ndarray)
                else outputs.double().numpy())  # (B, 2d): mean outputs, then log-stds
         d = self.dim
-        mean = self._centre + self._half * np.tanh(out[:, :d])
+        mean = self._centre + self._half * np.tanh(out[:, :d]) if self.squash else out[:, :d]
         return np.concatenate((mean, np.exp(np.clip(out[:, d:], *LOG_STD_BOUNDS))), axis=1)
 
     def sample(self, dist: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -285,7 +292,8 @@ class GaussianHead:
         return (dist[:, :d] + dist[:, d:] * eps).astype(np.float32)
 
     def greedy(self, dist: np.ndarray) -> np.ndarray:
-        """The most likely action: the mean, (B, d) float32 (always inside the bounds)."""
+        """The most likely action: the mean, (B, d) float32 (inside the bounds when squashed;
+        otherwise the environment gets it clipped, like any action)."""
         return dist[:, : self.dim].astype(np.float32)
 
     def log_prob_entropy(self, outputs: torch.Tensor, actions: np.ndarray | torch.Tensor
@@ -307,7 +315,7 @@ class GaussianHead:
     def describe(self) -> dict:
         """Plain data for a checkpoint: enough to rebuild the space."""
         return {"type": "Box", "shape": [self.dim], "low": list(self.low),
-                "high": list(self.high)}
+                "high": list(self.high), "squash": self.squash}
 
     def space_text(self) -> str:
         """The action space in a few words, for messages: ``1 continuous action in [-2, 2]``."""
@@ -537,7 +545,7 @@ Head = DiscreteActions | GaussianHead
 _MAX_BOX_DIM = 1_000
 
 
-def _box_head(low, high, shape) -> GaussianHead:
+def _box_head(low, high, shape, squash: bool = True) -> GaussianHead:
     """A Gaussian head for a flat ``Box`` with finite bounds, or :class:`NoHeadError`."""
     if len(shape) != 1 or not 1 <= shape[0] <= _MAX_BOX_DIM:
         raise NoHeadError(f"Box actions must be a flat vector of 1 to {_MAX_BOX_DIM} numbers, "
@@ -549,7 +557,7 @@ def _box_head(low, high, shape) -> GaussianHead:
                           f"{shape[0]} high bounds")
     if not (np.isfinite(low).all() and np.isfinite(high).all() and (low < high).all()):
         raise NoHeadError("Box actions need finite bounds with low < high in every dimension")
-    return GaussianHead(tuple(map(float, low)), tuple(map(float, high)))
+    return GaussianHead(tuple(map(float, low)), tuple(map(float, high)), squash)
 
 
 def head_for(action_space) -> Head:
@@ -625,5 +633,8 @@ def head_from_description(desc: dict) -> Head:
                 and all(map(_is_number, low)) and all(map(_is_number, high))):
             raise NoHeadError("unknown action space: a Box is described by its shape and its "
                               "low and high bounds (lists of numbers)")
-        return _box_head(low, high, shape)
+        squash = desc.get("squash", True)  # files written before the option: squashed
+        if not isinstance(squash, bool):
+            raise NoHeadError("unknown action space: a Box's squash must be true or false")
+        return _box_head(low, high, shape, squash)
     raise NoHeadError(f"unknown action space type {desc.get('type')!r}")

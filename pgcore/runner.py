@@ -408,7 +408,7 @@ class BackgroundRun(TaskOwner):
         The same object is returned until newer weights are published.
         """
         from .algos import make_agent
-        from .envs import env_spec
+        from .envs import spec_for
 
         with self._lock:
             weights, version = self._weights, self._weights_update
@@ -417,7 +417,7 @@ class BackgroundRun(TaskOwner):
             return None
         if cached is not None and cached[0] == version:
             return cached[1]
-        spec = env_spec(self.config.env_id, self.config.action_bins)
+        spec = spec_for(self.config)
         agent = make_agent(self.config, spec)
         agent.net.load_state_dict(weights)
         agent.net.eval()

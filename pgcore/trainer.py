@@ -27,7 +27,7 @@ from .algos import Agent, DivergedError, make_agent
 from .algos.common import check_action_space
 from .collect import EpisodeInfo, VecCollector, collect_episode
 from .config import TrainConfig
-from .envs import env_spec, make_env, make_vec_env
+from .envs import make_env, make_vec_env, spec_for
 from .evaluation import evaluate_greedy
 from .events import EpisodeEnd, Evaluation, Event, Frame, RunEnd, UpdateEnd
 from .metrics import EpisodeHistory
@@ -131,7 +131,7 @@ class Trainer:
         self.config = config
         self.control = control or RunControl()
         self.frame_every = frame_every
-        self.spec = env_spec(config.env_id, config.action_bins)
+        self.spec = spec_for(config)
         check_action_space(config, self.spec)  # e.g. DQN on Box actions: one-line ConfigError
         self.agent = make_agent(config, self.spec)
         self._loops = {"episode": self._run_episodes, "rollout": self._run_rollouts,

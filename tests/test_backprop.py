@@ -269,3 +269,15 @@ def test_a_larger_actor_adam_eps_stops_noise_from_moving_a_solved_policy():
     assert old_actor > 1.0  # a random walk of lr-sized steps
     assert new_actor < old_actor / 10  # measured: 9.4 lr against 0.54 lr
     assert new_critic == pytest.approx(old_critic, rel=0.2)
+
+
+def test_gaussian_grad_with_a_raw_mean_against_autograd():
+    head = GaussianHead((-2.0,), (2.0,), squash=False)
+    out = torch.tensor([2.7, -0.3], dtype=torch.float64, requires_grad=True)  # mean outside
+    action = np.array([1.1])
+    log_prob, entropy = head.log_prob_entropy(out[None], action[None])
+    (-log_prob[0] * 0.6 - 0.1 * entropy[0]).backward()
+    g, lp, _ = gaussian_grad(head, out.detach().numpy(), action, advantage=0.6, beta=0.1)
+    np.testing.assert_allclose(g, out.grad.numpy(), rtol=1e-6, atol=1e-9)
+    assert lp == pytest.approx(float(log_prob[0].detach()))
+    assert head.distribution(np.array([[2.7, -0.3]]))[0, 0] == pytest.approx(2.7)  # not squashed

@@ -18,7 +18,7 @@ from pgcore.algos.common import check_action_space
 from pgcore.checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint_bytes
 from pgcore.collect import VecCollector, collect_episode
 from pgcore.config import ConfigError
-from pgcore.envs import EnvSpec, env_spec
+from pgcore.envs import EnvSpec, env_spec, spec_for
 from pgcore.events import Frame
 from pgcore.heads import (
     LOG_STD_BOUNDS,
@@ -219,7 +219,8 @@ def test_checkpoints_save_and_load_the_log_std(tmp_path):
             p.add_(0.05)
     data = checkpoint_bytes(agent)
     raw = torch.load(io.BytesIO(data), weights_only=True)
-    assert raw["action_space"] == {"type": "Box", "shape": [1], "low": [-2.0], "high": [2.0]}
+    assert raw["action_space"] == {"type": "Box", "shape": [1], "low": [-2.0], "high": [2.0],
+                                   "squash": True}
     assert raw["n_actions"] is None
     assert raw["model"]["state_independent"].tolist() == pytest.approx([-1.20])
     loaded, config, meta = load_checkpoint_bytes(data)  # checks Pendulum-v1's spaces too
@@ -244,11 +245,32 @@ def test_checkpoint_of_other_bounds_is_refused_for_the_env():
     ({"type": "Box", "shape": [1], "low": [1.0], "high": [-1.0]}, "low < high"),
     ({"type": "Box", "shape": [1, 1], "low": [-1.0], "high": [1.0]}, "flat"),
     ({"type": "Box", "shape": [1], "low": ["a"], "high": [1.0]}, "unknown action space"),
+    ({"type": "Box", "shape": [1], "low": [-1.0], "high": [1.0], "squash": "no"}, "squash"),
 ])
 def test_bad_box_descriptions_are_refused(desc, fragment):
     with pytest.raises(NoHeadError) as info:
         head_from_description(desc)
     assert fragment in str(info.value)
+
+
+def test_an_unsquashed_mean_is_the_raw_output_and_survives_a_checkpoint():
+    # ppo-pendulum leaves the mean raw (squash_mean=False): it may leave [-2, 2], the env clips
+    cfg = preset("ppo-pendulum", seed=0)
+    assert cfg.squash_mean is False and preset("a2c-pendulum").squash_mean is True
+    spec = spec_for(cfg)
+    assert spec.head == GaussianHead((-2.0,), (2.0,), squash=False) != env_spec(PENDULUM).head
+    head = spec.head
+    mean, log_std = head.mean_and_log_std(torch.tensor([[3.0, -0.5]]))
+    assert float(mean) == 3.0 and float(log_std) == -0.5
+    assert head.to_env(head.greedy(head.distribution(np.array([[3.0, -0.5]])))[0]) == 2.0
+    agent = make_agent(cfg, spec)
+    loaded, config, meta = load_checkpoint_bytes(checkpoint_bytes(agent))
+    assert loaded.head.squash is False and meta["action_space"]["squash"] is False
+    # a description written before the option (no "squash") is the squashed head
+    old = {"type": "Box", "shape": [1], "low": [-2.0], "high": [2.0]}
+    assert head_from_description(old) == GaussianHead((-2.0,), (2.0,))
+    run = train(cfg.replace(max_episodes=None, max_steps=4000))  # one rollout, 640 steps
+    assert run.updates == 640 and np.isfinite(run.episode_returns).all()
 
 
 # ----- choosing the head -------------------------------------------------------------------------

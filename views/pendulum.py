@@ -40,10 +40,12 @@ st.markdown(
     "torques that turned out better than expected and, as the agent becomes sure, narrows σ. "
     "Nothing in that needs the actions to be countable.")
 st.caption(
-    "Here μ(s) = 2·tanh(network output), so the centre stays within the range, and log σ is "
-    "one learned number shared by every state (`pgcore.heads.GaussianHead`). A drawn torque "
-    "can fall outside [−2, 2]: the environment gets it clipped, but the update uses the number "
-    "that was actually drawn. Reward: −(angle² + 0.1·speed² + 0.001·torque²) per step, 200 "
+    "Here μ(s) is the network's output (PPO's default, as in Stable-Baselines3) or, with "
+    "*Squash the Gaussian mean* (A2C's preset), 2·tanh of it, which keeps the centre inside "
+    "the range; log σ is one learned number shared by every state "
+    "(`pgcore.heads.GaussianHead`). A drawn torque can fall outside [−2, 2]: the environment "
+    "gets it clipped, but the update uses the number that was actually drawn. Reward: "
+    "−(angle² + 0.1·speed² + 0.001·torque²) per step, 200 "
     "steps per episode, so a return near 0 is perfect; a random torque scores about −1,200, "
     f"and one that swings up and holds the pole scores above about −{-pc.GOOD_RETURN:.0f}.")
 

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from pgcore import returns as R
 from pgcore import backprop
+from pgcore import returns as R
 from pgcore.algos.a2c import ActorCriticAgent
 from pgcore.algos.actor_critic import OneStepAgent
 from pgcore.algos.common import Agent
@@ -475,15 +475,18 @@ with text:
         "Two details matter in practice. The sampled action is stored **unclipped** and its "
         "log-density is the one the loss uses; only what the environment is given is clipped "
         "to [−2, 2] (the density of a clipped value is a different distribution's). And the "
-        "mean is squashed: with a raw mean we measured it drifting to |μ| = 6-20 on Pendulum, "
-        "every sample clipped to the same bound and the action stopped mattering. Nothing in "
+        "mean may be squashed, μ = 2·tanh(output): with a raw mean we measured A2C's drifting "
+        "to |μ| = 6-20 on Pendulum, every sample clipped to the same bound, and the action "
+        "stopped mattering, so A2C's preset squashes. PPO's clipped steps keep a raw mean in "
+        "check, and there the raw mean learned better (it can ask for the full torque, as "
+        "swinging the pendulum up wants), so PPO's preset leaves it raw. Nothing in "
         "REINFORCE's, A2C's or PPO's loss changes: they only ever ask the head for log π and H."
     )
     st.page_link("views/pendulum.py", label="Watch it learn Pendulum-v1",
                  icon=":material/rotate_right:")
 with code:
     code_block(gaussian_terms, "log N(a; μ, σ²) and the entropy, with autograd")
-    code_block(GaussianHead.mean_and_log_std, "the mean squashed into the bounds, σ clamped")
+    code_block(GaussianHead.mean_and_log_std, "the mean (squashed or raw), σ clamped")
     code_block(backprop.gaussian_grad, "the same gradients written out (section 15)")
 
 # 15 --------------------------------------------------------------------------------------------

@@ -31,7 +31,6 @@ steps shrink with it.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from ..backprop import FlatAdam, backward, first_row, forward, layers_of, output_grad
 from ..buffers import Transition

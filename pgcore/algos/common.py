@@ -65,7 +65,16 @@ NORMALIZE_ADVANTAGES = Field(
     boolean(), label="Normalise advantages", widget="checkbox", advanced=True, rank=200,
     flag=None, help="Standardise each update's advantages (mean 0, std 1).")
 
-POLICY_GRADIENT_FIELDS = (ENTROPY_BETA, VALUE_LR, VALUE_COEF, REDUCTION, NORMALIZE_ADVANTAGES)
+SQUASH_MEAN = Field(
+    "squash_mean", True,
+    "Continuous (Box) actions: a Gaussian mean squashed into the bounds, centre + half * "
+    "tanh(output) (True), or the raw output, which the env clips like any action (False).",
+    boolean(), label="Squash the Gaussian mean", widget="checkbox", advanced=True, rank=210,
+    flag=None, help="Continuous actions only: keep the policy's mean inside the action range "
+    "with a tanh, or let it leave the range (the environment clips).")
+
+POLICY_GRADIENT_FIELDS = (ENTROPY_BETA, VALUE_LR, VALUE_COEF, REDUCTION, NORMALIZE_ADVANTAGES,
+                          SQUASH_MEAN)
 
 
 # ----- the agent ------------------------------------------------------------------------------

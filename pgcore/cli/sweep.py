@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..algos.common import check_action_space
-from ..envs import env_spec
+from ..envs import spec_for
 from ..metrics import CARTPOLE_V0_SOLVED, CARTPOLE_V1_SOLVED
 from .common import (
     EXIT_FAILED,
@@ -143,10 +143,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from ..experiments import Experiment
 
     jobs, seeds = sweep_jobs(args)
-    specs = {key: env_spec(*key)  # unknown env: EnvError (exit 2) before any work
-             for key in dict.fromkeys((j.config.env_id, j.config.action_bins) for j in jobs)}
+    def key(config):
+        return config.env_id, config.action_bins, config.squash_mean
+
+    specs = {key(j.config): spec_for(j.config)  # unknown env: EnvError (exit 2) before any work
+             for j in jobs}
     for j in jobs:  # an algorithm that cannot act in its env's actions: ConfigError (exit 2)
-        check_action_space(j.config, specs[j.config.env_id, j.config.action_bins])
+        check_action_space(j.config, specs[key(j.config)])
     if args.jobs is not None and args.jobs < 1:
         raise CLIError(f"--jobs must be at least 1, got {args.jobs}")
     file_jobs = load_sweep_file(args.config).get("jobs") if args.config else None

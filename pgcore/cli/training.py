@@ -17,7 +17,7 @@ from pathlib import Path
 from .. import algos
 from ..algos.common import check_action_space
 from ..config import PRESETS, ConfigError, TrainConfig, default_config, preset
-from ..envs import env_spec
+from ..envs import spec_for
 from ..metrics import CARTPOLE_V0_SOLVED, CARTPOLE_V1_SOLVED, summarize, write_csv
 from ..trainer import RunResult
 from .common import (
@@ -218,7 +218,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     configs = [base.replace(seed=s) for s in seeds]
     # an unknown env (EnvError) or an action space the algorithm cannot act in (ConfigError):
     # one line and exit 2, before any work
-    check_action_space(base, env_spec(base.env_id, base.action_bins))
+    check_action_space(base, spec_for(base))
     if args.jobs is not None and args.jobs < 1:
         raise CLIError(f"--jobs must be at least 1, got {args.jobs}")
     jobs = min(len(seeds), args.jobs if args.jobs is not None else (os.cpu_count() or 1))
