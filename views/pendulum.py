@@ -41,7 +41,7 @@ st.markdown(
     "Nothing in that needs the actions to be countable.")
 st.caption(
     "Here μ(s) is the network's output (PPO's default, as in Stable-Baselines3) or, with "
-    "*Squash the Gaussian mean* (A2C's preset), 2·tanh of it, which keeps the centre inside "
+    "a squashed mean (A2C's preset), 2·tanh of it, which keeps the centre inside "
     "the range; log σ is one learned number shared by every state "
     "(`pgcore.heads.GaussianHead`). A drawn torque can fall outside [−2, 2]: the environment "
     "gets it clipped, but the update uses the number that was actually drawn. Reward: "

@@ -69,9 +69,7 @@ SQUASH_MEAN = Field(
     "squash_mean", True,
     "Continuous (Box) actions: a Gaussian mean squashed into the bounds, centre + half * "
     "tanh(output) (True), or the raw output, which the env clips like any action (False).",
-    boolean(), label="Squash the Gaussian mean", widget="checkbox", advanced=True, rank=210,
-    flag=None, help="Continuous actions only: keep the policy's mean inside the action range "
-    "with a tanh, or let it leave the range (the environment clips).")
+    boolean(), flag=None)  # no Train-page widget: that page is CartPole's (discrete actions)
 
 POLICY_GRADIENT_FIELDS = (ENTROPY_BETA, VALUE_LR, VALUE_COEF, REDUCTION, NORMALIZE_ADVANTAGES,
                           SQUASH_MEAN)
