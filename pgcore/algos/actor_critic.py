@@ -186,8 +186,9 @@ of 0.01, or correct truncation handling do not (5 of 5 still collapse).
 Our default keeps the one-step update but drops the clip, gives actor and critic their own
 networks and lets the critic learn 10x faster than the actor (10⁻³ vs 10⁻⁴), so its baseline keeps
 up with the policy; a larger Adam ε for the actor keeps it there once learned. On the 10
-reference seeds it reaches a 100-episode average of 475 on all 10 (median 224 episodes) and 9 end
-at 500 after 1,000 episodes. Switch the preset to **"Our default (learns CartPole)"**, start again, and compare.
+reference seeds it reaches a 100-episode average of 475 on all 10 (median 224 episodes), and 9
+end at 500 after 1,000 episodes. Switch the preset to **"Our default (learns CartPole)"**,
+start again, and compare.
 """
 """Shown on the Train page beside a run with the lesson's collapsing ingredients."""
 
