@@ -255,7 +255,8 @@ def test_comparison_table_has_the_five_rows_with_claims_and_numbers():
     rows = table.set_index("aspect")
     assert "2 Q outputs" in rows.loc["action space", "measured: DQN"]
     assert "15,625" in rows.loc["action space", "measured: DQN"]
-    assert "not in pgcore yet" in rows.loc["action space", "measured: A2C"]
+    assert "a Gaussian head, 2 outputs per action dimension (12 for 6" in rows.loc[
+        "action space", "measured: A2C"]
     assert "argmax" in rows.loc["policy type", "measured: DQN"]
     assert "0.050" in rows.loc["policy type", "measured: A2C"]
     assert "**2,000** env steps" in rows.loc["sample efficiency", "measured: DQN"]

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from pgcore.experiments import ExperimentSnapshot, RunView
+from pgcore.heads import joint_actions
 from pgcore.metrics import across_seed_stats, moving_average, summarize
 
 from .experiment_charts import PALETTE
@@ -410,23 +411,14 @@ def policy_cell(figs: pd.DataFrame, label: str, config, n_actions: int) -> str:
     return text
 
 
-def discretised_outputs(bins: int, dims: int) -> int:
-    """Q outputs for a continuous action of ``dims`` dimensions cut into ``bins`` values
-    each: one output per combination, bins ** dims.
-
-    >>> discretised_outputs(5, 6)
-    15625
-    """
-    return int(bins) ** int(dims)
-
-
 def action_cell(n_actions: int, value_based: bool, bins: int = 5, dims: int = 6) -> str:
     if value_based:
         return (f"**{n_actions} Q outputs**, one per action · a {dims}-dimensional continuous "
                 f"action cut into {bins} bins each would need {bins}^{dims} = "
-                f"{discretised_outputs(bins, dims):,}")
+                f"{joint_actions(bins, dims):,}")
     return (f"**{n_actions} outputs** (probabilities of the {n_actions} actions) · continuous "
-            "actions: not in pgcore yet (they need a Gaussian head, still to come)")
+            f"actions: a Gaussian head, 2 outputs per action dimension ({2 * dims} for "
+            f"{dims}; see *Continuous actions*)")
 
 
 @dataclass(frozen=True)
