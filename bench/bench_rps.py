@@ -49,16 +49,6 @@ def settled(values: np.ndarray, target: float = TARGET) -> int | None:
     return 0 if not len(above) else int(above[-1] + 1)
 
 
-def _median(values, digits: int = 3) -> str:
-    """ "0.012 [0.005-0.022]" over the values that are not None."""
-    vals = sorted(v for v in values if v is not None)
-    if not vals:
-        return "-"
-    med = float(np.median(vals))
-    return f"{med:.{digits}f}" + (f" [{vals[0]:.{digits}f}-{vals[-1]:.{digits}f}]"
-                                  if len(vals) > 1 else "")
-
-
 def run_seed(kind: str, seed: int, rounds: int, every: int, lr: float,
              memory: float) -> dict:
     """One learner on one seed: its exploitability every ``every`` rounds, and the timing."""
@@ -117,17 +107,20 @@ def main(argv: list[str] | None = None) -> int:
     n = len(args.seeds)
     pg = [r for r in runs if r["kind"] == "policy-gradient"]
     greedy = [r for r in runs if r["kind"] == "greedy"]
+    def fine(values) -> str:
+        return median_range(values, kind="fine", empty="-")
+
     rows = [
         ["policy-gradient, time-averaged policy",
          median_range([r["rounds_to_target"] for r in pg], n_total=n, show_count=True),
-         _median([r["seconds_to_target"] for r in pg]),
-         "final " + _median([r["final_average_exploitability"] for r in pg])],
+         fine([r["seconds_to_target"] for r in pg]),
+         "final " + fine([r["final_average_exploitability"] for r in pg])],
         ["policy-gradient, current policy", "-", "-",
-         "mean over the second half " + _median([r["late_exploitability"] for r in pg])],
+         "mean over the second half " + fine([r["late_exploitability"] for r in pg])],
         ["greedy (argmax of action values)",
          median_range([r["rounds_to_target"] for r in greedy], n_total=n, show_count=True),
-         _median([r["seconds_to_target"] for r in greedy]),
-         "smallest " + _median([r["min_exploitability"] for r in greedy])],
+         fine([r["seconds_to_target"] for r in greedy]),
+         "smallest " + fine([r["min_exploitability"] for r in greedy])],
     ]
     print(f"## Rock-paper-scissors against the exploiting opponent: seeds {args.seeds}, "
           f"{args.rounds:,} rounds, lr {args.lr:g}, memory {args.memory:g}\n")

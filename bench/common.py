@@ -98,6 +98,8 @@ def fmt_num(x: float | None, kind: str = "int") -> str:
         return f"{x:,.0f}"
     if kind == "avg":
         return f"{x:.1f}"
+    if kind == "fine":
+        return f"{x:.3f}"
     return f"{x:.0f}"
 
 

@@ -185,18 +185,9 @@ def status_line(snap: RunSnapshot, holder: RunHolder) -> str:
     return f":{color}-badge[{icon} {label}] &nbsp; :gray[{text}]"
 
 
-def draw_panel(holder: RunHolder, snap: RunSnapshot, pool: SlotPool,
-               reference: str | None = None) -> None:
-    """Everything the run shows, from one snapshot, in as few elements as is reasonable.
-    ``reference``: the label of the typical-run band to draw behind the returns, if any."""
-    c = snap.config
-    st.markdown(status_line(snap, holder))
-    st.html(metrics_html(snap, holder))
-    budget = f"{snap.episode_count:,} of {c.max_episodes:,} episodes" if c.max_episodes \
-        else f"{snap.env_steps:,} steps"
-    st.progress(snap.progress(), text=f"{budget} · {snap.env_steps:,} env steps · "
-                                      f"{snap.wall_seconds:,.1f} s of training")
-
+def end_note(snap: RunSnapshot, pool: SlotPool) -> None:
+    """One line on where a run stands, when it is not simply training: waiting for a slot,
+    finished, stopped, diverged or failed (its own message)."""
     if snap.state == "waiting":
         ahead = snap.waiting_position
         st.info(f"Waiting for a free training slot: {pool.active} of {pool.max_concurrent} "
@@ -209,6 +200,21 @@ def draw_panel(holder: RunHolder, snap: RunSnapshot, pool: SlotPool,
         st.info(snap.message, icon=":material/stop_circle:")
     elif snap.state in ("diverged", "error"):
         st.error(snap.message, icon=":material/error:")
+
+
+def draw_panel(holder: RunHolder, snap: RunSnapshot, pool: SlotPool,
+               reference: str | None = None) -> None:
+    """Everything the run shows, from one snapshot, in as few elements as is reasonable.
+    ``reference``: the label of the typical-run band to draw behind the returns, if any."""
+    c = snap.config
+    st.markdown(status_line(snap, holder))
+    st.html(metrics_html(snap, holder))
+    budget = f"{snap.episode_count:,} of {c.max_episodes:,} episodes" if c.max_episodes \
+        else f"{snap.env_steps:,} steps"
+    st.progress(snap.progress(), text=f"{budget} · {snap.env_steps:,} env steps · "
+                                      f"{snap.wall_seconds:,.1f} s of training")
+
+    end_note(snap, pool)
 
     band = (typical.episode_band_arrow(reference, charts.WINDOW)
             if reference is not None else None)

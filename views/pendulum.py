@@ -8,6 +8,7 @@ from pgcore.execution import ACTIVE_STATES
 from pgcore.runner import BackgroundRun
 from ui import pendulum_charts as pc
 from ui import state
+from ui.live import end_note
 
 KEY = "pend"
 DQN_KEY = "pend.dqn"
@@ -134,16 +135,17 @@ def status_line(snap, preset_name: str | None) -> str:
     return f":{color}-badge[{label}] &nbsp; :gray[{text}]"
 
 
-def end_note(snap) -> None:
-    if snap.state == "waiting":
-        st.info(f"Waiting for a free training slot ({pool.active} of {pool.max_concurrent} "
-                "busy); it starts by itself.", icon=":material/hourglass_top:")
-    elif snap.state == "finished":
-        st.success(snap.message, icon=":material/check_circle:")
-    elif snap.state == "stopped":
-        st.info(snap.message, icon=":material/stop_circle:")
-    elif snap.state in ("diverged", "error"):
-        st.error(snap.message, icon=":material/error:")
+def draw_frame(snap, page, who: str, empty: str):
+    """The run's latest frame with its caption (the JPEG cached in the page's notes); returns
+    the frame, or None (and says ``empty``) before there is one."""
+    frame = snap.frame
+    data = pc.frame_jpeg(frame, page.notes.setdefault("frame", {}))
+    if data is None:
+        st.caption(empty)
+        return None
+    st.image(data, width="stretch", caption=f"{who}: episode {frame.episode:,}, "
+                                            f"step {frame.step}")
+    return frame
 
 
 def progress(snap) -> None:
@@ -157,17 +159,13 @@ def draw_pg(snap) -> None:
     st.markdown(status_line(snap, pg_page.notes.get("preset")))
     st.html(pc.metrics_html(snap))
     progress(snap)
-    end_note(snap)
+    end_note(snap, pool)
     st.vega_lite_chart(pc.returns_spec(snap), width="stretch")
     left, right = st.columns([1, 1.35], gap="medium")
     with left:
-        frame = snap.frame
-        data = pc.frame_jpeg(frame, pg_page.notes.setdefault("frame", {}))
-        if data is None:
-            st.caption("The pendulum appears once training has started.")
-        else:
-            st.image(data, width="stretch", caption=f"the policy acting: episode "
-                                                    f"{frame.episode:,}, step {frame.step}")
+        frame = draw_frame(snap, pg_page, "the policy acting",
+                           "The pendulum appears once training has started.")
+        if frame is not None:
             torque = pc.frame_torque(frame)
             if torque is not None:
                 mu, sigma = torque
@@ -278,7 +276,7 @@ def draw_compare(pg, dq) -> None:
     st.markdown(status_line(dq, dqn_page.notes.get("preset")))
     st.html(pc.metrics_html(dq))
     progress(dq)
-    end_note(dq)
+    end_note(dq, pool)
     runs = {series_name(s): s for s in (pg, dq) if s is not None}
     budget = max(s.config.max_episodes for s in runs.values()) * pc.STEPS_PER_EPISODE
     left, right = st.columns([1.6, 1], gap="medium")
@@ -288,13 +286,9 @@ def draw_compare(pg, dq) -> None:
                    "(dashed: −200). DQN's training returns include its ε-greedy random "
                    "steps.")
     with right:
-        frame = dq.frame
-        data = pc.frame_jpeg(frame, dqn_page.notes.setdefault("frame", {}))
-        if data is None:
-            st.caption("The pendulum appears once DQN has started.")
-        else:
-            st.image(data, width="stretch", caption=f"DQN acting: episode {frame.episode:,}, "
-                                                    f"step {frame.step}")
+        frame = draw_frame(dq, dqn_page, "DQN acting",
+                           "The pendulum appears once DQN has started.")
+        if frame is not None:
             choice = pc.frame_choice(frame)
             if choice is not None:
                 chosen = f"{choice[0]:+.2f}".replace("-", "−")

@@ -61,10 +61,13 @@ class OneStepAgent(ActorCriticAgent):
     actor's forward pass in numpy on the same weights (the torch network is used everywhere
     else: checkpoints, evaluation, the app)."""
 
+    def __init__(self, config, spec):
+        super().__init__(config, spec)
+        self.buffer: Transition | None = None  # the last transition, from remember()
+        self._layers = None  # numpy views of the network, taken on first use (_views)
+
     def make_optimizer(self, groups: list[dict]) -> FlatAdam:
         groups[0]["eps"] = self.config.policy_adam_eps  # the actor's group; the critic's: 1e-8
-        self.buffer: Transition | None = None
-        self._layers = None
         return FlatAdam(groups)
 
     def _views(self):
