@@ -36,10 +36,13 @@ SUMMARY_KEYS = ("episodes", "episodes_to_195", "episodes_to_475", "steps_to_475"
 
 
 def single_thread() -> None:
-    """One torch thread (the benchmarks' rule: timing is per core, not per machine)."""
+    """One torch thread and one BLAS thread for numpy (the benchmarks' rule: timing is per
+    core, not per machine), for every system measured."""
     import torch
+    from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(1)
+    threadpool_limits(limits=1, user_api="blas")
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 

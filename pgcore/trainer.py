@@ -25,6 +25,7 @@ import numpy as np
 
 from .algos import Agent, DivergedError, make_agent
 from .algos.common import check_action_space
+from .backprop import one_blas_thread
 from .collect import EpisodeInfo, VecCollector, collect_episode
 from .config import TrainConfig
 from .envs import make_env, make_vec_env, spec_for
@@ -122,17 +123,20 @@ class Trainer:
     """Runs one config to the end of its budget, emitting events to a callback.
 
     ``frame_every`` (seconds) turns on :class:`Frame` events of the first environment, with
-    an RGB image when the environment can be drawn. The loop is the one the algorithm's
-    registry entry names (:data:`pgcore.algos.LOOPS`).
+    an RGB image when the environment can be drawn and ``render_frames`` is True (a run in a
+    host process sends its frames without one: the reader draws the state it needs). The
+    loop is the one the algorithm's registry entry names (:data:`pgcore.algos.LOOPS`).
     """
 
     def __init__(self, config: TrainConfig, control: RunControl | None = None,
-                 frame_every: float | None = None):
+                 frame_every: float | None = None, render_frames: bool = True):
         self.config = config
         self.control = control or RunControl()
         self.frame_every = frame_every
+        self.render_frames = render_frames
         self.spec = spec_for(config)
         check_action_space(config, self.spec)  # e.g. DQN on Box actions: one-line ConfigError
+        one_blas_thread()  # numpy's matrix products on one thread, like torch's
         self.agent = make_agent(config, self.spec)
         self._loops = {"episode": self._run_episodes, "rollout": self._run_rollouts,
                        "transition": self._run_transitions}
@@ -150,7 +154,7 @@ class Trainer:
         self._eval_env = None
         self._next_eval_step = cfg.eval_every
         self._next_eval_episode = cfg.eval_every_episodes
-        if self.frame_every is not None:
+        if self.frame_every is not None and self.render_frames:
             from .render import StateRenderer
 
             self._renderer = StateRenderer(cfg.env_id)

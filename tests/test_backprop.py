@@ -204,17 +204,35 @@ def test_one_step_runs_are_reproducible_from_the_seed():
         assert torch.equal(p, q)
 
 
-def test_numpy_acting_path_equals_the_torch_forward():
-    # Agent.policy runs one state at a time in numpy (PolicyValueNet.numpy_forward)
+@pytest.mark.parametrize("rows", [1, 8, 16, 64, 65])
+def test_numpy_acting_path_equals_the_torch_forward(rows):
+    # Agent.policy runs up to NUMPY_ACTING_ROWS states in numpy (PolicyValueNet.numpy_forward):
+    # one state (REINFORCE, the one-step actor-critic), a vector env's 8 or 16 (A2C, PPO)
+    from pgcore.algos.common import NUMPY_ACTING_ROWS
+
+    assert NUMPY_ACTING_ROWS == 64  # 65 rows: the torch path, the same numbers
     for algo, spec in (("reinforce", CARTPOLE), ("a2c", CARTPOLE), ("a2c", PENDULUM),
-                       ("actor-critic", CARTPOLE)):
+                       ("actor-critic", CARTPOLE), ("ppo", CARTPOLE), ("ppo", PENDULUM)):
         extra = {"baseline": "value"} if algo == "reinforce" else {}
         agent = make_agent(TrainConfig(algo=algo, seed=2, **extra), spec)
-        obs = np.random.default_rng(3).standard_normal((1, spec.obs_dim)).astype(np.float32)
+        obs = np.random.default_rng(3).standard_normal((rows, spec.obs_dim)).astype(np.float32)
         dist, values = agent.policy(obs, with_value=True)
         outputs, v = agent.net.act_forward(torch.as_tensor(obs), with_value=True)
         np.testing.assert_allclose(dist, agent.head.distribution(outputs), rtol=1e-5, atol=1e-7)
         np.testing.assert_allclose(values, v.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("shared", [0, 1])
+@pytest.mark.parametrize("spec", [CARTPOLE, PENDULUM], ids=["categorical", "gaussian"])
+def test_hand_net_forward_equals_the_modules(shared, spec):
+    agent = make_agent(TrainConfig(algo="a2c", seed=1, hidden=32, shared_layers=shared,
+                                   head_layers=2 - shared), spec)
+    obs = np.random.default_rng(0).standard_normal((50, spec.obs_dim)).astype(np.float32)
+    outputs, values, _ = agent.hand.forward(obs)
+    with torch.no_grad():
+        out, v = agent.net.module_forward(torch.as_tensor(obs))
+    np.testing.assert_allclose(outputs, out.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(values, v.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_a_copied_one_step_agent_learns_on_its_own_memory():
@@ -281,3 +299,93 @@ def test_gaussian_grad_with_a_raw_mean_against_autograd():
     np.testing.assert_allclose(g, out.grad.numpy(), rtol=1e-6, atol=1e-9)
     assert lp == pytest.approx(float(log_prob[0].detach()))
     assert head.distribution(np.array([[2.7, -0.3]]))[0, 0] == pytest.approx(2.7)  # not squashed
+
+
+# ----- A2C and PPO: batch updates by hand against autograd -------------------------------------
+
+
+def _vec_rollout(spec, T=5, N=3, seed=0):
+    """Random states and actions with a terminated step, a truncated step and the reset steps
+    after them (invalid), so every branch of the masking is used."""
+    from pgcore.collect import Rollout
+
+    rng = np.random.default_rng(seed)
+    terminated, truncated = np.zeros((T, N), bool), np.zeros((T, N), bool)
+    valid = np.ones((T, N), bool)
+    terminated[1, 0], valid[2, 0] = True, False
+    truncated[0, 1], valid[1, 1] = True, False
+    if spec.n_actions:
+        actions = rng.integers(0, spec.n_actions, size=(T, N)).astype(np.int64)
+    else:
+        actions = (rng.standard_normal((T, N, spec.head.dim)) * 2.5).astype(np.float32)
+    return Rollout(rng.standard_normal((T + 1, N, spec.obs_dim)).astype(np.float32), actions,
+                   rng.normal(1.0, 0.5, (T, N)), terminated, truncated, valid)
+
+
+def _autograd_a2c(agent, rollout) -> dict[str, torch.Tensor]:
+    """A2C's loss as autograd sees it, on the nn.Sequential modules themselves."""
+    from pgcore.algos.a2c import rollout_targets
+    from pgcore.returns import normalize
+
+    cfg, net = agent.config, agent.net
+    T, N = rollout.actions.shape[:2]
+    outputs, values = net.module_forward(torch.as_tensor(rollout.obs).reshape((T + 1) * N, -1))
+    values = values.reshape(T + 1, N)
+    v_np = values.detach().double().numpy()
+    adv, target = rollout_targets(cfg, rollout, v_np[:T], v_np[1:])
+    valid = rollout.valid.reshape(-1)
+    adv = adv.reshape(-1)[valid]
+    if cfg.normalize_advantages:
+        adv = normalize(adv)
+    adv = torch.as_tensor(adv, dtype=torch.float32)
+    actions = rollout.actions.reshape(T * N, *agent.head.action_shape)[valid]
+    log_probs, entropy = agent.head.log_prob_entropy(outputs[: T * N][valid], actions)
+    v = values[:T].reshape(-1)[torch.as_tensor(valid)]
+    target = torch.as_tensor(target.reshape(-1)[valid], dtype=torch.float32)
+    reduce = torch.sum if cfg.reduction == "sum" else torch.mean
+    loss = (-reduce(log_probs * adv) + cfg.value_coef * (target - v).pow(2).mean()
+            - cfg.entropy_beta * reduce(entropy))
+    net.zero_grad()
+    loss.backward()
+    return {name: p.grad.clone() for name, p in net.named_parameters()}
+
+
+A2C_CASES = {
+    "default (shared tanh trunk)": (CARTPOLE, dict()),
+    "separate relu networks, entropy, normalised, summed": (
+        CARTPOLE, dict(shared_layers=0, head_layers=2, activation="relu", entropy_beta=0.05,
+                       normalize_advantages=True, reduction="sum")),
+    "gaussian head, squashed": (PENDULUM, dict(shared_layers=0, head_layers=2, entropy_beta=0.1)),
+    "gaussian head, raw mean, shared trunk": (PENDULUM, dict(squash_mean=False,
+                                                             entropy_beta=0.02)),
+}
+
+
+@pytest.mark.parametrize("case", list(A2C_CASES))
+def test_a2c_by_hand_gradient_equals_autograd(case):
+    import copy
+
+    spec, overrides = A2C_CASES[case]
+    if spec is PENDULUM:
+        spec = EnvSpec("toy", 3, GaussianHead((-2.0,), (2.0,),
+                                               squash=overrides.get("squash_mean", True)))
+    cfg = preset("a2c").replace(hidden=16, max_grad_norm=None, n_envs=3, n_steps=5,
+                                **overrides)
+    agent = make_agent(cfg, spec)
+    reference = copy.deepcopy(agent)
+    rollout = _vec_rollout(spec)
+    agent.update(rollout)
+    expected = _autograd_a2c(reference, rollout)
+    for name, grad in _by_hand_gradients(agent).items():
+        np.testing.assert_allclose(grad, expected[name].numpy(), rtol=2e-4, atol=2e-6,
+                                   err_msg=name)
+
+
+def test_a_trainer_runs_numpy_on_one_blas_thread():
+    from threadpoolctl import threadpool_info
+
+    from pgcore import Trainer, default_config
+
+    Trainer(default_config("a2c", seed=0, max_episodes=1))
+    blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
+    assert blas and all(i["num_threads"] == 1 for i in blas)

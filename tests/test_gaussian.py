@@ -118,7 +118,8 @@ def test_agent_acting_greedy_is_the_mean_and_sampling_uses_the_agents_rng():
         outputs, _ = agent.net(torch.from_numpy(obs))
     greedy, _, _ = agent.act(obs, greedy=True)
     mean = (2.0 * np.tanh(outputs[:, :1].double().numpy())).astype(np.float32)
-    np.testing.assert_array_equal(greedy, mean)  # the mean, mu = 2 tanh(output), bit for bit
+    # the mean, mu = 2 tanh(output) (acting on a few states runs in numpy: float rounding)
+    np.testing.assert_allclose(greedy, mean, rtol=1e-6, atol=1e-7)
     assert (np.abs(greedy) < 2.0).all()
     np.testing.assert_allclose(dist[:, 1], math.exp(LOG_STD_INIT), rtol=1e-6)
     again = _agent()  # same seed: same weights, same sampler

@@ -20,7 +20,9 @@ from pgcore.algos.ppo import (
     approx_kl,
     clip_fraction,
     clipped_surrogate,
+    clipped_surrogate_grad,
     clipped_value_loss,
+    clipped_value_loss_grad,
     explained_variance,
     minibatch_indices,
     probability_ratio,
@@ -68,8 +70,8 @@ def _ppo(**overrides) -> PPOAgent:
 
 def test_clipped_surrogate_by_hand():
     eps = 0.2
-    ratio = torch.tensor([1.0, 1.1, 0.9, 1.5, 0.5, 1.5, 0.5, 1.2, 0.8])
-    adv = torch.tensor([2.0, 2.0, 2.0, 2.0, 2.0, -1.0, -1.0, 3.0, -3.0])
+    ratio = np.array([1.0, 1.1, 0.9, 1.5, 0.5, 1.5, 0.5, 1.2, 0.8])
+    adv = np.array([2.0, 2.0, 2.0, 2.0, 2.0, -1.0, -1.0, 3.0, -3.0])
     # inside [0.8, 1.2] it is r*A; outside, min(r*A, clip(r)*A):
     expected = [2.0,          # r = 1: A
                 2.2, 1.8,     # inside, A > 0
@@ -78,46 +80,70 @@ def test_clipped_surrogate_by_hand():
                 -1.5,         # A < 0, r = 1.5: the worse r*A = -1.5 is kept (not -1.2)
                 -0.8,         # A < 0, r = 0.5: capped at 0.8 * -1
                 3.6, -2.4]    # exactly on the edges: both terms agree
-    torch.testing.assert_close(clipped_surrogate(ratio, adv, eps), torch.tensor(expected))
+    np.testing.assert_allclose(clipped_surrogate(ratio, adv, eps), expected)
+
+
+def _torch_surrogate(log_ratio: torch.Tensor, adv: torch.Tensor, eps: float) -> torch.Tensor:
+    """The clipped objective through autograd (what the by-hand derivative must match)."""
+    ratio = torch.exp(log_ratio)
+    return torch.minimum(ratio * adv, torch.clamp(ratio, 1 - eps, 1 + eps) * adv)
 
 
 def test_clipped_samples_get_no_gradient_and_the_others_get_their_advantage():
-    ratio = torch.tensor([1.1, 1.5, 0.5, 1.5, 0.5], requires_grad=True)
-    adv = torch.tensor([2.0, 2.0, 2.0, -1.0, -1.0])
-    clipped_surrogate(ratio, adv, 0.2).sum().backward()
-    # d/dr of r*A is A; where the clipped term is the (smaller) one, the objective is flat
-    torch.testing.assert_close(ratio.grad, torch.tensor([2.0, 0.0, 2.0, -1.0, 0.0]))
+    ratio = np.array([1.1, 1.5, 0.5, 1.5, 0.5, 0.9, 1.0])
+    adv = np.array([2.0, 2.0, 2.0, -1.0, -1.0, -3.0, 0.5])
+    # d/d log pi of r*A is r*A; where the clipped term is the (smaller) one, the objective is
+    # flat: the second and fifth samples have already moved far enough
+    grad = clipped_surrogate_grad(ratio, adv, 0.2)
+    np.testing.assert_allclose(grad, [2.2, 0.0, 1.0, -1.5, 0.0, -2.7, 0.5])
+    log_ratio = torch.tensor(np.log(ratio), requires_grad=True)
+    _torch_surrogate(log_ratio, torch.tensor(adv), 0.2).sum().backward()
+    np.testing.assert_allclose(grad, log_ratio.grad.numpy(), rtol=1e-12)
 
 
 def test_probability_ratio_and_clip_fraction():
-    logp_old = torch.log(torch.tensor([0.5, 0.5, 0.2, 0.9]))
-    logp_new = torch.log(torch.tensor([0.5, 0.7, 0.1, 0.99]))
+    logp_old = np.log([0.5, 0.5, 0.2, 0.9])
+    logp_new = np.log([0.5, 0.7, 0.1, 0.99])
     ratio = probability_ratio(logp_new, logp_old)
-    torch.testing.assert_close(ratio, torch.tensor([1.0, 1.4, 0.5, 1.1]))
+    np.testing.assert_allclose(ratio, [1.0, 1.4, 0.5, 1.1])
     assert clip_fraction(ratio, 0.2) == 0.5  # 1.4 and 0.5 are outside [0.8, 1.2]
 
 
 def test_clipped_value_loss_by_hand():
-    v_old = torch.zeros(4)
-    v = torch.tensor([3.0, 0.5, -2.0, 2.0])
-    ret = torch.tensor([4.0, 1.0, 1.0, 0.0])
-    torch.testing.assert_close(clipped_value_loss(v, v_old, ret, None),
-                               torch.tensor([1.0, 0.25, 9.0, 4.0]))
+    v_old = np.zeros(4)
+    v = np.array([3.0, 0.5, -2.0, 2.0])
+    ret = np.array([4.0, 1.0, 1.0, 0.0])
+    np.testing.assert_allclose(clipped_value_loss(v, v_old, ret, None), [1.0, 0.25, 9.0, 4.0])
     # c = 1: V_clip = [1, 0.5, -1, 1]; the larger of the two squared errors per sample
-    torch.testing.assert_close(clipped_value_loss(v, v_old, ret, 1.0),
-                               torch.tensor([9.0, 0.25, 9.0, 4.0]))
+    np.testing.assert_allclose(clipped_value_loss(v, v_old, ret, 1.0), [9.0, 0.25, 9.0, 4.0])
+
+
+@pytest.mark.parametrize("clip_value", [None, 1.0, 0.3])
+def test_clipped_value_loss_grad_matches_autograd(clip_value):
+    rng = np.random.default_rng(0)
+    v_old, v, ret = rng.normal(size=(3, 50))
+    values = torch.tensor(v, requires_grad=True)
+    loss = (values - torch.tensor(ret)).pow(2)
+    if clip_value is not None:
+        clipped = torch.tensor(v_old) + torch.clamp(values - torch.tensor(v_old), -clip_value,
+                                                    clip_value)
+        loss = torch.maximum(loss, (clipped - torch.tensor(ret)).pow(2))
+    loss.sum().backward()
+    grad = clipped_value_loss_grad(v, v_old, ret, clip_value)
+    np.testing.assert_allclose(grad, values.grad.numpy(), rtol=1e-12)
+    if clip_value == 0.3:
+        assert (grad == 0).any() and (grad != 0).any()  # both branches were taken
 
 
 def test_approx_kl_is_zero_for_identical_policies_and_estimates_the_kl():
-    logp = torch.log(torch.tensor([0.1, 0.3, 0.6, 0.6, 0.3]))
+    logp = np.log([0.1, 0.3, 0.6, 0.6, 0.3])
     assert approx_kl(logp, logp) == 0.0
     assert approx_kl(logp, logp + 0.1) > 0 and approx_kl(logp, logp - 0.1) > 0
     # sampled from pi_old, the estimator's mean is the exact KL(pi_old || pi_new)
     p_old, p_new = np.array([0.2, 0.5, 0.3]), np.array([0.3, 0.3, 0.4])
     exact = float((p_old * np.log(p_old / p_new)).sum())
     actions = np.random.default_rng(0).choice(3, size=200_000, p=p_old)
-    est = approx_kl(torch.log(torch.tensor(p_old[actions])),
-                    torch.log(torch.tensor(p_new[actions])))
+    est = approx_kl(np.log(p_old[actions]), np.log(p_new[actions]))
     assert est == pytest.approx(exact, rel=0.02)
 
 
@@ -142,7 +168,7 @@ def test_minibatches_cover_every_sample_once_and_reshuffle():
 
 
 def _grads(agent) -> list[torch.Tensor]:
-    return [p.grad.clone() for p in agent.params]
+    return [torch.from_numpy(g.copy()) for g in agent.gradients()]
 
 
 def _specs():
@@ -185,6 +211,66 @@ def test_one_epoch_one_minibatch_gives_the_a2c_gradient(normalize, reduction,
         torch.testing.assert_close(g_ppo, g_a2c, rtol=1e-5, atol=1e-6)
     for p, q in zip(a2c.params, ppo.params, strict=True):  # and so the same Adam step
         torch.testing.assert_close(q, p, rtol=1e-5, atol=1e-6)
+
+
+def _autograd_ppo(net, head, cfg, obs, actions, logp_old, adv, v_old, ret, clip):
+    """PPO's minibatch loss through autograd on the nn.Sequential modules: its gradients by
+    parameter name, and the ratios."""
+    from pgcore.returns import normalize
+
+    outputs, values = net.module_forward(torch.as_tensor(obs))
+    logp, entropy = head.log_prob_entropy(outputs, actions)
+    a = torch.as_tensor(normalize(adv) if cfg.normalize_advantages else adv,
+                        dtype=torch.float32)
+    ratio = torch.exp(logp - torch.as_tensor(logp_old, dtype=torch.float32))
+    policy_loss = -torch.minimum(ratio * a, torch.clamp(ratio, 1 - clip, 1 + clip) * a).mean()
+    ret_t, v_old_t = (torch.as_tensor(x, dtype=torch.float32) for x in (ret, v_old))
+    value_loss = (values - ret_t).pow(2)
+    if cfg.clip_value is not None:
+        v_clip = v_old_t + torch.clamp(values - v_old_t, -cfg.clip_value, cfg.clip_value)
+        value_loss = torch.maximum(value_loss, (v_clip - ret_t).pow(2))
+    loss = policy_loss + cfg.value_coef * value_loss.mean() - cfg.entropy_beta * entropy.mean()
+    net.zero_grad()
+    loss.backward()
+    return {n: p.grad.clone() for n, p in net.named_parameters()}, ratio.detach().numpy()
+
+
+@pytest.mark.parametrize("spec", _specs())
+@pytest.mark.parametrize("clip_value", [None, 0.05])
+def test_a_later_epochs_gradient_by_hand_equals_autograd(spec, clip_value):
+    """At the second epoch the ratios are no longer 1 and some are clipped: the by-hand
+    gradient is still autograd's gradient of the written loss."""
+    import copy
+
+    from pgcore.algos.a2c import rollout_targets
+
+    cfg = _config(n_epochs=2, minibatches=1, lr=0.05, clip_range=0.05, max_grad_norm=None,
+                  entropy_beta=0.01, clip_value=clip_value, normalize_advantages=True)
+    two = make_agent(cfg, spec)
+    one = make_agent(cfg.replace(n_epochs=1), spec)
+    before = copy.deepcopy(two)
+    rollout = _rollout_for(spec)
+    one.update(rollout)  # one's weights are now two's just before its second step
+    two.update(rollout)
+
+    T, N = rollout.actions.shape[:2]
+    valid = rollout.valid.reshape(-1)
+    obs_all = torch.as_tensor(rollout.obs).reshape((T + 1) * N, -1)
+    with torch.no_grad():
+        out_old, v_all = before.net.module_forward(obs_all)
+    v_all = v_all.double().numpy().reshape(T + 1, N)
+    adv, ret = rollout_targets(cfg, rollout, v_all[:T], v_all[1:])
+    actions = rollout.actions.reshape(T * N, *spec.head.action_shape)[valid]
+    logp_old = spec.head.log_prob_entropy(out_old[: T * N][valid], actions)[0].numpy()
+    expected, ratio = _autograd_ppo(one.net, spec.head, cfg, obs_all[: T * N][valid].numpy(),
+                                    actions, logp_old, adv.reshape(-1)[valid],
+                                    v_all[:T].reshape(-1)[valid], ret.reshape(-1)[valid],
+                                    cfg.clip_range)
+    assert (np.abs(ratio - 1) > cfg.clip_range).any()  # the clip is at work
+    by_hand = {n: two.optimizer.grads[id(p)] for n, p in two.net.named_parameters()}
+    for name, grad in by_hand.items():
+        np.testing.assert_allclose(grad, expected[name].numpy(), rtol=5e-4, atol=5e-6,
+                                   err_msg=name)
 
 
 def test_later_epochs_are_clipped_where_a2c_would_keep_pushing():
@@ -243,6 +329,35 @@ def test_update_reports_its_statistics():
         assert math.isfinite(stats[key]), key
     assert stats.epochs == 3 and stats.gradient_steps == 6 and stats.batch_size == 10
     assert 0.0 <= stats.entropy <= math.log(N_ACTIONS) + 1e-6
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy on the NaN / inf values
+@pytest.mark.parametrize("what", ["outputs", "values"])
+def test_a_nan_in_the_middle_of_an_update_ends_the_run_before_the_bad_step(what):
+    from pgcore import Trainer
+
+    trainer = Trainer(default_config("ppo", seed=0, max_episodes=None, max_steps=5_000))
+    hand = trainer.agent.hand
+    forward, calls, before = hand.forward, [0], []
+
+    def poisoned(x):  # the third gradient step (inside the first rollout's update) goes bad
+        outputs, values, cache = forward(x)
+        calls[0] += 1
+        if calls[0] == 3:
+            before.extend(p.detach().clone() for p in trainer.agent.params)
+            if what == "outputs":
+                outputs = outputs * float("nan")
+            else:
+                values = values * float("inf")
+        return outputs, values, cache
+
+    hand.forward = poisoned
+    result = trainer.run()
+    assert result.reason == "diverged" and "\n" not in result.message
+    assert "clip range" in result.message  # PPO's own hint
+    assert trainer.agent.updates == 2  # two good steps, the bad one never taken
+    for p, q in zip(trainer.agent.params, before, strict=True):
+        assert torch.isfinite(p).all() and torch.equal(p, q)
 
 
 # ----- early stopping -------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from pgcore import EpisodeEnd, Frame, RunControl, RunEnd, Trainer, UpdateEnd, default_config, train
+from pgcore.algos.common import HandAgent
 from pgcore.config import TrainConfig
 from pgcore.events import END_REASONS
 
@@ -209,9 +210,11 @@ def test_stop_before_start_trains_nothing(event_log):
 def _poison_after(trainer: Trainer, n_good: int, what: str = "logits", monkeypatch=None):
     """Patch the network so that, from the (n_good+1)-th update on, its output is NaN / inf.
 
-    Only forward passes with autograd on (the update's) are poisoned; acting stays normal.
-    The one-step actor-critic updates by hand (pgcore.backprop), without autograd: there the
-    gradient of its policy loss turns NaN (logits) or the reward infinite (values).
+    Only the update's forward passes are poisoned; acting stays normal. REINFORCE's update
+    runs through autograd (the poisoned passes are those with autograd on); A2C's runs by
+    hand (pgcore.backprop), so its HandNet's forward is poisoned. The one-step actor-critic
+    also updates by hand: there the gradient of its policy loss turns NaN (logits) or the
+    reward infinite (values).
     """
     if trainer.config.algo == "actor-critic":
         from pgcore.algos import actor_critic
@@ -231,6 +234,22 @@ def _poison_after(trainer: Trainer, n_good: int, what: str = "logits", monkeypat
 
         monkeypatch.setattr(actor_critic, "output_grad", output_grad)
         trainer.agent.update = update
+        return
+    if isinstance(trainer.agent, HandAgent):
+        hand = trainer.agent.hand
+        original_forward, calls = hand.forward, [0]
+
+        def hand_forward(x):
+            outputs, values, cache = original_forward(x)
+            calls[0] += 1
+            if calls[0] > n_good:
+                if what == "logits":
+                    outputs = outputs * float("nan")
+                else:
+                    values = values * float("inf")
+            return outputs, values, cache
+
+        hand.forward = hand_forward  # instance attribute: the agent's update calls it
         return
     net = trainer.agent.net
     original = net.forward

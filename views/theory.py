@@ -8,7 +8,13 @@ from pgcore.algos.a2c import ActorCriticAgent
 from pgcore.algos.actor_critic import OneStepAgent
 from pgcore.algos.common import Agent
 from pgcore.algos.dqn import DQNAgent, linear_schedule, polyak_update
-from pgcore.algos.ppo import PPOAgent, approx_kl, clipped_surrogate, probability_ratio
+from pgcore.algos.ppo import (
+    PPOAgent,
+    approx_kl,
+    clipped_surrogate,
+    clipped_surrogate_grad,
+    probability_ratio,
+)
 from pgcore.algos.reinforce import ReinforceAgent, reinforce_advantages
 from pgcore.heads import GaussianHead, gaussian_terms, head_for, policy_terms, sample_actions
 from pgcore.networks import PolicyValueNet
@@ -36,7 +42,7 @@ SECTIONS = [
     ("dqn", "The value-based side: DQN's TD target, target networks, Double DQN"),
     ("ppo", "PPO: several epochs per rollout, a clipped probability ratio"),
     ("gaussian", "Continuous actions: a Gaussian policy"),
-    ("by-hand", "The one-step update by hand, and why it used to fall"),
+    ("by-hand", "Updates by hand, and why the one-step actor-critic used to fall"),
 ]
 with st.container(border=True):
     st.markdown("**On this page**")
@@ -195,8 +201,8 @@ with text:
     )
 with code:
     code_block(R.td_errors)
-    code_block(ActorCriticAgent.update, "A2C's loss; the one-step agent computes the same "
-               "gradient by hand (section 15)")
+    code_block(ActorCriticAgent.update, "A2C's loss and its gradient, written out by hand "
+               "(section 15); the one-step agent is the same on one transition")
 
 # 6 ---------------------------------------------------------------------------------------------
 text, code = section("a2c")
@@ -447,6 +453,7 @@ pulling can still be moved by the others), which is why PPO also watches the KL 
 with code:
     code_block(probability_ratio)
     code_block(clipped_surrogate, "the per-sample objective; the loss is minus its mean")
+    code_block(clipped_surrogate_grad, "its derivative: zero where the clip holds a sample")
     code_block(approx_kl, "how far the policy moved, from the sampled actions alone")
     code_block(PPOAgent.update, "advantages once, then epochs of shuffled minibatches")
 
@@ -487,20 +494,23 @@ with text:
     st.page_link("views/pendulum.py", label="Watch it learn Pendulum-v1",
                  icon=":material/rotate_right:")
 with code:
-    code_block(gaussian_terms, "log N(a; μ, σ²) and the entropy, with autograd")
+    code_block(gaussian_terms, "log N(a; μ, σ²) and the entropy, with autograd (REINFORCE)")
     code_block(GaussianHead.mean_and_log_std, "the mean (squashed or raw), σ clamped")
-    code_block(backprop.gaussian_grad, "the same gradients written out (section 15)")
+    code_block(backprop.gaussian_head_terms, "the same terms and their gradients written "
+               "out, for a batch (A2C, PPO; section 15)")
 
 # 15 --------------------------------------------------------------------------------------------
 text, code = section("by-hand")
 with text:
     st.markdown(
         "The one-step actor-critic takes a gradient step after **every** environment step, on "
-        "a batch of one transition. At that size the arithmetic is a few 128 × 128 "
-        "matrix-vector products, and the bookkeeping around it (autograd's graph, the "
-        "optimiser's loops over parameter groups) costs about ten times more. So this agent "
-        "does its update by hand: the forward pass keeps each layer's input and output, and "
-        "the chain rule runs back through them, layer by layer:"
+        "a batch of one transition; A2C takes one per 128-step rollout and PPO twenty per "
+        "512-step rollout. At these sizes the arithmetic is a few 64 × 64 or 128 × 128 "
+        "matrix products, and the bookkeeping around it (autograd's graph, the optimiser's "
+        "loops over parameter groups) costs more than the arithmetic: at a batch of one about "
+        "ten times more, at PPO's batch of 512 about three times. So these agents do their "
+        "update by hand: the forward pass keeps each layer's input and output, and the chain "
+        "rule runs back through them, layer by layer:"
     )
     st.latex(r"\frac{\partial L}{\partial z} = \frac{\partial L}{\partial h}\odot"
              r"\big(1 - h^2\big),\quad \frac{\partial L}{\partial W} = "
@@ -508,11 +518,15 @@ with text:
              r"\frac{\partial L}{\partial x} = \frac{\partial L}{\partial z}\, W"
              r"\qquad (h = \tanh z,\ z = xW^\top + b)")
     st.markdown(
-        "Where the loss starts, the softmax gives ∂(−δ log π(a|s))/∂z = −δ (onehot(a) − π), "
-        "and the critic's (δ)² gives −2 c_V δ at V(s). Adam then runs on one flat buffer per "
-        "parameter group. Tests check every gradient against autograd and the optimiser "
-        "against `torch.optim.Adam`; the results agree to float rounding, and the same seed "
-        "gives the same run.\n\n"
+        "Where the loss starts, every policy-gradient loss here depends on the policy only "
+        "through log π(a|s) and H(π(·|s)), so the head supplies those two and their "
+        "derivatives with respect to its outputs (for the softmax, ∂log π(a|s)/∂z = "
+        "onehot(a) − π), and the loss says how much each counts: −A_t/B for A2C, "
+        "−r_t A_t/B or 0 for PPO (the clip), −β/B for the entropy bonus. The critic's "
+        "squared error gives 2 c_V (V − R)/B at V(s). Adam then runs on one flat buffer per "
+        "parameter group. Tests check every gradient against autograd (A2C and PPO with both "
+        "heads, clipped and unclipped samples) and the optimiser against `torch.optim.Adam`; "
+        "the results agree to float rounding, and the same seed gives the same run.\n\n"
         "**Why a learned policy used to fall.** With Adam's usual ε = 10⁻⁸, our default "
         "reached an average of 475 on every seed and then, over the next few hundred "
         "episodes, drifted back down on several of them. Adam divides each step by a running "
@@ -524,6 +538,8 @@ with text:
     )
 with code:
     code_block(backprop.backward, "the chain rule through tanh/relu layers")
-    code_block(backprop.categorical_grad, "where the policy's loss starts")
+    code_block(backprop.categorical_head_terms, "where the policy's loss starts")
+    code_block(backprop.PolicyTerms.output_grad, "how a loss weighs log π and H")
+    code_block(backprop.HandNet.backward, "both heads and a shared trunk")
     code_block(OneStepAgent.update, "one transition, one update")
     code_block(backprop.FlatAdam.step, "Adam on a flat buffer")

@@ -16,15 +16,16 @@ advantages (lambda = 1: n-step returns). The loss over the batch's valid steps::
 
 from __future__ import annotations
 
-import torch
+import numpy as np
 
+from ..backprop import head_terms
 from ..collect import Rollout
 from ..fields import Field, number, whole
 from ..returns import gae_advantages, normalize
 from .base import Algorithm, Preset
 from .common import (
     POLICY_GRADIENT_FIELDS,
-    Agent,
+    HandAgent,
     Stats,
     advantage_stats,
     policy_gradient_panels,
@@ -69,43 +70,52 @@ def rollout_targets(config, rollout: Rollout, values, next_values):
     return advantages, advantages + values
 
 
-class ActorCriticAgent(Agent):
-    """Actor and critic (shared trunk or not) trained on bootstrapped advantages."""
+class ActorCriticAgent(HandAgent):
+    """Actor and critic (shared trunk or not) trained on bootstrapped advantages; the update
+    is written out by hand (:class:`~pgcore.algos.common.HandAgent`)."""
 
     action_spaces = ("Discrete", "Box")  # the loss reads the policy only through the head
 
     def update(self, rollout: Rollout) -> Stats:
         cfg = self.config
         T, N = rollout.actions.shape[:2]
-        obs = torch.as_tensor(rollout.obs, dtype=torch.float32).reshape((T + 1) * N, -1)
-        outputs, values = self.net(obs)  # ((T+1)N, head outputs), ((T+1)N,)
-        values = values.reshape(T + 1, N)
-        values_now = values[:T]  # (T, N) V(s_t), with gradient
-        next_values = values[1:].detach().double().numpy()  # (T, N) V(s_{t+1}), no gradient
+        # 1. One forward pass over every state s_0 .. s_T of every env.
+        obs = rollout.obs.reshape((T + 1) * N, -1)  # ((T+1)N, obs_dim) float32
+        outputs, values, cache = self.hand.forward(obs)  # ((T+1)N, out_dim), ((T+1)N,)
+        values = values.astype(np.float64).reshape(T + 1, N)  # V(s_0) .. V(s_T)
 
-        advantages, targets = rollout_targets(cfg, rollout, values_now.detach().double().numpy(),
-                                              next_values)  # (T, N), (T, N)
+        # 2. Advantages and the critic's targets (V(s_{t+1}) held fixed).
+        advantages, targets = rollout_targets(cfg, rollout, values[:T], values[1:])  # (T, N)
+        valid = rollout.valid.reshape(-1)  # (T*N,)
+        adv = advantages.reshape(-1)[valid]  # (B,)
+        if cfg.normalize_advantages and len(adv) > 1:
+            adv = normalize(adv)
+        target = targets.reshape(-1)[valid]  # (B,)
+        v = values[:T].reshape(-1)[valid]  # (B,)
+        B = len(adv)
+        actions = rollout.actions.reshape(T * N, *self.head.action_shape)[valid]
+        terms = head_terms(self.head, outputs[: T * N][valid], actions)  # log pi, H: (B,)
 
-        valid = torch.as_tensor(rollout.valid.reshape(-1))  # (T*N,)
-        adv = torch.as_tensor(advantages.reshape(-1), dtype=torch.float32)[valid]  # (B,)
-        if cfg.normalize_advantages and adv.numel() > 1:
-            adv = torch.as_tensor(normalize(adv.numpy()), dtype=torch.float32)
-        actions = rollout.actions.reshape(T * N, *self.head.action_shape)[valid.numpy()]
-        log_probs, entropy = self.head.log_prob_entropy(outputs[: T * N][valid],
-                                                        actions)  # (B,), (B,)
-        v = values_now.reshape(-1)[valid]  # (B,)
-        target = torch.as_tensor(targets.reshape(-1), dtype=torch.float32)[valid]  # (B,)
-
-        policy_loss = -self.reduce(log_probs * adv)
-        value_loss = (target - v).pow(2).mean()
-        entropy_term = self.reduce(entropy)
+        # 3. The loss and its gradient with respect to the outputs and V(s_t):
+        #    L = -w sum A_t log pi_t + value_coef mean (V_t - R_t)^2 - beta w sum H_t,
+        #    w = 1/B (mean) or 1 (sum), so dL/dlog pi_t = -w A_t, dL/dH_t = -beta w,
+        #    dL/dV_t = 2 value_coef (V_t - R_t) / B.
+        w = 1.0 if cfg.reduction == "sum" else 1.0 / B
+        policy_loss = -w * float(terms.log_prob @ adv)
+        value_loss = float(np.mean((v - target) ** 2))
+        entropy_term = w * float(terms.entropy.sum())
         loss = policy_loss + cfg.value_coef * value_loss - cfg.entropy_beta * entropy_term
-        grad_norm = self.optimize(loss)
-        return Stats({"policy_loss": float(policy_loss.detach()),
-                "value_loss": float(value_loss.detach()),
-                "entropy": float(entropy.detach().mean()), "grad_norm": grad_norm,
-                **advantage_stats(adv), "value_mean": float(v.detach().mean()),
-                "target_mean": float(target.mean()), "batch_size": int(valid.sum())})
+        rows = np.flatnonzero(valid)  # where the learned-from rows sit among (T+1)N
+        grad_outputs = np.zeros(outputs.shape, np.float32)
+        grad_outputs[rows] = terms.output_grad(-w * adv, -cfg.entropy_beta * w)
+        grad_values = np.zeros(len(obs), np.float32)
+        grad_values[rows] = 2.0 * cfg.value_coef * (v - target) / B
+        self.hand.backward(cache, grad_outputs, grad_values)
+        grad_norm = self.step(loss)  # DivergedError on a NaN / inf loss or gradient
+        return Stats({"policy_loss": policy_loss, "value_loss": value_loss,
+                      "entropy": float(terms.entropy.mean()), "grad_norm": grad_norm,
+                      **advantage_stats(adv), "value_mean": float(v.mean()),
+                      "target_mean": float(target.mean()), "batch_size": B})
 
 
 # ----- presets and the registry entry ---------------------------------------------------------

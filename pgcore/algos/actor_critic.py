@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backprop import FlatAdam, backward, first_row, forward, layers_of, output_grad
+from ..backprop import FlatAdam, backward, first_row, forward, output_grad
 from ..buffers import Transition
 from ..fields import Field, number
 from .a2c import ActorCriticAgent
@@ -64,30 +64,10 @@ class OneStepAgent(ActorCriticAgent):
     def __init__(self, config, spec):
         super().__init__(config, spec)
         self.buffer: Transition | None = None  # the last transition, from remember()
-        self._layers = None  # numpy views of the network, taken on first use (_views)
 
     def make_optimizer(self, groups: list[dict]) -> FlatAdam:
         groups[0]["eps"] = self.config.policy_adam_eps  # the actor's group; the critic's: 1e-8
         return FlatAdam(groups)
-
-    def _views(self):
-        """The network as numpy layers on the parameters' and gradients' memory: trunk,
-        policy, value, and the state-independent outputs (a Gaussian head's log-stds) with
-        their gradient, or None. Taken on first use (again after a copy)."""
-        if self._layers is None:
-            net, grads = self.net, self.optimizer.grads
-            extra = None
-            if net.state_independent is not None:
-                extra = (net.state_independent.detach().numpy(),
-                         grads[id(net.state_independent)])
-            self._layers = (layers_of(net.trunk, grads), layers_of(net.policy_head, grads),
-                            layers_of(net.value_head, grads), extra)
-        return self._layers
-
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state["_layers"] = None  # views of the original's memory: a copy takes its own
-        return state
 
     def update_due(self, env_steps: int) -> bool:
         """Every environment step is learned from."""
@@ -99,14 +79,15 @@ class OneStepAgent(ActorCriticAgent):
                                  bool(truncated))
 
     def update(self, tr: Transition) -> Stats:
-        cfg, opt = self.config, self.optimizer
+        cfg = self.config
         # forward: the trunk on s and s' together, the actor on s, the critic on both
-        trunk, policy, value, extra = self._views()
+        hand = self.hand
+        trunk, policy, value, extra = hand.trunk, hand.policy, hand.value, hand.extra
         x = np.stack((tr.obs, tr.next_obs)).astype(np.float32, copy=False)  # (2, obs_dim)
         features, trunk_cache = forward(trunk, x)  # (2, width)
         outputs, policy_cache = forward(policy, features[:1])  # (1, out_dim - k)
         if extra is not None:  # [outputs | state-independent outputs]
-            outputs = np.concatenate((outputs, extra[0][None]), axis=1)  # (1, out_dim)
+            outputs = np.concatenate((outputs, extra[None]), axis=1)  # (1, out_dim)
         values, value_cache = forward(value, features)  # (2, 1): V(s), V(s')
         v, v_next = float(values[0, 0]), float(values[1, 0])
         ends = tr.terminated or (tr.truncated and not cfg.bootstrap_truncated)
@@ -120,9 +101,9 @@ class OneStepAgent(ActorCriticAgent):
         # written exactly once.
         grad_out, log_prob, entropy = output_grad(self.head, outputs[0], tr.action, delta,
                                                   cfg.entropy_beta)
-        k = 0 if extra is None else len(extra[0])
+        k = 0 if extra is None else len(extra)
         if k:
-            extra[1][:] = grad_out[-k:]
+            hand.grad_extra[:] = grad_out[-k:]
         shared = bool(trunk)
         grad_features = backward(policy, policy_cache,
                                  grad_out[None, : len(grad_out) - k].astype(np.float32),
@@ -134,15 +115,10 @@ class OneStepAgent(ActorCriticAgent):
             backward(trunk, first_row(trunk_cache), grad_features + grad_critic,
                      input_grad=False)
 
-        grad_norm = opt.grad_norm()
-        if not np.isfinite(grad_norm):
-            raise DivergedError(
-                f"the gradient norm became {grad_norm} at update {self.updates + 1}")
-        if cfg.max_grad_norm is not None and grad_norm > cfg.max_grad_norm:
-            opt.scale_grads(cfg.max_grad_norm / (grad_norm + 1e-6))  # as clip_grad_norm_
-        opt.step()
-        self.updates += 1
-        return Stats({"policy_loss": -delta * log_prob, "value_loss": delta * delta,
+        policy_loss, value_loss = -delta * log_prob, delta * delta
+        grad_norm = self.step(policy_loss + cfg.value_coef * value_loss
+                              - cfg.entropy_beta * entropy)  # DivergedError on NaN / inf
+        return Stats({"policy_loss": policy_loss, "value_loss": value_loss,
                       "entropy": entropy, "grad_norm": grad_norm, "advantage_mean": delta,
                       "advantage_std": 0.0, "advantage_rms": abs(delta), "value_mean": v,
                       "target_mean": target, "batch_size": 1})

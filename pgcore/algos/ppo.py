@@ -43,6 +43,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..backprop import head_terms
 from ..collect import Rollout
 from ..envs import EnvSpec
 from ..fields import Field, number, optional, whole
@@ -51,7 +52,7 @@ from .a2c import GAE_LAMBDA, N_ENVS, N_STEPS, rollout_targets
 from .base import Algorithm, Panel, Preset
 from .common import (
     POLICY_GRADIENT_FIELDS,
-    Agent,
+    HandAgent,
     Stats,
     advantage_stats,
     linear_schedule,
@@ -112,17 +113,17 @@ FIELDS = (*POLICY_GRADIENT_FIELDS[:1], N_ENVS, N_STEPS, CLIP_RANGE, N_EPOCHS, MI
 # ----- the math, one small function per equation ----------------------------------------------
 
 
-def probability_ratio(logp_new: torch.Tensor, logp_old: torch.Tensor) -> torch.Tensor:
+def probability_ratio(logp_new: np.ndarray, logp_old: np.ndarray) -> np.ndarray:
     """r = pi_new(a|s) / pi_old(a|s), from log-probabilities (exp of their difference).
 
-    >>> probability_ratio(torch.tensor([0.0, -0.5]), torch.tensor([0.0, -1.0]))
-    tensor([1.0000, 1.6487])
+    >>> probability_ratio(np.array([0.0, -0.5]), np.array([0.0, -1.0])).round(4)
+    array([1.    , 1.6487])
     """
-    return torch.exp(logp_new - logp_old)
+    return np.exp(logp_new - logp_old)
 
 
-def clipped_surrogate(ratio: torch.Tensor, advantages: torch.Tensor,
-                      clip_range: float) -> torch.Tensor:
+def clipped_surrogate(ratio: np.ndarray, advantages: np.ndarray,
+                      clip_range: float) -> np.ndarray:
     """The per-sample objective PPO maximises: min(r A, clip(r, 1 - eps, 1 + eps) A).
 
     Inside [1 - eps, 1 + eps] it is r A. Outside, the clipped term wins only when it is the
@@ -130,56 +131,90 @@ def clipped_surrogate(ratio: torch.Tensor, advantages: torch.Tensor,
     1 + eps with A > 0, r below 1 - eps with A < 0): there the objective is flat in r and
     that sample's gradient is zero. A sample that moved the wrong way keeps r A.
 
-    >>> r = torch.tensor([1.1, 1.5, 0.5, 1.5, 0.5])
-    >>> a = torch.tensor([2.0, 2.0, 2.0, -1.0, -1.0])
+    >>> r = np.array([1.1, 1.5, 0.5, 1.5, 0.5])
+    >>> a = np.array([2.0, 2.0, 2.0, -1.0, -1.0])
     >>> clipped_surrogate(r, a, 0.2)   # 1.1*2; capped at 1.2*2; 0.5*2; 1.5*-1; capped 0.8*-1
-    tensor([ 2.2000,  2.4000,  1.0000, -1.5000, -0.8000])
+    array([ 2.2,  2.4,  1. , -1.5, -0.8])
     """
-    clipped = torch.clamp(ratio, 1.0 - clip_range, 1.0 + clip_range)
-    return torch.minimum(ratio * advantages, clipped * advantages)
+    clipped = np.clip(ratio, 1.0 - clip_range, 1.0 + clip_range)
+    return np.minimum(ratio * advantages, clipped * advantages)
 
 
-def clipped_value_loss(values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor,
-                       clip_value: float | None) -> torch.Tensor:
+def clipped_surrogate_grad(ratio: np.ndarray, advantages: np.ndarray,
+                           clip_range: float) -> np.ndarray:
+    """d/d log pi_new(a|s) of :func:`clipped_surrogate`, per sample: r A where the unclipped
+    term r A is the one the min keeps (dr/d log pi_new = r), 0 where the clipped term is
+    smaller (the objective is flat there).
+
+    >>> r = np.array([1.1, 1.5, 0.5, 1.5, 0.5])
+    >>> a = np.array([2.0, 2.0, 2.0, -1.0, -1.0])
+    >>> clipped_surrogate_grad(r, a, 0.2)   # only the two capped samples get nothing
+    array([ 2.2,  0. ,  1. , -1.5,  0. ])
+    """
+    surrogate = ratio * advantages
+    kept = surrogate <= np.clip(ratio, 1.0 - clip_range, 1.0 + clip_range) * advantages
+    return np.where(kept, surrogate, 0.0)
+
+
+def clipped_value_loss(values: np.ndarray, old_values: np.ndarray, returns: np.ndarray,
+                       clip_value: float | None) -> np.ndarray:
     """The critic's per-sample squared error (V - R)^2; with ``clip_value`` c, the larger of
     that and (V_clip - R)^2 where V_clip = V_old + clip(V - V_old, -c, c), so moving V more
     than c away from V_old (toward R) earns nothing more.
 
-    >>> v, v_old, R = torch.tensor([3.0, 0.5]), torch.tensor([0.0, 0.0]), torch.tensor([4.0, 1.0])
+    >>> v, v_old, R = np.array([3.0, 0.5]), np.array([0.0, 0.0]), np.array([4.0, 1.0])
     >>> clipped_value_loss(v, v_old, R, None)
-    tensor([1.0000, 0.2500])
+    array([1.  , 0.25])
     >>> clipped_value_loss(v, v_old, R, 1.0)   # V_clip = 1.0 -> (1 - 4)^2 = 9; 0.5 is inside
-    tensor([9.0000, 0.2500])
+    array([9.  , 0.25])
     """
-    loss = (values - returns).pow(2)
+    loss = (values - returns) ** 2
     if clip_value is None:
         return loss
-    v_clipped = old_values + torch.clamp(values - old_values, -clip_value, clip_value)
-    return torch.maximum(loss, (v_clipped - returns).pow(2))
+    v_clipped = old_values + np.clip(values - old_values, -clip_value, clip_value)
+    return np.maximum(loss, (v_clipped - returns) ** 2)
 
 
-def approx_kl(logp_old: torch.Tensor, logp_new: torch.Tensor) -> float:
+def clipped_value_loss_grad(values: np.ndarray, old_values: np.ndarray, returns: np.ndarray,
+                            clip_value: float | None) -> np.ndarray:
+    """d/dV of :func:`clipped_value_loss`, per sample: 2 (V - R) where the unclipped error is
+    the larger one (or no clip is set); where the clipped error (V_clip - R)^2 is larger,
+    2 (V_clip - R) while |V - V_old| <= c (V_clip follows V there) and 0 beyond (it stops).
+
+    >>> v, v_old, R = np.array([3.0, 0.5]), np.array([0.0, 0.0]), np.array([4.0, 1.0])
+    >>> clipped_value_loss_grad(v, v_old, R, None), clipped_value_loss_grad(v, v_old, R, 1.0)
+    (array([-2., -1.]), array([ 0., -1.]))
+    """
+    grad = 2.0 * (values - returns)
+    if clip_value is None:
+        return grad
+    v_clipped = old_values + np.clip(values - old_values, -clip_value, clip_value)
+    kept = (values - returns) ** 2 >= (v_clipped - returns) ** 2
+    follows = np.abs(values - old_values) <= clip_value
+    return np.where(kept, grad, np.where(follows, 2.0 * (v_clipped - returns), 0.0))
+
+
+def approx_kl(logp_old: np.ndarray, logp_new: np.ndarray) -> float:
     """An estimate of KL(pi_old || pi_new) from the sampled actions' log-probabilities:
     mean[(r - 1) - log r] with r = pi_new / pi_old. Each term is >= 0 (log r <= r - 1), and
     its expectation under pi_old is the exact KL; it is 0 only where the policies agree.
-    A diagnostic: a plain number, no gradient.
 
-    >>> approx_kl(torch.tensor([-0.7, -0.7]), torch.tensor([-0.7, -0.7]))
+    >>> approx_kl(np.array([-0.7, -0.7]), np.array([-0.7, -0.7]))
     0.0
-    >>> round(approx_kl(torch.tensor([0.0]), torch.tensor([-1.0])), 4)   # r = e^-1
+    >>> round(approx_kl(np.array([0.0]), np.array([-1.0])), 4)   # r = e^-1
     0.3679
     """
-    log_ratio = (logp_new - logp_old).detach()
-    return float(((torch.exp(log_ratio) - 1.0) - log_ratio).mean())
+    log_ratio = np.asarray(logp_new, np.float64) - logp_old
+    return float(np.mean(np.expm1(log_ratio) - log_ratio))
 
 
-def clip_fraction(ratio: torch.Tensor, clip_range: float) -> float:
+def clip_fraction(ratio: np.ndarray, clip_range: float) -> float:
     """The share of samples whose ratio lies outside [1 - eps, 1 + eps].
 
-    >>> clip_fraction(torch.tensor([0.7, 1.0, 1.1, 1.3]), 0.2)
+    >>> clip_fraction(np.array([0.7, 1.0, 1.1, 1.3]), 0.2)
     0.5
     """
-    return float(((ratio - 1.0).abs() > clip_range).float().mean())
+    return float(np.mean(np.abs(ratio - 1.0) > clip_range))
 
 
 def explained_variance(values, returns) -> float:
@@ -218,8 +253,9 @@ def minibatch_indices(n: int, minibatches: int, rng: np.random.Generator) -> lis
 # ----- the agent ------------------------------------------------------------------------------
 
 
-class PPOAgent(Agent):
-    """Actor and critic trained on each rollout for several epochs of clipped minibatches."""
+class PPOAgent(HandAgent):
+    """Actor and critic trained on each rollout for several epochs of clipped minibatches;
+    the update is written out by hand (:class:`~pgcore.algos.common.HandAgent`)."""
 
     action_spaces = ("Discrete", "Box")  # the loss reads the policy only through the head
 
@@ -241,14 +277,14 @@ class PPOAgent(Agent):
         return 1.0 if steps is None else linear_schedule(self.steps, 1.0, 0.0, steps)
 
     def update(self, rollout: Rollout) -> Stats:
-        cfg = self.config
+        cfg, head = self.config, self.head
         T, N = rollout.actions.shape[:2]
         valid = rollout.valid.reshape(-1)  # (T*N,)
 
         # 1. What the network that collected the rollout says, once: pi_old and V_old.
-        obs_all = torch.as_tensor(rollout.obs, dtype=torch.float32).reshape((T + 1) * N, -1)
-        outputs_old, values_old = self.net.act_forward(obs_all, with_value=True)  # no grad
-        values_old = values_old.double().numpy().reshape(T + 1, N)  # V_old(s_0 .. s_T)
+        obs_all = rollout.obs.reshape((T + 1) * N, -1)  # ((T+1)N, obs_dim) float32
+        outputs_old, values_old = self.net.numpy_forward(obs_all, with_value=True)
+        values_old = values_old.astype(np.float64).reshape(T + 1, N)  # V_old(s_0 .. s_T)
 
         # 2. GAE advantages and the critic's targets, with the old values.
         advantages, targets = rollout_targets(cfg, rollout, values_old[:T],
@@ -256,12 +292,11 @@ class PPOAgent(Agent):
 
         # 3. Only the valid steps (not the vector env's reset steps) are learned from.
         obs = obs_all[: T * N][valid]  # (B, obs_dim)
-        actions = torch.as_tensor(
-            rollout.actions.reshape(T * N, *self.head.action_shape)[valid])  # (B, ...)
-        logp_old, _ = self.head.log_prob_entropy(outputs_old[: T * N][valid], actions)  # (B,)
-        adv = advantages.reshape(-1)[valid]  # (B,) float64
-        v_old = torch.as_tensor(values_old[:T].reshape(-1)[valid], dtype=torch.float32)  # (B,)
-        ret = torch.as_tensor(targets.reshape(-1)[valid], dtype=torch.float32)  # (B,)
+        actions = rollout.actions.reshape(T * N, *head.action_shape)[valid]  # (B, ...)
+        logp_old = head_terms(head, outputs_old[: T * N][valid], actions).log_prob  # (B,)
+        adv = advantages.reshape(-1)[valid]  # (B,)
+        v_old = values_old[:T].reshape(-1)[valid]  # (B,)
+        ret = targets.reshape(-1)[valid]  # (B,)
         B = len(adv)
         if B == 0:
             raise ValueError("nothing to learn from: the rollout has no valid steps")
@@ -272,7 +307,13 @@ class PPOAgent(Agent):
             group["lr"] = lr * left
         clip = cfg.clip_range * left
 
-        # 5. n_epochs passes of shuffled minibatches, stopping early past target_kl.
+        # 5. n_epochs passes of shuffled minibatches, stopping early past target_kl. Per
+        #    minibatch of b samples, with w = 1/b (mean) or 1 (sum):
+        #    L = -w sum_t min(r_t A_t, clip(r_t) A_t) + value_coef mean_t l_V(t)
+        #        - beta w sum_t H_t,
+        #    so dL/d log pi_t = -w clipped_surrogate_grad_t, dL/dH_t = -beta w and
+        #    dL/dV_t = value_coef clipped_value_loss_grad_t / b; the head turns the first two
+        #    into dL/d outputs and HandNet.backward carries them (and dL/dV) to the weights.
         sums = dict(policy_loss=0.0, value_loss=0.0, entropy=0.0, grad_norm=0.0,
                     clip_fraction=0.0)
         steps = epochs = 0
@@ -280,27 +321,32 @@ class PPOAgent(Agent):
         for _ in range(cfg.n_epochs):
             took = 0
             for idx in minibatch_indices(B, cfg.minibatches, self.rng):
-                i = torch.from_numpy(idx)
-                outputs, values = self.net(obs.index_select(0, i))  # with gradient
-                logp, entropy = self.head.log_prob_entropy(
-                    outputs, actions.index_select(0, i))  # (b,), (b,)
-                logp_before = logp_old.index_select(0, i)  # (b,) log pi_old
-                if cfg.target_kl is not None and approx_kl(logp_before, logp) > cfg.target_kl:
+                outputs, values, cache = self.hand.forward(obs[idx])  # (b, out), (b,)
+                terms = head_terms(head, outputs, actions[idx])  # log pi, H and derivatives
+                logp_before = logp_old[idx]  # (b,) log pi_old
+                if cfg.target_kl is not None and approx_kl(logp_before,
+                                                           terms.log_prob) > cfg.target_kl:
                     stopped = True  # pi has moved far enough from pi_old: stop learning here
                     break
-                a = normalize(adv[idx]) if cfg.normalize_advantages else adv[idx]
-                a = torch.as_tensor(a, dtype=torch.float32)  # (b,)
-                ratio = probability_ratio(logp, logp_before)  # (b,), 1 at the first step
-                policy_loss = -self.reduce(clipped_surrogate(ratio, a, clip))
-                value_loss = clipped_value_loss(values, v_old.index_select(0, i),
-                                                ret.index_select(0, i), cfg.clip_value).mean()
-                entropy_term = self.reduce(entropy)
+                a = normalize(adv[idx]) if cfg.normalize_advantages else adv[idx]  # (b,)
+                ratio = probability_ratio(terms.log_prob, logp_before)  # (b,), 1 at first
+                b = len(idx)
+                w = 1.0 if cfg.reduction == "sum" else 1.0 / b
+                v_before, r = v_old[idx], ret[idx]
+                policy_loss = -w * float(clipped_surrogate(ratio, a, clip).sum())
+                value_loss = float(clipped_value_loss(values, v_before, r, cfg.clip_value).mean())
+                entropy_term = w * float(terms.entropy.sum())
                 loss = policy_loss + cfg.value_coef * value_loss - cfg.entropy_beta * entropy_term
-                sums["grad_norm"] += self.optimize(loss)  # DivergedError on NaN / inf
-                sums["policy_loss"] += float(policy_loss.detach())
-                sums["value_loss"] += float(value_loss.detach())
-                sums["entropy"] += float(entropy.detach().mean())
-                sums["clip_fraction"] += clip_fraction(ratio.detach(), clip)
+                grad_outputs = terms.output_grad(-w * clipped_surrogate_grad(ratio, a, clip),
+                                                 -cfg.entropy_beta * w)  # (b, out_dim)
+                grad_values = cfg.value_coef / b * clipped_value_loss_grad(
+                    values, v_before, r, cfg.clip_value)  # (b,)
+                self.hand.backward(cache, grad_outputs, grad_values)
+                sums["grad_norm"] += self.step(loss)  # DivergedError on NaN / inf
+                sums["policy_loss"] += policy_loss
+                sums["value_loss"] += value_loss
+                sums["entropy"] += float(terms.entropy.mean())
+                sums["clip_fraction"] += clip_fraction(ratio, clip)
                 took += 1
             steps += took
             epochs += int(took > 0)
@@ -308,14 +354,13 @@ class PPOAgent(Agent):
                 break
 
         # 6. How far the whole update moved the policy, and how good the old critic was.
-        with torch.no_grad():
-            logp_new, _ = self.head.log_prob_entropy(self.net.act_forward(obs)[0], actions)
+        logp_new = head_terms(head, self.net.numpy_forward(obs)[0], actions).log_prob
         self.net.env_steps.add_(B)
         return Stats({**{k: v / steps for k, v in sums.items()},
                       "approx_kl": approx_kl(logp_old, logp_new),
-                      "explained_variance": explained_variance(v_old.numpy(), ret.numpy()),
+                      "explained_variance": explained_variance(v_old, ret),
                       "epochs": epochs, "gradient_steps": steps,
-                      **advantage_stats(torch.as_tensor(adv)),
+                      **advantage_stats(adv),
                       "value_mean": float(v_old.mean()), "target_mean": float(ret.mean()),
                       "lr": self.optimizer.param_groups[0]["lr"], "clip_range": clip,
                       "batch_size": B})
