@@ -16,17 +16,20 @@
 Two modes, the same results:
 
 * ``mode="process"`` (default): jobs run in the process's one ``spawn`` worker pool of
-  ``os.cpu_count()`` workers (:func:`pgcore.execution.worker_pool`), each on one torch
-  thread, shared by every experiment and ``train --seeds`` run of this process and kept warm
-  between them. Workers stream finished episodes back through the pool's ``multiprocessing``
-  queue, which a thread of this process drains into each experiment's lock-protected store.
+  :func:`~pgcore.execution.usable_cores` workers (:func:`pgcore.execution.worker_pool`), each
+  on one torch thread, shared by every experiment and ``train --seeds`` run of this process
+  and kept warm between them. Workers stream finished episodes back through the pool's
+  ``multiprocessing`` queue, which a thread of this process drains into each experiment's
+  lock-protected store. With ``executor="ray"`` (or ``PGLAB_EXECUTOR=ray``) the same jobs run
+  as Ray tasks on a cluster instead (:mod:`pgcore.execution.ray_executor`: the same function,
+  the same arguments, one CPU and one torch thread each), streaming back the same messages.
 * ``mode="inline"``: the jobs run one after another in a background thread of this process
   (tests, tiny runs, machines where spawning processes is not wanted).
 
 The trainer is deterministic given a config, so a job gives identical episodes in either mode
-(only ``wall_seconds`` differs). A job that fails (an unknown environment, an exception in
-training) ends in state ``error`` with a one-line message; the other jobs carry on. A
-diverging job ends in ``diverged`` with the trainer's message.
+and on either executor (only ``wall_seconds`` differs). A job that fails (an unknown
+environment, an exception in training) ends in state ``error`` with a one-line message; the
+other jobs carry on. A diverging job ends in ``diverged`` with the trainer's message.
 
 An optional :class:`pgcore.execution.SlotPool` is shared with the app's single runs: each job
 holds a slot while it trains, so experiments and Train-page runs together never use more
@@ -41,7 +44,6 @@ from __future__ import annotations
 
 import io
 import math
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -54,12 +56,15 @@ from .execution import (
     ACTIVE_STATES,
     END_STATES,
     NOT_STARTED,
+    Executor,
+    ExecutorError,
     SlotPool,
     TaskOwner,
     TaskThread,
     end_state,
     one_line,
-    worker_pool,
+    resolve_executor,
+    usable_cores,
 )
 from .metrics import EpisodeHistory, summarize, write_csv
 
@@ -555,8 +560,14 @@ class _Store:
 class Experiment(TaskOwner):
     """A grid of jobs trained in the background; see the module docstring.
 
-    ``workers``: jobs of this experiment running at once, at most (default and maximum
-    ``os.cpu_count()``, the size of the shared pool).
+    ``workers``: jobs of this experiment running at once, at most (default and maximum: the
+    pool's size, :func:`~pgcore.execution.usable_cores` locally, the cluster's CPUs on Ray).
+    ``executor``: where process-mode jobs run: ``"local"`` (this machine's worker pool),
+    ``"ray"`` (a Ray cluster at ``address``: None, ``"auto"``, ``HOST:PORT`` or
+    ``ray://HOST:PORT``) or an :class:`~pgcore.execution.Executor`; None (the default) reads
+    ``PGLAB_EXECUTOR`` and ``PGLAB_RAY_ADDRESS`` (local when unset). A bad value given here is
+    an :class:`~pgcore.execution.ExecutorError` at once; a bad environment variable, or a
+    cluster that cannot be reached, ends the started experiment in ``error`` with one line.
     ``pool``: an optional :class:`~pgcore.execution.SlotPool` each job takes a slot from.
     ``flush_every``: seconds between batches of rows sent back by a running job.
     ``frame_every``: seconds between thumbnails of each running job's first environment
@@ -567,13 +578,25 @@ class Experiment(TaskOwner):
 
     def __init__(self, jobs: Sequence[Job], *, mode: str = "process", workers: int | None = None,
                  pool: SlotPool | None = None, flush_every: float = 0.2,
-                 frame_every: float | None = None, trace_every: int | None = None):
+                 frame_every: float | None = None, trace_every: int | None = None,
+                 executor: str | Executor | None = None, address: str | None = None):
         if mode not in ("process", "inline"):
             raise ValueError(f"mode must be 'process' or 'inline', got {mode!r}")
         self.jobs = check_jobs(jobs)
-        cpus = os.cpu_count() or 1
         if workers is not None and (not isinstance(workers, int) or workers < 1):
             raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
+        self._executor_error: ExecutorError | None = None
+        if executor is None and address is None:
+            try:  # from the environment: a bad value fails the started experiment, in one line
+                self.executor = Executor.from_env() if mode == "process" else Executor()
+            except ExecutorError as exc:
+                self.executor, self._executor_error = Executor(), exc
+        else:
+            self.executor = resolve_executor(executor, address)
+            if mode == "inline" and self.executor.kind != "local":
+                raise ExecutorError(f"the {self.executor.kind} executor needs mode='process'")
+        # the pool's size caps it too, when it is known (in _main_process for a cluster)
+        cpus = usable_cores() if self.executor.kind == "local" else len(self.jobs)
         self.workers = max(1, min(len(self.jobs), workers or cpus, cpus))
         self.mode = mode
         self.pool = pool
@@ -681,12 +704,15 @@ class Experiment(TaskOwner):
                 self._release()
 
     def _main_process(self) -> None:
-        pool = worker_pool()
+        if self._executor_error is not None:
+            raise self._executor_error
+        pool = self.executor.pool()
         exp_id = pool.open(self._store.handle)
         self._pool_ref = (pool, exp_id)
         if self._stop.is_set():  # stop() came before the pool was known
             pool.stop(exp_id)
-        in_flight = threading.Semaphore(self.workers)  # this experiment's share of the pool
+        # this experiment's share of the pool
+        in_flight = threading.Semaphore(max(1, min(self.workers, pool.workers)))
         futures = []
         try:
             for i, job in enumerate(self.jobs):
@@ -744,4 +770,5 @@ class Experiment(TaskOwner):
             self._store.handle(("end", i, "error", f"The run failed: {one_line(exc)}"))
 
     def __repr__(self) -> str:
-        return f"Experiment({len(self.jobs)} jobs, mode={self.mode}, state={self.state})"
+        return (f"Experiment({len(self.jobs)} jobs, mode={self.mode}, "
+                f"executor={self.executor.kind}, state={self.state})")

@@ -34,7 +34,16 @@ _SHARED_FLAGS: dict[str, dict] = {
     "out": {"metavar": "FILE.csv"},
     "summary": {"metavar": "FILE.json"},
     "quiet": {"action": "store_true"},
+    "executor": {"metavar": "{local,ray}"},
+    "address": {"metavar": "ADDR"},
 }
+
+EXECUTOR_HELP = ("where the runs train: local (this machine's processes, the default) or ray "
+                 "(a Ray cluster: pip install \"pgcore[ray]\"); default $PGLAB_EXECUTOR or local")
+ADDRESS_HELP = ("the Ray cluster for --executor ray: auto (this machine's running cluster), "
+                "HOST:PORT (the head's address that `ray start --head` prints) or "
+                "ray://HOST:PORT (Ray Client); default $PGLAB_RAY_ADDRESS, else this "
+                "machine's running cluster, or a new local one")
 
 PRESET_HELP = f"start from a named preset: {', '.join(PRESETS)}"
 
@@ -151,3 +160,38 @@ def fmt(value, kind: str) -> str:
     if kind == "sec":
         return f"{value:.1f}"
     return f"{value:.1f}"
+
+
+# ----- where the runs train -------------------------------------------------------------------
+
+
+def executor_from_args(args: argparse.Namespace):
+    """The :class:`~pgcore.execution.Executor` of ``--executor`` / ``--address`` (each falling
+    back to ``PGLAB_EXECUTOR`` / ``PGLAB_RAY_ADDRESS``); a bad value is a one-line CLIError."""
+    from ..execution import Executor, ExecutorError
+    from ..execution.executors import ENV_ADDRESS, ENV_EXECUTOR
+
+    flag_kind, flag_address = getattr(args, "executor", None), getattr(args, "address", None)
+    kind = flag_kind or os.environ.get(ENV_EXECUTOR, "").strip().lower() or "local"
+    address = flag_address if flag_address is not None else (
+        os.environ.get(ENV_ADDRESS, "").strip() or None)
+    if flag_address is not None and kind != "ray":
+        raise CLIError("--address needs --executor ray")
+    try:
+        return Executor(kind, address if kind == "ray" else None)
+    except ExecutorError as exc:
+        bad_kind = "unknown executor" in str(exc)
+        source = ("--executor" if flag_kind else ENV_EXECUTOR) if bad_kind else (
+            "--address" if flag_address is not None else ENV_ADDRESS)
+        raise CLIError(f"{source}: {exc}") from None
+
+
+def executor_pool(executor, min_workers: int | None = None):
+    """The executor's pool, connected now (a cluster that cannot be reached, or ray missing:
+    one-line CLIError, exit 2, before any work)."""
+    from ..execution import ExecutorError
+
+    try:
+        return executor.pool(min_workers)
+    except ExecutorError as exc:
+        raise CLIError(str(exc)) from None

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import statistics
 import sys
@@ -16,8 +15,11 @@ import numpy as np
 
 from ..algos.common import check_action_space
 from ..envs import spec_for
+from ..execution import usable_cores
 from ..metrics import CARTPOLE_V0_SOLVED, CARTPOLE_V1_SOLVED
 from .common import (
+    ADDRESS_HELP,
+    EXECUTOR_HELP,
     EXIT_FAILED,
     EXIT_OK,
     PRESET_HELP,
@@ -27,6 +29,8 @@ from .common import (
     algo_help,
     budget,
     check_writable,
+    executor_from_args,
+    executor_pool,
     fmt,
     say,
     write_file,
@@ -53,6 +57,8 @@ def add_sweep_parser(sub) -> None:
               python -m pgcore sweep --algo reinforce --set baseline=none,value \\
                   --seeds 0 1 2 3 4 --episodes 1000 --out baselines.csv
               python -m pgcore sweep --config class.toml --out class.csv
+              python -m pgcore sweep --config class.toml --executor ray --address auto \\
+                  --reference bands.json.gz          # on the Ray cluster of this machine
 
             a --config file (TOML or JSON) may hold the same settings, e.g.:
               algo = "reinforce"            # or preset = "..."
@@ -75,8 +81,10 @@ def add_sweep_parser(sub) -> None:
         "seeds": "seeds (default 0)",
         "episodes": "episode budget per run (default 1000; 0 = no episode cap)",
         "max_steps": "env-step budget per run",
-        "jobs": "runs trained at once in separate processes (default: CPUs); "
-                "1 = one after another in this process",
+        "jobs": "runs trained at once in separate processes (default: the CPUs this "
+                "process may use, or the Ray cluster's); 1 = one after another in this process",
+        "executor": EXECUTOR_HELP,
+        "address": ADDRESS_HELP,
         "out": "write the tidy table: label, seed, episode, return, length, env_steps, "
                "wall_seconds, entropy",
         "summary": "write the grid, per-run figures and per-config aggregates as JSON",
@@ -156,16 +164,23 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     n_jobs = args.jobs if args.jobs is not None else file_jobs
     if n_jobs is not None and (not isinstance(n_jobs, int) or n_jobs < 1):
         raise CLIError(f"jobs must be a whole number >= 1, got {n_jobs!r}")
-    workers = min(len(jobs), n_jobs or (os.cpu_count() or 1))
+    executor = executor_from_args(args)
     out = check_writable(args.out, "--out") if args.out else None
     summary_path = check_writable(args.summary, "--summary") if args.summary else None
     reference_path = check_writable(args.reference, "--reference") if args.reference else None
+    remote = executor.kind != "local"
+    # on a cluster: connect now (a bad address is one line, exit 2, before any work)
+    capacity = executor_pool(executor).workers if remote else usable_cores()
+    workers = min(len(jobs), n_jobs or capacity)
     labels = list(dict.fromkeys(j.label for j in jobs))
+    where = (f"{workers} at once on {executor.describe()} ({capacity} CPUs)" if remote
+             else f"{workers} process{'es' if workers > 1 else ''}")
     say(f"sweep: {len(labels)} config(s) x {len(seeds)} seed(s) = {len(jobs)} runs, "
-        f"{budget(jobs[0].config)} each, {workers} process{'es' if workers > 1 else ''}",
-        args.quiet)
+        f"{budget(jobs[0].config)} each, {where}", args.quiet)
 
-    exp = Experiment(jobs, mode="process" if workers > 1 else "inline", workers=workers)
+    parallel = remote or workers > 1
+    exp = Experiment(jobs, mode="process" if parallel else "inline", workers=workers,
+                     executor=executor if parallel else "local")
     bar = None
     total = sum(j.config.max_episodes or 0 for j in jobs)
     if not args.quiet:
@@ -191,10 +206,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             snap = exp.snapshot()
             bar.n = snap.episode_count
             bar.close()
-        if workers > 1:
-            from ..execution import shutdown_worker_pool
-
-            shutdown_worker_pool()
+        if parallel:
+            executor.shutdown()
     snap = exp.snapshot()
     summaries = snap.summaries()
     aggregate = _aggregate(summaries)

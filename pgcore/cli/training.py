@@ -18,9 +18,12 @@ from .. import algos
 from ..algos.common import check_action_space
 from ..config import PRESETS, ConfigError, TrainConfig, default_config, preset
 from ..envs import spec_for
+from ..execution import usable_cores
 from ..metrics import CARTPOLE_V0_SOLVED, CARTPOLE_V1_SOLVED, summarize, write_csv
 from ..trainer import RunResult
 from .common import (
+    ADDRESS_HELP,
+    EXECUTOR_HELP,
     EXIT_FAILED,
     EXIT_OK,
     PRESET_HELP,
@@ -31,6 +34,8 @@ from .common import (
     budget,
     check_writable,
     config_overrides,
+    executor_from_args,
+    executor_pool,
     fmt,
     say,
     with_flag,
@@ -63,8 +68,10 @@ def add_train_parser(sub) -> None:
         "episodes": "episode budget (default 1000; 0 = no episode cap)",
         "max_steps": "env-step budget (default none); training ends at whichever budget "
                      "comes first",
-        "jobs": "seeds trained at once in separate processes (default: min(seeds, CPUs)); "
-                "1 = one after another in this process",
+        "jobs": "seeds trained at once in separate processes (default: min(seeds, CPUs this "
+                "process may use, or the Ray cluster's)); 1 = one after another in this process",
+        "executor": EXECUTOR_HELP,
+        "address": ADDRESS_HELP,
         "out": "write one row per episode: seed, episode, return, length, env_steps, "
                "wall_seconds",
         "summary": 'write {"config": ..., "runs": [per-seed summary, ...]}',
@@ -221,7 +228,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     check_action_space(base, spec_for(base))
     if args.jobs is not None and args.jobs < 1:
         raise CLIError(f"--jobs must be at least 1, got {args.jobs}")
-    jobs = min(len(seeds), args.jobs if args.jobs is not None else (os.cpu_count() or 1))
+    executor = executor_from_args(args)
     out = check_writable(args.out, "--out") if args.out else None
     summary_path = check_writable(args.summary, "--summary") if args.summary else None
     save_paths = {}
@@ -230,18 +237,23 @@ def cmd_train(args: argparse.Namespace) -> int:
             p = seed_path(args.save, s) if len(seeds) > 1 else Path(args.save)
             save_paths[s] = check_writable(str(p), "--save")
 
+    remote = executor.kind != "local"
+    # on a cluster: connect now (a bad address is one line, exit 2, before any work)
+    capacity = executor_pool(executor).workers if remote else usable_cores()
+    jobs = min(len(seeds), args.jobs if args.jobs is not None else capacity)
+
     import torch
 
     torch.set_num_threads(1)
+    where = (f"{jobs} at once on {executor.describe()} ({capacity} CPUs)" if remote
+             else f"{jobs} process{'es' if jobs > 1 else ''}")
     say(f"training {base.algo} on {base.env_id}: seeds {' '.join(map(str, seeds))}, "
-        f"{budget(base)}, {jobs} process{'es' if jobs > 1 else ''}", args.quiet)
-    if jobs > 1:
-        from ..execution import shutdown_worker_pool
-
+        f"{budget(base)}, {where}", args.quiet)
+    if remote or jobs > 1:
         try:
-            runs = run_parallel(configs, jobs, bool(save_paths), args.quiet)
+            runs = run_parallel(configs, jobs, bool(save_paths), args.quiet, executor)
         finally:
-            shutdown_worker_pool()  # the command's workers end with it (Ctrl-C included)
+            executor.shutdown()  # the command's workers end with it (Ctrl-C included)
     else:
         runs = run_sequential(configs, bool(save_paths), args.quiet)
 

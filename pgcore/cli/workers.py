@@ -1,6 +1,7 @@
 """Training the seeds of ``train``: one after another in this process (a progress bar per
 seed) or in the process's one worker pool (:func:`pgcore.execution.worker_pool`, shared with
-experiments), with one overall bar fed by progress messages over the pool's queue."""
+experiments; or, with ``--executor ray``, its Ray pool), with one overall bar fed by progress
+messages over the pool's queue."""
 
 from __future__ import annotations
 
@@ -140,19 +141,22 @@ def run_sequential(configs, want_checkpoint, quiet):
     return out
 
 
-def run_parallel(configs, jobs, want_checkpoint, quiet):
+def run_parallel(configs, jobs, want_checkpoint, quiet, executor=None):
     """The same as :func:`run_sequential`, at most ``jobs`` seeds at once in the shared
-    worker pool, with one bar. On any exception (Ctrl-C, SIGTERM) the seeds still training
-    are stopped before it propagates; the caller ends the pool."""
+    worker pool (or the pool of ``executor``, a :class:`~pgcore.execution.Executor`), with
+    one bar. On any exception (Ctrl-C, SIGTERM) the seeds still training are stopped before
+    it propagates; the caller ends the pool."""
     from concurrent.futures.process import BrokenProcessPool
 
-    from ..execution import worker_pool
+    from ..execution import Executor
 
+    executor = executor or Executor()
     progress = _Progress(configs[0], quiet)
     total = progress.per_run * len(configs) if progress.per_run else None
-    progress.open(f"{len(configs)} seeds, {jobs} processes", total)
+    where = "processes" if executor.kind == "local" else f"at once on {executor.describe()}"
+    progress.open(f"{len(configs)} seeds, {jobs} {where}", total)
     inbox: queue_mod.SimpleQueue = queue_mod.SimpleQueue()
-    pool = worker_pool(min_workers=jobs)
+    pool = executor.pool(min_workers=jobs)
     task = pool.open(inbox.put)
     todo = deque(enumerate(configs))
     futures: dict = {}

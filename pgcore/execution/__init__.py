@@ -5,12 +5,20 @@
   lab), one state vocabulary (:data:`STATES`), the registry of live tasks and
   :func:`stop_all`;
 * :mod:`.pool`: the one ``spawn`` worker pool (:func:`worker_pool`) that experiments' jobs
-  and ``train --seeds`` runs share.
+  and ``train --seeds`` runs share;
+* :mod:`.ray_executor`: the same contract on a Ray cluster (:class:`RayPool`, optional ``ray``);
+* :mod:`.executors`: :class:`Executor`, which of the two a task uses (``local`` or ``ray``,
+  or ``PGLAB_EXECUTOR`` / ``PGLAB_RAY_ADDRESS``);
+* :mod:`.cores`: :func:`usable_cores`, the cores this process may use (affinity, cgroup
+  quota), which sizes the local pool.
 
 Importing this package is light (no torch); it never imports streamlit.
 """
 
+from .cores import usable_cores
+from .executors import EXECUTORS, Executor, resolve_executor
 from .pool import STOP_SLOTS, WorkerPool, shutdown_worker_pool, worker_pool
+from .ray_executor import ExecutorError, RayPool, ray_pool, shutdown_ray_pool
 from .slots import SlotPool
 from .tasks import (
     ACTIVE_STATES,
@@ -27,7 +35,8 @@ from .tasks import (
 )
 
 __all__ = [
-    "ACTIVE_STATES", "END_REASONS", "END_STATES", "NOT_STARTED", "STATES", "STOP_SLOTS",
-    "SlotPool", "TaskOwner", "TaskThread", "WorkerPool", "end_state", "live_tasks", "one_line",
-    "shutdown_worker_pool", "stop_all", "worker_pool",
+    "ACTIVE_STATES", "END_REASONS", "END_STATES", "EXECUTORS", "NOT_STARTED", "STATES",
+    "STOP_SLOTS", "Executor", "ExecutorError", "RayPool", "SlotPool", "TaskOwner", "TaskThread",
+    "WorkerPool", "end_state", "live_tasks", "one_line", "ray_pool", "resolve_executor",
+    "shutdown_ray_pool", "shutdown_worker_pool", "stop_all", "usable_cores", "worker_pool",
 ]

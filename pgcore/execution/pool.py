@@ -31,6 +31,8 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 
+from .cores import usable_cores
+
 STOP_SLOTS = 4096
 """Stop flags shared with the workers: task ``k`` uses flag ``k % STOP_SLOTS``."""
 
@@ -228,12 +230,13 @@ _POOL_LOCK = threading.Lock()
 def worker_pool(min_workers: int | None = None) -> WorkerPool:
     """The shared pool (started on first use, replaced if a worker died and broke it).
 
-    It has ``os.cpu_count()`` workers, or ``min_workers`` if that is more (``train --jobs``
-    may ask for more processes than cores); a smaller pool nobody is using is replaced by a
-    big enough one.
+    It has :func:`~pgcore.execution.usable_cores` workers (the cores this process may use:
+    its CPU affinity and its container's CPU quota, not the host's count), or ``min_workers``
+    if that is more (``train --jobs`` may ask for more processes than cores); a smaller pool
+    nobody is using is replaced by a big enough one.
     """
     global _POOL
-    size = max(os.cpu_count() or 1, min_workers or 1)
+    size = max(usable_cores(), min_workers or 1)
     with _POOL_LOCK:
         old = _POOL
         if old is None or old.broken or (old.workers < size and old.tasks == 0):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import itertools
-import os
 import threading
 import time
 from collections import deque
+
+from .cores import usable_cores
 
 
 class SlotPool:
@@ -17,7 +18,7 @@ class SlotPool:
     """
 
     def __init__(self, max_concurrent: int | None = None):
-        n = (os.cpu_count() or 1) if max_concurrent is None else max_concurrent
+        n = usable_cores() if max_concurrent is None else max_concurrent
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise ValueError(f"max_concurrent must be a whole number >= 1, got {max_concurrent!r}")
         self.max_concurrent = n
