@@ -15,8 +15,8 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from ui import sidebar, state, widgets
-from ui.style import CSS
+from ui import links, sidebar, state, widgets
+from ui.style import CSS, PRESENTER_CSS
 
 torch.set_num_threads(1)  # each trainer uses one thread; so does playing an episode here
 
@@ -28,14 +28,27 @@ st.set_page_config(page_title="Policy Gradient Lab", page_icon=ICON, layout="wid
 st.logo(ICON, size="large")
 st.html(CSS)
 widgets.keep_widget_values()  # settings survive a visit to another page
+present = links.presenter_mode()  # ?present=1: big text and charts, no sidebar (a projector)
+if present:
+    st.html(PRESENTER_CSS)
 
+if not state.admit_session():  # past the memory budget: say so, start nothing
+    st.title("The server is full", anchor=False)
+    st.info("Every place on this server is taken right now (it keeps its memory within "
+            f"{state.memory_budget_mb():,.0f} MB, about {state.max_sessions()} learners at "
+            "once). Try again in a minute: a place frees as soon as someone closes their tab.",
+            icon=":material/hourglass_top:")
+    st.button("Try again", icon=":material/refresh:")
+    st.stop()
 holder = state.session_holder()
 pool = state.slot_pool()
+state.training_hosts()  # start the run hosts now, so a first Start trains at once
 
 LEARN = [
     st.Page(HERE / "views" / "home.py", title="Home", icon=":material/home:", default=True),
     st.Page(HERE / "views" / "theory.py", title="Theory", icon=":material/menu_book:"),
     st.Page(HERE / "views" / "train.py", title="Train", icon=":material/monitoring:"),
+    st.Page(HERE / "views" / "board.py", title="Class board", icon=":material/leaderboard:"),
 ]
 EXPERIMENTS = [  # the lesson's three exercises, then two experiments of our own
     st.Page(HERE / "views" / "seeds_variance.py", title="Seeds & variance",
@@ -64,11 +77,16 @@ WHY_A_POLICY = [  # the lesson's reasons to optimise a policy directly, one demo
 ]
 page = st.navigation({"Learn": LEARN, "Experiments": EXPERIMENTS,
                       "Value-based (DQN)": VALUE_BASED, "Why a policy?": WHY_A_POLICY},
-                     expanded=True)  # every page listed: no "View more" fold hides a section
+                     expanded=True,  # every page listed: no "View more" fold hides a section
+                     position="top" if present else "sidebar")
 
-with st.sidebar:
-    sidebar.about()
-    st.divider()
-    sidebar.run_status(holder, pool)
+if present:
+    sidebar.presenter_bar()
+else:
+    with st.sidebar:
+        sidebar.about()
+        st.divider()
+        sidebar.run_status(holder, pool)
+        sidebar.presenter_button()
 
 page.run()

@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,6 +39,7 @@ import numpy as np
 from .config import TrainConfig
 from .events import EpisodeEnd, Evaluation, Event, Frame, RunEnd, UpdateEnd
 from .execution import ACTIVE_STATES, END_STATES, SlotPool, TaskOwner, TaskThread, end_state
+from .execution.hosts import RunHosts
 from .metrics import HISTORY_COLUMNS, EpisodeHistory
 
 EPISODE_FIELDS = ("episode", "episode_return", "length", "env_steps", "wall_seconds",
@@ -313,29 +315,45 @@ class BackgroundRun(TaskOwner):
     :meth:`policy_agent`. ``max_pause_seconds`` stops a run left paused that long (it would
     otherwise hold its pool slot forever); ``idle_timeout`` stops a run whose snapshots
     nobody has read for that long (a viewer that went away without saying so).
+    ``on_end(snapshot)``, if given, is called once with the final :class:`RunSnapshot` as the
+    run ends, from the run's thread and under its lock: it must be quick (e.g. queue the
+    snapshot for a recorder) and whatever it raises is ignored, so it can never break a run.
     """
 
     def __init__(self, config: TrainConfig, pool: SlotPool | None = None,
                  frame_every: float | None = 0.25, *, weights_every: float = 1.0,
                  max_pause_seconds: float | None = 1800.0, idle_timeout: float | None = None,
                  max_logged_episodes: int = 100_000, max_update_points: int = 2048,
-                 max_logged_evaluations: int = 2_000):
+                 max_logged_evaluations: int = 2_000,
+                 on_end: Callable[[RunSnapshot], None] | None = None,
+                 hosts: RunHosts | None = None):
         from .trainer import RunControl  # deferred: keeps `import pgcore.runner` light
 
         if not isinstance(config, TrainConfig):
             raise TypeError("config must be a TrainConfig")
         self.config = config
+        self.hosts = hosts
         self.pool = pool if pool is not None else SlotPool()
         self.frame_every = frame_every
         self.weights_every = weights_every
         self.max_pause_seconds = max_pause_seconds
         self.idle_timeout = idle_timeout
+        self.on_end = on_end
         self.control = RunControl()
         self._lock = threading.RLock()  # shared with the lifecycle: state and log move together
         self._log = RunLog(max_logged_episodes, max_update_points, max_logged_evaluations)
-        self._task = TaskThread(self, self._train, kind="run", slots=self.pool,
-                                control=self.control, on_end=self._ended, lock=self._lock,
+        hosted = hosts is not None
+        self._task = TaskThread(self, self._train_hosted if hosted else self._train, kind="run",
+                                slots=None if hosted else self.pool, control=self.control,
+                                on_end=self._ended, lock=self._lock,
                                 name=f"pgcore-run-{config.algo}")
+        self._run_id: int | None = None  # hosted: the run's id on the hosts
+        self._pause_wanted = False  # hosted: pause() was called; the host has not said so yet
+        self._paused_ack = threading.Event()  # hosted: set when the host says it has paused
+        self._hosted_end: tuple[str, str] | None = None
+        self._hosted_done = threading.Event()
+        self._renderer = None  # hosted: draws the frames the host sends without an image
+        self._rendered: tuple[Frame, Frame] | None = None
         self._agent = None  # the training agent: touched only by the training thread
         self._weights: dict | None = None  # published copy of the state_dict
         self._weights_update: int | None = None
@@ -352,11 +370,23 @@ class BackgroundRun(TaskOwner):
         self._task.start()
         return self
 
+    pause_wait = 1.0
+    """Seconds :meth:`pause` waits for a hosted run's host to say it has paused."""
+
     def pause(self) -> None:
-        """Pause after the current update (a waiting run starts paused when its slot comes)."""
+        """Pause after the current update (a waiting run starts paused when its slot comes).
+        A hosted run reports ``paused`` once its host has stopped it; this waits up to
+        :attr:`pause_wait` for that, so the caller usually sees the new state at once."""
         if self.state in END_STATES:
             return
-        self.control.pause()
+        if self.hosts is None:
+            self.control.pause()
+        else:  # "paused" once the host says the run has stopped (_on_hosted)
+            self._pause_wanted = True
+            self._paused_ack.clear()
+            self._tell_host("pause")
+            if self._run_id is not None:  # usually a few ms: the caller then sees "paused"
+                self._paused_ack.wait(self.pause_wait)
         if self.max_pause_seconds is not None:
             with self._lock:
                 if self._pause_timer is None:
@@ -366,13 +396,16 @@ class BackgroundRun(TaskOwner):
                     self._pause_timer.start()
 
     def resume(self) -> None:
+        self._pause_wanted = False
         self.control.resume()
+        self._tell_host("resume")
         self._cancel_pause_timer()
 
     def stop(self, note: str = "") -> None:
         """Stop as soon as the loop notices (and give up a place in the pool's queue);
         ``note``, if given, is the stopped run's message."""
         self._task.stop(note)
+        self._tell_host("stop")
         self._cancel_pause_timer()
 
     # ----- reading (any thread): join, state, message, alive come from TaskOwner ------------
@@ -392,7 +425,8 @@ class BackgroundRun(TaskOwner):
                 position = max(0, self.pool.waiting - 1)
             snap = RunSnapshot(
                 state=state, message=self._task.message, config=self.config, version=log.version,
-                episodes=log.episodes.copy(), updates=log.updates.copy(), frame=log.frame,
+                episodes=log.episodes.copy(), updates=log.updates.copy(),
+                frame=self._drawn(log.frame),
                 evaluations=log.evaluations.copy(), evaluation_count=log.evaluations.count,
                 episode_count=log.episode_count, episodes_dropped=log.episodes.dropped,
                 update_count=log.updates.total, env_steps=log.env_steps,
@@ -400,6 +434,13 @@ class BackgroundRun(TaskOwner):
                 waiting_position=position)
             self._snapshot = snap
             return snap
+
+    @property
+    def counts(self) -> tuple[int, int, float]:
+        """(episodes, env steps, seconds) so far. Unlike :meth:`snapshot` it does not count
+        as a viewer's read, so a recorder's heartbeat never keeps an abandoned run alive."""
+        with self._lock:
+            return self._log.episode_count, self._log.env_steps, self._log.wall_seconds
 
     def policy_agent(self):
         """A separate agent holding the latest published weights (None before the first copy).
@@ -445,12 +486,78 @@ class BackgroundRun(TaskOwner):
             self._agent = None  # the trainer's envs are closed; let the agent go too
             self._cancel_pause_timer()
 
+    # ----- hosted: the run trains in a host process (pgcore.execution.hosts) ---------------
+    def _train_hosted(self) -> tuple[str, str]:
+        """The thread's work for a hosted run: start it on a host, then wait for its end
+        (its events arrive meanwhile in the hosts' drain thread, :meth:`_on_hosted`)."""
+        try:
+            self._run_id = self.hosts.new_id()
+            self.hosts.start(self._run_id, self.config, self._on_hosted, self.frame_every,
+                             self.weights_every)
+            if self._pause_wanted:
+                self._tell_host("pause")
+            if self.control.stopped:
+                self._tell_host("stop")
+            while not self._hosted_done.wait(0.5):
+                if self.control.stopped and not self.hosts.alive:
+                    return "stopped", ""
+            return self._hosted_end
+        finally:
+            self._cancel_pause_timer()
+            if self._renderer is not None:
+                with self._lock:
+                    renderer, self._renderer = self._renderer, None
+                renderer.close()
+
+    def _tell_host(self, command: str) -> None:
+        if self.hosts is not None and self._run_id is not None:
+            self.hosts.send(self._run_id, command)
+
+    def _on_hosted(self, kind: str, payload) -> None:
+        """A message from the run's host (in the hosts' drain thread)."""
+        if kind == "events":
+            for event in payload:
+                self._on_event(event)
+        elif kind == "weights":
+            import torch
+
+            updates, arrays = payload
+            weights = {k: torch.from_numpy(v) for k, v in arrays.items()}
+            with self._lock:
+                self._weights, self._weights_update = weights, updates
+                self._log.version += 1
+        elif kind == "paused":
+            if self._pause_wanted and not self.control.stopped:
+                self.control.pause()  # now the run reports "paused": it has really stopped
+            self._paused_ack.set()
+        elif kind == "end":
+            self._hosted_end = tuple(payload)
+            self._hosted_done.set()
+
+    def _drawn(self, frame: Frame | None) -> Frame | None:
+        """A hosted run's frame comes without its image: draw it here from the state, once
+        per frame, when a reader asks (under the lock)."""
+        if frame is None or frame.rgb is not None or self.hosts is None:
+            return frame
+        if self._rendered is not None and self._rendered[0] is frame:
+            return self._rendered[1]
+        if self._renderer is None:
+            from .render import StateRenderer
+
+            self._renderer = StateRenderer(self.config.env_id)
+        import dataclasses
+
+        drawn = dataclasses.replace(frame, rgb=self._renderer.render(frame.obs))
+        self._rendered = (frame, drawn)
+        return drawn
+
     def _on_event(self, event: Event) -> None:
         with self._lock:
             self._log.add(event)
         if isinstance(event, UpdateEnd):
             now = time.monotonic()
-            if self.control.paused or now - self._weights_at >= self.weights_every:
+            if self.hosts is None and (self.control.paused
+                                       or now - self._weights_at >= self.weights_every):
                 self._publish_weights(now)
             if self.idle_timeout is not None and now - self._last_read > self.idle_timeout:
                 self.stop(f"Stopped: nobody watched it for {self.idle_timeout:.0f} s.")
@@ -472,6 +579,11 @@ class BackgroundRun(TaskOwner):
 
     def _ended(self, state: str, message: str) -> None:
         self._log.version += 1  # under the lock: the lifecycle has just recorded the end
+        if self.on_end is not None:
+            try:
+                self.on_end(self.snapshot())
+            except Exception:  # noqa: BLE001, S110 - a recorder's failure never ends a run
+                pass
 
     def _pause_expired(self) -> None:
         minutes = self.max_pause_seconds / 60

@@ -1,14 +1,27 @@
-"""Shared test setup: headless pygame, one torch thread, and a few small fixtures."""
+"""Shared test setup: headless pygame, one torch thread, a throw-away run-history database,
+and a few small fixtures."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 # Before anything imports pygame (rendering CartPole): draw off-screen, no banner.
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+# Every Train run is recorded in the run history (pgcore.history): the tests, and the app
+# servers they start, write to a throw-away database, never to the real data/runs.sqlite.
+# Runs train in threads of the test process (easy to patch and inspect); tests/test_hosts.py
+# and the browser tests' app server train them in host processes, as a deployed app does.
+os.environ.setdefault("PGLAB_RUNS", "threads")
+if "PGLAB_DB_URL" not in os.environ:
+    _DB_DIR = tempfile.mkdtemp(prefix="pglab-test-db-")
+    atexit.register(shutil.rmtree, _DB_DIR, ignore_errors=True)
+    os.environ["PGLAB_DB_URL"] = f"sqlite:///{_DB_DIR}/runs.sqlite"
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # `pytest` (not `python -m pytest`) with importlib mode

@@ -204,3 +204,13 @@ def test_bench_rps_quick(load_bench, capsys):
         "greedy (argmax of action values)"]
     assert "never (0/1)" in rows[3]  # a pure strategy is always exploitable by 1
     assert mod.settled(mod.np.array([0.3, 0.04, 0.2, 0.05, 0.01])) == 3
+
+
+def test_bench_update_quick(load_bench, capsys):
+    mod = load_bench("bench_update")
+    assert mod.main(["--quick"]) == 0
+    rows = _table_rows(capsys.readouterr().out)
+    assert rows[0].startswith("| case | batch | autograd")
+    assert [r.split("|")[1].strip() for r in rows[1:]] == ["a2c", "ppo"]
+    for row in rows[1:]:  # the two sides' gradients agree to float32 rounding
+        assert float(row.split("|")[-2]) < 1e-4

@@ -46,7 +46,8 @@ def _free_port() -> int:
 def server(tmp_path_factory):
     port = _free_port()
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
-    env = {**os.environ, "PGLAB_MAX_RUNS": "2", "SDL_VIDEODRIVER": "dummy"}
+    env = {**os.environ, "PGLAB_MAX_RUNS": "2", "SDL_VIDEODRIVER": "dummy",
+           "PGLAB_RUNS": "hosts"}  # as deployed: Train runs in host processes
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",

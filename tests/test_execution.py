@@ -30,17 +30,13 @@ from pgcore.execution import pool as worker_pools
 from pgcore.experiments import Experiment, Job, grid
 from pgcore.gradvar import GradVarLab
 from pgcore.runner import BackgroundRun
+from tests.helpers import wait_for as _wait_for
 
 WAIT = 120.0  # generous: the machine is shared and spawning workers imports torch
 
 
 def wait_for(predicate, timeout: float = WAIT, every: float = 0.02) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(every)
-    return predicate()
+    return _wait_for(predicate, timeout, every)
 
 
 @pytest.fixture(autouse=True)

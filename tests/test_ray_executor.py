@@ -8,10 +8,11 @@ import csv
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import wait_for as _wait_for
 
 ray = pytest.importorskip("ray", reason="ray is not installed (pip install ray)")
 
@@ -58,12 +59,7 @@ def _no_env_executor(monkeypatch):
 
 
 def wait_for(predicate, timeout: float = WAIT, every: float = 0.02) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(every)
-    return predicate()
+    return _wait_for(predicate, timeout, every)
 
 
 def small_jobs():

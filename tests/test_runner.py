@@ -20,17 +20,13 @@ from pgcore.runner import (
     RunLog,
     RunSnapshot,
 )
+from tests.helpers import wait_for as _wait_for
 
 WAIT = 60.0  # generous upper bound for a condition on a shared, busy machine
 
 
 def wait_for(predicate, timeout: float = WAIT, every: float = 0.02) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(every)
-    return predicate()
+    return _wait_for(predicate, timeout, every)
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,7 @@ from pgcore import ConfigError
 from pgcore.execution import ACTIVE_STATES
 from pgcore.experiments import ExperimentError, ExperimentSnapshot, Job, check_jobs
 
+from . import links
 from .experiment_session import start_experiment
 from .state import session_tasks, slot_pool, task_controls
 
@@ -32,34 +33,46 @@ def job_label(state: str) -> str:
     return JOB_LABELS.get(state, state)
 
 
-def seeds_ui(key: str, default: int = 3) -> list[int]:
+def seeds_ui(key: str, default: int = 3, link: links.PageLink | None = None) -> list[int]:
     """A bounded seed-count slider; the seeds are 0 .. n-1 (the same on every page)."""
-    n = st.slider("Seeds", MIN_SEEDS, MAX_SEEDS, default, key=f"{key}.seeds",
-                  help=f"How many independent runs per setting ({MIN_SEEDS} to {MAX_SEEDS}). "
-                       "Seeds 0, 1, 2, ... are used, the same for every setting.")
+    p = links.Param("seeds", f"{key}.seeds", default, links.whole(MIN_SEEDS, MAX_SEEDS), "Seeds")
+    n = links.widget(link, p, lambda c: st.slider(
+        "Seeds", MIN_SEEDS, MAX_SEEDS, key=p.key, disabled=c.locked,
+        help=c.help(f"How many independent runs per setting ({MIN_SEEDS} to {MAX_SEEDS}). "
+                    "Seeds 0, 1, 2, ... are used, the same for every setting.")))
     return list(range(int(n)))
 
 
-def episodes_ui(key: str, default: int = 1000, label: str = "Episodes per run") -> int:
-    return int(st.number_input(label, MIN_EPISODES, MAX_EPISODES, default, step=100,
-                               key=f"{key}.episodes",
-                               help=f"The episode budget of every run ({MIN_EPISODES:,} to "
-                                    f"{MAX_EPISODES:,})."))
+def episodes_ui(key: str, default: int = 1000, label: str = "Episodes per run",
+                link: links.PageLink | None = None) -> int:
+    p = links.Param("episodes", f"{key}.episodes", default,
+                    links.whole(MIN_EPISODES, MAX_EPISODES), label)
+    return int(links.widget(link, p, lambda c: st.number_input(
+        label, MIN_EPISODES, MAX_EPISODES, step=100, key=p.key, disabled=c.locked,
+        help=c.help(f"The episode budget of every run ({MIN_EPISODES:,} to "
+                    f"{MAX_EPISODES:,})."))))
 
 
-def smoothing_ui(key: str, default: int = 20) -> int:
-    return int(st.select_slider("Smoothing (episodes)", [1, 5, 10, 20, 50, 100], default,
-                                key=f"{key}.smooth",
-                                help="Each seed's curve is the moving average of its last "
-                                     "this-many episodes."))
+SMOOTHING = (1, 5, 10, 20, 50, 100)
 
 
-def reference_ui(key: str) -> bool:
+def smoothing_ui(key: str, default: int = 20, link: links.PageLink | None = None) -> int:
+    p = links.Param("smooth", f"{key}.smooth", default, links.choice(SMOOTHING),
+                    "Smoothing (episodes)")
+    return int(links.widget(link, p, lambda c: st.select_slider(
+        "Smoothing (episodes)", SMOOTHING, key=p.key, disabled=c.locked,
+        help=c.help("Each seed's curve is the moving average of its last this-many "
+                    "episodes."))))
+
+
+def reference_ui(key: str, link: links.PageLink | None = None) -> bool:
     """The "typical-run bands" toggle of an experiment page (on by default)."""
-    return st.toggle("Typical-run bands", value=True, key=f"{key}.reference",
-                     help="Draw, faintly behind your runs, how runs of the same default "
-                          "settings usually learn: reference runs on other seeds (100 "
-                          "onwards), shipped with the app.")
+    p = links.Param("reference", f"{key}.reference", True, links.flag(), "Typical-run bands")
+    return bool(links.widget(link, p, lambda c: st.toggle(
+        "Typical-run bands", key=p.key, disabled=c.locked,
+        help=c.help("Draw, faintly behind your runs, how runs of the same default settings "
+                    "usually learn: reference runs on other seeds (100 onwards), shipped "
+                    "with the app."))))
 
 
 def controls_ui(key: str, build: Callable[[], list[Job]], what: str = "runs",

@@ -24,7 +24,7 @@ from pgcore.execution import ACTIVE_STATES, SlotPool
 from pgcore.metrics import episodes_to_threshold, write_csv
 from pgcore.runner import EPISODE_FIELDS, UPDATE_POSITION_FIELDS, RunSnapshot
 
-from . import charts
+from . import charts, style
 from . import reference as typical
 from .state import RunHolder, WatchResult
 from .widgets import preset_label
@@ -126,6 +126,9 @@ def controls_ui(holder: RunHolder, config, error: str | None, pool: SlotPool) ->
                   else "Fix the settings first.",
                   stop_help="End the run; its charts, GIF and downloads stay.",
                   reset_help="Stop and forget this run.")
+    from .board import recording_ui
+
+    recording_ui(holder)  # "recorded for class X as Y", or why it is not
 
 
 # ----- the live panel -------------------------------------------------------------------------
@@ -202,6 +205,23 @@ def end_note(snap: RunSnapshot, pool: SlotPool) -> None:
         st.error(snap.message, icon=":material/error:")
 
 
+def chart_specs(holder: RunHolder, snap: RunSnapshot, reference: str | None) -> dict:
+    """The panel's chart specs (returns, value, diagnostics), built once per snapshot
+    version: a refresh with nothing new re-sends the same specs without recomputing them."""
+    key = (snap.version, snap.state, reference, style.screen_key())
+    cached = getattr(holder, "_specs_cache", None)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    band = (typical.episode_band_arrow(reference, charts.WINDOW)
+            if reference is not None else None)
+    value = charts.value_spec(snap)
+    specs = {"returns": style.for_screen(charts.returns_spec(snap, reference=band)),
+             "value": None if value is None else style.for_screen(value),
+             "diagnostics": [style.for_screen(s) for s in charts.diagnostics_specs(snap)]}
+    holder._specs_cache = (key, specs)
+    return specs
+
+
 def draw_panel(holder: RunHolder, snap: RunSnapshot, pool: SlotPool,
                reference: str | None = None) -> None:
     """Everything the run shows, from one snapshot, in as few elements as is reasonable.
@@ -216,9 +236,8 @@ def draw_panel(holder: RunHolder, snap: RunSnapshot, pool: SlotPool,
 
     end_note(snap, pool)
 
-    band = (typical.episode_band_arrow(reference, charts.WINDOW)
-            if reference is not None else None)
-    st.vega_lite_chart(charts.returns_spec(snap, reference=band), width="stretch")
+    specs = chart_specs(holder, snap, reference)
+    st.vega_lite_chart(specs["returns"], width="stretch")
     greedy = charts.evaluation_caption(snap)
     if greedy is not None:
         st.caption(greedy)
@@ -227,7 +246,7 @@ def draw_panel(holder: RunHolder, snap: RunSnapshot, pool: SlotPool,
     with left:
         _frame_card(holder, snap)
     with right:
-        spec = charts.value_spec(snap)
+        spec = specs["value"]
         if spec is not None:
             st.vega_lite_chart(spec, width="stretch")
         else:
@@ -235,8 +254,7 @@ def draw_panel(holder: RunHolder, snap: RunSnapshot, pool: SlotPool,
                        f"returns. {c.algorithm.no_critic_hint}".strip())
     st.caption("Per-update diagnostics against episodes, averaged over consecutive updates "
                "when there are many; log-scaled charts skip values at or below 0.")
-    for col, spec in zip(st.columns(2, gap="medium"), charts.diagnostics_specs(snap),
-                         strict=False):
+    for col, spec in zip(st.columns(2, gap="medium"), specs["diagnostics"], strict=False):
         col.vega_lite_chart(spec, width="stretch")
     note = c.algorithm.notes(c)
     if note:
@@ -259,17 +277,41 @@ def _frame_card(holder: RunHolder, snap: RunSnapshot) -> None:
             st.caption(sentence.format(float(values[-1])))
 
 
-@st.fragment(run_every=REFRESH_SECONDS)
-def live_panel(holder: RunHolder, pool: SlotPool, reference: str | None = None) -> None:
-    """The panel, redrawn from a fresh snapshot about twice a second while the run is active.
-    When the run ends, the whole page reruns once (the buttons change) and stops refreshing."""
+MAX_REFRESH_SECONDS = 3.0
+
+
+def refresh_seconds() -> float:
+    """How often a live panel redraws: every :data:`REFRESH_SECONDS` while the server has at
+    most one active task per core, slower in proportion beyond that (up to
+    :data:`MAX_REFRESH_SECONDS`), so a class's 30 open Train pages do not spend the server's
+    core on redrawing. (30 runs on 2 cores: every 3 s.)"""
+    from pgcore.execution import live_tasks, usable_cores
+
+    load = len(live_tasks()) / usable_cores()
+    return float(min(MAX_REFRESH_SECONDS, REFRESH_SECONDS * max(1.0, load)))
+
+
+def _live_body(holder: RunHolder, pool: SlotPool, reference: str | None = None) -> None:
+    """The panel, redrawn from a fresh snapshot while the run is active (every
+    :func:`refresh_seconds`). When the run ends, or the server's load has moved the refresh
+    interval a long way, the whole page reruns once (the buttons change; the fragment is
+    registered again with the new interval)."""
     snap = holder.snapshot()
     if snap is None:
         return
     draw_panel(holder, snap, pool, reference)
-    if snap.state not in ACTIVE_STATES and holder.last_state in ACTIVE_STATES:
-        holder.last_state = snap.state
+    if snap.state != holder.last_state and holder.last_state in ACTIVE_STATES:
+        holder.last_state = snap.state  # ended, or paused by its host: the buttons change
         st.rerun()
+    every, wanted = getattr(holder, "refresh_every", None), refresh_seconds()
+    if every is not None and max(every, wanted) / min(every, wanted) >= 1.5:
+        st.rerun()
+
+
+def live_panel(holder: RunHolder, pool: SlotPool, reference: str | None = None) -> None:
+    """:func:`_live_body` as a fragment that reruns every :func:`refresh_seconds`."""
+    holder.refresh_every = refresh_seconds()
+    st.fragment(run_every=holder.refresh_every)(_live_body)(holder, pool, reference)
 
 
 def panel_ui(holder: RunHolder, pool: SlotPool) -> None:

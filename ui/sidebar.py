@@ -6,6 +6,7 @@ import streamlit as st
 
 from pgcore.execution import ACTIVE_STATES, SlotPool
 
+from . import links
 from .state import RunHolder
 
 BADGE_COLORS = {"waiting": "orange", "starting": "orange", "running": "blue", "paused": "violet",
@@ -33,8 +34,22 @@ def _status_body(holder: RunHolder, pool: SlotPool) -> None:
         st.caption(line)
         if snap.state in ACTIVE_STATES:
             st.progress(snap.progress())
-    st.caption(f"Training slots on this server: {pool.active} of {pool.max_concurrent} busy"
-               + (f", {pool.waiting} waiting" if pool.waiting else ""))
+    st.caption(server_load_text(pool))
+
+
+def server_load_text(pool: SlotPool) -> str:
+    """Who shares the server's cores: the runs in its host processes (all train at once,
+    each slower the more there are), or the thread runs' slots (the rest wait)."""
+    from .state import training_hosts
+
+    hosts = training_hosts()
+    if hosts is not None:
+        n, cores = hosts.runs, hosts.hosts
+        share = f"; each gets about {min(1.0, cores / n):.0%} of a core" if n > cores else ""
+        return (f"Training on this server: {n} run{'s' if n != 1 else ''} sharing {cores} "
+                f"core{'s' if cores != 1 else ''}{share}.")
+    return (f"Training slots on this server: {pool.active} of {pool.max_concurrent} busy"
+            + (f", {pool.waiting} waiting" if pool.waiting else ""))
 
 
 @st.fragment(run_every=2.0)
@@ -49,3 +64,18 @@ def run_status(holder: RunHolder, pool: SlotPool) -> None:
         _live_status(holder, pool)
     else:
         _status_body(holder, pool)
+
+
+def presenter_button() -> None:
+    """The sidebar's way into the presenter view (``?present=1`` in a link does the same)."""
+    st.button("Presenter view", icon=":material/present_to_all:", type="tertiary",
+              key="links.present.on", on_click=links.set_presenter, args=(True,),
+              help="For a projector: large numbers and charts, no sidebar. Any page's link "
+                   "with ?present=1 opens it too; it stays on as you change pages.")
+
+
+def presenter_bar() -> None:
+    """The presenter view's one control, above the page: back to the normal view."""
+    st.button("Leave presenter view", icon=":material/close_fullscreen:", type="tertiary",
+              key="links.present.off", on_click=links.set_presenter, args=(False,),
+              help="Back to the normal view with the sidebar.")

@@ -1,9 +1,17 @@
-"""Who owns what: one slot pool per server process, one task holder per browser session, and
-the one Start / Pause / Resume / Stop / Reset widget every page drives its task with.
+"""Who owns what: the run hosts and one slot pool per server process, one task holder per
+browser session, and the one Start / Pause / Resume / Stop / Reset widget every page drives its
+task with.
+
+``training_hosts()`` is where Train-page (and Pendulum-page) runs train: a few host
+processes, one per core this process may use, each training every run it is given at once
+(:mod:`pgcore.execution.hosts`), so a whole class's runs all move from the moment they start,
+each slower, and the server's own interpreter stays free to draw pages. ``PGLAB_RUNS=threads``
+trains them in threads of the server instead (the tests' default: one process is easier to
+inspect), capped by the slot pool.
 
 ``slot_pool()`` is a process-wide ``st.cache_resource``: every session shares it, so at most
-``PGLAB_MAX_RUNS`` (default: the number of CPU cores) runs and experiment jobs train at once
-and the rest wait.
+``PGLAB_MAX_RUNS`` (default: the cores this process may use) thread runs and experiment jobs
+train at once and the rest wait.
 
 ``session_tasks()`` is a *session-scoped* ``st.cache_resource`` holding everything the
 session runs, one task per page key (:class:`PageTask`): the Train page's run under
@@ -18,14 +26,18 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import streamlit as st
 
 from pgcore import TrainConfig
-from pgcore.execution import ACTIVE_STATES, SlotPool
+from pgcore.execution import ACTIVE_STATES, SlotPool, usable_cores
+from pgcore.execution.hosts import RunHosts, run_hosts
 from pgcore.runner import BackgroundRun
+
+from .board import recording_for
 
 FRAME_EVERY = 0.25
 """Seconds between CartPole frames drawn by the trainer (the page shows ~2 per second)."""
@@ -116,6 +128,8 @@ class RunHolder(PageTask):
         self.watch: WatchResult | None = None
         self.reached: dict[float, int] = {}  # threshold -> first episode (never changes once set)
         self.preset: str | None = None  # the preset the settings started from (a label)
+        self.recording = None  # the run's pgcore.history.Recording (None: not recorded)
+        self.refresh_every: float | None = None  # the live panel's interval (ui.live)
 
     @property
     def run(self) -> BackgroundRun | None:
@@ -127,15 +141,24 @@ class RunHolder(PageTask):
 
     def start(self, config: TrainConfig, pool: SlotPool,
               preset: str | None = None) -> BackgroundRun:
-        """Stop any current run and start a new one with ``config``."""
+        """Stop any current run and start a new one with ``config``, recorded in the run
+        history under the session's name and class (:func:`ui.board.recording_for`)."""
         self.preset = preset
-        return super().start(BackgroundRun(config, pool, frame_every=FRAME_EVERY,
-                                           max_pause_seconds=MAX_PAUSE_SECONDS,
-                                           idle_timeout=IDLE_TIMEOUT))
+        recording = recording_for(config, preset)
+        run = BackgroundRun(config, pool, frame_every=FRAME_EVERY,
+                            max_pause_seconds=MAX_PAUSE_SECONDS, idle_timeout=IDLE_TIMEOUT,
+                            on_end=None if recording is None else recording.ended,
+                            hosts=training_hosts())
+        if recording is not None:
+            recording.attach(run)
+        started = super().start(run)
+        self.recording = recording  # after start(): _forget() has cleared the old one
+        return started
 
     def _forget(self) -> None:
         super()._forget()
         self.watch = None
+        self.recording = None
         self.reached = {}
 
 
@@ -165,8 +188,77 @@ class SessionTasks:
         """The session ended: stop every task it started (called by ``on_release``)."""
         with self._lock:
             pages = list(self._pages.values())
+            self.released = True
         for page in pages:
             page.stop()
+
+    released = False
+
+
+# ----- how many sessions the server takes -------------------------------------------------------
+
+BASE_MB = 400.0
+"""The server process after its first page (torch, gymnasium, pandas, altair): measured."""
+HOST_MB = 300.0
+"""One run host process (a Python with torch and gymnasium), before its runs: measured."""
+SESSION_MB = 25.0
+"""One more browser session with a training run: its snapshots and charts here, its run in a
+host (measured with bench/bench_class.py)."""
+
+_SESSIONS: weakref.WeakSet = weakref.WeakSet()
+_SESSIONS_LOCK = threading.Lock()
+
+
+def memory_budget_mb() -> float:
+    """The whole server's memory budget (``PGLAB_MEMORY_MB``; default 2,700 MB, the most a
+    Streamlit Community Cloud app gets)."""
+    try:
+        budget = float(os.environ.get("PGLAB_MEMORY_MB", "") or 2700.0)
+    except ValueError:
+        budget = 2700.0
+    return budget if budget > 0 else 2700.0
+
+
+def max_sessions() -> int:
+    """Sessions the budget holds: (budget - server - hosts) / per session, at least 1."""
+    hosts = usable_cores() if runs_in_hosts() else 0
+    return max(1, int((memory_budget_mb() - BASE_MB - HOST_MB * hosts) // SESSION_MB))
+
+
+def open_sessions() -> int:
+    with _SESSIONS_LOCK:
+        return sum(1 for t in _SESSIONS if not t.released)
+
+
+def process_tree_mb() -> float:
+    """Resident memory of this process and its run hosts, in MB (0 where /proc is missing)."""
+    pids = [os.getpid()]
+    if runs_in_hosts():
+        pids += run_hosts().pids()
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) / 1024
+                        break
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def admit_session() -> bool:
+    """Whether this browser session may use the server: once admitted, always; a new one
+    only while the open sessions fit :func:`max_sessions` and the server's real memory is
+    below its budget. Otherwise the app shows "the server is full" and creates nothing."""
+    if st.session_state.get("server.admitted"):
+        return True
+    ok = (open_sessions() < max_sessions()
+          and process_tree_mb() + SESSION_MB <= memory_budget_mb())
+    if ok:
+        st.session_state["server.admitted"] = True
+    return ok
 
 
 def _max_runs() -> int:
@@ -175,7 +267,19 @@ def _max_runs() -> int:
         n = int(raw)
     except ValueError:
         n = 0
-    return n if n >= 1 else (os.cpu_count() or 1)
+    return n if n >= 1 else usable_cores()
+
+
+def runs_in_hosts() -> bool:
+    """Whether runs train in host processes (``PGLAB_RUNS``, default ``hosts``) or in threads
+    of this process (``threads``)."""
+    return os.environ.get("PGLAB_RUNS", "hosts").strip().lower() != "threads"
+
+
+def training_hosts() -> RunHosts | None:
+    """The process's run hosts (started on first use, replaced if one died), or None when
+    runs train in threads here."""
+    return run_hosts() if runs_in_hosts() else None
 
 
 @st.cache_resource(show_spinner=False)
@@ -191,7 +295,10 @@ def _release(tasks: SessionTasks) -> None:
 @st.cache_resource(scope="session", on_release=_release, show_spinner=False)
 def session_tasks() -> SessionTasks:
     """This browser session's tasks (survive page switches; stopped with the tab)."""
-    return SessionTasks()
+    tasks = SessionTasks()
+    with _SESSIONS_LOCK:
+        _SESSIONS.add(tasks)
+    return tasks
 
 
 def session_holder() -> RunHolder:

@@ -1,8 +1,13 @@
-"""A little CSS for the app's own HTML bits (the live metrics and the action bars).
+"""A little CSS for the app's own HTML bits (the live metrics and the action bars), and the
+presenter view's (``?present=1``): large text and numbers, taller charts, for a projector.
 
 Injected once per script run from ``app.py`` with ``st.html`` (a style-only block takes no
 space on the page). Colours follow ``.streamlit/config.toml``.
 """
+
+from __future__ import annotations
+
+from .links import presenting
 
 CSS = """
 <style>
@@ -24,3 +29,96 @@ CSS = """
 @media (max-width: 900px) { .pg-metrics { grid-template-columns: repeat(3, minmax(0, 1fr)); } }
 </style>
 """
+
+PRESENTER_CSS = """
+<style>
+/* The presenter view: readable from the back of a room. The root font size stays as it is
+   (Streamlit's chart theme reads it once per session), so text is enlarged element by element
+   and the charts get their larger fonts from their own config (ui/style.for_screen). */
+h1 { font-size: 3.4rem !important; }
+h2 { font-size: 2.4rem !important; }
+h3 { font-size: 1.9rem !important; }
+h5 { font-size: 1.5rem !important; }
+[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li {
+    font-size: 1.3rem; line-height: 1.5; }
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p { font-size: 1.15rem; }
+[data-testid="stWidgetLabel"] p { font-size: 1.15rem; }
+[data-testid="stSliderThumbValue"] p, [data-testid="stSliderTickBar"] p { font-size: 0.9rem; }
+[data-testid="stAlertContainer"] p { font-size: 1.2rem; }
+[data-testid="stTable"] td, [data-testid="stTable"] th { font-size: 1.15rem; }
+.pg-metrics { gap: 1.25rem; }
+.pg-label { font-size: 1.2rem; color: #334155; }
+.pg-value { font-size: 3.6rem; font-weight: 600; line-height: 1.15; }
+.pg-prob { font-size: 1.3rem; }
+.pg-prob-label { width: 8rem; }
+.pg-prob-value { width: 3.4rem; }
+.pg-bar { height: 1rem; }
+.pg-v { font-size: 1.3rem; }
+[data-testid="stMetricValue"] { font-size: 3.2rem; }
+[data-testid="stMetricLabel"] p { font-size: 1.2rem; }
+</style>
+"""
+"""Added after :data:`CSS` in the presenter view (the sidebar is left out by ``app.py``)."""
+
+CHART_SCALE = 1.6
+"""How much taller a chart is in the presenter view."""
+CHART_FONTS = {"axis": {"labelFontSize": 17, "titleFontSize": 19},
+               "legend": {"labelFontSize": 17, "titleFontSize": 18},
+               "header": {"labelFontSize": 18, "titleFontSize": 19},
+               "title": {"fontSize": 22, "subtitleFontSize": 17}}
+"""Vega-Lite config for the presenter view's charts (the defaults are 10 to 13 px)."""
+
+
+FONT_SCALE = 1.4
+"""How much larger a font a chart sets itself (a title's, a text mark's) is in the presenter
+view."""
+_FONT_KEYS = ("fontSize", "subtitleFontSize", "labelFontSize", "titleFontSize")
+
+
+def _taller(node, scale: float):
+    """A copy of a Vega-Lite spec with every numeric ``height`` scaled, and every font size
+    it sets itself by :data:`FONT_SCALE` (datasets and other leaves are shared, not copied)."""
+    if isinstance(node, dict):
+        out = {}
+        for k, v in node.items():
+            number = isinstance(v, (int, float)) and not isinstance(v, bool)
+            if k == "height" and number:
+                out[k] = round(v * scale)
+            elif k in _FONT_KEYS and number:
+                out[k] = round(v * FONT_SCALE)
+            elif k == "height" and isinstance(v, dict) and "step" in v:
+                out[k] = {**v, "step": round(v["step"] * scale)}
+            elif k in ("datasets", "data", "values"):
+                out[k] = v
+            else:
+                out[k] = _taller(v, scale)
+        return out
+    if isinstance(node, list):
+        return [_taller(v, scale) for v in node]
+    return node
+
+
+def screen_key() -> bool:
+    """What :func:`for_screen` depends on (a cache of drawn specs keys on it)."""
+    return presenting()
+
+
+def for_screen(spec: dict) -> dict:
+    """``spec`` as drawn now: unchanged, or in the presenter view taller with larger fonts."""
+    if not presenting():
+        return spec
+    out = _taller(spec, CHART_SCALE)
+    config = dict(out.get("config") or {})
+    for part, fonts in CHART_FONTS.items():  # ours win: the point is to be readable
+        config[part] = {**(config.get(part) or {}), **fonts}
+    out["config"] = config
+    return out
+
+
+def chart(where, altair_chart, **kwargs):
+    """Draw an Altair chart in ``where`` (``st`` or a column): as it is, or in the presenter
+    view as its Vega-Lite spec made taller with larger fonts (:func:`for_screen`)."""
+    if not presenting():
+        return where.altair_chart(altair_chart, **kwargs)
+    return where.vega_lite_chart(for_screen(altair_chart.to_dict()), **kwargs)
+

@@ -4,6 +4,10 @@ Every widget is keyed (``cfg.<field>``) and seeded from a preset, so choosing a 
 pressing "Reset to defaults" simply rewrites those keys. Nothing here trains: the page calls
 :func:`config_ui` and gets ``(config, None)`` or ``(None, "one-line reason")``; the reason
 is :class:`pgcore.ConfigError`'s own message, shown with ``st.error``.
+
+The settings also live in the page's URL (:mod:`ui.links`): a link names the algorithm, the
+preset and the fields that differ from that preset (``?algo=a2c&lr=0.003&seed=2``), each checked
+by its :class:`~pgcore.fields.Field`; a teacher's link can lock or hide fields.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ import streamlit as st
 
 from pgcore import PRESETS, ConfigError, TrainConfig, algos
 from pgcore.config import DEFAULT_PRESET, FIELDS, RUN_FIELDS
-from pgcore.fields import Field
+from pgcore.fields import Field, is_number
+
+from . import links
 
 MAX_SECONDS = 1800
 DEFAULT_EPISODES = 1000
@@ -29,6 +35,7 @@ WHOLE_NUMBERS = tuple(name for name, f in FIELDS.items() if f.type.startswith("i
 
 K = "cfg."  # session-state key prefix
 FIRST_PRESET = DEFAULT_PRESET[algos.names()[0]]  # a first visit starts here
+PAGE = "train"  # the Train page's link (ui/links.py)
 
 
 def presets_for(algo: str) -> list[str]:
@@ -130,9 +137,14 @@ def _options(base: tuple, current) -> list:
     return opts
 
 
-def _field_widget(f: Field, where, disabled: bool) -> None:
-    """One bounded widget for config field ``f``, keyed ``cfg.<name>``."""
-    key, help_text = K + f.name, f.help or None
+def _field_widget(f: Field, where, disabled: bool,
+                  control: links.Control = links.FREE) -> None:
+    """One bounded widget for config field ``f``, keyed ``cfg.<name>``; not drawn when a
+    teacher's link hides it, disabled when it locks it."""
+    if control.hidden:
+        return
+    key, help_text = K + f.name, control.help(f.help or None)
+    disabled = disabled or control.locked
     fmt = f.label_of if (f.format or f.option_labels) else None
     if f.widget == "radio":
         where.radio(f.label, list(f.options), format_func=fmt or str, key=key, horizontal=True,
@@ -159,46 +171,178 @@ def _has_critic(algo: str) -> bool:
     return bool(algos.get(algo).has_critic(SimpleNamespace(**values)))
 
 
-def _grid(fields: list[Field], disabled: bool) -> None:
-    """Full-width radios first, then the rest filled into two columns in turn."""
+def _grid(fields: list[Field], disabled: bool, link: links.PageLink | None = None) -> None:
+    """Full-width radios first, then the rest filled into two columns in turn (a field the
+    link hides takes no place)."""
+    def control(f: Field) -> links.Control:
+        return link.control(f.name) if link is not None else links.FREE
+
+    fields = [f for f in fields if not control(f).hidden]
     radios = [f for f in fields if f.widget == "radio" and not f.advanced]
     for f in radios:
-        _field_widget(f, st, disabled)
+        _field_widget(f, st, disabled, control(f))
     rest = [f for f in fields if f not in radios]
     columns = st.columns(2)
     for i, f in enumerate(rest):
-        _field_widget(f, columns[i % 2], disabled)
+        _field_widget(f, columns[i % 2], disabled, control(f))
+
+
+# ----- the Train page's link ----------------------------------------------------------------
+
+
+def _parse_algo(text: str) -> str:
+    name = text.strip()
+    try:
+        algos.get(name)
+    except ConfigError as exc:
+        raise links.LinkError(str(exc)) from None
+    return name
+
+
+def train_presets() -> list[str]:
+    """Every preset the Train page offers, whatever the algorithm."""
+    return [n for a in algos.names() for n in presets_for(a)]
+
+
+def _algo_param() -> links.Param:
+    return links.Param("algo", K + "algo", PRESETS[FIRST_PRESET].values["algo"], _parse_algo,
+                       "Algorithm")
+
+
+def _preset_param(algo: str) -> links.Param:
+    return links.Param("preset", K + "preset", DEFAULT_PRESET[algo],
+                       links.choice(train_presets()), "Preset")
+
+
+def _field_parser(f: Field, default) -> links.Parser:
+    """URL text -> a value the field's check and its widget accept, else a LinkError."""
+    def parse(text: str):
+        t = text.strip()
+        if "None" in f.type and t.lower() in ("off", "none"):
+            value = None
+        elif f.type.startswith("bool"):
+            value = links.flag()(t)
+        elif f.type.startswith(("int", "float")):
+            try:
+                value = float(t)
+            except ValueError:
+                raise links.LinkError("must be a number") from None
+            whole = f.type.startswith("int") or (is_number(default) and isinstance(default, int))
+            if whole:
+                if not value.is_integer():
+                    raise links.LinkError("must be a whole number")
+                value = int(value)
+        else:
+            value = t
+        reason = f.check(value)
+        if reason is None and f.widget == "radio" and value not in f.options:
+            reason = f"must be one of {', '.join(map(str, f.options))}"
+        if reason is None and f.widget in ("number", "slider") and value is not None and not (
+                f.low <= value <= f.high):
+            reason = f"must be from {f.low:g} to {f.high:g} here"
+        if reason is not None:
+            raise links.LinkError(reason)
+        return value
+    return parse
+
+
+def _field_param(f: Field, default) -> links.Param:
+    return links.Param(f.name, K + f.name, default, _field_parser(f, default), f.label)
+
+
+def _apply_link(link: links.PageLink) -> None:
+    """A new link: the preset it names (or its algorithm's default, or the first), then its
+    values on top. A setting of another algorithm is ignored with a warning."""
+    ss = st.session_state
+    algo = link.read(_algo_param())
+    preset = link.read(_preset_param(algos.names()[0]))
+    if preset is not links.MISSING and algo is not links.MISSING \
+            and PRESETS[preset].values["algo"] != algo:
+        link.warn(_preset_param(algo), link.url["preset"],
+                  f"is a preset of {algos.get(PRESETS[preset].values['algo']).label}, "
+                  f"not of {algos.get(algo).label}")
+        preset = links.MISSING
+    if preset is links.MISSING:
+        preset = DEFAULT_PRESET[algo] if algo is not links.MISSING else FIRST_PRESET
+    load_preset(preset, keep_budget=False)
+    algo = ss[K + "algo"]
+    own = {f.name for f in widget_fields(algo)}
+    defaults = _preset_values(preset)
+    for name in WIDGET_FIELDS:
+        if name not in link.url:
+            continue
+        link.handled.add(name)
+        if name not in own:
+            link.warnings.append(f"Link parameter `{name}` ignored: {FIELDS[name].label} is not a "
+                                 f"setting of {algos.get(algo).label}.")
+            continue
+        value = link.read(_field_param(FIELDS[name], defaults[name]))
+        if value is not links.MISSING:
+            ss[K + name] = value
+
+
+def _bind_link(link: links.PageLink) -> None:
+    """Bind the algorithm, the preset and the algorithm's fields (defaults: the selected
+    preset's values), so locks hold and the URL gets what differs from them."""
+    ss = st.session_state
+    link.bind(_algo_param(), apply=False)
+    algo = ss[K + "algo"]
+    if algo not in algos.REGISTRY:  # a locked value from an older session: the first
+        ss[K + "algo"] = algo = PRESETS[FIRST_PRESET].values["algo"]
+    link.bind(_preset_param(algo), apply=False)
+    if "preset" in link.state.locks and "algo" not in link.state.locks:
+        link.state.locks["algo"] = algo  # a locked preset fixes its algorithm too
+    preset = ss[K + "preset"]
+    defaults = _preset_values(preset if preset in PRESETS else DEFAULT_PRESET[algo])
+    for f in widget_fields(algo):
+        link.bind(_field_param(f, defaults[f.name]), apply=False)
 
 
 def config_ui(disabled: bool = False) -> tuple[TrainConfig | None, str | None]:
-    """Draw the settings and return ``(config, None)`` or ``(None, message)``."""
+    """Draw the settings and return ``(config, None)`` or ``(None, message)``. The settings
+    come from the page's link when one is opened, and go back into the URL after."""
     ensure_defaults()
     ss = st.session_state
+    link = links.PageLink(PAGE)
+    if link.applying:
+        _apply_link(link)
+    _bind_link(link)
     if K + "notice" in ss:
         st.error(ss.pop(K + "notice"), icon=":material/error:")
     names = list(algos.REGISTRY)
-    st.radio("Algorithm", names, format_func=lambda n: algos.get(n).label, key=K + "algo",
-             on_change=_on_algo_change, disabled=disabled, horizontal=True,
-             help="Changing the algorithm loads its default settings.")
+    algo_c = link.control("algo")
+    if not algo_c.hidden:
+        st.radio("Algorithm", names, format_func=lambda n: algos.get(n).label, key=K + "algo",
+                 on_change=_on_algo_change, disabled=disabled or algo_c.locked,
+                 horizontal=True,
+                 help=algo_c.help("Changing the algorithm loads its default settings."))
     algo = ss[K + "algo"]
     names = presets_for(algo)
     if ss.get(K + "preset") not in names:
         ss[K + "preset"] = names[0]
     for f in WIDGET_FIELDS:
         _val(f)
-    st.selectbox("Preset", names, format_func=preset_label, key=K + "preset",
-                 on_change=_on_preset_change, disabled=disabled,
-                 help="A starting point; every value below can still be changed.")
-    st.caption(PRESETS[ss[K + "preset"]].description)
+    preset_c = link.control("preset")
+    if not preset_c.hidden:
+        st.selectbox("Preset", names, format_func=preset_label, key=K + "preset",
+                     on_change=_on_preset_change, disabled=disabled or preset_c.locked,
+                     help=preset_c.help("A starting point; every value below can still be "
+                                        "changed."))
+        st.caption(PRESETS[ss[K + "preset"]].description)
     st.button("Reset to defaults", on_click=reset_to_defaults, disabled=disabled,
               type="tertiary", icon=":material/restart_alt:", key="cfg_reset",
-              help="Back to the selected preset's values, budget and seed included.")
+              help="Back to the selected preset's values, budget and seed included"
+                   + (" (settings your teacher's link set stay as they are)."
+                      if link.state.locks else "."))
 
     critic = _has_critic(algo)
     fields = [f for f in widget_fields(algo) if critic or not f.needs_critic]
-    _grid([f for f in fields if not f.advanced], disabled)
-    with st.expander("Advanced settings"):
-        _grid([f for f in fields if f.advanced], disabled)
+    _grid([f for f in fields if not f.advanced], disabled, link)
+    advanced = [f for f in fields if f.advanced]
+    if any(not link.control(f.name).hidden for f in advanced):
+        with st.expander("Advanced settings"):
+            _grid(advanced, disabled, link)
+    link.finish()
     return build_config()
 
 

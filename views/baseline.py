@@ -8,6 +8,7 @@ import streamlit as st
 from pgcore import default_config
 from pgcore.experiments import grid
 from ui import experiment_controls as controls
+from ui import links, style
 from ui.experiment_charts import group_bands, groups_band_chart, strip_chart, x_max_of
 from ui.experiment_reference import reference_bands, reference_caption, reference_rows
 from ui.experiment_summary import summary_row, threshold_rows
@@ -21,14 +22,16 @@ st.caption("Exercise 2. REINFORCE weights each log π(a|s) by the return G_t; th
            "Which reaches the CartPole criteria sooner, and which learns more steadily?")
 
 with st.container(border=True):
+    link = links.PageLink(KEY)
     c1, c2, c3 = st.columns(3)
     with c1:
-        seeds = controls.seeds_ui(KEY, default=5)
+        seeds = controls.seeds_ui(KEY, default=5, link=link)
     with c2:
-        episodes = controls.episodes_ui(KEY)
+        episodes = controls.episodes_ui(KEY, link=link)
     with c3:
-        window = controls.smoothing_ui(KEY)
-        show_reference = controls.reference_ui(KEY)
+        window = controls.smoothing_ui(KEY, link=link)
+        show_reference = controls.reference_ui(KEY, link=link)
+    link.finish()
 
 controls.controls_ui(KEY, lambda: grid({
     NONE: default_config("reinforce", "none", max_episodes=episodes),
@@ -41,7 +44,7 @@ def draw(snap) -> None:
     rows = threshold_rows(snap)
     budget = x_max_of(snap)
     st.subheader("When did each seed get there?", anchor=False)
-    st.altair_chart(strip_chart(rows, budget), width="stretch")
+    style.chart(st, strip_chart(rows, budget), width="stretch")
     st.caption("One mark per seed: the first episode at which its 100-episode average return "
                "reached 195 (CartPole-v0's criterion, the one the lesson uses) or 475 "
                "(CartPole-v1's). A cross at the right edge: not reached within the budget.")
@@ -65,7 +68,7 @@ def draw(snap) -> None:
     st.subheader("Learning curves", anchor=False)
     bands = group_bands(snap, "return", window)
     reference, groups = (reference_bands(snap, window) if show_reference else (None, []))
-    st.altair_chart(groups_band_chart(bands, budget, "Return, mean ± 1 std across seeds",
+    style.chart(st, groups_band_chart(bands, budget, "Return, mean ± 1 std across seeds",
                                       "return (moving average)", (0, 520), thresholds=True,
                                       reference=reference),
                     width="stretch")

@@ -8,6 +8,7 @@ from pgcore.config import preset
 from pgcore.experiments import grid
 from ui import dqn_charts as dq
 from ui import experiment_controls as controls
+from ui import links, style
 from ui.experiment_charts import x_max_of
 from ui.state import slot_pool
 
@@ -25,20 +26,25 @@ st.caption("Plain DQN's target takes the max over the target network's noisy Q e
            "(max over a of Q(s₀, a)), blue the discounted return it really collected. The gap "
            "is the bias.")
 
+SPAN = links.Param("span", f"{KEY}.span", dq.SPANS[0], links.choice(dq.SPANS), "Bias over")
+
 with st.container(border=True):
+    link = links.PageLink(KEY)
     c1, c2, c3 = st.columns(3)
     with c1:
-        seeds = controls.seeds_ui(KEY)
+        seeds = controls.seeds_ui(KEY, link=link)
     with c2:
-        episodes = controls.episodes_ui(KEY, default=400)
+        episodes = controls.episodes_ui(KEY, default=400, link=link)
     with c3:
-        span = st.radio("Bias over", dq.SPANS, key=f"{KEY}.span",
-                        help="Which evaluations the bias numbers average: those after half "
-                             "the episode budget (once Q has had time to grow), or all.")
+        span = links.widget(link, SPAN, lambda c: st.radio(
+            "Bias over", dq.SPANS, key=SPAN.key, disabled=c.locked,
+            help=c.help("Which evaluations the bias numbers average: those after half the "
+                        "episode budget (once Q has had time to grow), or all.")))
     n_runs = len(seeds) * len(PRESETS)
     st.caption(f"Both settings learn on every environment step: {n_runs} runs take "
                f"{dq.duration_text(n_runs, episodes, slot_pool().max_concurrent)} (longer "
                "when the agents learn well). You can switch pages meanwhile.")
+    link.finish()
 
 controls.controls_ui(KEY, lambda: dq.seed_major(grid({
     label: preset(name, max_episodes=episodes, eval_every_episodes=EVAL_EVERY,
@@ -54,7 +60,7 @@ def draw(snap) -> None:
                if len(e)), default=0.0)
     cols = st.columns(len(evals), gap="medium")
     for col, (label, frame) in zip(cols, evals.items(), strict=True):
-        col.altair_chart(dq.eval_chart(frame, x_max, label, y_max=top), width="stretch")
+        style.chart(col, dq.eval_chart(frame, x_max, label, y_max=top), width="stretch")
     if not any(len(e) for e in evals.values()):
         st.caption(f"The first evaluation comes after {EVAL_EVERY} training episodes.")
         controls.download_ui(KEY, snap, "dqn-overestimation")

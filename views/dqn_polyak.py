@@ -8,6 +8,7 @@ from pgcore.config import preset
 from pgcore.experiments import grid
 from ui import dqn_charts as dq
 from ui import experiment_controls as controls
+from ui import links, style
 from ui.experiment_charts import group_bands, groups_band_chart, x_max_of
 from ui.state import slot_pool
 
@@ -26,17 +27,19 @@ st.caption("Three ways to keep DQN's target network slow. A hard copy freezes th
            "setting, a copy every 200 steps, checks the lesson's comparison of the two.")
 
 with st.container(border=True):
+    link = links.PageLink(KEY)
     c1, c2, c3 = st.columns(3)
     with c1:
-        seeds = controls.seeds_ui(KEY)
+        seeds = controls.seeds_ui(KEY, link=link)
     with c2:
-        episodes = controls.episodes_ui(KEY, default=400)
+        episodes = controls.episodes_ui(KEY, default=400, link=link)
     with c3:
-        window = controls.smoothing_ui(KEY)
+        window = controls.smoothing_ui(KEY, link=link)
     n_runs = len(seeds) * len(ORDER)
     st.caption(f"Every setting learns on every environment step: {n_runs} runs take "
                f"{dq.duration_text(n_runs, episodes, slot_pool().max_concurrent)} (longer "
                "when the agents learn well). You can switch pages meanwhile.")
+    link.finish()
 
 controls.controls_ui(KEY, lambda: dq.seed_major(grid({
     HARD_1000: preset("dqn-lesson-c1000", max_episodes=episodes),
@@ -47,7 +50,7 @@ controls.controls_ui(KEY, lambda: dq.seed_major(grid({
 
 def draw(snap) -> None:
     controls.status_ui(snap)
-    st.altair_chart(groups_band_chart(group_bands(snap, "return", window), x_max_of(snap),
+    style.chart(st, groups_band_chart(group_bands(snap, "return", window), x_max_of(snap),
                                       "Return, mean ± 1 std across seeds",
                                       "return (moving average)", (0, 520), thresholds=True),
                     width="stretch")
@@ -62,11 +65,11 @@ def draw(snap) -> None:
     seed = run_seeds[0] if seed is None else seed
     trace = dq.trace_frame(snap, seed)
     left, right = st.columns(2, gap="medium")
-    left.altair_chart(dq.distance_chart(
+    style.chart(left, dq.distance_chart(
         dq.zoom(trace, where or "middle"), f"Close-up, seed {seed}", ORDER,
         f"{dq.ZOOM_STEPS:,} env steps, a point every {TRACE_EVERY}", points=True),
         width="stretch")
-    right.altair_chart(dq.distance_chart(
+    style.chart(right, dq.distance_chart(
         dq.binned_trace(trace), f"The whole run, seed {seed}", ORDER,
         "averaged over bins of at least 1,000 env steps"), width="stretch")
 

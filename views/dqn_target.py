@@ -7,6 +7,7 @@ from pgcore.config import preset
 from pgcore.experiments import grid
 from ui import dqn_charts as dq
 from ui import experiment_controls as controls
+from ui import links, style
 from ui.experiment_charts import x_max_of
 from ui.state import slot_pool
 
@@ -22,16 +23,18 @@ st.caption("DQN learns Q(s, a) by regressing it on r + γ·max Q_target(s′, ·
            "within what a CartPole state can actually be worth (about 99)?")
 
 with st.container(border=True):
+    link = links.PageLink(KEY)
     c1, c2 = st.columns(2)
     with c1:
-        seeds = controls.seeds_ui(KEY)
+        seeds = controls.seeds_ui(KEY, link=link)
     with c2:
-        episodes = controls.episodes_ui(KEY, default=400)
+        episodes = controls.episodes_ui(KEY, default=400, link=link)
     n_runs = len(seeds) * len(PRESETS)
     st.caption(f"Both settings learn on every environment step, so this is slow: {n_runs} runs "
                f"take {dq.duration_text(n_runs, episodes, slot_pool().max_concurrent)} "
                "(longer when the agents learn well: good episodes are long). You can switch "
                "pages meanwhile.")
+    link.finish()
 
 controls.controls_ui(KEY, lambda: dq.seed_major(grid({
     label: preset(name, max_episodes=episodes) for label, name in PRESETS.items()}, seeds)),
@@ -45,9 +48,9 @@ def draw(snap) -> None:
     numbers = {label: dq.target_numbers(snap, label) for label in snap.labels}
     for label in snap.labels:
         left, right = st.columns(2, gap="medium")
-        left.altair_chart(dq.return_chart(dq.return_curves(snap, label), x_max, label),
+        style.chart(left, dq.return_chart(dq.return_curves(snap, label), x_max, label),
                           width="stretch")
-        right.altair_chart(dq.q_chart(dq.q_curves(snap, label), x_max, f"{label}: Q",
+        style.chart(right, dq.q_chart(dq.q_curves(snap, label), x_max, f"{label}: Q",
                                       y_max=q_top), width="stretch")
 
     st.subheader("Numbers", anchor=False)

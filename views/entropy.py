@@ -6,6 +6,7 @@ import streamlit as st
 from pgcore import algos, default_config
 from pgcore.experiments import grid
 from ui import experiment_controls as controls
+from ui import links, style
 from ui.experiment_charts import group_bands, groups_band_chart, x_max_of
 from ui.experiment_reference import reference_bands, reference_caption
 
@@ -19,21 +20,27 @@ st.caption("Exercise 3. The entropy bonus adds β·H(π(·|s)) to what the agent
            "the reward curves, and the policy's entropy (ln 2 ≈ 0.69 is a coin flip, 0 is "
            "always the same action).")
 
+ALGO = links.Param("algo", f"{KEY}.algo", ALGOS[0], links.choice(ALGOS), "Algorithm")
+BETA = links.Param("beta", f"{KEY}.beta", 0.01, links.choice(BETAS), "β (entropy bonus)")
+
 with st.container(border=True):
+    link = links.PageLink(KEY)
     c1, c2, c3, c4 = st.columns(4)
     with c1:
-        algo = st.radio("Algorithm", ALGOS, format_func=lambda n: algos.get(n).label,
-                        key=f"{KEY}.algo")
-        beta = st.select_slider("β (entropy bonus)", BETAS, 0.01, key=f"{KEY}.beta",
-                                format_func=lambda v: f"{v:g}",
-                                help="Compared with β = 0 on the same seeds.")
+        algo = links.widget(link, ALGO, lambda c: st.radio(
+            "Algorithm", ALGOS, format_func=lambda n: algos.get(n).label, key=ALGO.key,
+            disabled=c.locked, help=c.help(None)))
+        beta = links.widget(link, BETA, lambda c: st.select_slider(
+            "β (entropy bonus)", BETAS, key=BETA.key, format_func=lambda v: f"{v:g}",
+            disabled=c.locked, help=c.help("Compared with β = 0 on the same seeds.")))
     with c2:
-        seeds = controls.seeds_ui(KEY)
+        seeds = controls.seeds_ui(KEY, link=link)
     with c3:
-        episodes = controls.episodes_ui(KEY, default=500)
+        episodes = controls.episodes_ui(KEY, default=500, link=link)
     with c4:
-        window = controls.smoothing_ui(KEY)
-        show_reference = controls.reference_ui(KEY)
+        window = controls.smoothing_ui(KEY, link=link)
+        show_reference = controls.reference_ui(KEY, link=link)
+    link.finish()
 
 names = {"beta=0": "β = 0", f"beta={beta:g}": f"β = {beta:g}"}
 controls.controls_ui(KEY, lambda: grid({
@@ -51,13 +58,13 @@ def draw(snap) -> None:
                          else (None, []))
     with left:
         bands = group_bands(snap, "return", window, names)
-        st.altair_chart(groups_band_chart(bands, x_max, f"{algo_name}: return",
+        style.chart(st, groups_band_chart(bands, x_max, f"{algo_name}: return",
                                           "return (moving average)", (0, 520),
                                           thresholds=True, reference=reference),
                         width="stretch")
     with right:
         bands = group_bands(snap, "entropy", window, names)
-        st.altair_chart(groups_band_chart(bands, x_max, f"{algo_name}: policy entropy",
+        style.chart(st, groups_band_chart(bands, x_max, f"{algo_name}: policy entropy",
                                           "entropy H(π(·|s)), nats", (0, 0.72)),
                         width="stretch")
     st.caption("Bold lines: the mean across seeds; bands: ± 1 standard deviation across seeds. "

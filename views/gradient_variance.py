@@ -10,6 +10,7 @@ from pgcore import ConfigError, default_config
 from pgcore.execution import ACTIVE_STATES
 from pgcore.gradvar import STAGES, GradVarLab
 from ui import experiment_controls as controls
+from ui import links, style
 from ui.experiment_charts import MEAN_COLOR, PALETTE
 from ui.state import session_tasks, slot_pool, task_controls
 
@@ -23,30 +24,43 @@ st.caption("A baseline should leave the policy gradient's *expected value* alone
            "gradient estimate per estimator. They are compared with a reference gradient "
            "from many more episodes.")
 
+STAGE = links.Param("stage", f"{KEY}.stage", "init", links.choice(list(STAGES)),
+                    "Freeze the policy")
+BATCHES = links.Param("batches", f"{KEY}.batches", 30, links.whole(10, 100), "Batches")
+BATCH = links.Param("batch", f"{KEY}.batch", 10, links.whole(2, 20), "Episodes per batch")
+SEED = links.Param("seed", f"{KEY}.seed", 0, links.whole(0, 10_000), "Seed")
+
 with st.container(border=True):
+    link = links.PageLink(KEY)
     c1, c2, c3 = st.columns(3)
     with c1:
-        stage = st.radio("Freeze the policy", list(STAGES), format_func=STAGES.get,
-                         key=f"{KEY}.stage", horizontal=True)
+        stage = links.widget(link, STAGE, lambda c: st.radio(
+            "Freeze the policy", list(STAGES), format_func=STAGES.get, key=STAGE.key,
+            horizontal=True, disabled=c.locked, help=c.help(None)))
         if stage == "init":
             train_eps = 0
             st.caption("The freshly initialised network: no training at all.")
         else:
-            default = 100 if stage == "part" else 600
-            train_eps = int(st.number_input("Training episodes first", 10, 3000, default,
-                                            step=50, key=f"{KEY}.train.{stage}",
-                                            help="REINFORCE with a learned value baseline "
-                                                 "(our default) trains this long first."))
+            train = links.Param("train", f"{KEY}.train.{stage}", 100 if stage == "part" else 600,
+                                links.whole(10, 3000), "Training episodes first")
+            train_eps = int(links.widget(link, train, lambda c: st.number_input(
+                "Training episodes first", 10, 3000, step=50, key=train.key, disabled=c.locked,
+                help=c.help("REINFORCE with a learned value baseline (our default) trains "
+                            "this long first."))))
     with c2:
-        n_batches = int(st.slider("Batches", 10, 100, 30, key=f"{KEY}.batches",
-                                  help="Gradient estimates per estimator."))
-        batch_size = int(st.slider("Episodes per batch", 2, 20, 10, key=f"{KEY}.batch",
-                                   help="Each estimate averages this many episodes."))
+        n_batches = int(links.widget(link, BATCHES, lambda c: st.slider(
+            "Batches", 10, 100, key=BATCHES.key, disabled=c.locked,
+            help=c.help("Gradient estimates per estimator."))))
+        batch_size = int(links.widget(link, BATCH, lambda c: st.slider(
+            "Episodes per batch", 2, 20, key=BATCH.key, disabled=c.locked,
+            help=c.help("Each estimate averages this many episodes."))))
     with c3:
-        seed = int(st.number_input("Seed", 0, 10_000, 0, key=f"{KEY}.seed"))
+        seed = int(links.widget(link, SEED, lambda c: st.number_input(
+            "Seed", 0, 10_000, key=SEED.key, disabled=c.locked, help=c.help(None))))
         st.caption("The value baseline is a V(s) fitted to the frozen policy's own returns on "
                    "separate episodes; the reference is the value-baseline gradient averaged "
                    "over as many batches again, on further episodes.")
+    link.finish()
 
 error = None
 config = None
@@ -95,7 +109,7 @@ def draw(snap: dict) -> None:
     returns = snap["train_returns"]
     if returns and snap["result"] is None:
         df = pd.DataFrame({"episode": np.arange(1, len(returns) + 1), "return": returns})
-        st.altair_chart(alt.Chart(df).mark_line(color=MEAN_COLOR).encode(
+        style.chart(st, alt.Chart(df).mark_line(color=MEAN_COLOR).encode(
             x="episode:Q", y=alt.Y("return:Q", scale=alt.Scale(domain=[0, 520]))).properties(
             height=180, title="training before the freeze"), width="stretch")
     result = snap["result"]
@@ -136,14 +150,14 @@ def draw(snap: dict) -> None:
     y = alt.Y("estimator:N", title=None, sort=order, axis=alt.Axis(labelLimit=200))
     color = alt.Color("estimator:N", legend=None, scale=alt.Scale(domain=order,
                                                                   range=PALETTE[:3]))
-    left.altair_chart(alt.Chart(bars).mark_bar().encode(
+    style.chart(left, alt.Chart(bars).mark_bar().encode(
         x=alt.X("variance / |mean|²:Q", title="variance / |mean|² of one batch gradient"),
         y=y, color=color, tooltip=["estimator:N", alt.Tooltip("variance / |mean|²:Q",
                                                                format=".3g")]
     ).properties(height=alt.Step(40), title="noise: smaller is better"), width="stretch")
     cos = pd.concat([pd.DataFrame({"estimator": SHORT[n], "cosine": s.batch_cosines})
                      for n, s in result.stats.items()], ignore_index=True)
-    right.altair_chart(alt.Chart(cos).mark_tick(thickness=2, opacity=0.6).encode(
+    style.chart(right, alt.Chart(cos).mark_tick(thickness=2, opacity=0.6).encode(
         x=alt.X("cosine:Q", scale=alt.Scale(domain=[-1, 1]),
                 title="cos(batch gradient, reference)"), y=y, color=color
     ).properties(height=alt.Step(40), title="each batch's direction (left of 0: wrong way)"),

@@ -1,6 +1,10 @@
 """Home: what the app teaches and how to use it, in two minutes."""
 
+from pathlib import Path
+
 import streamlit as st
+
+VIEWS = Path(__file__).resolve().parent  # pages linked by their file: right from any entry point
 
 st.title("Policy Gradient Lab", anchor=False)
 st.markdown("#### Learn policy gradients by training agents and watching what happens inside them.")
@@ -49,8 +53,8 @@ with right:
 """
         )
     c1, c2 = st.columns(2)
-    c1.page_link("views/train.py", label="Start training", icon=":material/monitoring:")
-    c2.page_link("views/theory.py", label="Read the theory", icon=":material/menu_book:")
+    c1.page_link(VIEWS / "train.py", label="Start training", icon=":material/monitoring:")
+    c2.page_link(VIEWS / "theory.py", label="Read the theory", icon=":material/menu_book:")
 
 st.divider()
 a, b, c = st.columns(3, gap="large")

@@ -6,8 +6,8 @@ import streamlit as st
 from pgcore import PRESETS, algos
 from pgcore.execution import ACTIVE_STATES
 from pgcore.runner import BackgroundRun
+from ui import links, state, style
 from ui import pendulum_charts as pc
-from ui import state
 from ui.live import end_note
 
 KEY = "pend"
@@ -77,21 +77,30 @@ def _restore_from(page, prefix: str, fields: dict) -> None:
 
 def start_run(page, config, preset_name: str) -> None:
     """Stop the page's current run (if any) and start ``config`` in the background (a button
-    callback). The run takes a slot of the server's pool like a Train-page run."""
+    callback). It trains where a Train-page run does (:func:`ui.state.training_hosts`)."""
     page.notes["preset"] = preset_name
     page.notes["frame"] = {}
     page.start(BackgroundRun(config, pool, frame_every=state.FRAME_EVERY,
                              max_pause_seconds=state.MAX_PAUSE_SECONDS,
-                             idle_timeout=state.IDLE_TIMEOUT))
+                             idle_timeout=state.IDLE_TIMEOUT, hosts=state.training_hosts()))
 
 
+link = links.PageLink(KEY)
 names = pc.policy_presets()
+P_PRESET = links.Param("preset", f"{KEY}.preset", names[0], links.choice(names),
+                       "Algorithm and preset")
+P_SEED = links.Param("seed", f"{KEY}.seed", 0, links.whole(0, MAX_SEED), "Seed")
+P_EPISODES = links.Param("episodes", f"{KEY}.episodes", DEFAULT_EPISODES,
+                         links.choice(EPISODES), "Episodes")
+P_BINS = links.Param("bins", f"{DQN_KEY}.bins", DEFAULT_BINS, links.choice(BINS),
+                     "Torque values (bins)")
 if pg_page.task is not None:
     c = pg_page.task.config
     _restore_from(pg_page, KEY, {"preset": pg_page.notes.get("preset", names[0]),
                                  "seed": c.seed, "episodes": c.max_episodes})
-for k, v in {"preset": names[0], "seed": 0, "episodes": DEFAULT_EPISODES}.items():
-    ss.setdefault(f"{KEY}.{k}", v)  # the widgets read their values from here, never twice
+# The widgets read their values from session state, never twice: the link's, the session's
+# or the defaults.
+pg_controls = {p.name: link.bind(p) for p in (P_PRESET, P_SEED, P_EPISODES)}
 problems = [p for p in (
     _clean(f"{KEY}.preset", lambda v: v in names, names[0]),
     _clean(f"{KEY}.seed", lambda v: _is_int(v) and 0 <= v <= MAX_SEED, 0),
@@ -101,16 +110,21 @@ with st.container(border=True):
     for p in problems:
         st.error(f"{p}.", icon=":material/error:")
     c1, c2, c3 = st.columns([2.2, 1, 1.6])
-    name = c1.selectbox("Algorithm and preset", names, key=f"{KEY}.preset",
-                        format_func=pc.preset_label,
-                        help="The policy-gradient presets for Pendulum-v1 in pgcore's registry.")
-    seed = int(c2.number_input("Seed", 0, MAX_SEED, step=1, key=f"{KEY}.seed",
-                               help="The same seed and settings give the same run."))
-    episodes = int(c3.select_slider(
-        "Episodes", EPISODES, key=f"{KEY}.episodes",
+    c_preset = pg_controls["preset"]
+    name = ss[P_PRESET.key] if c_preset.hidden else c1.selectbox(
+        "Algorithm and preset", names, key=P_PRESET.key, format_func=pc.preset_label,
+        disabled=c_preset.locked,
+        help=c_preset.help("The policy-gradient presets for Pendulum-v1 in pgcore's registry."))
+    c_seed = pg_controls["seed"]
+    seed = int(ss[P_SEED.key] if c_seed.hidden else c2.number_input(
+        "Seed", 0, MAX_SEED, step=1, key=P_SEED.key, disabled=c_seed.locked,
+        help=c_seed.help("The same seed and settings give the same run.")))
+    c_episodes = pg_controls["episodes"]
+    episodes = int(ss[P_EPISODES.key] if c_episodes.hidden else c3.select_slider(
+        "Episodes", EPISODES, key=P_EPISODES.key, disabled=c_episodes.locked,
         format_func=lambda v: f"{v:,} ({v * pc.STEPS_PER_EPISODE // 1000}k steps)",
-        help=f"The budget: {pc.STEPS_PER_EPISODE} env steps per episode. Each run also stops "
-             f"after {MAX_SECONDS / 60:.0f} minutes of training."))
+        help=c_episodes.help(f"The budget: {pc.STEPS_PER_EPISODE} env steps per episode. Each run "
+                      f"also stops after {MAX_SECONDS / 60:.0f} minutes of training.")))
     st.caption(PRESETS[name].description)
     config, error = pc.pendulum_config(name, seed, episodes, MAX_SECONDS)
     state.task_controls(
@@ -118,6 +132,7 @@ with st.container(border=True):
         keys=f"{KEY}.ctl", error=error, pausable=True,
         start_help="Train this preset in the background; you can change pages meanwhile.",
         stop_help="End the run; its charts stay.", reset_help="Stop and forget this run.")
+    share_box = st.container()  # "Share this setup", filled once every setting is bound
 
 
 # ----- the policy-gradient run ----------------------------------------------------------------
@@ -160,7 +175,7 @@ def draw_pg(snap) -> None:
     st.html(pc.metrics_html(snap))
     progress(snap)
     end_note(snap, pool)
-    st.vega_lite_chart(pc.returns_spec(snap), width="stretch")
+    st.vega_lite_chart(style.for_screen(pc.returns_spec(snap)), width="stretch")
     left, right = st.columns([1, 1.35], gap="medium")
     with left:
         frame = draw_frame(snap, pg_page, "the policy acting",
@@ -176,7 +191,7 @@ def draw_pg(snap) -> None:
                     "land. Grey: the range −2 … 2, a quarter turn either side of the rod. "
                     "The torque applied is one draw, clipped to that range.")
     with right:
-        st.vega_lite_chart(pc.std_spec(snap), width="stretch")
+        st.vega_lite_chart(style.for_screen(pc.std_spec(snap)), width="stretch")
         _, sigma = pc.std_history(snap)
         if len(sigma):
             st.caption(
@@ -228,16 +243,17 @@ def dqn_settings(dqn_name: str, table) -> None:
     if dqn_page.task is not None:
         _restore_from(dqn_page, DQN_KEY, {"bins": getattr(dqn_page.task.config, "action_bins",
                                                           DEFAULT_BINS)})
-    ss.setdefault(f"{DQN_KEY}.bins", DEFAULT_BINS)
+    bins_c = link.bind(P_BINS)
     dqn_problem = _clean(f"{DQN_KEY}.bins", lambda v: v in BINS, DEFAULT_BINS)
     left, right = st.columns([1, 1.25], gap="medium")
     with left:
         with st.container(border=True):
             if dqn_problem:
                 st.error(f"{dqn_problem}.", icon=":material/error:")
-            bins = int(st.selectbox(
-                "Torque values (bins)", BINS, key=f"{DQN_KEY}.bins",
-                help="How many evenly spaced torques from −2 to 2 DQN may choose from."))
+            bins = int(ss[P_BINS.key] if bins_c.hidden else st.selectbox(
+                "Torque values (bins)", BINS, key=P_BINS.key, disabled=bins_c.locked,
+                help=bins_c.help("How many evenly spaced torques from −2 to 2 DQN may choose "
+                                 "from.")))
             own = PRESETS[dqn_name].values.get("action_bins")
             st.caption(f"The torques it may play: {pc.bin_text(bins)}. Same seed ({seed}) and "
                        f"budget ({episodes:,} episodes, {episodes * pc.STEPS_PER_EPISODE:,} env "
@@ -281,7 +297,7 @@ def draw_compare(pg, dq) -> None:
     budget = max(s.config.max_episodes for s in runs.values()) * pc.STEPS_PER_EPISODE
     left, right = st.columns([1.6, 1], gap="medium")
     with left:
-        st.vega_lite_chart(pc.compare_spec(runs, budget), width="stretch")
+        st.vega_lite_chart(style.for_screen(pc.compare_spec(runs, budget)), width="stretch")
         st.caption("100-episode average return against env steps, both runs on one axis "
                    "(dashed: −200). DQN's training returns include its ε-greedy random "
                    "steps.")
@@ -331,3 +347,5 @@ with st.container(border=True):
         "* *A policy network outputs a mean and a spread.* Ours outputs the mean from the "
         "state; the spread is one learned number for all states. That is why σ is a single "
         "curve here and why the entropy each update reports tells us σ.")
+
+link.finish(where=share_box)

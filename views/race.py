@@ -8,6 +8,7 @@ import streamlit as st
 from pgcore import default_config
 from pgcore.experiments import Job
 from ui import experiment_controls as controls
+from ui import links, style
 from ui.experiment_charts import race_chart, race_data
 from ui.experiment_reference import reference_bands, reference_caption
 from ui.experiment_summary import fmt
@@ -21,14 +22,19 @@ st.title("Algorithm race", anchor=False)
 st.caption("Five algorithms, our tuned defaults, the same seed. The finish line is CartPole-v1's "
            "criterion: a 100-episode average return of 475.")
 
+SEED = links.Param("seed", f"{KEY}.seed", 0, links.whole(0, 10_000), "Seed")
+
 with st.container(border=True):
+    link = links.PageLink(KEY)
     c1, c2, c3 = st.columns(3)
-    seed = int(c1.number_input("Seed", 0, 10_000, 0, key=f"{KEY}.seed"))
+    seed = int(links.widget(link, SEED, lambda c: c1.number_input(
+        "Seed", 0, 10_000, key=SEED.key, disabled=c.locked, help=c.help(None))))
     with c2:
-        episodes = controls.episodes_ui(KEY)
+        episodes = controls.episodes_ui(KEY, link=link)
     with c3:
-        window = controls.smoothing_ui(KEY)
-        show_reference = controls.reference_ui(KEY)
+        window = controls.smoothing_ui(KEY, link=link)
+        show_reference = controls.reference_ui(KEY, link=link)
+    link.finish()
 
 controls.controls_ui(KEY, lambda: [
     Job(name, default_config(algo, baseline, seed=seed, max_episodes=episodes))
@@ -53,9 +59,9 @@ def draw(snap) -> None:
                                          group_column="algorithm")
                          if show_reference else (None, []))
     left, right = st.columns(2, gap="medium")
-    left.altair_chart(race_chart(data, "env_steps", "environment steps", ORDER,
+    style.chart(left, race_chart(data, "env_steps", "environment steps", ORDER,
                                  reference=reference), width="stretch")
-    right.altair_chart(race_chart(data, "seconds", "training seconds (each run's own clock)",
+    style.chart(right, race_chart(data, "seconds", "training seconds (each run's own clock)",
                                   ORDER), width="stretch")
     rows = []
     for r in snap.runs:

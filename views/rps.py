@@ -7,6 +7,7 @@ import streamlit as st
 
 from pgcore import matrix_game as mg
 from ui import experiment_controls as controls
+from ui import links, style
 from ui import rps_charts as rc
 
 KEY = "exp.rps"
@@ -35,30 +36,42 @@ st.caption(
     "Exploitability measures how much a best response would win per round against a "
     "policy: 0 for the uniform mix, 1 for any single hand.")
 
+P_STEPS = links.Param("steps", f"{KEY}.steps", mg.DEFAULT_STEPS, links.choice(STEPS),
+                      "Rounds per match")
+P_LR = links.Param("lr", f"{KEY}.lr", mg.DEFAULT_LR, links.choice(RATES),
+                   "Learning rate (policy gradient)")
+P_BETA = links.Param("beta", f"{KEY}.beta", mg.DEFAULT_BETA, links.choice(BETAS),
+                     "Entropy bonus β (policy gradient)")
+P_MEMORY = links.Param("memory", f"{KEY}.memory", mg.DEFAULT_MEMORY, links.choice(MEMORIES),
+                       "Opponent memory (rounds)")
+
 with st.container(border=True):
+    link = links.PageLink(KEY)
     c1, c2, c3 = st.columns(3)
     with c1:
-        steps = int(st.select_slider(
-            "Rounds per match", STEPS, mg.DEFAULT_STEPS, key=f"{KEY}.steps",
-            format_func=lambda v: f"{v:,}",
-            help="How many rounds each learner plays on each seed."))
-        seeds = controls.seeds_ui(KEY, default=mg.DEFAULT_SEEDS)
+        steps = int(links.widget(link, P_STEPS, lambda c: st.select_slider(
+            "Rounds per match", STEPS, key=P_STEPS.key, format_func=lambda v: f"{v:,}",
+            disabled=c.locked, help=c.help("How many rounds each learner plays on each seed."))))
+        seeds = controls.seeds_ui(KEY, default=mg.DEFAULT_SEEDS, link=link)
     with c2:
-        lr = float(st.select_slider(
-            "Learning rate (policy gradient)", RATES, mg.DEFAULT_LR, key=f"{KEY}.lr",
-            help="The step size on the logits θ after each round."))
-        beta = float(st.select_slider(
-            "Entropy bonus β (policy gradient)", BETAS, mg.DEFAULT_BETA, key=f"{KEY}.beta",
-            help="Adds β·H(π) to the objective, pulling the policy towards uniform. 0: off."))
+        lr = float(links.widget(link, P_LR, lambda c: st.select_slider(
+            "Learning rate (policy gradient)", RATES, key=P_LR.key, disabled=c.locked,
+            help=c.help("The step size on the logits θ after each round."))))
+        beta = float(links.widget(link, P_BETA, lambda c: st.select_slider(
+            "Entropy bonus β (policy gradient)", BETAS, key=P_BETA.key, disabled=c.locked,
+            help=c.help("Adds β·H(π) to the objective, pulling the policy towards uniform. "
+                        "0: off."))))
     with c3:
-        memory = int(st.select_slider(
-            "Opponent memory (rounds)", MEMORIES, mg.DEFAULT_MEMORY, key=f"{KEY}.memory",
-            help="The time scale of the opponent's moving average of the learner's hands. "
-                 "1: it answers the last hand only; larger: it reacts more slowly."))
+        memory = int(links.widget(link, P_MEMORY, lambda c: st.select_slider(
+            "Opponent memory (rounds)", MEMORIES, key=P_MEMORY.key, disabled=c.locked,
+            help=c.help("The time scale of the opponent's moving average of the learner's "
+                        "hands. 1: it answers the last hand only; larger: it reacts more "
+                        "slowly."))))
     settings = {"steps": steps, "seeds": seeds, "lr": lr, "beta": beta, "memory": memory}
     st.caption(f"{len(seeds) * len(mg.KINDS)} matches of {steps:,} rounds (seeds "
                f"{seeds[0]}–{seeds[-1]}); plain numpy, a second or two.")
     run = st.button("Run", type="primary", icon=":material/play_arrow:", key=f"{KEY}.run")
+    link.finish()
 
 if run:
     with st.spinner("Playing…"):
@@ -81,24 +94,24 @@ def draw(done: dict, settings: dict) -> None:
     for kind in kinds:
         r = rc.run_of(results, kind, seed)
         left, right = st.columns(2, gap="medium")
-        left.altair_chart(rc.policy_chart(
+        style.chart(left, rc.policy_chart(
             rc.policy_frame(r), used["steps"], f"{rc.label(kind)}: π_t",
             "the policy it plays in each round"), width="stretch")
-        right.altair_chart(rc.policy_chart(
+        style.chart(right, rc.policy_chart(
             rc.policy_frame(r, average=True), used["steps"], f"{rc.label(kind)}: time average",
             "mean of π_1 … π_t; dashed: the thirds of the uniform mix", thirds=True),
             width="stretch")
 
     left, right = st.columns(2, gap="medium")
-    left.altair_chart(rc.exploitability_chart(
+    style.chart(left, rc.exploitability_chart(
         rc.exploitability_frame(results, seed), used["steps"], kinds,
         f"Exploitability, seed {seed}"), width="stretch")
-    right.altair_chart(rc.payoff_chart(rc.payoff_frame(results), used["steps"], kinds),
+    style.chart(right, rc.payoff_chart(rc.payoff_frame(results), used["steps"], kinds),
                        width="stretch")
     pg_run = rc.run_of(results, rc.PG, seed)
     if pg_run is not None:
         left, right = st.columns([3, 2], gap="medium")
-        left.altair_chart(rc.simplex_chart(
+        style.chart(left, rc.simplex_chart(
             rc.simplex_frame(pg_run), f"Policy gradient in the triangle of policies, seed "
             f"{seed}"), width="content")
         right.caption(

@@ -6,6 +6,7 @@ import streamlit as st
 from pgcore import default_config
 from pgcore.experiments import grid
 from ui import experiment_controls as controls
+from ui import links, style
 from ui.experiment_charts import seed_curves, seeds_band_chart, x_max_of
 from ui.experiment_reference import reference_bands, reference_caption
 from ui.experiment_summary import fmt, spread_numbers
@@ -19,14 +20,16 @@ st.caption("Exercise 1. The same algorithm, the same settings, only the random s
            "is their mean, with a band of ± 1 standard deviation across seeds.")
 
 with st.container(border=True):
+    link = links.PageLink(KEY)
     c1, c2, c3 = st.columns(3)
     with c1:
-        seeds = controls.seeds_ui(KEY)
+        seeds = controls.seeds_ui(KEY, link=link)
     with c2:
-        episodes = controls.episodes_ui(KEY)
+        episodes = controls.episodes_ui(KEY, link=link)
     with c3:
-        window = controls.smoothing_ui(KEY)
-        show_reference = controls.reference_ui(KEY)
+        window = controls.smoothing_ui(KEY, link=link)
+        show_reference = controls.reference_ui(KEY, link=link)
+    link.finish()
 
 controls.controls_ui(KEY, lambda: grid({
     LABELS["reinforce"]: default_config("reinforce", "none", max_episodes=episodes),
@@ -46,7 +49,7 @@ def draw(snap) -> None:
             if show_reference:
                 reference, groups = reference_bands(snap, window, labels=[label])
                 drawn += groups
-            st.altair_chart(seeds_band_chart(seeds_df, band, x_max, label,
+            style.chart(st, seeds_band_chart(seeds_df, band, x_max, label,
                                              reference=reference), width="stretch")
             spread = spread_numbers(snap, label, window)
             m1, m2 = st.columns(2)

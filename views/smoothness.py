@@ -7,6 +7,7 @@ import streamlit as st
 
 from pgcore import smoothness as sm
 from pgcore.checkpoint import CheckpointError
+from ui import links, style
 from ui import smoothness_charts as sc
 
 KEY = "exp.smooth"
@@ -37,29 +38,39 @@ st.caption(
     "fraction of states whose argmax action flipped. Finally each perturbed network plays a "
     "few greedy episodes.")
 
+SIZES = links.Param("sizes", f"{KEY}.sizes", (sm.DEFAULT_SIZES[0], sm.DEFAULT_SIZES[-1]),
+                    links.span(sm.SIZE_GRID), "Perturbation sizes ε")
+P_DIRECTIONS = links.Param("directions", f"{KEY}.directions", sm.DEFAULT_DIRECTIONS,
+                           links.whole(*DIRECTIONS), "Random directions")
+P_STATES = links.Param("states", f"{KEY}.states", sm.DEFAULT_STATES,
+                       links.choice(STATE_COUNTS), "States")
+P_EPISODES = links.Param("episodes", f"{KEY}.episodes", sm.DEFAULT_EPISODES,
+                         links.whole(*EPISODES), "Greedy episodes per perturbed network")
+
 with st.container(border=True):
+    link = links.PageLink(KEY)
     c1, c2, c3 = st.columns(3)
     with c1:
-        lo, hi = st.select_slider(
-            "Perturbation sizes ε", sm.SIZE_GRID, (sm.DEFAULT_SIZES[0], sm.DEFAULT_SIZES[-1]),
-            key=f"{KEY}.sizes", format_func=lambda v: f"{v:g}",
-            help="The range of sizes, on a log grid (×3, ×10, ...): ε = 0.001 changes each "
-                 "layer by 0.1% of its norm, ε = 1 by 100%.")
+        lo, hi = links.widget(link, SIZES, lambda c: st.select_slider(
+            "Perturbation sizes ε", sm.SIZE_GRID, SIZES.default,  # a default: a range slider
+            key=SIZES.key, format_func=lambda v: f"{v:g}", disabled=c.locked,
+            help=c.help("The range of sizes, on a log grid (×3, ×10, ...): ε = 0.001 changes "
+                        "each layer by 0.1% of its norm, ε = 1 by 100%.")))
     with c2:
-        directions = int(st.slider(
-            "Random directions", *DIRECTIONS, sm.DEFAULT_DIRECTIONS, key=f"{KEY}.directions",
-            help="How many random directions each network is pushed along; the charts show "
-                 "the median and the range across them."))
-        states_n = int(st.select_slider(
-            "States", STATE_COUNTS, sm.DEFAULT_STATES, key=f"{KEY}.states",
-            help="How many fixed states the change of the action distribution is measured "
-                 "on (half from each agent's greedy episodes)."))
+        directions = int(links.widget(link, P_DIRECTIONS, lambda c: st.slider(
+            "Random directions", *DIRECTIONS, key=P_DIRECTIONS.key, disabled=c.locked,
+            help=c.help("How many random directions each network is pushed along; the charts "
+                        "show the median and the range across them."))))
+        states_n = int(links.widget(link, P_STATES, lambda c: st.select_slider(
+            "States", STATE_COUNTS, key=P_STATES.key, disabled=c.locked,
+            help=c.help("How many fixed states the change of the action distribution is "
+                        "measured on (half from each agent's greedy episodes)."))))
     with c3:
-        episodes = int(st.slider(
-            "Greedy episodes per perturbed network", *EPISODES, sm.DEFAULT_EPISODES,
-            key=f"{KEY}.episodes",
-            help="Episodes (up to 500 steps each) that each perturbed network plays "
-                 "greedily; its return is their mean."))
+        episodes = int(links.widget(link, P_EPISODES, lambda c: st.slider(
+            "Greedy episodes per perturbed network", *EPISODES, key=P_EPISODES.key,
+            disabled=c.locked,
+            help=c.help("Episodes (up to 500 steps each) that each perturbed network plays "
+                        "greedily; its return is their mean."))))
     sizes = tuple(s for s in sm.SIZE_GRID if lo <= s <= hi)
     settings = {"sizes": sizes, "directions": directions, "states": states_n,
                 "episodes": episodes}
@@ -67,6 +78,7 @@ with st.container(border=True):
                f"{2 * len(sizes) * directions} perturbed networks, each measured on "
                f"{states_n} states and {episodes} greedy episodes: a few seconds.")
     run = st.button("Run", type="primary", icon=":material/play_arrow:", key=f"{KEY}.run")
+    link.finish()
 
 
 @st.cache_resource(show_spinner=False)
@@ -114,10 +126,10 @@ def draw(done: dict, settings: dict) -> None:
                       help="On a log scale a quantity proportional to ε is a straight line of "
                            "slope 1; sizes where nothing moved (TV 0) are left out.")
     left, right = st.columns(2, gap="medium")
-    left.altair_chart(sc.change_chart(changes, log_y=log_y), width="stretch")
-    right.altair_chart(sc.jump_chart(changes), width="stretch")
+    style.chart(left, sc.change_chart(changes, log_y=log_y), width="stretch")
+    style.chart(right, sc.jump_chart(changes), width="stretch")
     left, right = st.columns(2, gap="medium")
-    left.altair_chart(sc.return_chart(sc.return_frame(policy, q)), width="stretch")
+    style.chart(left, sc.return_chart(sc.return_frame(policy, q)), width="stretch")
     right.markdown("##### What the shapes mean")
     right.markdown(
         "The blue line rises smoothly with ε: double the change in θ and π moves about twice "

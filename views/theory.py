@@ -1,5 +1,7 @@
 """Theory: each idea as a formula, next to the pgcore code that computes it."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from pgcore import backprop
@@ -19,6 +21,8 @@ from pgcore.algos.reinforce import ReinforceAgent, reinforce_advantages
 from pgcore.heads import GaussianHead, gaussian_terms, head_for, policy_terms, sample_actions
 from pgcore.networks import PolicyValueNet
 from ui.docs import code_block
+
+VIEWS = Path(__file__).resolve().parent  # pages linked by their file, from any entry point
 
 st.title("Theory", anchor=False)
 st.markdown(
@@ -336,7 +340,7 @@ with text:
         "after 1,000 episodes. Start both from the Train page "
         "(*Actor-critic* → *The lesson's settings*, then *Our default*) and compare the charts."
     )
-    st.page_link("views/train.py", label="Try it on the Train page", icon=":material/monitoring:")
+    st.page_link(VIEWS / "train.py", label="Try it on the Train page", icon=":material/monitoring:")
 with code:
     st.caption("The preset, as `pgcore.config.PRESETS` defines it")
     from pgcore import PRESETS
@@ -375,12 +379,12 @@ with text:
              r"Q_{\bar\theta}\big(s', \arg\max_{a'} Q_\theta(s', a')\big)")
     st.markdown("Run the lesson's three DQN exercises and its value-vs-policy table:")
     links = st.columns(4)
-    links[0].page_link("views/dqn_target.py", label="Target network", icon=":material/gps_fixed:")
-    links[1].page_link("views/dqn_polyak.py", label="Hard copy or Polyak",
+    links[0].page_link(VIEWS / "dqn_target.py", label="Target network", icon=":material/gps_fixed:")
+    links[1].page_link(VIEWS / "dqn_polyak.py", label="Hard copy or Polyak",
                        icon=":material/timeline:")
-    links[2].page_link("views/dqn_overestimation.py", label="Overestimation",
+    links[2].page_link(VIEWS / "dqn_overestimation.py", label="Overestimation",
                        icon=":material/trending_up:")
-    links[3].page_link("views/value_vs_policy.py", label="Value vs policy",
+    links[3].page_link(VIEWS / "value_vs_policy.py", label="Value vs policy",
                        icon=":material/balance:")
 with code:
     code_block(R.td_targets)
@@ -448,7 +452,7 @@ pulling can still be moved by the others), which is why PPO also watches the KL 
         "the same gradient on the same rollout, parameter by parameter.) Everything PPO adds "
         "happens from the second step on."
     )
-    st.page_link("views/train.py", label="Try PPO on the Train page",
+    st.page_link(VIEWS / "train.py", label="Try PPO on the Train page",
                  icon=":material/monitoring:")
 with code:
     code_block(probability_ratio)
@@ -491,7 +495,7 @@ with text:
         "swinging the pendulum up wants), so PPO's preset leaves it raw. Nothing in "
         "REINFORCE's, A2C's or PPO's loss changes: they only ever ask the head for log π and H."
     )
-    st.page_link("views/pendulum.py", label="Watch it learn Pendulum-v1",
+    st.page_link(VIEWS / "pendulum.py", label="Watch it learn Pendulum-v1",
                  icon=":material/rotate_right:")
 with code:
     code_block(gaussian_terms, "log N(a; μ, σ²) and the entropy, with autograd (REINFORCE)")

@@ -6,6 +6,7 @@ import streamlit as st
 from pgcore import default_config
 from pgcore.experiments import grid
 from ui import experiment_controls as controls
+from ui import links, style
 from ui import value_policy as vp
 from ui.experiment_summary import fmt
 
@@ -21,21 +22,26 @@ st.caption("The lesson sets value-based learning (DQN) against policy-based lear
            "environment steps, with the greedy policy evaluated on 10 separate episodes "
            "along the way.")
 
+BUDGET = links.Param("budget", f"{KEY}.budget", vp.DEFAULT_BUDGET, links.choice(vp.BUDGETS),
+                     "Env steps per run")
+
 with st.container(border=True):
+    link = links.PageLink(KEY)
     c1, c2 = st.columns(2)
     with c1:
-        seeds = controls.seeds_ui(KEY)
+        seeds = controls.seeds_ui(KEY, link=link)
     with c2:
-        budget = int(st.select_slider(
-            "Env steps per run", vp.BUDGETS, vp.DEFAULT_BUDGET, key=f"{KEY}.budget",
-            format_func=lambda v: f"{v:,}",
-            help="Every run stops after this many environment steps (no episode cap), so "
-                 "the three algorithms get the same amount of experience."))
+        budget = int(links.widget(link, BUDGET, lambda c: st.select_slider(
+            "Env steps per run", vp.BUDGETS, key=BUDGET.key, format_func=lambda v: f"{v:,}",
+            disabled=c.locked,
+            help=c.help("Every run stops after this many environment steps (no episode cap), "
+                        "so the three algorithms get the same amount of experience."))))
     every, trace_every = vp.eval_interval(budget), vp.trace_interval(budget)
     st.caption(f"Greedy evaluation every {every:,} env steps ({vp.EVAL_EPISODES} episodes); "
                f"greedy-action flips on 256 fixed probe states traced every {trace_every:,}. "
                f"{len(seeds) * len(RUNNERS)} runs; DQN is the slow one per step (an update "
                "every 4 steps).")
+    link.finish()
 
 controls.controls_ui(KEY, lambda: grid({
     label: default_config(algo, baseline, **vp.run_overrides(budget))
@@ -62,11 +68,11 @@ def draw(snap) -> None:
 
     x_max = max(budget, 1)
     left, right = st.columns(2, gap="medium")
-    left.altair_chart(vp.curves_chart(
+    style.chart(left, vp.curves_chart(
         vp.training_curves(snap, SIDES.order), SIDES.order,
         "Training returns (with exploration)", "100-episode average return", x_max),
         width="stretch")
-    right.altair_chart(vp.curves_chart(
+    style.chart(right, vp.curves_chart(
         vp.eval_curves(snap, SIDES.order), SIDES.order,
         f"Greedy evaluation ({vp.EVAL_EPISODES} episodes)", "mean greedy return", x_max),
         width="stretch")
@@ -75,7 +81,7 @@ def draw(snap) -> None:
                "sample from π, so these returns understate every learned policy. Right: the "
                "same policies acting greedily (argmax of Q or of π) on separately seeded "
                "episodes. Lines: the mean across seeds; bands: ± 1 standard deviation.")
-    st.altair_chart(vp.curves_chart(
+    style.chart(st, vp.curves_chart(
         vp.flip_curves(snap, SIDES.order, trace_every), SIDES.order,
         f"Greedy flips per {trace_every:,} env steps", "fraction of probe states flipped",
         x_max, y_domain=(0, 1), thresholds=False, height=360, y_type="sqrt",

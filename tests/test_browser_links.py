@@ -1,0 +1,82 @@
+"""Lesson links in a real browser: `streamlit run app.py` driven by Playwright and Chromium.
+
+Open the Train page at a teacher's link (a value and a lock), see the widgets show the link's
+values with the locked one disabled, change another setting and see the address bar follow;
+the same on an experiment page; the presenter view from its link, and out of it again.
+
+Reuses tests/test_browser.py's server and browser fixtures (skipped, not failed, without a
+Chromium binary; never runs ``playwright install``).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+from tests.test_browser import browser, pytestmark, server, wait_until  # noqa: F401
+
+
+def query(page) -> dict[str, str]:
+    """The address bar's query parameters (Playwright's page.url can lag a replaceState)."""
+    href = page.evaluate("window.location.href")
+    return {k: v[-1] for k, v in parse_qs(urlsplit(href).query).items()}
+
+
+def test_a_teachers_link_sets_and_locks_the_train_page(server, browser):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1440, "height": 2000})
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{server}/train?algo=a2c&lr=0.01&seed=2&lock=lr")
+        page.get_by_role("heading", name="Train an agent").wait_for()
+        lr = page.get_by_role("slider", name="Learning rate")
+        lr.wait_for()
+        assert lr.get_attribute("aria-valuetext") == "0.01"
+        assert lr.get_attribute("disabled") is not None, "the locked slider is disabled"
+        assert page.get_by_role("radio", name="A2C (parallel envs)").is_checked()
+        seed = page.get_by_role("spinbutton", name="Seed")
+        assert seed.input_value() == "2" and seed.is_enabled()
+        page.get_by_text("Set by your teacher's link: Learning rate").wait_for()
+        wait_until(lambda: query(page).get("seed") == "2", 20, what="the URL to keep the link")
+
+        seed.fill("5")
+        seed.press("Enter")
+        wait_until(lambda: query(page).get("seed") == "5", 20, what="the URL to follow the seed")
+        q = query(page)
+        assert q["algo"] == "a2c" and q["lr"] == "0.01" and q["lock"] == "lr"
+
+        page.get_by_text("Share this setup").click()  # the link to copy says the same
+        code = page.locator('[data-testid="stCode"]').first
+        code.wait_for()
+        assert "seed=5" in code.inner_text() and "lock=lr" in code.inner_text()
+    finally:
+        page.close()
+
+
+def test_an_experiment_link_and_the_presenter_view(server, browser):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1440, "height": 1600})
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{server}/seeds_variance?seeds=5&episodes=300&lock=seeds&present=1")
+        page.get_by_role("heading", name="Seeds & variance").wait_for()
+        seeds = page.get_by_role("slider", name="Seeds")
+        seeds.wait_for()
+        assert seeds.get_attribute("aria-valuetext") == "5"
+        assert seeds.get_attribute("disabled") is not None
+        episodes = page.get_by_role("spinbutton", name="Episodes per run")
+        assert episodes.input_value() == "300"
+        # presenter view: no sidebar, the navigation on top, big numbers
+        assert page.locator('[data-testid="stSidebar"]').count() == 0
+        title = page.get_by_role("heading", name="Seeds & variance")
+        size = title.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+        assert size >= 52, size  # 3.4rem; 2.75rem in the normal view
+
+        episodes.fill("500")
+        episodes.press("Enter")
+        wait_until(lambda: query(page).get("episodes") == "500", 20, what="the URL to follow")
+        assert query(page)["present"] == "1" and query(page)["seeds"] == "5"
+
+        page.get_by_role("button", name="Leave presenter view").click()
+        page.locator('[data-testid="stSidebar"]').wait_for()
+        wait_until(lambda: "present" not in query(page), 20, what="present=1 to go")
+        assert query(page)["episodes"] == "500"
+    finally:
+        page.close()

@@ -1,0 +1,106 @@
+"""One server for a class: Train runs in host processes through the real page, the refresh
+interval that follows the server's load, and the memory budget's "server is full" page."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pgcore.execution import stop_all  # noqa: E402
+from pgcore.execution.hosts import shutdown_run_hosts  # noqa: E402
+from tests.test_app import app, episodes, run_until, start_short_run  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _stop_runs():
+    yield
+    stop_all()
+
+
+def test_a_train_page_run_trains_in_a_host_process(monkeypatch):
+    monkeypatch.setenv("PGLAB_RUNS", "hosts")
+    from ui import state
+
+    try:
+        at = app("views/train.py")
+        hosts = state.training_hosts()
+        assert hosts is not None and hosts.alive  # started with the first page
+        start_short_run(at, "a2c", budget=30)
+        assert run_until(at, lambda a: episodes(a) > 0, timeout=120), "no episodes appeared"
+        assert hosts.runs == 1 or episodes(at) == 30  # it runs there (or has just finished)
+        assert run_until(at, lambda a: episodes(a) == 30, timeout=120)
+        sidebar = " ".join(c.value for c in at.sidebar.caption)
+        assert "sharing" in sidebar and "core" in sidebar
+        # the frame came from the host without an image and was drawn here
+        assert at.get("imgs") or at.image, "no CartPole frame"
+    finally:
+        stop_all()
+        shutdown_run_hosts()
+
+
+def test_the_refresh_interval_follows_the_load(monkeypatch):
+    from ui import live
+
+    monkeypatch.setattr("pgcore.execution.usable_cores", lambda: 2)
+    for n, expected in ((0, 0.5), (2, 0.5), (4, 1.0), (8, 2.0), (30, 3.0)):
+        monkeypatch.setattr("pgcore.execution.live_tasks", lambda n=n: [object()] * n)
+        assert live.refresh_seconds() == pytest.approx(expected), n
+
+
+def test_sessions_fit_the_memory_budget(monkeypatch):
+    from ui import state
+
+    monkeypatch.setattr(state, "usable_cores", lambda: 2)
+    monkeypatch.setenv("PGLAB_RUNS", "hosts")
+    monkeypatch.setenv("PGLAB_MEMORY_MB", "2700")
+    expected = int((2700 - state.BASE_MB - 2 * state.HOST_MB) // state.SESSION_MB)
+    assert state.max_sessions() == expected >= 30  # a class of 30 fits the default
+    monkeypatch.setenv("PGLAB_MEMORY_MB", "not a number")
+    assert state.max_sessions() == expected  # a bad value: the default, not a crash
+    monkeypatch.setenv("PGLAB_MEMORY_MB", "10")
+    assert state.max_sessions() == 1
+
+
+def test_past_the_budget_a_new_session_sees_the_server_is_full(monkeypatch):
+    monkeypatch.setenv("PGLAB_MEMORY_MB", "50")  # less than this process already uses
+    at = app()
+    assert at.title[0].value == "The server is full"
+    assert "Try again in a minute" in at.info[0].value
+    assert not at.exception
+    monkeypatch.setenv("PGLAB_MEMORY_MB", "2700")
+    at.button[0].click().run()  # "Try again": now there is room
+    assert at.title[0].value == "Policy Gradient Lab"
+
+
+def test_an_admitted_session_stays_admitted(monkeypatch):
+    at = app()
+    assert at.title[0].value == "Policy Gradient Lab"
+    monkeypatch.setenv("PGLAB_MEMORY_MB", "50")
+    at.run()
+    assert at.title[0].value == "Policy Gradient Lab" and not at.exception
+
+
+def test_the_community_cloud_entry_point_runs_the_same_app():
+    """cloud/streamlit_app.py is the hosted app's entry point (its folder's requirements.txt
+    is the one Community Cloud installs): every page, and the links between them, work from
+    there as from app.py."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "cloud" / "streamlit_app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception and at.title[0].value == "Policy Gradient Lab"
+    for page, title in (("theory", "Theory"), ("train", "Train an agent"),
+                        ("board", "Class board")):
+        at.switch_page(f"../views/{page}.py")
+        at.run()
+        assert not at.exception, page
+        assert at.title[0].value == title
+    lines = (ROOT / "cloud" / "requirements.txt").read_text().split("\n")
+    assert "-r ../requirements.txt" in lines  # the app's requirements, not a copy
+    assert "torch==2.13.0+cpu" in lines and any("download.pytorch.org/whl/cpu" in x
+                                                 for x in lines)
