@@ -130,8 +130,9 @@ PRESETS = (
     Preset("a2c-pendulum",
            "A2C on Pendulum-v1 (continuous torque, a Gaussian policy with a learned log-std): "
            "4 parallel pendulums, 5-step GAE(0.9) returns, gamma 0.9, separate tanh actor and "
-           "critic. 300k env steps (1500 episodes); seeds 0-2 reach a 100-episode average of "
-           "-204 to -240 from about -1400.",
+           "critic. 300k env steps (1500 episodes). Slow and seed-sensitive: after 500 episodes "
+           "seeds 0-2 average -1070, -1532 and -1198 over their last 20, from -1133, -1594 and "
+           "-1466 (PPO's preset learns Pendulum far more reliably).",
            dict(algo="a2c", env_id="Pendulum-v1", lr=1e-3, value_lr=3e-3, hidden=64,
                 shared_layers=0, head_layers=2, activation="tanh", ortho_init=True, gamma=0.9,
                 value_coef=0.5, max_grad_norm=None, n_envs=4, n_steps=5, gae_lambda=0.9,
