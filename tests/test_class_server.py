@@ -46,7 +46,7 @@ def test_a_train_page_run_trains_in_a_host_process(monkeypatch):
 def test_the_refresh_interval_follows_the_load(monkeypatch):
     from ui import live
 
-    monkeypatch.setattr("pgcore.execution.usable_cores", lambda: 2)
+    monkeypatch.setattr("ui.state.server_cores", lambda: 2)
     for n, expected in ((0, 0.5), (2, 0.5), (4, 1.0), (8, 2.0), (30, 3.0)):
         monkeypatch.setattr("pgcore.execution.live_tasks", lambda n=n: [object()] * n)
         assert live.refresh_seconds() == pytest.approx(expected), n
@@ -55,7 +55,7 @@ def test_the_refresh_interval_follows_the_load(monkeypatch):
 def test_sessions_fit_the_memory_budget(monkeypatch):
     from ui import state
 
-    monkeypatch.setattr(state, "usable_cores", lambda: 2)
+    monkeypatch.setattr(state, "server_cores", lambda: 2)
     monkeypatch.setenv("PGLAB_RUNS", "hosts")
     monkeypatch.setenv("PGLAB_MEMORY_MB", "2700")
     expected = int((2700 - state.BASE_MB - 2 * state.HOST_MB) // state.SESSION_MB)

@@ -285,9 +285,11 @@ def refresh_seconds() -> float:
     most one active task per core, slower in proportion beyond that (up to
     :data:`MAX_REFRESH_SECONDS`), so a class's 30 open Train pages do not spend the server's
     core on redrawing. (30 runs on 2 cores: every 3 s.)"""
-    from pgcore.execution import live_tasks, usable_cores
+    from pgcore.execution import live_tasks
 
-    load = len(live_tasks()) / usable_cores()
+    from .state import server_cores
+
+    load = len(live_tasks()) / server_cores()
     return float(min(MAX_REFRESH_SECONDS, REFRESH_SECONDS * max(1.0, load)))
 
 

@@ -24,6 +24,7 @@ nobody reads its snapshots), so a run whose session vanished without notice stil
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import weakref
@@ -219,9 +220,17 @@ def memory_budget_mb() -> float:
     return budget if budget > 0 else 2700.0
 
 
+@functools.cache
+def server_cores() -> int:
+    """The cores this server may use (:func:`~pgcore.execution.usable_cores`: CPU affinity and
+    the container's quota), read once: the live panels ask on every refresh, and reading the
+    cgroup files each time would put file reads on that path."""
+    return usable_cores()
+
+
 def max_sessions() -> int:
     """Sessions the budget holds: (budget - server - hosts) / per session, at least 1."""
-    hosts = usable_cores() if runs_in_hosts() else 0
+    hosts = server_cores() if runs_in_hosts() else 0
     return max(1, int((memory_budget_mb() - BASE_MB - HOST_MB * hosts) // SESSION_MB))
 
 
@@ -267,7 +276,7 @@ def _max_runs() -> int:
         n = int(raw)
     except ValueError:
         n = 0
-    return n if n >= 1 else usable_cores()
+    return n if n >= 1 else server_cores()
 
 
 def runs_in_hosts() -> bool:

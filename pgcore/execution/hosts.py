@@ -106,7 +106,7 @@ class _HostedRun:
             self.outbox.append(event)
         if isinstance(event, UpdateEnd):
             now = time.monotonic()
-            if self.control.paused or now - self.weights_at >= self.weights_every:
+            if now - self.weights_at >= self.weights_every:  # (and at the pause: _paused)
                 self._weights(now)
 
     def _weights(self, now: float | None = None) -> None:
@@ -234,10 +234,13 @@ class RunHosts:
     def load(self) -> list[int]:
         """Runs on each host now."""
         with self._lock:
-            counts = [0] * self.hosts
-            for h in self._host_of.values():
-                counts[h] += 1
-            return counts
+            return self._counts()
+
+    def _counts(self) -> list[int]:  # under the lock
+        counts = [0] * self.hosts
+        for h in self._host_of.values():
+            counts[h] += 1
+        return counts
 
     @property
     def runs(self) -> int:
@@ -258,9 +261,7 @@ class RunHosts:
         if not self.alive:
             raise RuntimeError("the run hosts have stopped")
         with self._lock:
-            counts = [0] * self.hosts
-            for h in self._host_of.values():
-                counts[h] += 1
+            counts = self._counts()
             host = min(range(self.hosts), key=counts.__getitem__)
             self._sinks[run_id] = sink
             self._host_of[run_id] = host
