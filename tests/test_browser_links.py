@@ -29,11 +29,13 @@ def test_a_teachers_link_sets_and_locks_the_train_page(server, browser):  # noqa
         page.get_by_role("heading", name="Train an agent").wait_for()
         lr = page.get_by_role("slider", name="Learning rate")
         lr.wait_for()
-        assert lr.get_attribute("aria-valuetext") == "0.01"
+        wait_until(lambda: lr.get_attribute("aria-valuetext") == "0.01", 20,
+                   what="the learning-rate slider to show the link's 0.01")
         assert lr.get_attribute("disabled") is not None, "the locked slider is disabled"
         assert page.get_by_role("radio", name="A2C (parallel envs)").is_checked()
         seed = page.get_by_role("spinbutton", name="Seed")
-        assert seed.input_value() == "2" and seed.is_enabled()
+        wait_until(lambda: seed.input_value() == "2", 20, what="the seed box to show 2")
+        assert seed.is_enabled()
         page.get_by_text("Set by your teacher's link: Learning rate").wait_for()
         wait_until(lambda: query(page).get("seed") == "2", 20, what="the URL to keep the link")
 
@@ -59,10 +61,13 @@ def test_an_experiment_link_and_the_presenter_view(server, browser):  # noqa: F8
         page.get_by_role("heading", name="Seeds & variance").wait_for()
         seeds = page.get_by_role("slider", name="Seeds")
         seeds.wait_for()
-        assert seeds.get_attribute("aria-valuetext") == "5"
+        wait_until(lambda: seeds.get_attribute("aria-valuetext") == "5", 20,
+                   what="the seeds slider to show the link's 5")
         assert seeds.get_attribute("disabled") is not None
         episodes = page.get_by_role("spinbutton", name="Episodes per run")
-        assert episodes.input_value() == "300"
+        # the number box can show its minimum for a moment before the link's value arrives
+        wait_until(lambda: episodes.input_value() == "300", 20,
+                   what="the episodes box to show the link's 300")
         # presenter view: no sidebar, the navigation on top, big numbers
         assert page.locator('[data-testid="stSidebar"]').count() == 0
         title = page.get_by_role("heading", name="Seeds & variance")

@@ -33,6 +33,8 @@ def test_more_runs_than_hosts_all_make_progress_at_once(hosts):
                                          "reinforce"])]
     runs = [BackgroundRun(c, hosts=hosts, frame_every=None).start() for c in configs]
     try:
+        # each run registers with the hosts from its own thread: wait for all six, then look
+        assert _wait(lambda: hosts.runs == 6, timeout=30)
         assert sorted(hosts.load()) == [3, 3]  # spread over the hosts
         # every run finishes episodes while all six are training (no run waits for another)
         assert _wait(lambda: all(r.snapshot().episode_count >= 3 for r in runs))
