@@ -111,10 +111,25 @@ def episodes(page) -> int:
     return int(digits) if digits else 0
 
 
+def shot(locator, tries: int = 10) -> bytes:
+    """A screenshot of ``locator``'s element. A live page redraws its charts, so the element
+    can be replaced while Playwright waits for it to be stable: then try the new one."""
+    from playwright.sync_api import Error
+
+    for attempt in range(tries):
+        try:
+            return locator.screenshot(animations="disabled")
+        except Error as exc:
+            if "not attached" not in str(exc) or attempt == tries - 1:
+                raise
+            time.sleep(0.2)
+    raise AssertionError("unreachable")
+
+
 def returns_chart_png(page) -> bytes:
     chart = page.locator('[data-testid="stVegaLiteChart"]').first
     chart.scroll_into_view_if_needed()
-    return chart.screenshot(animations="disabled")
+    return shot(chart)
 
 
 def frame_src(page) -> str:
@@ -218,8 +233,8 @@ def test_seeds_and_variance_experiment_end_to_end(server, browser):
         status.first.wait_for()
         charts = page.locator('[data-testid="stVegaLiteChart"]')
         wait_until(lambda: charts.count() == 2, 60, what="the two seed charts")
-        before = charts.first.screenshot(animations="disabled")
-        wait_until(lambda: charts.first.screenshot(animations="disabled") != before, 60,
+        before = shot(charts.first)
+        wait_until(lambda: shot(charts.first) != before, 60,
                    what="the REINFORCE chart to fill in")
 
         # Done: the spread numbers, the explanation of the grey band, the CSV.
@@ -249,10 +264,10 @@ def test_seeds_and_variance_experiment_end_to_end(server, browser):
         assert all(float(r["return"]) >= 1 for r in rows)
 
         # The typical-run bands go when switched off, and the charts redraw without them.
-        with_bands = charts.first.screenshot(animations="disabled")
+        with_bands = shot(charts.first)
         page.get_by_text("Typical-run bands").click()
         wait_until(lambda: band_note.count() == 0, 30, what="the band caption to go")
-        wait_until(lambda: charts.first.screenshot(animations="disabled") != with_bands, 30,
+        wait_until(lambda: shot(charts.first) != with_bands, 30,
                    what="the chart without its band")
         assert charts.count() == 2
         assert page.get_by_text("This app has encountered an error").count() == 0

@@ -30,7 +30,7 @@ from pgcore.execution import (
 )
 from pgcore.experiments import Experiment, _process_job, grid
 
-WAIT = 120.0  # generous: the machine is shared and a new Ray worker imports torch
+WAIT = 300.0  # generous: on a loaded 2-core machine a Ray worker may take a minute to start
 REPO = Path(__file__).resolve().parents[1]
 
 
