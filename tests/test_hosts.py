@@ -1,17 +1,25 @@
 """Run hosts (pgcore.execution.hosts): runs trained in a few host processes, many per host, so
-that more runs than cores all make progress; the same results as a run in a thread."""
+that more runs than cores all make progress; the same results as a run in a thread. The runs
+of a host take turns (:class:`~pgcore.execution.hosts.Turns`): the primitive is tested here
+in-process with a fake clock and threads driven step by step (no timing assertions), then in
+real hosts: a paused run never holds up the others of its host, stop and pause still act."""
 
 from __future__ import annotations
 
+import itertools
 import os
+import queue
 import signal
+import sys
+import threading
 import time
 
 import numpy as np
 import pytest
 
 from pgcore import default_config
-from pgcore.execution.hosts import RunHosts
+from pgcore.execution import hosts as hosts_mod
+from pgcore.execution.hosts import TURN_QUANTUM, RunHosts, Turns
 from pgcore.runner import BackgroundRun
 from tests.helpers import wait_for
 
@@ -111,3 +119,374 @@ def test_a_host_that_dies_ends_its_runs_in_error():
         assert not lonely.alive
     finally:
         lonely.shutdown()
+
+
+def test_a_host_with_free_time_slicing_still_trains():
+    free = RunHosts(hosts=1, quantum=None)
+    try:
+        assert free.quantum is None
+        run = BackgroundRun(default_config("reinforce", seed=1, max_episodes=5), hosts=free,
+                            frame_every=None).start()
+        assert run.join(120)
+        assert run.state == "finished" and run.snapshot().episode_count == 5
+    finally:
+        free.shutdown()
+
+
+@pytest.mark.parametrize("bad", [-0.01, "20ms", True, float("nan")])
+def test_run_hosts_refuse_a_bad_quantum(bad):
+    with pytest.raises(ValueError, match="quantum"):
+        RunHosts(hosts=1, quantum=bad)
+
+
+# ----- the turn-taking primitive, in-process --------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.reads = 0
+
+    def __call__(self) -> float:
+        self.reads += 1
+        return self.now
+
+
+class Actor:
+    """A thread that runs the calls it is given, one after the other, so that a test can
+    make one run block (in a take or a pass_on) and see when it comes back."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._calls: queue.Queue = queue.Queue()
+        self.thread = threading.Thread(target=self._loop, daemon=True, name=f"actor-{name}")
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            fn, done = self._calls.get()
+            if fn is None:
+                return
+            done.result = fn()
+            done.set()
+
+    def call(self, fn) -> threading.Event:
+        done = threading.Event()
+        self._calls.put((fn, done))
+        return done
+
+    def close(self) -> None:
+        self._calls.put((None, None))
+        self.thread.join(10)
+
+
+def _done(event: threading.Event) -> bool:
+    return event.wait(10)
+
+
+def _queued(turns: Turns, keys: list) -> bool:
+    return wait_for(lambda: turns.waiting == keys, 10, every=0.001)
+
+
+@pytest.fixture
+def actors():
+    made: list[Actor] = []
+
+    def make(*names: str) -> list[Actor]:
+        made.extend(Actor(n) for n in names)
+        return made[-len(names):]
+
+    yield make
+    for a in made:
+        a.close()
+
+
+def test_turns_default_to_the_quantum_and_refuse_a_non_positive_one():
+    assert Turns().quantum == TURN_QUANTUM == 0.02
+    for bad in (0, -1.0, float("nan")):
+        with pytest.raises(ValueError):
+            Turns(bad)
+
+
+def test_turns_are_handed_on_first_come_first_served(actors):
+    clock = FakeClock()
+    turns = Turns(0.02, clock=clock)
+    a, b, c = actors("a", "b", "c")
+    assert _done(a.call(lambda: turns.take("a")))
+    assert turns.holder == "a"
+    b_in = b.call(lambda: turns.take("b"))
+    assert _queued(turns, ["b"])
+    c_in = c.call(lambda: turns.take("c"))
+    assert _queued(turns, ["b", "c"])
+    assert not b_in.is_set() and not c_in.is_set()  # blocked while a holds the turn
+
+    clock.now = 0.02
+    a_back = a.call(lambda: turns.pass_on("a"))  # a's quantum is over: b's turn, a queues
+    assert _done(b_in) and turns.holder == "b"
+    assert _queued(turns, ["c", "a"])
+    assert not a_back.is_set() and not c_in.is_set()
+
+    clock.now = 0.04
+    b_back = b.call(lambda: turns.pass_on("b"))
+    assert _done(c_in) and turns.holder == "c"
+    assert _queued(turns, ["a", "b"])
+    c.call(lambda: turns.give_up("c"))  # c ends: a has waited longest
+    assert _done(a_back) and a_back.result is True and turns.holder == "a"
+    assert _queued(turns, ["b"])
+    a.call(lambda: turns.give_up("a"))
+    assert _done(b_back) and turns.holder == "b" and turns.waiting == []
+    assert _done(b.call(lambda: turns.give_up("b")))
+    assert turns.holder is None and turns.handoffs == 4
+
+
+def test_a_turn_lasts_at_least_the_quantum(actors):
+    clock = FakeClock()
+    clock.now = 10.0
+    turns = Turns(0.25, clock=clock)  # (binary-exact times: no rounding at the boundary)
+    a, b = actors("a", "b")
+    assert _done(a.call(lambda: turns.take("a")))  # a's turn began at 10.0
+    b_in = b.call(lambda: turns.take("b"))
+    assert _queued(turns, ["b"])
+    for now in (10.0, 10.125, 10.2499):
+        clock.now = now
+        passed = a.call(lambda: turns.pass_on("a"))
+        assert _done(passed) and passed.result is False  # not yet: a keeps its turn
+        assert turns.holder == "a" and not b_in.is_set()
+    clock.now = 10.25
+    a.call(lambda: turns.pass_on("a"))
+    assert _done(b_in) and turns.holder == "b"  # b's turn starts now, at 10.25
+    clock.now = 10.4
+    kept = b.call(lambda: turns.pass_on("b"))
+    assert _done(kept) and kept.result is False and turns.holder == "b"
+    clock.now = 10.5
+    b_back = b.call(lambda: turns.pass_on("b"))
+    assert wait_for(lambda: turns.holder == "a", 10, every=0.001)
+    assert turns.handoffs == 2
+    a.call(lambda: turns.give_up("a"))
+    assert _done(b_back) and b_back.result is True
+    assert _done(b.call(lambda: turns.give_up("b")))
+
+
+def test_a_run_alone_never_hands_on_nor_reads_the_clock():
+    clock = FakeClock()
+    turns = Turns(0.02, clock=clock)
+    assert turns.take("solo")
+    reads = clock.reads
+    for i in range(10_000):
+        clock.now = float(i)  # its quantum is long over, but nobody waits
+        assert turns.pass_on("solo") is False
+    assert turns.holder == "solo" and turns.handoffs == 0
+    assert clock.reads == reads  # the uncontended check is one look at the queue
+    turns.give_up("solo")
+    assert turns.holder is None
+    assert turns.take("next")  # free again: taken at once
+    assert turns.holder == "next"
+
+
+def test_only_the_holder_hands_on_or_gives_up(actors):
+    clock = FakeClock()
+    turns = Turns(0.02, clock=clock)
+    a, b = actors("a", "b")
+    assert _done(a.call(lambda: turns.take("a")))
+    b_in = b.call(lambda: turns.take("b"))
+    assert _queued(turns, ["b"])
+    clock.now = 1.0
+    assert turns.pass_on("stranger") is False  # a key that does not hold the turn
+    turns.give_up("stranger")
+    assert turns.holder == "a" and turns.waiting == ["b"] and not b_in.is_set()
+    assert _done(a.call(lambda: turns.take("a")))  # taking it again while holding: a no-op
+    assert turns.holder == "a"
+    a.call(lambda: turns.give_up("a"))
+    assert _done(b_in) and turns.holder == "b"
+
+
+def test_unless_keeps_the_turn_and_skips_the_queue(actors):
+    clock = FakeClock()
+    turns = Turns(0.02, clock=clock)
+    a, b = actors("a", "b")
+    assert _done(a.call(lambda: turns.take("a")))
+    b_in = b.call(lambda: turns.take("b"))
+    assert _queued(turns, ["b"])
+    clock.now = 1.0
+    kept = a.call(lambda: turns.pass_on("a", unless=lambda: True))  # e.g. a is stopping
+    assert _done(kept) and kept.result is False and turns.holder == "a"
+    assert turns.take("c", unless=lambda: True) is False  # a stopped run does not queue
+    assert turns.waiting == ["b"]
+    a.call(lambda: turns.give_up("a"))
+    assert _done(b_in)
+
+
+def test_hurry_sends_a_waiting_run_to_the_front(actors):
+    turns = Turns(0.02, clock=FakeClock())
+    a, b, c, d = actors("a", "b", "c", "d")
+    assert _done(a.call(lambda: turns.take("a")))
+    entered = {}
+    for actor in (b, c, d):
+        entered[actor.name] = actor.call(lambda n=actor.name: turns.take(n))
+        assert wait_for(lambda n=actor.name: n in turns.waiting, 10, every=0.001)
+    assert turns.waiting == ["b", "c", "d"]
+    assert turns.hurry("d") is True  # e.g. d was stopped: it should see that soon
+    assert turns.waiting == ["d", "b", "c"]
+    assert turns.hurry("a") is False and turns.hurry("nobody") is False  # not waiting
+    a.call(lambda: turns.give_up("a"))
+    assert _done(entered["d"]) and turns.holder == "d"
+    assert not entered["b"].is_set() and not entered["c"].is_set()
+    for name, nxt in (("d", "b"), ("b", "c")):
+        actor = {"b": b, "d": d}[name]
+        actor.call(lambda n=name: turns.give_up(n))
+        assert _done(entered[nxt]) and turns.holder == nxt
+    c.call(lambda: turns.give_up("c"))
+    assert wait_for(lambda: turns.holder is None, 10, every=0.001)
+
+
+def test_many_threads_one_holder_at_a_time_round_robin():
+    ticks = itertools.count()
+    turns = Turns(0.5, clock=lambda: float(next(ticks)))  # every turn is over at its next check
+    inside, order, lock = [], [], threading.Lock()
+
+    def run(name: str) -> None:
+        turns.take(name)
+        try:
+            for _ in range(50):
+                with lock:
+                    inside.append(name)
+                    assert len(inside) == 1, inside  # nobody else trains now
+                    order.append(name)
+                with lock:
+                    inside.remove(name)
+                turns.pass_on(name)
+        finally:
+            turns.give_up(name)
+
+    turns.take("main")  # hold it while the runs queue up, in order
+    threads = []
+    for name in "abcd":
+        threads.append(threading.Thread(target=run, args=(name,)))
+        threads[-1].start()
+        assert wait_for(lambda n=name: n in turns.waiting, 10, every=0.001)
+    turns.give_up("main")
+    for t in threads:
+        t.join(60)
+    assert not any(t.is_alive() for t in threads)
+    assert "".join(order) == "abcd" * 50  # round robin, in arrival order
+    assert turns.holder is None and turns.waiting == []
+    assert turns.handoffs == 1 + 4 * 50 + 3  # main to a, every check, the last three ends
+
+
+class FakeControlTurns(Turns):
+    """Turns that note what a host's control asked of them."""
+
+    def __init__(self) -> None:
+        super().__init__(0.02, clock=FakeClock())
+        self.calls: list[str] = []
+
+    def pass_on(self, key, unless=None):
+        self.calls.append(f"pass_on:{bool(unless and unless())}")
+        return super().pass_on(key, unless)
+
+    def give_up(self, key):
+        self.calls.append("give_up")
+        super().give_up(key)
+
+    def take(self, key, unless=None):
+        self.calls.append("take")
+        return super().take(key, unless)
+
+
+def test_a_host_control_gives_the_turn_up_while_paused_and_takes_it_back():
+    turns = FakeControlTurns()
+    paused_calls = []
+    control = hosts_mod._host_control(lambda: paused_calls.append(turns.holder), turns, 7)
+    assert turns.take(7)
+    assert control.wait_while_paused() == 0.0  # running: only offers the turn on
+    assert turns.calls == ["take", "pass_on:False"]
+    control.pause()
+    waiter = threading.Thread(target=control.wait_while_paused)
+    waiter.start()
+    assert wait_for(lambda: turns.holder is None, 10, every=0.001)  # given up while paused
+    assert paused_calls == [7]  # on_pause ran while it still held the turn
+    assert turns.calls[2:] == ["pass_on:True", "give_up"]  # paused: no hand-off, then give up
+    control.resume()
+    waiter.join(10)
+    assert not waiter.is_alive() and turns.holder == 7  # resumed: its turn back
+    # paused, then stopped: it wakes and ends without queueing for a turn
+    control.pause()
+    waiter = threading.Thread(target=control.wait_while_paused)
+    waiter.start()
+    assert wait_for(lambda: turns.holder is None, 10, every=0.001)
+    turns.calls.clear()
+    control.stop()
+    waiter.join(10)
+    assert not waiter.is_alive()
+    assert turns.holder is None and turns.calls == ["take"]  # take(unless=stopped): not taken
+
+
+def test_warm_up_imports_what_the_first_optimiser_step_needs():
+    hosts_mod._warm_up()
+    assert "torch._dynamo" in sys.modules and "pgcore.trainer" in sys.modules
+
+
+# ----- turns in a real host -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def one_host():
+    h = RunHosts(hosts=1)
+    yield h
+    h.shutdown()
+
+
+def test_a_paused_run_does_not_hold_up_the_others_in_its_host(one_host):
+    algos = ["a2c", "reinforce", "actor-critic"]
+    runs = [BackgroundRun(default_config(a, seed=s, max_episodes=10**6), hosts=one_host,
+                          frame_every=None).start() for s, a in enumerate(algos)]
+    try:
+        assert _wait(lambda: all(r.snapshot().episode_count >= 2 for r in runs))
+        paused = runs[0]
+        paused.pause()
+        assert _wait(lambda: paused.state == "paused", timeout=30)
+        # "paused" came after every event the run emitted before its pause point
+        at = paused.snapshot().episode_count
+        before = [r.snapshot().episode_count for r in runs[1:]]
+        assert _wait(lambda: all(r.snapshot().episode_count >= b + 3
+                                 for r, b in zip(runs[1:], before, strict=True)), timeout=60)
+        assert paused.snapshot().episode_count == at and paused.state == "paused"
+        assert all(r.state == "running" for r in runs[1:])
+        paused.resume()  # back in the queue, and training again
+        assert _wait(lambda: paused.snapshot().episode_count > at, timeout=60)
+        runs[1].pause()  # a second pause, then a stop while paused
+        assert _wait(lambda: runs[1].state == "paused", timeout=30)
+        runs[1].stop("Stopped while paused.")
+        assert runs[1].join(30) and runs[1].state == "stopped"
+        assert runs[1].message == "Stopped while paused."
+        after = runs[2].snapshot().episode_count
+        assert _wait(lambda: runs[2].snapshot().episode_count > after, timeout=60)
+    finally:
+        for r in runs:
+            r.stop()
+        for r in runs:
+            assert r.join(30)
+    assert [r.state for r in runs] == ["stopped"] * 3
+    assert _wait(lambda: one_host.runs == 0, timeout=10)
+
+
+def test_stop_and_pause_reach_runs_waiting_for_their_turn(one_host):
+    runs = [BackgroundRun(default_config(a, seed=s, max_episodes=10**6), hosts=one_host,
+                          frame_every=None).start()
+            for s, a in enumerate(["ppo", "a2c", "dqn", "reinforce", "actor-critic", "a2c"])]
+    try:
+        assert _wait(lambda: all(r.snapshot().episode_count >= 1 for r in runs))
+        for r in runs[::2]:  # most of them wait for a turn when told
+            r.pause()
+        assert _wait(lambda: all(r.state == "paused" for r in runs[::2]), timeout=30)
+        for r in runs[1::2]:
+            r.stop()
+        assert all(r.join(30) for r in runs[1::2])
+        assert [r.state for r in runs[1::2]] == ["stopped"] * 3
+        assert [r.state for r in runs[::2]] == ["paused"] * 3
+    finally:
+        for r in runs:
+            r.stop()
+        for r in runs:
+            assert r.join(30)
+    assert [r.state for r in runs] == ["stopped"] * 6

@@ -4,11 +4,22 @@ A class of 30 learners on a 2-core server all press Start within seconds. Traini
 are threads of the server process share its one interpreter lock (with each other and with
 every tab's refreshes), so a fixed number of slots let two runs train while 28 waited. Here
 runs train in **host processes**, one per usable core (:func:`~pgcore.execution.usable_cores`),
-and each host trains **every run it is given at once**, one thread per run: the host's
-interpreter lock hands its core to each run in turn (every 5 ms by default), so 30 runs on 2
+and each host trains **every run it is given at once**, one thread per run, so 30 runs on 2
 hosts all move from the moment they start, each about 1/15 of a core, instead of 2 moving and
 28 waiting. A new run goes to the host with the fewest runs. One process per run would cost a
 torch import (about 250 MB) per learner; a host costs that once and about 5-10 MB per run.
+
+**How a host shares its core** (:class:`Turns`): its run threads take turns, first come first
+served, each training alone for a turn of at least ``quantum`` seconds (20 ms by default) and
+handing on at its next pause/stop check (between updates, at least once per episode: where
+the trainer calls :meth:`~pgcore.trainer.RunControl.wait_while_paused`). Left to the
+interpreter's own time-slicing instead (``quantum=None``), 15 run threads hand the
+interpreter lock back and forth every 5 ms, which costs: with turns, 15 runs in a host make
+13-46% more env steps at the same CPU and about the same fairness (``bench/bench_hosting.py``). A
+paused run, a run stopped or ended, and a run waiting for its turn hold nothing; a stop or a
+pause sends its run to the front of the queue, so it acts within the current holder's turn.
+A run alone in its host never hands on (no overhead), and turns never change what a run
+computes: a seed gives the same episodes as in a thread.
 
 ::
 
@@ -25,7 +36,9 @@ every ``weights_every`` seconds, when paused, and at the end), ``("paused", None
 run has stopped at its pause point (after everything it emitted before) and finally ``("end",
 (state, message))``. Hosts run one torch thread and one BLAS thread each, ignore Ctrl-C, end
 when this process dies, and never re-run its ``__main__`` (the app script under ``streamlit
-run``). This module never imports streamlit, nor torch except in a host.
+run``). A host is warmed before it takes runs (:func:`_warm_up`: torch, pgcore's algorithms
+and what a first optimiser step imports), so no learner's first run stalls on an import. This
+module never imports streamlit, nor torch except in a host.
 """
 
 from __future__ import annotations
@@ -36,7 +49,8 @@ import os
 import queue as queue_mod
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Hashable
 
 from .cores import usable_cores
 from .pool import _sigint_ignored, _workers_skip_main
@@ -46,21 +60,150 @@ FLUSH_SECONDS = 0.1
 
 Sink = Callable[[str, object], None]
 
+TURN_QUANTUM = 0.02
+"""Seconds a run of a host trains, at least, before it hands the host on (:class:`Turns`)."""
+
+
+# ----- turn-taking ------------------------------------------------------------------------------
+
+
+class Turns:
+    """Turn-taking for the run threads of one host: one holder at a time, first come first
+    served, turns of at least ``quantum`` seconds.
+
+    A run :meth:`take` s a turn before it trains (queueing if another run holds it), offers
+    it on at each of its check points with :meth:`pass_on` (which hands it to the run that has
+    waited longest once the holder has had ``quantum`` seconds, and queues the holder behind
+    the others) and :meth:`give_up` s it before it waits for anything (a pause) and when it
+    ends. A waiter blocks on a lock of its own: no busy waiting, one wake-up per hand-off, and
+    only the holder's thread wants the interpreter. :meth:`pass_on` with nobody waiting
+    returns at once, without a lock or a clock read, so a run alone never pays for turns.
+    :meth:`hurry` moves a waiting run to the front (a stop or a pause it should see soon).
+
+    ``key`` names a run (any hashable; one thread per key). ``unless``, where taken, is a
+    predicate checked under the lock (e.g. "this run is stopped"): it closes the gap between
+    a stop and a :meth:`hurry` that could otherwise send a stopped run to the back of the
+    queue. ``clock`` is for tests. Thread-safe.
+    """
+
+    def __init__(self, quantum: float = TURN_QUANTUM,
+                 clock: Callable[[], float] = time.perf_counter):
+        if not quantum > 0:
+            raise ValueError(f"quantum must be > 0 seconds, got {quantum!r}")
+        self.quantum = float(quantum)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._waiting: deque[tuple[Hashable, threading.Lock]] = deque()
+        self._holder: Hashable | None = None
+        self._since = 0.0  # when the holder got its turn
+        self.handoffs = 0
+        """Turns handed from one run to another (for tests and benchmarks)."""
+
+    @property
+    def holder(self) -> Hashable | None:
+        return self._holder
+
+    @property
+    def waiting(self) -> list[Hashable]:
+        """The runs waiting for a turn, next first."""
+        with self._lock:
+            return [key for key, _ in self._waiting]
+
+    def take(self, key: Hashable, unless: Callable[[], bool] | None = None) -> bool:
+        """Block until ``key`` holds the turn; True. False at once (nothing taken) if
+        ``unless()`` is true when it would queue or take."""
+        with self._lock:
+            if self._holder == key:
+                return True
+            if unless is not None and unless():
+                return False
+            if self._holder is None:
+                self._holder, self._since = key, self._clock()
+                return True
+            seat = self._queue(key)
+        seat.acquire()  # released by the run that hands the turn to this one
+        return True
+
+    def pass_on(self, key: Hashable, unless: Callable[[], bool] | None = None) -> bool:
+        """At a check point of ``key``'s run: if ``key`` holds the turn, has had it
+        ``quantum`` seconds and another run waits (and ``unless()`` is not true), hand it on
+        and wait for the next turn; True if it did."""
+        if not self._waiting:  # nobody waits: carry on (no lock, no clock)
+            return False
+        if self._holder != key or self._clock() - self._since < self.quantum:
+            return False  # (only key's own thread makes key the holder or not)
+        with self._lock:
+            if not self._waiting or (unless is not None and unless()):
+                return False
+            seat = self._queue(key)
+            self._hand_on()
+        seat.acquire()
+        return True
+
+    def give_up(self, key: Hashable) -> None:
+        """``key``'s run stops training for now (or for good): the next waiting run, if any,
+        takes over. Nothing happens if ``key`` does not hold the turn."""
+        with self._lock:
+            if self._holder == key:
+                self._hand_on()
+
+    def hurry(self, key: Hashable) -> bool:
+        """Move ``key`` to the front of the queue, if it waits; True if it did."""
+        with self._lock:
+            for i, (k, seat) in enumerate(self._waiting):
+                if k == key:
+                    del self._waiting[i]
+                    self._waiting.appendleft((k, seat))
+                    return True
+        return False
+
+    def _queue(self, key: Hashable) -> threading.Lock:  # under self._lock
+        seat = threading.Lock()
+        seat.acquire()
+        self._waiting.append((key, seat))
+        return seat
+
+    def _hand_on(self) -> None:  # under self._lock, by the holder
+        if self._waiting:
+            key, seat = self._waiting.popleft()
+            self._holder, self._since = key, self._clock()
+            self.handoffs += 1
+            seat.release()
+        else:
+            self._holder = None
+
 
 # ----- in a host process ------------------------------------------------------------------------
 
 
-def _host_control(on_pause: Callable[[], None]):
-    """A :class:`~pgcore.trainer.RunControl` that calls ``on_pause()`` each time the trainer
-    reaches its pause point (before blocking there): the run has then really stopped, and
-    everything it emitted before can be sent ahead of the "paused" message."""
+def _host_control(on_pause: Callable[[], None], turns: Turns | None = None,
+                  key: Hashable = None):
+    """A :class:`~pgcore.trainer.RunControl` for a run of a host. The trainer calls
+    ``wait_while_paused`` at every check point (between updates, at least once per episode),
+    right before it looks at the stop flag, so that is where the run offers its turn on (if
+    it is not stopped or paused meanwhile: then it keeps the turn and sees that at once).
+    When paused, it calls ``on_pause()`` (the run has really stopped: everything it emitted
+    so far can go ahead of the "paused" message), gives the turn up while it waits, and queues
+    for a turn again once resumed (not once stopped: a stopped run ends without one)."""
     from ..trainer import RunControl
 
     class HostControl(RunControl):
+        def _halted(self) -> bool:
+            return self.stopped or self.paused
+
         def wait_while_paused(self) -> float:
-            if self.paused:
-                on_pause()
-            return super().wait_while_paused()
+            if turns is not None:
+                turns.pass_on(key, unless=self._halted)
+            if not self.paused:
+                return 0.0
+            on_pause()
+            if turns is None:
+                return super().wait_while_paused()
+            turns.give_up(key)
+            try:
+                return super().wait_while_paused()
+            finally:
+                turns.take(key, unless=lambda: self.stopped)
 
     return HostControl()
 
@@ -69,11 +212,12 @@ class _HostedRun:
     """One run inside a host: its thread, its control, its outbox."""
 
     def __init__(self, run_id: int, config_dict: dict, frame_every: float | None,
-                 weights_every: float, results):
+                 weights_every: float, results, turns: Turns | None = None):
         self.run_id, self.config_dict = run_id, config_dict
         self.frame_every, self.weights_every = frame_every, weights_every
         self.results = results
-        self.control = _host_control(self._paused)
+        self.turns = turns  # the host's, or None: free time-slicing
+        self.control = _host_control(self._paused, turns, run_id)
         self.lock = threading.Lock()
         self.outbox: list = []
         self.agent = None
@@ -86,7 +230,10 @@ class _HostedRun:
         from ..trainer import Trainer
         from .tasks import end_state, one_line
 
+        turns = self.turns
         try:
+            if turns is not None:  # building the trainer is work too: in a turn
+                turns.take(self.run_id, unless=lambda: self.control.stopped)
             trainer = Trainer(TrainConfig(**self.config_dict), self.control, self.frame_every,
                               render_frames=False)
             self.agent = trainer.agent
@@ -96,8 +243,24 @@ class _HostedRun:
             outcome = (end_state(result.reason), result.message)
         except BaseException as exc:  # noqa: BLE001 - any failure becomes a one-line state
             outcome = ("error", f"The run failed: {one_line(exc)}")
+        finally:
+            if turns is not None:  # ended, stopped or failed: the others carry on
+                turns.give_up(self.run_id)
         self.flush()
         self.results.put((self.run_id, "end", outcome))
+
+    def command(self, cmd: str) -> None:
+        """``pause``, ``resume`` or ``stop`` (from the host's command thread)."""
+        if cmd == "pause":
+            self.control.pause()
+        elif cmd == "resume":
+            self.control.resume()
+        elif cmd == "stop":
+            self.control.stop()
+        else:
+            return
+        if cmd != "resume" and self.turns is not None:
+            self.turns.hurry(self.run_id)  # waiting for a turn: be the next, to see it soon
 
     def _on_event(self, event) -> None:
         from ..events import UpdateEnd
@@ -132,13 +295,27 @@ class _HostedRun:
             self.results.put((self.run_id, "events", batch))
 
 
-def _host_main(commands, results, parent: int) -> None:
-    """A host process: start the runs it is sent, pass on their controls, flush their events."""
+def _warm_up() -> None:
+    """What a host imports before its first run, so that no run stalls on it: torch,
+    pgcore's algorithms and trainer, and what the first ``torch.optim`` step imports
+    (``torch._dynamo``, about 1-2 s of CPU and 70-80 MB), by one throwaway fused-Adam step
+    on a one-element tensor."""
+    import torch
+
+    from .. import algos, trainer  # noqa: F401 - imported once here, not by the first run
+
+    param = torch.nn.Parameter(torch.zeros(1))
+    param.grad = torch.ones(1)
+    torch.optim.Adam([param], fused=True).step()
+
+
+def _host_main(commands, results, parent: int, quantum: float | None = TURN_QUANTUM) -> None:
+    """A host process: start the runs it is sent, pass on their controls, flush their events.
+    Its runs take :class:`Turns` of ``quantum`` seconds (None or 0: free time-slicing)."""
     import signal
 
     import torch
 
-    from .. import algos, trainer  # noqa: F401 - imported once here, not by the first run
     from ..backprop import one_blas_thread
 
     torch.set_num_threads(1)
@@ -147,6 +324,8 @@ def _host_main(commands, results, parent: int) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     except ValueError:  # pragma: no cover - not the main thread
         pass
+    _warm_up()
+    turns = Turns(quantum) if quantum else None
     runs: dict[int, _HostedRun] = {}
     lock = threading.Lock()
     done = threading.Event()
@@ -167,7 +346,7 @@ def _host_main(commands, results, parent: int) -> None:
             break
         if cmd == "start":
             config_dict, frame_every, weights_every = payload
-            run = _HostedRun(run_id, config_dict, frame_every, weights_every, results)
+            run = _HostedRun(run_id, config_dict, frame_every, weights_every, results, turns)
             with lock:
                 runs[run_id] = run
             run.thread.start()
@@ -178,17 +357,12 @@ def _host_main(commands, results, parent: int) -> None:
                 runs.pop(run_id, None)
         if run is None or cmd == "forget":
             continue
-        if cmd == "pause":
-            run.control.pause()
-        elif cmd == "resume":
-            run.control.resume()
-        elif cmd == "stop":
-            run.control.stop()
+        run.command(cmd)
     done.set()
     with lock:
         live = list(runs.values())
     for run in live:
-        run.control.stop()
+        run.command("stop")
     for run in live:
         run.thread.join(10.0)
 
@@ -199,18 +373,26 @@ _RUN_IDS = itertools.count(1)
 
 
 class RunHosts:
-    """``hosts`` host processes and the routing of their runs' messages (see the module
-    docstring). Thread-safe."""
+    """``hosts`` host processes (default: one per usable core) and the routing of their runs'
+    messages (see the module docstring). A host's runs take turns of at least ``quantum``
+    seconds (:class:`Turns`); ``quantum=None`` or 0 leaves them to the interpreter's own
+    time-slicing (the way hosts shared their core before; for comparisons). Thread-safe."""
 
-    def __init__(self, hosts: int | None = None):
+    def __init__(self, hosts: int | None = None, quantum: float | None = TURN_QUANTUM):
         n = usable_cores() if hosts is None else hosts
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise ValueError(f"hosts must be a whole number >= 1, got {hosts!r}")
+        if quantum is not None and (isinstance(quantum, bool)
+                                    or not isinstance(quantum, int | float)
+                                    or not quantum >= 0):
+            raise ValueError(f"quantum must be None or seconds >= 0, got {quantum!r}")
+        self.quantum = float(quantum) if quantum else None
         ctx = mp.get_context("spawn")
         self.results = ctx.Queue()
         self._commands = [ctx.Queue() for _ in range(n)]
         self._processes = [ctx.Process(target=_host_main, daemon=True,
-                                       args=(q, self.results, os.getpid()),
+                                       args=(q, self.results, os.getpid(),
+                                             self.quantum),
                                        name=f"pgcore-run-host-{i}")
                            for i, q in enumerate(self._commands)]
         with _workers_skip_main(), _sigint_ignored():
