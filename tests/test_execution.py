@@ -306,3 +306,23 @@ def test_a_stopped_train_seeds_run_stops_its_workers(monkeypatch):
     finally:
         shutdown_worker_pool()  # waits for the workers: quick, because they were stopped
     assert time.monotonic() - t0 < 30
+
+
+def test_a_slot_pools_wait_estimate_comes_from_recent_holds():
+    pool = SlotPool(2)
+    now = [100.0]
+    pool._clock = lambda: now[0]
+    assert pool.wait_estimate(0) is None  # no run has given a slot back yet
+    for hold in (30.0, 50.0, 40.0):  # three runs held a slot for 30, 50 and 40 s
+        assert pool.acquire()
+        now[0] += hold
+        pool.release()
+    assert pool.acquire() and pool.acquire()  # both slots busy now, for 0 s so far
+    assert pool.wait_estimate(0) == 40.0  # the median hold
+    assert pool.wait_estimate(3) == 40.0 + 40.0  # one more round of 2 slots ahead
+    now[0] += 25.0  # the oldest holder has had 25 of its typical 40 s
+    assert pool.wait_estimate(0) == 15.0
+    now[0] += 100.0  # past a typical hold: any moment now
+    assert pool.wait_estimate(1) == 0.0
+    pool.release()
+    pool.release()

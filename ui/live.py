@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import io
+import math
 import time
 from functools import lru_cache
 
@@ -188,15 +189,30 @@ def status_line(snap: RunSnapshot, holder: RunHolder) -> str:
     return f":{color}-badge[{icon} {label}] &nbsp; :gray[{text}]"
 
 
+def wait_text(seconds: float | None) -> str:
+    """The wait estimate as words, rounded up to whole minutes; "" without an estimate.
+
+    >>> wait_text(None)
+    ''
+    >>> wait_text(20), wait_text(150)[:14]
+    (' (about a minute, by how long recent runs held a slot)', ' (about 3 min,')
+    """
+    if seconds is None:
+        return ""
+    minutes = max(1, math.ceil(seconds / 60))
+    when = "a minute" if minutes == 1 else f"{minutes} min"
+    return f" (about {when}, by how long recent runs held a slot)"
+
+
 def end_note(snap: RunSnapshot, pool: SlotPool) -> None:
     """One line on where a run stands, when it is not simply training: waiting for a slot,
     finished, stopped, diverged or failed (its own message)."""
     if snap.state == "waiting":
         ahead = snap.waiting_position
         st.info(f"Waiting for a free training slot: {pool.active} of {pool.max_concurrent} "
-                f"slots are busy{f' and {ahead} run(s) are ahead of yours' if ahead else ''}. "
-                "It starts by itself as soon as one frees; you can leave this page meanwhile.",
-                icon=":material/hourglass_top:")
+                f"slots are busy{f' and {ahead} run(s) are ahead of yours' if ahead else ''}"
+                f"{wait_text(pool.wait_estimate(ahead))}. It starts by itself as soon as one "
+                "frees; you can leave this page meanwhile.", icon=":material/hourglass_top:")
     elif snap.state == "finished":
         st.success(snap.message, icon=":material/check_circle:")
     elif snap.state == "stopped":

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import itertools
+import statistics
 import threading
 import time
 from collections import deque
 
 from .cores import usable_cores
+
+HOLDS_KEPT = 20
+"""How many recent slot holds :meth:`SlotPool.wait_estimate` goes by."""
 
 
 class SlotPool:
@@ -26,6 +30,9 @@ class SlotPool:
         self._active = 0
         self._queue: deque[int] = deque()
         self._tickets = itertools.count()
+        self._clock = time.monotonic
+        self._since: dict[int, float] = {}  # holder thread -> when it took its slot
+        self._holds: deque[float] = deque(maxlen=HOLDS_KEPT)  # seconds of recent holds
 
     def acquire(self, cancel: threading.Event | None = None, timeout: float | None = None) -> bool:
         """Take a slot (True), or give up when ``cancel`` is set or ``timeout`` passes (False)."""
@@ -39,6 +46,7 @@ class SlotPool:
                         return False
                     if self._active < self.max_concurrent and self._queue[0] == ticket:
                         self._active += 1
+                        self._since[threading.get_ident()] = self._clock()
                         return True
                     wait = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
                     if wait <= 0:
@@ -54,6 +62,9 @@ class SlotPool:
             if self._active <= 0:
                 raise RuntimeError("SlotPool.release() called more often than acquire()")
             self._active -= 1
+            since = self._since.pop(threading.get_ident(), None)
+            if since is not None:
+                self._holds.append(self._clock() - since)
             self._cond.notify_all()
 
     def wake(self) -> None:
@@ -72,6 +83,29 @@ class SlotPool:
         """Runs waiting for a slot."""
         with self._cond:
             return len(self._queue)
+
+    def wait_estimate(self, ahead: int) -> float | None:
+        """Roughly how many seconds a waiting run with ``ahead`` runs before it in the queue
+        waits for its slot, from how long recent runs held theirs (the median h of the last
+        :data:`HOLDS_KEPT`)::
+
+            wait = max(0, h - (the longest current hold so far)) + (ahead // slots) * h
+
+        the first slot frees when the oldest holder has had a typical hold, and each further
+        round of ``max_concurrent`` runs ahead takes another. None until some run has given a
+        slot back (nothing to go on yet).
+
+        >>> pool = SlotPool(1); pool._holds.extend([60.0, 30.0, 90.0])
+        >>> pool.wait_estimate(0), pool.wait_estimate(2)
+        (60.0, 180.0)
+        """
+        with self._cond:
+            if not self._holds:
+                return None
+            typical = statistics.median(self._holds)
+            now = self._clock()
+            oldest = max((now - t for t in self._since.values()), default=0.0)
+        return max(0.0, typical - oldest) + (max(0, int(ahead)) // self.max_concurrent) * typical
 
     def __repr__(self) -> str:
         return f"SlotPool(active={self.active}, waiting={self.waiting}, max={self.max_concurrent})"
