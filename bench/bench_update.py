@@ -1,18 +1,21 @@
-"""One gradient step of A2C and PPO: through autograd and ``torch.optim.Adam`` (the way pgcore
-did it before issue 11) against pgcore's update by hand (:mod:`pgcore.backprop`), side by side.
+"""One gradient step of A2C, PPO and DQN: through autograd and ``torch.optim.Adam`` (the way
+pgcore did it before issue 11, and DQN before issue 9's speed work) against pgcore's update by
+hand (:mod:`pgcore.backprop`), side by side.
 
 Both sides start from the same network (the default preset's, seed 0) and the same batch of
 CartPole-like states, and take the same step: the loss's forward pass, its gradient, the
 global norm and clip, and Adam. The autograd side is written here as a reference, in the
 form the agents had before (``net(obs)``, ``head.log_prob_entropy``, ``loss.backward()``,
 ``clip_grad_norm_``, fused Adam); the by-hand side is the agents' own code path
-(``HandNet.forward`` / ``head_terms`` / ``HandNet.backward`` / ``HandAgent.step``). The two
+(``HandNet.forward`` / ``head_terms`` / ``HandNet.backward`` / ``HandAgent.step``; for DQN,
+``DQNAgent.gradient_step``: Double DQN targets from both networks, the Huber loss at the taken
+actions, clip, Adam, and the target copy every C steps on both sides). The two
 sides are timed in alternating blocks so that load on a shared machine hits both alike, and
 their gradients are compared (they agree to float32 rounding).
 
 Usage::
 
-    python bench/bench_update.py                 # A2C (batch 128) and PPO (batch 512), 2x5 s
+    python bench/bench_update.py                 # A2C (128), PPO (512), DQN (128), 2x5 s each
     python bench/bench_update.py --seconds 1     # shorter
     python bench/bench_update.py --quick         # a smoke test of the script
 """
@@ -32,6 +35,7 @@ from common import log, markdown_table, single_thread  # noqa: E402
 CASES = {  # name: (preset, batch size, what the batch is)
     "a2c": ("a2c", 128, "16 envs x 8 steps, shared 64-unit trunk"),
     "ppo": ("ppo", 512, "8 envs x 64 steps, separate 2x64 networks"),
+    "dqn": ("dqn", 128, "a replay minibatch, 2x128 ReLU, Double DQN, Huber"),
 }
 
 
@@ -66,6 +70,33 @@ def autograd_step(agent, optimizer, obs, actions, adv, ret, logp_old=None, clip=
     params = [p for g in optimizer.param_groups for p in g["params"]]
     norm = float(torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm or float("inf")))
     optimizer.step()
+    return norm
+
+
+def autograd_dqn_step(agent, optimizer, obs, actions, rewards, next_obs, terminated):
+    """The reference for DQN: Double DQN targets from torch forwards, Q(s, a) gathered with
+    its graph, the Huber loss's backward, clip, fused Adam, the target copy when due."""
+    import torch
+    import torch.nn.functional as F
+
+    from pgcore.algos.dqn import polyak_update
+    from pgcore.returns import double_td_targets
+
+    cfg, net = agent.config, agent.net
+    nxt = torch.from_numpy(next_obs)
+    with torch.no_grad():
+        y = double_td_targets(rewards, net.online.act_forward(nxt)[0].numpy(),
+                              net.target.act_forward(nxt)[0].double().numpy(), terminated,
+                              cfg.gamma)
+    q = net(torch.from_numpy(obs))[0].gather(1, torch.from_numpy(actions)[:, None]).squeeze(1)
+    loss = F.smooth_l1_loss(q, torch.from_numpy(y.astype("float32")))
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    norm = float(torch.nn.utils.clip_grad_norm_(agent.params, cfg.max_grad_norm or float("inf")))
+    optimizer.step()
+    agent.updates += 1
+    if agent.updates % cfg.target_update == 0:
+        polyak_update(agent.target_params, agent.params, cfg.tau)
     return norm
 
 
@@ -107,17 +138,28 @@ def measure(name: str, seconds: float, blocks: int) -> dict:
     spec = EnvSpec.discrete(4, 2)
     hand = make_agent(cfg, spec)
     ref = copy.deepcopy(hand)  # the same weights, on torch's own optimiser
-    optimizer = torch.optim.Adam(ref.net.param_groups(cfg.lr, cfg.critic_lr), fused=True)
+    groups = ref.params if name == "dqn" else ref.net.param_groups(cfg.lr, cfg.critic_lr)
+    optimizer = torch.optim.Adam(groups, lr=cfg.lr, fused=True)
     obs, actions, adv, ret = _batch(hand, n)
-    logp_old = None
-    if name == "ppo":  # a later epoch: ratios away from 1, some clipped
-        logp_old = head_terms(hand.head, hand.net.numpy_forward(obs)[0], actions).log_prob
-        logp_old = logp_old + np.random.default_rng(1).normal(0.0, 0.15, n)
-    args = (obs, actions, adv, ret, logp_old)
+    if name == "dqn":
+        rng = np.random.default_rng(2)
+        next_obs = (obs + rng.normal(0.0, 0.05, obs.shape)).astype(np.float32)
+        terminated = rng.random(n) < 0.05  # a few episode ends; every reward 1 (CartPole)
+        args = (obs, actions, np.ones(n), next_obs, terminated)
+        ref_step = lambda: autograd_dqn_step(ref, optimizer, *args)  # noqa: E731
+        hand_step = lambda: hand.gradient_step(*args)  # noqa: E731
+    else:
+        logp_old = None
+        if name == "ppo":  # a later epoch: ratios away from 1, some clipped
+            logp_old = head_terms(hand.head, hand.net.numpy_forward(obs)[0], actions).log_prob
+            logp_old = logp_old + np.random.default_rng(1).normal(0.0, 0.15, n)
+        args = (obs, actions, adv, ret, logp_old)
+        ref_step = lambda: autograd_step(ref, optimizer, *args)  # noqa: E731
+        hand_step = lambda: by_hand_step(hand, *args)  # noqa: E731
 
     # the gradients agree before any timing (one step each from the same weights)
-    autograd_step(ref, optimizer, *args)
-    by_hand_step(hand, *args)
+    ref_step()
+    hand_step()
     worst = 0.0
     for p, q in zip(ref.params, hand.params, strict=True):
         g = p.grad.numpy()
@@ -125,8 +167,7 @@ def measure(name: str, seconds: float, blocks: int) -> dict:
         worst = max(worst, float(np.abs(g - h).max() / (np.abs(g).max() + 1e-12)))
 
     times = {"autograd": [], "by hand": []}
-    steps = {"autograd": lambda: autograd_step(ref, optimizer, *args),
-             "by hand": lambda: by_hand_step(hand, *args)}
+    steps = {"autograd": ref_step, "by hand": hand_step}
     for _ in range(blocks):
         for side, fn in steps.items():
             count, t0 = 0, time.perf_counter()

@@ -211,6 +211,18 @@ def test_bench_update_quick(load_bench, capsys):
     assert mod.main(["--quick"]) == 0
     rows = _table_rows(capsys.readouterr().out)
     assert rows[0].startswith("| case | batch | autograd")
-    assert [r.split("|")[1].strip() for r in rows[1:]] == ["a2c", "ppo"]
+    assert [r.split("|")[1].strip() for r in rows[1:]] == ["a2c", "ppo", "dqn"]
     for row in rows[1:]:  # the two sides' gradients agree to float32 rounding
         assert float(row.split("|")[-2]) < 1e-4
+
+
+def test_bench_value_policy_quick(load_bench, capsys):
+    mod = load_bench("bench_value_policy")
+    assert mod.main(["--quick", "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    rows = _table_rows(out)
+    assert rows[0] == "| measurement | DQN | A2C | REINFORCE + baseline |"
+    assert any(r.startswith("| final 100-episode training average |") for r in rows)
+    for aspect in ("action space", "policy type", "stability", "sample efficiency",
+                   "convergence"):
+        assert f"- **{aspect}** (" in out

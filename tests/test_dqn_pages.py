@@ -343,8 +343,8 @@ def test_target_curves_and_table():
 def test_gradient_steps_and_copies():
     assert dq.gradient_steps(CFG, 63) == 0 and dq.gradient_steps(CFG, 64) == 1
     assert dq.gradient_steps(CFG, 2_063) == 2_000
-    tuned = preset("dqn")  # an update every 4 env steps from step 32
-    assert dq.gradient_steps(tuned, 35) == 1 and dq.gradient_steps(tuned, 36) == 2
+    tuned = preset("dqn")  # an update every 2 env steps from step 32
+    assert dq.gradient_steps(tuned, 33) == 1 and dq.gradient_steps(tuned, 34) == 2
     returns = np.full(10, 306.3)  # 3,063 env steps: 3,000 gradient steps, 3 copies
     snap = snapshot(run("frozen", 0, returns, q=np.full(10, 2.5)))
     c = dq.copies_numbers(snap, "frozen")

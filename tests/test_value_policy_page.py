@@ -199,6 +199,20 @@ def test_sample_efficiency_verdict_follows_the_measurement():
     assert vp.sample_efficiency_verdict(never, SIDES).status == vp.UNDECIDED
 
 
+def test_greedy_medians_within_one_evaluation_are_a_tie():
+    """DQN at 3,000 and A2C at 3,500 with evaluations every 500 env steps: one evaluation
+    apart, which the measurement cannot order, so DQN is not the faster one (as the page
+    once said of 35,000 against 35,007 with evaluations every 5,000)."""
+    figs = vp.figures(_three(value_eval=3000, policy_eval=3400, value_flip=0.2,
+                             policy_flip=0.05))  # A2C reaches 500 at 3,500, RB at 5,500
+    assert vp.sample_efficiency_verdict(figs, SIDES).status == vp.AGREES  # no tie allowed
+    v = vp.sample_efficiency_verdict(figs, SIDES, eval_every=500)
+    assert v.status == vp.PARTLY and "DQN beat RB but not A2C" in v.text
+    assert "within one evaluation, 500 env steps" in v.text
+    found = vp.verdicts(figs, SIDES, 2, trace_every=1000, eval_every=500)
+    assert found["sample efficiency"] == v
+
+
 def test_a_threshold_reached_by_no_side_falls_back_to_195():
     runs = [make_run(lb, s, returns=np.full(10, 9.0), evals=[(500, 100.0), (1000, m)])
             for lb, m in (("DQN", 200.0), ("A2C", 100.0), ("RB", 100.0)) for s in (0, 1)]

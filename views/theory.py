@@ -9,7 +9,7 @@ from pgcore import returns as R
 from pgcore.algos.a2c import ActorCriticAgent
 from pgcore.algos.actor_critic import OneStepAgent
 from pgcore.algos.common import Agent
-from pgcore.algos.dqn import DQNAgent, linear_schedule, polyak_update
+from pgcore.algos.dqn import DQNAgent, linear_schedule, polyak_update, td_loss_grad
 from pgcore.algos.ppo import (
     PPOAgent,
     approx_kl,
@@ -377,6 +377,14 @@ with text:
     )
     st.latex(r"y = r + \gamma\,(1 - \text{terminated})\,"
              r"Q_{\bar\theta}\big(s', \arg\max_{a'} Q_\theta(s', a')\big)")
+    st.markdown(
+        "The loss is the mean Huber (or squared) error between Q(s, a) and y. Only the taken "
+        "action's output gets a gradient, and y is held fixed (no gradient flows into the "
+        "target), so the derivative is one number per row, passed back through the online "
+        "network by hand, as for A2C and PPO ([Updates by hand](#by-hand))."
+    )
+    st.latex(r"\frac{\partial L}{\partial Q(s_i, a_i)} = "
+             r"\frac{\operatorname{clip}\big(Q(s_i, a_i) - y_i,\,-1,\,1\big)}{B}")
     st.markdown("Run the lesson's three DQN exercises and its value-vs-policy table:")
     links = st.columns(4)
     links[0].page_link(VIEWS / "dqn_target.py", label="Target network", icon=":material/gps_fixed:")
@@ -391,7 +399,8 @@ with code:
     code_block(R.double_td_targets, "the online net picks a′, the target net values it")
     code_block(polyak_update, "τ = 1 is a hard copy")
     code_block(linear_schedule)
-    code_block(DQNAgent.update)
+    code_block(td_loss_grad, "the Huber loss and its derivative")
+    code_block(DQNAgent.gradient_step)
 
 
 # 13 --------------------------------------------------------------------------------------------
@@ -508,8 +517,9 @@ text, code = section("by-hand")
 with text:
     st.markdown(
         "The one-step actor-critic takes a gradient step after **every** environment step, on "
-        "a batch of one transition; A2C takes one per 128-step rollout and PPO twenty per "
-        "512-step rollout. At these sizes the arithmetic is a few 64 × 64 or 128 × 128 "
+        "a batch of one transition; A2C takes one per 128-step rollout, PPO twenty per "
+        "512-step rollout, and DQN one per two env steps on 128 replayed transitions. At "
+        "these sizes the arithmetic is a few 64 × 64 or 128 × 128 "
         "matrix products, and the bookkeeping around it (autograd's graph, the optimiser's "
         "loops over parameter groups) costs more than the arithmetic: at a batch of one about "
         "ten times more, at PPO's batch of 512 about three times. So these agents do their "

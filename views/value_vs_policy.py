@@ -4,16 +4,13 @@ and REINFORCE with a learned baseline on the same seeds and the same env-step bu
 import streamlit as st
 
 from pgcore import default_config
-from pgcore.experiments import grid
 from ui import experiment_controls as controls
 from ui import links, style
 from ui import value_policy as vp
 from ui.experiment_summary import fmt
 
 KEY = "exp.value_policy"
-RUNNERS = {"DQN": ("dqn", None), "A2C": ("a2c", None),
-           "REINFORCE + baseline": ("reinforce", "value")}
-SIDES = vp.Sides(value=("DQN",), policy=("A2C", "REINFORCE + baseline"))
+RUNNERS, SIDES = vp.RUNNERS, vp.SIDES
 
 st.title("Value vs policy", anchor=False)
 st.caption("The lesson sets value-based learning (DQN) against policy-based learning "
@@ -39,13 +36,11 @@ with st.container(border=True):
     every, trace_every = vp.eval_interval(budget), vp.trace_interval(budget)
     st.caption(f"Greedy evaluation every {every:,} env steps ({vp.EVAL_EPISODES} episodes); "
                f"greedy-action flips on 256 fixed probe states traced every {trace_every:,}. "
-               f"{len(seeds) * len(RUNNERS)} runs; DQN is the slow one per step (an update "
-               "every 4 steps).")
+               f"{len(seeds) * len(RUNNERS)} runs; DQN is the slow one per step (a gradient "
+               f"step every {default_config('dqn').train_freq} env steps).")
     link.finish()
 
-controls.controls_ui(KEY, lambda: grid({
-    label: default_config(algo, baseline, **vp.run_overrides(budget))
-    for label, (algo, baseline) in RUNNERS.items()}, seeds),
+controls.controls_ui(KEY, lambda: vp.page_jobs(budget, seeds),
     what=f"{len(seeds) * len(RUNNERS)} runs ({len(seeds)} seeds x {len(RUNNERS)} algorithms)",
     trace_every=trace_every)
 
@@ -58,7 +53,7 @@ def draw(snap) -> None:
     budget = vp.snapshot_budget(snap)  # the runs' own, whatever the widget says now
     trace_every = vp.trace_interval(budget)
     figs = vp.figures(snap)
-    found = vp.verdicts(figs, SIDES, n_actions, trace_every)
+    found = vp.verdicts(figs, SIDES, n_actions, trace_every, vp.eval_interval(budget))
 
     st.subheader("The lesson's table, measured", anchor=False)
     st.table(vp.comparison_table(snap, figs, SIDES, n_actions, trace_every, found),

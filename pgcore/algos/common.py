@@ -214,11 +214,17 @@ class HandAgent(Agent):
 
     @property
     def hand(self) -> HandNet:
-        """The network as :class:`~pgcore.backprop.HandNet` layers; each update's backward
-        writes every element of the optimiser's gradient buffers."""
+        """The trained network as :class:`~pgcore.backprop.HandNet` layers; each update's
+        backward writes every element of the optimiser's gradient buffers."""
         if self._hand is None:
-            self._hand = hand_net(self.net, self.optimizer.grads)
+            self._hand = hand_net(self.trained_net, self.optimizer.grads)
         return self._hand
+
+    @property
+    def trained_net(self):
+        """The :class:`~pgcore.networks.PolicyValueNet` the optimiser trains (DQN: the
+        online network, not its target)."""
+        return self.net
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
