@@ -9,26 +9,20 @@ live refreshes were timed, and the server's memory and CPU were read from /proc.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import bench_module
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("_bench_class", ROOT / "bench" / "bench_class.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up while defined
-    try:
-        spec.loader.exec_module(module)
+    with bench_module("bench_class") as module:
         yield module
-    finally:
-        sys.modules.pop(spec.name, None)
 
 
 def _rows(text: str) -> dict[str, str]:

@@ -12,7 +12,6 @@ one holder at a time (pgcore's own turns are tested in tests/test_hosts.py).
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 import sys
@@ -21,6 +20,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import bench_module
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "bench" / "bench_hosting.py"
@@ -105,14 +106,8 @@ def test_quick_prints_both_tables_with_plausible_numbers(quick_output):
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("_bench_hosting", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up while defined
-    try:
-        spec.loader.exec_module(module)
+    with bench_module("bench_hosting") as module:
         yield module
-    finally:
-        sys.modules.pop(spec.name, None)
 
 
 def test_the_baton_is_held_by_one_thread_at_a_time_and_handed_on_in_order(bench):
