@@ -70,7 +70,6 @@ import asyncio
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -85,6 +84,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import free_port, log, wait_for_streamlit  # noqa: E402
+from common import markdown_table as table  # noqa: E402
 
 TARGETS = {  # issue 12, at N = 30 on 2 cores
     "start_to_first_episode_s": 10.0,  # every session shows progress within 10 s of Start
@@ -102,16 +105,6 @@ _WAITING = "Waiting for a free training slot"
 _BADGE = re.compile(r":\w+-badge\[(?::material/\w+: )?([^\]]+)\]")
 
 
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-def table(headers, rows) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
-    return "\n".join(lines)
-
-
 def percentile(values, q: float) -> float | None:
     """The q-th percentile (0-100, linear interpolation); None for no values."""
     xs = sorted(values)
@@ -124,12 +117,6 @@ def percentile(values, q: float) -> float | None:
 
 
 # ----- the server and its process tree -------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -153,21 +140,11 @@ class Server:
              "--server.port", str(self.port), "--server.address", "127.0.0.1"],
             cwd=app_dir, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self.pid = self.proc.pid
-        deadline = time.monotonic() + startup_timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited at start-up; see {self.log.name}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                self.close(keep_log=True)
-                raise RuntimeError(f"streamlit did not start within {startup_timeout:.0f} s; "
-                                   f"see {self.log.name}")
-            time.sleep(0.5)
+        try:
+            wait_for_streamlit(self.proc, self.url, startup_timeout)
+        except RuntimeError as exc:
+            self.close(keep_log=True)
+            raise RuntimeError(f"{exc}; see {self.log.name}") from None
 
     def close(self, keep_log: bool = False) -> None:
         """Stop the server; its log is removed unless ``keep_log``."""

@@ -9,8 +9,12 @@ tables print; :func:`aggregate` combines seeds into "median [min-max]".
 from __future__ import annotations
 
 import os
+import socket
 import statistics
+import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -188,3 +192,31 @@ def run_tasks(fn: Callable, tasks: Sequence[tuple], jobs: int = 1,
 def log(msg: str) -> None:
     """Progress lines go to stderr so stdout holds only the tables."""
     print(msg, file=sys.stderr, flush=True)
+
+
+# ----- a `streamlit run` server for the app benchmarks -------------------------------------------
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 (for a ``streamlit run`` server a benchmark starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_streamlit(proc: subprocess.Popen, url: str, timeout: float) -> None:
+    """Block until the ``streamlit run`` server ``proc`` answers its health check at ``url``;
+    RuntimeError if it exits first or has not answered within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError("streamlit exited at start-up")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.read().strip() == b"ok":
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"streamlit did not start within {timeout:.0f} s")
+        time.sleep(0.5)
