@@ -375,8 +375,9 @@ with text:
         "faster target (τ = 0.005, or a copy every 200 steps). Measure it on the "
         "*Overestimation* page:"
     )
-    st.latex(r"y = r + \gamma\,(1 - \text{terminated})\,"
-             r"Q_{\bar\theta}\big(s', \arg\max_{a'} Q_\theta(s', a')\big)")
+    st.latex(r"\begin{aligned} a^* &= \arg\max_{a'} Q_\theta(s', a') \\"
+             r" y &= r + \gamma\,(1 - \text{terminated})\,Q_{\bar\theta}(s', a^*)"
+             r"\end{aligned}")  # two lines: one does not fit the text column
     st.markdown(
         "The loss is the mean Huber (or squared) error between Q(s, a) and y. Only the taken "
         "action's output gets a gradient, and y is held fixed (no gradient flows into the "
@@ -386,7 +387,7 @@ with text:
     st.latex(r"\frac{\partial L}{\partial Q(s_i, a_i)} = "
              r"\frac{\operatorname{clip}\big(Q(s_i, a_i) - y_i,\,-1,\,1\big)}{B}")
     st.markdown("Run the lesson's three DQN exercises and its value-vs-policy table:")
-    links = st.columns(4)
+    links = st.columns(2) + st.columns(2)  # two rows: four labels do not fit in one here
     links[0].page_link(VIEWS / "dqn_target.py", label="Target network", icon=":material/gps_fixed:")
     links[1].page_link(VIEWS / "dqn_polyak.py", label="Hard copy or Polyak",
                        icon=":material/timeline:")
