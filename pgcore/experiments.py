@@ -23,13 +23,16 @@ Two modes, the same results:
   lock-protected store. With ``executor="ray"`` (or ``PGLAB_EXECUTOR=ray``) the same jobs run
   as Ray tasks on a cluster instead (:mod:`pgcore.execution.ray_executor`: the same function,
   the same arguments, one CPU and one torch thread each), streaming back the same messages.
+  With ``hosts=`` (the app's :class:`~pgcore.execution.hosts.RunHosts`) every job starts at
+  once in the run hosts and takes turns there, so every condition's curve grows from the
+  first seconds instead of waiting for a free worker.
 * ``mode="inline"``: the jobs run one after another in a background thread of this process
   (tests, tiny runs, machines where spawning processes is not wanted).
 
-The trainer is deterministic given a config, so a job gives identical episodes in either mode
-and on either executor (only ``wall_seconds`` differs). A job that fails (an unknown
-environment, an exception in training) ends in state ``error`` with a one-line message; the
-other jobs carry on. A diverging job ends in ``diverged`` with the trainer's message.
+The trainer is deterministic given a config, so a job gives identical episodes in either mode,
+on either executor and in the hosts (only ``wall_seconds`` differs). A job that fails (an
+unknown environment, an exception in training) ends in state ``error`` with a one-line
+message; the other jobs carry on. A diverging job ends in ``diverged`` with the trainer's message.
 
 An optional :class:`pgcore.execution.SlotPool` is shared with the app's single runs: each job
 holds a slot while it trains, so experiments and Train-page runs together never use more
@@ -568,6 +571,9 @@ class Experiment(TaskOwner):
     ``PGLAB_EXECUTOR`` and ``PGLAB_RAY_ADDRESS`` (local when unset). A bad value given here is
     an :class:`~pgcore.execution.ExecutorError` at once; a bad environment variable, or a
     cluster that cannot be reached, ends the started experiment in ``error`` with one line.
+    ``hosts``: a :class:`~pgcore.execution.hosts.RunHosts` to train in instead (the app's):
+    every job starts at once and takes turns with the hosts' other runs and jobs, so all the
+    conditions of the grid move together from the start rather than queueing for a worker.
     ``pool``: an optional :class:`~pgcore.execution.SlotPool` each job takes a slot from.
     ``flush_every``: seconds between batches of rows sent back by a running job.
     ``frame_every``: seconds between thumbnails of each running job's first environment
@@ -579,14 +585,21 @@ class Experiment(TaskOwner):
     def __init__(self, jobs: Sequence[Job], *, mode: str = "process", workers: int | None = None,
                  pool: SlotPool | None = None, flush_every: float = 0.2,
                  frame_every: float | None = None, trace_every: int | None = None,
-                 executor: str | Executor | None = None, address: str | None = None):
+                 executor: str | Executor | None = None, address: str | None = None,
+                 hosts=None):
         if mode not in ("process", "inline"):
             raise ValueError(f"mode must be 'process' or 'inline', got {mode!r}")
         self.jobs = check_jobs(jobs)
         if workers is not None and (not isinstance(workers, int) or workers < 1):
             raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
         self._executor_error: ExecutorError | None = None
-        if executor is None and address is None:
+        if hosts is not None and (mode != "process" or executor is not None
+                                  or address is not None):
+            raise ValueError("hosts= trains in the run hosts: give no executor, address or "
+                             "inline mode with it")
+        if hosts is not None:  # the run hosts, whatever PGLAB_EXECUTOR says
+            self.executor = Executor()
+        elif executor is None and address is None:
             try:  # from the environment: a bad value fails the started experiment, in one line
                 self.executor = Executor.from_env() if mode == "process" else Executor()
             except ExecutorError as exc:
@@ -595,8 +608,11 @@ class Experiment(TaskOwner):
             self.executor = resolve_executor(executor, address)
             if mode == "inline" and self.executor.kind != "local":
                 raise ExecutorError(f"the {self.executor.kind} executor needs mode='process'")
-        # the pool's size caps it too, when it is known (in _main_process for a cluster)
-        cpus = usable_cores() if self.executor.kind == "local" else len(self.jobs)
+        self.hosts = hosts
+        # the pool's size caps it too, when it is known (in _main_process for a cluster);
+        # the run hosts start every job at once
+        local = self.executor.kind == "local" and hosts is None
+        cpus = usable_cores() if local else len(self.jobs)
         self.workers = max(1, min(len(self.jobs), workers or cpus, cpus))
         self.mode = mode
         self.pool = pool
@@ -706,7 +722,7 @@ class Experiment(TaskOwner):
     def _main_process(self) -> None:
         if self._executor_error is not None:
             raise self._executor_error
-        pool = self.executor.pool()
+        pool = self.executor.pool() if self.hosts is None else self.hosts.job_pool()
         exp_id = pool.open(self._store.handle)
         self._pool_ref = (pool, exp_id)
         if self._stop.is_set():  # stop() came before the pool was known

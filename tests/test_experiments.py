@@ -222,3 +222,70 @@ def test_stop_while_jobs_wait_for_a_slot_ends_promptly():
     assert exp.join(WAIT)
     assert [r.state for r in exp.snapshot().runs] == ["stopped", "stopped"]
     pool.release()
+
+
+# ----- in the run hosts: every condition moves from the start ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def one_host():
+    from pgcore.execution.hosts import RunHosts
+
+    h = RunHosts(hosts=1)
+    yield h
+    h.shutdown()
+
+
+def test_in_the_hosts_the_same_episodes_and_the_failure_stays_local(one_host, inline_result):
+    snap = Experiment(small_jobs(), hosts=one_host, flush_every=0.05).run(timeout=WAIT)
+    assert snap.state == "finished"
+    for seq, hosted in zip(inline_result.runs, snap.runs, strict=True):
+        assert (seq.label, seq.seed, seq.state) == (hosted.label, hosted.seed, hosted.state)
+        assert same_episodes(seq, hosted), seq.label
+    assert snap.runs[1].message == inline_result.runs[1].message
+    assert one_host.runs == 0  # every job ended and was forgotten
+
+
+def test_in_the_hosts_every_job_trains_before_any_ends(one_host):
+    """Six jobs on ONE host core: a worker pool would train them one (or two) at a time, so
+    the last would have no episode until the first had ended. In the hosts they take turns:
+    every job has episodes while all six are still running."""
+    cfg = default_config("reinforce", "none", hidden=16, max_episodes=1000)
+    exp = Experiment(grid({"a": cfg, "b": cfg.replace(lr=3e-3)}, seeds=[0, 1, 2]),
+                     hosts=one_host, flush_every=0.05).start()
+    try:
+        seen_all = wait_for(lambda: all(r.episodes > 0 for r in exp.snapshot().runs))
+        snap = exp.snapshot()
+        assert seen_all, [r.state for r in snap.runs]
+        assert exp.workers == 6
+        # nobody waited for another to end: none has (each trains 1,000 episodes)
+        assert not any(r.ended for r in snap.runs), [r.state for r in snap.runs]
+    finally:
+        exp.stop()
+        assert exp.join(WAIT)
+
+
+def test_stop_in_the_hosts_stops_every_job(one_host):
+    cfg = default_config("reinforce", "none", hidden=16, max_episodes=10**6)
+    exp = Experiment(grid({"x": cfg}, seeds=[0, 1, 2]), hosts=one_host,
+                     flush_every=0.05).start()
+    assert wait_for(lambda: all(r.episodes > 0 for r in exp.snapshot().runs))
+    exp.stop()
+    assert exp.join(WAIT)
+    snap = exp.snapshot()
+    assert snap.state == "stopped"
+    assert [r.state for r in snap.runs] == ["stopped"] * 3
+    assert wait_for(lambda: one_host.runs == 0, timeout=30)
+
+
+def test_hosts_take_no_executor():
+    from pgcore.execution.hosts import RunHosts
+
+    class FakeHosts(RunHosts):  # never started: the argument check comes first
+        def __init__(self):
+            pass
+
+    with pytest.raises(ValueError, match="hosts="):
+        Experiment(small_jobs(), hosts=FakeHosts(), mode="inline")
+    with pytest.raises(ValueError, match="hosts="):
+        Experiment(small_jobs(), hosts=FakeHosts(), executor="ray")

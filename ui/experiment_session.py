@@ -4,16 +4,19 @@ Each experiment page keeps at most one :class:`pgcore.experiments.Experiment` (o
 gradient-variance page, one :class:`pgcore.gradvar.GradVarLab`) under its page key in this
 session's :func:`ui.state.session_tasks` (the one session-scoped holder, shared with the
 Train page's run: it survives page switches, and when the tab closes everything stops).
-Jobs take slots from the same process-wide pool as Train-page runs.
+Its jobs train in the run hosts beside the Train pages' runs (``PGLAB_RUNS=hosts``, the
+default), all at once; with ``PGLAB_RUNS=threads`` or a Ray cluster (``PGLAB_EXECUTOR``) they
+take slots from the same process-wide pool as thread runs.
 """
 
 from __future__ import annotations
 
 import os
 
+from pgcore.execution.executors import ENV_EXECUTOR
 from pgcore.experiments import Experiment, Job
 
-from .state import session_tasks, slot_pool
+from .state import runs_in_hosts, session_tasks, slot_pool, training_hosts
 
 
 def experiment_mode() -> str:
@@ -26,6 +29,13 @@ def start_experiment(key: str, jobs: list[Job], frame_every: float | None = None
                      trace_every: int | None = None) -> None:
     """Build and start an experiment for page ``key`` (a button callback); ``trace_every``
     env steps asks each job for a trace (:data:`pgcore.experiments.TRACE_COLUMNS`)."""
-    exp = Experiment(jobs, mode=experiment_mode(), pool=slot_pool(), frame_every=frame_every,
-                     trace_every=trace_every)
+    mode = experiment_mode()
+    if mode == "process" and runs_in_hosts() and not os.environ.get(ENV_EXECUTOR, "").strip():
+        # every job at once in the run hosts, taking turns with every other run there: all
+        # the conditions grow together from the first seconds (no queue for a free worker)
+        exp = Experiment(jobs, hosts=training_hosts(), frame_every=frame_every,
+                         trace_every=trace_every)
+    else:  # runs in threads here, or a Ray cluster: the jobs take slots of the shared pool
+        exp = Experiment(jobs, mode=mode, pool=slot_pool(), frame_every=frame_every,
+                         trace_every=trace_every)
     session_tasks().page(key).start(exp)

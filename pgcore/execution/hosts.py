@@ -51,6 +51,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Hashable
+from concurrent.futures import Future
 
 from .cores import usable_cores
 from .pool import _sigint_ignored, _workers_skip_main
@@ -59,6 +60,9 @@ FLUSH_SECONDS = 0.1
 """A host sends each run's events at least this often (in one message per run)."""
 
 Sink = Callable[[str, object], None]
+
+JOBS_AT_ONCE = 1_000_000
+"""A :class:`HostJobPool` starts every job it is given (no queue): its ``workers``."""
 
 TURN_QUANTUM = 0.02
 """Seconds a run of a host trains, at least, before it hands the host on (:class:`Turns`)."""
@@ -278,8 +282,7 @@ class _HostedRun:
         if agent is None:
             return
         weights = {k: v.detach().numpy().copy() for k, v in agent.net.state_dict().items()}
-        self.flush()  # the events before these weights arrive first
-        self.results.put((self.run_id, "weights", (agent.updates, weights)))
+        self.flush(then=("weights", (agent.updates, weights)))  # after the events before them
         self.weights_at = time.monotonic() if now is None else now
 
     def _paused(self) -> None:
@@ -288,11 +291,71 @@ class _HostedRun:
         self._weights()
         self.results.put((self.run_id, "paused", None))
 
-    def flush(self) -> None:
-        with self.lock:
+    def flush(self, then: tuple[str, object] | None = None) -> None:
+        """Send the events so far (and then ``then``, a ``(kind, payload)`` message)."""
+        with self.lock:  # (the put too: a batch never overtakes the one before it)
             batch, self.outbox = self.outbox, []
-        if batch:
-            self.results.put((self.run_id, "events", batch))
+            if batch:
+                self.results.put((self.run_id, "events", batch))
+            if then is not None:
+                self.results.put((self.run_id, *then))
+
+
+class _HostedJob:
+    """A function run inside a host like a run: ``fn(emit, should_stop, *args)``, the worker
+    pool's contract (:mod:`pgcore.execution.pool`), so an experiment's jobs can train in the
+    hosts too. It takes turns with the host's runs and jobs: ``should_stop()``, which a job
+    calls at its check points, is also where it offers its turn on. What it emits goes
+    back in batches (``("messages", [msg, ...])``), then ``("end", (state,
+    text))``: ``finished`` with ``fn``'s result, or ``error`` with one line."""
+
+    def __init__(self, run_id: int, fn: Callable, args: tuple, results,
+                 turns: Turns | None = None):
+        self.run_id, self.fn, self.args = run_id, fn, args
+        self.results, self.turns = results, turns
+        self.stopped = threading.Event()
+        self.lock = threading.Lock()
+        self.outbox: list = []
+        self.thread = threading.Thread(target=self._main, daemon=True,
+                                       name=f"pgcore-hosted-job-{run_id}")
+
+    def _emit(self, msg) -> None:
+        with self.lock:
+            self.outbox.append(msg)
+
+    def _should_stop(self) -> bool:
+        if self.turns is not None:
+            self.turns.pass_on(self.run_id, unless=self.stopped.is_set)
+        return self.stopped.is_set()
+
+    def _main(self) -> None:
+        from .tasks import one_line
+
+        turns = self.turns
+        try:
+            if turns is not None:
+                turns.take(self.run_id, unless=self.stopped.is_set)
+            outcome = ("finished", self.fn(self._emit, self._should_stop, *self.args))
+        except BaseException as exc:  # noqa: BLE001 - any failure becomes one line
+            outcome = ("error", f"The run failed: {one_line(exc)}")
+        finally:
+            if turns is not None:
+                turns.give_up(self.run_id)
+        self.flush()
+        self.results.put((self.run_id, "end", outcome))
+
+    def command(self, cmd: str) -> None:
+        """``stop`` (jobs have no pause)."""
+        if cmd == "stop":
+            self.stopped.set()
+            if self.turns is not None:
+                self.turns.hurry(self.run_id)
+
+    def flush(self) -> None:
+        with self.lock:  # (the put too: a batch never overtakes the one before it)
+            batch, self.outbox = self.outbox, []
+            if batch:
+                self.results.put((self.run_id, "messages", batch))
 
 
 def _warm_up() -> None:
@@ -326,7 +389,7 @@ def _host_main(commands, results, parent: int, quantum: float | None = TURN_QUAN
         pass
     _warm_up()
     turns = Turns(quantum) if quantum else None
-    runs: dict[int, _HostedRun] = {}
+    runs: dict[int, _HostedRun | _HostedJob] = {}
     lock = threading.Lock()
     done = threading.Event()
 
@@ -344,9 +407,14 @@ def _host_main(commands, results, parent: int, quantum: float | None = TURN_QUAN
         cmd, run_id, payload = commands.get()
         if cmd == "exit":
             break
-        if cmd == "start":
-            config_dict, frame_every, weights_every = payload
-            run = _HostedRun(run_id, config_dict, frame_every, weights_every, results, turns)
+        if cmd in ("start", "job"):
+            if cmd == "start":
+                config_dict, frame_every, weights_every = payload
+                run = _HostedRun(run_id, config_dict, frame_every, weights_every, results,
+                                 turns)
+            else:
+                fn, args = payload
+                run = _HostedJob(run_id, fn, args, results, turns)
             with lock:
                 runs[run_id] = run
             run.thread.start()
@@ -402,6 +470,7 @@ class RunHosts:
         self._sinks: dict[int, Sink] = {}
         self._host_of: dict[int, int] = {}
         self._closed = threading.Event()
+        self._job_pool: HostJobPool | None = None
         self._thread = threading.Thread(target=self._drain, daemon=True,
                                         name="pgcore-run-hosts-drain")
         self._thread.start()
@@ -450,6 +519,29 @@ class RunHosts:
         self._commands[host].put(("start", run_id,
                                   (config.to_dict(), frame_every, float(weights_every))))
         return host
+
+    def submit_job(self, run_id: int, fn: Callable, args: tuple, sink: Sink) -> int:
+        """Run ``fn(emit, should_stop, *args)`` (a module-level function: it is pickled) on
+        the least busy host, taking turns with its runs; ``sink`` gets ``("messages", [msg,
+        ...])`` and finally ``("end", (state, result_or_message))``. Returns the host's
+        index. :meth:`job_pool` wraps this in the worker pool's contract."""
+        if not self.alive:
+            raise RuntimeError("the run hosts have stopped")
+        with self._lock:
+            counts = self._counts()
+            host = min(range(self.hosts), key=counts.__getitem__)
+            self._sinks[run_id] = sink
+            self._host_of[run_id] = host
+        self._commands[host].put(("job", run_id, (fn, tuple(args))))
+        return host
+
+    def job_pool(self) -> HostJobPool:
+        """These hosts as a pool with the worker pool's contract (``open``, ``submit``,
+        ``stop``, ``close``, ``workers``, ``broken``), whose jobs all train at once."""
+        with self._lock:
+            if self._job_pool is None:
+                self._job_pool = HostJobPool(self)
+            return self._job_pool
 
     def send(self, run_id: int, command: str) -> None:
         """``pause``, ``resume`` or ``stop`` the run (ignored once it has ended)."""
@@ -518,6 +610,80 @@ class RunHosts:
                 p.terminate()
         self._closed.set()
         self._thread.join(2.0)
+
+
+class HostJobPool:
+    """Run hosts with the worker pool's contract (:mod:`pgcore.execution.pool`), for
+    :class:`~pgcore.experiments.Experiment` (``hosts=``): every submitted job starts at once
+    on the least busy host and takes turns there with every other run and job, so all the
+    conditions of an experiment move together from the first second, instead of queueing for
+    one of a few workers. ``workers`` is therefore unbounded (:data:`JOBS_AT_ONCE`).
+    ``submit`` returns a :class:`concurrent.futures.Future` that is already running (it
+    cannot be cancelled: :meth:`stop` stops a task's jobs) and ends with ``fn``'s result, or
+    a :class:`RuntimeError` whose text is the job's one-line failure."""
+
+    def __init__(self, hosts: RunHosts):
+        self.hosts = hosts
+        self.broken = False
+        self._lock = threading.Lock()
+        self._tasks = itertools.count(1)
+        self._sinks: dict[int, Callable[[object], None]] = {}
+        self._jobs: dict[int, set[int]] = {}  # task -> its jobs still on the hosts
+
+    workers = JOBS_AT_ONCE
+
+    def open(self, sink: Callable[[object], None]) -> int:
+        """A new task whose jobs' messages go to ``sink``; its id."""
+        with self._lock:
+            task_id = next(self._tasks)
+            self._sinks[task_id] = sink
+            self._jobs[task_id] = set()
+        return task_id
+
+    def submit(self, task_id: int, fn: Callable, *args) -> Future:
+        future: Future = Future()
+        future.set_running_or_notify_cancel()
+        job_id = self.hosts.new_id()
+        with self._lock:
+            sink = self._sinks.get(task_id)
+            if sink is None:
+                raise RuntimeError(f"task {task_id} is not open")
+            self._jobs[task_id].add(job_id)
+
+        def on_message(kind: str, payload) -> None:
+            if kind == "messages":
+                for msg in payload:
+                    sink(msg)
+            elif kind == "end":
+                with self._lock:
+                    self._jobs.get(task_id, set()).discard(job_id)
+                state, value = payload
+                if state == "finished":
+                    future.set_result(value)
+                else:
+                    future.set_exception(RuntimeError(
+                        str(value).removeprefix("The run failed: ")))
+
+        try:
+            self.hosts.submit_job(job_id, fn, args, on_message)
+        except BaseException:
+            with self._lock:
+                self._jobs[task_id].discard(job_id)
+            self.broken = True
+            raise
+        return future
+
+    def stop(self, task_id: int) -> None:
+        """Every job of the task sees ``should_stop()`` turn true (at its next check)."""
+        with self._lock:
+            jobs = list(self._jobs.get(task_id, ()))
+        for job_id in jobs:
+            self.hosts.send(job_id, "stop")
+
+    def close(self, task_id: int) -> None:
+        with self._lock:
+            self._sinks.pop(task_id, None)
+            self._jobs.pop(task_id, None)
 
 
 _HOSTS: RunHosts | None = None
