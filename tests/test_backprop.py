@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from pgcore.algos import make_agent
+from pgcore.algos.a2c import loss as a2c_loss
 from pgcore.backprop import FlatAdam, categorical_grad, gaussian_grad
 from pgcore.buffers import Transition
 from pgcore.config import TrainConfig, preset
@@ -28,8 +29,8 @@ def _transition(spec, seed=0, terminated=False, truncated=False, reward=1.0) -> 
 
 
 def _autograd_gradients(agent, tr: Transition) -> tuple[dict[str, torch.Tensor], float]:
-    """The one-step loss through autograd on the agent's torch network: gradients by
-    parameter name (before any clipping) and their global norm."""
+    """Autograd's gradient of :func:`pgcore.algos.a2c.loss` on the one transition, on the
+    agent's torch network: by parameter name (before any clipping), and its global norm."""
     cfg, net = agent.config, agent.net
     obs = torch.as_tensor(np.stack((tr.obs, tr.next_obs)))
     outputs, values = net.module_forward(obs)  # the nn.Sequential modules themselves
@@ -37,10 +38,11 @@ def _autograd_gradients(agent, tr: Transition) -> tuple[dict[str, torch.Tensor],
     target = tr.reward + (0.0 if ends else cfg.gamma * float(values[1].detach()))
     delta = target - float(values[0].detach())
     log_prob, entropy = agent.head.log_prob_entropy(outputs[:1], np.asarray([tr.action]))
-    loss = (-log_prob[0] * delta + cfg.value_coef * (target - values[0]) ** 2
-            - cfg.entropy_beta * entropy[0])
+    terms = a2c_loss(log_prob, entropy, torch.tensor([delta]), values[:1],
+                     torch.tensor([target]), beta=cfg.entropy_beta, value_coef=cfg.value_coef,
+                     reduction=cfg.reduction)  # A2C's loss on a batch of one, as written
     net.zero_grad()
-    loss.backward()
+    terms.total.backward()
     grads = {name: p.grad.clone() for name, p in net.named_parameters()}
     norm = float(torch.sqrt(sum((g * g).sum() for g in grads.values())))
     return grads, norm
@@ -323,7 +325,8 @@ def _vec_rollout(spec, T=5, N=3, seed=0):
 
 
 def _autograd_a2c(agent, rollout) -> dict[str, torch.Tensor]:
-    """A2C's loss as autograd sees it, on the nn.Sequential modules themselves."""
+    """Autograd's gradient of :func:`pgcore.algos.a2c.loss` (the loss as the module writes
+    it), on the nn.Sequential modules themselves."""
     from pgcore.algos.a2c import rollout_targets
     from pgcore.returns import normalize
 
@@ -342,11 +345,10 @@ def _autograd_a2c(agent, rollout) -> dict[str, torch.Tensor]:
     log_probs, entropy = agent.head.log_prob_entropy(outputs[: T * N][valid], actions)
     v = values[:T].reshape(-1)[torch.as_tensor(valid)]
     target = torch.as_tensor(target.reshape(-1)[valid], dtype=torch.float32)
-    reduce = torch.sum if cfg.reduction == "sum" else torch.mean
-    loss = (-reduce(log_probs * adv) + cfg.value_coef * (target - v).pow(2).mean()
-            - cfg.entropy_beta * reduce(entropy))
+    terms = a2c_loss(log_probs, entropy, adv, v, target, beta=cfg.entropy_beta,
+                     value_coef=cfg.value_coef, reduction=cfg.reduction)  # as written
     net.zero_grad()
-    loss.backward()
+    terms.total.backward()
     return {name: p.grad.clone() for name, p in net.named_parameters()}
 
 

@@ -122,7 +122,7 @@ def test_the_by_hand_gradient_step_is_autograd_of_the_td_loss(double, td_loss):
     terminated rows and TD errors beyond the Huber loss's linear point."""
     import copy
 
-    import torch.nn.functional as F
+    from pgcore.algos.dqn import loss as dqn_loss
 
     agent = _agent(double=double, td_loss=td_loss, target_update=10**6, max_grad_norm=None)
     _fill(agent)
@@ -133,15 +133,18 @@ def test_the_by_hand_gradient_step_is_autograd_of_the_td_loss(double, td_loss):
     rewards = b.rewards * 3.0  # large TD errors: the Huber loss's linear part
     with torch.no_grad():
         nxt = torch.from_numpy(b.next_obs)
-        target_q = ref.net.target(nxt)[0].double().numpy()
-        y = (double_td_targets(rewards, ref.net.online(nxt)[0].numpy(), target_q, b.terminated,
+        target_q = ref.net.target(nxt)[0].double()
+        online_q = ref.net.online(nxt)[0] if double else None
+        y = (double_td_targets(rewards, online_q.numpy(), target_q.numpy(), b.terminated,
                                ref.config.gamma) if double else
-             td_targets(rewards, target_q, b.terminated, ref.config.gamma))
-    q = ref.net.online(torch.from_numpy(b.obs))[0].gather(
-        1, torch.from_numpy(b.actions)[:, None]).squeeze(1)
-    y = torch.from_numpy(y.astype(np.float32))
-    loss = F.smooth_l1_loss(q, y) if td_loss == "huber" else F.mse_loss(q, y)
+             td_targets(rewards, target_q.numpy(), b.terminated, ref.config.gamma))
+    q_all = ref.net.online(torch.from_numpy(b.obs))[0]  # (B, A), with the gradient
+    loss = dqn_loss(q_all, torch.from_numpy(b.actions), torch.from_numpy(rewards), target_q,
+                    torch.from_numpy(b.terminated), gamma=ref.config.gamma,
+                    next_q_online=online_q, td_loss=td_loss)  # the module's loss, as written
     expected = torch.autograd.grad(loss, ref.params)
+    q = q_all.gather(1, torch.from_numpy(b.actions)[:, None]).squeeze(1)
+    y = torch.from_numpy(y.astype(np.float32))
     assert b.terminated.any() and (~b.terminated).any()
     assert td_loss == "mse" or float((q.detach() - y).abs().max()) > 1.0
 

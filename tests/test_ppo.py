@@ -214,25 +214,22 @@ def test_one_epoch_one_minibatch_gives_the_a2c_gradient(normalize, reduction,
 
 
 def _autograd_ppo(net, head, cfg, obs, actions, logp_old, adv, v_old, ret, clip):
-    """PPO's minibatch loss through autograd on the nn.Sequential modules: its gradients by
-    parameter name, and the ratios."""
+    """Autograd's gradient of :func:`pgcore.algos.ppo.loss` (the loss as the module writes
+    it) on the nn.Sequential modules: by parameter name, and the ratios."""
+    from pgcore.algos.ppo import loss
     from pgcore.returns import normalize
 
     outputs, values = net.module_forward(torch.as_tensor(obs))
     logp, entropy = head.log_prob_entropy(outputs, actions)
-    a = torch.as_tensor(normalize(adv) if cfg.normalize_advantages else adv,
-                        dtype=torch.float32)
-    ratio = torch.exp(logp - torch.as_tensor(logp_old, dtype=torch.float32))
-    policy_loss = -torch.minimum(ratio * a, torch.clamp(ratio, 1 - clip, 1 + clip) * a).mean()
-    ret_t, v_old_t = (torch.as_tensor(x, dtype=torch.float32) for x in (ret, v_old))
-    value_loss = (values - ret_t).pow(2)
-    if cfg.clip_value is not None:
-        v_clip = v_old_t + torch.clamp(values - v_old_t, -cfg.clip_value, cfg.clip_value)
-        value_loss = torch.maximum(value_loss, (v_clip - ret_t).pow(2))
-    loss = policy_loss + cfg.value_coef * value_loss.mean() - cfg.entropy_beta * entropy.mean()
+    a = normalize(adv) if cfg.normalize_advantages else adv
+    as_t = lambda x: torch.as_tensor(x, dtype=torch.float32)  # noqa: E731
+    terms = loss(logp, as_t(logp_old), as_t(a), entropy, values, as_t(v_old), as_t(ret),
+                 clip_range=clip, clip_value=cfg.clip_value, beta=cfg.entropy_beta,
+                 value_coef=cfg.value_coef, reduction=cfg.reduction)
     net.zero_grad()
-    loss.backward()
-    return {n: p.grad.clone() for n, p in net.named_parameters()}, ratio.detach().numpy()
+    terms.total.backward()
+    ratio = torch.exp(logp - as_t(logp_old)).detach().numpy()
+    return {n: p.grad.clone() for n, p in net.named_parameters()}, ratio
 
 
 @pytest.mark.parametrize("spec", _specs())

@@ -17,6 +17,7 @@ advantages (lambda = 1: n-step returns). The loss over the batch's valid steps::
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from ..backprop import head_terms
 from ..collect import Rollout
@@ -26,9 +27,11 @@ from .base import Algorithm, Preset
 from .common import (
     POLICY_GRADIENT_FIELDS,
     HandAgent,
+    Loss,
     Stats,
     advantage_stats,
     policy_gradient_panels,
+    reduce,
 )
 
 # ----- config ---------------------------------------------------------------------------------
@@ -70,9 +73,41 @@ def rollout_targets(config, rollout: Rollout, values, next_values):
     return advantages, advantages + values
 
 
+def loss(log_probs: torch.Tensor, entropy: torch.Tensor, advantages: torch.Tensor,
+         values: torch.Tensor, targets: torch.Tensor, *, beta: float = 0.0,
+         value_coef: float = 0.5, reduction: str = "mean") -> Loss:
+    """The actor-critic loss over a batch of B steps (A2C's rollout, or the one-step
+    actor-critic's single transition); autograd's gradient of it is the update::
+
+        L =   - reduce_t[ log pi(a_t|s_t) * A_t ]         actor (A_t held constant)
+            + value_coef * mean_t[ (V(s_t) - R_t)^2 ]     critic: regress on the target R_t
+            - beta * reduce_t[ H(pi(.|s_t)) ]              entropy bonus
+
+    ``log_probs``, ``entropy`` (B,) and ``values`` (B,) carry gradients; ``advantages`` (B,)
+    (GAE, or the TD error delta_t for one step) and ``targets`` (B,) (R_t = A_t + V(s_t),
+    r + gamma V(s') for one step) are constants.
+
+    A worked example, one step: pi(a|s) = 1/2, delta = 1, V(s) = 0, target 1, value_coef 0.5:
+    L = -(log 1/2)(1) + 0.5 (0 - 1)^2 = ln 2 + 0.5.
+
+    >>> terms = loss(torch.log(torch.tensor([0.5])), torch.zeros(1), torch.ones(1),
+    ...              torch.zeros(1), torch.ones(1))
+    >>> round(terms.total.item(), 4), round(terms.value.item(), 4)
+    (1.1931, 1.0)
+    """
+    policy = -reduce(log_probs * advantages, reduction)
+    value = ((values - targets) ** 2).mean()
+    entropy_term = reduce(entropy, reduction)
+    return Loss(policy + value_coef * value - beta * entropy_term, policy, value, entropy_term)
+
+
 class ActorCriticAgent(HandAgent):
-    """Actor and critic (shared trunk or not) trained on bootstrapped advantages; the update
-    is written out by hand (:class:`~pgcore.algos.common.HandAgent`)."""
+    """Actor and critic (shared trunk or not) trained on bootstrapped advantages.
+
+    The algorithm is :func:`loss`. This update is its fast path: the same loss, with its
+    gradient written out by hand (:class:`~pgcore.algos.common.HandAgent`), which at these
+    sizes is several times faster than autograd; ``tests/test_backprop.py`` checks that it
+    is autograd's gradient of :func:`loss`."""
 
     action_spaces = ("Discrete", "Box")  # the loss reads the policy only through the head
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -32,6 +33,27 @@ LR_OPTIONS = (1e-5, 3e-5, 1e-4, 3e-4, 5e-4, 7e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 
 
 class DivergedError(RuntimeError):
     """A loss or gradient became NaN or infinite: the run cannot continue."""
+
+
+class Loss(NamedTuple):
+    """A policy-gradient loss and its named terms, torch scalars: ``total`` is what
+    ``.backward()`` takes, and ``total = policy + value_coef * value - beta * entropy``
+    (``value`` is NaN where there is no critic and then not part of ``total``)."""
+
+    total: torch.Tensor
+    policy: torch.Tensor  # the actor's term (minimised: gradient ascent on J)
+    value: torch.Tensor  # the critic's regression error
+    entropy: torch.Tensor  # the (reduced) entropy of the policy, which the bonus rewards
+
+
+def reduce(x: torch.Tensor, reduction: str) -> torch.Tensor:
+    """Combine per-step terms: ``mean`` (our default) or ``sum`` (the lesson's).
+
+    >>> x = torch.tensor([1.0, 2.0, 3.0])
+    >>> reduce(x, "sum").item(), reduce(x, "mean").item()
+    (6.0, 2.0)
+    """
+    return x.sum() if reduction == "sum" else x.mean()
 
 
 # ----- config fields every policy-gradient algorithm uses -------------------------------------
@@ -164,7 +186,7 @@ class Agent:
     # ----- learning ------------------------------------------------------------------------
     def reduce(self, x: torch.Tensor) -> torch.Tensor:
         """Combine per-step terms as the config says (``mean``, or ``sum`` like the lesson)."""
-        return x.sum() if self.config.reduction == "sum" else x.mean()
+        return reduce(x, self.config.reduction)
 
     def optimize(self, loss: torch.Tensor) -> float:
         """One gradient step on ``loss``; returns the global gradient norm *before* clipping.

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..backprop import FlatAdam
@@ -222,16 +223,57 @@ def td_loss_grad(q: np.ndarray, y: np.ndarray, kind: str) -> tuple[float, np.nda
     return float(np.mean(d * d)), 2.0 * d / n
 
 
+# ----- the loss, as written -------------------------------------------------------------------
+
+
+def loss(q_values: torch.Tensor, actions: torch.Tensor, rewards: torch.Tensor,
+         next_q_target: torch.Tensor, terminated: torch.Tensor, *, gamma: float,
+         next_q_online: torch.Tensor | None = None, td_loss: str = "huber") -> torch.Tensor:
+    """DQN's TD loss on a minibatch of B transitions; autograd's gradient of it (through the
+    online network only) is one gradient step::
+
+        y_i = r_i + gamma (1 - terminated_i) max_a' Q_target(s'_i, a')               plain
+        y_i = r_i + gamma (1 - terminated_i) Q_target(s'_i, argmax_a' Q(s'_i, a'))    Double
+        L   = mean_i[ loss(Q(s_i, a_i) - y_i) ]          loss: Huber (delta 1) or squared
+
+    ``q_values`` (B, A) is the online network's Q(s, .) and carries the gradient;
+    ``actions`` (B,) the actions taken; the targets y are constants, built from the target
+    network's Q(s', .) ``next_q_target`` (B, A) and, for Double DQN, the online network's
+    ``next_q_online`` (B, A) (:func:`pgcore.returns.td_targets`, ``double_td_targets``).
+
+    A worked example: Q(s, a) = 1, r = 1, gamma 0.9, max Q_target(s', .) = 2, not terminated:
+    y = 1 + 0.9 * 2 = 2.8, so the squared error is (1 - 2.8)^2 = 3.24.
+
+    >>> round(loss(torch.tensor([[1.0, 0.0]]), torch.tensor([0]), torch.tensor([1.0]),
+    ...            torch.tensor([[2.0, 0.5]]), torch.tensor([False]), gamma=0.9,
+    ...            td_loss="mse").item(), 4)
+    3.24
+    """
+    with torch.no_grad():  # the target is a constant: no gradient flows into it
+        r, done = rewards.numpy(), terminated.numpy()
+        if next_q_online is None:
+            y = td_targets(r, next_q_target.numpy(), done, gamma)  # (B,)
+        else:
+            y = double_td_targets(r, next_q_online.numpy(), next_q_target.numpy(), done, gamma)
+        y = torch.as_tensor(y, dtype=q_values.dtype)
+    q_taken = q_values.gather(1, actions.long()[:, None])[:, 0]  # (B,): Q(s_i, a_i)
+    if td_loss == "huber":
+        return F.smooth_l1_loss(q_taken, y)
+    return F.mse_loss(q_taken, y)
+
+
 # ----- the agent ------------------------------------------------------------------------------
 
 
 class DQNAgent(HandAgent):
     """Online and target Q networks, a replay buffer, epsilon-greedy acting, the TD loss.
 
-    The update is written out by hand like A2C's and PPO's (:class:`~.common.HandAgent`):
-    the targets come from numpy forward passes of the target (and, for Double DQN, the
-    online) network, the loss's derivative :func:`td_loss_grad` flows back through the
-    online network only at each row's taken action, and Adam runs on one flat buffer."""
+    The algorithm is :func:`loss`. The update is its fast path, written out by hand like
+    A2C's and PPO's (:class:`~.common.HandAgent`): the targets come from numpy forward passes
+    of the target (and, for Double DQN, the online) network, the loss's derivative
+    :func:`td_loss_grad` flows back through the online network only at each row's taken
+    action, and Adam runs on one flat buffer; ``tests/test_dqn.py`` checks it against
+    autograd's gradient of :func:`loss`."""
 
     def __init__(self, config, spec: EnvSpec):
         check_action_space(config, spec)  # a Box spec (no action_bins): one-line ConfigError

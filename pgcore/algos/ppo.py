@@ -53,10 +53,12 @@ from .base import Algorithm, Panel, Preset
 from .common import (
     POLICY_GRADIENT_FIELDS,
     HandAgent,
+    Loss,
     Stats,
     advantage_stats,
     linear_schedule,
     policy_gradient_panels,
+    reduce,
 )
 
 # ----- config ---------------------------------------------------------------------------------
@@ -250,12 +252,59 @@ def minibatch_indices(n: int, minibatches: int, rng: np.random.Generator) -> lis
     return np.array_split(rng.permutation(n), min(minibatches, n))
 
 
+# ----- the loss, as written -------------------------------------------------------------------
+
+
+def loss(log_probs: torch.Tensor, old_log_probs: torch.Tensor, advantages: torch.Tensor,
+         entropy: torch.Tensor, values: torch.Tensor, old_values: torch.Tensor,
+         returns: torch.Tensor, *, clip_range: float, clip_value: float | None = None,
+         beta: float = 0.0, value_coef: float = 0.5, reduction: str = "mean") -> Loss:
+    """PPO's loss on a minibatch of b steps; autograd's gradient of it is one of the
+    update's gradient steps::
+
+        ratio_t = exp(log pi(a_t|s_t) - log pi_old(a_t|s_t))
+        L =   - reduce_t[ min(ratio_t A_t, clip(ratio_t, 1 - eps, 1 + eps) A_t) ]   policy
+            + value_coef * mean_t[ (V(s_t) - R_t)^2 ]    (or the clipped version) critic
+            - beta * reduce_t[ H(pi(.|s_t)) ]                                      entropy
+
+    ``log_probs``, ``entropy`` and ``values`` (b,) carry gradients; ``old_log_probs``,
+    ``old_values`` (what the network that collected the rollout said), ``advantages`` and
+    ``returns`` (b,) are constants. With ``clip_value`` c the critic's term is the larger of
+    (V - R)^2 and (V_old + clip(V - V_old, -c, c) - R)^2.
+
+    On the first step of an update pi = pi_old: every ratio is 1, the clip is inactive and
+    this is A2C's loss (:func:`pgcore.algos.a2c.loss`). A worked example with a ratio that
+    has moved past the clip: ratio 1.5 with A = 2 earns at most 1.2 * 2 = 2.4.
+
+    >>> lp, old = torch.log(torch.tensor([1.5])), torch.zeros(1)
+    >>> t = loss(lp, old, torch.tensor([2.0]), torch.zeros(1), torch.zeros(1), torch.zeros(1),
+    ...          torch.zeros(1), clip_range=0.2)
+    >>> round(t.policy.item(), 4)
+    -2.4
+    """
+    ratio = torch.exp(log_probs - old_log_probs)  # (b,) pi / pi_old
+    clipped = torch.clamp(ratio, 1.0 - clip_range, 1.0 + clip_range)
+    policy = -reduce(torch.minimum(ratio * advantages, clipped * advantages), reduction)
+    value_error = (values - returns) ** 2  # (b,)
+    if clip_value is not None:
+        v_clipped = old_values + torch.clamp(values - old_values, -clip_value, clip_value)
+        value_error = torch.maximum(value_error, (v_clipped - returns) ** 2)
+    value = value_error.mean()
+    entropy_term = reduce(entropy, reduction)
+    return Loss(policy + value_coef * value - beta * entropy_term, policy, value, entropy_term)
+
+
 # ----- the agent ------------------------------------------------------------------------------
 
 
 class PPOAgent(HandAgent):
-    """Actor and critic trained on each rollout for several epochs of clipped minibatches;
-    the update is written out by hand (:class:`~pgcore.algos.common.HandAgent`)."""
+    """Actor and critic trained on each rollout for several epochs of clipped minibatches.
+
+    The algorithm is :func:`loss`, one gradient step per minibatch. This update is its fast
+    path: the same loss, its gradient written out by hand
+    (:class:`~pgcore.algos.common.HandAgent`, with :func:`clipped_surrogate_grad` and
+    :func:`clipped_value_loss_grad`); ``tests/test_ppo.py`` checks it against autograd's
+    gradient of :func:`loss`."""
 
     action_spaces = ("Discrete", "Box")  # the loss reads the policy only through the head
 

@@ -25,9 +25,11 @@ from .base import Algorithm, Preset
 from .common import (
     POLICY_GRADIENT_FIELDS,
     Agent,
+    Loss,
     Stats,
     advantage_stats,
     policy_gradient_panels,
+    reduce,
 )
 
 # ----- config ---------------------------------------------------------------------------------
@@ -67,6 +69,36 @@ def reinforce_advantages(returns: np.ndarray, baseline: str,
     raise ValueError(f"unknown baseline {baseline!r}")
 
 
+def loss(log_probs: torch.Tensor, entropy: torch.Tensor, advantages: torch.Tensor, *,
+         beta: float = 0.0, reduction: str = "mean", values: torch.Tensor | None = None,
+         returns: torch.Tensor | None = None, value_coef: float = 1.0) -> Loss:
+    """REINFORCE's loss for one episode of T steps; autograd's gradient of it is the update::
+
+        L = - reduce_t[ log pi(a_t|s_t) * A_t ]           policy: minimising it climbs J
+            - beta * reduce_t[ H(pi(.|s_t)) ]              entropy bonus
+            + value_coef * mean_t[ (V(s_t) - G_t)^2 ]      critic (the value baseline only)
+
+    ``log_probs``, ``entropy`` (T,) carry the policy's gradient; ``advantages`` (T,) are
+    constants (for the value baseline G_t - V(s_t) with V detached); ``values`` (T,) carry the
+    critic's gradient, ``returns`` (T,) are its targets G_t.
+
+    A worked example: two steps, each action taken with probability 1/2, A = (2, 1), summed:
+    L = -(2 log 1/2 + 1 log 1/2) = 3 ln 2.
+
+    >>> lp = torch.log(torch.tensor([0.5, 0.5]))
+    >>> round(loss(lp, torch.zeros(2), torch.tensor([2.0, 1.0]), reduction="sum").total.item(), 4)
+    2.0794
+    """
+    policy = -reduce(log_probs * advantages, reduction)  # (T,) -> ()
+    entropy_term = reduce(entropy, reduction)
+    total = policy - beta * entropy_term
+    value = torch.tensor(float("nan"))
+    if values is not None:
+        value = F.mse_loss(values, returns)  # mean_t (V(s_t) - G_t)^2
+        total = total + value_coef * value
+    return Loss(total, policy, value, entropy_term)
+
+
 class ReinforceAgent(Agent):
     """Policy network (and, for the ``value`` baseline, a critic) trained per episode."""
 
@@ -88,19 +120,14 @@ class ReinforceAgent(Agent):
         advantages = reinforce_advantages(returns, cfg.baseline, values_np)  # (T,)
         if cfg.normalize_advantages and cfg.baseline != "normalize":
             advantages = normalize(advantages)
-        adv = torch.as_tensor(advantages, dtype=torch.float32)
+        adv = torch.as_tensor(advantages, dtype=torch.float32)  # (T,) constants
 
-        policy_loss = -self.reduce(log_probs * adv)
-        entropy_term = self.reduce(entropy)
-        loss = policy_loss - cfg.entropy_beta * entropy_term
-        value_loss = torch.tensor(float("nan"))
-        if values is not None:
-            returns_t = torch.as_tensor(returns, dtype=torch.float32)
-            value_loss = F.mse_loss(values, returns_t)
-            loss = loss + cfg.value_coef * value_loss
-        grad_norm = self.optimize(loss)
-        return Stats({"policy_loss": float(policy_loss.detach()),
-                "value_loss": float(value_loss.detach()),
+        terms = loss(log_probs, entropy, adv, beta=cfg.entropy_beta, reduction=cfg.reduction,
+                     values=values, returns=torch.as_tensor(returns, dtype=torch.float32),
+                     value_coef=cfg.value_coef)
+        grad_norm = self.optimize(terms.total)  # autograd: backward() of the loss above
+        return Stats({"policy_loss": float(terms.policy.detach()),
+                "value_loss": float(terms.value.detach()),
                 "entropy": float(entropy.detach().mean()), "grad_norm": grad_norm,
                 **advantage_stats(adv),
                 "value_mean": float("nan") if values_np is None else float(values_np.mean()),
