@@ -107,6 +107,13 @@ def test_theory_shows_formulas_next_to_the_real_code():
 
     from pgcore import returns
     assert inspect.getsource(returns.gae_advantages).strip() in code  # the live source
+    # each algorithm's loss as written, before the section that makes it fast by hand
+    from pgcore.algos import a2c, actor_critic, dqn, ppo, reinforce
+    from ui.docs import source
+
+    by_hand = code.index(source(ppo.PPOAgent.update).strip())
+    for module in (reinforce, actor_critic, a2c, dqn, ppo):
+        assert code.index(source(module.loss).strip()) < by_hand, module.__name__
 
 
 def test_train_page_renders_with_controls():

@@ -196,3 +196,17 @@ def test_forward_honours_functional_call():
     out, v = functional_call(agent.net, zeros, (obs,))
     assert torch.equal(out, torch.zeros(3, 2)) and torch.equal(v, torch.zeros(3))
     assert not torch.equal(agent.net(obs)[0], out)  # the module's own weights are untouched
+
+
+def test_every_algorithm_module_writes_its_loss():
+    """The code is the lesson: every algorithm's module has ``loss(...)``, its loss in torch
+    with named terms, which the Theory page shows (its fast update, if any, is tested equal to
+    autograd of it in that algorithm's tests)."""
+    import inspect
+
+    from pgcore.algos import _MODULES
+
+    for module in _MODULES:
+        assert callable(getattr(module, "loss", None)), module.__name__
+        doc = inspect.getdoc(module.loss)
+        assert doc and ">>>" in doc, f"{module.__name__}.loss has no worked example"

@@ -6,9 +6,9 @@ import streamlit as st
 
 from pgcore import backprop
 from pgcore import returns as R
-from pgcore.algos.a2c import ActorCriticAgent
+from pgcore.algos import a2c, dqn, ppo, reinforce
 from pgcore.algos.actor_critic import OneStepAgent
-from pgcore.algos.common import Agent
+from pgcore.algos.common import Agent, HandAgent
 from pgcore.algos.dqn import DQNAgent, linear_schedule, polyak_update, td_loss_grad
 from pgcore.algos.ppo import (
     PPOAgent,
@@ -28,7 +28,10 @@ st.title("Theory", anchor=False)
 st.markdown(
     "Each section states one idea, writes it as a formula, and shows the `pgcore` code that "
     "computes it. The code is read from the running package with `inspect.getsource`, so what "
-    "you read here is exactly what the Train page runs."
+    "you read here is exactly what the Train page runs. Each algorithm is its **loss**, "
+    "written in PyTorch the way the lesson writes it; autograd's `.backward()` does the rest. "
+    "Four of the five then compute the same gradient faster by hand, an optimisation that "
+    "section 15 shows and the tests hold equal to autograd of the loss."
 )
 
 SECTIONS = [
@@ -46,7 +49,7 @@ SECTIONS = [
     ("dqn", "The value-based side: DQN's TD target, target networks, Double DQN"),
     ("ppo", "PPO: several epochs per rollout, a clipped probability ratio"),
     ("gaussian", "Continuous actions: a Gaussian policy"),
-    ("by-hand", "Updates by hand, and why the one-step actor-critic used to fall"),
+    ("by-hand", "How the Train page makes it fast: the same gradients by hand"),
 ]
 with st.container(border=True):
     st.markdown("**On this page**")
@@ -150,7 +153,8 @@ with text:
         "a fraction of the cost."
     )
 with code:
-    code_block(ReinforceAgent.update)
+    code_block(reinforce.loss, "the loss, term by term: autograd's gradient of it is the update")
+    code_block(ReinforceAgent.update, "one episode: returns, advantages, the loss, one step")
 
 # 4 ---------------------------------------------------------------------------------------------
 text, code = section("baselines")
@@ -205,8 +209,7 @@ with text:
     )
 with code:
     code_block(R.td_errors)
-    code_block(ActorCriticAgent.update, "A2C's loss and its gradient, written out by hand "
-               "(section 15); the one-step agent is the same on one transition")
+    code_block(a2c.loss, "the actor-critic loss: on one transition here, on a rollout in A2C")
 
 # 6 ---------------------------------------------------------------------------------------------
 text, code = section("a2c")
@@ -232,6 +235,7 @@ with text:
 with code:
     code_block(R.gae_advantages)
     code_block(R.nstep_returns)
+    code_block(a2c.rollout_targets, "A_t and the critic's targets R_t for the loss above")
 
 # 7 ---------------------------------------------------------------------------------------------
 text, code = section("shared")
@@ -267,7 +271,9 @@ with text:
         "of the step shrinks with it."
     )
 with code:
-    code_block(Agent.optimize, "returns the norm before clipping; refuses NaN steps")
+    code_block(Agent.optimize, "autograd's step (REINFORCE): the norm before clipping; refuses "
+               "NaN steps")
+    code_block(HandAgent.step, "the same step for the by-hand updates (section 15)")
 
 # 9 ---------------------------------------------------------------------------------------------
 text, code = section("entropy")
@@ -379,13 +385,11 @@ with text:
              r" y &= r + \gamma\,(1 - \text{terminated})\,Q_{\bar\theta}(s', a^*)"
              r"\end{aligned}")  # two lines: one does not fit the text column
     st.markdown(
-        "The loss is the mean Huber (or squared) error between Q(s, a) and y. Only the taken "
-        "action's output gets a gradient, and y is held fixed (no gradient flows into the "
-        "target), so the derivative is one number per row, passed back through the online "
-        "network by hand, as for A2C and PPO ([Updates by hand](#by-hand))."
-    )
-    st.latex(r"\frac{\partial L}{\partial Q(s_i, a_i)} = "
-             r"\frac{\operatorname{clip}\big(Q(s_i, a_i) - y_i,\,-1,\,1\big)}{B}")
+        "The loss is the mean Huber (or squared) error between Q(s, a) and y over a "
+        "minibatch. y is held fixed: no gradient flows into the target, only into the taken "
+        "action's Q. The Train page computes the same gradient by hand "
+        "([section 15](#by-hand)).")
+    st.latex(r"L = \frac{1}{B}\sum_i \operatorname{huber}\big(Q_\theta(s_i, a_i) - y_i\big)")
     st.markdown("Run the lesson's three DQN exercises and its value-vs-policy table:")
     links = st.columns(2) + st.columns(2)  # two rows: four labels do not fit in one here
     links[0].page_link(VIEWS / "dqn_target.py", label="Target network", icon=":material/gps_fixed:")
@@ -400,8 +404,7 @@ with code:
     code_block(R.double_td_targets, "the online net picks a′, the target net values it")
     code_block(polyak_update, "τ = 1 is a hard copy")
     code_block(linear_schedule)
-    code_block(td_loss_grad, "the Huber loss and its derivative")
-    code_block(DQNAgent.gradient_step)
+    code_block(dqn.loss, "the TD loss: autograd's gradient of it is one gradient step")
 
 
 # 13 --------------------------------------------------------------------------------------------
@@ -466,10 +469,9 @@ pulling can still be moved by the others), which is why PPO also watches the KL 
                  icon=":material/monitoring:")
 with code:
     code_block(probability_ratio)
-    code_block(clipped_surrogate, "the per-sample objective; the loss is minus its mean")
-    code_block(clipped_surrogate_grad, "its derivative: zero where the clip holds a sample")
+    code_block(clipped_surrogate, "the per-sample objective, in numpy")
+    code_block(ppo.loss, "the loss of one minibatch: policy, value and entropy terms")
     code_block(approx_kl, "how far the policy moved, from the sampled actions alone")
-    code_block(PPOAgent.update, "advantages once, then epochs of shuffled minibatches")
 
 # 14 --------------------------------------------------------------------------------------------
 text, code = section("gaussian")
@@ -517,6 +519,10 @@ with code:
 text, code = section("by-hand")
 with text:
     st.markdown(
+        "Everything above is the algorithm: a loss and autograd. This section is an "
+        "optimisation of it, nothing more. `tests/test_backprop.py`, `tests/test_ppo.py` and "
+        "`tests/test_dqn.py` compute autograd's gradient of each `loss` shown above and check "
+        "that the by-hand update below gives the same numbers, parameter by parameter.\n\n"
         "The one-step actor-critic takes a gradient step after **every** environment step, on "
         "a batch of one transition; A2C takes one per 128-step rollout, PPO twenty per "
         "512-step rollout, and DQN one per two env steps on 128 replayed transitions. At "
@@ -539,9 +545,10 @@ with text:
         "onehot(a) − π), and the loss says how much each counts: −A_t/B for A2C, "
         "−r_t A_t/B or 0 for PPO (the clip), −β/B for the entropy bonus. The critic's "
         "squared error gives 2 c_V (V − R)/B at V(s). Adam then runs on one flat buffer per "
-        "parameter group. Tests check every gradient against autograd (A2C and PPO with both "
-        "heads, clipped and unclipped samples) and the optimiser against `torch.optim.Adam`; "
-        "the results agree to float rounding, and the same seed gives the same run.\n\n"
+        "parameter group. Tests check every gradient against autograd of the `loss` "
+        "functions (A2C and PPO with both heads, clipped and unclipped samples; DQN plain and "
+        "Double, Huber and squared) and the optimiser against `torch.optim.Adam`; the results "
+        "agree to float rounding, and the same seed gives the same run.\n\n"
         "**Why a learned policy used to fall.** With Adam's usual ε = 10⁻⁸, our default "
         "reached an average of 475 on every seed and then, over the next few hundred "
         "episodes, drifted back down on several of them. Adam divides each step by a running "
@@ -557,4 +564,9 @@ with code:
     code_block(backprop.PolicyTerms.output_grad, "how a loss weighs log π and H")
     code_block(backprop.HandNet.backward, "both heads and a shared trunk")
     code_block(OneStepAgent.update, "one transition, one update")
+    code_block(a2c.ActorCriticAgent.update, "a2c.loss and its gradient, for a rollout")
+    code_block(clipped_surrogate_grad, "PPO: zero where the clip holds a sample")
+    code_block(PPOAgent.update, "ppo.loss by hand: epochs of shuffled minibatches")
+    code_block(td_loss_grad, "DQN: the Huber loss and its derivative")
+    code_block(DQNAgent.gradient_step, "dqn.loss by hand: one gradient step")
     code_block(backprop.FlatAdam.step, "Adam on a flat buffer")

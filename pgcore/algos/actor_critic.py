@@ -36,6 +36,7 @@ from ..backprop import FlatAdam, backward, first_row, forward, output_grad
 from ..buffers import Transition
 from ..fields import Field, number
 from .a2c import ActorCriticAgent
+from .a2c import loss as loss  # the algorithm: A2C's loss on a batch of one transition
 from .base import Algorithm, Preset
 from .common import POLICY_GRADIENT_FIELDS, DivergedError, Stats, policy_gradient_panels
 
