@@ -507,18 +507,25 @@ def test_checkpoint_round_trip():
 
 @pytest.mark.slow
 def test_default_preset_learns_cartpole_within_its_step_budget():
-    # seed 0 reaches a 100-episode training average of 475 after 65,053 env steps (260
-    # episodes, about 2,560 gradient steps): exact on CPU, the bound leaves headroom
-    control, returns = RunControl(), []
+    # A seed's exact trajectory depends on the CPU's float rounding (BLAS kernels differ
+    # between processors), so the claim is checked on three seeds, not one: at least two of
+    # seeds 0-2 reach a 100-episode training average of 475 within 80k env steps. Measured:
+    # 65.1k, 56.8k, 59.1k on one machine; 92.9k, 53.9k, 54.8k on another (one torch thread).
+    reached = []
+    for seed in (0, 1, 2):
+        control, returns = RunControl(), []
 
-    def on_event(event):
-        if isinstance(event, EpisodeEnd):
-            returns.append(event.episode_return)
-            if len(returns) >= 100 and np.mean(returns[-100:]) >= 475:
-                control.stop()
+        def on_event(event, returns=returns, control=control):
+            if isinstance(event, EpisodeEnd):
+                returns.append(event.episode_return)
+                if len(returns) >= 100 and np.mean(returns[-100:]) >= 475:
+                    control.stop()
 
-    result = train(default_config("ppo", seed=0, max_episodes=None, max_steps=80_000),
-                   on_event=on_event, control=control)
-    assert result.reason == "stopped", (
-        f"no 100-episode average of 475 within {result.env_steps} env steps (final "
-        f"{np.mean(returns[-100:]):.1f})")
+        result = train(default_config("ppo", seed=seed, max_episodes=None, max_steps=80_000),
+                       on_event=on_event, control=control)
+        reached.append((seed, result.reason == "stopped", result.env_steps,
+                        round(float(np.mean(returns[-100:])), 1)))
+        if sum(r[1] for r in reached) >= 2:
+            break
+    assert sum(r[1] for r in reached) >= 2, (
+        f"fewer than 2 of 3 seeds reached 475 within 80k env steps: {reached}")
