@@ -78,6 +78,9 @@ def test_complete_means_every_seed_of_every_condition_finished_or_diverged():
     assert vd.evidence(half, need=1).complete
     assert not vd.evidence(half, need={"A": 2}).complete
     assert not vd.evidence(snap()).complete  # nothing at all
+    stopped = snap(view("A", 0, "finished", 5), view("A", 1, "stopped", 5), state="stopped")
+    assert vd.evidence(stopped).partial_note() == (
+        "Partial: 1 of 2 runs finished; no verdict on these runs.")
 
 
 def test_of_picks_the_conditions_a_claim_compares():
@@ -158,3 +161,69 @@ def test_reference_evidence_says_whose_runs_they_are():
     assert text == ("typical result from the reference runs: 10 runs (seeds 100-109, 1,000 "
                     "episodes each), not your runs")
     assert vd.from_reference([]) == "typical result from the reference runs"
+
+
+# ----- the claims of Baseline vs none and Seeds & variance --------------------------------------
+
+
+def _stats(to_195, wobble, final=500.0) -> list[dict]:
+    return [{"episodes_to_195": t, "wobble": w, "final_avg100": final} for t, w in
+            zip(to_195, wobble, strict=True)]
+
+
+def test_baseline_measure_asks_for_faster_and_steadier():
+    from ui.experiment_summary import baseline_measure
+
+    none = _stats([300, 500, None], [150.0, 160.0, 170.0])
+    value = _stats([120, 130, 110], [120.0, 125.0, 130.0])
+    status, text = baseline_measure(none, value)
+    assert status == vd.HOLDS
+    assert "no baseline 500 (2 of 3 seeds reached it), learned value baseline 120" in text
+    assert "Mean wobble: no baseline 160, learned value baseline 125" in text
+    assert baseline_measure(none, _stats([120, 130, 110], [170.0] * 3))[0] == vd.PARTLY
+    assert baseline_measure(value, none)[0] == vd.DOES_NOT_HOLD
+    # short runs: nobody reached 195 and there is no wobble yet
+    short = _stats([None, None], [None, None])
+    status, text = baseline_measure(short, short)
+    assert status == vd.TOO_EARLY and "more episodes" in text
+
+
+def test_spread_measure_compares_the_spread_of_final_averages():
+    from ui.experiment_summary import spread_measure
+
+    wide = _stats([None] * 3, [None] * 3)
+    for s, f in zip(wide, (80.0, 300.0, 500.0), strict=True):
+        s["final_avg100"] = f
+    tight = _stats([None] * 3, [None] * 3, final=490.0)
+    status, text = spread_measure(wide, tight)
+    assert status == vd.HOLDS and "REINFORCE, no baseline 171.5 (finals 80 – 500)" in text
+    assert spread_measure(tight, wide)[0] == vd.DOES_NOT_HOLD
+    assert spread_measure(wide[:1], tight)[0] == vd.TOO_EARLY  # one seed has no spread
+
+
+def test_the_pages_verdicts_on_runs_wait_for_every_seed():
+    """Baseline vs none with one seed of the baseline still running and the other queued: no
+    verdict, though the finished seeds alone would say one; with every seed finished, it
+    does."""
+    from ui.experiment_summary import BASELINE_CLAIM, baseline_measure, runs_verdict
+
+    def run(label, seed, returns, state="finished"):
+        n = len(returns)
+        cols = {c: np.zeros(n) for c in NUMERIC}
+        cols.update({"return": np.asarray(returns, dtype=np.float64),
+                     "episode": np.arange(1.0, n + 1), "env_steps": np.arange(1.0, n + 1)})
+        return RunView(label, seed, CFG.replace(seed=seed), state, "", cols)
+
+    slow, fast = np.linspace(10, 200, 300), np.linspace(10, 500, 300)
+    half = snap(run("none", 0, slow), run("none", 1, slow),
+                run("value", 0, fast[:150], "running"), run("value", 1, [], "waiting"))
+    v = runs_verdict(half, ["none", "value"], BASELINE_CLAIM, baseline_measure)
+    assert v.status == vd.TOO_EARLY and "until every seed has finished" in v.text
+    assert v.evidence == ("so far, none: 2 of 2 seeds finished; value: 0 of 2 seeds finished, "
+                          "1 running, 1 waiting")
+    done = snap(run("none", 0, slow), run("none", 1, slow), run("value", 0, fast),
+                run("value", 1, fast), state="finished")
+    v = runs_verdict(done, ["none", "value"], BASELINE_CLAIM, baseline_measure)
+    assert v.evidence == "both seeds of none and value finished"
+    # a steeper ramp reaches 195 sooner but changes more per episode: faster, not steadier
+    assert v.status == vd.PARTLY and "it is faster, not both" in v.text

@@ -193,10 +193,13 @@ class Evidence:
 
     def partial_note(self) -> str:
         """For the caption of live numbers: ``""`` once complete, else ``"Partial: so far, 2 of
-        6 runs finished; the verdicts wait for every seed."``"""
+        6 runs finished; the verdicts wait for every seed."`` (or, once nothing runs any more,
+        ``"Partial: 2 of 6 runs finished; no verdict on these runs."``)."""
         if self.complete:
             return ""
-        return f"Partial: {self.so_far()}; the verdicts wait for every seed."
+        if self.active:
+            return f"Partial: {self.so_far()}; the verdicts wait for every seed."
+        return f"Partial: {self.done} of {self.runs} runs finished; no verdict on these runs."
 
     def waiting(self) -> str:
         """Why there is no verdict yet, one sentence."""
