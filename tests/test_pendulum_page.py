@@ -109,7 +109,7 @@ def test_page_renders_with_pendulum_presets_and_bounded_widgets():
     assert not at.get("vega_lite_chart") and not at.get("image")
     # the lesson's two claims before any run: each verdict says what it rests on
     assert intro.count("**The lesson:**") == 2
-    assert "*(measured once, one run each on a shared 2-core machine" in intro
+    assert "*(measured once on a shared 2-core machine: DQN one run (seed 0)" in intro
     assert "not your runs)*" in intro and "*(by construction:" in intro
 
 

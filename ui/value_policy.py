@@ -26,7 +26,7 @@ from pgcore.heads import joint_actions
 from pgcore.metrics import across_seed_stats, moving_average, summarize
 
 from .experiment_charts import PALETTE
-from .experiment_summary import fmt
+from .experiment_summary import censored_median, fmt
 from .verdicts import (
     DOES_NOT_HOLD,
     HOLDS,
@@ -327,18 +327,6 @@ def reached_text(values, spec: str = ",.0f", unit: str = "") -> str:
     if values and all(v is None or pd.isna(v) for v in values):
         return f"not reached (0 of {len(values)} seeds)"
     return spread_text(values, spec, unit)
-
-
-def censored_median(values, budget: float | None = None) -> float:
-    """The median steps to a threshold with a seed that never got there counted as
-    infinitely many (so it is ``inf`` when most seeds did not get there); NaN with none.
-
-    >>> censored_median([10.0, None, 30.0]), censored_median([10.0, None, None])
-    (30.0, inf)
-    """
-    if not values:
-        return math.nan
-    return float(np.median([math.inf if v is None or pd.isna(v) else v for v in values]))
 
 
 def count_at_least(values, threshold: float) -> tuple[int, int]:
