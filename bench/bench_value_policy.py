@@ -53,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.budget:,} env steps per run)\n")
     print(markdown_table(list(table.columns), table.astype(str).values.tolist()))
     print("\n## Verdicts\n")
-    found = vp.verdicts(figs, vp.SIDES, n_actions, trace_every, vp.eval_interval(args.budget))
+    found = vp.verdicts(snap, figs, vp.SIDES, n_actions, trace_every,
+                        vp.eval_interval(args.budget))
     for aspect, verdict in found.items():
         print(f"- **{aspect}** ({verdict.status}): {verdict.text}")
     return 0

@@ -8,6 +8,7 @@ AppTest cannot fire ``run_every``, so the tests call ``at.run()`` in a loop.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -28,6 +29,7 @@ from streamlit.testing.v1 import AppTest
 from pgcore.config import preset
 from pgcore.experiments import EVAL_COLUMNS, NUMERIC, TRACE_COLUMNS, ExperimentSnapshot, RunView
 from ui import dqn_charts as dq
+from ui.verdicts import evidence
 
 TIMEOUT = 60
 WAIT = 150.0
@@ -108,7 +110,11 @@ def test_target_network_page(inline):
     assert all(v != "–" for v in table["peak mean Q"])
     md = markdown(at)
     assert md.count("**The lesson:**") == 3
-    assert "too early" in md and "needs 100 episodes per run (so far 20)" in md
+    # every seed finished, but 20 episodes cannot show a 100-episode average
+    assert "too early" in md and "needs 100 episodes per run, and these runs have 20" in md
+    assert "*(both seeds of C = 1000 (frozen target) and C = 1 (no target network) " \
+           "finished)*" in md
+    assert "Partial" not in captions(at)
     at.button(key="exp.dqn_target.reset").click().run()
     assert "Press **Start**" in " ".join(m.value for m in at.info)
 
@@ -165,7 +171,7 @@ CFG = preset("dqn-lesson-c1000")
 
 
 def run(label: str, seed: int, returns, q=None, td=None, evals=None, trace=None,
-        config=CFG) -> RunView:
+        config=CFG, state: str = "finished") -> RunView:
     returns = np.asarray(returns, dtype=np.float64)
     n = len(returns)
     cols = {c: np.full(n, np.nan) for c in NUMERIC}
@@ -178,7 +184,7 @@ def run(label: str, seed: int, returns, q=None, td=None, evals=None, trace=None,
         cols["q_mean"] = np.asarray(q, dtype=np.float64)
     if td is not None:
         cols["target_distance"] = np.asarray(td, dtype=np.float64)
-    return RunView(label, seed, config.replace(seed=seed), "finished", "", cols, None,
+    return RunView(label, seed, config.replace(seed=seed), state, "", cols, None,
                    _table(evals, EVAL_COLUMNS), _table(trace, TRACE_COLUMNS))
 
 
@@ -190,8 +196,12 @@ def _table(given: dict | None, names) -> dict[str, np.ndarray]:
             for c in names}
 
 
-def snapshot(*runs: RunView) -> ExperimentSnapshot:
-    return ExperimentSnapshot("finished", tuple(runs), 1, 1.0)
+def snapshot(*runs: RunView, state: str = "finished") -> ExperimentSnapshot:
+    return ExperimentSnapshot(state, tuple(runs), 1, 1.0)
+
+
+ALL_DONE = evidence(snapshot(run("a", 0, [10.0]), run("a", 1, [10.0])))
+"""Complete evidence: the claims below are judged on their numbers."""
 
 
 def climb_and_park(n=400):  # from 20 to 500 over 150 episodes, then 500
@@ -255,23 +265,24 @@ def test_overestimation_claims():
     plain = _bias({0: 20.0, 1: 24.0, 2: 22.0})
     double = _bias({0: 1.0, 1: -1.5, 2: 0.5})
     diff = dq.bias_difference(plain, double)
-    assert dq.float_claim(plain, "span").verdict == "holds"
-    assert dq.hug_claim(plain, double, diff, "span").verdict == "holds"
+    assert dq.float_claim(plain, "span", ALL_DONE).status == "holds"
+    assert dq.hug_claim(plain, double, diff, "span", ALL_DONE).status == "holds"
     # Double no closer than plain
-    assert dq.hug_claim(plain, plain, dq.bias_difference(plain, plain), "span").verdict == \
+    assert dq.hug_claim(plain, plain, dq.bias_difference(plain, plain), "span",
+                        ALL_DONE).status == \
         "does not hold"
     # both below the collected return: plain does not float above, and the page says why
     under = _bias({0: -20.0, 1: -25.0, 2: -22.0})
-    claim = dq.float_claim(under, "span")
-    assert claim.verdict == "does not hold" and "below" in claim.measured
+    claim = dq.float_claim(under, "span", ALL_DONE)
+    assert claim.status == "does not hold" and "below" in claim.text
     assert "no optimism" in dq.hug_claim(under, under, dq.bias_difference(under, under),
-                                         "span").measured
+                                         "span", ALL_DONE).text
     # above on average, but the interval includes zero
     noisy = _bias({0: 30.0, 1: -10.0})
-    claim = dq.float_claim(noisy, "span")
-    assert claim.verdict == "partly" and "very wide" in claim.measured
-    assert dq.float_claim(_bias({}), "span").verdict == "too early"
-    assert "holds" in dq.float_claim(plain, "span").markdown()
+    claim = dq.float_claim(noisy, "span", ALL_DONE)
+    assert claim.status == "partly" and "very wide" in claim.text
+    assert dq.float_claim(_bias({}), "span", ALL_DONE).status == "too early"
+    assert "holds" in dq.float_claim(plain, "span", ALL_DONE).markdown()
 
 
 def test_early_underestimate():
@@ -294,33 +305,33 @@ def _target_snap(stable_curves, broken_curves, stable_q=30.0, broken_q=5000.0):
 def test_parking_and_collapse_are_detected():
     stable, broken = _target_snap([climb_and_park()] * 3, [spike_and_collapse()] * 3)
     assert stable["final"]["median"] == 500.0 and broken["best"]["median"] == 350.0
-    assert dq.parks_claim(stable).verdict == "holds"
-    assert dq.collapse_claim(broken, stable).verdict == "holds"
-    assert dq.q_claim(broken, stable).verdict == "holds"  # 5000 >> 99
+    assert dq.parks_claim(stable, ALL_DONE).status == "holds"
+    assert dq.collapse_claim(broken, stable, ALL_DONE).status == "holds"
+    assert dq.q_claim(broken, stable, ALL_DONE).status == "holds"  # 5000 >> 99
     # the other way round: the "frozen" runs collapse, the "none" runs park
     stable, broken = _target_snap([spike_and_collapse()] * 3, [climb_and_park()] * 3,
                                   stable_q=40.0, broken_q=50.0)
-    assert dq.parks_claim(stable).verdict == "does not hold"
-    claim = dq.collapse_claim(broken, stable)
-    assert claim.verdict == "does not hold" and "none loses" in claim.measured
-    assert dq.q_claim(broken, stable).verdict == "does not hold"
+    assert dq.parks_claim(stable, ALL_DONE).status == "does not hold"
+    claim = dq.collapse_claim(broken, stable, ALL_DONE)
+    assert claim.status == "does not hold" and "none loses" in claim.text
+    assert dq.q_claim(broken, stable, ALL_DONE).status == "does not hold"
     # climbs to 500 and falls back: partly
     fall = np.concatenate([climb_and_park(300), np.full(100, 300.0)])
     stable, _ = _target_snap([fall] * 2, [fall] * 2)
-    assert dq.parks_claim(stable).verdict == "partly"
+    assert dq.parks_claim(stable, ALL_DONE).status == "partly"
     # a slow learner still at its best: the claim does not hold, and more episodes may help
     slow = np.linspace(20, 200, 400)
     stable, broken = _target_snap([slow] * 2, [np.full(400, 22.0)] * 2)
-    claim = dq.parks_claim(stable)
-    assert claim.verdict == "does not hold" and "more episodes" in claim.measured
-    assert "no spike" in dq.collapse_claim(broken, stable).measured
+    claim = dq.parks_claim(stable, ALL_DONE)
+    assert claim.status == "does not hold" and "more episodes" in claim.text
+    assert "no spike" in dq.collapse_claim(broken, stable, ALL_DONE).text
     # one of three seeds collapses: partly
     _, broken = _target_snap([slow], [spike_and_collapse(), climb_and_park(), climb_and_park()])
-    assert dq.collapse_claim(broken, stable).verdict == "partly"
+    assert dq.collapse_claim(broken, stable, ALL_DONE).status == "partly"
     # fewer than 100 episodes: too early
     stable, broken = _target_snap([slow[:50]], [slow[:50]])
-    assert dq.parks_claim(stable).verdict == "too early"
-    assert dq.collapse_claim(broken, stable).verdict == "too early"
+    assert dq.parks_claim(stable, ALL_DONE).status == "too early"
+    assert dq.collapse_claim(broken, stable, ALL_DONE).status == "too early"
 
 
 def test_target_curves_and_table():
@@ -378,8 +389,8 @@ def test_sawtooth_and_smooth_trail_are_told_apart():
     assert dq.sawtooth_dip(hard) < 0.3
     assert dq.sawtooth_dip(poly) > 0.9
     numbers = dq.distance_numbers(snapshot(hard, poly))
-    assert dq.smooth_claim(numbers, "poly", ["hard"]).verdict == "holds"
-    assert dq.smooth_claim(numbers, "hard", ["poly"]).verdict == "does not hold"
+    assert dq.smooth_claim(numbers, "poly", ["hard"], ALL_DONE).status == "holds"
+    assert dq.smooth_claim(numbers, "hard", ["poly"], ALL_DONE).status == "does not hold"
     assert dq.sawtooth_dip(run("x", 0, [10.0])) is None  # no trace
 
 
@@ -399,17 +410,17 @@ def test_mean_distance_and_pace_claim():
     assert dq.mean_distance(r, upto=40.0) == 1.0  # only the episodes ended by step 40
     numbers, equiv = _pace_snap(10.0, 2.1, 2.0)  # linear: Polyak at C = 210
     assert equiv["period"]["median"] == pytest.approx(210)
-    assert dq.pace_claim(equiv).verdict == "holds"
+    assert dq.pace_claim(equiv, ALL_DONE).status == "holds"
     _, equiv = _pace_snap(10.0, 4.0, 2.0)  # C = 400: the mean-lag reading
-    claim = dq.pace_claim(equiv)
-    assert claim.verdict == "partly" and "400" in claim.measured
+    claim = dq.pace_claim(equiv, ALL_DONE)
+    assert claim.status == "partly" and "400" in claim.text
     _, equiv = _pace_snap(10.0, 20.0, 2.0)
-    assert dq.pace_claim(equiv).verdict == "does not hold"
+    assert dq.pace_claim(equiv, ALL_DONE).status == "does not hold"
     _, equiv = _pace_snap(2.0, 4.0, 3.0)  # C = 1000 trails less than C = 200: no scale
-    assert dq.pace_claim(equiv).verdict == "too early"
+    assert dq.pace_claim(equiv, ALL_DONE).status == "too early"
     _, equiv = _pace_snap(10.0, 2.1, 2.0, episodes=20)  # 2,000 env steps: too few copies
-    claim = dq.pace_claim(equiv)
-    assert claim.verdict == "too early" and "5,000" in claim.measured
+    claim = dq.pace_claim(equiv, ALL_DONE)
+    assert claim.status == "too early" and "5,000" in claim.text
     table = dq.distance_table(numbers)
     assert table["mean ‖θ_target − θ‖"].tolist() == ["10.000", "2.100", "2.000"]
 
@@ -462,3 +473,76 @@ def test_seed_major_keeps_settings_together():
     jobs = dq.seed_major(grid({"a": CFG, "b": CFG, "c": CFG}, [0, 1]))
     assert [(j.label, j.seed) for j in jobs] == [("a", 0), ("b", 0), ("c", 0), ("a", 1),
                                                  ("b", 1), ("c", 1)]
+
+
+# ----- no verdict before every seed has finished ------------------------------------------------
+
+
+def _early_target(state: str = "running"):
+    """C = 1000 with two seeds finished (climb and park) and one still running; C = 1 with one
+    seed running (already spiked and collapsed, its Q far above the ceiling) and two queued
+    with no episode at all: what the page once judged "does not hold" at 3 of 6 runs.
+    ``state="stopped"``: the same runs, the experiment stopped."""
+    live, queued = ("running", "waiting") if state == "running" else ("stopped", "stopped")
+    runs = [run("frozen", 0, climb_and_park(), q=np.full(400, 30.0)),
+            run("frozen", 1, climb_and_park(), q=np.full(400, 30.0)),
+            run("frozen", 2, climb_and_park(200), q=np.full(200, 30.0), state=live),
+            run("none", 0, spike_and_collapse(), q=np.full(400, 5000.0), state=live),
+            run("none", 1, [], state=queued), run("none", 2, [], state=queued)]
+    snap = snapshot(*runs, state=state)
+    return snap, dq.target_numbers(snap, "frozen"), dq.target_numbers(snap, "none")
+
+
+def test_target_claims_are_too_early_until_every_seed_finished():
+    snap, stable, broken = _early_target()
+    ev = evidence(snap, ["frozen", "none"])
+    claims = [dq.parks_claim(stable, ev.of(["frozen"])), dq.collapse_claim(broken, stable, ev),
+              dq.q_claim(broken, stable, ev)]
+    assert [c.status for c in claims] == ["too early"] * 3
+    for c in claims:
+        assert "until every seed has finished" in c.text
+        assert "frozen: 2 of 3 seeds finished, 1 running" in c.evidence
+        md = c.markdown()
+        assert ":gray[**too early**]" in md and "holds" not in md  # no verdict, either way
+    # a claim names only the settings it compares
+    assert "none" not in claims[0].evidence
+    assert "none: 0 of 3 seeds finished, 1 running, 2 waiting" in claims[1].evidence
+    # the same numbers with every seed finished give the verdicts they support
+    done = evidence(snapshot(*(dataclasses.replace(r, state="finished") for r in snap.runs
+                               if r.episodes)))
+    assert done.complete
+    assert dq.collapse_claim(broken, stable, done).status == "holds"
+    assert dq.q_claim(broken, stable, done).status == "holds"
+    assert dq.parks_claim(stable, done.of(["frozen"])).status == "holds"
+
+
+def test_a_stopped_experiment_stays_too_early_and_says_why():
+    snap, stable, broken = _early_target("stopped")
+    claim = dq.collapse_claim(broken, stable, evidence(snap, ["frozen", "none"]))
+    assert claim.status == "too early"
+    assert "stopped before every seed finished" in claim.text
+    assert "none: 0 of 3 seeds finished, 3 stopped" in claim.evidence
+    assert not claim.evidence.startswith("so far")
+
+
+def test_polyak_and_overestimation_claims_wait_for_every_seed():
+    numbers, equiv = _pace_snap(10.0, 2.1, 2.0)  # would hold
+    runs = [run(lb, s, [100.0] * 200, td=np.full(200, 1.0),
+                state="running" if lb == "c200" and s == 1 else "finished")
+            for s in (0, 1) for lb in ("c1000", "polyak", "c200")]
+    ev = evidence(snapshot(*runs, state="running"))
+    assert ev.of(["c1000", "polyak"]).complete and not ev.complete
+    for claim in (dq.pace_claim(equiv, ev), dq.smooth_claim(numbers, "polyak", ["c200"], ev)):
+        assert claim.status == "too early"
+        assert "c200: 1 of 2 seeds finished, 1 running" in claim.evidence
+    assert dq.pace_claim(equiv, ALL_DONE).status == "holds"
+    plain = _bias({0: 20.0, 1: 24.0, 2: 22.0})
+    double = _bias({0: 1.0, 1: -1.5, 2: 0.5})
+    runs = [run("plain", s, [10.0]) for s in range(3)]
+    runs += [run("double", 0, [10.0]), run("double", 1, [10.0], state="running"),
+             run("double", 2, [], state="waiting")]
+    ev = evidence(snapshot(*runs, state="running"), ["plain", "double"])
+    diff = dq.bias_difference(plain, double)
+    for claim in (dq.float_claim(plain, "span", ev), dq.hug_claim(plain, double, diff, "span", ev)):
+        assert claim.status == "too early"
+        assert "double: 1 of 3 seeds finished, 1 running, 1 waiting" in claim.evidence

@@ -77,6 +77,10 @@ def all_done(n_runs: int):
     return lambda at: f"{n_runs} of {n_runs} runs done" in captions(at)
 
 
+def markdown(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
 def start(at: AppTest, key: str) -> None:
     at.button(key=f"{key}.start").click().run()
     assert not at.exception, at.exception
@@ -95,8 +99,16 @@ def test_seeds_and_variance():
     # both algorithms' charts carry their typical-run band, explained once; the toggle hides it
     assert with_band(at) == [True, True]
     assert "middle 80%" in captions(at) and "(seeds 100-" in captions(at)
+    # the lesson's claim: the typical result at once, labelled; the learner's runs judged
+    # now that both seeds of both finished
+    md = markdown(at)
+    assert "**Typical result:** :green[**holds**]" in md
+    assert "*(typical result from the reference runs: 10 runs (seeds 100-109" in md
+    assert "*(both seeds of REINFORCE, no baseline and A2C finished)*" in md
+    assert "Partial" not in captions(at)
     at.toggle(key="exp.seeds.reference").set_value(False).run()
     assert with_band(at) == [False, False] and "middle 80%" not in captions(at)
+    assert "**Typical result:**" not in markdown(at) and "**Your runs:**" in markdown(at)
     assert at.button(key="exp.seeds.stop").disabled
     assert not at.button(key="exp.seeds.start").disabled
     at.button(key="exp.seeds.reset").click().run()
@@ -113,6 +125,11 @@ def test_seeds_page_stop():
     assert run_until(at, lambda a: a.button(key="exp.seeds.stop").disabled)
     assert badges(at) == ["stopped"]
     assert "runs done" in captions(at)
+    # stopped long before 3,000 episodes: no verdict on these runs, and the page says why
+    md = markdown(at)
+    assert "**Your runs:** :gray[**too early**]" in md
+    assert "stopped before every seed finished" in md
+    assert "Partial: 0 of 4 runs finished; no verdict on these runs." in captions(at)
 
 
 def test_baseline_vs_none():
@@ -131,6 +148,12 @@ def test_baseline_vs_none():
     per_seed = at.dataframe[1].value
     assert len(per_seed) == 4 and set(per_seed["seed"]) == {0, 1}
     assert "CartPole-v0" in captions(at)
+    # the typical result from the reference runs, labelled; 20 episodes are too few for a
+    # verdict on the learner's own runs, and the page says what they lack
+    md = markdown(at)
+    assert "**Typical result:** :green[**holds**]" in md and "not your runs" in md
+    assert "**Your runs:** :gray[**too early**]" in md and "more episodes" in md
+    assert "both seeds of no baseline and learned value baseline finished" in md
     assert with_band(at) == [False, True]  # the strip plot has none; the curves have both
     at.toggle(key="exp.baseline.reference").set_value(False).run()
     assert list(at.dataframe[0].value["setting"]) == ["no baseline", "learned value baseline"]

@@ -107,6 +107,10 @@ def test_page_renders_with_pendulum_presets_and_bounded_widgets():
     intro = " ".join(m.value for m in at.markdown)
     assert "bell curve" in intro and "list of actions" in intro
     assert not at.get("vega_lite_chart") and not at.get("image")
+    # the lesson's two claims before any run: each verdict says what it rests on
+    assert intro.count("**The lesson:**") == 2
+    assert "*(measured once on a shared 2-core machine: DQN one run (seed 0)" in intro
+    assert "not your runs)*" in intro and "*(by construction:" in intro
 
 
 def test_the_router_lists_the_page_under_why_a_policy():

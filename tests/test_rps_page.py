@@ -60,6 +60,8 @@ def test_run_shows_charts_table_and_verdicts():
     assert md.count("**The claim:**") == 3
     assert md.count(":green[**holds**]") == 3, md  # the defaults meet the target
     assert "5 of 5 seeds end within 0.05" in md
+    # each verdict names its evidence: every match played
+    assert md.count("*(5 matches of 4,000 rounds, one per seed, all played)*") == 3, md
     downloads = at.get("download_button")
     assert len(downloads) == 1 and "Records (CSV)" in downloads[0].proto.label
     # the seed shown can change without running again
@@ -130,12 +132,12 @@ def _pg(average: list[float], late: float, laps: float) -> dict:
 
 
 def test_verdicts_follow_the_numbers():
-    assert rc.average_finding(_pg([0.01, 0.02, 0.04], 0.3, 5)).verdict == "holds"
-    assert rc.average_finding(_pg([0.01, 0.02, 0.09], 0.3, 5)).verdict == "partly"
-    assert rc.average_finding(_pg([0.1, 0.2, 0.04], 0.3, 5)).verdict == "does not hold"
-    assert rc.cycle_finding(_pg([0.01], 0.3, 5)).verdict == "holds"
-    assert rc.cycle_finding(_pg([0.01], 0.3, 0.2)).verdict == "partly"
-    assert rc.cycle_finding(_pg([0.01], 0.02, 0.2)).verdict == "does not hold"
+    assert rc.average_finding(_pg([0.01, 0.02, 0.04], 0.3, 5)).status == "holds"
+    assert rc.average_finding(_pg([0.01, 0.02, 0.09], 0.3, 5)).status == "partly"
+    assert rc.average_finding(_pg([0.1, 0.2, 0.04], 0.3, 5)).status == "does not hold"
+    assert rc.cycle_finding(_pg([0.01], 0.3, 5)).status == "holds"
+    assert rc.cycle_finding(_pg([0.01], 0.3, 0.2)).status == "partly"
+    assert rc.cycle_finding(_pg([0.01], 0.02, 0.2)).status == "does not hold"
     greedy = rc.numbers(mg.simulate_seeds(rc.GREEDY, steps=300, seeds=[0, 1]))
-    assert rc.pure_finding(greedy).verdict == "holds"
+    assert rc.pure_finding(greedy).status == "holds"
     assert "holds" in rc.pure_finding(greedy).markdown()

@@ -65,6 +65,7 @@ def test_run_at_the_defaults_shows_charts_table_verdicts_and_csv():
     assert md.count("**The claim:**") == 3
     assert "a slope of" in md and "times less" in md and "first fell below 475" in md
     assert md.count(":green[**holds**]") == 3, md  # what the trained agents show
+    assert md.count(", all measured)*") == 3, md  # each verdict names its evidence
     assert "Why the Q-network's argmax is so fragile" in " ".join(c.value for c in at.caption)
     downloads = at.get("download_button")
     assert len(downloads) == 1 and "Measurements (CSV)" in downloads[0].proto.label
@@ -138,28 +139,28 @@ def test_frames_csv_and_charts():
 
 def test_verdicts_follow_the_numbers():
     p, q = policy_curve(), q_curve()
-    assert [f.verdict for f in sc.findings(p, q)] == ["holds", "holds", "too early"]
-    assert "a slope of 1.00" in sc.smooth_finding(p).measured
-    jump = sc.jump_finding(p, q).measured
+    assert [f.status for f in sc.findings(p, q)] == ["holds", "holds", "too early"]
+    assert "a slope of 1.00" in sc.smooth_finding(p).text
+    jump = sc.jump_finding(p, q).text
     assert "is ε = 0.01: it flips on 20.0%" in jump and "π's own argmax flipped on 1.0%" in jump
     # pi moving as much as the flips: no jump to speak of
-    assert sc.jump_finding(policy_curve(scale=300.0), q).verdict == "does not hold"
-    assert sc.jump_finding(policy_curve(scale=50.0), q).verdict == "partly"
+    assert sc.jump_finding(policy_curve(scale=300.0), q).status == "does not hold"
+    assert sc.jump_finding(policy_curve(scale=50.0), q).status == "partly"
     # a Q-network that never flips on 5% of the states
-    assert sc.jump_finding(p, q_curve(flips=(0, 0, 0.01, 0.02))).verdict == "does not hold"
+    assert sc.jump_finding(p, q_curve(flips=(0, 0, 0.01, 0.02))).status == "does not hold"
     # pi not proportional to eps (square root)
     sqrt = curve(True, tv=np.outer(np.sqrt(SIZES) * 0.01, [1, 1]))
-    assert sc.smooth_finding(sqrt).verdict == "partly"
+    assert sc.smooth_finding(sqrt).status == "partly"
     # returns: Q breaks at 0.1, the policy at 1 -> holds, 10 times; the reverse does not hold
     broken_q = np.full((4, 2, 1), 500.0)
     broken_q[2:] = 100.0
     broken_p = np.full((4, 2, 1), 500.0)
     broken_p[3:] = 20.0
     finding = sc.return_finding(policy_curve(returns=broken_p), q_curve(returns=broken_q))
-    assert finding.verdict == "holds" and "a 10 times larger change" in finding.measured
+    assert finding.status == "holds" and "a 10 times larger change" in finding.text
     assert sc.return_finding(policy_curve(returns=broken_q),
-                             q_curve(returns=broken_p)).verdict == "does not hold"
-    assert sc.return_finding(p, q).verdict == "too early"  # nobody broke
+                             q_curve(returns=broken_p)).status == "does not hold"
+    assert sc.return_finding(p, q).status == "too early"  # nobody broke
     assert "holds" in sc.findings(p, q)[0].markdown()
 
 

@@ -20,6 +20,7 @@ import pytest
 from pgcore import default_config
 from pgcore.experiments import EVAL_COLUMNS, NUMERIC, TRACE_COLUMNS, ExperimentSnapshot, RunView
 from ui import value_policy as vp
+from ui import verdicts as vd
 
 SIDES = vp.Sides(value=("DQN",), policy=("A2C", "RB"))
 BUDGET = 10_000
@@ -58,6 +59,10 @@ def snapshot(*runs: RunView, state: str = "finished") -> ExperimentSnapshot:
 
 def ramp(n: int, top: float = 500.0) -> np.ndarray:
     return np.linspace(10.0, top, n)
+
+
+DONE = vd.evidence(snapshot(*(make_run(lb) for lb in SIDES.order)), SIDES.order)
+"""Every seed of every label finished: the verdicts below are judged on their numbers."""
 
 
 # ----- settings -------------------------------------------------------------------------------
@@ -184,40 +189,42 @@ def _three(value_eval: float, policy_eval: float, value_flip: float, policy_flip
 def test_sample_efficiency_verdict_follows_the_measurement():
     fast = vp.figures(_three(value_eval=2000, policy_eval=6000, value_flip=0.2,
                              policy_flip=0.05))
-    v = vp.sample_efficiency_verdict(fast, SIDES)
-    assert v.status == vp.AGREES and "≥ 475" in v.text and "DQN 2,000" in v.text
+    v = vp.sample_efficiency_verdict(fast, SIDES, DONE)
+    assert v.status == vd.HOLDS and "≥ 475" in v.text and "DQN 2,000" in v.text
     slow = vp.figures(_three(value_eval=8000, policy_eval=3000, value_flip=0.2,
                              policy_flip=0.05))
-    v = vp.sample_efficiency_verdict(slow, SIDES)
-    assert v.status == vp.DISAGREES and "disagrees" in v.text and "A2C" in v.text
+    v = vp.sample_efficiency_verdict(slow, SIDES, DONE)
+    assert v.status == vd.DOES_NOT_HOLD and "disagrees" in v.text and "A2C" in v.text
     between = vp.figures(_three(value_eval=4000, policy_eval=3000, value_flip=0.2,
                                 policy_flip=0.05))  # A2C at 3,000, RB at 4,500
-    v = vp.sample_efficiency_verdict(between, SIDES)
-    assert v.status == vp.PARTLY and "DQN beat RB but not A2C" in v.text
+    v = vp.sample_efficiency_verdict(between, SIDES, DONE)
+    assert v.status == vd.PARTLY and "DQN beat RB but not A2C" in v.text
     never = vp.figures(snapshot(*(make_run(lb, returns=np.full(10, 9.0))
                                   for lb in SIDES.order)))
-    assert vp.sample_efficiency_verdict(never, SIDES).status == vp.UNDECIDED
+    assert vp.sample_efficiency_verdict(never, SIDES, DONE).status == vd.TOO_EARLY
 
 
 def test_greedy_medians_within_one_evaluation_are_a_tie():
     """DQN at 3,000 and A2C at 3,500 with evaluations every 500 env steps: one evaluation
     apart, which the measurement cannot order, so DQN is not the faster one (as the page
     once said of 35,000 against 35,007 with evaluations every 5,000)."""
-    figs = vp.figures(_three(value_eval=3000, policy_eval=3400, value_flip=0.2,
-                             policy_flip=0.05))  # A2C reaches 500 at 3,500, RB at 5,500
-    assert vp.sample_efficiency_verdict(figs, SIDES).status == vp.AGREES  # no tie allowed
-    v = vp.sample_efficiency_verdict(figs, SIDES, eval_every=500)
-    assert v.status == vp.PARTLY and "DQN beat RB but not A2C" in v.text
+    snap = _three(value_eval=3000, policy_eval=3400, value_flip=0.2,
+                  policy_flip=0.05)  # A2C reaches 500 at 3,500, RB at 5,500
+    figs, done = vp.figures(snap), vd.evidence(snap, SIDES.order)
+    assert vp.sample_efficiency_verdict(figs, SIDES, done).status == vd.HOLDS  # no tie allowed
+    v = vp.sample_efficiency_verdict(figs, SIDES, done, eval_every=500)
+    assert v.status == vd.PARTLY and "DQN beat RB but not A2C" in v.text
     assert "within one evaluation, 500 env steps" in v.text
-    found = vp.verdicts(figs, SIDES, 2, trace_every=1000, eval_every=500)
+    assert v.evidence == "both seeds of DQN, A2C and RB finished"
+    found = vp.verdicts(snap, figs, SIDES, 2, trace_every=1000, eval_every=500)
     assert found["sample efficiency"] == v
 
 
 def test_a_threshold_reached_by_no_side_falls_back_to_195():
     runs = [make_run(lb, s, returns=np.full(10, 9.0), evals=[(500, 100.0), (1000, m)])
             for lb, m in (("DQN", 200.0), ("A2C", 100.0), ("RB", 100.0)) for s in (0, 1)]
-    v = vp.sample_efficiency_verdict(vp.figures(snapshot(*runs)), SIDES)
-    assert v.status == vp.AGREES and "≥ 195" in v.text
+    v = vp.sample_efficiency_verdict(vp.figures(snapshot(*runs)), SIDES, DONE)
+    assert v.status == vd.HOLDS and "≥ 195" in v.text
 
 
 def test_training_average_that_ranks_differently_makes_it_partly():
@@ -227,35 +234,36 @@ def test_training_average_that_ranks_differently_makes_it_partly():
         for s in (0, 1):
             runs.append(make_run(lb, s, returns, evals=[(500 * k, 200.0 if 500 * k >= reach
                                                          else 50.0) for k in range(1, 5)]))
-    v = vp.sample_efficiency_verdict(vp.figures(snapshot(*runs)), SIDES)
-    assert v.status == vp.PARTLY and "≥ 195: DQN 500; A2C 1,500" in v.text
+    v = vp.sample_efficiency_verdict(vp.figures(snapshot(*runs)), SIDES, DONE)
+    assert v.status == vd.PARTLY and "≥ 195: DQN 500; A2C 1,500" in v.text
     assert "ranks them differently" in v.text and "DQN 2,480; A2C 1,000" in v.text  # episode 248
 
 
 def test_stability_verdict_compares_flips_per_env_step():
     more = vp.figures(_three(2000, 6000, value_flip=0.2, policy_flip=0.05))
-    assert vp.stability_verdict(more, SIDES, 1000).status == vp.AGREES
+    assert vp.stability_verdict(more, SIDES, DONE, 1000).status == vd.HOLDS
     less = vp.figures(_three(2000, 6000, value_flip=0.01, policy_flip=0.05))
-    v = vp.stability_verdict(less, SIDES, 1000)
-    assert v.status == vp.DISAGREES and "disagrees" in v.text and "per 1,000 env steps" in v.text
+    v = vp.stability_verdict(less, SIDES, DONE, 1000)
+    assert v.status == vd.DOES_NOT_HOLD and "disagrees" in v.text
+    assert "per 1,000 env steps" in v.text
     # many small updates whose flips cancel out: gross far above net
     churn = [make_run(lb, s, ramp(10), trace=[(k * 1000, k * u, f, 0.1) for k in range(1, 6)])
              for lb, u, f in (("DQN", 250, 0.03), ("A2C", 8, 0.0125), ("RB", 2, 0.05))
              for s in (0, 1)]
-    v = vp.stability_verdict(vp.figures(snapshot(*churn)), SIDES, 1000)
-    assert v.status == vp.PARTLY  # equal net flips: no side moves more
+    v = vp.stability_verdict(vp.figures(snapshot(*churn)), SIDES, DONE, 1000)
+    assert v.status == vd.PARTLY  # equal net flips: no side moves more
     assert "DQN 7.500 (75.0× the net)" in v.text and "A2C 0.100 (1.0× the net)" in v.text
     no_trace = vp.figures(snapshot(*(make_run(lb, returns=ramp(10)) for lb in SIDES.order)))
-    assert vp.stability_verdict(no_trace, SIDES, 1000).status == vp.UNDECIDED
+    assert vp.stability_verdict(no_trace, SIDES, DONE, 1000).status == vd.TOO_EARLY
 
 
 def test_policy_verdict_reports_how_deterministic_the_policies_became():
     figs = vp.figures(_three(2000, 6000, 0.2, 0.05))  # A2C 0.05 nats, RB 0.6 nats
-    v = vp.policy_verdict(figs, SIDES, 2)
-    assert v.status == vp.AGREES and "0.050 nats" in v.text and "0.600 nats" in v.text
+    v = vp.policy_verdict(figs, SIDES, DONE, 2)
+    assert v.status == vd.HOLDS and "0.050 nats" in v.text and "0.600 nats" in v.text
     runs = [make_run(lb, returns=ramp(10), entropy=e) for lb, e in
             (("DQN", math.nan), ("A2C", 0.05), ("RB", 0.1))]
-    assert vp.policy_verdict(vp.figures(snapshot(*runs)), SIDES, 2).status == vp.PARTLY
+    assert vp.policy_verdict(vp.figures(snapshot(*runs)), SIDES, DONE, 2).status == vd.PARTLY
 
 
 def test_comparison_table_has_the_five_rows_with_claims_and_numbers():
@@ -265,7 +273,7 @@ def test_comparison_table_has_the_five_rows_with_claims_and_numbers():
     assert list(table["aspect"]) == list(vp.ASPECTS)
     assert list(table.columns) == ["aspect", "lesson: value-based", "measured: DQN",
                                    "lesson: policy-based", "measured: A2C", "measured: RB",
-                                   "does the measurement agree?"]
+                                   vp.VERDICT_COLUMN]
     rows = table.set_index("aspect")
     assert "2 Q outputs" in rows.loc["action space", "measured: DQN"]
     assert "15,625" in rows.loc["action space", "measured: DQN"]
@@ -275,13 +283,72 @@ def test_comparison_table_has_the_five_rows_with_claims_and_numbers():
     assert "0.050" in rows.loc["policy type", "measured: A2C"]
     assert "**2,000** env steps" in rows.loc["sample efficiency", "measured: DQN"]
     assert "**0.200**" in rows.loc["stability", "measured: DQN"]
-    assert rows.loc["sample efficiency", "does the measurement agree?"] == vp.AGREES
-    assert rows.loc["convergence", "does the measurement agree?"] == vp.UNTESTED
+    assert rows.loc["sample efficiency", vp.VERDICT_COLUMN] == vd.HOLDS
+    assert rows.loc["convergence", vp.VERDICT_COLUMN] == vd.UNTESTED
     assert "2 of 2 (greedy)" in rows.loc["convergence", "measured: DQN"]
     m = vp.measurements_table(figs, SIDES, 1000)
     assert len(m) == len(vp.MEASUREMENTS) and list(m.columns) == ["measurement", *SIDES.order]
     assert m.set_index("measurement").loc["final policy entropy (nats)", "DQN"].startswith(
         "none")
+
+
+def _half_finished() -> ExperimentSnapshot:
+    """The page as it once was at 60 s: DQN's two seeds finished (greedy 500 from 2,000 env
+    steps), A2C's first finished and its second running, REINFORCE + baseline's two still
+    queued with no episode at all."""
+    full = _three(value_eval=2000, policy_eval=6000, value_flip=0.2, policy_flip=0.05)
+    runs = [r for r in full.runs if r.label == "DQN"]
+    a2c = [r for r in full.runs if r.label == "A2C"]
+    runs += [a2c[0], make_run("A2C", 1, ramp(50), entropy=0.3, state="running")]
+    runs += [make_run("RB", s, state="waiting") for s in (0, 1)]
+    return snapshot(*runs, state="running")
+
+
+def test_verdicts_are_too_early_while_runs_are_running_or_queued():
+    snap = _half_finished()
+    figs = vp.figures(snap)
+    found = vp.verdicts(snap, figs, SIDES, 2, trace_every=1000, eval_every=500)
+    for aspect in ("policy type", "stability", "sample efficiency"):
+        v = found[aspect]
+        assert v.status == vd.TOO_EARLY, (aspect, v)
+        assert "until every seed has finished" in v.text
+        assert "RB: 0 of 2 seeds finished, 2 waiting" in v.evidence
+        assert "A2C: 1 of 2 seeds finished, 1 running" in v.evidence
+        assert "with less experience" not in v.text  # the old, wrong claim
+    assert "DQN: both seeds" not in found["policy type"].evidence  # DQN plays no part there
+    assert "DQN: 2 of 2 seeds finished" in found["sample efficiency"].evidence
+    conv = found["convergence"]
+    assert conv.status == vd.UNTESTED and "so far, 3 of 6 runs finished" in conv.text
+    assert found["action space"].status == vd.HOLDS  # by construction, no runs needed
+    table = vp.comparison_table(snap, figs, SIDES, 2, 1000, found)
+    assert set(table[vp.VERDICT_COLUMN]) == {vd.HOLDS, vd.TOO_EARLY, vd.UNTESTED}
+    # the same experiment once every run has finished: the verdicts as before
+    full = _three(value_eval=2000, policy_eval=6000, value_flip=0.2, policy_flip=0.05)
+    found = vp.verdicts(full, vp.figures(full), SIDES, 2, 1000, 500)
+    assert found["sample efficiency"].status == vd.HOLDS
+    assert "with less experience" in found["sample efficiency"].text
+    assert found["stability"].status == vd.HOLDS and found["policy type"].status == vd.HOLDS
+
+
+def test_policy_type_cells_describe_each_algorithms_own_policy():
+    """A2C and REINFORCE + baseline sample from π; only DQN acts by argmax with ε. Before the
+    policy-based runs reported an entropy, their cells showed DQN's description."""
+    snap = _half_finished()
+    rows = vp.comparison_table(snap, vp.figures(snap), SIDES, 2, 1000).set_index("aspect")
+    cells = rows.loc["policy type"]
+    assert cells["measured: DQN"].startswith("argmax of Q, plus a random action")
+    assert "nats" in cells["measured: A2C"]  # its seeds' entropy so far
+    rb = cells["measured: RB"]
+    assert "π(a|s)" in rb and "no policy entropy measured yet" in rb
+    assert "argmax" not in rb and "ε" not in rb
+    # queued policy-based runs of every kind: never DQN's words
+    waiting = snapshot(*(make_run(lb, s, state="waiting") for lb in SIDES.order
+                         for s in (0, 1)), state="running")
+    cells = vp.comparison_table(waiting, vp.figures(waiting), SIDES, 2, 1000).set_index(
+        "aspect").loc["policy type"]
+    assert cells["measured: DQN"].startswith("argmax of Q")
+    for lb in SIDES.policy:
+        assert "argmax" not in cells[f"measured: {lb}"] and "π(a|s)" in cells[f"measured: {lb}"]
 
 
 # ----- chart data -----------------------------------------------------------------------------
@@ -383,10 +450,14 @@ def test_page_trains_all_three_and_fills_the_table(inline):
     assert "nats" in rows.loc["policy type", "measured: A2C"]
     assert "per 100 env steps" in rows.loc["stability", "measured: DQN"]
     assert "last greedy eval" in rows.loc["convergence", "measured: REINFORCE + baseline"]
-    assert set(table["does the measurement agree?"]) <= {
-        vp.AGREES, vp.PARTLY, vp.DISAGREES, vp.UNTESTED, vp.UNDECIDED}
+    assert set(table[vp.VERDICT_COLUMN]) <= {
+        vd.HOLDS, vd.PARTLY, vd.DOES_NOT_HOLD, vd.UNTESTED, vd.TOO_EARLY}
     verdicts = [m.value for m in at.markdown if m.value.startswith("**")]
     assert [v.split("**")[1] for v in verdicts] == [a.capitalize() for a in vp.ASPECTS]
+    # every seed finished: each measured verdict names that as its evidence, nothing is partial
+    assert sum("*(both seeds of DQN, A2C and REINFORCE + baseline finished)*" in v
+               for v in verdicts) == 3
+    assert "Partial" not in _captions(at)
     specs = [c.proto.spec for c in at.get("vega_lite_chart")]
     assert len(specs) == 3
     assert "Training returns (with exploration)" in specs[0]

@@ -2,19 +2,19 @@
 vs Polyak, and overestimation (plain vs Double DQN).
 
 Everything here is a pure function of an :class:`~pgcore.experiments.ExperimentSnapshot` (or
-of plain numbers) returning a pandas frame, an altair chart, a dict or a :class:`Claim`, so
-the pages stay thin and the numbers are testable without a Streamlit run. Nothing here
-imports streamlit.
+of plain numbers) returning a pandas frame, an altair chart, a dict or a
+:class:`~ui.verdicts.Verdict`, so the pages stay thin and the numbers are testable without a
+Streamlit run. Nothing here imports streamlit.
 
-The lesson's claims are checked by :class:`Claim` s: what the lesson says (in our words), a
-verdict (``holds``, ``partly``, ``does not hold`` or ``too early``) and what we measured.
+The lesson's claims are checked by the ``*_claim`` functions: each takes the
+:class:`~ui.verdicts.Evidence` of the settings it compares and stays "too early" until every
+seed of them has finished (:func:`ui.verdicts.judge`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import altair as alt
 import numpy as np
@@ -25,6 +25,7 @@ from pgcore.metrics import CARTPOLE_V1_SOLVED, moving_average
 
 from .charts import sample_index
 from .experiment_charts import PALETTE
+from .verdicts import DOES_NOT_HOLD, HOLDS, PARTLY, TOO_EARLY, Evidence, Verdict, judge
 
 WINDOW = 100
 """The lesson's running average: 100 episodes."""
@@ -44,28 +45,6 @@ and ends in the hundreds); a rough figure for the time estimate only."""
 
 PREDICTED, COLLECTED = "predicted max Q(s₀, a)", "discounted return collected"
 SEED_COLORS = PALETTE
-
-
-# ----- claims ---------------------------------------------------------------------------------
-
-VERDICTS = {"holds": ":green[**holds**]", "partly": ":orange[**partly**]",
-            "does not hold": ":red[**does not hold**]", "too early": ":gray[**too early**]"}
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One of the lesson's claims checked against our runs."""
-
-    lesson: str
-    """What the lesson says, in our words."""
-    verdict: str
-    """``holds``, ``partly``, ``does not hold`` or ``too early``."""
-    measured: str
-    """What our runs show, one or two sentences."""
-
-    def markdown(self) -> str:
-        return (f"**The lesson:** {self.lesson}  \n"
-                f"**Measured:** {VERDICTS[self.verdict]}. {self.measured}")
 
 
 # ----- small number helpers -------------------------------------------------------------------
@@ -380,19 +359,34 @@ def _over(n: int) -> str:
     return "one seed" if n == 1 else f"median and range over {n} seeds"
 
 
-def _too_early(numbers: dict, window: int) -> bool:
-    return not numbers["seeds"] or numbers["episodes"] < window
+def _short(numbers: dict, window: int) -> tuple[str, str] | None:
+    """"too early" when ``numbers``' runs (finished) are shorter than ``window`` episodes."""
+    if not numbers["seeds"]:
+        return TOO_EARLY, "no episodes were played."
+    if numbers["episodes"] < window:
+        return TOO_EARLY, (f"needs {window} episodes per run, and these runs have "
+                           f"{numbers['episodes']}: give them a larger budget.")
+    return None
 
 
-def parks_claim(stable: dict, window: int = WINDOW) -> Claim:
-    """"The frozen target climbs toward 500 and stays there", checked per seed: the best
-    ``window``-episode average reaches :data:`CLIMB` and the final one is within
-    :data:`PARK` of it."""
-    lesson = ("with a hard target copy every 1,000 steps the agent climbs toward the "
-              "ceiling of 500 and stays there.")
-    if _too_early(stable, window):
-        return Claim(lesson, "too early", f"needs {window} episodes per run "
-                     f"(so far {stable['episodes']}).")
+PARKS = ("with a hard target copy every 1,000 steps the agent climbs toward the ceiling of 500 "
+         "and stays there.")
+COLLAPSES = "with the target copied every step (C = 1) the return spikes and then collapses."
+RUNS_AWAY = ("the reason is the moving target: with C = 1 each step's target is computed from "
+             "the very weights being moved, so the estimates can run away.")
+
+
+def parks_claim(stable: dict, ev: Evidence, window: int = WINDOW) -> Verdict:
+    """"The frozen target climbs toward 500 and stays there", checked per seed once every
+    seed of the setting has finished (``ev``): the best ``window``-episode average reaches
+    :data:`CLIMB` and the final one is within :data:`PARK` of it."""
+    return judge(PARKS, ev, lambda: _parks(stable, window))
+
+
+def _parks(stable: dict, window: int) -> tuple[str, str]:
+    short = _short(stable, window)
+    if short:
+        return short
     seeds = stable["seeds"]
     n = len(seeds)
     climbed = sum(s["best"] >= CLIMB for s in seeds)
@@ -400,27 +394,31 @@ def parks_claim(stable: dict, window: int = WINDOW) -> Claim:
     figures = (f"best {window}-episode average {range_text(stable['best'], '.0f')}, final "
                f"{range_text(stable['final'], '.0f')} ({_over(n)})")
     if parked > n / 2:
-        return Claim(lesson, "holds", f"{parked} of {n} seeds reach {CLIMB:.0f} or more and "
-                     f"end within {100 - PARK * 100:.0f}% of their best: {figures}.")
+        return (HOLDS, f"{parked} of {n} seeds reach {CLIMB:.0f} or more and "
+                f"end within {100 - PARK * 100:.0f}% of their best: {figures}.")
     if climbed > n / 2:
-        return Claim(lesson, "partly", f"{climbed} of {n} seeds reach {CLIMB:.0f} or more, "
-                     f"but only {parked} stay near their best: {figures}.")
+        return (PARTLY, f"{climbed} of {n} seeds reach {CLIMB:.0f} or more, "
+                f"but only {parked} stay near their best: {figures}.")
     still = sum(s["final"] >= 0.95 * s["best"] for s in seeds)
     tail = (f" {still} of {n} seeds are still at their best when the budget ends, so they "
             "may simply need more episodes." if still else "")
-    return Claim(lesson, "does not hold", f"only {climbed} of {n} seeds reach a "
-                 f"{window}-episode average of {CLIMB:.0f} within {stable['episodes']:,} "
-                 f"episodes: {figures}.{tail}")
+    return (DOES_NOT_HOLD, f"only {climbed} of {n} seeds reach a "
+            f"{window}-episode average of {CLIMB:.0f} within {stable['episodes']:,} "
+            f"episodes: {figures}.{tail}")
 
 
-def collapse_claim(broken: dict, stable: dict, window: int = WINDOW) -> Claim:
-    """"Without a target network the curve spikes and then collapses", checked per seed: a
-    best ``window``-episode average of :data:`SPIKE` or more and a final one at most
-    :data:`COLLAPSE` of it (and 50 below)."""
-    lesson = "with the target copied every step (C = 1) the return spikes and then collapses."
-    if _too_early(broken, window):
-        return Claim(lesson, "too early", f"needs {window} episodes per run "
-                     f"(so far {broken['episodes']}).")
+def collapse_claim(broken: dict, stable: dict, ev: Evidence,
+                   window: int = WINDOW) -> Verdict:
+    """"Without a target network the curve spikes and then collapses", checked per seed once
+    every seed of both settings has finished (``ev``): a best ``window``-episode average of
+    :data:`SPIKE` or more and a final one at most :data:`COLLAPSE` of it (and 50 below)."""
+    return judge(COLLAPSES, ev, lambda: _collapse(broken, stable, window))
+
+
+def _collapse(broken: dict, stable: dict, window: int) -> tuple[str, str]:
+    short = _short(broken, window)
+    if short:
+        return short
     seeds = broken["seeds"]
     n = len(seeds)
     spiked = sum(s["best"] >= SPIKE for s in seeds)
@@ -435,37 +433,40 @@ def collapse_claim(broken: dict, stable: dict, window: int = WINDOW) -> Claim:
             stable["best"]["median"]:
         figures += "; here C = 1 even scores higher than C = 1000"
     if collapsed > n / 2:
-        return Claim(lesson, "holds", f"{collapsed} of {n} seeds rise to {SPIKE:.0f} or more "
-                     f"and then lose at least {100 - COLLAPSE * 100:.0f}% of it ({figures}).")
+        return (HOLDS, f"{collapsed} of {n} seeds rise to {SPIKE:.0f} or more "
+                f"and then lose at least {100 - COLLAPSE * 100:.0f}% of it ({figures}).")
     if collapsed:
-        return Claim(lesson, "partly", f"{collapsed} of {n} seeds spike and collapse; the "
-                     f"others do not ({figures}).")
+        return (PARTLY, f"{collapsed} of {n} seeds spike and collapse; the "
+                f"others do not ({figures}).")
     if not spiked:
-        return Claim(lesson, "does not hold", f"no seed gets a {window}-episode average of "
-                     f"{SPIKE:.0f}, so there is no spike to lose ({figures}).")
-    return Claim(lesson, "does not hold", f"{spiked} of {n} seeds rise to {SPIKE:.0f} or more "
-                 f"and none loses {100 - COLLAPSE * 100:.0f}% of its best by the end "
-                 f"({figures}). The 100-episode average hides shorter swings: look at the "
-                 "thin per-episode lines.")
+        return (DOES_NOT_HOLD, f"no seed gets a {window}-episode average of "
+                f"{SPIKE:.0f}, so there is no spike to lose ({figures}).")
+    return (DOES_NOT_HOLD, f"{spiked} of {n} seeds rise to {SPIKE:.0f} or more "
+            f"and none loses {100 - COLLAPSE * 100:.0f}% of its best by the end "
+            f"({figures}). The 100-episode average hides shorter swings: look at the "
+            "thin per-episode lines.")
 
 
-def q_claim(broken: dict, stable: dict) -> Claim:
-    """"Without a target network Q chases itself": the peak mean predicted Q of C = 1 against
-    :data:`CEILING` (no state is worth more) and against C = 1000's peak."""
-    lesson = ("the reason is the moving target: with C = 1 each step's target is computed "
-              "from the very weights being moved, so the estimates can run away.")
+def q_claim(broken: dict, stable: dict, ev: Evidence) -> Verdict:
+    """"Without a target network Q chases itself", once every seed of both settings has
+    finished (``ev``): the peak mean predicted Q of C = 1 against :data:`CEILING` (no state is
+    worth more) and against C = 1000's peak."""
+    return judge(RUNS_AWAY, ev, lambda: _runs_away(broken, stable))
+
+
+def _runs_away(broken: dict, stable: dict) -> tuple[str, str]:
     qb, qs = broken["q_peak"]["median"], stable["q_peak"]["median"]
     if qb is None:
-        return Claim(lesson, "too early", "no update has reported Q yet.")
+        return (TOO_EARLY, "no update has reported Q yet.")
     ratio = f", {qb / qs:,.0f}× C = 1000's ({qs:,.1f})" if qs and qs > 0 else ""
     text = (f"C = 1's peak mean predicted Q is {range_text(broken['q_peak'], ',.0f')} "
             f"({_over(len(broken['seeds']))}){ratio}; no CartPole state is worth more than "
             f"{CEILING:.0f} with γ = {GAMMA}.")
     if qb > 2 * CEILING:
-        return Claim(lesson, "holds", text)
+        return (HOLDS, text)
     if qb > CEILING or (qs and qb > 2 * qs):
-        return Claim(lesson, "partly", text)
-    return Claim(lesson, "does not hold", text)
+        return (PARTLY, text)
+    return (DOES_NOT_HOLD, text)
 
 
 # ----- exercise 2: hard copy or Polyak --------------------------------------------------------
@@ -587,50 +588,63 @@ def distance_table(numbers: Mapping[str, dict]) -> pd.DataFrame:
                          for label, n in numbers.items()])
 
 
-def pace_claim(equiv: dict, tau: float = 0.005, c_lesson: int = 200) -> Claim:
-    """"tau = 0.005 moves the target like a hard copy every 200 steps", against the hard-copy
-    period whose measured mean distance matches Polyak's."""
+def pace_claim(equiv: dict, ev: Evidence, tau: float = 0.005, c_lesson: int = 200) -> Verdict:
+    """"tau = 0.005 moves the target like a hard copy every 200 steps", once every seed of the
+    three settings has finished (``ev``): against the hard-copy period whose measured mean
+    distance matches Polyak's."""
     lesson = (f"τ = {tau:g} every step moves the target at about the pace of a hard copy "
               f"every {c_lesson} steps, only smoothly.")
+    return judge(lesson, ev, lambda: _pace(equiv, c_lesson))
+
+
+def _pace(equiv: dict, c_lesson: int) -> tuple[str, str]:
     period, exponent = equiv["period"], equiv["exponent"]
     if not equiv["per_seed"]:
-        return Claim(lesson, "too early", f"needs {equiv['min_steps']:,.0f} env steps in all "
-                     f"three settings of a seed (so far {equiv['steps']:,.0f}).")
+        return (TOO_EARLY, f"needs {equiv['min_steps']:,.0f} env steps in all three settings "
+                f"of a seed, and these runs reached {equiv['steps']:,.0f}: give them more "
+                "episodes.")
     if period["median"] is None:
         if exponent["median"] is not None and exponent["median"] <= 0:
-            return Claim(lesson, "too early", "the copy every 1,000 steps does not yet trail "
-                         "further than the copy every 200, so there is no scale to read "
-                         "Polyak's distance against.")
-        return Claim(lesson, "too early", "no target distances yet.")
+            return (TOO_EARLY, "the copy every 1,000 steps does not trail further than the "
+                    "copy every 200, so there is no scale to read Polyak's distance against.")
+        return (TOO_EARLY, "no target distances were recorded.")
     c = period["median"]
     text = (f"Polyak's mean distance matches a hard copy every {range_text(period, ',.0f')} "
             f"steps ({_over(period['n'])}). Between the two hard copies the mean "
             f"distance grows like C^{exponent['median']:.2f}: 1 would be a steady drift of "
             f"the online weights, 0.5 a random walk.")
     if c_lesson / 1.5 <= c <= c_lesson * 1.5:
-        return Claim(lesson, "holds", text)
+        return (HOLDS, text)
     if c_lesson / 2.5 <= c <= c_lesson * 2.5:
-        return Claim(lesson, "partly", text)
-    return Claim(lesson, "does not hold", text)
+        return (PARTLY, text)
+    return (DOES_NOT_HOLD, text)
 
 
-def smooth_claim(numbers: Mapping[str, dict], polyak: str, hard: Sequence[str]) -> Claim:
-    """"A hard copy jolts the target, Polyak drifts": the saw-tooth dip of the hard copies
-    (their distance falls back towards 0) against Polyak's (it stays near its typical value)."""
-    lesson = ("a hard copy holds the target still and then jumps it; Polyak lets it trail "
-              "the online network smoothly.")
+JOLTS = ("a hard copy holds the target still and then jumps it; Polyak lets it trail the "
+         "online network smoothly.")
+
+
+def smooth_claim(numbers: Mapping[str, dict], polyak: str, hard: Sequence[str],
+                 ev: Evidence) -> Verdict:
+    """"A hard copy jolts the target, Polyak drifts", once every seed of the settings has
+    finished (``ev``): the saw-tooth dip of the hard copies (their distance falls back
+    towards 0) against Polyak's (it stays near its typical value)."""
+    return judge(JOLTS, ev, lambda: _jolts(numbers, polyak, hard))
+
+
+def _jolts(numbers: Mapping[str, dict], polyak: str, hard: Sequence[str]) -> tuple[str, str]:
     dp = numbers[polyak]["dip"]["median"]
     dh = [numbers[h]["dip"]["median"] for h in hard]
     if dp is None or any(d is None for d in dh):
-        return Claim(lesson, "too early", "the trace needs a few thousand env steps.")
+        return (TOO_EARLY, "the trace needs a few thousand env steps.")
     text = ("the distance's low point (5th percentile) over its typical value (median): "
             + ", ".join(f"{h} {d:.2f}" for h, d in zip(hard, dh, strict=True))
             + f"; {polyak} {dp:.2f}.")
     if all(d < 0.6 for d in dh) and dp > 0.8:
-        return Claim(lesson, "holds", text)
+        return (HOLDS, text)
     if all(d < dp for d in dh):
-        return Claim(lesson, "partly", text)
-    return Claim(lesson, "does not hold", text)
+        return (PARTLY, text)
+    return (DOES_NOT_HOLD, text)
 
 
 def trace_frame(snap: ExperimentSnapshot, seed: int) -> pd.DataFrame:
@@ -808,39 +822,51 @@ def _interval_side(iv: Mapping) -> str:
     return "unclear"
 
 
-def float_claim(plain: dict, span: str) -> Claim:
-    """"Plain DQN's predicted start value floats above the return it collects"."""
-    lesson = "plain DQN's predicted value of the start state floats above the return it " \
-             "then actually collects."
+FLOATS = ("plain DQN's predicted value of the start state floats above the return it then "
+          "actually collects.")
+HUGS = "Double DQN's prediction stays much closer to the real return."
+
+
+def float_claim(plain: dict, span: str, ev: Evidence) -> Verdict:
+    """"Plain DQN's predicted start value floats above the return it collects", once every
+    seed of the settings compared has finished (``ev``)."""
+    return judge(FLOATS, ev, lambda: _floats(plain, span))
+
+
+def _floats(plain: dict, span: str) -> tuple[str, str]:
     iv = plain["bias"]
     if iv["mean"] is None:
-        return Claim(lesson, "too early", f"no evaluation in the {span} yet.")
+        return (TOO_EARLY, f"no evaluation fell in the {span}.")
     text = f"plain DQN's bias over the {span}: {interval_text(iv)}"
     side = _interval_side(iv)
     if side == "one":
-        return Claim(lesson, "too early", text + "; with one seed there is no interval.")
+        return (TOO_EARLY, text + "; with one seed there is no interval.")
     if side == "above":
-        return Claim(lesson, "holds", text + ": clearly above zero.")
+        return (HOLDS, text + ": clearly above zero.")
     if side == "below":
-        return Claim(lesson, "does not hold", text + ": it sits *below* what it collects.")
+        return (DOES_NOT_HOLD, text + ": it sits *below* what it collects.")
     if iv["mean"] > 0:
-        return Claim(lesson, "partly", text + ": above on average, but the interval includes "
-                     "zero" + (" (with 2 seeds it is very wide)." if iv["n"] == 2 else "."))
-    return Claim(lesson, "does not hold", text + ": not above zero on average.")
+        return (PARTLY, text + ": above on average, but the interval includes "
+                "zero" + (" (with 2 seeds it is very wide)." if iv["n"] == 2 else "."))
+    return (DOES_NOT_HOLD, text + ": not above zero on average.")
 
 
-def hug_claim(plain: dict, double: dict, diff: dict, span: str) -> Claim:
-    """"Double DQN hugs the real return": its bias is closer to zero than plain DQN's, near
-    zero (within 10% of the collected value, or an interval that includes zero), and the
-    paired difference (Double - plain) clearly not zero."""
-    lesson = "Double DQN's prediction stays much closer to the real return."
+def hug_claim(plain: dict, double: dict, diff: dict, span: str, ev: Evidence) -> Verdict:
+    """"Double DQN hugs the real return", once every seed of both settings has finished
+    (``ev``): its bias is closer to zero than plain DQN's, near zero (within 10% of the
+    collected value, or an interval that includes zero), and the paired difference (Double -
+    plain) clearly not zero."""
+    return judge(HUGS, ev, lambda: _hugs(plain, double, diff, span))
+
+
+def _hugs(plain: dict, double: dict, diff: dict, span: str) -> tuple[str, str]:
     bp, bd = plain["bias"]["mean"], double["bias"]["mean"]
     if bp is None or bd is None:
-        return Claim(lesson, "too early", f"no evaluation in the {span} yet.")
+        return (TOO_EARLY, f"no evaluation fell in the {span}.")
     text = (f"Double DQN's bias over the {span}: {interval_text(double['bias'])}; Double "
             f"minus plain, paired by seed: {interval_text(diff)}")
     if diff["lo"] is None:
-        return Claim(lesson, "too early", text + "; one seed gives no interval.")
+        return (TOO_EARLY, text + "; one seed gives no interval.")
     both_below = (" Both sit below the collected return here, so there is no optimism for "
                   "Double DQN to remove yet." if bp <= 0 and bd <= 0 else "")
     closer = abs(bd) < abs(bp)
@@ -849,12 +875,12 @@ def hug_claim(plain: dict, double: dict, diff: dict, span: str) -> Claim:
             or (double["collected"] is not None and abs(bd) <= 0.1 * abs(double["collected"])))
     clearly = diff["hi"] < 0 or diff["lo"] > 0
     if closer and near and clearly:
-        return Claim(lesson, "holds", text + ": closer to zero than plain DQN's, clearly, and "
-                     "close to the collected value." + both_below)
+        return (HOLDS, text + ": closer to zero than plain DQN's, clearly, and "
+                "close to the collected value." + both_below)
     if closer:
         why = ("the difference from plain DQN is within the noise (its interval includes "
                "zero)" if not clearly else "it is still more than 10% of the collected value")
-        return Claim(lesson, "partly", text + f": closer to zero than plain DQN's, but {why}."
-                     + both_below)
-    return Claim(lesson, "does not hold", text + ": not closer to zero than plain DQN's."
-                 + both_below)
+        return (PARTLY, text + f": closer to zero than plain DQN's, but {why}."
+                + both_below)
+    return (DOES_NOT_HOLD, text + ": not closer to zero than plain DQN's."
+            + both_below)

@@ -1,6 +1,6 @@
 """The typical-run bands and rows of the experiment pages: which of an experiment's labels
-have reference runs (:mod:`ui.reference`), their bands and summary rows, and the sentence that
-explains them."""
+have reference runs (:mod:`ui.reference`), their bands and summary rows, the sentence that
+explains them, and a claim's typical result read off them (:func:`typical_verdict`)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pgcore.experiments import ExperimentSnapshot
 
 from . import reference as typical
 from .experiment_summary import summary_row
+from .verdicts import Verdict, from_reference
 
 
 def _matched(snap: ExperimentSnapshot, labels: list[str] | None = None):
@@ -51,3 +52,17 @@ def reference_rows(snap: ExperimentSnapshot, names: dict[str, str] | None = None
     return [summary_row(f"typical: {(names or {}).get(label, label)}",
                         typical.reference_stats(group.label))
             for label, group in _matched(snap)]
+
+
+def typical_verdict(snap: ExperimentSnapshot, labels: list[str], lesson: str,
+                    measure) -> Verdict | None:
+    """``measure`` (one list of per-seed summaries per label, in ``labels`` order) on the
+    shipped reference runs of the same settings: the typical result, there at once and
+    labelled as such (:func:`ui.verdicts.from_reference`). None unless every label has
+    reference runs."""
+    matched = dict(_matched(snap, labels))
+    if any(label not in matched for label in labels):
+        return None
+    groups = [matched[label] for label in labels]
+    status, text = measure(*[typical.reference_stats(g.label) for g in groups])
+    return Verdict(lesson, status, text, from_reference(g.describe() for g in groups))

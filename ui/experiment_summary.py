@@ -1,5 +1,7 @@
 """The experiment pages' numbers and tables: the spread across seeds, episodes to each
-threshold per run, the summary rows of exercise 2, and number formatting."""
+threshold per run, the summary rows of exercise 2, number formatting, and the lesson's claims
+of exercises 1 and 2 measured on runs (:func:`runs_verdict`, under the rule of
+:mod:`ui.verdicts`)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from pgcore.metrics import across_seed_stats, final_average, summarize
 
 from .experiment_charts import smoothed
 from .experiment_controls import job_label
+from .verdicts import DOES_NOT_HOLD, HOLDS, PARTLY, TOO_EARLY, Verdict, evidence, judge
 
 
 def spread_numbers(snap: ExperimentSnapshot, label: str, window: int = 20) -> dict:
@@ -72,3 +75,103 @@ def fmt(v, spec: str = ",.0f", none: str = "–") -> str:
     if v is None or (isinstance(v, float) and not np.isfinite(v)):
         return none
     return format(v, spec)
+
+
+# ----- the lesson's claims on these pages (ui/verdicts.py's rule) ------------------------------
+
+
+BASELINE_CLAIM = ("subtracting a learned value V(s) from the return gets REINFORCE to a "
+                  "100-episode average of 195 in fewer episodes, along a curve that wobbles "
+                  "less.")
+"""Exercise 2's claim (Baseline vs none), in our words."""
+SPREAD_CLAIM = ("runs of plain REINFORCE that differ only in their seed end far apart; a "
+                "learner with a critic (A2C) lands them much closer together.")
+"""Exercise 1's claim (Seeds & variance), in our words."""
+CLEARLY = 2.0
+"""A spread across seeds at least this many times the other's (and 10 return units more)
+counts as clearly larger."""
+
+
+def censored_median(values) -> float:
+    """The median with a missing value (a seed that never got there) counted as infinite, so
+    it is ``inf`` when most seeds did not get there; NaN without values.
+
+    >>> censored_median([100, None, 300]), censored_median([100, None, None])
+    (300.0, inf)
+    """
+    if not values:
+        return float("nan")
+    return float(np.median([np.inf if v is None or pd.isna(v) else v for v in values]))
+
+
+def _median_text(values) -> str:
+    m = censored_median(values)
+    reached = len(_present(values))
+    if not np.isfinite(m):
+        return f"not reached by most seeds ({reached} of {len(values)})"
+    return f"{m:,.0f}" + (f" ({reached} of {len(values)} seeds reached it)"
+                          if reached < len(values) else "")
+
+
+def baseline_measure(none: list[dict], value: list[dict],
+                     names: tuple[str, str] = ("no baseline", "learned value baseline")
+                     ) -> tuple[str, str]:
+    """:data:`BASELINE_CLAIM` on per-seed :func:`~pgcore.metrics.summarize` figures of the
+    runs without and with the baseline: (status, text). Faster: a smaller median of episodes
+    to 195 (a seed that never got there counts as infinitely slow); steadier: a smaller mean
+    wobble. Both: holds; one: partly; neither: does not hold."""
+    to_n = [s["episodes_to_195"] for s in none]
+    to_v = [s["episodes_to_195"] for s in value]
+    med_n, med_v = censored_median(to_n), censored_median(to_v)
+    faster = None if np.isinf(med_n) and np.isinf(med_v) else bool(med_v < med_n)
+    wob_n, wob_v = _present([s["wobble"] for s in none]), _present([s["wobble"] for s in value])
+    steadier = None if not (wob_n and wob_v) else bool(np.mean(wob_v) < np.mean(wob_n))
+    if faster is None and steadier is None:
+        return TOO_EARLY, ("Most seeds never reached 195, and the wobble needs runs of at "
+                           "least 102 episodes: give the runs more episodes.")
+    text = (f"Median episodes to a 100-episode average of 195: {names[0]} "
+            f"{_median_text(to_n)}, {names[1]} {_median_text(to_v)}.")
+    if steadier is None:
+        text += " The wobble needs runs of at least 102 episodes."
+    else:
+        text += (f" Mean wobble: {names[0]} {np.mean(wob_n):.0f}, {names[1]} "
+                 f"{np.mean(wob_v):.0f}.")
+    decided = [d for d in (faster, steadier) if d is not None]
+    if all(decided) and len(decided) == 2:
+        return HOLDS, text + " The baseline is faster and steadier."
+    if any(decided):
+        what = "faster" if faster else "steadier"
+        return PARTLY, text + f" With the baseline it is {what}, not both."
+    return DOES_NOT_HOLD, text + " Here the baseline helped with neither."
+
+
+def spread_measure(high: list[dict], low: list[dict],
+                   names: tuple[str, str] = ("REINFORCE, no baseline", "A2C")
+                   ) -> tuple[str, str]:
+    """:data:`SPREAD_CLAIM` on per-seed :func:`~pgcore.metrics.summarize` figures: the
+    standard deviation across seeds of each seed's final 100-episode average, for the learner
+    said to spread (``high``) and the other (``low``). Clearly larger (:data:`CLEARLY` times
+    and 10 more): holds; larger: partly; otherwise: does not hold."""
+    fin_h = _present([s["final_avg100"] for s in high])
+    fin_l = _present([s["final_avg100"] for s in low])
+    if len(fin_h) < 2 or len(fin_l) < 2:
+        return TOO_EARLY, "A spread across seeds needs at least two seeds with episodes."
+    sd_h, sd_l = float(np.std(fin_h)), float(np.std(fin_l))
+    text = ("Spread across seeds (standard deviation) of each seed's final 100-episode "
+            f"average: {names[0]} {sd_h:.1f} (finals {min(fin_h):.0f} – {max(fin_h):.0f}), "
+            f"{names[1]} {sd_l:.1f} ({min(fin_l):.0f} – {max(fin_l):.0f}).")
+    if sd_h >= CLEARLY * sd_l and sd_h - sd_l >= 10:
+        return HOLDS, text
+    if sd_h > sd_l:
+        return PARTLY, text + " Wider, but not by much."
+    return DOES_NOT_HOLD, text + f" Here {names[0]}'s seeds land no further apart."
+
+
+def runs_verdict(snap: ExperimentSnapshot, labels: list[str], lesson: str, measure,
+                 names: dict[str, str] | None = None) -> Verdict:
+    """``measure`` (one list of per-seed summaries per label of ``labels``) on the runs of
+    ``snap``, under the rule of :func:`ui.verdicts.judge`: "too early" until every seed of
+    every label has finished."""
+    ev = evidence(snap, labels, names)
+    return judge(lesson, ev, lambda: measure(*[[r.summary() for r in snap.by_label(lb)]
+                                               for lb in labels]))

@@ -2,14 +2,13 @@
 
 Everything here is a pure function of the matches :func:`pgcore.matrix_game.simulate_all`
 returns (``{kind: [Records per seed]}``), giving a pandas frame, an altair chart, a dict or
-a :class:`Finding`, so the page stays thin and the numbers are testable without a Streamlit
-run. Nothing here imports streamlit.
+a :class:`~ui.verdicts.Verdict`, so the page stays thin and the numbers are testable without a
+Streamlit run. Nothing here imports streamlit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import altair as alt
 import numpy as np
@@ -17,7 +16,8 @@ import pandas as pd
 
 from pgcore import matrix_game as mg
 
-from .dqn_charts import VERDICTS, median_range, range_text
+from .dqn_charts import median_range, range_text
+from .verdicts import DOES_NOT_HOLD, HOLDS, PARTLY, Verdict, with_evidence
 
 Results = Mapping[str, Sequence[mg.Records]]
 
@@ -269,40 +269,37 @@ def seed_table(results: Results) -> pd.DataFrame:
 # ----- verdicts -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One claim of the page checked against the matches just played."""
-
-    claim: str
-    verdict: str
-    """``holds``, ``partly`` or ``does not hold``."""
-    measured: str
-
-    def markdown(self) -> str:
-        return (f"**The claim:** {self.claim}  \n"
-                f"**Measured:** {VERDICTS[self.verdict]}. {self.measured}")
+LEAD = "The claim"
+"""How the page leads each verdict (:meth:`ui.verdicts.Verdict.markdown`)."""
 
 
 def _seeds(n: int) -> str:
     return "one seed" if n == 1 else f"median and range over {n} seeds"
 
 
-def pure_finding(greedy: dict) -> Finding:
+def _played(n: dict) -> str:
+    """The evidence of a verdict: the matches, all played before anything is shown."""
+    seeds = n["seeds"]
+    return (f"{seeds} match{'es' if seeds != 1 else ''} of {n['steps']:,} rounds, one per "
+            "seed, all played")
+
+
+def pure_finding(greedy: dict) -> Verdict:
     """"A greedy learner plays a pure strategy, which is exploitable by 1": its exploitability
     at every recorded round of every seed."""
     claim = ("the greedy learner always plays one hand for sure, so the hand that beats it "
              "wins every round: its exploitability is 1 whatever it has learnt.")
     pay = range_text(greedy["average_payoff"], "+.3f")
     if greedy["always_one"]:
-        return Finding(claim, "holds", f"exploitability exactly 1 at every recorded round on "
+        return Verdict(claim, HOLDS, f"exploitability exactly 1 at every recorded round on "
                        f"all {greedy['seeds']} seeds. The exploiting opponent did take "
                        f"advantage: the greedy learner's average payoff is {pay} per round "
                        f"({_seeds(greedy['seeds'])}).")
-    return Finding(claim, "does not hold", "its exploitability fell below 1 somewhere, which "
+    return Verdict(claim, DOES_NOT_HOLD, "its exploitability fell below 1 somewhere, which "
                    f"a pure strategy cannot do; average payoff {pay}.")
 
 
-def average_finding(pg: dict, target: float = TARGET) -> Finding:
+def average_finding(pg: dict, target: float = TARGET) -> Verdict:
     """"The policy-gradient learner's time-averaged policy ends near the uniform mix":
     every seed's final time-averaged exploitability at most ``target``."""
     claim = (f"the policy-gradient learner's time-averaged policy ends within exploitability "
@@ -313,13 +310,13 @@ def average_finding(pg: dict, target: float = TARGET) -> Finding:
             f"exploitability {range_text(pg['average_exploitability'], '.3f')} "
             f"({_seeds(pg['seeds'])}), after {pg['steps']:,} rounds.")
     if within == len(finals):
-        return Finding(claim, "holds", text)
+        return Verdict(claim, HOLDS, text)
     if within > len(finals) / 2:
-        return Finding(claim, "partly", text)
-    return Finding(claim, "does not hold", text)
+        return Verdict(claim, PARTLY, text)
+    return Verdict(claim, DOES_NOT_HOLD, text)
 
 
-def cycle_finding(pg: dict, target: float = TARGET) -> Finding:
+def cycle_finding(pg: dict, target: float = TARGET) -> Verdict:
     """"Its current policy does not settle: it circles the uniform mix": at least
     :data:`LAPS_TO_CYCLE` laps (median) and a mean exploitability over the second half above
     ``target``."""
@@ -334,19 +331,21 @@ def cycle_finding(pg: dict, target: float = TARGET) -> Finding:
             f"({_seeds(pg['seeds'])}).")
     cycles, stays_exploitable = abs(laps) >= LAPS_TO_CYCLE, late > target
     if cycles and stays_exploitable:
-        return Finding(claim, "holds", text)
+        return Verdict(claim, HOLDS, text)
     if cycles or stays_exploitable:
-        return Finding(claim, "partly", text)
-    return Finding(claim, "does not hold", text + " With settings this gentle it stays "
+        return Verdict(claim, PARTLY, text)
+    return Verdict(claim, DOES_NOT_HOLD, text + " With settings this gentle it stays "
                    "close to the uniform mix itself.")
 
 
-def findings(results: Results) -> list[Finding]:
-    """The page's three findings (the ones whose learner was played)."""
+def findings(results: Results) -> list[Verdict]:
+    """The page's three verdicts (the ones whose learner was played), each with its evidence:
+    the matches are all played before the page shows anything, so none is "too early"."""
     out = []
     if GREEDY in results and results[GREEDY]:
-        out.append(pure_finding(numbers(results[GREEDY])))
+        greedy = numbers(results[GREEDY])
+        out.append(with_evidence(pure_finding(greedy), _played(greedy)))
     if PG in results and results[PG]:
         pg = numbers(results[PG])
-        out += [average_finding(pg), cycle_finding(pg)]
+        out += [with_evidence(v, _played(pg)) for v in (average_finding(pg), cycle_finding(pg))]
     return out

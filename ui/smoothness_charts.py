@@ -2,7 +2,7 @@
 
 Everything here is a pure function of two :class:`pgcore.smoothness.Curve` records (the
 softmax policy's and the Q-network's), giving a pandas frame, an altair chart or a
-:class:`~ui.rps_charts.Finding`, so the page stays thin and the numbers are testable without
+:class:`~ui.verdicts.Verdict`, so the page stays thin and the numbers are testable without
 a Streamlit run. Nothing here imports streamlit.
 """
 
@@ -18,7 +18,7 @@ from pgcore.metrics import CARTPOLE_V1_SOLVED
 from pgcore.smoothness import Curve
 
 from .dqn_charts import median_range, range_text
-from .rps_charts import Finding
+from .verdicts import DOES_NOT_HOLD, HOLDS, PARTLY, TOO_EARLY, Verdict, with_evidence
 
 POLICY_NAME, Q_NAME = "softmax policy (A2C)", "Q-network (DQN)"
 NAMES = {"policy": POLICY_NAME, "q": Q_NAME}
@@ -278,7 +278,7 @@ def _eps(v: float) -> str:
     return f"ε = {v:g}"
 
 
-def smooth_finding(policy: Curve) -> Finding:
+def smooth_finding(policy: Curve) -> Verdict:
     """"A small change in θ is a small change in π": π's mean TV is proportional to ε at
     small sizes (log-log slope within 0.2 of 1) and below 0.05 at ε = 0.1."""
     claim = ("a small change in θ is a small change in π: the softmax policy's distribution "
@@ -286,7 +286,7 @@ def smooth_finding(policy: Curve) -> Finding:
     m = medians(policy)
     slope = loglog_slope(m["sizes"], m["policy_tv"])
     if slope is None:
-        return Finding(claim, "too early", f"It needs at least two sizes up to {SMALL:g} where "
+        return Verdict(claim, TOO_EARLY, f"It needs at least two sizes up to {SMALL:g} where "
                        "π moved: widen the range of sizes.")
     small = np.flatnonzero(m["sizes"] <= SMALL)
     first, last = small[0], small[-1]
@@ -297,13 +297,13 @@ def smooth_finding(policy: Curve) -> Finding:
     proportional = abs(slope - 1.0) <= 0.2
     small_at_end = m["policy_tv"][last] < 0.05
     if proportional and small_at_end:
-        return Finding(claim, "holds", text)
+        return Verdict(claim, HOLDS, text)
     if proportional or small_at_end:
-        return Finding(claim, "partly", text)
-    return Finding(claim, "does not hold", text)
+        return Verdict(claim, PARTLY, text)
+    return Verdict(claim, DOES_NOT_HOLD, text)
 
 
-def jump_finding(policy: Curve, q: Curve, level: float = FLIP_LEVEL) -> Finding:
+def jump_finding(policy: Curve, q: Curve, level: float = FLIP_LEVEL) -> Verdict:
     """"An argmax jumps": at the smallest ε where the Q-network's greedy action flips on at
     least ``level`` of the states (median), π moved by at most a tenth of that."""
     claim = ("an argmax jumps: at a size where the Q-network already plays a different action "
@@ -312,14 +312,14 @@ def jump_finding(policy: Curve, q: Curve, level: float = FLIP_LEVEL) -> Finding:
     mq, mp = medians(q), medians(policy)
     hit = np.flatnonzero(mq["flips"] >= level)
     if not hit.size:
-        return Finding(claim, "does not hold", f"The Q-network's greedy action flipped on at "
+        return Verdict(claim, DOES_NOT_HOLD, f"The Q-network's greedy action flipped on at "
                        f"most {_pct(np.nanmax(mq['flips']))} of the states at the sizes tried "
                        f"(up to {_eps(mq['sizes'].max())}).")
     i = int(hit[0])
     size = mq["sizes"][i]
     j = np.flatnonzero(np.isclose(mp["sizes"], size))
     if not j.size:  # pragma: no cover - the page perturbs both at the same sizes
-        return Finding(claim, "too early", "the two agents were not perturbed by the same sizes.")
+        return Verdict(claim, TOO_EARLY, "the two agents were not perturbed by the same sizes.")
     j = int(j[0])
     tv, tv_max, own = mp["policy_tv"][j], mp["policy_tv_max"][j], mp["flips"][j]
     ratio = mq["flips"][i] / tv if tv > 0 else float("inf")
@@ -332,10 +332,10 @@ def jump_finding(policy: Curve, q: Curve, level: float = FLIP_LEVEL) -> Finding:
             f"{_pct(own)} of the states there: every argmax jumps, and what changes smoothly is "
             "the distribution π that the policy samples its actions from.")
     if tv <= mq["flips"][i] / 10 and tv_max < 0.5:
-        return Finding(claim, "holds", text)
+        return Verdict(claim, HOLDS, text)
     if tv < mq["flips"][i]:
-        return Finding(claim, "partly", text)
-    return Finding(claim, "does not hold", text)
+        return Verdict(claim, PARTLY, text)
+    return Verdict(claim, DOES_NOT_HOLD, text)
 
 
 def _first_broken(m: dict) -> int | None:
@@ -343,13 +343,13 @@ def _first_broken(m: dict) -> int | None:
     return int(below[0]) if below.size else None
 
 
-def return_finding(policy: Curve, q: Curve) -> Finding:
+def return_finding(policy: Curve, q: Curve) -> Verdict:
     """"It shows in the returns": the smallest ε at which each agent's median greedy return
     falls below 475; holds when the Q-network breaks at a smaller size than the policy."""
     claim = ("the difference shows in what the agents achieve: the Q-network's greedy play "
              "breaks down at much smaller perturbations than the softmax policy's.")
     if not (policy.returns.size and q.returns.size):
-        return Finding(claim, "too early", "No episodes were played.")
+        return Verdict(claim, TOO_EARLY, "No episodes were played.")
     mp, mq = medians(policy), medians(q)
     bp, bq = _first_broken(mp), _first_broken(mq)
 
@@ -374,16 +374,33 @@ def return_finding(policy: Curve, q: Curve) -> Finding:
                  "least, but they pile up fast")
     text += "."
     if bq is None:
-        return Finding(claim, "does not hold" if bp is not None else "too early",
+        return Verdict(claim, DOES_NOT_HOLD if bp is not None else TOO_EARLY,
                        text + " Try larger sizes.")
     if bp is None or mp["sizes"][bp] > mq["sizes"][bq]:
-        return Finding(claim, "holds", text)
-    return Finding(claim, "does not hold", text)
+        return Verdict(claim, HOLDS, text)
+    return Verdict(claim, DOES_NOT_HOLD, text)
 
 
-def findings(policy: Curve, q: Curve) -> list[Finding]:
-    """The page's three verdicts."""
-    return [smooth_finding(policy), jump_finding(policy, q), return_finding(policy, q)]
+LEAD = "The claim"
+"""How the page leads each verdict (:meth:`ui.verdicts.Verdict.markdown`)."""
+
+
+def measured_on(policy: Curve) -> str:
+    """The evidence of the page's verdicts: every perturbation (the same sizes, directions
+    and states for both agents), all measured before anything is shown."""
+    sizes, directions = len(policy.sizes), policy.flips.shape[1] if policy.flips.ndim > 1 else 1
+    episodes = policy.returns.shape[-1] if policy.returns.ndim == 3 else 0
+    return (f"both agents, {sizes} size{'s' if sizes != 1 else ''} × {directions} "
+            f"direction{'s' if directions != 1 else ''}, {policy.states} states"
+            + (f", {episodes} greedy episode{'s' if episodes != 1 else ''} each"
+               if episodes else "") + ", all measured")
+
+
+def findings(policy: Curve, q: Curve) -> list[Verdict]:
+    """The page's three verdicts, each with its evidence (:func:`measured_on`)."""
+    on = measured_on(policy)
+    return [with_evidence(v, on) for v in (smooth_finding(policy), jump_finding(policy, q),
+                                           return_finding(policy, q))]
 
 
 def gap_sentence(q_values: np.ndarray) -> str:

@@ -1,6 +1,7 @@
 """The value-vs-policy page's measurements: pure functions from an experiment snapshot (or one
 run of it) to per-run figures, the lesson's comparison table with a measured number in every
-row, verdict sentences and the chart data.
+row, verdicts (:class:`~ui.verdicts.Verdict`, "too early" until every seed they compare has
+finished: :func:`ui.verdicts.judge`) and the chart data.
 
 The page trains a value-based learner (DQN) and policy-based ones (A2C, REINFORCE with a
 learned baseline) on the same seeds and the same env-step budget, each with greedy
@@ -25,7 +26,18 @@ from pgcore.heads import joint_actions
 from pgcore.metrics import across_seed_stats, moving_average, summarize
 
 from .experiment_charts import PALETTE
-from .experiment_summary import fmt
+from .experiment_summary import censored_median, fmt
+from .verdicts import (
+    DOES_NOT_HOLD,
+    HOLDS,
+    PARTLY,
+    TOO_EARLY,
+    UNTESTED,
+    Evidence,
+    Verdict,
+    evidence,
+    judge,
+)
 
 THRESHOLDS = (195, 475)
 """CartPole-v0's and CartPole-v1's criteria."""
@@ -41,9 +53,6 @@ _STEPS_LABEL = ("datum.value >= 1000 ? format(datum.value / 1000, ',.3~r') + 'k'
                 "format(datum.value, ',.0f')")
 """A Vega expression for env-step axis labels: 0, 500, 2.5k, 150k."""
 
-AGREES, PARTLY, DISAGREES, UNTESTED, UNDECIDED = (
-    "agrees", "partly", "disagrees", "not tested here", "not decided yet")
-
 ASPECTS = ("action space", "policy type", "stability", "sample efficiency", "convergence")
 LESSON = {
     "action space": ("a finite set of actions: one Q-value each",
@@ -58,6 +67,14 @@ LESSON = {
                     "guaranteed, but only to a local optimum"),
 }
 """Per aspect: (the lesson's claim for value-based, for policy-based), in our own words."""
+VERDICT_COLUMN = "does the lesson hold here?"
+"""The comparison table's last column: each aspect's verdict status."""
+
+
+def lesson_claim(aspect: str) -> str:
+    """The lesson's claim of one aspect (:data:`LESSON`) as one sentence."""
+    value, policy = LESSON[aspect]
+    return f"value-based: {value}; policy-based: {policy}."
 
 
 @dataclass(frozen=True)
@@ -312,18 +329,6 @@ def reached_text(values, spec: str = ",.0f", unit: str = "") -> str:
     return spread_text(values, spec, unit)
 
 
-def censored_median(values, budget: float | None = None) -> float:
-    """The median steps to a threshold with a seed that never got there counted as
-    infinitely many (so it is ``inf`` when most seeds did not get there); NaN with none.
-
-    >>> censored_median([10.0, None, 30.0]), censored_median([10.0, None, None])
-    (30.0, inf)
-    """
-    if not values:
-        return math.nan
-    return float(np.median([math.inf if v is None or pd.isna(v) else v for v in values]))
-
-
 def count_at_least(values, threshold: float) -> tuple[int, int]:
     """(seeds whose value is >= threshold, seeds)."""
     return sum(v is not None and v >= threshold for v in values), len(values)
@@ -408,15 +413,19 @@ def convergence_cell(figs: pd.DataFrame, label: str) -> str:
             f"(training), {k_eval} of {n} (greedy)")
 
 
-def policy_cell(figs: pd.DataFrame, label: str, config, n_actions: int) -> str:
-    """The policy-type cell: how deterministic the run's policy became. A run without a
-    policy entropy acts by argmax; its epsilon schedule (a config field) is shown instead."""
-    ent = _values(figs, label, "final_entropy")
-    if not any(v is not None for v in ent):
+def policy_cell(figs: pd.DataFrame, label: str, config, n_actions: int,
+                value_based: bool) -> str:
+    """The policy-type cell of ``label``. Value-based (the page's :class:`Sides` say so): it
+    acts by argmax, with its epsilon schedule (config fields). Policy-based: how deterministic
+    its policy became (its final entropy), or that none has been measured yet."""
+    if value_based:
         if config is None:
             return "argmax of Q"
         return (f"argmax of Q, plus a random action with probability ε: {config.epsilon_start:g}"
                 f" → **{config.epsilon_end:g}** over {config.exploration_steps:,} env steps")
+    ent = _values(figs, label, "final_entropy")
+    if not any(v is not None for v in ent):
+        return "samples its action from π(a|s); no policy entropy measured yet"
     uniform = math.log(n_actions)
     med = float(np.median([v for v in ent if v is not None]))
     text = (f"final entropy **{spread_text(ent, '.3f')} nats** ({med / uniform:.0%} of the "
@@ -435,12 +444,6 @@ def action_cell(n_actions: int, value_based: bool, bins: int = 5, dims: int = 6)
     return (f"**{n_actions} outputs** (probabilities of the {n_actions} actions) · continuous "
             f"actions: a Gaussian head, 2 outputs per action dimension ({2 * dims} for "
             f"{dims}; see *Continuous actions*)")
-
-
-@dataclass(frozen=True)
-class Verdict:
-    status: str
-    text: str
 
 
 def _names(labels) -> str:
@@ -471,14 +474,21 @@ def _listing(medians: dict[str, float], spec: str = ",.0f", unit: str = "") -> s
                                  else f"{fmt(v, spec)}{unit}") for lb, v in medians.items())
 
 
-def sample_efficiency_verdict(figs: pd.DataFrame, sides: Sides,
+def sample_efficiency_verdict(figs: pd.DataFrame, sides: Sides, ev: Evidence,
                               eval_every: int | None = None) -> Verdict:
-    """Does the value-based learner need fewer env steps than every policy-based one? Read on
-    greedy evaluation at 475 (at 195 while nobody's median reached 475), cross-checked on the
-    training average. A seed that never got there counts as infinitely slow
+    """Does the value-based learner need fewer env steps than every policy-based one? Only
+    once every seed of every label has finished (``ev``): a queued run has no steps at all.
+    Read on greedy evaluation at 475 (at 195 while nobody's median reached 475), cross-checked
+    on the training average. A seed that never got there counts as infinitely slow
     (:func:`censored_median`), so a median is "not reached" when most seeds did not. With
     ``eval_every`` (env steps between greedy evaluations), greedy medians less than one
     evaluation apart count as a tie: the value-based side is not the faster there."""
+    return judge(lesson_claim("sample efficiency"), ev,
+                 lambda: _sample_efficiency(figs, sides, eval_every))
+
+
+def _sample_efficiency(figs: pd.DataFrame, sides: Sides,
+                       eval_every: int | None) -> tuple[str, str]:
     def medians(column: str) -> dict[str, float]:
         return {lb: censored_median(_values(figs, lb, column)) for lb in sides.order}
 
@@ -489,15 +499,15 @@ def sample_efficiency_verdict(figs: pd.DataFrame, sides: Sides,
         if faster is not None:
             break
     else:
-        return Verdict(UNDECIDED, "Most seeds' greedy evaluations have not reached 195 yet, "
-                                  "so there is nothing to compare; a larger budget helps.")
+        return TOO_EARLY, ("Most seeds' greedy evaluations never reached 195 within the "
+                           "budget, so there is nothing to compare; a larger budget helps.")
     text = f"Median env steps until the greedy policy first scored ≥ {t}: {_listing(m)}. "
     if not faster:
-        status = AGREES
+        status = HOLDS
         text += (f"{_names(sides.value)} got there with less experience than "
                  f"{_names(sides.policy)}: the lesson's “better sample efficiency” holds here.")
     elif len(faster) == len(sides.policy):
-        status = DISAGREES
+        status = DOES_NOT_HOLD
         within = (f" (or within one evaluation, {tie:,.0f} env steps, of it)" if tie else "")
         text += (f"{_names(faster)} got there on no more env steps than {_names(sides.value)}"
                  f"{within}: here the measurement disagrees with the lesson, which gives the "
@@ -520,31 +530,38 @@ def sample_efficiency_verdict(figs: pd.DataFrame, sides: Sides,
     secs = medians(f"eval_seconds_{t}")
     text += (f" In seconds of training (evaluations excluded): {_listing(secs, ',.1f', ' s')}"
              ": an env step costs each algorithm a different amount of computation.")
-    return Verdict(status, text)
+    return status, text
 
 
-def stability_verdict(figs: pd.DataFrame, sides: Sides, trace_every: int | None) -> Verdict:
+def stability_verdict(figs: pd.DataFrame, sides: Sides, ev: Evidence,
+                      trace_every: int | None) -> Verdict:
     """Does the value-based learner's greedy action flip more than the policy-based ones',
-    per env step (the same experience for all)? Per update is reported beside it."""
+    per env step (the same experience for all)? Per update is reported beside it. Only once
+    every seed of every label has finished (``ev``)."""
+    return judge(lesson_claim("stability"), ev,
+                 lambda: _stability(figs, sides, trace_every))
+
+
+def _stability(figs: pd.DataFrame, sides: Sides, trace_every: int | None) -> tuple[str, str]:
     def med(label: str, column: str) -> float:
         vals = [v for v in _values(figs, label, column) if v is not None]
         return float(np.median(vals)) if vals else math.nan
 
     per = {lb: med(lb, "flips_per_interval") for lb in sides.order}
     if any(math.isnan(v) for v in per.values()):
-        return Verdict(UNDECIDED, "Not every algorithm has trace rows past the first 10% of "
-                                  "its budget yet.")
+        return TOO_EARLY, ("Not every algorithm has trace rows past the first 10% of its "
+                           "budget.")
     every = f"{trace_every:,} env steps" if trace_every else "trace interval"
     value = max(per[lb] for lb in sides.value)
     at_least = [lb for lb in sides.policy if per[lb] >= value]
     text = ("Median fraction of the probe states whose greedy action changed per "
             f"{every}: " + "; ".join(f"{lb} {v:.3f}" for lb, v in per.items()) + ". ")
     if not at_least:
-        status = AGREES
+        status = HOLDS
         text += (f"{_names(sides.value)}'s greedy choice moves more than the policy-based "
                  "ones': the lesson's “can oscillate” shows up here.")
     elif all(per[lb] > value for lb in sides.policy):
-        status = DISAGREES
+        status = DOES_NOT_HOLD
         text += (f"{_names(sides.value)}'s greedy choice moves *less* than "
                  f"{_names(sides.policy)}'s: here the measurement disagrees with the lesson's "
                  "“value-based oscillates, policy-based is smoother”.")
@@ -564,63 +581,80 @@ def stability_verdict(figs: pd.DataFrame, sides: Sides, trace_every: int | None)
         text += (" Per update: " + "; ".join(f"{lb} {v:.4f}" for lb, v in pu.items())
                  + " (updates differ in size and in how often they come, so this one is not "
                  "like for like).")
-    return Verdict(status, text)
+    return status, text
 
 
-def policy_verdict(figs: pd.DataFrame, sides: Sides, n_actions: int) -> Verdict:
+def policy_verdict(figs: pd.DataFrame, sides: Sides, ev: Evidence, n_actions: int) -> Verdict:
+    """Are the policy-based learners' policies still stochastic at the end (their final
+    entropy against the uniform policy's)? Only once every seed of the policy-based labels
+    has finished (``ev``: the value-based side plays no part)."""
+    return judge(lesson_claim("policy type"), ev.of(sides.policy),
+                 lambda: _policy(figs, sides, n_actions))
+
+
+def _policy(figs: pd.DataFrame, sides: Sides, n_actions: int) -> tuple[str, str]:
     ents = {lb: [v for v in _values(figs, lb, "final_entropy") if v is not None]
             for lb in sides.policy}
     if not all(ents.values()):
-        return Verdict(UNDECIDED, "No final policy entropy yet.")
+        return TOO_EARLY, "The policy-based runs reported no policy entropy."
     uniform = math.log(n_actions)
     meds = {lb: float(np.median(v)) for lb, v in ents.items()}
     text = ("The policy-based runs do sample their actions, but by the end their mean "
             "entropy was " + "; ".join(f"{lb} {v:.3f} nats ({v / uniform:.0%} of uniform)"
                                          for lb, v in meds.items()) + ". ")
     if max(meds.values()) < 0.25 * uniform:
-        return Verdict(PARTLY, text + "Stochastic in form, nearly deterministic in practice: "
-                                      "training squeezed most of the randomness out.")
-    return Verdict(AGREES, text + "They are still clearly stochastic.")
+        return PARTLY, (text + "Stochastic in form, nearly deterministic in practice: "
+                        "training squeezed most of the randomness out.")
+    return HOLDS, text + "They are still clearly stochastic."
 
 
-def convergence_verdict(figs: pd.DataFrame, sides: Sides) -> Verdict:
+def convergence_verdict(figs: pd.DataFrame, sides: Sides, ev: Evidence) -> Verdict:
+    """Not testable by finite runs ("not tested here"); where the runs ended is reported, and
+    labelled as partial until every seed has finished (``ev``)."""
     ends = "; ".join(
         "{}: {} of {} seeds".format(lb, *count_at_least(_values(figs, lb, "last_eval"), 475))
         for lb in sides.order)
-    return Verdict(UNTESTED, "The lesson's row is about guarantees (tabular Q-learning; "
-                             "gradient ascent to a local optimum). Neither is what runs here: "
-                             "neural-network Q-learning carries no such guarantee, and no "
-                             "finite run proves one. What can be measured is where the runs "
-                             f"ended, by the last greedy evaluation ≥ 475: {ends}.")
+    where = ("ended, by the last greedy evaluation ≥ 475" if ev.complete else
+             f"stand {ev.so_far()}, by the latest greedy evaluation ≥ 475")
+    return Verdict(lesson_claim("convergence"), UNTESTED,
+                   "The lesson's row is about guarantees (tabular Q-learning; gradient ascent "
+                   "to a local optimum). Neither is what runs here: neural-network Q-learning "
+                   "carries no such guarantee, and no finite run proves one. What can be "
+                   f"measured is where the runs {where}: {ends}.",
+                   ev.text() if ev.complete else f"so far, {ev.text()}")
 
 
 def action_verdict(n_actions: int) -> Verdict:
-    return Verdict(AGREES, f"The value-based half holds by construction: DQN has exactly one "
-                           f"output per action ({n_actions} here), so a continuous action "
-                           "must first be cut into bins, and their number grows as "
-                           "bins^dimensions. The continuous half is measured on the "
-                           "*Continuous actions* page: A2C and PPO act on Pendulum-v1's torque "
-                           "directly with a Gaussian head (two outputs per action dimension), "
-                           "where DQN needs the torque cut into a few values.")
+    """The action-space row holds by construction (no run needed)."""
+    return Verdict(lesson_claim("action space"), HOLDS,
+                   f"The value-based half holds by construction: DQN has exactly one output "
+                   f"per action ({n_actions} here), so a continuous action must first be cut "
+                   "into bins, and their number grows as bins^dimensions. The continuous half "
+                   "is measured on the *Continuous actions* page: A2C and PPO act on "
+                   "Pendulum-v1's torque directly with a Gaussian head (two outputs per action "
+                   "dimension), where DQN needs the torque cut into a few values.",
+                   "by construction: the networks' outputs, no runs needed")
 
 
-def verdicts(figs: pd.DataFrame, sides: Sides, n_actions: int,
+def verdicts(snap: ExperimentSnapshot, figs: pd.DataFrame, sides: Sides, n_actions: int,
              trace_every: int | None = None, eval_every: int | None = None
              ) -> dict[str, Verdict]:
-    """One :class:`Verdict` per aspect (:data:`ASPECTS`)."""
+    """One :class:`~ui.verdicts.Verdict` per aspect (:data:`ASPECTS`); those measured on the
+    runs are "too early" until every seed they compare has finished in ``snap``."""
+    ev = evidence(snap, sides.order)
     return {"action space": action_verdict(n_actions),
-            "policy type": policy_verdict(figs, sides, n_actions),
-            "stability": stability_verdict(figs, sides, trace_every),
-            "sample efficiency": sample_efficiency_verdict(figs, sides, eval_every),
-            "convergence": convergence_verdict(figs, sides)}
+            "policy type": policy_verdict(figs, sides, ev, n_actions),
+            "stability": stability_verdict(figs, sides, ev, trace_every),
+            "sample efficiency": sample_efficiency_verdict(figs, sides, ev, eval_every),
+            "convergence": convergence_verdict(figs, sides, ev)}
 
 
 def comparison_table(snap: ExperimentSnapshot, figs: pd.DataFrame, sides: Sides,
                      n_actions: int, trace_every: int | None = None,
                      found: dict[str, Verdict] | None = None) -> pd.DataFrame:
     """The lesson's table, five rows (:data:`ASPECTS`): the lesson's claim for each side, the
-    measured numbers of each label beside it, and whether they agree."""
-    found = found if found is not None else verdicts(figs, sides, n_actions, trace_every)
+    measured numbers of each label beside it, and the verdict (:data:`VERDICT_COLUMN`)."""
+    found = found if found is not None else verdicts(snap, figs, sides, n_actions, trace_every)
     configs = {lb: (snap.by_label(lb)[0].config if snap.by_label(lb) else None)
                for lb in sides.order}
     rows = []
@@ -632,7 +666,7 @@ def comparison_table(snap: ExperimentSnapshot, figs: pd.DataFrame, sides: Sides,
             if aspect == "action space":
                 cells[lb] = action_cell(n_actions, value_based)
             elif aspect == "policy type":
-                cells[lb] = policy_cell(figs, lb, configs[lb], n_actions)
+                cells[lb] = policy_cell(figs, lb, configs[lb], n_actions, value_based)
             elif aspect == "stability":
                 cells[lb] = stability_cell(figs, lb, trace_every)
             elif aspect == "sample efficiency":
@@ -644,7 +678,7 @@ def comparison_table(snap: ExperimentSnapshot, figs: pd.DataFrame, sides: Sides,
         row["lesson: policy-based"] = LESSON[aspect][1]
         for lb in sides.policy:
             row[f"measured: {lb}"] = cells[lb]
-        row["does the measurement agree?"] = found[aspect].status
+        row[VERDICT_COLUMN] = found[aspect].status
         rows.append(row)
     return pd.DataFrame(rows)
 

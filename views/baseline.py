@@ -10,8 +10,20 @@ from pgcore.experiments import grid
 from ui import experiment_controls as controls
 from ui import links, style
 from ui.experiment_charts import group_bands, groups_band_chart, strip_chart, x_max_of
-from ui.experiment_reference import reference_bands, reference_caption, reference_rows
-from ui.experiment_summary import summary_row, threshold_rows
+from ui.experiment_reference import (
+    reference_bands,
+    reference_caption,
+    reference_rows,
+    typical_verdict,
+)
+from ui.experiment_summary import (
+    BASELINE_CLAIM,
+    baseline_measure,
+    runs_verdict,
+    summary_row,
+    threshold_rows,
+)
+from ui.verdicts import evidence
 
 KEY = "exp.baseline"
 NONE, VALUE = "no baseline", "learned value baseline"
@@ -59,11 +71,22 @@ def draw(snap) -> None:
     st.dataframe(pd.DataFrame(summary), hide_index=True, width="stretch")
     with st.expander("Per seed"):
         st.dataframe(rows, hide_index=True, width="stretch")
-    st.caption("Wobble: the standard deviation of the episode-to-episode change of the "
+    partial = evidence(snap, [NONE, VALUE]).partial_note()
+    st.caption((f"{partial} " if partial else "")
+               + "Wobble: the standard deviation of the episode-to-episode change of the "
                "100-episode moving average, times 100 (in return units). A steadier learner "
                "has a smaller wobble. It needs at least 102 episodes."
                + (" Rows marked *typical*: the same figures for the reference runs shipped "
                   "with the app (other seeds, 1,000 episodes each)." if show_reference else ""))
+    with st.container(border=True):
+        st.markdown("##### What the lesson says, and what we measured")
+        st.markdown(f"**The lesson:** {BASELINE_CLAIM}")
+        typical = (typical_verdict(snap, [NONE, VALUE], BASELINE_CLAIM, baseline_measure)
+                   if show_reference else None)
+        if typical is not None:
+            st.markdown(f"**Typical result:** {typical.measured()}")
+        yours = runs_verdict(snap, [NONE, VALUE], BASELINE_CLAIM, baseline_measure)
+        st.markdown(f"**Your runs:** {yours.measured()}")
 
     st.subheader("Learning curves", anchor=False)
     bands = group_bands(snap, "return", window)

@@ -11,6 +11,7 @@ from ui import experiment_controls as controls
 from ui import links, style
 from ui.experiment_charts import x_max_of
 from ui.state import slot_pool
+from ui.verdicts import evidence
 
 KEY = "exp.dqn_over"
 PLAIN, DOUBLE = "plain DQN", "Double DQN"
@@ -80,8 +81,10 @@ def draw(snap) -> None:
                                 "Double minus plain (paired by seed)": {"bias": diff}}),
                  hide_index=True, width="stretch")
     n = diff["n"]
-    st.caption("Bias: per seed, the mean of (predicted − collected) over its evaluations in the "
-               "span; then the mean of those per-seed numbers with a 95% t-interval across "
+    ev = evidence(snap, [PLAIN, DOUBLE])
+    st.caption((f"{ev.partial_note()} " if not ev.complete else "")
+               + "Bias: per seed, the mean of (predicted − collected) over its evaluations in "
+               "the span; then the mean of those per-seed numbers with a 95% t-interval across "
                f"seeds ({n} seed{'s' if n != 1 else ''})."
                + (" With 2 seeds the t-interval is very wide (its multiplier is 12.7)."
                   if n == 2 else "")
@@ -90,12 +93,13 @@ def draw(snap) -> None:
 
     with st.container(border=True):
         st.markdown("##### What the lesson says, and what we measured")
-        for claim in (dq.float_claim(nums[PLAIN], span),
-                      dq.hug_claim(nums[PLAIN], nums[DOUBLE], diff, span)):
+        for claim in (dq.float_claim(nums[PLAIN], span, ev),
+                      dq.hug_claim(nums[PLAIN], nums[DOUBLE], diff, span, ev)):
             st.markdown(claim.markdown())
         plain_bias = nums[PLAIN]["bias"]["mean"]
         copies = dq.copies_numbers(snap, PLAIN)
-        if plain_bias is not None and plain_bias < 0 and copies["copies"]["median"] is not None:
+        if (ev.complete and plain_bias is not None and plain_bias < 0
+                and copies["copies"]["median"] is not None):
             st.caption(
                 "Why it can sit below: with a hard copy every 1,000 steps each copy adds one "
                 "step of look-ahead to Q, and after K copies Q can be worth at most about "

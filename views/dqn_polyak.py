@@ -11,6 +11,7 @@ from ui import experiment_controls as controls
 from ui import links, style
 from ui.experiment_charts import group_bands, groups_band_chart, x_max_of
 from ui.state import slot_pool
+from ui.verdicts import evidence
 
 KEY = "exp.dqn_polyak"
 HARD_1000, POLYAK, HARD_200 = "hard copy every 1,000", "Polyak τ = 0.005", "hard copy every 200"
@@ -74,19 +75,21 @@ def draw(snap) -> None:
         "averaged over bins of at least 1,000 env steps"), width="stretch")
 
     numbers = dq.distance_numbers(snap)
+    ev = evidence(snap, ORDER)
     st.dataframe(dq.distance_table(numbers), hide_index=True, width="stretch")
-    st.caption("Mean ‖θ_target − θ‖: averaged over every update, per seed over the env steps "
-               "all three settings of that seed have reached (so a run that plays longer "
-               "episodes is not compared on later, calmer weights); the median over seeds, "
-               "the range in brackets. Low point ÷ typical: how far the distance dips below "
-               "its local median (5th percentile of the ratio): near 0 for a saw-tooth, near 1 "
-               "for a smooth trail.")
+    st.caption(" ".join(filter(None, [
+        ev.partial_note(),
+        "Mean ‖θ_target − θ‖: averaged over every update, per seed over the env steps all "
+        "three settings of that seed have reached (so a run that plays longer episodes is not "
+        "compared on later, calmer weights); the median over seeds, the range in brackets. "
+        "Low point ÷ typical: how far the distance dips below its local median (5th percentile "
+        "of the ratio): near 0 for a saw-tooth, near 1 for a smooth trail."])))
 
     equiv = dq.polyak_equivalents(numbers, POLYAK, HARD_200, HARD_1000)
     with st.container(border=True):
         st.markdown("##### What the lesson says, and what we measured")
-        for claim in (dq.smooth_claim(numbers, POLYAK, [HARD_1000, HARD_200]),
-                      dq.pace_claim(equiv, tau=TAU)):
+        for claim in (dq.smooth_claim(numbers, POLYAK, [HARD_1000, HARD_200], ev),
+                      dq.pace_claim(equiv, ev, tau=TAU)):
             st.markdown(claim.markdown())
         st.caption(
             f"Two readings of \"the pace\". Polyak with τ = {TAU} is an average over roughly "

@@ -10,6 +10,7 @@ from ui import experiment_controls as controls
 from ui import links, style
 from ui.experiment_charts import x_max_of
 from ui.state import slot_pool
+from ui.verdicts import evidence
 
 KEY = "exp.dqn_target"
 FROZEN, NONE = "C = 1000 (frozen target)", "C = 1 (no target network)"
@@ -53,20 +54,23 @@ def draw(snap) -> None:
         style.chart(right, dq.q_chart(dq.q_curves(snap, label), x_max, f"{label}: Q",
                                       y_max=q_top), width="stretch")
 
+    ev = evidence(snap, [FROZEN, NONE])
     st.subheader("Numbers", anchor=False)
     st.dataframe(dq.target_table(list(numbers.values())), hide_index=True, width="stretch")
-    st.caption("Median over seeds, with the range in brackets. The final average is over the "
-               "last 100 episodes; the best is the highest 100-episode average anywhere in the "
-               "run (both over the whole run while it is shorter than 100 episodes). Peak mean "
-               "Q: the largest per-episode mean of the predicted Q over the run.")
+    st.caption(" ".join(filter(None, [
+        ev.partial_note(),
+        "Median over seeds, with the range in brackets. The final average is over the last "
+        "100 episodes; the best is the highest 100-episode average anywhere in the run (both "
+        "over the whole run while it is shorter than 100 episodes). Peak mean Q: the largest "
+        "per-episode mean of the predicted Q over the run."])))
 
     stable, broken = numbers.get(FROZEN), numbers.get(NONE)
     if stable is None or broken is None:
         return
     with st.container(border=True):
         st.markdown("##### What the lesson says, and what we measured")
-        for claim in (dq.parks_claim(stable), dq.collapse_claim(broken, stable),
-                      dq.q_claim(broken, stable)):
+        for claim in (dq.parks_claim(stable, ev.of([FROZEN])),
+                      dq.collapse_claim(broken, stable, ev), dq.q_claim(broken, stable, ev)):
             st.markdown(claim.markdown())
     copies = dq.copies_numbers(snap, FROZEN)
     if copies["copies"]["median"]:

@@ -9,6 +9,7 @@ from pgcore.runner import BackgroundRun
 from ui import links, state, style
 from ui import pendulum_charts as pc
 from ui.live import end_note
+from ui.verdicts import PARTLY, Verdict
 
 KEY = "pend"
 DQN_KEY = "pend.dqn"
@@ -332,20 +333,27 @@ else:
     else:
         draw_compare(pg_page.snapshot(), dqn_page.snapshot())
 
+LESSON_CHECKS = (
+    Verdict("value-based methods handle discrete actions only; a continuous action leaves no "
+            "finite list to take the argmax over.", PARTLY,
+            "For DQN as written, yes: pgcore's DQN refuses Pendulum's torque until it is cut "
+            "into values. But with a single torque the cut is cheap, and then DQN does well: "
+            "on seed 0, with 5 values, its 100-episode average reached −192 after 26k env "
+            "steps and −139 after 53k (60 s), where PPO with the default settings above needs "
+            "about 150k for −200 (149k, the median of seeds 0-4; best averages −172 to −186). "
+            "What a list cannot survive is many action dimensions: the k^d table. Press Start "
+            "to measure your own.",
+            "measured once on a shared 2-core machine: DQN one run (seed 0), PPO seeds 0-4 of "
+            "`bench/bench_pendulum.py`; not your runs"),
+    Verdict("a policy network outputs a mean and a spread.", PARTLY,
+            "Ours outputs the mean from the state; the spread is one learned number for all "
+            "states. That is why σ is a single curve here and why the entropy each update "
+            "reports tells us σ.", "by construction: the Gaussian policy head, no runs needed"),
+)
+
 with st.container(border=True):
     st.markdown("##### What the lesson says, and what we measured")
-    st.markdown(
-        "* *Value-based methods handle discrete actions only; a continuous action leaves no "
-        "finite list to take the argmax over.* For DQN as written, yes: pgcore's DQN refuses "
-        "Pendulum's torque until it is cut into values. But with a single torque the cut is "
-        "cheap, and then DQN does well: on seed 0, with 5 values, its 100-episode average "
-        "reached −192 after 26k env steps and −139 after 53k (60 s), where PPO with the "
-        "default settings above needs about 150k for −200 (149k, the median of seeds 0-4 in "
-        "`bench/bench_pendulum.py`; best averages −172 to −186). What a list cannot survive is "
-        "many action dimensions: the k^d table. One run each on a shared 2-core machine: "
-        "press Start to measure your own.\n"
-        "* *A policy network outputs a mean and a spread.* Ours outputs the mean from the "
-        "state; the spread is one learned number for all states. That is why σ is a single "
-        "curve here and why the entropy each update reports tells us σ.")
+    for check in LESSON_CHECKS:
+        st.markdown(check.markdown())
 
 link.finish(where=share_box)

@@ -134,7 +134,7 @@ def draw(done: dict, settings: dict) -> None:
     with st.container(border=True):
         st.markdown("##### What we claim, and what we measured")
         for finding in rc.findings(results):
-            st.markdown(finding.markdown())
+            st.markdown(finding.markdown(rc.LEAD))
 
     st.download_button("Records (CSV)", data=rc.to_csv(results), file_name="rps-records.csv",
                        mime="text/csv", icon=":material/table:", key=f"{KEY}.csv",

@@ -8,8 +8,9 @@ from pgcore.experiments import grid
 from ui import experiment_controls as controls
 from ui import links, style
 from ui.experiment_charts import seed_curves, seeds_band_chart, x_max_of
-from ui.experiment_reference import reference_bands, reference_caption
-from ui.experiment_summary import fmt, spread_numbers
+from ui.experiment_reference import reference_bands, reference_caption, typical_verdict
+from ui.experiment_summary import SPREAD_CLAIM, fmt, runs_verdict, spread_measure, spread_numbers
+from ui.verdicts import evidence
 
 KEY = "exp.seeds"
 LABELS = {"reinforce": "REINFORCE, no baseline", "a2c": "A2C"}
@@ -59,11 +60,23 @@ def draw(snap) -> None:
             m2.metric("Final spread", fmt(spread["final_std"], ".1f"),
                       help="The standard deviation across seeds of each seed's mean return "
                            "over its last 100 episodes.")
-    st.caption("Thresholds: 195 is CartPole-v0's criterion (the one the lesson quotes), 475 "
+    labels = [LABELS["reinforce"], LABELS["a2c"]]
+    partial = evidence(snap, labels).partial_note()
+    st.caption((f"{partial} " if partial else "")
+               + "Thresholds: 195 is CartPole-v0's criterion (the one the lesson quotes), 475 "
                "CartPole-v1's. Both algorithms use our tuned defaults; REINFORCE here uses raw "
                "returns, no baseline at all.")
     if drawn:
         st.caption(reference_caption(drawn, window))
+    with st.container(border=True):
+        st.markdown("##### What the lesson says, and what we measured")
+        st.markdown(f"**The lesson:** {SPREAD_CLAIM}")
+        typical = (typical_verdict(snap, labels, SPREAD_CLAIM, spread_measure)
+                   if show_reference else None)
+        if typical is not None:
+            st.markdown(f"**Typical result:** {typical.measured()}")
+        yours = runs_verdict(snap, labels, SPREAD_CLAIM, spread_measure)
+        st.markdown(f"**Your runs:** {yours.measured()}")
     controls.download_ui(KEY, snap, "seeds-and-variance")
 
 

@@ -153,7 +153,7 @@ def draw(done: dict, settings: dict) -> None:
     with st.container(border=True):
         st.markdown("##### What we claim, and what we measured")
         for finding in sc.findings(policy, q):
-            st.markdown(finding.markdown())
+            st.markdown(finding.markdown(sc.LEAD))
 
     st.download_button("Measurements (CSV)", data=sc.to_csv(policy, q),
                        file_name="smoothness.csv", mime="text/csv", icon=":material/table:",

@@ -8,6 +8,7 @@ from ui import experiment_controls as controls
 from ui import links, style
 from ui import value_policy as vp
 from ui.experiment_summary import fmt
+from ui.verdicts import evidence
 
 KEY = "exp.value_policy"
 RUNNERS, SIDES = vp.RUNNERS, vp.SIDES
@@ -53,13 +54,17 @@ def draw(snap) -> None:
     budget = vp.snapshot_budget(snap)  # the runs' own, whatever the widget says now
     trace_every = vp.trace_interval(budget)
     figs = vp.figures(snap)
-    found = vp.verdicts(figs, SIDES, n_actions, trace_every, vp.eval_interval(budget))
+    found = vp.verdicts(snap, figs, SIDES, n_actions, trace_every, vp.eval_interval(budget))
 
     st.subheader("The lesson's table, measured", anchor=False)
+    partial = evidence(snap, SIDES.order).partial_note()
+    if partial:
+        st.caption(f"{partial} Until then the numbers in the table are the runs' own so far, "
+                   "and a queued run has none.")
     st.table(vp.comparison_table(snap, figs, SIDES, n_actions, trace_every, found),
              hide_index=True)
     for aspect, verdict in found.items():
-        st.markdown(f"**{aspect.capitalize()}** ({verdict.status}). {verdict.text}")
+        st.markdown(f"**{aspect.capitalize()}**: {verdict.measured()}")
 
     x_max = max(budget, 1)
     left, right = st.columns(2, gap="medium")
