@@ -17,6 +17,7 @@ from tests.helpers import bench_module
 with bench_module("bench_pages") as _bench:
     PAGES, CHROMIUM, CHROMIUM_ARGS = _bench.PAGES, _bench.CHROMIUM, _bench.CHROMIUM_ARGS
     start_server, press_start = _bench.start_server, _bench.press_start
+    STATE_NO_CLAIM = _bench.STATE_NO_CLAIM
     results_rows, reading = _bench.results_rows, _bench.reading
 
 pytestmark = [
@@ -74,7 +75,7 @@ def test_every_condition_moves_at_once_and_no_verdict_comes_early(server, browse
         # read the state after the rows: if runs are still going, the page must say so
         done, too_early = reading(page)
         assert done is not None, "no status line"
-        if done[0] < done[1]:
+        if done[0] < done[1] and path not in STATE_NO_CLAIM:
             assert too_early, (
                 f"{done[0]} of {done[1]} runs done, yet the page states no 'too early'")
         assert page.locator('[data-testid="stException"]').count() == 0

@@ -462,9 +462,12 @@ def test_eval_frame_chart_and_csv():
 
 
 def test_duration_text():
-    assert dq.duration_text(6, 400, 2) == "about 6 minutes on 2 cores"
+    # every run starts at once and the cores are shared: the time is the runs' total work
+    # over the cores (no waves of runs waiting for a free core)
+    assert dq.duration_text(6, 400, 2) == "about 2 minutes on 2 cores"
     assert dq.duration_text(1, 20, 1) == "about a minute on 1 core"
-    assert dq.duration_text(9, 400, 2) == "about 10 minutes on 2 cores"
+    assert dq.duration_text(9, 400, 2) == "about 3 minutes on 2 cores"
+    assert dq.duration_text(9, 400, 1) == "about 5 minutes on 1 core"
 
 
 def test_seed_major_keeps_settings_together():

@@ -36,12 +36,14 @@ CEILING = (1 - GAMMA ** 500) / (1 - GAMMA)
 """The largest discounted return a CartPole-v1 episode can pay with gamma = 0.99 (500 steps
 of +1): about 99.3. A mean predicted Q far above it is not a value any policy can earn."""
 
-STEPS_PER_SECOND = 400.0
-"""Env steps per second of one lesson-preset DQN run on one core (a learning step every env
-step), measured on a busy two-core machine; a rough figure for the time estimate only."""
-TYPICAL_EPISODE_LENGTH = 120.0
+STEPS_PER_SECOND = 1500.0
+"""Env steps per second per core of lesson-preset DQN runs (a learning step every env step)
+training together in the run hosts, from ``bench/bench_pages.py`` on two cores; a rough
+figure for the time estimate only."""
+TYPICAL_EPISODE_LENGTH = 125.0
 """A 400-episode lesson run averages roughly this many steps per episode (it starts near 20
-and ends in the hundreds); a rough figure for the time estimate only."""
+and ends in the hundreds: 91 for C = 1000 and 159 for C = 1 on seed 0); a rough figure for
+the time estimate only."""
 
 PREDICTED, COLLECTED = "predicted max Q(s₀, a)", "discounted return collected"
 SEED_COLORS = PALETTE
@@ -141,15 +143,15 @@ def duration_text(n_runs: int, episodes: int, cores: int,
                   steps_per_second: float = STEPS_PER_SECOND,
                   episode_length: float = TYPICAL_EPISODE_LENGTH) -> str:
     """A rough wall-time estimate for ``n_runs`` lesson-preset runs of ``episodes`` episodes
-    sharing ``cores`` cores, as a phrase ("about 6 minutes on 2 cores").
+    training together on ``cores`` cores (they all start at once and share the cores), as a
+    phrase ("about 3 minutes on 2 cores").
 
     >>> duration_text(6, 400, 2)
-    'about 6 minutes on 2 cores'
+    'about 2 minutes on 2 cores'
     """
     cores = max(1, int(cores))
-    per_run = episodes * episode_length / steps_per_second  # seconds
-    waves = math.ceil(n_runs / cores)
-    minutes = waves * per_run / 60.0
+    per_run = episodes * episode_length / steps_per_second  # core-seconds
+    minutes = n_runs * per_run / cores / 60.0
     core_text = f"{cores} core" + ("s" if cores != 1 else "")
     if minutes < 1.5:
         return f"about a minute on {core_text}"

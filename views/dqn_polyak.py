@@ -10,7 +10,7 @@ from ui import dqn_charts as dq
 from ui import experiment_controls as controls
 from ui import links, style
 from ui.experiment_charts import group_bands, groups_band_chart, x_max_of
-from ui.state import slot_pool
+from ui.state import server_cores
 from ui.verdicts import evidence
 
 KEY = "exp.dqn_polyak"
@@ -38,7 +38,7 @@ with st.container(border=True):
         window = controls.smoothing_ui(KEY, link=link)
     n_runs = len(seeds) * len(ORDER)
     st.caption(f"Every setting learns on every environment step: {n_runs} runs take "
-               f"{dq.duration_text(n_runs, episodes, slot_pool().max_concurrent)} (longer "
+               f"{dq.duration_text(n_runs, episodes, server_cores())} (longer "
                "when the agents learn well). You can switch pages meanwhile.")
     link.finish()
 

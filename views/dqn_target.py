@@ -9,7 +9,7 @@ from ui import dqn_charts as dq
 from ui import experiment_controls as controls
 from ui import links, style
 from ui.experiment_charts import x_max_of
-from ui.state import slot_pool
+from ui.state import server_cores
 from ui.verdicts import evidence
 
 KEY = "exp.dqn_target"
@@ -32,7 +32,7 @@ with st.container(border=True):
         episodes = controls.episodes_ui(KEY, default=400, link=link)
     n_runs = len(seeds) * len(PRESETS)
     st.caption(f"Both settings learn on every environment step, so this is slow: {n_runs} runs "
-               f"take {dq.duration_text(n_runs, episodes, slot_pool().max_concurrent)} "
+               f"take {dq.duration_text(n_runs, episodes, server_cores())} "
                "(longer when the agents learn well: good episodes are long). You can switch "
                "pages meanwhile.")
     link.finish()

@@ -51,7 +51,7 @@ def draw(snap) -> None:
                 col.image(rgb, caption=f"{r.label}: episode {episode:,}, step {step}",
                           width="stretch")
             else:
-                what = {"waiting": "waiting for a free core",
+                what = {"waiting": "waiting to start",
                         "starting": "starting"}.get(r.state, r.state)
                 col.caption(f"{r.label}: {what}")
     data = race_data(snap, window)
@@ -73,9 +73,9 @@ def draw(snap) -> None:
                      "seconds to 475": fmt(s["seconds_to_475"], ",.1f"),
                      "last 100 average": fmt(s["final_avg100"], ".1f")})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    st.caption("Runs share this server's cores (at most one run per core trains at a time), so "
-               "seconds are each run's own training time. Env steps are the fairer yardstick "
-               "of how much experience each algorithm needs."
+    st.caption("The five runs train at the same time, taking turns on this server's cores, "
+               "so seconds are each run's own training time. Env steps are the fairer "
+               "yardstick of how much experience each algorithm needs."
                + (" " + reference_caption(groups, window, x="env_steps") +
                   " Seconds depend on the machine, so that chart has no bands."
                   if groups else ""))
