@@ -466,7 +466,7 @@ def test_duration_text():
     # over the cores (no waves of runs waiting for a free core)
     assert dq.duration_text(6, 400, 2) == "about 2 minutes on 2 cores"
     assert dq.duration_text(1, 20, 1) == "about a minute on 1 core"
-    assert dq.duration_text(9, 400, 2) == "about 3 minutes on 2 cores"
+    assert dq.duration_text(12, 400, 2) == "about 3 minutes on 2 cores"
     assert dq.duration_text(9, 400, 1) == "about 5 minutes on 1 core"
 
 
