@@ -15,9 +15,10 @@ calls on the *same memory* as the torch parameters:
 * :func:`layers_of` reads a :class:`torch.nn.Sequential` of ``Linear`` / ``Tanh`` / ``ReLU``
   as :class:`Dense` layers whose weights and gradients are numpy views of those buffers;
 * :func:`forward` and :func:`backward` are the chain rule through those layers, written out;
-* :func:`categorical_grad` and :func:`gaussian_grad` give the gradient of the one-sample
-  policy loss with respect to the policy head's outputs; :func:`head_terms` gives, for a
-  batch, log pi(a|s) and H(pi(.|s)) with their derivatives, which a loss combines;
+* where a loss meets the policy, the head supplies log pi(a|s) and H(pi(.|s)) with their
+  derivatives with respect to its outputs (:meth:`~pgcore.heads.CategoricalHead.terms`,
+  :meth:`~pgcore.heads.GaussianHead.terms`, and ``one_step_grad`` for one sample): a
+  distribution owns its maths, this module only the network's;
 * :class:`HandNet` is a whole :class:`~pgcore.networks.PolicyValueNet` (trunk, policy head,
   value head, state-independent outputs) as such layers: one forward, one backward.
 
@@ -239,156 +240,6 @@ def hand_net(net, grads: dict[int, np.ndarray]) -> HandNet:
     value = None if net.value_head is None else layers_of(net.value_head, grads)
     return HandNet(layers_of(net.trunk, grads), layers_of(net.policy_head, grads), value,
                    extra, grad_extra)
-
-
-# ----- the policy head's side of the loss ------------------------------------------------------
-
-
-def categorical_grad(logits: np.ndarray, action: int, advantage: float,
-                     beta: float) -> tuple[np.ndarray, float, float]:
-    """For one state's logits z (A,) and the sampled action a, the one-sample policy loss
-    L = -A log pi(a|s) - beta H(pi(.|s)) with pi = softmax(z): returns (dL/dz (A,),
-    log pi(a|s), H).
-
-    d log pi(a|s) / dz = onehot(a) - pi;  dH/dz_j = -pi_j (log pi_j + H).
-
-    >>> g, log_p, h = categorical_grad(np.zeros(2), 1, advantage=2.0, beta=0.0)
-    >>> g, round(log_p, 4), round(h, 4)  # pi = (0.5, 0.5): -2 * ((0, 1) - (0.5, 0.5))
-    (array([ 1., -1.]), -0.6931, 0.6931)
-    """
-    z = logits - logits.max()
-    log_pi = z - math.log(float(np.exp(z).sum()))  # (A,)
-    pi = np.exp(log_pi)
-    entropy = float(-(pi * log_pi).sum())
-    grad = pi * advantage  # -A (onehot - pi) ...
-    grad[action] -= advantage
-    if beta:
-        grad += beta * pi * (log_pi + entropy)  # ... - beta dH/dz
-    return grad, float(log_pi[action]), entropy
-
-
-def gaussian_grad(head, outputs: np.ndarray, action: np.ndarray, advantage: float,
-                  beta: float) -> tuple[np.ndarray, float, float]:
-    """The same for a :class:`~pgcore.heads.GaussianHead`: ``outputs`` (2d,) are the mean
-    outputs u and the log-std outputs s; mu = centre + half * tanh(u) (or u, unsquashed),
-    log sigma = clamp(s, lo, hi); returns (dL/d outputs (2d,), log pi(a|s), H).
-
-    log pi(a|s) = sum_i [ -(a_i - mu_i)^2 / (2 sigma_i^2) - log sigma_i - log(2 pi) / 2 ];
-    H = sum_i [ log sigma_i + (1 + log(2 pi)) / 2 ], so
-    d log pi / du_i = (a_i - mu_i) / sigma_i^2 * half_i (1 - tanh(u_i)^2) (unsquashed: * 1),
-    d log pi / ds_i = (a_i - mu_i)^2 / sigma_i^2 - 1 and dH / ds_i = 1 (both 0 where the clamp
-    holds s_i at a bound, as for torch's clamp).
-    """
-    from .heads import LOG_STD_BOUNDS
-
-    d = head.dim
-    u, s = outputs[:d], outputs[d:]
-    if head.squash:
-        t = np.tanh(u)
-        mean, dmean = head._centre + head._half * t, head._half * (1.0 - t * t)  # (d,)
-    else:  # the raw output is the mean
-        mean, dmean = u, 1.0
-    log_std = np.clip(s, *LOG_STD_BOUNDS)
-    inv_var = np.exp(-2.0 * log_std)
-    diff = action - mean
-    z2 = diff * diff * inv_var
-    log_prob = float((-0.5 * z2 - log_std - 0.5 * math.log(2 * math.pi)).sum())
-    entropy = float((log_std + 0.5 * (1.0 + math.log(2 * math.pi))).sum())
-    inside = (s >= LOG_STD_BOUNDS[0]) & (s <= LOG_STD_BOUNDS[1])
-    grad = np.empty(2 * d)
-    grad[:d] = -advantage * diff * inv_var * dmean
-    grad[d:] = np.where(inside, -advantage * (z2 - 1.0) - beta, 0.0)
-    return grad, log_prob, entropy
-
-
-def output_grad(head, outputs, action, advantage: float, beta: float):
-    """dL/d outputs, log pi(a|s) and H for ``head``, by its ``kind``."""
-    if head.kind == "categorical":
-        return categorical_grad(outputs, int(action), advantage, beta)
-    if head.kind == "gaussian":
-        return gaussian_grad(head, outputs, action, advantage, beta)
-    raise TypeError(f"no by-hand policy gradient for a {head.kind} head")
-
-
-# ----- the policy head's side of a batch loss --------------------------------------------------
-
-
-@dataclass
-class PolicyTerms:
-    """log pi(a_t|s_t) and H(pi(.|s_t)) for a batch (B,), with their derivatives with
-    respect to the head's outputs (B, out_dim). A loss that depends on the policy only through
-    them, L = sum_t f_t(log pi_t, H_t), has dL/d outputs_t = (df_t/d log pi_t) d log pi_t +
-    (df_t/dH_t) dH_t: :meth:`output_grad`."""
-
-    log_prob: np.ndarray  # (B,)
-    entropy: np.ndarray  # (B,)
-    dlog_prob: np.ndarray  # (B, out_dim)
-    dentropy: np.ndarray  # (B, out_dim)
-
-    def output_grad(self, coef_log_prob: np.ndarray, coef_entropy: float) -> np.ndarray:
-        """dL/d outputs (B, out_dim) from dL/d log pi_t (B,) and dL/dH_t (the same for every
-        t: -beta / B for a mean entropy bonus)."""
-        grad = self.dlog_prob * coef_log_prob[:, None]
-        if coef_entropy:
-            grad += coef_entropy * self.dentropy
-        return grad
-
-
-def categorical_head_terms(logits: np.ndarray, actions: np.ndarray) -> PolicyTerms:
-    """For logits z (B, A) and the taken actions (B,), with pi = softmax(z):
-    d log pi(a|s) / dz = onehot(a) - pi and dH/dz = -pi (log pi + H).
-
-    >>> t = categorical_head_terms(np.zeros((1, 2)), np.array([1]))
-    >>> t.dlog_prob, np.round(t.log_prob, 4), np.round(t.entropy, 4)  # pi = (0.5, 0.5)
-    (array([[-0.5,  0.5]]), array([-0.6931]), array([0.6931]))
-    """
-    z = logits.astype(np.float64)
-    z -= z.max(axis=1, keepdims=True)
-    log_pi = z - np.log(np.exp(z).sum(axis=1, keepdims=True))  # (B, A)
-    pi = np.exp(log_pi)
-    entropy = -(pi * log_pi).sum(axis=1)  # (B,)
-    rows = np.arange(len(z))
-    dlog_prob = -pi
-    dlog_prob[rows, actions] += 1.0
-    return PolicyTerms(log_pi[rows, actions], entropy, dlog_prob,
-                       -pi * (log_pi + entropy[:, None]))
-
-
-def gaussian_head_terms(head, outputs: np.ndarray, actions: np.ndarray) -> PolicyTerms:
-    """The same for a :class:`~pgcore.heads.GaussianHead`: ``outputs`` (B, 2d) are the mean
-    outputs u and the log-std outputs s, ``actions`` (B, d) as sampled. As in
-    :func:`gaussian_grad`: d log pi / du_i = (a_i - mu_i) / sigma_i^2 * dmu_i/du_i,
-    d log pi / ds_i = (a_i - mu_i)^2 / sigma_i^2 - 1, dH/ds_i = 1 (0 where the clamp holds
-    s_i at a bound); dH/du = 0."""
-    from .heads import LOG_STD_BOUNDS
-
-    d = head.dim
-    out = outputs.astype(np.float64)
-    u, s = out[:, :d], out[:, d:]
-    if head.squash:
-        t = np.tanh(u)
-        mean, dmean = head._centre + head._half * t, head._half * (1.0 - t * t)  # (B, d)
-    else:
-        mean, dmean = u, 1.0
-    log_std = np.clip(s, *LOG_STD_BOUNDS)
-    inv_var = np.exp(-2.0 * log_std)
-    diff = np.asarray(actions, np.float64).reshape(len(out), d) - mean
-    z2 = diff * diff * inv_var
-    log_prob = (-0.5 * z2 - log_std - 0.5 * math.log(2 * math.pi)).sum(axis=1)
-    entropy = (log_std + 0.5 * (1.0 + math.log(2 * math.pi))).sum(axis=1)
-    inside = (s >= LOG_STD_BOUNDS[0]) & (s <= LOG_STD_BOUNDS[1])
-    dlog_prob = np.concatenate((diff * inv_var * dmean, np.where(inside, z2 - 1.0, 0.0)), axis=1)
-    dentropy = np.concatenate((np.zeros_like(u), inside.astype(np.float64)), axis=1)
-    return PolicyTerms(log_prob, entropy, dlog_prob, dentropy)
-
-
-def head_terms(head, outputs: np.ndarray, actions: np.ndarray) -> PolicyTerms:
-    """:class:`PolicyTerms` for ``head``, by its ``kind``."""
-    if head.kind == "categorical":
-        return categorical_head_terms(outputs, np.asarray(actions, np.int64).reshape(-1))
-    if head.kind == "gaussian":
-        return gaussian_head_terms(head, outputs, actions)
-    raise TypeError(f"no by-hand policy gradient for a {head.kind} head")
 
 
 # ----- Adam on flat buffers --------------------------------------------------------------------

@@ -59,6 +59,29 @@ def sample_actions(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return (u >= cdf[:, :-1]).sum(axis=-1).astype(np.int64)
 
 
+
+@dataclass
+class PolicyTerms:
+    """log pi(a_t|s_t) and H(pi(.|s_t)) for a batch (B,), with their derivatives with
+    respect to the head's outputs (B, out_dim), as a policy head's :meth:`terms` gives them
+    (numpy, for the by-hand updates). A loss that depends on the policy only through them,
+    L = sum_t f_t(log pi_t, H_t), has dL/d outputs_t = (df_t/d log pi_t) d log pi_t +
+    (df_t/dH_t) dH_t: :meth:`output_grad`."""
+
+    log_prob: np.ndarray  # (B,)
+    entropy: np.ndarray  # (B,)
+    dlog_prob: np.ndarray  # (B, out_dim)
+    dentropy: np.ndarray  # (B, out_dim)
+
+    def output_grad(self, coef_log_prob: np.ndarray, coef_entropy: float) -> np.ndarray:
+        """dL/d outputs (B, out_dim) from dL/d log pi_t (B,) and dL/dH_t (the same for every
+        t: -beta / B for a mean entropy bonus)."""
+        grad = self.dlog_prob * coef_log_prob[:, None]
+        if coef_entropy:
+            grad += coef_entropy * self.dentropy
+        return grad
+
+
 @dataclass(frozen=True)
 class DiscreteActions:
     """What every head over ``Discrete(n)`` shares: ``n`` network outputs (one per action),
@@ -122,8 +145,51 @@ class CategoricalHead(DiscreteActions):
 
     def log_prob_entropy(self, outputs: torch.Tensor, actions: np.ndarray | torch.Tensor
                          ) -> tuple[torch.Tensor, torch.Tensor]:
-        """log pi(a|s) and H(pi(.|s)) for a batch, both (B,) with gradient."""
+        """log pi(a|s) and H(pi(.|s)) for a batch, both (B,) with gradient (autograd's
+        side: :func:`policy_terms`)."""
         return policy_terms(outputs, torch.as_tensor(actions, dtype=torch.int64))
+
+    def terms(self, logits: np.ndarray, actions: np.ndarray) -> PolicyTerms:
+        """The same in numpy with their derivatives, for logits z (B, A) and the taken
+        actions (B,), with pi = softmax(z): d log pi(a|s) / dz = onehot(a) - pi and
+        dH/dz = -pi (log pi + H).
+
+        >>> t = CategoricalHead(2).terms(np.zeros((1, 2)), np.array([1]))
+        >>> t.dlog_prob, np.round(t.log_prob, 4), np.round(t.entropy, 4)  # pi = (0.5, 0.5)
+        (array([[-0.5,  0.5]]), array([-0.6931]), array([0.6931]))
+        """
+        actions = np.asarray(actions, np.int64).reshape(-1)
+        z = logits.astype(np.float64)
+        z -= z.max(axis=1, keepdims=True)
+        log_pi = z - np.log(np.exp(z).sum(axis=1, keepdims=True))  # (B, A)
+        pi = np.exp(log_pi)
+        entropy = -(pi * log_pi).sum(axis=1)  # (B,)
+        rows = np.arange(len(z))
+        dlog_prob = -pi
+        dlog_prob[rows, actions] += 1.0
+        return PolicyTerms(log_pi[rows, actions], entropy, dlog_prob,
+                           -pi * (log_pi + entropy[:, None]))
+
+    def one_step_grad(self, logits: np.ndarray, action, advantage: float,
+                      beta: float) -> tuple[np.ndarray, float, float]:
+        """:meth:`terms` for one state, folded into the one-sample policy loss
+        L = -A log pi(a|s) - beta H(pi(.|s)) (the one-step actor-critic's): for its logits z
+        (A,) and the sampled action a, returns (dL/dz (A,), log pi(a|s), H).
+
+        >>> g, log_p, h = CategoricalHead(2).one_step_grad(np.zeros(2), 1, 2.0, 0.0)
+        >>> g, round(log_p, 4), round(h, 4)  # pi = (0.5, 0.5): -2 * ((0, 1) - (0.5, 0.5))
+        (array([ 1., -1.]), -0.6931, 0.6931)
+        """
+        action = int(action)
+        z = logits - logits.max()
+        log_pi = z - math.log(float(np.exp(z).sum()))  # (A,)
+        pi = np.exp(log_pi)
+        entropy = float(-(pi * log_pi).sum())
+        grad = pi * advantage  # -A (onehot - pi) ...
+        grad[action] -= advantage
+        if beta:
+            grad += beta * pi * (log_pi + entropy)  # ... - beta dH/dz
+        return grad, float(log_pi[action]), entropy
 
     def overlay(self, dist: np.ndarray, names: tuple[str, ...]) -> list[tuple[str, float, str]]:
         """What a frame shows about pi(.|s): ``(label, bar fraction in [0, 1], value text)``
@@ -303,6 +369,63 @@ class GaussianHead:
         a = torch.as_tensor(actions, dtype=outputs.dtype).reshape(-1, self.dim)
         mean, log_std = self.mean_and_log_std(outputs)
         return gaussian_terms(mean, log_std, a)
+
+    def _mean_and_slope(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray | float]:
+        """mu from the mean outputs u (numpy) and d mu / du."""
+        if self.squash:
+            t = np.tanh(u)
+            return self._centre + self._half * t, self._half * (1.0 - t * t)
+        return u, 1.0  # the raw output is the mean
+
+    def terms(self, outputs: np.ndarray, actions: np.ndarray) -> PolicyTerms:
+        """log pi(a|s), H and their derivatives in numpy, for ``outputs`` (B, 2d) (the mean
+        outputs u, then the log-std outputs s) and ``actions`` (B, d) as sampled::
+
+            d log pi / du_i = (a_i - mu_i) / sigma_i^2 * d mu_i / du_i
+            d log pi / ds_i = (a_i - mu_i)^2 / sigma_i^2 - 1,    dH / ds_i = 1,   dH / du = 0
+
+        (the s derivatives are 0 where the clamp holds s_i at a bound, as for torch's clamp).
+
+        >>> t = GaussianHead((-1.0,), (1.0,), squash=False).terms(
+        ...     np.array([[0.0, 0.0]]), np.array([[1.0]]))   # mu = 0, sigma = 1, a = 1
+        >>> t.dlog_prob, t.dentropy   # (a - mu) / sigma^2 = 1; (a - mu)^2 / sigma^2 - 1 = 0
+        (array([[1., 0.]]), array([[0., 1.]]))
+        """
+        d = self.dim
+        out = outputs.astype(np.float64)
+        u, s = out[:, :d], out[:, d:]
+        mean, dmean = self._mean_and_slope(u)  # (B, d)
+        log_std = np.clip(s, *LOG_STD_BOUNDS)
+        inv_var = np.exp(-2.0 * log_std)
+        diff = np.asarray(actions, np.float64).reshape(len(out), d) - mean
+        z2 = diff * diff * inv_var
+        log_prob = (-0.5 * z2 - log_std - 0.5 * math.log(2 * math.pi)).sum(axis=1)
+        entropy = (log_std + 0.5 * (1.0 + math.log(2 * math.pi))).sum(axis=1)
+        inside = (s >= LOG_STD_BOUNDS[0]) & (s <= LOG_STD_BOUNDS[1])
+        dlog_prob = np.concatenate((diff * inv_var * dmean, np.where(inside, z2 - 1.0, 0.0)),
+                                   axis=1)
+        dentropy = np.concatenate((np.zeros_like(u), inside.astype(np.float64)), axis=1)
+        return PolicyTerms(log_prob, entropy, dlog_prob, dentropy)
+
+    def one_step_grad(self, outputs: np.ndarray, action: np.ndarray, advantage: float,
+                      beta: float) -> tuple[np.ndarray, float, float]:
+        """:meth:`terms` for one state, folded into the one-sample policy loss
+        L = -A log pi(a|s) - beta H: for ``outputs`` (2d,) and the sampled action (d,),
+        returns (dL/d outputs (2d,), log pi(a|s), H)."""
+        d = self.dim
+        u, s = outputs[:d], outputs[d:]
+        mean, dmean = self._mean_and_slope(u)  # (d,)
+        log_std = np.clip(s, *LOG_STD_BOUNDS)
+        inv_var = np.exp(-2.0 * log_std)
+        diff = action - mean
+        z2 = diff * diff * inv_var
+        log_prob = float((-0.5 * z2 - log_std - 0.5 * math.log(2 * math.pi)).sum())
+        entropy = float((log_std + 0.5 * (1.0 + math.log(2 * math.pi))).sum())
+        inside = (s >= LOG_STD_BOUNDS[0]) & (s <= LOG_STD_BOUNDS[1])
+        grad = np.empty(2 * d)
+        grad[:d] = -advantage * diff * inv_var * dmean
+        grad[d:] = np.where(inside, -advantage * (z2 - 1.0) - beta, 0.0)
+        return grad, log_prob, entropy
 
     def to_env(self, action: np.ndarray) -> np.ndarray:
         """One action (d,) as the environment's ``step`` takes it: clipped to [low, high]."""

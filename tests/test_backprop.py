@@ -8,11 +8,11 @@ import torch
 
 from pgcore.algos import make_agent
 from pgcore.algos.a2c import loss as a2c_loss
-from pgcore.backprop import FlatAdam, categorical_grad, gaussian_grad
+from pgcore.backprop import FlatAdam
 from pgcore.buffers import Transition
 from pgcore.config import TrainConfig, preset
 from pgcore.envs import EnvSpec
-from pgcore.heads import LOG_STD_BOUNDS, GaussianHead
+from pgcore.heads import LOG_STD_BOUNDS, CategoricalHead, GaussianHead
 
 CARTPOLE = EnvSpec.discrete(4, 2)
 PENDULUM = EnvSpec.box(3, (-2.0,), (2.0,))
@@ -94,6 +94,7 @@ def test_by_hand_forward_equals_the_network():
 
 def test_categorical_grad_worked_example_and_autograd():
     # pi = softmax(0, 0) = (1/2, 1/2); a = 1, A = 2: dL/dz = -2 (onehot - pi) = (1, -1)
+    categorical_grad = CategoricalHead(3).one_step_grad
     g, log_p, h = categorical_grad(np.zeros(2, np.float32), 1, advantage=2.0, beta=0.0)
     np.testing.assert_allclose(g, [1.0, -1.0])
     assert log_p == pytest.approx(-np.log(2)) and h == pytest.approx(np.log(2))
@@ -114,7 +115,7 @@ def test_gaussian_grad_against_autograd_including_the_clamped_log_std(log_std):
     log_prob, entropy = head.log_prob_entropy(out[None], action[None])
     loss = -log_prob[0] * 1.3 - 0.2 * entropy[0]
     loss.backward()
-    g, lp, h = gaussian_grad(head, out.detach().numpy(), action, advantage=1.3, beta=0.2)
+    g, lp, h = head.one_step_grad(out.detach().numpy(), action, advantage=1.3, beta=0.2)
     np.testing.assert_allclose(g, out.grad.numpy(), rtol=1e-6, atol=1e-9)
     assert lp == pytest.approx(float(log_prob[0].detach()))
     assert h == pytest.approx(float(entropy[0].detach()))
@@ -297,7 +298,7 @@ def test_gaussian_grad_with_a_raw_mean_against_autograd():
     action = np.array([1.1])
     log_prob, entropy = head.log_prob_entropy(out[None], action[None])
     (-log_prob[0] * 0.6 - 0.1 * entropy[0]).backward()
-    g, lp, _ = gaussian_grad(head, out.detach().numpy(), action, advantage=0.6, beta=0.1)
+    g, lp, _ = head.one_step_grad(out.detach().numpy(), action, advantage=0.6, beta=0.1)
     np.testing.assert_allclose(g, out.grad.numpy(), rtol=1e-6, atol=1e-9)
     assert lp == pytest.approx(float(log_prob[0].detach()))
     assert head.distribution(np.array([[2.7, -0.3]]))[0, 0] == pytest.approx(2.7)  # not squashed

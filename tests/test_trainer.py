@@ -217,13 +217,12 @@ def _poison_after(trainer: Trainer, n_good: int, what: str = "logits", monkeypat
     reward infinite (values).
     """
     if trainer.config.algo == "actor-critic":
-        from pgcore.algos import actor_critic
-
         calls = [0]
-        original_grad, original_update = actor_critic.output_grad, trainer.agent.update
+        head_class = type(trainer.agent.head)
+        original_grad, original_update = head_class.one_step_grad, trainer.agent.update
 
-        def output_grad(*args):
-            grad, log_prob, entropy = original_grad(*args)
+        def one_step_grad(self, *args):
+            grad, log_prob, entropy = original_grad(self, *args)
             calls[0] += 1
             return (grad * float("nan") if calls[0] > n_good else grad), log_prob, entropy
 
@@ -232,7 +231,7 @@ def _poison_after(trainer: Trainer, n_good: int, what: str = "logits", monkeypat
                 tr.reward = float("inf")
             return original_update(tr)
 
-        monkeypatch.setattr(actor_critic, "output_grad", output_grad)
+        monkeypatch.setattr(head_class, "one_step_grad", one_step_grad)
         trainer.agent.update = update
         return
     if isinstance(trainer.agent, HandAgent):

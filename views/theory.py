@@ -18,7 +18,15 @@ from pgcore.algos.ppo import (
     probability_ratio,
 )
 from pgcore.algos.reinforce import ReinforceAgent, reinforce_advantages
-from pgcore.heads import GaussianHead, gaussian_terms, head_for, policy_terms, sample_actions
+from pgcore.heads import (
+    CategoricalHead,
+    GaussianHead,
+    PolicyTerms,
+    gaussian_terms,
+    head_for,
+    policy_terms,
+    sample_actions,
+)
 from pgcore.networks import PolicyValueNet
 from ui.docs import code_block
 
@@ -512,7 +520,7 @@ with text:
 with code:
     code_block(gaussian_terms, "log N(a; μ, σ²) and the entropy, with autograd (REINFORCE)")
     code_block(GaussianHead.mean_and_log_std, "the mean (squashed or raw), σ clamped")
-    code_block(backprop.gaussian_head_terms, "the same terms and their gradients written "
+    code_block(GaussianHead.terms, "the same terms and their gradients written "
                "out, for a batch (A2C, PPO; section 15)")
 
 # 15 --------------------------------------------------------------------------------------------
@@ -560,8 +568,9 @@ with text:
     )
 with code:
     code_block(backprop.backward, "the chain rule through tanh/relu layers")
-    code_block(backprop.categorical_head_terms, "where the policy's loss starts")
-    code_block(backprop.PolicyTerms.output_grad, "how a loss weighs log π and H")
+    code_block(CategoricalHead.terms, "where the policy's loss starts: the head's own "
+               "derivatives")
+    code_block(PolicyTerms.output_grad, "how a loss weighs log π and H")
     code_block(backprop.HandNet.backward, "both heads and a shared trunk")
     code_block(OneStepAgent.update, "one transition, one update")
     code_block(a2c.ActorCriticAgent.update, "a2c.loss and its gradient, for a rollout")

@@ -19,7 +19,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..backprop import head_terms
 from ..collect import Rollout
 from ..fields import Field, number, whole
 from ..returns import gae_advantages, normalize
@@ -129,7 +128,7 @@ class ActorCriticAgent(HandAgent):
         v = values[:T].reshape(-1)[valid]  # (B,)
         B = len(adv)
         actions = rollout.actions.reshape(T * N, *self.head.action_shape)[valid]
-        terms = head_terms(self.head, outputs[: T * N][valid], actions)  # log pi, H: (B,)
+        terms = self.head.terms(outputs[: T * N][valid], actions)  # log pi, H: (B,)
 
         # 3. The loss and its gradient with respect to the outputs and V(s_t):
         #    L = -w sum A_t log pi_t + value_coef mean (V_t - R_t)^2 - beta w sum H_t,

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backprop import FlatAdam, backward, first_row, forward, output_grad
+from ..backprop import FlatAdam, backward, first_row, forward
 from ..buffers import Transition
 from ..fields import Field, number
 from .a2c import ActorCriticAgent
@@ -100,8 +100,8 @@ class OneStepAgent(ActorCriticAgent):
         # backward: dL/d(outputs) from the head, dL/dV(s) = -2 value_coef delta; only the
         # first row (s) of each cache: V(s') is a fixed target. Every gradient element is
         # written exactly once.
-        grad_out, log_prob, entropy = output_grad(self.head, outputs[0], tr.action, delta,
-                                                  cfg.entropy_beta)
+        grad_out, log_prob, entropy = self.head.one_step_grad(outputs[0], tr.action, delta,
+                                                              cfg.entropy_beta)
         k = 0 if extra is None else len(extra)
         if k:
             hand.grad_extra[:] = grad_out[-k:]

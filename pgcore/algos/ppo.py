@@ -43,7 +43,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..backprop import head_terms
 from ..collect import Rollout
 from ..envs import EnvSpec
 from ..fields import Field, number, optional, whole
@@ -342,7 +341,7 @@ class PPOAgent(HandAgent):
         # 3. Only the valid steps (not the vector env's reset steps) are learned from.
         obs = obs_all[: T * N][valid]  # (B, obs_dim)
         actions = rollout.actions.reshape(T * N, *head.action_shape)[valid]  # (B, ...)
-        logp_old = head_terms(head, outputs_old[: T * N][valid], actions).log_prob  # (B,)
+        logp_old = head.terms(outputs_old[: T * N][valid], actions).log_prob  # (B,)
         adv = advantages.reshape(-1)[valid]  # (B,)
         v_old = values_old[:T].reshape(-1)[valid]  # (B,)
         ret = targets.reshape(-1)[valid]  # (B,)
@@ -371,7 +370,7 @@ class PPOAgent(HandAgent):
             took = 0
             for idx in minibatch_indices(B, cfg.minibatches, self.rng):
                 outputs, values, cache = self.hand.forward(obs[idx])  # (b, out), (b,)
-                terms = head_terms(head, outputs, actions[idx])  # log pi, H and derivatives
+                terms = head.terms(outputs, actions[idx])  # log pi, H and derivatives
                 logp_before = logp_old[idx]  # (b,) log pi_old
                 if cfg.target_kl is not None and approx_kl(logp_before,
                                                            terms.log_prob) > cfg.target_kl:
@@ -403,7 +402,7 @@ class PPOAgent(HandAgent):
                 break
 
         # 6. How far the whole update moved the policy, and how good the old critic was.
-        logp_new = head_terms(head, self.net.numpy_forward(obs)[0], actions).log_prob
+        logp_new = head.terms(self.net.numpy_forward(obs)[0], actions).log_prob
         self.net.env_steps.add_(B)
         return Stats({**{k: v / steps for k, v in sums.items()},
                       "approx_kl": approx_kl(logp_old, logp_new),
