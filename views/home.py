@@ -43,7 +43,8 @@ with left:
     for section, pages in navigation.SECTIONS.items():
         if not section:
             continue  # Home itself
-        st.markdown(f"**{section}.** {STEPS.get(section, '')}")
+        stop = "" if section.endswith("?") else "."
+        st.markdown(f"**{section}{stop}** {STEPS.get(section, '')}")
         for e in pages:
             st.page_link(VIEWS / e.file, label=f"{e.title}: {e.blurb}" if e.blurb else e.title,
                          icon=e.icon)
