@@ -15,7 +15,7 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from ui import links, sidebar, state, widgets
+from ui import links, navigation, sidebar, state, widgets
 from ui.style import CSS, PRESENTER_CSS
 
 torch.set_num_threads(1)  # each trainer uses one thread; so does playing an episode here
@@ -44,39 +44,9 @@ holder = state.session_holder()
 pool = state.slot_pool()
 state.training_hosts()  # start the run hosts now, so a first Start trains at once
 
-LEARN = [
-    st.Page(HERE / "views" / "home.py", title="Home", icon=":material/home:", default=True),
-    st.Page(HERE / "views" / "theory.py", title="Theory", icon=":material/menu_book:"),
-    st.Page(HERE / "views" / "train.py", title="Train", icon=":material/monitoring:"),
-    st.Page(HERE / "views" / "board.py", title="Class board", icon=":material/leaderboard:"),
-]
-EXPERIMENTS = [  # the lesson's three exercises, then two experiments of our own
-    st.Page(HERE / "views" / "seeds_variance.py", title="Seeds & variance",
-            icon=":material/stacked_line_chart:"),
-    st.Page(HERE / "views" / "baseline.py", title="Baseline vs none",
-            icon=":material/compare_arrows:"),
-    st.Page(HERE / "views" / "entropy.py", title="Entropy bonus", icon=":material/shuffle:"),
-    st.Page(HERE / "views" / "gradient_variance.py", title="Gradient variance",
-            icon=":material/blur_on:"),
-    st.Page(HERE / "views" / "race.py", title="Algorithm race", icon=":material/sports_score:"),
-]
-VALUE_BASED = [  # the lesson's three DQN exercises, then its value-vs-policy table
-    st.Page(HERE / "views" / "dqn_target.py", title="Target network", icon=":material/gps_fixed:"),
-    st.Page(HERE / "views" / "dqn_polyak.py", title="Hard copy or Polyak",
-            icon=":material/timeline:"),
-    st.Page(HERE / "views" / "dqn_overestimation.py", title="Overestimation",
-            icon=":material/trending_up:"),
-    st.Page(HERE / "views" / "value_vs_policy.py", title="Value vs policy",
-            icon=":material/balance:"),
-]
-WHY_A_POLICY = [  # the lesson's reasons to optimise a policy directly, one demo each
-    st.Page(HERE / "views" / "rps.py", title="Stochastic optimum (RPS)", icon=":material/casino:"),
-    st.Page(HERE / "views" / "smoothness.py", title="Smoothness", icon=":material/waves:"),
-    st.Page(HERE / "views" / "pendulum.py", title="Continuous actions",
-            icon=":material/rotate_right:"),
-]
-page = st.navigation({"Learn": LEARN, "Experiments": EXPERIMENTS,
-                      "Value-based (DQN)": VALUE_BASED, "Why a policy?": WHY_A_POLICY},
+page = st.navigation({section: [st.Page(HERE / "views" / e.file, title=e.title, icon=e.icon,
+                                         default=e.default) for e in entries]
+                      for section, entries in navigation.SECTIONS.items()},  # the lesson's order
                      expanded=True,  # every page listed: no "View more" fold hides a section
                      position="top" if present else "sidebar")
 

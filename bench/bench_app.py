@@ -184,8 +184,8 @@ def apptest_page_rerun(n: int, reps: int) -> float:
     run = synthetic_run(n)
     original = state.RunHolder.start
 
-    def install(self, config, pool, preset=None):  # Start shows the synthetic run instead
-        self.run, self.preset = run, preset
+    def install(self, config, pool, preset=None, summary=None):  # Start shows the synthetic run
+        self.run, self.preset, self.summary = run, preset, summary
         return run
 
     state.RunHolder.start = install

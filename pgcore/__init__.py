@@ -1,5 +1,6 @@
-"""pgcore: policy-gradient agents (REINFORCE, actor-critic, A2C), a trainer with live events,
-checkpoints and a CLI. The engine behind Policy Gradient Lab; it never imports streamlit.
+"""pgcore: policy-gradient agents (REINFORCE, one-step actor-critic, A2C, PPO) and DQN for
+contrast, a trainer with live events, checkpoints and a CLI. The engine behind Policy Gradient
+Lab; it never imports streamlit.
 
 >>> from pgcore import default_config, train
 >>> result = train(default_config("a2c", max_episodes=5))   # doctest: +SKIP

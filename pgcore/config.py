@@ -11,8 +11,9 @@ optimiser, budgets) plus the fields each registered algorithm adds (:mod:`pgcore
 it is plain data (checkpoints, reference files, ``sweep --set``). A field that the config's
 algorithm does not use must keep its default.
 
-Presets are the per-algorithm defaults (tuned to learn CartPole-v1 reliably) and the lesson's
-exact settings (``*-lesson``); each algorithm module declares its own.
+Presets are the per-algorithm defaults (tuned to learn CartPole-v1 reliably), the lesson's
+exact settings (``*-lesson``) and plain REINFORCE (``reinforce-plain``: no baseline, where the
+lesson starts); each algorithm module declares its own.
 """
 
 from __future__ import annotations
@@ -230,7 +231,7 @@ PRESETS: dict[str, Preset] = {p.name: p for a in algos.REGISTRY.values() for p i
 """Every algorithm's presets by name."""
 
 DEFAULT_PRESET: dict[str, str] = {a.name: a.default.name for a in algos.REGISTRY.values()}
-"""Each algorithm's default preset."""
+"""Each algorithm's first preset: where the Train page starts when that algorithm is picked."""
 
 ALGOS: tuple[str, ...] = algos.names()
 

@@ -84,6 +84,49 @@ def test_home_renders_with_sidebar():
     assert at.title[0].value == "Policy Gradient Lab"
     sidebar_text = " ".join(m.value for m in at.sidebar.markdown)
     assert "Your run" in sidebar_text and "Policy Gradient Lab" in sidebar_text
+    for name in ("REINFORCE", "actor-critic", "A2C", "PPO", "DQN"):
+        assert name in sidebar_text, name
+    home = " ".join(m.value for m in at.main.markdown)
+    for name in ("REINFORCE", "actor-critic", "A2C", "PPO", "DQN"):
+        assert name in home, name
+    assert "slot" not in home  # Train runs start at once and take turns: no waiting for slots
+    assert "take turns" in home
+
+
+ARC = ["Home",  # the lesson's order: why a policy, the theorem, REINFORCE and its variance,
+       "Stochastic optimum (RPS)", "Smoothness", "Continuous actions",  # baselines, entropy,
+       "Theory", "Train", "Seeds & variance", "Gradient variance",  # actor-critic and A2C,
+       "Baseline vs none", "Entropy bonus", "Algorithm race",  # then DQN set against it
+       "Value vs policy", "Target network", "Hard copy or Polyak", "Overestimation",
+       "Class board"]
+URL_PATHS = {"Home": "", "Stochastic optimum (RPS)": "rps", "Smoothness": "smoothness",
+             "Continuous actions": "pendulum", "Theory": "theory", "Train": "train",
+             "Seeds & variance": "seeds_variance", "Gradient variance": "gradient_variance",
+             "Baseline vs none": "baseline", "Entropy bonus": "entropy",
+             "Algorithm race": "race", "Value vs policy": "value_vs_policy",
+             "Target network": "dqn_target", "Hard copy or Polyak": "dqn_polyak",
+             "Overestimation": "dqn_overestimation", "Class board": "board"}
+"""Every page's URL path as links, bookmarks and tests know it: moving a page keeps it."""
+
+
+def test_navigation_follows_the_lessons_arc_and_keeps_every_url():
+    from ui import navigation
+
+    entries = navigation.entries()
+    assert [e.title for e in entries] == ARC
+    assert {e.title: e.url_path for e in entries} == URL_PATHS
+    assert sorted(e.file for e in entries) == sorted(p.name for p in (ROOT / "views").glob("*.py"))
+    sections = list(navigation.SECTIONS)
+    assert sections[0] == "" and navigation.SECTIONS[""] == (navigation.HOME,)
+    assert sections[1].endswith("Why a policy?") and sections[-1] == "Class"
+    # Home walks through the same steps, in the same order, linking to those URLs
+    at = app()
+    links = [p.proto.page for p in at.get("page_link")]
+    assert links[:len(entries) - 1] == [e.url_path for e in entries[1:]]
+    text = [m.value for m in at.main.markdown]
+    where = [next(i for i, t in enumerate(text) if t.startswith(f"**{s}"))
+             for s in sections[1:]]
+    assert where == sorted(where)  # each section's paragraph, in the menu's order
 
 
 @pytest.mark.parametrize("page", sorted(p.name for p in (ROOT / "views").glob("*.py")))
@@ -124,6 +167,71 @@ def test_train_page_renders_with_controls():
     assert buttons["ctl.pause"].disabled and buttons["ctl.stop"].disabled
     assert at.radio(key="cfg.algo").value == "reinforce"
     assert not at.error
+
+
+def next_start(at: AppTest) -> str:
+    """The Train page's header: what the next Start runs."""
+    return next(m.value for m in at.markdown if m.value.startswith("**Next Start:**"))
+
+
+def test_train_starts_at_plain_reinforce_the_first_preset_listed():
+    """The lesson starts with REINFORCE and no baseline: so does the page, and that preset
+    is the reference band's "reinforce/none" config exactly."""
+    from pgcore import PRESETS, default_config
+    from ui.widgets import presets_for
+
+    at = app("views/train.py")
+    preset = at.selectbox(key="cfg.preset")
+    assert preset.value == "reinforce-plain" == presets_for("reinforce")[0]
+    assert preset.options[0].startswith("Plain REINFORCE")
+    assert at.radio(key="cfg.baseline").value == "none"
+    assert "cfg.value_lr" not in [w.key for w in at.select_slider]  # no critic: no critic lr
+    assert PRESETS["reinforce-plain"].config() == default_config("reinforce", "none")
+    assert default_config("reinforce").baseline == "value"  # the tuned default is unchanged
+    assert "preset" not in at.query_params and "algo" not in at.query_params
+
+
+def test_the_header_names_what_the_next_start_runs_and_follows_the_widgets():
+    at = app("views/train.py")
+    header = next_start(at)
+    assert "REINFORCE, baseline: none (raw returns), seed 0, 1,000 episodes" in header
+    assert "the preset “Plain REINFORCE" in header and "custom" not in header
+    at.selectbox(key="cfg.preset").set_value("reinforce").run()
+    assert "baseline: learned value V(s)" in next_start(at)
+    assert "· the preset “Our default: learned value baseline”" in next_start(at)
+    at.radio(key="cfg.baseline").set_value("none").run()
+    header = next_start(at)
+    assert "REINFORCE, baseline: none (raw returns)" in header
+    assert ("custom settings based on the preset “Our default: learned value baseline” "
+            "(changed: baseline)") in header
+    at.number_input(key="cfg.seed").set_value(4).run()  # seed and budget: still that preset
+    at.radio(key="cfg.baseline").set_value("value").run()
+    assert "seed 4" in next_start(at) and "custom" not in next_start(at)
+    at.radio(key="cfg.algo").set_value("a2c").run()
+    assert next_start(at).startswith("**Next Start:** A2C, seed 4")
+
+
+def _status(at: AppTest) -> str:
+    return next(m.value for m in at.markdown if "Charts of the run:" in m.value)
+
+
+def test_settings_changed_during_a_run_say_they_apply_at_the_next_start():
+    at = app("views/train.py")
+    at.number_input(key="cfg.max_episodes").set_value(20_000).run()
+    at.button(key="ctl.start").click().run()
+    assert run_until(at, lambda a: episodes(a) > 0)
+    assert not [i for i in at.info if "next Start" in i.value]  # nothing changed yet
+    at.radio(key="cfg.baseline").set_value("value").run()
+    at.button(key="ctl.pause").click().run()
+    notes = [i.value for i in at.info if "Applies at the next Start" in i.value]
+    assert len(notes) == 1, [i.value for i in at.info]
+    assert "baseline: none (raw returns) → learned value V(s)" in notes[0]
+    assert "the run below keeps its own settings" in notes[0]
+    assert "baseline: none (raw returns)" in _status(at)  # the charts are still that run's
+    assert "baseline: learned value V(s)" in next_start(at)
+    at.radio(key="cfg.baseline").set_value("none").run()  # back as it was: no note
+    assert not [i for i in at.info if "next Start" in i.value]
+    at.button(key="ctl.stop").click().run()
 
 
 def test_train_starts_a_run_and_episodes_appear():
@@ -223,6 +331,22 @@ def test_lesson_actor_critic_shows_the_collapse_note():
     assert "this algorithm's default settings (yours differ)" in " ".join(
         c.value for c in at.caption)
     assert _returns_datasets(at) == ["reference", "returns"]
+    # switching algorithm: the explainer goes, the charts stay and say whose they are
+    at.radio(key="cfg.algo").set_value("a2c").run()
+    assert not any("V(s₀)" in w.value for w in at.warning)
+    assert "One-step actor-critic" in _status(at) and "watch it collapse" in _status(at)
+    assert any("algorithm: One-step actor-critic → A2C" in i.value for i in at.info)
+    at.radio(key="cfg.algo").set_value("actor-critic").run()
+    at.selectbox(key="cfg.preset").set_value("actor-critic-lesson").run()
+    assert any("V(s₀)" in w.value for w in at.warning)  # its own algorithm again
+
+
+def test_the_frame_caption_never_counts_past_the_budget():
+    from ui.live import frame_caption
+
+    assert frame_caption(1_000, 17, 1_000) == "the policy playing: episode 1,000, step 17"
+    assert frame_caption(1_001, 3, 1_000) == "the policy playing: finished after 1,000 episodes"
+    assert frame_caption(20_001, 3, None) == "the policy playing: episode 20,001, step 3"
 
 
 def test_dqn_on_the_train_page_shows_q_values_and_epsilon():

@@ -203,7 +203,9 @@ def test_train_live_pause_resume_stop_and_page_switch(server, browser):
         page.locator('[data-testid="stSidebarNav"]').get_by_text("Train").click()
         page.get_by_role("heading", name="Train an agent").wait_for()
         wait_until(lambda: episodes(page) == final, 30, what="the same episode count")
-        assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 4
+        # the first visit's plain REINFORCE has no critic: returns and diagnostics, no V(s)
+        assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 3
+        page.get_by_text("This run has no critic").first.wait_for()
         page.get_by_text("Stopped.").first.wait_for()
         page.get_by_role("heading", name="Downloads").wait_for()
         page.screenshot(path=str(ARTIFACTS / "train-after-page-switch.png"), full_page=True)

@@ -1,7 +1,8 @@
 """Lesson links in a real browser: `streamlit run app.py` driven by Playwright and Chromium.
 
 Open the Train page at a teacher's link (a value and a lock), see the widgets show the link's
-values with the locked one disabled, change another setting and see the address bar follow;
+values with the locked one disabled, change another setting and see the address bar follow
+and the share dialog's link with it; a bad value named in one box at the top of the page;
 the same on an experiment page; the presenter view from its link, and out of it again.
 
 Reuses tests/test_browser.py's server and browser fixtures (skipped, not failed, without a
@@ -45,10 +46,40 @@ def test_a_teachers_link_sets_and_locks_the_train_page(server, browser):  # noqa
         q = query(page)
         assert q["algo"] == "a2c" and q["lr"] == "0.01" and q["lock"] == "lr"
 
-        page.get_by_text("Share this setup").click()  # the link to copy says the same
-        code = page.locator('[data-testid="stCode"]').first
+        # the link to copy says the same, in a dialog as wide as the page
+        page.get_by_role("button", name="Share this setup").click()
+        dialog = page.get_by_role("dialog")
+        code = dialog.locator('[data-testid="stCode"]').first
         code.wait_for()
         assert "seed=5" in code.inner_text() and "lock=lr" in code.inner_text()
+        assert dialog.bounding_box()["width"] > 900
+    finally:
+        page.close()
+
+
+def test_a_bad_link_value_is_named_at_the_top_and_the_builder_is_readable(server,  # noqa: F811
+                                                                        browser):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{server}/train?algo=a2c&seed=1e99")
+        box = page.get_by_text("This link has values the page could not use")
+        box.wait_for()
+        settings = page.get_by_role("heading", name="Settings")
+        assert box.bounding_box()["y"] < settings.bounding_box()["y"] < 1000  # seen at once
+        assert "2,147,483,647" in page.locator('[data-testid="stAlert"]').first.inner_text()
+
+        page.get_by_role("button", name="Share this setup").click()
+        dialog = page.get_by_role("dialog")
+        lock = dialog.get_by_role("combobox").first
+        lock.wait_for()
+        assert lock.bounding_box()["width"] > 300  # not a sliver in the settings column
+        lock.click()
+        page.get_by_role("option", name="Learning rate").click()
+        code = dialog.locator('[data-testid="stCode"]').nth(1)
+        code.wait_for()
+        assert "lock=lr" in code.inner_text()
+        assert "lock" not in query(page)  # building a link locks nothing here
     finally:
         page.close()
 

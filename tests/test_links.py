@@ -42,9 +42,24 @@ def open_page(page: str, **params: str) -> AppTest:
     return at
 
 
+def warning_boxes(at: AppTest) -> list:
+    """The boxes listing a link's bad values (one per page at most)."""
+    return [w for w in at.warning if links.WARNING_TITLE in w.value]
+
+
 def warnings(at: AppTest) -> list[str]:
-    """The link's warnings (a page's own, e.g. about a lab's result, are not the link's)."""
-    return [w.value for w in at.warning if w.value.startswith("Link parameter")]
+    """The link's warnings, a line each: those of its box, and a lone one (``present``). A
+    page's own warnings (e.g. about a lab's result) are not the link's."""
+    found = [w.value for w in at.warning if w.value.startswith("Link parameter")]
+    for box in warning_boxes(at):
+        found += [line[2:] for line in box.value.splitlines() if line.startswith("- ")]
+    return found
+
+
+def open_share_dialog(at: AppTest, page: str = "train") -> None:
+    """Press the Train page's "Share this setup" (it opens a dialog)."""
+    at.button(key=f"links.{page}.sharing.open").click().run()
+    assert not at.exception, at.exception
 
 
 def share_links(at: AppTest) -> list[str]:
@@ -67,7 +82,11 @@ def test_a_train_link_reproduces_the_setup_and_the_url_keeps_it():
     if PRESETS["a2c"].values.get("lr") != 0.003:
         assert qp["lr"] == "0.003"
     assert "preset" not in qp  # the algorithm's default preset: not spelled out
-    assert any("?algo=a2c" in c for c in share_links(at))  # "Share this setup"
+    assert not share_links(at)  # "Share this setup" is a button ...
+    open_share_dialog(at)  # ... that opens the link (and a teacher's builder) in a dialog
+    assert any("?algo=a2c" in c for c in share_links(at))
+    at.number_input(key="cfg.seed").set_value(3).run()  # it stays open across reruns
+    assert any("seed=3" in c for c in share_links(at))
 
 
 def test_changing_a_widget_updates_the_url_and_the_default_drops_out():
@@ -109,6 +128,60 @@ def test_bad_link_values_warn_once_each_and_use_the_defaults():
     assert at.radio(key="cfg.algo").value == "reinforce"
     assert at.number_input(key="cfg.seed").value == 0
     assert not at.error and "lr" not in at.query_params and "learning_rate" not in at.query_params
+
+
+def test_bad_link_values_are_listed_in_one_box_at_the_top_of_the_page():
+    at = open_page(TRAIN, seed="1e99", max_episodes="5", hidden="1e99", gae_lambda="0.9",
+                   algo="reinforce")
+    boxes = warning_boxes(at)
+    assert len(boxes) == 1 and not [w for w in at.warning if w not in boxes]
+    kinds = [getattr(e, "type", "") for e in at.main]  # depth first: top of the page first
+    assert kinds.index("title") < kinds.index("warning") < kinds.index("subheader")
+    assert at.subheader[0].value == "Settings"  # the box is above the settings column
+    found = warnings(at)
+    assert len(found) == 4, found
+    seed = next(w for w in found if "`seed=1e99`" in w)
+    assert "from 0 to 2,147,483,647" in seed and "0" * 20 not in boxes[0].value
+    assert "1e+99" in next(w for w in found if "`hidden=1e99`" in w)  # not 100 digits
+    budget = next(w for w in found if "`max_episodes=5`" in w)
+    assert "a whole number from 10 to 20,000" in budget  # the widget's range, said once
+    assert "1,000,000,000" not in budget and "1000000000" not in budget
+    assert any("`gae_lambda`" in w and "not a setting of REINFORCE" in w for w in found)
+    assert at.number_input(key="cfg.seed").value == 0
+    assert at.number_input(key="cfg.max_episodes").value == 1000
+
+
+def test_a_long_bad_value_is_abbreviated():
+    at = open_page(TRAIN, seed="7" * 100, activation="x" * 300)
+    found = warnings(at)
+    assert any("`seed=7.77778e+99`" in w for w in found), found
+    assert any("`activation=" + "x" * 23 + "…`" in w for w in found), found
+    assert all(len(w) < 300 for w in found)
+
+
+def test_reset_restores_the_links_values_not_the_presets():
+    """The tooltip says so: what the link set comes back, the rest is the preset's."""
+    at = open_page(TRAIN, algo="a2c", max_episodes="400", seed="3", lock="lr")
+    reset = at.button(key="cfg_reset")
+    assert "seed, episode budget" in reset.help and "link's values" in reset.help
+    at.number_input(key="cfg.seed").set_value(5).run()
+    at.number_input(key="cfg.max_episodes").set_value(700).run()
+    at.select_slider(key="cfg.gamma").set_value(0.9).run()
+    at.button(key="cfg_reset").click().run()
+    assert at.number_input(key="cfg.seed").value == 3
+    assert at.number_input(key="cfg.max_episodes").value == 400
+    assert at.select_slider(key="cfg.gamma").value == pytest.approx(
+        PRESETS["a2c"].config().gamma)  # not set by the link: the preset's
+    assert dict(at.query_params) == {"algo": "a2c", "max_episodes": "400", "seed": "3",
+                                     "lock": "lr"}
+
+
+def test_reset_without_a_link_goes_back_to_the_preset():
+    at = open_page(TRAIN)
+    assert at.button(key="cfg_reset").help.startswith("Back to the selected preset's values")
+    at.number_input(key="cfg.seed").set_value(5).run()
+    at.button(key="cfg_reset").click().run()
+    assert at.number_input(key="cfg.seed").value == 0
 
 
 def test_a_setting_of_another_algorithm_is_ignored_with_a_warning():
@@ -168,6 +241,7 @@ def test_hidden_controls_are_not_drawn_but_their_value_applies():
 
 def test_the_teachers_builder_makes_a_locking_link():
     at = open_page(TRAIN, algo="a2c")
+    open_share_dialog(at)
     at.multiselect(key="links.train.pick_lock").set_value(["lr"]).run()
     at.multiselect(key="links.train.pick_hide").set_value(["seed"]).run()
     teacher = [c for c in share_links(at) if "lock=" in c]

@@ -114,10 +114,11 @@ def test_page_renders_with_pendulum_presets_and_bounded_widgets():
 
 
 def test_the_router_lists_the_page_under_why_a_policy():
-    source = (ROOT / "app.py").read_text()
-    why = source[source.index("WHY_A_POLICY = ["):]
-    why = why[: why.index("]")]
-    assert '"pendulum.py", title="Continuous actions"' in why
+    from ui import navigation
+
+    why = next(pages for section, pages in navigation.SECTIONS.items()
+               if section.endswith("Why a policy?"))
+    assert ("pendulum.py", "Continuous actions") in [(e.file, e.title) for e in why]
 
 
 def test_start_trains_live_with_frame_torque_overlay_and_sigma():

@@ -13,9 +13,11 @@ The scheme (the same on every page; names are the settings' own, e.g. ``lr``, ``
     &present=1                      the presenter view, app-wide (:func:`presenter_mode`)
 
 A link is read on a page's first run in a session and whenever the URL's parameters change
-(another link opened in the same tab). A value that does not fit gets one ``st.warning``
-naming the parameter and the page's default is used instead. A lock is a teaching aid, not a
-security boundary: it holds for the session; a learner who edits the URL opens a new lesson.
+(another link opened in the same tab). A value that does not fit is named in one warning box
+at the top of the page (every bad value a line, a long value abbreviated) and the page's
+default is used instead. The values a link did set are remembered (:attr:`LinkState.given`),
+so a page's "Reset" can put them back. A lock is a teaching aid, not a security boundary: it
+holds for the session; a learner who edits the URL opens a new lesson.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ RESERVED = (LOCK, HIDE, PRESENT)
 LOCK_NOTE = "Set by your teacher's link: it cannot be changed here."
 PRESENT_KEY = "links.present"
 ON, OFF = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+SHOWN_CHARS = 24
+"""A link's value longer than this is abbreviated in a warning (:func:`shorten`)."""
 
 
 class LinkError(ValueError):
@@ -57,6 +61,42 @@ def encode(value) -> str:
         return format(value, ".12g")
     if isinstance(value, (tuple, list)):
         return ",".join(encode(v) for v in value)
+    return str(value)
+
+
+def shorten(text: str, limit: int = SHOWN_CHARS) -> str:
+    """A link's text as a warning shows it: as typed when short, a long number in scientific
+    notation, anything else cut with an ellipsis.
+
+    >>> shorten("1e99"), shorten("1" * 100), shorten("x" * 40)
+    ('1e99', '1.11111e+99', 'xxxxxxxxxxxxxxxxxxxxxxx…')
+    """
+    t = text.strip()
+    if len(t) <= limit:
+        return t
+    try:
+        v = float(t)
+    except ValueError:
+        v = math.nan
+    if math.isfinite(v):
+        return format(v, ".6g")
+    return t[:limit - 1] + "…"
+
+
+def shown(value) -> str:
+    """A parsed value as a message shows it: a whole number with thousands separators, a huge
+    one (``int("1e99")`` has 100 digits) in scientific notation.
+
+    >>> shown(20_000), shown(10**99), shown(0.003), shown("relu")
+    ('20,000', '1e+99', '0.003', 'relu')
+    """
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) < 10**15 else format(value, ".3g")
+    if isinstance(value, float):
+        return format(value, ",.12g") if value.is_integer() and abs(value) < 1e15 \
+            else format(value, ".6g")
     return str(value)
 
 
@@ -177,6 +217,8 @@ class LinkState:
     locks: dict = field(default_factory=dict)
     hidden: set = field(default_factory=set)
     values: dict = field(default_factory=dict)
+    given: dict = field(default_factory=dict)
+    """The values the last link opened set, by session-state key (what a "Reset" puts back)."""
 
 
 def _url() -> dict[str, str]:
@@ -190,10 +232,14 @@ def _names(text: str | None) -> list[str]:
 
 
 class PageLink:
-    """A page's settings and its URL for one script run (see the module docstring)."""
+    """A page's settings and its URL for one script run (see the module docstring).
 
-    def __init__(self, page: str):
+    ``notices``: where the warning box about bad link values goes (a placeholder the page made
+    at its top); by default a placeholder made where the link is made."""
+
+    def __init__(self, page: str, notices=None):
         ss = st.session_state
+        self._notices = notices if notices is not None else st.empty()
         self.page = page
         self.state: LinkState = ss.setdefault(f"links.{page}", LinkState())
         url = {k: v for k, v in _url().items() if k != PRESENT}
@@ -203,8 +249,8 @@ class PageLink:
         self.warnings: list[str] = []
         self.handled: set[str] = set()
         """URL names a page consumed itself (e.g. a setting of another algorithm, warned)."""
-        if self.applying:  # a new link: its locks replace any earlier ones
-            self.state.locks, self.state.hidden = {}, set()
+        if self.applying:  # a new link: its locks and values replace any earlier ones
+            self.state.locks, self.state.hidden, self.state.given = {}, set(), {}
             self._lock_names = _names(url.get(LOCK))
             self._hide_names = _names(url.get(HIDE))
         else:
@@ -221,15 +267,18 @@ class PageLink:
             return MISSING
         self.handled.add(p.name)
         try:
-            return p.parse(text)
+            value = p.parse(text)
         except LinkError as exc:
             self.warn(p, text, str(exc))
             return MISSING
+        self.state.given[p.key] = value
+        return value
 
     def warn(self, p: Param, text: str, reason: str) -> None:
         """Queue one warning naming the parameter (shown by :meth:`finish`)."""
-        reason = reason if reason.startswith(p.name) else f"{p.name} {reason}"
-        self.warnings.append(f"Link parameter `{p.name}={text}` ignored ({reason}); "
+        if not reason.startswith((p.name, "unknown")):  # "seed must be ...", "unknown algo..."
+            reason = f"{p.name} {reason}"
+        self.warnings.append(f"Link parameter `{p.name}={shorten(text)}` ignored ({reason}); "
                              f"using {encode(p.default)}.")
 
     def bind(self, p: Param, apply: bool = True) -> Control:
@@ -290,8 +339,8 @@ class PageLink:
             unknown = [k for k in self.url
                        if k not in self.params and k not in self.handled and k not in RESERVED]
             for k in unknown:
-                self.warnings.append(f"Link parameter `{k}` is not a setting of this page: "
-                                     f"ignored. Its settings: {', '.join(self.params)}.")
+                self.warnings.append(f"Link parameter `{shorten(k)}` is not a setting of this "
+                                     f"page: ignored. Its settings: {', '.join(self.params)}.")
         wanted = self.query(*self._current_locks())
         current = _url()
         if PRESENT in current:
@@ -302,21 +351,41 @@ class PageLink:
         self.state.values = {p.key: self.value(p) for p in self.params.values()}
         return wanted
 
-    def finish(self, where=None) -> None:
-        """After the page's last widget: warnings, the lock note, the URL, and "Share this
-        setup" (drawn in ``where``, a container, if given)."""
+    def finish(self, where=None, dialog: bool = False) -> None:
+        """After the page's last widget: the warning box (in the page's ``notices``), the lock
+        note, the URL, and "Share this setup" (drawn in ``where``, a container, if given; a
+        button that opens it as a wide dialog with ``dialog=True``, for a narrow column)."""
         wanted = self.sync()
+        lines = list(dict.fromkeys(self.warnings))
+        if lines:
+            self._notices.warning(warning_box(lines), icon=":material/link_off:")
         box = where if where is not None else st.container()
         with box:
-            for line in dict.fromkeys(self.warnings):
-                st.warning(line, icon=":material/link_off:")
             locked, hidden = self._current_locks()
             if locked or hidden:
                 labels = [self.params[n].label or n for n in locked if n in self.params]
                 st.caption(":material/lock: Set by your teacher's link"
                            + (f": {', '.join(labels)}" if labels else "")
                            + (f" ({len(hidden)} more hidden)." if hidden else "."))
-            share_ui(self, wanted)
+            if dialog:
+                share_button(self, wanted)
+            else:
+                share_ui(self, wanted)
+
+
+WARNING_TITLE = "This link has values the page could not use"
+
+
+def warning_box(lines: Sequence[str]) -> str:
+    """One warning for every bad value of a link: a title, then a line each (markdown)."""
+    return f"**{WARNING_TITLE}**; it uses its defaults for them:\n\n" + "\n".join(
+        f"- {line}" for line in lines)
+
+
+def given(page: str) -> dict:
+    """The values the link last opened on ``page`` set, by session-state key ({} without)."""
+    state = st.session_state.get(f"links.{page}")
+    return dict(state.given) if isinstance(state, LinkState) else {}
 
 
 def full_url(query: dict[str, str]) -> str:
@@ -326,31 +395,68 @@ def full_url(query: dict[str, str]) -> str:
 
 
 def share_ui(link: PageLink, wanted: dict[str, str]) -> None:
-    """"Share this setup": the link to the settings as they are (st.code has a copy button)
-    and, unless this page is already locked by a link, a teacher's lock/hide builder."""
+    """"Share this setup" as an expander: the link and the teacher's builder."""
     with st.expander("Share this setup", icon=":material/link:"):
-        st.caption("Copy this link to open this page with exactly these settings.")
-        st.code(full_url(wanted), language=None, wrap_lines=True)
-        if link.state.locks:
-            return
-        names = list(link.params)
-        label = {n: link.params[n].label or n for n in names}
-        st.caption("For a lesson, lock or hide settings, so learners see only what the "
-                   "lesson is about.")
-        c1, c2 = st.columns(2)
-        locks = c1.multiselect("Lock (shown, cannot be changed)", names, format_func=label.get,
-                               key=f"links.{link.page}.pick_lock")
-        hides = c2.multiselect("Hide (not shown, value applies)",
-                               [n for n in names if n not in locks], format_func=label.get,
-                               key=f"links.{link.page}.pick_hide")
-        hides = [n for n in hides if n not in locks]
-        if locks or hides:
-            q = link.query(locks, hides)
-            if PRESENT in wanted:
-                q[PRESENT] = wanted[PRESENT]
-            st.code(full_url(q), language=None, wrap_lines=True)
-            st.caption("A locked or hidden setting keeps this link's value for the learner's "
-                       "whole session, whatever preset or reset they choose.")
+        share_body(link, wanted)
+
+
+def share_body(link: PageLink, wanted: dict[str, str]) -> None:
+    """The link to the settings as they are (st.code has a copy button) and, unless this page
+    is already locked by a link, a teacher's lock/hide builder."""
+    st.caption("Copy this link to open this page with exactly these settings.")
+    st.code(full_url(wanted), language=None, wrap_lines=True)
+    if link.state.locks:
+        return
+    names = list(link.params)
+    label = {n: link.params[n].label or n for n in names}
+    st.caption("For a lesson, lock or hide settings, so learners see only what the "
+               "lesson is about.")
+    c1, c2 = st.columns(2)
+    locks = c1.multiselect("Lock (shown, cannot be changed)", names, format_func=label.get,
+                           key=f"links.{link.page}.pick_lock")
+    hides = c2.multiselect("Hide (not shown, value applies)",
+                           [n for n in names if n not in locks], format_func=label.get,
+                           key=f"links.{link.page}.pick_hide")
+    hides = [n for n in hides if n not in locks]
+    if locks or hides:
+        q = link.query(locks, hides)
+        if PRESENT in wanted:
+            q[PRESENT] = wanted[PRESENT]
+        st.code(full_url(q), language=None, wrap_lines=True)
+        st.caption("A locked or hidden setting keeps this link's value for the learner's "
+                   "whole session, whatever preset or reset they choose.")
+
+
+def _sharing_key(page: str) -> str:
+    return f"links.{page}.sharing"
+
+
+def _open_sharing(page: str) -> None:
+    st.session_state[_sharing_key(page)] = True
+
+
+def _close_sharing() -> None:
+    """The dialog was closed: no page's stays open (one dialog is open at a time)."""
+    ss = st.session_state
+    for key in [k for k in ss if isinstance(k, str) and k.startswith("links.")
+                and k.endswith(".sharing")]:
+        del ss[key]
+
+
+@st.dialog("Share this setup", width="large", icon=":material/link:", on_dismiss=_close_sharing)
+def _share_dialog(link: PageLink, wanted: dict[str, str]) -> None:
+    share_body(link, wanted)
+
+
+def share_button(link: PageLink, wanted: dict[str, str]) -> None:
+    """"Share this setup" for a narrow column: a button that opens the link and the teacher's
+    builder in a wide dialog, which stays open across reruns until it is closed."""
+    st.button("Share this setup", icon=":material/link:", type="tertiary",
+              key=f"{_sharing_key(link.page)}.open", on_click=_open_sharing, args=(link.page,),
+              help="The link to these settings; for a teacher, a link that locks or hides "
+                   "some of them.")
+    if st.session_state.get(_sharing_key(link.page)):
+        _share_dialog(link, wanted)
 
 
 def widget(link: PageLink | None, p: Param, draw: Callable[[Control], object]):

@@ -28,9 +28,10 @@ from pgcore.runner import EPISODE_FIELDS, UPDATE_POSITION_FIELDS, RunSnapshot
 from . import charts, style
 from . import reference as typical
 from .state import RunHolder, WatchResult
-from .widgets import preset_label
+from .widgets import changed_settings, describe_run, preset_record
 
 REFRESH_SECONDS = 0.5
+SHOW_CHANGES = 4  # the "applies at the next Start" note lists at most this many changes
 ACTIONS = {"CartPole": ("left", "right")}
 BADGES = {  # state -> (label, color, icon)
     "idle": ("ready", "gray", ":material/hourglass_empty:"),
@@ -111,15 +112,50 @@ def _fmt_int(n) -> str:
 # ----- controls -------------------------------------------------------------------------------
 
 
+def next_start_note(snap: RunSnapshot | None, config) -> str | None:
+    """What the settings change for the next run, when a run is shown (markdown; None when
+    they are the run's own): "**Applies at the next Start** ...: baseline: ... → ...".
+
+    >>> from pgcore import preset
+    >>> next_start_note(None, preset("a2c")) is None
+    True
+    """
+    if snap is None or config is None:
+        return None
+    changes = changed_settings(snap.config, config)
+    if not changes:
+        return None
+    shown = "; ".join(changes[:SHOW_CHANGES])
+    if len(changes) > SHOW_CHANGES:
+        shown += f"; and {len(changes) - SHOW_CHANGES} more"
+    keeps = "keeps" if snap.state in ACTIVE_STATES else "kept"
+    return (f"**Applies at the next Start** (the run below {keeps} its own settings): "
+            f"{shown}.")
+
+
+def next_start_ui(holder: RunHolder, config, preset: str) -> None:
+    """The settings' header: what the next Start runs (it follows the widgets), and what has
+    changed since the run shown below started."""
+    if config is None:
+        return  # the controls say why these settings cannot run
+    st.markdown(f"**Next Start:** {describe_run(config, preset)}")
+    note = next_start_note(holder.snapshot(), config)
+    if note:
+        st.info(note, icon=":material/schedule:")
+
+
 def controls_ui(holder: RunHolder, config, error: str | None, pool: SlotPool) -> None:
-    """Start / Pause / Resume / Stop / Reset for the Train page's run (the shared widget,
-    :func:`ui.state.task_controls`), each enabled only when it makes sense."""
+    """What the next Start runs, then Start / Pause / Resume / Stop / Reset for the Train
+    page's run (the shared widget, :func:`ui.state.task_controls`), each enabled only when
+    it makes sense."""
     from .state import task_controls
 
-    preset = preset_label(st.session_state.get("cfg.preset", ""))
+    preset = st.session_state.get("cfg.preset", "")
+    next_start_ui(holder, config, preset)
 
     def start() -> None:
-        holder.start(config, pool, preset)
+        holder.start(config, pool, preset_record(config, preset),
+                     summary=describe_run(config, preset))
 
     task_controls(holder, None if config is None else start, keys="ctl", error=error,
                   pausable=True,
@@ -181,12 +217,12 @@ def policy_html(head, names, dist, value: float) -> str:
 
 
 def status_line(snap: RunSnapshot, holder: RunHolder) -> str:
+    """The panel's header: the run's state, and which run the charts below show (as the
+    settings described it when it started)."""
     label, color, icon = BADGES.get(snap.state, (snap.state, "gray", ""))
     c = snap.config
-    text = f"{algos.get(c.algo).title} on {c.env_id}, seed {c.seed}"
-    if holder.preset:
-        text += f" · from the preset “{holder.preset}”"
-    return f":{color}-badge[{icon} {label}] &nbsp; :gray[{text}]"
+    text = holder.summary or f"{algos.get(c.algo).title}, seed {c.seed}"
+    return f":{color}-badge[{icon} {label}] &nbsp; **Charts of the run:** :gray[{text}]"
 
 
 def wait_text(seconds: float | None) -> str:
@@ -239,9 +275,11 @@ def chart_specs(holder: RunHolder, snap: RunSnapshot, reference: str | None) -> 
 
 
 def draw_panel(holder: RunHolder, snap: RunSnapshot, pool: SlotPool,
-               reference: str | None = None) -> None:
+               reference: str | None = None, notes: bool = True) -> None:
     """Everything the run shows, from one snapshot, in as few elements as is reasonable.
-    ``reference``: the label of the typical-run band to draw behind the returns, if any."""
+    ``reference``: the label of the typical-run band to draw behind the returns, if any;
+    ``notes``: whether to draw the algorithm's explainer (off once the settings have moved to
+    another algorithm)."""
     c = snap.config
     st.markdown(status_line(snap, holder))
     st.html(metrics_html(snap, holder))
@@ -272,7 +310,7 @@ def draw_panel(holder: RunHolder, snap: RunSnapshot, pool: SlotPool,
                "when there are many; log-scaled charts skip values at or below 0.")
     for col, spec in zip(st.columns(2, gap="medium"), specs["diagnostics"], strict=False):
         col.vega_lite_chart(spec, width="stretch")
-    note = c.algorithm.notes(c)
+    note = c.algorithm.notes(c) if notes else None
     if note:
         st.warning(note, icon=":material/school:")
 
@@ -283,7 +321,7 @@ def _frame_card(holder: RunHolder, snap: RunSnapshot) -> None:
     if frame is None or data is None:
         st.caption("The CartPole view appears once training has started.")
         return
-    st.image(data, caption=f"the policy playing: episode {frame.episode:,}, step {frame.step}",
+    st.image(data, caption=frame_caption(frame.episode, frame.step, snap.config.max_episodes),
              width="stretch")
     head = frame.head if frame.head is not None else head_of(snap.config.env_id)
     st.html(policy_html(head, action_names(snap.config.env_id), frame.probs, frame.value))
@@ -291,6 +329,20 @@ def _frame_card(holder: RunHolder, snap: RunSnapshot) -> None:
         values = snap.updates.get(stat)
         if values is not None and len(values) and np.isfinite(values[-1]):
             st.caption(sentence.format(float(values[-1])))
+
+
+def frame_caption(episode: int, step: int, budget: int | None) -> str:
+    """The frame's caption; a frame drawn after the last episode of the budget (the next
+    one had begun) says the run finished instead of counting past the budget.
+
+    >>> frame_caption(12, 30, 1000)
+    'the policy playing: episode 12, step 30'
+    >>> frame_caption(1001, 4, 1000)
+    'the policy playing: finished after 1,000 episodes'
+    """
+    if budget and episode > budget:
+        return f"the policy playing: finished after {budget:,} episodes"
+    return f"the policy playing: episode {episode:,}, step {step}"
 
 
 MAX_REFRESH_SECONDS = 3.0
@@ -309,7 +361,8 @@ def refresh_seconds() -> float:
     return float(min(MAX_REFRESH_SECONDS, REFRESH_SECONDS * max(1.0, load)))
 
 
-def _live_body(holder: RunHolder, pool: SlotPool, reference: str | None = None) -> None:
+def _live_body(holder: RunHolder, pool: SlotPool, reference: str | None = None,
+               notes: bool = True) -> None:
     """The panel, redrawn from a fresh snapshot while the run is active (every
     :func:`refresh_seconds`). When the run ends, or the server's load has moved the refresh
     interval a long way, the whole page reruns once (the buttons change; the fragment is
@@ -317,7 +370,7 @@ def _live_body(holder: RunHolder, pool: SlotPool, reference: str | None = None) 
     snap = holder.snapshot()
     if snap is None:
         return
-    draw_panel(holder, snap, pool, reference)
+    draw_panel(holder, snap, pool, reference, notes)
     if snap.state != holder.last_state and holder.last_state in ACTIVE_STATES:
         holder.last_state = snap.state  # ended, or paused by its host: the buttons change
         st.rerun()
@@ -326,14 +379,17 @@ def _live_body(holder: RunHolder, pool: SlotPool, reference: str | None = None) 
         st.rerun()
 
 
-def live_panel(holder: RunHolder, pool: SlotPool, reference: str | None = None) -> None:
+def live_panel(holder: RunHolder, pool: SlotPool, reference: str | None = None,
+               notes: bool = True) -> None:
     """:func:`_live_body` as a fragment that reruns every :func:`refresh_seconds`."""
     holder.refresh_every = refresh_seconds()
-    st.fragment(run_every=holder.refresh_every)(_live_body)(holder, pool, reference)
+    st.fragment(run_every=holder.refresh_every)(_live_body)(holder, pool, reference, notes)
 
 
-def panel_ui(holder: RunHolder, pool: SlotPool) -> None:
-    """The live fragment while a run is active; a static panel once it has ended."""
+def panel_ui(holder: RunHolder, pool: SlotPool, settings_algo: str | None = None) -> None:
+    """The live fragment while a run is active; a static panel once it has ended. The run's
+    explainer (the lesson's collapsing actor-critic) goes once the settings have switched to
+    another algorithm (``settings_algo``): the charts stay, headed with the run they show."""
     snap = holder.snapshot()
     if snap is None:
         st.info("Choose an algorithm and a preset, then press **Start**. The charts, the "
@@ -341,10 +397,11 @@ def panel_ui(holder: RunHolder, pool: SlotPool) -> None:
                 "second while the agent trains.", icon=":material/arrow_back:")
         return
     reference = reference_ui(snap.config)
+    notes = settings_algo is None or settings_algo == snap.config.algo
     if snap.state in ACTIVE_STATES:
-        live_panel(holder, pool, reference)
+        live_panel(holder, pool, reference, notes)
     else:
-        draw_panel(holder, snap, pool, reference)
+        draw_panel(holder, snap, pool, reference, notes)
 
 
 def reference_ui(config) -> str | None:

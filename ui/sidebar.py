@@ -15,8 +15,9 @@ BADGE_COLORS = {"waiting": "orange", "starting": "orange", "running": "blue", "p
 
 def about() -> None:
     st.markdown("**Policy Gradient Lab** teaches policy-gradient reinforcement learning "
-                "(REINFORCE, actor-critic, A2C), and DQN for contrast, by letting you train "
-                "agents on CartPole and watch what happens inside them.")
+                "(REINFORCE, baselines, actor-critic, A2C and PPO), with DQN for contrast, by "
+                "letting you train agents on CartPole and a pendulum and watch what happens "
+                "inside them.")
 
 
 def _status_body(holder: RunHolder, pool: SlotPool) -> None:

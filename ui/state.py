@@ -129,6 +129,7 @@ class RunHolder(PageTask):
         self.watch: WatchResult | None = None
         self.reached: dict[float, int] = {}  # threshold -> first episode (never changes once set)
         self.preset: str | None = None  # the preset the settings started from (a label)
+        self.summary: str | None = None  # the run in words, as the settings said at its Start
         self.recording = None  # the run's pgcore.history.Recording (None: not recorded)
         self.refresh_every: float | None = None  # the live panel's interval (ui.live)
 
@@ -140,11 +141,12 @@ class RunHolder(PageTask):
     def run(self, run: BackgroundRun | None) -> None:
         self.task = run
 
-    def start(self, config: TrainConfig, pool: SlotPool,
-              preset: str | None = None) -> BackgroundRun:
+    def start(self, config: TrainConfig, pool: SlotPool, preset: str | None = None,
+              summary: str | None = None) -> BackgroundRun:
         """Stop any current run and start a new one with ``config``, recorded in the run
-        history under the session's name and class (:func:`ui.board.recording_for`)."""
-        self.preset = preset
+        history under the session's name and class (:func:`ui.board.recording_for`).
+        ``summary``: the run in words, for the panel's header."""
+        self.preset, self.summary = preset, summary
         recording = recording_for(config, preset)
         run = BackgroundRun(config, pool, frame_every=FRAME_EVERY,
                             max_pause_seconds=MAX_PAUSE_SECONDS, idle_timeout=IDLE_TIMEOUT,

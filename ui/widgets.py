@@ -12,13 +12,14 @@ by its :class:`~pgcore.fields.Field`; a teacher's link can lock or hide fields.
 
 from __future__ import annotations
 
+import math
 from types import SimpleNamespace
 
 import streamlit as st
 
 from pgcore import PRESETS, ConfigError, TrainConfig, algos
 from pgcore.config import DEFAULT_PRESET, FIELDS, RUN_FIELDS
-from pgcore.fields import Field, is_number
+from pgcore.fields import Field, is_number, is_whole
 
 from . import links
 
@@ -34,8 +35,9 @@ KEEP_ON_PRESET = ("seed", "max_episodes", "max_seconds")  # a preset keeps the u
 WHOLE_NUMBERS = tuple(name for name, f in FIELDS.items() if f.type.startswith("int"))
 
 K = "cfg."  # session-state key prefix
-FIRST_PRESET = DEFAULT_PRESET[algos.names()[0]]  # a first visit starts here
+FIRST_PRESET = DEFAULT_PRESET[algos.names()[0]]  # a first visit starts here: plain REINFORCE
 PAGE = "train"  # the Train page's link (ui/links.py)
+SHOW_CHANGED = 3  # "changed: a, b, c and 2 more"
 
 
 def presets_for(algo: str) -> list[str]:
@@ -87,10 +89,19 @@ def _on_preset_change() -> None:
     load_preset(st.session_state[K + "preset"])
 
 
+def link_values(algo: str) -> dict:
+    """The values the link this session opened set for ``algo``'s settings, by widget key
+    ({} without a link)."""
+    own = {K + f.name for f in widget_fields(algo)}
+    return {k: v for k, v in links.given(PAGE).items() if k in own}
+
+
 def reset_to_defaults() -> None:
-    """The selected preset's values, budgets and seed included."""
-    load_preset(st.session_state.get(K + "preset", FIRST_PRESET),
-                keep_budget=False)
+    """The selected preset's values, budgets and seed included; then the values the link
+    this session opened set (what its URL said), as the link had them."""
+    ss = st.session_state
+    load_preset(ss.get(K + "preset", FIRST_PRESET), keep_budget=False)
+    ss.update(link_values(ss[K + "algo"]))
 
 
 def ensure_defaults(name: str = FIRST_PRESET) -> None:
@@ -223,27 +234,53 @@ def _field_parser(f: Field, default) -> links.Parser:
         elif f.type.startswith("bool"):
             value = links.flag()(t)
         elif f.type.startswith(("int", "float")):
+            bounded = f.widget in ("number", "slider")
             try:
                 value = float(t)
             except ValueError:
-                raise links.LinkError("must be a number") from None
+                raise links.LinkError(f"must be {range_text(f)}" if bounded
+                                      else "must be a number") from None
             whole = f.type.startswith("int") or (is_number(default) and isinstance(default, int))
+            if not math.isfinite(value):
+                raise links.LinkError(f"must be {range_text(f)}" if bounded
+                                      else "must be a finite number")
             if whole:
                 if not value.is_integer():
-                    raise links.LinkError("must be a whole number")
+                    raise links.LinkError(f"must be {range_text(f)}" if bounded
+                                          else "must be a whole number")
                 value = int(value)
         else:
             value = t
-        reason = f.check(value)
+        reason = _bounds_reason(f, value) or f.check(value)
         if reason is None and f.widget == "radio" and value not in f.options:
             reason = f"must be one of {', '.join(map(str, f.options))}"
-        if reason is None and f.widget in ("number", "slider") and value is not None and not (
-                f.low <= value <= f.high):
-            reason = f"must be from {f.low:g} to {f.high:g} here"
         if reason is not None:
+            shown = repr(value)  # a check's "got ..." shows the value: never 100 digits
+            if shown in reason:
+                reason = reason.replace(shown, links.shown(value) if is_number(value)
+                                        else links.shorten(shown))
             raise links.LinkError(reason)
         return value
     return parse
+
+
+def range_text(f: Field) -> str:
+    """A number widget's range, as its own bounds say (the one range a message states).
+
+    >>> range_text(FIELDS["max_episodes"]), range_text(FIELDS["gae_lambda"])
+    ('a whole number from 10 to 20,000', 'a number from 0 to 1')
+    """
+    whole = f.type.startswith("int") or all(
+        is_whole(v) for v in (f.low, f.high, f.step) if v is not None)
+    return (f"{'a whole number' if whole else 'a number'} from {links.shown(f.low)} to "
+            f"{links.shown(f.high)}")
+
+
+def _bounds_reason(f: Field, value) -> str | None:
+    """Why a number widget cannot show ``value``: outside its bounds (None: it can)."""
+    if f.widget not in ("number", "slider") or value is None or not is_number(value):
+        return None
+    return None if f.low <= value <= f.high else f"must be {range_text(f)}"
 
 
 def _field_param(f: Field, default) -> links.Param:
@@ -298,12 +335,13 @@ def _bind_link(link: links.PageLink) -> None:
         link.bind(_field_param(f, defaults[f.name]), apply=False)
 
 
-def config_ui(disabled: bool = False) -> tuple[TrainConfig | None, str | None]:
+def config_ui(disabled: bool = False, notices=None) -> tuple[TrainConfig | None, str | None]:
     """Draw the settings and return ``(config, None)`` or ``(None, message)``. The settings
-    come from the page's link when one is opened, and go back into the URL after."""
+    come from the page's link when one is opened, and go back into the URL after; what is
+    wrong with a link goes in ``notices`` (a placeholder at the top of the page)."""
     ensure_defaults()
     ss = st.session_state
-    link = links.PageLink(PAGE)
+    link = links.PageLink(PAGE, notices=notices)
     if link.applying:
         _apply_link(link)
     _bind_link(link)
@@ -331,9 +369,7 @@ def config_ui(disabled: bool = False) -> tuple[TrainConfig | None, str | None]:
         st.caption(PRESETS[ss[K + "preset"]].description)
     st.button("Reset to defaults", on_click=reset_to_defaults, disabled=disabled,
               type="tertiary", icon=":material/restart_alt:", key="cfg_reset",
-              help="Back to the selected preset's values, budget and seed included"
-                   + (" (settings your teacher's link set stay as they are)."
-                      if link.state.locks else "."))
+              help=reset_help(algo, locked=bool(link.state.locks)))
 
     critic = _has_critic(algo)
     fields = [f for f in widget_fields(algo) if critic or not f.needs_critic]
@@ -342,8 +378,111 @@ def config_ui(disabled: bool = False) -> tuple[TrainConfig | None, str | None]:
     if any(not link.control(f.name).hidden for f in advanced):
         with st.expander("Advanced settings"):
             _grid(advanced, disabled, link)
-    link.finish()
+    link.finish(dialog=True)  # the teacher's builder needs more room than this column
     return build_config()
+
+
+def reset_help(algo: str, locked: bool = False) -> str:
+    """"Reset to defaults"'s tooltip: what it puts back, naming what the link set."""
+    kept = [_lower(FIELDS[k.removeprefix(K)].label) for k in link_values(algo)]
+    if not kept:
+        return "Back to the selected preset's values, budget and seed included."
+    who = "your teacher's link" if locked else "the link you opened"
+    return ("Back to the selected preset's values, budget and seed included, except what "
+            f"{who} set ({', '.join(kept)}): that goes back to the link's values.")
+
+
+# ----- what a Start runs, in words --------------------------------------------------------------
+
+
+def _lower(label: str) -> str:
+    """A label inside a sentence: "Learning rate" -> "learning rate", "GAE λ" stays."""
+    return label if len(label) > 1 and label[1].isupper() else label[:1].lower() + label[1:]
+
+
+def show_value(f: Field, value) -> str:
+    """A setting's value as a sentence shows it (the widget's own labels; 1,000; on/off)."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if f.option_labels or f.format or value is None:
+        return f.label_of(value)
+    return links.shown(value)
+
+
+def _differs(a, b) -> bool:
+    if is_number(a) and is_number(b):
+        return float(a) != float(b)
+    return a != b
+
+
+def changed_settings(old: TrainConfig, new: TrainConfig) -> list[str]:
+    """What differs between two runs' settings, as "label: old → new" (the algorithm first;
+    when it differs, the rest of the settings differ with it and are not listed).
+
+    >>> from pgcore import preset
+    >>> changed_settings(preset("reinforce"), preset("reinforce", baseline="none", seed=2))
+    ['baseline: learned value V(s) → none (raw returns)', 'seed: 0 → 2']
+    >>> changed_settings(preset("reinforce"), preset("a2c"))
+    ['algorithm: REINFORCE → A2C']
+    """
+    if old.algo != new.algo:
+        return [f"algorithm: {old.algorithm.title} → {new.algorithm.title}"]
+    return [f"{_lower(f.label)}: {show_value(f, getattr(old, f.name))} → "
+            f"{show_value(f, getattr(new, f.name))}"
+            for f in widget_fields(new.algo)
+            if _differs(getattr(old, f.name), getattr(new, f.name))]
+
+
+def preset_changes(config: TrainConfig, name: str) -> list[str] | None:
+    """The labels of the settings where ``config`` differs from preset ``name`` (its seed and
+    budgets aside: a preset keeps those); None when it is not a preset of that algorithm."""
+    p = PRESETS.get(name)
+    if p is None or p.values["algo"] != config.algo:
+        return None
+    base = _preset_values(name)
+    return [_lower(f.label) for f in widget_fields(config.algo)
+            if f.name not in KEEP_ON_PRESET and _differs(getattr(config, f.name), base[f.name])]
+
+
+def settings_origin(config: TrainConfig, name: str) -> str:
+    """Where ``config`` comes from: ``the preset “X”``, or ``custom settings based on the
+    preset “X” (changed: baseline)`` once a setting differs from it."""
+    changed = preset_changes(config, name)
+    if changed is None:
+        return "custom settings"
+    preset = f"the preset “{preset_label(name)}”"
+    if not changed:
+        return preset
+    shown = ", ".join(changed[:SHOW_CHANGED])
+    if len(changed) > SHOW_CHANGED:
+        shown += f" and {len(changed) - SHOW_CHANGED} more"
+    return f"custom settings based on {preset} (changed: {shown})"
+
+
+def preset_record(config: TrainConfig, name: str) -> str:
+    """The preset as the run history records it: its label, or ``custom, based on “X”``."""
+    changed = preset_changes(config, name)
+    if changed == []:
+        return preset_label(name)
+    return "custom" if changed is None else f"custom, based on “{preset_label(name)}”"
+
+
+def run_title(config: TrainConfig) -> str:
+    """The algorithm and what makes its kind of run, e.g. ``REINFORCE, baseline: none (raw
+    returns)`` (an algorithm's ``variant_fields``; none for most)."""
+    parts = [config.algorithm.title]
+    for name in config.algorithm.variant_fields:
+        f = FIELDS[name]
+        parts.append(f"{_lower(f.label)}: {show_value(f, getattr(config, name))}")
+    return ", ".join(parts)
+
+
+def describe_run(config: TrainConfig, name: str) -> str:
+    """One line naming what a run of ``config`` is: the algorithm (and its baseline), the
+    seed, the budget and where the settings come from (:func:`settings_origin`)."""
+    budget = (f", {config.max_episodes:,} episodes" if config.max_episodes else "")
+    return (f"{run_title(config)}, seed {config.seed}{budget} · "
+            f"{settings_origin(config, name)}")
 
 
 def build_config() -> tuple[TrainConfig | None, str | None]:

@@ -1,10 +1,34 @@
-"""Home: what the app teaches and how to use it, in two minutes."""
+"""Home: what the app teaches, in the lesson's order, and how to use it in two minutes."""
 
 from pathlib import Path
 
 import streamlit as st
 
+from ui import navigation
+
 VIEWS = Path(__file__).resolve().parent  # pages linked by their file: right from any entry point
+
+STEPS = {  # what each numbered section of the menu is about, in our words
+    "1 · Why a policy?":
+        "Why learn the policy itself instead of how good each action is: a game whose best "
+        "play is random, a policy that changes smoothly with its weights where an argmax "
+        "jumps, and a continuous action with no list to take the argmax over.",
+    "2 · The theorem and REINFORCE":
+        "The policy gradient theorem, then its simplest use: **REINFORCE** plays an episode "
+        "and makes the actions that led to high returns more likely. It learns, but one "
+        "episode is a noisy sample, and it shows across seeds and in the gradient itself.",
+    "3 · Baselines to actor-critic":
+        "Taming that noise: a **baseline** subtracts what was expected anyway (less noise, no "
+        "bias), an **entropy bonus** keeps the policy exploring, **actor-critic** learns V(s) "
+        "beside the policy and updates every step, **A2C** runs many environments at once. "
+        "**PPO** (on Train and in the race) takes several careful steps on each batch.",
+    "4 · Value vs policy (DQN)":
+        "The other road: **DQN** learns Q(s, a) and acts by its argmax, with a replay buffer "
+        "and a target network. The lesson's comparison of the two families, measured, and its "
+        "three DQN exercises.",
+    "Class":
+        "Join your class to see everyone's runs together.",
+}
 
 st.title("Policy Gradient Lab", anchor=False)
 st.markdown("#### Learn policy gradients by training agents and watching what happens inside them.")
@@ -12,44 +36,37 @@ st.markdown("#### Learn policy gradients by training agents and watching what ha
 left, right = st.columns([1.3, 1], gap="large")
 with left:
     st.markdown(
-        """
-A **policy-gradient** agent does not learn how good each action is and then pick the best one.
-It learns the *policy itself*, a network that outputs the probability of each action, and
-nudges those probabilities up or down according to how things turned out. This app walks
-from the simplest version of that idea to the ones used in practice:
-
-- **REINFORCE**: play an episode, then make the actions that led to high returns more likely;
-- **baselines**: subtract what was expected anyway, to cut the noise without biasing anything;
-- **actor-critic**: learn a value function V(s) alongside the policy and update every step;
-- **A2C**: many environments at once, n-step returns and a shared network.
-
-And the other road, for contrast: **DQN** learns how good each action is, Q(s, a), and acts
-by its argmax, with a replay buffer and a target network. The **Value-based** pages run the
-lesson's DQN exercises and set the two families side by side, measured. The **Why a policy?**
-pages show the lesson's three reasons to learn the policy itself: a game whose best play is
-random (rock-paper-scissors), how smoothly a policy changes with its weights while an
-argmax jumps, and a pendulum's continuous torque (**Continuous actions**), where an argmax has
-no finite list of actions to choose from.
-
-Everything else runs on **CartPole**: keep a pole balanced on a moving cart, +1 reward per step,
-at most 500 steps (CartPole-v1).
-"""
-    )
+        "A **policy-gradient** agent does not learn how good each action is and then pick the "
+        "best one. It learns the *policy itself*, a network that gives each action a "
+        "probability, and nudges those probabilities up or down by how things turned out. The "
+        "menu on the left follows the lesson, step by step:")
+    for section, pages in navigation.SECTIONS.items():
+        if not section:
+            continue  # Home itself
+        stop = "" if section.endswith("?") else "."
+        st.markdown(f"**{section}{stop}** {STEPS.get(section, '')}")
+        for e in pages:
+            st.page_link(VIEWS / e.file, label=f"{e.title}: {e.blurb}" if e.blurb else e.title,
+                         icon=e.icon)
+    st.caption("Everything but the pendulum runs on **CartPole**: keep a pole balanced on a "
+               "moving cart, +1 reward per step, at most 500 steps (CartPole-v1).")
 with right:
     with st.container(border=True):
         st.markdown("##### In two minutes")
         st.markdown(
             """
-1. Open **Train**, keep *REINFORCE* and its default preset, press **Start**.
-2. Watch the return climb, its 100-episode average (bold) and its spread (shaded band),
-   and the pole itself. The grey band behind them is where typical runs were.
-3. Switch the algorithm to **Actor-critic** and the preset to **the lesson's settings**:
+1. Open **Train**. It starts where the lesson does, with *plain REINFORCE* (no baseline):
+   press **Start**.
+2. Watch the return climb, noisily: its 100-episode average (bold), its spread (shaded
+   band) and the pole itself. The grey band behind them is where typical runs were.
+3. Set the baseline to **learned value V(s)** and press **Start** again: the same seed,
+   a steadier climb.
+4. Switch the algorithm to **Actor-critic** and the preset to **the lesson's settings**:
    watch entropy fall to zero and the critic's V(s₀) drift away from the real returns.
-4. Go back to the **default** actor-critic preset: same algorithm, it learns.
+   Its default preset, same algorithm, learns.
 5. Read **Theory** for the why: every formula sits next to the code that runs it.
-6. Try the **Experiments**: each one tests one of the lesson's claims across several seeds
-   with a single click. The **Value-based** pages do the same for DQN, and **Why a policy?**
-   shows where an argmax cannot follow.
+6. Then follow the menu: each experiment tests one of the lesson's claims across several
+   seeds with a single click.
 """
         )
     c1, c2 = st.columns(2)
@@ -76,6 +93,10 @@ with b:
 with c:
     st.markdown("##### Sharing a server")
     st.markdown(
-        "Each browser tab owns one run, which stops when the tab closes. A few runs train at "
-        "once; if all slots are busy, yours waits and starts by itself when one frees."
+        "Each browser tab has its own runs, and closing the tab stops them. A run on the "
+        "**Train** page starts training the moment you press Start, however many others are "
+        "running: all of them train at once and take turns on the server's processor cores, "
+        "so each one goes slower the more there are (the sidebar says how many share them). "
+        "The experiments' runs instead wait in a queue for a free core, so when the class is "
+        "busy an experiment may take a while to start."
     )

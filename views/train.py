@@ -10,13 +10,14 @@ pool = state.slot_pool()
 st.title("Train an agent", anchor=False)
 st.caption("CartPole-v1: push the cart left or right to keep the pole up; +1 per step, at most "
            "500 steps. Training runs in the background, so you can change pages and come back.")
+notices = st.empty()  # what a link got wrong, at the top where it is seen
 
 settings, main = st.columns([1.05, 2.45], gap="medium")
 with settings:
     with st.container(border=True):
         st.subheader("Settings", anchor=False)
-        config, error = widgets.config_ui()
+        config, error = widgets.config_ui(notices=notices)
 with main:
     live.controls_ui(holder, config, error, pool)
-    live.panel_ui(holder, pool)
+    live.panel_ui(holder, pool, settings_algo=st.session_state.get(widgets.K + "algo"))
     live.watch_ui(holder)

@@ -76,7 +76,9 @@ class Algorithm:
     make_agent: Callable
     """``make_agent(config, spec)``: a fresh, seeded agent with ``act``, ``update``, ``net``."""
     presets: tuple[Preset, ...]
-    """The first is the default."""
+    """The first is where the Train page starts for this algorithm (its :attr:`default`;
+    REINFORCE's is plain REINFORCE, where the lesson starts); ``default_preset`` may name
+    another as the tuned default that :func:`~pgcore.config.default_config` builds on."""
     panels: tuple[Panel, ...] = ()
     has_critic: Callable = lambda config: True
     """Whether a config of this algorithm learns V(s)."""

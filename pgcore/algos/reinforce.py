@@ -141,7 +141,13 @@ _TUNED = dict(algo="reinforce", lr=1e-3, hidden=128, shared_layers=0, head_layer
 _LESSON = dict(algo="reinforce", lr=1e-3, hidden=128, shared_layers=0, head_layers=2,
                gamma=0.99, reduction="sum", bootstrap_truncated=False)
 
-PRESETS = (
+PRESETS = (  # the first is where the Train page starts: the lesson's own starting point
+    Preset("reinforce-plain",
+           "Plain REINFORCE: each log π(a|s) is weighted by the raw return G_t, with nothing "
+           "subtracted. The lesson starts here (its first exercise); our tuned network and "
+           "Adam at 1e-3, as in the other defaults.",
+           dict(_TUNED, baseline="none"),
+           label="Plain REINFORCE: no baseline (the lesson's start)"),
     Preset("reinforce", "REINFORCE with a learned value baseline: our tuned default.",
            dict(_TUNED, baseline="value", value_lr=1e-2),
            label="Our default: learned value baseline"),
@@ -160,9 +166,12 @@ PRESETS = (
 
 
 def _default_preset(overrides: dict) -> str:
-    """Raw or normalised returns start from the normalised-returns default (no critic)."""
-    return "reinforce-normalize" if overrides.get("baseline") in ("none", "normalize") \
-        else "reinforce"
+    """Our tuned default for a baseline: the learned value baseline unless the overrides ask
+    for raw (``none``) or normalised returns, which have no critic."""
+    baseline = overrides.get("baseline")
+    if baseline == "none":
+        return "reinforce-plain"
+    return "reinforce-normalize" if baseline == "normalize" else "reinforce"
 
 
 ALGORITHM = Algorithm(
