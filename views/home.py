@@ -93,10 +93,10 @@ with b:
 with c:
     st.markdown("##### Sharing a server")
     st.markdown(
-        "Each browser tab has its own runs, and closing the tab stops them. A run on the "
-        "**Train** page starts training the moment you press Start, however many others are "
-        "running: all of them train at once and take turns on the server's processor cores, "
-        "so each one goes slower the more there are (the sidebar says how many share them). "
-        "The experiments' runs instead wait in a queue for a free core, so when the class is "
-        "busy an experiment may take a while to start."
+        "Each browser tab has its own runs, and closing the tab stops them. A run starts "
+        "training the moment you press Start, however many others are running, on the "
+        "**Train** page and on the experiment pages alike: all of them train at once and "
+        "take turns on the server's processor cores, so every condition of an experiment "
+        "moves from the first seconds, and each run goes slower the more there are (the "
+        "sidebar says how many share them)."
     )
