@@ -57,6 +57,8 @@ verdict to hold back (their full verdict is every run done)."""
 FIRST_EPISODE_TARGET = 60.0
 VERDICT_TARGET = 300.0
 TOO_EARLY = re.compile(r"too early", re.IGNORECASE)
+NOT_ABOUT_THESE_RUNS = ("not your runs", "no runs needed")
+"""How ui/verdicts.py labels a verdict's evidence when it does not rest on the page's runs."""
 RUNS_DONE = re.compile(r"(\d+) of (\d+) runs done")
 CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
@@ -131,13 +133,13 @@ def reading(page) -> tuple[tuple[int, int] | None, list[str]]:
     """From one reading of the page (so the two agree): ``(done, total)`` from its status
     line ("3 of 6 runs done") or None, and the verdicts it states about *these* runs: each
     decided status ("holds", "partly", "does not hold") shown, with its line, except those
-    labelled as the typical result from the shipped reference runs (which a page may state
-    at once)."""
+    whose evidence is not these runs (:data:`NOT_ABOUT_THESE_RUNS`: the shipped reference
+    runs' typical result, or a fact true by construction), which a page may state at once."""
     seen = page.evaluate(_READ_PAGE)
     found = RUNS_DONE.search(seen["text"])
     done = (int(found.group(1)), int(found.group(2))) if found else None
     decided = [f"{d['status']}: {d['context'][:160]}" for d in seen["decided"]
-               if "reference run" not in d["context"]]
+               if not any(mark in d["context"] for mark in NOT_ABOUT_THESE_RUNS)]
     return done, decided
 
 
