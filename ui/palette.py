@@ -132,13 +132,14 @@ GOAL = "goal"
 """A level to reach that is not CartPole's (Pendulum's -200)."""
 TARGET = "exploitability target"
 UNIFORM = "uniform mix"
+"""The uniform mix of rock, paper and scissors: the exploitability target's policy."""
 CEILING = "Q ceiling"
 REFERENCE = "typical runs (reference)"
 RAW = "return"
 """Each episode's own return (thin, behind its average)."""
 ONE_SEED = "one seed"
 AVERAGE = "average"
-"""A run's moving average of the return (the Train page's bold line)."""
+"""A run's moving average of the return (the Train page's bold line): the return collected."""
 EVALUATION = "greedy evaluation"
 CURRENT = "current policy π_t"
 TIME_AVERAGE = "time-averaged policy"
@@ -162,23 +163,21 @@ STYLES: dict[str, Style] = {
     C_1: Style(ROSE, DASH, "cross"),
     POLYAK: Style(TEAL, DASH_DOT, "diamond"),
     C_200: Style(PURPLE, LONG_DASH, "triangle-up"),
-    DOUBLE_DQN: Style(TEAL, DASH_DOT_DOT, "triangle-down"),
+    DOUBLE_DQN: Style(TEAL, DASH, "triangle-down"),
     # a prediction against what was really collected
-    PREDICTED: Style(ROSE, DASH, "triangle-up"),
+    PREDICTED: Style(WINE, DASH, "triangle-up"),
     COLLECTED: Style(INDIGO, SOLID, "circle"),
     ARGMAX_PI: Style(TEAL, SHORT_DASH, "square"),
     # lines to reach and reference marks (labelled on the chart as well)
     THRESHOLD_195: Style(OLIVE, DOT, "triangle-right"),
     THRESHOLD_475: Style(GREEN, (6, 4), "triangle-left"),
     GOAL: Style(GREEN, (6, 4), "triangle-left"),
-    TARGET: Style(GREEN, (2, 3), "triangle-left"),
-    UNIFORM: Style(GREEN, SOLID, "cross"),
+    TARGET: Style(GREEN, (2, 3), "cross"),
     CEILING: Style(BLACK, (4, 4), "square"),
     REFERENCE: Style(GREY, (5, 3), "square"),
     # the parts of one run's chart
     RAW: Style(LIGHT_GREY, SOLID, "circle"),
     ONE_SEED: Style(LIGHT_GREY, SOLID, "circle"),
-    AVERAGE: Style(INDIGO, SOLID, "circle"),
     EVALUATION: Style(PURPLE, SOLID, "circle"),
     # rock-paper-scissors
     CURRENT: Style(PURPLE, SOLID, "circle"),
@@ -225,12 +224,13 @@ ALIASES: dict[str, str] = {
     "475": THRESHOLD_475, "475: CartPole-v1 solved": THRESHOLD_475,
     "475 (CartPole-v1 criterion)": THRESHOLD_475, "finish line: 475": THRESHOLD_475,
     # the parts of a chart
-    "each episode": RAW, "mean": AVERAGE, "mean across seeds": AVERAGE,
+    "each episode": RAW, AVERAGE: COLLECTED, "mean": COLLECTED, "mean across seeds": COLLECTED,
+    UNIFORM: TARGET,
 }
 """Other spellings of a condition -> its canonical name."""
 
 PATTERNS: tuple[tuple[re.Pattern, str], ...] = (
-    (re.compile(r"^\d+-episode average$"), AVERAGE),
+    (re.compile(r"^\d+-episode average$"), COLLECTED),
     (re.compile(r"^greedy evaluation\b"), EVALUATION),
     (re.compile(r"^-?[\d,.]+: swings up"), GOAL),
     (re.compile(r"^≈ [\d,.]+: the most any state can be worth$"), CEILING),
@@ -240,14 +240,14 @@ PATTERNS: tuple[tuple[re.Pattern, str], ...] = (
 SEED = re.compile(r"^seed (\d+)$")
 SEED_COLORS = (INDIGO, ROSE, TEAL, PURPLE, WINE, OLIVE)
 """Seeds' own ordered scheme: seed k takes colour k mod 6 (no green, grey or black: those are
-the thresholds and reference marks drawn beside seeds), the next dash every 6 seeds."""
+the thresholds and reference marks drawn beside seeds), dash k mod 7 and marker k mod 8, so
+seeds 0 to 6 differ in dash and no two of seeds 0 to 41 share colour and dash."""
 
 
 def seed_style(seed: int) -> Style:
     """Seed ``seed``'s look: the same seed the same on every page (seeds are 0, 1, 2, ...)."""
     seed = abs(int(seed))
-    n = len(SEED_COLORS)
-    return Style(SEED_COLORS[seed % n], (SOLID, DASH, DASH_DOT)[(seed // n) % 3],
+    return Style(SEED_COLORS[seed % len(SEED_COLORS)], DASHES[seed % len(DASHES)],
                  MARKERS[seed % len(MARKERS)])
 
 
@@ -309,19 +309,22 @@ def style(label: str) -> Style:
 def styles(labels: Iterable[str]) -> dict[str, Style]:
     """The looks of ``labels`` drawn together on one chart: :func:`style` for each, except that
     labels the table does not know (learners' names, say) are spread over :data:`FALLBACKS`
-    so they do not share a colour while an unused one is left (taken in sorted order, so the
-    result does not depend on the order of ``labels``)."""
+    so they do not share a colour or a dash while an unused one is left (taken in sorted
+    order, so the result does not depend on the order of ``labels``)."""
     labels = list(dict.fromkeys(str(v) for v in labels))
     out = {v: style(v) for v in labels if known(v)}
     colors = {s.color for s in out.values()}
+    dashes = {s.dash for s in out.values()}
     pairs = {(s.color, s.dash) for s in out.values()}
     for v in sorted(v for v in labels if v not in out):
         start = _stable_hash(v) % len(FALLBACKS)
         ring = FALLBACKS[start:] + FALLBACKS[:start]
-        pick = next((s for s in ring if s.color not in colors), None) or \
-            next((s for s in ring if (s.color, s.dash) not in pairs), ring[0])
+        pick = (next((s for s in ring if s.color not in colors and s.dash not in dashes), None)
+                or next((s for s in ring if s.color not in colors), None)
+                or next((s for s in ring if (s.color, s.dash) not in pairs), ring[0]))
         out[v] = pick
         colors.add(pick.color)
+        dashes.add(pick.dash)
         pairs.add((pick.color, pick.dash))
     return {v: out[v] for v in labels}
 
@@ -346,6 +349,9 @@ LEGEND_WIDTH = 320
 passes its own (about 640): a top legend wraps into as many columns as fit in it."""
 CHAR_PX = 6.5
 """The average width of a legend character at Vega's default font size, in pixels."""
+STROKE_SYMBOL_SIZE = 600
+"""A line swatch's size: Vega draws it sqrt(size) pixels long, here about 24, long enough to
+show a whole period of the longest dash pattern (its default, 10 px, shows none)."""
 
 
 def label_limit(labels: Iterable[str]) -> int:
@@ -358,7 +364,7 @@ def label_limit(labels: Iterable[str]) -> int:
 def legend_columns(labels: Sequence[str], width: float = LEGEND_WIDTH) -> int:
     """How many columns of a horizontal legend fit ``width`` pixels: entries fill the rows
     left to right and each column is as wide as its widest entry (swatch, gap, label)."""
-    sizes = [34 + CHAR_PX * len(str(v)) for v in labels]
+    sizes = [48 + CHAR_PX * len(str(v)) for v in labels]
     for columns in range(len(sizes), 1, -1):
         widths = [max(sizes[i::columns]) for i in range(columns)]
         if sum(widths) <= width:
@@ -372,9 +378,10 @@ def legend(labels: Sequence[str], symbol: str = "stroke", orient: str = "top",
     stroke 3 px wide for lines) and, on top of a chart ``width`` pixels wide, wrapped into as
     many columns as fit (:func:`legend_columns`)."""
     labels = [str(v) for v in labels]
+    line = symbol == "stroke"
     props = dict(orient=orient, labelLimit=label_limit(labels), symbolOpacity=1,
-                 symbolStrokeWidth=3 if symbol == "stroke" else 1.5, symbolType=symbol,
-                 title=None)
+                 symbolStrokeWidth=3 if line else 1.5, symbolType=symbol, title=None,
+                 symbolSize=STROKE_SYMBOL_SIZE if line else 80)
     if orient in ("top", "bottom"):
         props.update(direction="horizontal", columns=legend_columns(labels, width))
     props.update(kwargs)

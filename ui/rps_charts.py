@@ -142,7 +142,8 @@ def policy_chart(data: pd.DataFrame, steps: int, title: str, subtitle: str = "",
     layers = [area]
     if thirds:
         rules = pd.DataFrame({"y": [1 / 3, 2 / 3]})
-        layers.append(alt.Chart(rules).mark_rule(strokeDash=[6, 4], color=palette.BLACK,
+        look = palette.style(palette.REFERENCE)
+        layers.append(alt.Chart(rules).mark_rule(strokeDash=look.stroke_dash, color=look.color,
                                                  strokeWidth=1.2).encode(y="y:Q"))
     return alt.layer(*layers).properties(title=_title(title, subtitle), height=height)
 
@@ -166,7 +167,7 @@ def exploitability_chart(data: pd.DataFrame, steps: int, kinds: Sequence[str], t
         detail="policy:N",
         tooltip=[alt.Tooltip("step:Q", title="round", format=","), "learner:N", "policy:N",
                  alt.Tooltip("exploitability:Q", format=".3f")])
-    rule = palette.rule_layers([(TARGET, "target", "exploitability target")], text=False)
+    rule = palette.rule_layers([(TARGET, "target", palette.TARGET)], text=False)
     return alt.layer(lines, *rule).properties(
         title=_title(title, f"dotted green: the target, {TARGET:g}"), height=height)
 
@@ -184,7 +185,7 @@ def payoff_chart(data: pd.DataFrame, steps: int, kinds: Sequence[str],
         strokeDash=palette.stroke_dash("learner", learners), detail="seed:N",
         tooltip=[alt.Tooltip("step:Q", title="round", format=","), "learner:N", "seed:N",
                  alt.Tooltip("payoff:Q", format="+.3f")])
-    zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color=palette.BLACK,
+    zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color=palette.GREY,
                                                           strokeWidth=1).encode(y="y:Q")
     return alt.layer(zero, lines).properties(
         title=_title("Average payoff so far", "every seed: +1 a win, −1 a loss, 0 a tie"),
