@@ -421,7 +421,7 @@ def value_chart(x_max: int, window: int = 10, height: int = 300) -> alt.Chart:
         tooltip=[alt.Tooltip("x:Q", title="episode"), alt.Tooltip("series:N", title="series"),
                  alt.Tooltip("y:Q", title=f"{window}-episode average", format=".2f")],
     ).properties(title=alt.TitleParams(
-        f"V(s₀) vs the return it predicts ({window}-ep. averages, log scale)",
+        f"V(s₀) vs the return it predicts ({window}-ep. averages, log scale away from 0)",
         fontSize=13, anchor="start"), height=height)
 
 

@@ -287,7 +287,7 @@ def q_chart(data: pd.DataFrame, x_max: int, title: str, y_max: float | None = No
               axis=palette.axis())
     seeds = _seed_domain(data)
     lines = alt.Chart(data).mark_line(strokeWidth=1.8, clip=True).encode(
-        x=x, y=alt.Y("q:Q", scale=y_scale, title="mean predicted Q (log scale)",
+        x=x, y=alt.Y("q:Q", scale=y_scale, title="mean predicted Q (log scale from 1 up)",
                      axis=palette.axis(values=[0, 1, 10, 100, 1_000, 10_000, 100_000,
                                                1_000_000])),
         color=_seed_color(seeds), strokeDash=_seed_dash(seeds),
@@ -683,12 +683,10 @@ def binned_trace(trace: pd.DataFrame, max_points: int = CURVE_POINTS) -> pd.Data
 
 def distance_chart(trace: pd.DataFrame, title: str, order: Sequence[str], subtitle: str = "",
                    points: bool = False, height: int = 260) -> alt.Chart:
-    """Target distance against env steps, each setting in its colour, dash and (with
-    ``points``) marker from ``ui.palette``."""
+    """Target distance against env steps, each setting in its colour and dash from
+    ``ui.palette``."""
     enc = dict(color=palette.color("setting", order),
                strokeDash=palette.stroke_dash("setting", order))
-    if points:
-        enc["shape"] = palette.shape("setting", order)
     x_scale = (alt.Scale(domain=[int(trace["env_steps"].min()), int(trace["env_steps"].max())],
                          nice=False) if len(trace) else alt.Undefined)
     return alt.Chart(trace).mark_line(strokeWidth=1.6, point=points, clip=True).encode(
@@ -726,7 +724,7 @@ def eval_chart(evals: pd.DataFrame, x_max: int, title: str, y_max: float | None 
                height: int = 300) -> alt.LayerChart:
     """Predicted start value (red, dashed) against the discounted return collected (blue,
     solid) over training episodes, in their looks from ``ui.palette``: each seed faint, the
-    mean across seeds bold with a marker per evaluation."""
+    mean across seeds bold with a point per evaluation."""
     long = evals.melt(id_vars=["seed", "episodes"], value_vars=["predicted", "collected"],
                       var_name="series", value_name="value") if len(evals) else \
         pd.DataFrame({"seed": [], "episodes": [], "series": [], "value": []})
@@ -743,9 +741,8 @@ def eval_chart(evals: pd.DataFrame, x_max: int, title: str, y_max: float | None 
             x=x, y=alt.Y("value:Q", scale=y_scale, title="value of the start state",
                          axis=palette.axis()),
             color=color, detail="seed:N"),
-        alt.Chart(mean).mark_line(strokeWidth=2.6, point=alt.OverlayMarkDef(size=40)).encode(
+        alt.Chart(mean).mark_line(strokeWidth=2.6, point=True).encode(
             x=x, y=alt.Y("mean:Q", scale=y_scale), color=color, strokeDash=dash,
-            shape=palette.shape("series", keys),
             tooltip=["series:N", "episodes:Q", alt.Tooltip("mean:Q", format=".1f",
                                                            title="mean across seeds"),
                      alt.Tooltip("count:Q", title="seeds")]),

@@ -124,8 +124,8 @@ def _x(sizes: Sequence[float]) -> alt.X:
 
 def _band_layers(data: pd.DataFrame, by: str, names: Sequence[str], x: alt.X, y: alt.Y,
                  fmt: str) -> list:
-    """A faint min-max band and a median line with a marker per size, per ``by`` value, each
-    in its colour, dash and marker from ``ui.palette``."""
+    """A faint min-max band and a median line with a point per size, per ``by`` value, each
+    in its colour and dash from ``ui.palette`` (the legend's swatches show both)."""
     color = palette.color(by, names)
     base = alt.Chart(data)
     band = base.mark_area(opacity=0.15).encode(x=x, y=alt.Y("lo:Q"), y2="hi:Q", color=color,
@@ -133,9 +133,8 @@ def _band_layers(data: pd.DataFrame, by: str, names: Sequence[str], x: alt.X, y:
     tooltip = [f"{by}:N", alt.Tooltip("size:Q", title="ε", format="~g"),
                alt.Tooltip("median:Q", format=fmt), alt.Tooltip("lo:Q", title="min", format=fmt),
                alt.Tooltip("hi:Q", title="max", format=fmt)]
-    line = base.mark_line(strokeWidth=2.2, point=alt.OverlayMarkDef(size=45, filled=True)).encode(
-        x=x, y=y, color=color, strokeDash=palette.stroke_dash(by, names),
-        shape=palette.shape(by, names), tooltip=tooltip)
+    line = base.mark_line(strokeWidth=2.2, point=True).encode(
+        x=x, y=y, color=color, strokeDash=palette.stroke_dash(by, names), tooltip=tooltip)
     return [band, line]
 
 
@@ -149,13 +148,13 @@ def change_chart(data: pd.DataFrame, log_y: bool = False, height: int = 330) -> 
     min-max band. ``log_y`` draws the y axis on a log scale: a log axis has no 0, so sizes
     where nothing moved (a median of 0) are left out, and the subtitle says how many."""
     b = bands(data, "tv", "series")
-    subtitle = "mean TV over the states; a greedy policy's TV is its flip fraction"
+    subtitle = ["mean TV over the states; a greedy policy's TV is its flip fraction"]
     if log_y:
         dropped = int((b["median"] <= 0).sum())
         b = b[b["median"] > 0].assign(lo=lambda f: f["lo"].where(f["lo"] > 0, f["median"]))
         if dropped:
-            subtitle += (f"; {dropped} point{'s' if dropped != 1 else ''} at 0 left out (a log "
-                         "axis has no 0)")
+            subtitle.append(f"{dropped} point{'s' if dropped != 1 else ''} at 0 left out (a log "
+                            "axis has no 0)")
     names = _present(data, "series", SERIES)
     if log_y:
         positive = b["lo"][b["lo"] > 0]
