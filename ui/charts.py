@@ -34,15 +34,11 @@ WINDOW = 100
 THRESHOLDS = ((195.0, "195: CartPole-v0 solved"), (475.0, "475: CartPole-v1 solved"))
 """(y, label) of the labelled rules; each is drawn in its condition's look (``ui.palette``)."""
 
-RETURN_COLOR = palette.style(palette.RAW).color
 AVERAGE_COLOR = palette.style(palette.AVERAGE).color
-BAND_COLOR = palette.style(palette.AVERAGE).tint()
-VALUE_COLOR = palette.style(palette.PREDICTED).color
+"""A run's own line (its moving average; the diagnostic panels)."""
 REF_COLOR = palette.style(palette.REFERENCE).color
 """Grey: typical-run bands are context, not the learner's data."""
 REF_LEGEND = palette.REFERENCE
-EVAL_COLOR = palette.style(palette.EVALUATION).color
-"""Greedy evaluations, apart from the training curves and the thresholds."""
 EVAL_POINTS = 200
 """Greedy evaluations drawn on the returns chart at most (evenly sampled, the latest kept)."""
 

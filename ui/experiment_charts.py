@@ -21,9 +21,6 @@ CURVE_POINTS = 250
 THRESHOLDS = ((CARTPOLE_V0_SOLVED, "195: CartPole-v0 criterion"),
               (CARTPOLE_V1_SOLVED, "475: CartPole-v1 criterion"))
 """(y, label) of the labelled rules, each in its look from ``ui.palette``."""
-SEED_COLOR = palette.style(palette.ONE_SEED).color
-MEAN_COLOR = palette.style(palette.AVERAGE).color
-"""A single run's line where no condition is named (one colour for the page's only curve)."""
 BAND_LABEL = "mean ± 1 std across seeds"
 
 
