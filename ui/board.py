@@ -33,6 +33,8 @@ from pgcore.execution import live_tasks
 from pgcore.history import CHALLENGES, HistoryError, Recorder, RunRecord, RunStore
 from pgcore.metrics import CARTPOLE_V1_SOLVED, moving_average
 
+from . import palette
+
 NAME_KEY = "board.name"
 CLASS_KEY = "board.class"
 IDENTITY = "board.identity"
@@ -232,21 +234,21 @@ def curve_frame(records: list[RunRecord], latest_only: bool = True,
 
 
 def curves_chart(frame: pd.DataFrame) -> alt.LayerChart:
-    """Everyone's 100-episode averages on one chart, with the 475 rule."""
+    """Everyone's 100-episode averages on one chart, with the 475 rule. Learners are names the
+    palette does not know: ``ui.palette`` spreads them over its colours and dashes by name,
+    so a learner keeps its look when others join."""
+    learners = list(dict.fromkeys(frame["learner"])) if len(frame) else []
+    legend = palette.legend(learners, orient="right")
     line = alt.Chart(frame).mark_line(strokeWidth=1.8).encode(
-        x=alt.X("episode:Q", title="episode"),
-        y=alt.Y("average:Q", title="100-episode average return"),
-        color=alt.Color("learner:N", title="learner",
-                        legend=alt.Legend(orient="right", labelLimit=220)),
+        x=alt.X("episode:Q", title="episode", axis=palette.axis()),
+        y=alt.Y("average:Q", title="100-episode average return", axis=palette.axis()),
+        color=palette.color("learner", learners, legend_=legend),
+        strokeDash=palette.stroke_dash("learner", learners, legend_=legend),
         tooltip=[alt.Tooltip("learner:N"), alt.Tooltip("algo:N"), alt.Tooltip("episode:Q"),
                  alt.Tooltip("average:Q", format=".1f")])
-    rule = alt.Chart(pd.DataFrame({"y": [CARTPOLE_V1_SOLVED]})).mark_rule(
-        color="#15803d", strokeDash=[6, 4]).encode(y="y:Q")
-    label = alt.Chart(pd.DataFrame({"y": [CARTPOLE_V1_SOLVED],
-                                    "text": ["475: CartPole-v1 solved"]})).mark_text(
-        align="left", dx=4, dy=-7, color="#15803d", fontSize=11).encode(
-        y="y:Q", x=alt.value(0), text="text:N")
-    return alt.layer(line, rule, label).properties(height=380)
+    solved = "475: CartPole-v1 solved"
+    rules = palette.rule_layers([(CARTPOLE_V1_SOLVED, solved, solved)], font_size=11)
+    return alt.layer(line, *rules).properties(height=380)
 
 
 def runs_table(records: list[RunRecord], teacher: bool = False) -> pd.DataFrame:

@@ -24,23 +24,21 @@ import pyarrow as pa
 
 from pgcore.runner import RunSnapshot
 
+from . import palette
+
 MAX_POINTS = 800
 """Points per series on the main returns chart (about one per pixel of its width)."""
 SMALL_POINTS = 250
 """Points per series on the small diagnostic charts (each is ~250 px wide)."""
 WINDOW = 100
-THRESHOLDS = ((195.0, "195: CartPole-v0 solved", "#b45309"),
-              (475.0, "475: CartPole-v1 solved", "#15803d"))
+THRESHOLDS = ((195.0, "195: CartPole-v0 solved"), (475.0, "475: CartPole-v1 solved"))
+"""(y, label) of the labelled rules; each is drawn in its condition's look (``ui.palette``)."""
 
-RETURN_COLOR = "#94a3b8"
-AVERAGE_COLOR = "#1d4ed8"
-BAND_COLOR = "#60a5fa"
-VALUE_COLOR = "#dc2626"
-REF_COLOR = "#6b7280"
+AVERAGE_COLOR = palette.style(palette.AVERAGE).color
+"""A run's own line (its moving average; the diagnostic panels)."""
+REF_COLOR = palette.style(palette.REFERENCE).color
 """Grey: typical-run bands are context, not the learner's data."""
-REF_LEGEND = "typical runs (reference)"
-EVAL_COLOR = "#9333ea"
-"""Purple: greedy evaluations, apart from the training curves' blues and the thresholds."""
+REF_LEGEND = palette.REFERENCE
 EVAL_POINTS = 200
 """Greedy evaluations drawn on the returns chart at most (evenly sampled, the latest kept)."""
 
@@ -49,10 +47,7 @@ def eval_legend(n_episodes: int) -> str:
     """The legend entry of the greedy evaluations on the returns chart."""
     return f"greedy evaluation (mean of {n_episodes} episode{'' if n_episodes == 1 else 's'})"
 
-_SHORT_NUMBER = ("abs(datum.value) >= 1e6 ? format(datum.value / 1e6, ',.3~r') + 'M' : "
-                 "abs(datum.value) >= 1e3 ? format(datum.value / 1e3, ',.3~r') + 'k' : "
-                 "format(datum.value, ',.3~r')")
-"""A Vega expression for compact axis labels: 12, 950, 3.2k, 41k, 1.5M."""
+
 _SYMLOG_TICKS = [-1000, -100, -10, 0, 10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000]
 
 V_LABEL = "critic's V(s₀)"
@@ -198,9 +193,10 @@ def evaluation_caption(snap: RunSnapshot, window: int = WINDOW) -> str | None:
 def reference_layers(data, x: alt.X, y_scale, y_title: str, color, opacity: float = 0.13,
                      extra_tips: tuple = ()) -> list:
     """A typical-run band behind a chart (columns ``x``, ``lo``, ``mid``, ``hi``; see
-    ``ui.reference``): a faint area from ``lo`` to ``hi`` and a dashed median, clipped to the
-    plot. ``data``: a frame or ``alt.NamedData``; ``color``: a colour string, or an
-    ``alt.Color`` channel when each band takes its series' colour."""
+    ``ui.reference``): a faint area from ``lo`` to ``hi`` and a dashed median (the reference
+    look's dash, ``ui.palette``), clipped to the plot. ``data``: a frame or
+    ``alt.NamedData``; ``color``: a colour string, or an ``alt.Color`` channel when each band
+    takes its series' colour."""
     fixed = isinstance(color, str)
     mark = {"color": color} if fixed else {}
     base = alt.Chart(data).encode(x=x) if fixed else alt.Chart(data).encode(x=x, color=color)
@@ -209,9 +205,10 @@ def reference_layers(data, x: alt.X, y_scale, y_title: str, color, opacity: floa
             alt.Tooltip("mid:Q", title="typical run (median)", format=".1f"),
             alt.Tooltip("lo:Q", title="10th percentile", format=".1f"),
             alt.Tooltip("hi:Q", title="90th percentile", format=".1f")]
+    dash = palette.style(palette.REFERENCE).stroke_dash
     return [base.mark_area(opacity=opacity, clip=True, **mark).encode(
                 y=alt.Y("lo:Q", scale=y_scale, title=y_title), y2="hi:Q"),
-            base.mark_line(strokeWidth=1.2, strokeDash=[5, 3], opacity=0.9, clip=True,
+            base.mark_line(strokeWidth=1.2, strokeDash=dash, opacity=0.9, clip=True,
                            **mark).encode(
                 y=alt.Y("mid:Q", scale=y_scale, title=y_title), tooltip=tips)]
 
@@ -221,40 +218,44 @@ def returns_chart(x_max: int, y_max: float | None = 500.0, window: int = WINDOW,
                   reference: bool = False, evaluations: int | None = None) -> alt.LayerChart:
     """The altair chart (named dataset ``returns``): return per episode (thin), its
     ``window``-episode moving average (bold), a band of +-1 rolling standard deviation, and
-    labelled rules at the solve thresholds. With ``reference``, a faint grey band and a
-    dashed median (named dataset ``reference``: x, lo, mid, hi) of typical runs go behind.
-    With ``evaluations`` (the episodes per greedy evaluation), a purple point per evaluation
-    at its mean and a thin rule from its lowest to its highest return go on top (named
-    dataset ``evaluations``: x, steps, mean, lo, hi)."""
-    x = alt.X("x:Q", title="episode", scale=alt.Scale(domain=[0, x_max], nice=False))
+    labelled rules (``thresholds``: (y, label) pairs) at the solve thresholds. With
+    ``reference``, a faint grey band and a dashed median (named dataset ``reference``: x, lo,
+    mid, hi) of typical runs go behind. With ``evaluations`` (the episodes per greedy
+    evaluation), a point per evaluation at its mean and a thin rule from its lowest to its
+    highest return go on top (named dataset ``evaluations``: x, steps, mean, lo, hi). Every
+    part is drawn in its look from ``ui.palette``."""
+    x = alt.X("x:Q", title="episode", scale=alt.Scale(domain=[0, x_max], nice=False),
+              axis=palette.axis())
     y_scale = (alt.Scale(domain=[0, y_max * 1.04], nice=False) if y_max
                else alt.Scale(zero=False))
     ytitle = "return per episode"
+    average = f"{window}-episode average"
     tips = [alt.Tooltip("x:Q", title="episode"), alt.Tooltip("ret:Q", title="return"),
-            alt.Tooltip("avg:Q", title=f"{window}-episode average", format=".1f"),
+            alt.Tooltip("avg:Q", title=average, format=".1f"),
             alt.Tooltip("lo:Q", title="average − std", format=".1f"),
             alt.Tooltip("hi:Q", title="average + std", format=".1f")]
+    raw_look, avg_look = palette.style(palette.RAW), palette.style(average)
     data = alt.NamedData("returns")
     base = alt.Chart(data).encode(x=x)
-    band = base.mark_area(opacity=0.25, color=BAND_COLOR).encode(
-        y=alt.Y("lo:Q", scale=y_scale, title=ytitle), y2="hi:Q")
-    raw = base.mark_line(color=RETURN_COLOR, strokeWidth=0.8).encode(
+    band = base.mark_area(opacity=0.25, color=avg_look.color).encode(
+        y=alt.Y("lo:Q", scale=y_scale, title=ytitle, axis=palette.axis()), y2="hi:Q")
+    raw = base.mark_line(color=raw_look.color, strokeWidth=0.8, opacity=0.8).encode(
         y=alt.Y("ret:Q", scale=y_scale, title=ytitle))
-    avg = base.mark_line(color=AVERAGE_COLOR, strokeWidth=2.5).encode(
+    avg = base.mark_line(color=avg_look.color, strokeDash=avg_look.stroke_dash,
+                         strokeWidth=2.5).encode(
         y=alt.Y("avg:Q", scale=y_scale, title=ytitle), tooltip=tips)
     layers = [band, raw, avg]
     if reference:
         layers = reference_layers(alt.NamedData("reference"), x, y_scale, ytitle, REF_COLOR,
                                   opacity=0.16) + layers
     if thresholds:
-        rules = pd.DataFrame({"y": [t[0] for t in thresholds], "label": [t[1] for t in thresholds],
-                              "color": [t[2] for t in thresholds]})
-        rule = alt.Chart(rules).encode(y=alt.Y("y:Q", scale=y_scale, title=ytitle),
-                                       color=alt.Color("color:N", scale=None))
-        layers.append(rule.mark_rule(strokeDash=[6, 4], strokeWidth=1.5))
-        layers.append(rule.mark_text(align="left", baseline="bottom", dx=4, dy=-3, fontSize=11,
-                                     fontWeight="bold").encode(x=alt.value(0), text="label:N"))
+        layers += palette.rule_layers([(y, text, text) for y, text, *_ in thresholds],
+                                      y_scale, ytitle, font_size=11, stroke_width=1.5)
+    keys = ["return", average, "average ± 1 std"]
+    colors = [raw_look.color, avg_look.color, avg_look.tint()]
+    dashes = [raw_look.stroke_dash, avg_look.stroke_dash, list(palette.SOLID)]
     if evaluations is not None:
+        look = palette.style(palette.EVALUATION)
         greedy = alt.Chart(alt.NamedData("evaluations")).encode(x=x)
         eval_tips = [alt.Tooltip("x:Q", title="training episodes", format=",.0f"),
                      alt.Tooltip("steps:Q", title="env steps", format=",.0f"),
@@ -262,26 +263,26 @@ def returns_chart(x_max: int, y_max: float | None = 500.0, window: int = WINDOW,
                                  format=".1f"),
                      alt.Tooltip("lo:Q", title="lowest", format=".0f"),
                      alt.Tooltip("hi:Q", title="highest", format=".0f")]
-        layers.append(greedy.mark_rule(color=EVAL_COLOR, strokeWidth=1.2, opacity=0.7,
+        layers.append(greedy.mark_rule(color=look.color, strokeWidth=1.2, opacity=0.7,
                                        clip=True).encode(
             y=alt.Y("lo:Q", scale=y_scale, title=ytitle), y2="hi:Q"))
-        layers.append(greedy.mark_point(color=EVAL_COLOR, filled=True, size=45, opacity=1,
-                                        clip=True).encode(
+        layers.append(greedy.mark_point(color=look.color, shape=look.marker, filled=True,
+                                        size=45, opacity=1, clip=True).encode(
             y=alt.Y("mean:Q", scale=y_scale, title=ytitle), tooltip=eval_tips))
-    keys = ["return", f"{window}-episode average", "average ± 1 std"]
-    colors = [RETURN_COLOR, AVERAGE_COLOR, BAND_COLOR]
     if reference:
         keys.append(REF_LEGEND)
         colors.append(REF_COLOR)
+        dashes.append(palette.style(REF_LEGEND).stroke_dash)
     if evaluations is not None:
         keys.append(eval_legend(evaluations))
-        colors.append(EVAL_COLOR)
+        colors.append(look.color)
+        dashes.append(look.stroke_dash)
+    legend = palette.legend(keys, width=600)  # the chart is a page wide
     layers.append(alt.Chart(pd.DataFrame({"series": keys})).mark_point(opacity=0).encode(
-        color=alt.Color("series:N", title=None,
-                        scale=alt.Scale(domain=keys, range=colors),
-                        legend=alt.Legend(orient="top", direction="horizontal",
-                                          symbolType="stroke", symbolStrokeWidth=4,
-                                          symbolOpacity=1, labelLimit=260))))
+        color=alt.Color("series:N", title=None, scale=alt.Scale(domain=keys, range=colors),
+                        legend=legend),
+        strokeDash=alt.StrokeDash("series:N", title=None,
+                                  scale=alt.Scale(domain=keys, range=dashes), legend=legend)))
     return alt.layer(*layers).properties(height=height)
 
 
@@ -335,19 +336,23 @@ def updates_data(snap: RunSnapshot, panels: tuple, max_points: int = SMALL_POINT
 
 def update_chart(field: str, title: str, scale: str, x_max: int, height: int = 120,
                  y_domain: tuple[float, float] | None = None) -> alt.Chart:
-    """One small line chart (named dataset ``updates``) of an update statistic."""
+    """One small line chart (named dataset ``updates``) of an update statistic. A log axis
+    labels its powers of ten in plain numbers (``ui.palette.log_axis``); the values at or below
+    0 it cannot place are gaps (:func:`updates_data`)."""
     if y_domain is not None:
         y_scale = alt.Scale(domain=list(y_domain), nice=False)
     elif scale in ("log", "symlog"):
         y_scale = alt.Scale(type=scale)
     else:
         y_scale = alt.Scale(zero=False)
-    axis = alt.Axis(format="~s" if scale == "log" else ".3~r", tickCount=4, labelFlush=True,
-                    grid=scale != "log")
+    if scale == "log":
+        axis = palette.log_axis(tickCount=4, labelFlush=True, grid=False)
+    else:
+        axis = palette.axis(tickCount=4, labelFlush=True, grid=True)
     return alt.Chart(alt.NamedData("updates")).mark_line(
         color=AVERAGE_COLOR, strokeWidth=1.5, clip=True).encode(
         x=alt.X("x:Q", title=None, scale=alt.Scale(domain=[0, x_max], nice=False),
-                axis=alt.Axis(tickCount=5, grid=False)),
+                axis=palette.axis(tickCount=5, grid=False)),
         y=alt.Y(f"{field}:Q", title=None, scale=y_scale, axis=axis),
         tooltip=[alt.Tooltip("x:Q", title="episodes", format=".0f"),
                  alt.Tooltip(f"{field}:Q", title=field.replace("_", " "), format=".4g")],
@@ -400,20 +405,19 @@ def value_data(snap: RunSnapshot, max_points: int = SMALL_POINTS,
 
 def value_chart(x_max: int, window: int = 10, height: int = 300) -> alt.Chart:
     """V(s_0) against sum_t gamma^t r_t per episode (named dataset ``values``)."""
+    keys = [V_LABEL, G_LABEL]
     return alt.Chart(alt.NamedData("values")).mark_line(strokeWidth=2, clip=True).encode(
         x=alt.X("x:Q", title="episode", scale=alt.Scale(domain=[0, x_max], nice=False),
-                axis=alt.Axis(tickCount=4)),
+                axis=palette.axis(tickCount=4)),
         # symlog: a critic that runs away to 10^4 and returns of ~9 both stay readable
         y=alt.Y("y:Q", title=None, scale=alt.Scale(type="symlog"),
-                axis=alt.Axis(values=_SYMLOG_TICKS, labelExpr=_SHORT_NUMBER)),
-        color=alt.Color("series:N", title=None,
-                        scale=alt.Scale(domain=[V_LABEL, G_LABEL],
-                                        range=[VALUE_COLOR, AVERAGE_COLOR]),
-                        legend=alt.Legend(orient="top", direction="horizontal", labelLimit=260)),
+                axis=palette.axis(values=_SYMLOG_TICKS)),
+        color=palette.color("series", keys),
+        strokeDash=palette.stroke_dash("series", keys),
         tooltip=[alt.Tooltip("x:Q", title="episode"), alt.Tooltip("series:N", title="series"),
                  alt.Tooltip("y:Q", title=f"{window}-episode average", format=".2f")],
     ).properties(title=alt.TitleParams(
-        f"V(s₀) vs the return it predicts ({window}-ep. averages, log scale)",
+        f"V(s₀) vs the return it predicts ({window}-ep. averages, log scale away from 0)",
         fontSize=13, anchor="start"), height=height)
 
 

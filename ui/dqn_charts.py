@@ -23,8 +23,8 @@ import pandas as pd
 from pgcore.experiments import ExperimentSnapshot, Job, RunView
 from pgcore.metrics import CARTPOLE_V1_SOLVED, moving_average
 
+from . import palette
 from .charts import sample_index
-from .experiment_charts import PALETTE
 from .verdicts import DOES_NOT_HOLD, HOLDS, PARTLY, TOO_EARLY, Evidence, Verdict, judge
 
 WINDOW = 100
@@ -46,7 +46,6 @@ and ends in the hundreds: 91 for C = 1000 and 159 for C = 1 on seed 0); a rough 
 the time estimate only."""
 
 PREDICTED, COLLECTED = "predicted max Q(s₀, a)", "discounted return collected"
-SEED_COLORS = PALETTE
 
 
 # ----- small number helpers -------------------------------------------------------------------
@@ -214,9 +213,12 @@ def q_curves(snap: ExperimentSnapshot, label: str,
 
 
 def _seed_color(seeds: Sequence[str]) -> alt.Color:
-    return alt.Color("seed:N", title=None, scale=alt.Scale(domain=list(seeds),
-                                                           range=SEED_COLORS[:len(seeds)]),
-                     legend=alt.Legend(orient="top", direction="horizontal"))
+    """Seeds in their own ordered colours (``ui.palette``: seed 0 the same on every chart)."""
+    return palette.color("seed", seeds)
+
+
+def _seed_dash(seeds: Sequence[str]) -> alt.StrokeDash:
+    return palette.stroke_dash("seed", seeds)
 
 
 def _seed_domain(*frames: pd.DataFrame) -> list[str]:
@@ -229,53 +231,53 @@ def _seed_domain(*frames: pd.DataFrame) -> list[str]:
 def return_chart(data: pd.DataFrame, x_max: int, title: str, height: int = 280,
                  window: int = WINDOW) -> alt.LayerChart:
     """The lesson's plot for one setting: every episode's return (thin, faint) and its running
-    ``window``-episode average (bold), one colour per seed, with the 475 line."""
-    x = alt.X("episode:Q", title="episode", scale=alt.Scale(domain=[0, x_max], nice=False))
+    ``window``-episode average (bold), each seed in its own colour and dash, with the 475
+    line."""
+    x = alt.X("episode:Q", title="episode", scale=alt.Scale(domain=[0, x_max], nice=False),
+              axis=palette.axis())
     y_scale = alt.Scale(domain=[0, 520], nice=False)
-    color = _seed_color(_seed_domain(data))
+    seeds = _seed_domain(data)
+    color = _seed_color(seeds)
     raw = data[data["series"] == "return"] if len(data) else data
     avg = data[data["series"] != "return"] if len(data) else data
     layers = [
         alt.Chart(raw).mark_line(strokeWidth=0.7, opacity=0.35).encode(
-            x=x, y=alt.Y("value:Q", scale=y_scale, title="return"), color=color,
-            detail="seed:N"),
+            x=x, y=alt.Y("value:Q", scale=y_scale, title="return", axis=palette.axis()),
+            color=color, detail="seed:N"),
         alt.Chart(avg).mark_line(strokeWidth=2.4).encode(
             x=x, y=alt.Y("value:Q", scale=y_scale, title="return"), color=color,
+            strokeDash=_seed_dash(seeds),
             tooltip=["seed:N", "episode:Q",
                      alt.Tooltip("value:Q", format=".1f", title=f"{window}-episode average")]),
     ]
-    rule = pd.DataFrame({"y": [CARTPOLE_V1_SOLVED], "t": ["475"]})
-    layers.append(alt.Chart(rule).mark_rule(color="#15803d", strokeDash=[6, 4]).encode(
-        y=alt.Y("y:Q", scale=y_scale)))
+    layers += palette.rule_layers([(CARTPOLE_V1_SOLVED, "475", "475")], y_scale, text=False)
     return alt.layer(*layers).properties(
         title=alt.TitleParams(title, subtitle=f"thin: each episode · bold: {window}-episode "
-                              "average", anchor="start", fontSize=14), height=height)
+                              "average · dashed green: 475", anchor="start", fontSize=14),
+        height=height)
 
 
 def q_chart(data: pd.DataFrame, x_max: int, title: str, y_max: float | None = None,
             height: int = 280) -> alt.LayerChart:
     """Mean predicted Q per episode, one line per seed, on a symlog axis (so a run-away Q of
-    10⁴ and a sane 50 both read), with a dashed line at :data:`CEILING`. ``y_max`` shares the
-    axis between two settings."""
+    10⁴ and a sane 50 both read; unlike a log axis it has a 0), with a dashed line at
+    :data:`CEILING`. ``y_max`` shares the axis between two settings."""
     top = max(float(y_max or 0.0), CEILING * 1.5)
     y_scale = alt.Scale(type="symlog", domain=[0, top], nice=False)
-    x = alt.X("episode:Q", title="episode", scale=alt.Scale(domain=[0, x_max], nice=False))
-    color = _seed_color(_seed_domain(data))
+    x = alt.X("episode:Q", title="episode", scale=alt.Scale(domain=[0, x_max], nice=False),
+              axis=palette.axis())
+    seeds = _seed_domain(data)
     lines = alt.Chart(data).mark_line(strokeWidth=1.8, clip=True).encode(
-        x=x, y=alt.Y("q:Q", scale=y_scale, title="mean predicted Q (log scale)",
-                     axis=alt.Axis(values=[0, 1, 10, 100, 1_000, 10_000, 100_000, 1_000_000],
-                                   format=",.0f")),
-        color=color, tooltip=["seed:N", "episode:Q",
-                              alt.Tooltip("q:Q", format=",.1f", title="mean Q")])
-    ceiling = pd.DataFrame({"y": [CEILING], "t": [f"≈ {CEILING:.0f}: the most any state "
-                                                  "can be worth"]})
-    base = alt.Chart(ceiling).encode(y=alt.Y("y:Q", scale=y_scale))
-    return alt.layer(
-        lines, base.mark_rule(color="#6b7280", strokeDash=[4, 4]),
-        base.mark_text(align="left", baseline="bottom", dx=4, dy=-2, fontSize=10,
-                       color="#6b7280").encode(x=alt.value(0), text="t:N"),
-    ).properties(title=alt.TitleParams(title, subtitle="mean predicted Q of each episode's "
-                                       "updates", anchor="start", fontSize=14), height=height)
+        x=x, y=alt.Y("q:Q", scale=y_scale, title="mean predicted Q (log scale from 1 up)",
+                     axis=palette.axis(values=[0, 1, 10, 100, 1_000, 10_000, 100_000,
+                                               1_000_000])),
+        color=_seed_color(seeds), strokeDash=_seed_dash(seeds),
+        tooltip=["seed:N", "episode:Q", alt.Tooltip("q:Q", format=",.1f", title="mean Q")])
+    text = f"≈ {CEILING:.0f}: the most any state can be worth"
+    return alt.layer(lines, *palette.rule_layers([(CEILING, text, palette.CEILING)], y_scale),
+                     ).properties(title=alt.TitleParams(
+                         title, subtitle="mean predicted Q of each episode's updates",
+                         anchor="start", fontSize=14), height=height)
 
 
 def q_top(snap: ExperimentSnapshot) -> float:
@@ -697,19 +699,17 @@ def binned_trace(trace: pd.DataFrame, max_points: int = CURVE_POINTS) -> pd.Data
 
 def distance_chart(trace: pd.DataFrame, title: str, order: Sequence[str], subtitle: str = "",
                    points: bool = False, height: int = 260) -> alt.Chart:
-    """Target distance against env steps, one colour per setting."""
-    color = alt.Color("setting:N", title=None,
-                      scale=alt.Scale(domain=list(order), range=PALETTE[:len(order)]),
-                      legend=alt.Legend(orient="top", direction="horizontal", labelLimit=260))
+    """Target distance against env steps, each setting in its colour and dash from
+    ``ui.palette``."""
+    enc = dict(color=palette.color("setting", order),
+               strokeDash=palette.stroke_dash("setting", order))
     x_scale = (alt.Scale(domain=[int(trace["env_steps"].min()), int(trace["env_steps"].max())],
                          nice=False) if len(trace) else alt.Undefined)
     return alt.Chart(trace).mark_line(strokeWidth=1.6, point=points, clip=True).encode(
-        x=alt.X("env_steps:Q", title="environment steps", scale=x_scale,
-                axis=alt.Axis(format="~s")),
-        y=alt.Y("distance:Q", title="‖θ_target − θ‖"),
-        color=color,
+        x=alt.X("env_steps:Q", title="environment steps", scale=x_scale, axis=palette.axis()),
+        y=alt.Y("distance:Q", title="‖θ_target − θ‖", axis=palette.axis()),
         tooltip=["setting:N", alt.Tooltip("env_steps:Q", format=","),
-                 alt.Tooltip("distance:Q", format=".3f")],
+                 alt.Tooltip("distance:Q", format=".3f")], **enc,
     ).properties(title=alt.TitleParams(title, subtitle=subtitle or alt.Undefined,
                                        anchor="start", fontSize=14), height=height)
 
@@ -738,27 +738,27 @@ def eval_frame(snap: ExperimentSnapshot, label: str) -> pd.DataFrame:
 
 def eval_chart(evals: pd.DataFrame, x_max: int, title: str, y_max: float | None = None,
                height: int = 300) -> alt.LayerChart:
-    """Predicted start value (red) against the discounted return collected (blue) over
-    training episodes: each seed faint, the mean across seeds bold."""
+    """Predicted start value (red, dashed) against the discounted return collected (blue,
+    solid) over training episodes, in their looks from ``ui.palette``: each seed faint, the
+    mean across seeds bold with a point per evaluation."""
     long = evals.melt(id_vars=["seed", "episodes"], value_vars=["predicted", "collected"],
                       var_name="series", value_name="value") if len(evals) else \
         pd.DataFrame({"seed": [], "episodes": [], "series": [], "value": []})
     long["series"] = long["series"].map({"predicted": PREDICTED, "collected": COLLECTED})
     mean = long.groupby(["series", "episodes"], as_index=False)["value"].agg(["mean", "count"]) \
         if len(long) else pd.DataFrame({"series": [], "episodes": [], "mean": [], "count": []})
-    color = alt.Color("series:N", title=None,
-                      scale=alt.Scale(domain=[PREDICTED, COLLECTED],
-                                      range=["#dc2626", "#1d4ed8"]),
-                      legend=alt.Legend(orient="top", direction="horizontal", labelLimit=260))
+    keys = [PREDICTED, COLLECTED]
+    color, dash = palette.color("series", keys), palette.stroke_dash("series", keys)
     x = alt.X("episodes:Q", title="training episodes",
-              scale=alt.Scale(domain=[0, x_max], nice=False))
+              scale=alt.Scale(domain=[0, x_max], nice=False), axis=palette.axis())
     y_scale = alt.Scale(domain=[0, max(float(y_max or 0.0), 10.0) * 1.05], nice=False)
     layers = [
         alt.Chart(long).mark_line(strokeWidth=0.9, opacity=0.3).encode(
-            x=x, y=alt.Y("value:Q", scale=y_scale, title="value of the start state"),
+            x=x, y=alt.Y("value:Q", scale=y_scale, title="value of the start state",
+                         axis=palette.axis()),
             color=color, detail="seed:N"),
         alt.Chart(mean).mark_line(strokeWidth=2.6, point=True).encode(
-            x=x, y=alt.Y("mean:Q", scale=y_scale), color=color,
+            x=x, y=alt.Y("mean:Q", scale=y_scale), color=color, strokeDash=dash,
             tooltip=["series:N", "episodes:Q", alt.Tooltip("mean:Q", format=".1f",
                                                            title="mean across seeds"),
                      alt.Tooltip("count:Q", title="seeds")]),

@@ -13,14 +13,14 @@ import pandas as pd
 from pgcore.experiments import ExperimentSnapshot
 from pgcore.metrics import CARTPOLE_V0_SOLVED, CARTPOLE_V1_SOLVED, across_seed_stats
 
+from . import palette
 from .charts import REF_COLOR, REF_LEGEND, reference_layers, rolling_mean_std, sample_index
 
 CURVE_POINTS = 250
 """Points per curve sent to the browser on each refresh."""
-THRESHOLDS = ((CARTPOLE_V0_SOLVED, "195: CartPole-v0 criterion", "#b45309"),
-              (CARTPOLE_V1_SOLVED, "475: CartPole-v1 criterion", "#15803d"))
-SEED_COLOR, MEAN_COLOR, BAND_COLOR = "#94a3b8", "#1d4ed8", "#60a5fa"
-PALETTE = ["#1d4ed8", "#dc2626", "#059669", "#9333ea", "#d97706", "#0891b2"]
+THRESHOLDS = ((CARTPOLE_V0_SOLVED, "195: CartPole-v0 criterion"),
+              (CARTPOLE_V1_SOLVED, "475: CartPole-v1 criterion"))
+"""(y, label) of the labelled rules, each in its look from ``ui.palette``."""
 BAND_LABEL = "mean ± 1 std across seeds"
 
 
@@ -85,46 +85,49 @@ def x_max_of(snap: ExperimentSnapshot) -> int:
 
 
 def _threshold_layers(y_title: str, y_scale) -> list:
-    rules = pd.DataFrame({"y": [t[0] for t in THRESHOLDS], "label": [t[1] for t in THRESHOLDS],
-                          "color": [t[2] for t in THRESHOLDS]})
-    base = alt.Chart(rules).encode(y=alt.Y("y:Q", scale=y_scale, title=y_title),
-                                   color=alt.Color("color:N", scale=None))
-    return [base.mark_rule(strokeDash=[6, 4], strokeWidth=1.2),
-            base.mark_text(align="left", baseline="bottom", dx=4, dy=-2, fontSize=10,
-                           fontWeight="bold").encode(x=alt.value(0), text="label:N")]
+    return palette.rule_layers([(y, text, text) for y, text in THRESHOLDS], y_scale, y_title)
 
 
 def seeds_band_chart(seeds: pd.DataFrame, band: pd.DataFrame, x_max: int, title: str,
                      y_title: str = "return (moving average)", y_max: float | None = 500.0,
                      thresholds: bool = True, height: int = 320,
-                     reference: pd.DataFrame | None = None) -> alt.LayerChart:
-    """Each seed a thin line, the mean bold, and a band labelled "mean ± 1 std across seeds";
-    behind them, when given, the grey typical-run band ``reference``."""
+                     reference: pd.DataFrame | None = None,
+                     condition: str | None = None) -> alt.LayerChart:
+    """Each seed a thin grey line, the mean bold, and a band labelled "mean ± 1 std across
+    seeds", the mean and the band in the look of ``condition`` (by default the title: the
+    page's setting, e.g. "A2C"); behind them, when given, the grey typical-run band
+    ``reference``."""
+    look = palette.style(condition if condition is not None else title)
+    one = palette.style(palette.ONE_SEED)
     x_scale = alt.Scale(domain=[0, x_max], nice=False)
-    x = alt.X("episode:Q", title="episode", scale=x_scale)
+    x = alt.X("episode:Q", title="episode", scale=x_scale, axis=palette.axis())
     y_scale = alt.Scale(domain=[0, y_max * 1.04], nice=False) if y_max else alt.Scale(zero=True)
     keys = ["one seed", "mean", BAND_LABEL]
-    colors = [SEED_COLOR, MEAN_COLOR, BAND_COLOR]
+    colors = [one.color, look.color, look.tint()]
+    dashes = [one.stroke_dash, look.stroke_dash, list(palette.SOLID)]
     if reference is not None:
         keys.append(REF_LEGEND)
         colors.append(REF_COLOR)
-    legend = alt.Color("series:N", title=None,
-                       scale=alt.Scale(domain=keys, range=colors),
-                       legend=alt.Legend(orient="top", direction="horizontal",
-                                         symbolType="stroke", symbolStrokeWidth=4,
-                                         labelLimit=240,
-                                         columns=2 if len(keys) > 3 else alt.Undefined))
+        dashes.append(palette.style(REF_LEGEND).stroke_dash)
+    legend = palette.legend(keys)
+    color = alt.Color("series:N", title=None, scale=alt.Scale(domain=keys, range=colors),
+                      legend=legend)
+    dash = alt.StrokeDash("series:N", title=None, scale=alt.Scale(domain=keys, range=dashes),
+                          legend=legend)
     band = band.assign(series=BAND_LABEL)
     seeds = seeds.assign(series="one seed")
     layers = [
         alt.Chart(band).mark_area(opacity=0.3).encode(
-            x=x, y=alt.Y("lo:Q", scale=y_scale, title=y_title), y2="hi:Q", color=legend),
+            x=x, y=alt.Y("lo:Q", scale=y_scale, title=y_title, axis=palette.axis()),
+            y2="hi:Q", color=color),
         alt.Chart(seeds).mark_line(strokeWidth=0.9, opacity=0.8).encode(
             x=x, y=alt.Y("value:Q", scale=y_scale, title=y_title), detail="seed:N",
-            color=legend, tooltip=["seed:N", "episode:Q",
-                                   alt.Tooltip("value:Q", format=".1f", title=y_title)]),
+            color=color, strokeDash=dash,
+            tooltip=["seed:N", "episode:Q",
+                     alt.Tooltip("value:Q", format=".1f", title=y_title)]),
         alt.Chart(band.assign(series="mean")).mark_line(strokeWidth=2.5).encode(
-            x=x, y=alt.Y("mean:Q", scale=y_scale, title=y_title), color=legend,
+            x=x, y=alt.Y("mean:Q", scale=y_scale, title=y_title), color=color,
+            strokeDash=dash,
             tooltip=["episode:Q", alt.Tooltip("mean:Q", format=".1f", title="mean"),
                      alt.Tooltip("lo:Q", format=".1f", title="mean − std"),
                      alt.Tooltip("hi:Q", format=".1f", title="mean + std"),
@@ -133,7 +136,7 @@ def seeds_band_chart(seeds: pd.DataFrame, band: pd.DataFrame, x_max: int, title:
     if reference is not None:
         layers = reference_layers(reference.assign(series=REF_LEGEND),
                                   alt.X("x:Q", title="episode", scale=x_scale), y_scale,
-                                  y_title, legend) + layers
+                                  y_title, color) + layers
     if thresholds:
         layers += _threshold_layers(y_title, y_scale)
     return alt.layer(*layers).properties(
@@ -146,20 +149,22 @@ def groups_band_chart(data: pd.DataFrame, x_max: int, title: str, y_title: str,
                       height: int = 300, reference: pd.DataFrame | None = None
                       ) -> alt.LayerChart:
     """Several settings on one chart: per setting a mean line and a ± 1 std band (across
-    seeds), coloured by ``group``. ``data``: episode, mean, lo, hi, group. ``reference``:
-    typical-run bands (x, lo, mid, hi, group) drawn faintly in their group's colour."""
+    seeds), each setting in its own colour and dash (``ui.palette``: the same whatever order
+    the settings come in). ``data``: episode, mean, lo, hi, group. ``reference``: typical-run
+    bands (x, lo, mid, hi, group) drawn faintly in their group's colour."""
     x_scale = alt.Scale(domain=[0, x_max], nice=False)
-    x = alt.X("episode:Q", title="episode", scale=x_scale)
+    x = alt.X("episode:Q", title="episode", scale=x_scale, axis=palette.axis())
     y_scale = alt.Scale(domain=list(y_domain), nice=False) if y_domain else alt.Scale(zero=True)
     groups = list(dict.fromkeys(data["group"])) if len(data) else []
-    color = alt.Color("group:N", title=None, scale=alt.Scale(domain=groups,
-                                                             range=PALETTE[:len(groups)]),
-                      legend=alt.Legend(orient="top", direction="horizontal", labelLimit=260))
+    color = palette.color("group", groups)
+    dash = palette.stroke_dash("group", groups)
     base = alt.Chart(data)
     layers = [base.mark_area(opacity=0.2).encode(
-                  x=x, y=alt.Y("lo:Q", scale=y_scale, title=y_title), y2="hi:Q", color=color),
+                  x=x, y=alt.Y("lo:Q", scale=y_scale, title=y_title, axis=palette.axis()),
+                  y2="hi:Q", color=color),
               base.mark_line(strokeWidth=2.2).encode(
                   x=x, y=alt.Y("mean:Q", scale=y_scale, title=y_title), color=color,
+                  strokeDash=dash,
                   tooltip=["group:N", "episode:Q",
                            alt.Tooltip("mean:Q", format=".3g", title="mean across seeds"),
                            alt.Tooltip("lo:Q", format=".3g", title="mean − std"),
@@ -182,8 +187,9 @@ V1 = "475 (CartPole-v1 criterion)"
 
 
 def strip_chart(rows: pd.DataFrame, budget: int, height: int = 130) -> alt.VConcatChart:
-    """Episodes to each threshold per seed, one strip per setting; a seed that never got
-    there is drawn as a hollow mark at the budget ("not reached")."""
+    """Episodes to each threshold per seed, one strip per setting (in its colour from
+    ``ui.palette``); a seed that never got there is drawn as a cross at the budget ("not
+    reached")."""
     long = []
     for _, r in rows.iterrows():
         for col, name in (("episodes_to_195", V0), ("episodes_to_475", V1)):
@@ -193,20 +199,21 @@ def strip_chart(rows: pd.DataFrame, budget: int, height: int = 130) -> alt.VConc
                          "episodes": float(v) if reached else float(budget),
                          "reached": "reached" if reached else "not reached (within budget)"})
     data = pd.DataFrame(long)
+    settings = list(dict.fromkeys(data["setting"])) if len(data) else []
     x = alt.X("episodes:Q", title="episodes until the 100-episode average first reaches it",
-              scale=alt.Scale(domain=[0, budget * 1.02], nice=False))
+              scale=alt.Scale(domain=[0, budget * 1.02], nice=False), axis=palette.axis())
+    marks = ["reached", "not reached (within budget)"]
     charts = []
     for name in (V0, V1):
         sub = data[data["threshold"] == name] if len(data) else data
-        charts.append(alt.Chart(sub).mark_point(size=90, strokeWidth=2).encode(
-            x=x, y=alt.Y("setting:N", title=None, axis=alt.Axis(labelLimit=220)),
+        charts.append(alt.Chart(sub).mark_point(size=90, strokeWidth=2, opacity=1).encode(
+            x=x, y=alt.Y("setting:N", title=None, sort=settings,
+                         axis=alt.Axis(labelLimit=palette.label_limit(settings))),
             yOffset=alt.YOffset("seed:N"),
             shape=alt.Shape("reached:N", title=None,
-                            scale=alt.Scale(domain=["reached", "not reached (within budget)"],
-                                            range=["circle", "cross"]),
-                            legend=alt.Legend(orient="top")),
-            color=alt.Color("setting:N", title=None, legend=None,
-                            scale=alt.Scale(range=PALETTE)),
+                            scale=alt.Scale(domain=marks, range=["circle", "cross"]),
+                            legend=palette.legend(marks, symbol="circle")),
+            color=palette.color("setting", settings, legend_=None),
             tooltip=["setting:N", "seed:Q", "threshold:N", "episodes:Q", "reached:N"],
         ).properties(
             title=alt.TitleParams(f"Episodes to {name}", anchor="start", fontSize=13),
@@ -238,31 +245,27 @@ def race_data(snap: ExperimentSnapshot, window: int = 20, max_points: int = CURV
 
 def race_chart(data: pd.DataFrame, x_field: str, x_title: str, order: list[str],
                height: int = 320, reference: pd.DataFrame | None = None) -> alt.LayerChart:
-    """Each algorithm's smoothed return against ``x_field``; with ``reference`` (x, lo, mid,
-    hi, algorithm), faint typical-run bands in each algorithm's colour, clipped to the
-    range the live runs have covered so far (so they do not squash the live curves)."""
+    """Each algorithm's smoothed return against ``x_field``, in its colour and dash from
+    ``ui.palette``; with ``reference`` (x, lo, mid, hi, algorithm), faint typical-run bands in
+    each algorithm's colour, clipped to the range the live runs have covered so far (so they
+    do not squash the live curves)."""
     y_scale = alt.Scale(domain=[0, 520], nice=False)
-    color = alt.Color("algorithm:N", title=None,
-                      scale=alt.Scale(domain=order, range=PALETTE[:len(order)]),
-                      legend=alt.Legend(orient="top", direction="horizontal", columns=2,
-                                        labelLimit=240, symbolType="stroke",
-                                        symbolStrokeWidth=3, symbolOpacity=1))
+    color = palette.color("algorithm", order)
+    dash = palette.stroke_dash("algorithm", order)
     x_scale = alt.Undefined
     if reference is not None and len(reference):
         x_end = float(data[x_field].max()) if len(data) else 0.0
         x_scale = alt.Scale(domain=[0, max(x_end, 1.0)], nice=False)
     lines = alt.Chart(data).mark_line(strokeWidth=2).encode(
-        x=alt.X(f"{x_field}:Q", title=x_title, axis=alt.Axis(format="~s"), scale=x_scale),
-        y=alt.Y("value:Q", scale=y_scale, title="return (moving average)"), color=color,
+        x=alt.X(f"{x_field}:Q", title=x_title, axis=palette.axis(), scale=x_scale),
+        y=alt.Y("value:Q", scale=y_scale, title="return (moving average)",
+                axis=palette.axis()),
+        color=color, strokeDash=dash,
         tooltip=["algorithm:N", "episode:Q", alt.Tooltip(f"{x_field}:Q", format=",.1f"),
                  alt.Tooltip("value:Q", format=".1f", title="return")])
-    finish = alt.Chart(pd.DataFrame({"y": [CARTPOLE_V1_SOLVED], "t": ["finish line: 475"]}))
-    rule = finish.mark_rule(color="#15803d", strokeDash=[6, 4], strokeWidth=1.5).encode(
-        y=alt.Y("y:Q", scale=y_scale))
-    text = finish.mark_text(align="left", baseline="bottom", dx=4, dy=-2, color="#15803d",
-                            fontWeight="bold").encode(y=alt.Y("y:Q", scale=y_scale),
-                                                      x=alt.value(0), text="t:N")
-    layers = [lines, rule, text]
+    finish = "finish line: 475"
+    layers = [lines, *palette.rule_layers([(CARTPOLE_V1_SOLVED, finish, finish)], y_scale,
+                                          font_size=11, stroke_width=1.5)]
     if reference is not None and len(reference):
         layers = reference_layers(reference, alt.X("x:Q", title=x_title, scale=x_scale),
                                   y_scale, "return (moving average)", color, opacity=0.08,

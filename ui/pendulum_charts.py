@@ -24,7 +24,7 @@ from pgcore.config import preset
 from pgcore.heads import LOG_STD_INIT
 from pgcore.runner import RunSnapshot
 
-from . import charts
+from . import charts, palette
 
 ENV_ID = "Pendulum-v1"
 DEFAULT_PRESET = "ppo-pendulum"
@@ -39,7 +39,7 @@ STD_KEY = "policy_std"
 """An update statistic with the policy's standard deviation, if an algorithm reports one;
 otherwise :func:`std_history` rebuilds it from the entropy."""
 PG_COLOR = charts.AVERAGE_COLOR
-DQN_COLOR = "#dc2626"
+"""The σ line: the run's own curve (the Train page's average colour)."""
 _HALF_LOG_2PI_E = 0.5 * math.log(2 * math.pi * math.e)
 
 
@@ -276,7 +276,7 @@ def frame_jpeg(frame, cache: dict | None = None) -> bytes | None:
 # ----- charts ---------------------------------------------------------------------------------
 
 
-THRESHOLDS = ((GOOD_RETURN, f"{GOOD_RETURN:.0f}: swings up and stays up", "#15803d"),)
+THRESHOLDS = ((GOOD_RETURN, f"{GOOD_RETURN:.0f}: swings up and stays up"),)
 
 
 def _x_max(snap: RunSnapshot) -> int:
@@ -310,20 +310,17 @@ def std_data(snap: RunSnapshot, dim: int = 1,
 @lru_cache(maxsize=16)
 def _std_template(x_max: int) -> str:
     x = alt.X("x:Q", title="episode", scale=alt.Scale(domain=[0, x_max], nice=False),
-              axis=alt.Axis(tickCount=5))
-    y = alt.Y("std:Q", title="σ (torque)", scale=alt.Scale(domainMin=0))
+              axis=palette.axis(tickCount=5))
+    y_scale = alt.Scale(domainMin=0)
+    y = alt.Y("std:Q", title="σ (torque)", scale=y_scale, axis=palette.axis())
     line = alt.Chart(alt.NamedData("std")).mark_line(
         color=PG_COLOR, strokeWidth=2, point=alt.OverlayMarkDef(size=14), clip=True).encode(
         x=x, y=y, tooltip=[alt.Tooltip("x:Q", title="episodes", format=",.0f"),
                            alt.Tooltip("std:Q", title="σ", format=".3f")])
     start = math.exp(LOG_STD_INIT)
-    rule_data = pd.DataFrame({"y": [start], "label": [f"start: σ = {start:.2f}"]})
-    rule = alt.Chart(rule_data).encode(y=alt.Y("y:Q", scale=alt.Scale(domainMin=0)))
-    layers = alt.layer(
-        line, rule.mark_rule(strokeDash=[5, 3], color=charts.REF_COLOR),
-        rule.mark_text(align="left", baseline="bottom", dx=4, dy=-3, color=charts.REF_COLOR,
-                       fontSize=11).encode(x=alt.value(0), text="label:N"),
-    ).properties(height=220, title=alt.TitleParams(
+    rules = palette.rule_layers([(start, f"start: σ = {start:.2f}", palette.REFERENCE)],
+                                y_scale, font_size=11)
+    layers = alt.layer(line, *rules).properties(height=220, title=alt.TitleParams(
         "the policy's spread σ = exp(log σ), learned", fontSize=13, anchor="start"))
     return json.dumps(layers.to_dict())
 
@@ -357,19 +354,18 @@ def compare_data(runs: dict[str, RunSnapshot], window: int = WINDOW,
 
 @lru_cache(maxsize=16)
 def _compare_template(names: tuple[str, ...], x_max: int) -> str:
-    colors = [PG_COLOR, DQN_COLOR, "#9333ea", "#0891b2"][: len(names)]
+    """One line per run, each in its algorithm's look from ``ui.palette`` (a run named "PPO,
+    Gaussian policy" is drawn as PPO is everywhere)."""
     x = alt.X("x:Q", title="env steps", scale=alt.Scale(domain=[0, x_max], nice=False),
-              axis=alt.Axis(format="~s"))
-    y = alt.Y("avg:Q", title=f"{WINDOW}-episode average return", scale=alt.Scale(zero=False))
+              axis=palette.axis())
+    y = alt.Y("avg:Q", title=f"{WINDOW}-episode average return", scale=alt.Scale(zero=False),
+              axis=palette.axis())
     line = alt.Chart(alt.NamedData("compare")).mark_line(strokeWidth=2.2, clip=True).encode(
-        x=x, y=y, color=alt.Color("run:N", title=None, scale=alt.Scale(domain=list(names),
-                                                                       range=colors),
-                                  legend=alt.Legend(orient="top", labelLimit=320)),
+        x=x, y=y, color=palette.color("run", names), strokeDash=palette.stroke_dash("run", names),
         tooltip=[alt.Tooltip("run:N"), alt.Tooltip("x:Q", title="env steps", format=",.0f"),
                  alt.Tooltip("avg:Q", title=f"{WINDOW}-ep. average", format=".0f")])
-    rule = alt.Chart(pd.DataFrame({"y": [GOOD_RETURN]})).mark_rule(
-        strokeDash=[6, 4], color="#15803d").encode(y="y:Q")
-    return json.dumps(alt.layer(rule, line).properties(height=300).to_dict())
+    rule = palette.rule_layers([(GOOD_RETURN, str(GOOD_RETURN), THRESHOLDS[0][1])], text=False)
+    return json.dumps(alt.layer(*rule, line).properties(height=300).to_dict())
 
 
 def compare_spec(runs: dict[str, RunSnapshot], budget_steps: int) -> dict:

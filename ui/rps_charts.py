@@ -16,6 +16,7 @@ import pandas as pd
 
 from pgcore import matrix_game as mg
 
+from . import palette
 from .dqn_charts import median_range, range_text
 from .verdicts import DOES_NOT_HOLD, HOLDS, PARTLY, Verdict, with_evidence
 
@@ -24,9 +25,10 @@ Results = Mapping[str, Sequence[mg.Records]]
 PG, GREEDY = mg.KINDS
 LABELS = {PG: "policy gradient (softmax π)", GREEDY: "greedy on Q (ε = 0)"}
 """How the page names each learner."""
-LEARNER_COLORS = {PG: "#1d4ed8", GREEDY: "#dc2626"}
-HAND_COLORS = {"rock": "#78716c", "paper": "#0ea5e9", "scissors": "#f59e0b"}
-CURRENT, AVERAGE = "current policy π_t", "time-averaged policy"
+CURRENT, AVERAGE = palette.CURRENT, palette.TIME_AVERAGE
+"""The two policies of a match; each learner, hand and policy is drawn in its look from
+``ui.palette`` (the softmax learner in the policy gradients' blue, the greedy one in DQN's
+red, the time average dark and dashed)."""
 TARGET = mg.TARGET_EXPLOITABILITY
 LAPS_TO_CYCLE = 1.0
 """At least this many laps around the uniform mix (median over seeds) count as cycling."""
@@ -126,68 +128,64 @@ def _x(steps: int) -> alt.X:
 
 def policy_chart(data: pd.DataFrame, steps: int, title: str, subtitle: str = "",
                  thirds: bool = False, height: int = 300) -> alt.LayerChart:
-    """A policy over time as a stacked area (rock at the bottom, then paper, scissors), with
-    dashed rules at 1/3 and 2/3 (where the uniform mix would split) when ``thirds``."""
-    color = alt.Color("hand:N", title=None,
-                      scale=alt.Scale(domain=list(HAND_COLORS), range=list(HAND_COLORS.values())),
-                      legend=alt.Legend(orient="top", direction="horizontal"))
+    """A policy over time as a stacked area (rock at the bottom, then paper, scissors: the
+    legend's order), with dashed rules at 1/3 and 2/3 (where the uniform mix would split)
+    when ``thirds``."""
+    hands = list(mg.ACTIONS)
     area = alt.Chart(data).mark_area(opacity=0.9, interpolate="step-after").encode(
         x=_x(steps),
         y=alt.Y("p:Q", stack="zero", title="probability",
-                scale=alt.Scale(domain=[0, 1], nice=False)),
-        color=color, order=alt.Order("order:Q"),
+                scale=alt.Scale(domain=[0, 1], nice=False), axis=palette.axis()),
+        color=palette.color("hand", hands, symbol="square"), order=alt.Order("order:Q"),
         tooltip=[alt.Tooltip("step:Q", title="round", format=","), "hand:N",
                  alt.Tooltip("p:Q", format=".3f")])
     layers = [area]
     if thirds:
         rules = pd.DataFrame({"y": [1 / 3, 2 / 3]})
-        layers.append(alt.Chart(rules).mark_rule(strokeDash=[6, 4], color="#111827",
+        look = palette.style(palette.REFERENCE)
+        layers.append(alt.Chart(rules).mark_rule(strokeDash=look.stroke_dash, color=look.color,
                                                  strokeWidth=1.2).encode(y="y:Q"))
     return alt.layer(*layers).properties(title=_title(title, subtitle), height=height)
 
 
-def _learner_color(kinds: Sequence[str]) -> alt.Color:
-    names = [label(k) for k in kinds]
-    return alt.Color("learner:N", title=None,
-                     scale=alt.Scale(domain=names,
-                                     range=[LEARNER_COLORS.get(k, "#6b7280") for k in kinds]),
-                     legend=alt.Legend(orient="top", direction="horizontal", labelLimit=260))
+def _learners(kinds: Sequence[str]) -> list[str]:
+    return [label(k) for k in kinds]
 
 
 def exploitability_chart(data: pd.DataFrame, steps: int, kinds: Sequence[str], title: str,
                          height: int = 360) -> alt.LayerChart:
-    """Exploitability over rounds: colour by learner, solid for the current policy, dashed
-    for the time average, with a dotted rule at the target."""
-    dash = alt.StrokeDash("policy:N", title=None,
-                          scale=alt.Scale(domain=[CURRENT, AVERAGE], range=[[1, 0], [6, 3]]),
-                          legend=alt.Legend(orient="bottom", direction="horizontal",
-                                            symbolStrokeWidth=2.5, labelLimit=260))
+    """Exploitability over rounds: colour by learner, the current policy's dash (solid) or
+    the time average's (dashed), with a dotted rule at the target."""
+    policies = [CURRENT, AVERAGE]
+    dash = palette.stroke_dash("policy", policies,
+                               legend_=palette.legend(policies, orient="bottom"))
     lines = alt.Chart(data).mark_line(strokeWidth=1.8, clip=True).encode(
         x=_x(steps),
         y=alt.Y("exploitability:Q", title="exploitability",
-                scale=alt.Scale(domain=[0, 1.05], nice=False)),
-        color=_learner_color(kinds), strokeDash=dash,
+                scale=alt.Scale(domain=[0, 1.05], nice=False), axis=palette.axis()),
+        color=palette.color("learner", _learners(kinds)), strokeDash=dash,
         detail="policy:N",
         tooltip=[alt.Tooltip("step:Q", title="round", format=","), "learner:N", "policy:N",
                  alt.Tooltip("exploitability:Q", format=".3f")])
-    rule = alt.Chart(pd.DataFrame({"y": [TARGET]})).mark_rule(
-        strokeDash=[2, 3], color="#15803d", strokeWidth=1.4).encode(y="y:Q")
-    return alt.layer(lines, rule).properties(
+    rule = palette.rule_layers([(TARGET, "target", palette.TARGET)], text=False)
+    return alt.layer(lines, *rule).properties(
         title=_title(title, f"dotted green: the target, {TARGET:g}"), height=height)
 
 
 def payoff_chart(data: pd.DataFrame, steps: int, kinds: Sequence[str],
                  height: int = 360) -> alt.LayerChart:
-    """Each match's average payoff so far (one line per seed, colour by learner), with a
-    rule at 0 (what the uniform mix earns against anything)."""
+    """Each match's average payoff so far (one line per seed, colour and dash by learner),
+    with a rule at 0 (what the uniform mix earns against anything)."""
+    learners = _learners(kinds)
     lines = alt.Chart(data).mark_line(strokeWidth=1.3, opacity=0.75, clip=True).encode(
         x=_x(steps),
         y=alt.Y("payoff:Q", title="average payoff per round",
-                scale=alt.Scale(domain=[-1, 1], nice=False)),
-        color=_learner_color(kinds), detail="seed:N",
+                scale=alt.Scale(domain=[-1, 1], nice=False), axis=palette.axis()),
+        color=palette.color("learner", learners),
+        strokeDash=palette.stroke_dash("learner", learners), detail="seed:N",
         tooltip=[alt.Tooltip("step:Q", title="round", format=","), "learner:N", "seed:N",
                  alt.Tooltip("payoff:Q", format="+.3f")])
-    zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color="#111827",
+    zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color=palette.GREY,
                                                           strokeWidth=1).encode(y="y:Q")
     return alt.layer(zero, lines).properties(
         title=_title("Average payoff so far", "every seed: +1 a win, −1 a loss, 0 a tie"),
@@ -204,7 +202,8 @@ _CORNERS = pd.DataFrame({
 def simplex_chart(data: pd.DataFrame, title: str, size: int = 380) -> alt.LayerChart:
     """The current and the time-averaged policy of one match as paths through the triangle
     of all policies (corners: the pure hands, centre: the uniform mix), drawn ``size``
-    pixels square so the triangle keeps its shape (draw it at its own width)."""
+    pixels square so the triangle keeps its shape (draw it at its own width). The current
+    policy's path is the lighter, solid one; the time average's dark and dashed."""
     scale = alt.Scale(domain=[-0.62, 1.08], nice=False)
     x = alt.X("x:Q", axis=None, scale=scale)
     y = alt.Y("y:Q", axis=None, scale=alt.Scale(domain=[-0.85, 0.85], nice=False))
@@ -212,14 +211,14 @@ def simplex_chart(data: pd.DataFrame, title: str, size: int = 380) -> alt.LayerC
         x=x, y=y, order="order:Q")
     corners = alt.Chart(_CORNERS.iloc[:3]).mark_text(
         fontSize=12, fontWeight="bold", dx=0, dy=-10).encode(x=x, y=y, text="hand:N")
-    color = alt.Color("policy:N", title=None,
-                      scale=alt.Scale(domain=[CURRENT, AVERAGE], range=["#60a5fa", "#1e3a8a"]),
-                      legend=alt.Legend(orient="top", direction="horizontal", labelLimit=260))
+    policies = [CURRENT, AVERAGE]
     paths = alt.Chart(data).mark_line(strokeWidth=1.4, opacity=0.85).encode(
-        x=x, y=y, color=color, order="step:Q", detail="policy:N",
+        x=x, y=y, color=palette.color("policy", policies),
+        strokeDash=palette.stroke_dash("policy", policies), order="step:Q", detail="policy:N",
         tooltip=[alt.Tooltip("step:Q", title="round", format=","), "policy:N"])
+    uniform = palette.style(palette.UNIFORM)
     centre = alt.Chart(pd.DataFrame({"x": [0.0], "y": [0.0]})).mark_point(
-        shape="cross", size=120, color="#15803d", strokeWidth=2).encode(x=x, y=y)
+        shape=uniform.marker, size=120, color=uniform.color, strokeWidth=2).encode(x=x, y=y)
     return alt.layer(frame, corners, paths, centre).properties(
         title=_title(title, "green cross: the uniform mix"), width=size, height=size + 64)
 

@@ -17,7 +17,9 @@ import pandas as pd
 from pgcore.metrics import CARTPOLE_V1_SOLVED
 from pgcore.smoothness import Curve
 
+from . import palette
 from .dqn_charts import median_range, range_text
+from .palette import decades
 from .verdicts import DOES_NOT_HOLD, HOLDS, PARTLY, TOO_EARLY, Verdict, with_evidence
 
 POLICY_NAME, Q_NAME = "softmax policy (A2C)", "Q-network (DQN)"
@@ -26,9 +28,10 @@ NAMES = {"policy": POLICY_NAME, "q": Q_NAME}
 PI = "π (A2C)"
 PI_ARGMAX = "argmax of π (A2C)"
 Q_ARGMAX = "argmax of Q (DQN)"
-SERIES_COLORS = {PI: "#1d4ed8", PI_ARGMAX: "#93c5fd", Q_ARGMAX: "#dc2626"}
-SERIES_DASH = {PI: [1, 0], PI_ARGMAX: [6, 3], Q_ARGMAX: [1, 0]}
-AGENT_COLORS = {POLICY_NAME: "#1d4ed8", Q_NAME: "#dc2626"}
+SERIES = (PI, PI_ARGMAX, Q_ARGMAX)
+AGENTS = (POLICY_NAME, Q_NAME)
+"""The charts' series and agents in legend order; their looks come from ``ui.palette`` (A2C's
+policy is A2C's blue, DQN's Q-network DQN's red, on every page)."""
 
 FLIP_LEVEL = 0.05
 """The Q-network's greedy action counts as moving once it flips on this share of states."""
@@ -109,92 +112,71 @@ def _title(title: str, subtitle: str = "") -> alt.TitleParams:
                            fontSize=14)
 
 
-def decades(lo: float, hi: float) -> list[float]:
-    """The powers of ten from ``lo`` to ``hi``: the ticks of a log axis.
-
-    >>> decades(3e-4, 3.0)
-    [0.001, 0.01, 0.1, 1.0]
-    """
-    first, last = int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi)))
-    powers = (10.0 ** k for k in range(first, last + 1))
-    return [p for p in powers if lo * (1 - 1e-9) <= p <= hi * (1 + 1e-9)]
-
-
 def _x(sizes: Sequence[float]) -> alt.X:
     lo, hi = float(min(sizes)), float(max(sizes))
     if lo == hi:
         lo, hi = lo / 2, hi * 2
     ticks = decades(lo, hi) or [lo, hi]
     return alt.X("size:Q", title="perturbation size ε (relative change of each layer)",
-                 scale=alt.Scale(type="log", domain=[lo, hi], nice=False),
-                 axis=alt.Axis(values=ticks, format="~g", gridDash=[2, 2]))
+                 scale=palette.log_scale(lo, hi, nice=False),
+                 axis=palette.axis(values=ticks, gridDash=[2, 2]))
 
 
-def _band_layers(data: pd.DataFrame, by: str, color: alt.Color, x: alt.X, y: alt.Y,
-                 dash: alt.StrokeDash | None, fmt: str) -> list:
+def _band_layers(data: pd.DataFrame, by: str, names: Sequence[str], x: alt.X, y: alt.Y,
+                 fmt: str) -> list:
+    """A faint min-max band and a median line with a point per size, per ``by`` value, each
+    in its colour and dash from ``ui.palette`` (the legend's swatches show both)."""
+    color = palette.color(by, names)
     base = alt.Chart(data)
     band = base.mark_area(opacity=0.15).encode(x=x, y=alt.Y("lo:Q"), y2="hi:Q", color=color,
                                                 detail=f"{by}:N")
     tooltip = [f"{by}:N", alt.Tooltip("size:Q", title="ε", format="~g"),
                alt.Tooltip("median:Q", format=fmt), alt.Tooltip("lo:Q", title="min", format=fmt),
                alt.Tooltip("hi:Q", title="max", format=fmt)]
-    enc = dict(x=x, y=y, color=color, tooltip=tooltip)
-    if dash is not None:
-        enc["strokeDash"] = dash
-    line = base.mark_line(strokeWidth=2.2, point=True).encode(**enc)
+    line = base.mark_line(strokeWidth=2.2, point=True).encode(
+        x=x, y=y, color=color, strokeDash=palette.stroke_dash(by, names), tooltip=tooltip)
     return [band, line]
 
 
-def _legend() -> alt.Legend:
-    """A legend of line strokes (not of the faint bands drawn with the same colours)."""
-    return alt.Legend(orient="top", direction="horizontal", labelLimit=240, symbolType="stroke",
-                      symbolStrokeWidth=3, symbolOpacity=1)
-
-
-def _series_encodings(names: Sequence[str]) -> tuple[alt.Color, alt.StrokeDash]:
-    color = alt.Color("series:N", title=None,
-                      scale=alt.Scale(domain=list(names),
-                                      range=[SERIES_COLORS[n] for n in names]),
-                      legend=_legend())
-    dash = alt.StrokeDash("series:N", legend=None,
-                          scale=alt.Scale(domain=list(names),
-                                          range=[SERIES_DASH[n] for n in names]))
-    return color, dash
+def _present(data: pd.DataFrame, column: str, order: Sequence[str]) -> list[str]:
+    seen = set(data[column])
+    return [n for n in order if n in seen]
 
 
 def change_chart(data: pd.DataFrame, log_y: bool = False, height: int = 330) -> alt.LayerChart:
     """Mean total variation over the states against ε: median across directions, with the
-    min-max band. ``log_y`` draws the y axis on a log scale (zeros, where nothing moved, are
-    left out there)."""
+    min-max band. ``log_y`` draws the y axis on a log scale: a log axis has no 0, so sizes
+    where nothing moved (a median of 0) are left out, and the subtitle says how many."""
     b = bands(data, "tv", "series")
+    subtitle = ["mean TV over the states; a greedy policy's TV is its flip fraction"]
     if log_y:
+        dropped = int((b["median"] <= 0).sum())
         b = b[b["median"] > 0].assign(lo=lambda f: f["lo"].where(f["lo"] > 0, f["median"]))
-    names = [n for n in SERIES_COLORS if n in set(data["series"])]
-    color, dash = _series_encodings(names)
+        if dropped:
+            subtitle.append(f"{dropped} point{'s' if dropped != 1 else ''} at 0 left out (a log "
+                            "axis has no 0)")
+    names = _present(data, "series", SERIES)
     if log_y:
         positive = b["lo"][b["lo"] > 0]
         ticks = decades(float(positive.min()), 1.0) if len(positive) else [1.0]
         y = alt.Y("median:Q", title="mean total variation over the states (log)",
-                  scale=alt.Scale(type="log"), axis=alt.Axis(values=ticks, format="~g"))
+                  scale=palette.log_scale(), axis=palette.log_axis(values=ticks))
     else:
         y = alt.Y("median:Q", title="mean total variation over the states",
-                  scale=alt.Scale(domain=[0, 1], nice=False))
-    layers = _band_layers(b, "series", color, _x(data["size"]), y, dash, ".3g")
+                  scale=alt.Scale(domain=[0, 1], nice=False), axis=palette.axis())
+    layers = _band_layers(b, "series", names, _x(data["size"]), y, ".3g")
     return alt.layer(*layers).properties(
-        title=_title("How far the played distribution moves",
-                     "mean TV over the states; a greedy policy's TV is its flip fraction"),
-        height=height)
+        title=_title("How far the played distribution moves", subtitle), height=height)
 
 
 def jump_chart(data: pd.DataFrame, height: int = 330) -> alt.LayerChart:
     """The largest total variation on any one state against ε (median and range across
     directions): a greedy policy's is 0 or 1, a softmax policy's grows by degrees."""
     b = bands(data, "tv_max", "series")
-    names = [n for n in SERIES_COLORS if n in set(data["series"])]
-    color, dash = _series_encodings(names)
+    names = _present(data, "series", SERIES)
     y = alt.Y("median:Q", title="largest total variation on one state",
-              scale=alt.Scale(domain=[0, 1], nice=False))
-    layers = _band_layers(b, "series", color, _x(data["size"]), y, dash, ".3g")
+              scale=alt.Scale(domain=[0, 1], nice=False), axis=palette.axis())
+    layers = _band_layers(b, "series", names, _x(data["size"]), y, ".3g")
     return alt.layer(*layers).properties(
         title=_title("The biggest change on any single state",
                      "an argmax either keeps its action (0) or switches it (1)"), height=height)
@@ -202,19 +184,16 @@ def jump_chart(data: pd.DataFrame, height: int = 330) -> alt.LayerChart:
 
 def return_chart(data: pd.DataFrame, height: int = 330) -> alt.LayerChart:
     """The greedy return after the perturbation against ε (median and range across
-    directions of each direction's mean over episodes), a dotted rule at 475."""
+    directions of each direction's mean over episodes), a dashed green rule at 475."""
     b = bands(data, "return", "agent")
-    names = [n for n in AGENT_COLORS if n in set(data["agent"])]
-    color = alt.Color("agent:N", title=None,
-                      scale=alt.Scale(domain=names, range=[AGENT_COLORS[n] for n in names]),
-                      legend=_legend())
-    y = alt.Y("median:Q", title="greedy return", scale=alt.Scale(domain=[0, 510], nice=False))
-    layers = _band_layers(b, "agent", color, _x(data["size"]), y, None, ",.0f")
-    rule = alt.Chart(pd.DataFrame({"y": [SOLVED]})).mark_rule(
-        color="#111827", strokeDash=[2, 3], strokeWidth=1.2).encode(y="y:Q")
-    return alt.layer(rule, *layers).properties(
+    names = _present(data, "agent", AGENTS)
+    y_scale = alt.Scale(domain=[0, 510], nice=False)
+    y = alt.Y("median:Q", title="greedy return", scale=y_scale, axis=palette.axis())
+    layers = _band_layers(b, "agent", names, _x(data["size"]), y, ",.0f")
+    rules = palette.rule_layers([(SOLVED, f"{SOLVED:g}", f"{SOLVED:g}")], y_scale, text=False)
+    return alt.layer(*rules, *layers).properties(
         title=_title("Greedy return after the perturbation",
-                     f"each agent plays its argmax; dotted: {SOLVED:g}"), height=height)
+                     f"each agent plays its argmax; dashed green: {SOLVED:g}"), height=height)
 
 
 # ----- numbers --------------------------------------------------------------------------------

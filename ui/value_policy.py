@@ -25,7 +25,7 @@ from pgcore.experiments import ExperimentSnapshot, RunView
 from pgcore.heads import joint_actions
 from pgcore.metrics import across_seed_stats, moving_average, summarize
 
-from .experiment_charts import PALETTE
+from . import palette
 from .experiment_summary import censored_median, fmt
 from .verdicts import (
     DOES_NOT_HOLD,
@@ -49,9 +49,6 @@ BUDGETS = (2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 150_000, 200_000, 300_
 DEFAULT_BUDGET = 150_000
 EVAL_EPISODES = 10
 CURVE_POINTS = 150
-_STEPS_LABEL = ("datum.value >= 1000 ? format(datum.value / 1000, ',.3~r') + 'k' : "
-                "format(datum.value, ',.0f')")
-"""A Vega expression for env-step axis labels: 0, 500, 2.5k, 150k."""
 
 ASPECTS = ("action space", "policy type", "stability", "sample efficiency", "convergence")
 LESSON = {
@@ -777,18 +774,17 @@ def curves_chart(data: pd.DataFrame, order: list[str], title: str, y_title: str,
                  x_max: int, y_domain: tuple[float, float] | None = (0, 520),
                  thresholds: bool = True, height: int = 340, y_type: str = "linear",
                  y_ticks: list[float] | None = None) -> alt.LayerChart:
-    """Mean line and ± 1 std band per algorithm against env steps, with the 195 and 475
-    criteria as dashed rules."""
-    color = alt.Color("algorithm:N", title=None,
-                      scale=alt.Scale(domain=order, range=PALETTE[:len(order)]),
-                      legend=alt.Legend(orient="top", direction="horizontal", labelLimit=240,
-                                        symbolType="stroke", symbolStrokeWidth=3,
-                                        symbolOpacity=1))
-    x = alt.X("env_steps:Q", title="environment steps", axis=alt.Axis(labelExpr=_STEPS_LABEL),
+    """Mean line and ± 1 std band per algorithm against env steps, each algorithm in its
+    colour and dash from ``ui.palette``, with the 195 and 475 criteria as labelled rules."""
+    if y_type == "log" and y_domain is not None and min(y_domain) <= 0:
+        raise ValueError(f"a log axis needs a positive domain, got {y_domain}")
+    color = palette.color("algorithm", order)
+    dash = palette.stroke_dash("algorithm", order)
+    x = alt.X("env_steps:Q", title="environment steps", axis=palette.axis(),
               scale=alt.Scale(domain=[0, max(int(x_max), 1)], nice=False))
     y_scale = (alt.Scale(type=y_type, domain=list(y_domain), nice=False) if y_domain
                else alt.Scale(type=y_type))
-    axis = alt.Axis(values=y_ticks) if y_ticks else alt.Axis()
+    axis = palette.axis(values=y_ticks) if y_ticks else palette.axis()
     base = alt.Chart(data)
     layers = [
         base.mark_area(opacity=0.18, clip=True).encode(
@@ -796,18 +792,13 @@ def curves_chart(data: pd.DataFrame, order: list[str], title: str, y_title: str,
             color=color),
         base.mark_line(strokeWidth=2.2, clip=True).encode(
             x=x, y=alt.Y("mean:Q", scale=y_scale, title=y_title, axis=axis), color=color,
+            strokeDash=dash,
             tooltip=["algorithm:N", alt.Tooltip("env_steps:Q", format=",.0f"),
                      alt.Tooltip("mean:Q", format=".3g", title="mean across seeds"),
                      alt.Tooltip("lo:Q", format=".3g", title="mean − std"),
                      alt.Tooltip("hi:Q", format=".3g", title="mean + std"),
                      alt.Tooltip("n:Q", title="seeds")])]
     if thresholds:
-        rules = pd.DataFrame({"y": [195.0, 475.0], "label": ["195", "475"],
-                              "color": ["#b45309", "#15803d"]})
-        rb = alt.Chart(rules).encode(y=alt.Y("y:Q", scale=y_scale),
-                                     color=alt.Color("color:N", scale=None))
-        layers += [rb.mark_rule(strokeDash=[6, 4], strokeWidth=1.2),
-                   rb.mark_text(align="left", baseline="bottom", dx=4, dy=-2, fontSize=10,
-                                fontWeight="bold").encode(x=alt.value(0), text="label:N")]
+        layers += palette.rule_layers([(195.0, "195", "195"), (475.0, "475", "475")], y_scale)
     return alt.layer(*layers).properties(
         title=alt.TitleParams(title, anchor="start", fontSize=14), height=height)

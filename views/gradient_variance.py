@@ -10,8 +10,7 @@ from pgcore import ConfigError, default_config
 from pgcore.execution import ACTIVE_STATES
 from pgcore.gradvar import STAGES, GradVarLab
 from ui import experiment_controls as controls
-from ui import links, style
-from ui.experiment_charts import MEAN_COLOR, PALETTE
+from ui import links, palette, style
 from ui.state import session_tasks, slot_pool, task_controls
 
 KEY = "exp.gradvar"
@@ -109,8 +108,9 @@ def draw(snap: dict) -> None:
     returns = snap["train_returns"]
     if returns and snap["result"] is None:
         df = pd.DataFrame({"episode": np.arange(1, len(returns) + 1), "return": returns})
-        style.chart(st, alt.Chart(df).mark_line(color=MEAN_COLOR).encode(
-            x="episode:Q", y=alt.Y("return:Q", scale=alt.Scale(domain=[0, 520]))).properties(
+        style.chart(st, alt.Chart(df).mark_line(color=palette.style(palette.AVERAGE).color).encode(
+            x=alt.X("episode:Q", axis=palette.axis()),
+            y=alt.Y("return:Q", scale=alt.Scale(domain=[0, 520]), axis=palette.axis())).properties(
             height=180, title="training before the freeze"), width="stretch")
     result = snap["result"]
     if result is None:
@@ -148,17 +148,17 @@ def draw(snap: dict) -> None:
     bars = df[["estimator", "variance / |mean|²"]]
     order = list(SHORT.values())
     y = alt.Y("estimator:N", title=None, sort=order, axis=alt.Axis(labelLimit=200))
-    color = alt.Color("estimator:N", legend=None, scale=alt.Scale(domain=order,
-                                                                  range=PALETTE[:3]))
+    color = palette.color("estimator", order, legend_=None)
     style.chart(left, alt.Chart(bars).mark_bar().encode(
-        x=alt.X("variance / |mean|²:Q", title="variance / |mean|² of one batch gradient"),
+        x=alt.X("variance / |mean|²:Q", title="variance / |mean|² of one batch gradient",
+                axis=palette.axis()),
         y=y, color=color, tooltip=["estimator:N", alt.Tooltip("variance / |mean|²:Q",
                                                                format=".3g")]
     ).properties(height=alt.Step(40), title="noise: smaller is better"), width="stretch")
     cos = pd.concat([pd.DataFrame({"estimator": SHORT[n], "cosine": s.batch_cosines})
                      for n, s in result.stats.items()], ignore_index=True)
     style.chart(right, alt.Chart(cos).mark_tick(thickness=2, opacity=0.6).encode(
-        x=alt.X("cosine:Q", scale=alt.Scale(domain=[-1, 1]),
+        x=alt.X("cosine:Q", scale=alt.Scale(domain=[-1, 1]), axis=palette.axis(),
                 title="cos(batch gradient, reference)"), y=y, color=color
     ).properties(height=alt.Step(40), title="each batch's direction (left of 0: wrong way)"),
         width="stretch")
