@@ -1,6 +1,14 @@
-"""pgcore: policy-gradient agents (REINFORCE, one-step actor-critic, A2C, PPO) and DQN for
-contrast, a trainer with live events, checkpoints and a CLI. The engine behind Policy Gradient
-Lab; it never imports streamlit.
+"""pgcore: the engine behind Policy Gradient Lab; it never imports streamlit.
+
+It holds the agents, one module each in :mod:`pgcore.algos` with its loss written in torch:
+REINFORCE (no baseline, normalised returns or a learned value baseline), the one-step
+actor-critic, A2C, PPO and, for contrast, DQN (replay buffer, target network or Polyak
+averaging, Double DQN). Policy heads (:mod:`pgcore.heads`) cover discrete actions (softmax)
+and continuous ones (a Gaussian); DQN cuts a continuous action space into a grid. Around them:
+a trainer with typed live events, pause/stop and budgets; greedy evaluations; experiments
+(grids of configs x seeds in parallel processes, the app's run hosts or a Ray cluster); the run
+history; reference runs; safe checkpoints; and the ``python -m pgcore`` CLI (train, eval,
+sweep). See docs/architecture.md for where each part lives.
 
 >>> from pgcore import default_config, train
 >>> result = train(default_config("a2c", max_episodes=5))   # doctest: +SKIP

@@ -4,7 +4,7 @@ Config validation, the trainer's dispatch, the CLI's ``--algo`` choices and flag
 page's widgets and labels, the experiments and the reference bands all read this registry;
 nothing outside an algorithm's own module branches on its name. Adding an algorithm is
 writing ``pgcore/algos/<name>.py`` (ending in ``ALGORITHM = Algorithm(...)``) and adding its
-module to :data:`_MODULES` (see ARCHITECTURE.md).
+module to :data:`_MODULES` (see docs/architecture.md).
 
 >>> names()
 ('reinforce', 'actor-critic', 'a2c', 'dqn', 'ppo')
