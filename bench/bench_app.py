@@ -84,8 +84,8 @@ def synthetic_run(n_episodes: int, updates_per_episode: int = 100, seed: int = 0
     fed through its real event path, plus one real CartPole frame."""
     from pgcore import EpisodeEnd, Frame, UpdateEnd, preset
     from pgcore.execution import SlotPool
-    from pgcore.render import StateRenderer
-    from pgcore.runner import BackgroundRun
+    from pgcore.execution.runner import BackgroundRun
+    from pgcore.training.render import StateRenderer
 
     rng = np.random.default_rng(seed)
     # budget 2n: a run in progress (the charts' x axis ends at the budget)
@@ -218,7 +218,7 @@ def rate_from_log(env_steps, wall_seconds, warmup: float | None = None) -> float
 
 def headless_rate(config, seconds: float, frame_every: float | None) -> float | None:
     from pgcore.execution import SlotPool
-    from pgcore.runner import BackgroundRun
+    from pgcore.execution.runner import BackgroundRun
 
     run = BackgroundRun(config, SlotPool(1), frame_every=frame_every).start()
     time.sleep(seconds)
@@ -361,7 +361,7 @@ def interleaved_rates(browser, server: Server, algo: str, config, window: float,
     Rates are steps per *training* second (pauses excluded), so the boundaries do not blur
     them. Each Theory window ends with ~1-2 s back on Train (to read the counters)."""
     from pgcore.execution import SlotPool
-    from pgcore.runner import BackgroundRun
+    from pgcore.execution.runner import BackgroundRun
 
     local = BackgroundRun(config, SlotPool(1), frame_every=0.25).start()
     context = browser.new_context(viewport={"width": 1440, "height": 1800})
@@ -423,7 +423,7 @@ def _pct(x: float | None, base: float | None) -> str:
 
 
 def part_throughput(seconds: float, algos: list[str], with_browser: bool, pin: bool) -> str:
-    from pgcore.config import DEFAULT_PRESET, preset
+    from pgcore.training.config import DEFAULT_PRESET, preset
 
     n_cpus = os.cpu_count() or 1
     server_cpus = {0} if pin and n_cpus >= 2 else None

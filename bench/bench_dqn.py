@@ -3,7 +3,7 @@
 For each seed, both systems train for the same env-step budget (default 150,000), in one
 invocation, seed by seed. Every ``--eval-every`` (5,000) env steps each is paused for a greedy
 evaluation of ``--eval-episodes`` (10) episodes on a separate CartPole-v1, episode k reset with
-the seed :func:`pgcore.evaluation.evaluation_seeds` gives (the same start states for both
+the seed :func:`pgcore.training.evaluation.evaluation_seeds` gives (the same start states for both
 systems); evaluation time is not training time on either side. Per run: env steps and training
 seconds to the first 100-episode *training*-return average >= 475 and to the first greedy
 evaluation mean >= 475, the best and final 100-episode averages, the best and final greedy
@@ -62,7 +62,7 @@ from common import (  # noqa: E402
     single_thread,
 )
 
-from pgcore.metrics import summarize as pg_summarize  # noqa: E402 - after common's sys.path
+from pgcore.training.metrics import summarize as pg_summarize  # noqa: E402 - after common's sys.path
 
 SYSTEMS = ("pgcore-dqn", "sb3-dqn")
 LABEL = {"pgcore-dqn": "pgcore dqn", "sb3-dqn": "SB3 DQN (RL Zoo)"}
@@ -166,7 +166,7 @@ def run_sb3(seed: int, budget: int, eval_every: int, eval_episodes: int,
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.env_util import make_vec_env
 
-    from pgcore.evaluation import evaluation_seeds
+    from pgcore.training.evaluation import evaluation_seeds
 
     env = make_vec_env(ENV_ID, n_envs=1, seed=seed)
     model = make_sb3_model(seed, env, budget, exploration)

@@ -41,7 +41,7 @@ COMPARED = ("episode", "return", "length", "env_steps", "entropy")
 
 def build_jobs(seeds: int, episodes: int, with_a2c: bool, hidden: int | None = None):
     from pgcore import default_config
-    from pgcore.experiments import grid
+    from pgcore.execution.experiments import grid
 
     extra = {} if hidden is None else {"hidden": hidden}
     configs = {"REINFORCE, no baseline": default_config("reinforce", "none",
@@ -52,7 +52,7 @@ def build_jobs(seeds: int, episodes: int, with_a2c: bool, hidden: int | None = N
 
 
 def timed(jobs, mode: str, workers: int | None) -> tuple[float, object]:
-    from pgcore.experiments import Experiment
+    from pgcore.execution.experiments import Experiment
 
     t0 = time.perf_counter()
     snap = Experiment(jobs, mode=mode, workers=workers).run()

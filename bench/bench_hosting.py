@@ -5,7 +5,7 @@ Two "measure both" questions about a class of ~30 learners on one 2-core server,
 running both options side by side in one invocation, with the same configs (``--n`` / ``--k``
 runs of ``default_config(algo, seed=i, max_episodes=None, max_steps=10**7)``, the algorithms of
 ``--algos`` in turn) and the Train page's settings (``frame_every=0.25``, weights every 1 s),
-each run a :class:`~pgcore.runner.BackgroundRun` in ``hosts=`` mode, as the app starts it:
+each run a :class:`~pgcore.execution.runner.BackgroundRun` in ``hosts=`` mode, as the app starts it:
 
 1. **Memory: a pool of run hosts vs a process per run** (``--n`` runs, default 30).
    (a) every run in one ``RunHosts(hosts=2)`` (today's server: one host per core, many runs per
@@ -80,11 +80,11 @@ from bench_class import TreeMonitor, _cpu_ticks, load_average, process_tree  # n
 from common import fmt_num, log, markdown_table, median_range, single_thread  # noqa: E402
 
 from pgcore import default_config  # noqa: E402 - after common's sys.path
-from pgcore.events import EpisodeEnd, UpdateEnd  # noqa: E402
 from pgcore.execution import hosts as hosts_mod  # noqa: E402
 from pgcore.execution import usable_cores  # noqa: E402
 from pgcore.execution.hosts import RunHosts  # noqa: E402
-from pgcore.runner import BackgroundRun  # noqa: E402
+from pgcore.execution.runner import BackgroundRun  # noqa: E402
+from pgcore.training.events import EpisodeEnd, UpdateEnd  # noqa: E402
 
 ALGOS = ("a2c", "reinforce", "ppo", "actor-critic", "dqn")
 FRAME_EVERY = 0.25  # the Train page's (ui.state.FRAME_EVERY)

@@ -10,9 +10,10 @@ that reach it) and how many seeds reach -200. The issue's target (issue 10): pgc
 
 Systems:
 
-* ``pgcore``: ``pgcore.config.preset(name, seed=s, max_episodes=None, max_steps=budget)`` for
+* ``pgcore``: ``pgcore.training.config.preset(name, seed=s, max_episodes=None, max_steps=budget)``
+for
   each of ``--pgcore-presets`` (default ``ppo-pendulum``, the default Pendulum preset),
-  trained with ``pgcore.trainer.train``; the figures come from the result's per-episode
+  trained with ``pgcore.training.trainer.train``; the figures come from the result's per-episode
   ``episode_returns``, ``episode_env_steps`` and ``episode_seconds``.
 * ``sb3-ppo-gsde``: SB3 PPO with the RL Zoo settings (rl-baselines3-zoo ``hyperparams/ppo.yml``,
   Pendulum-v1): 4 envs (``make_vec_env``, DummyVecEnv), n_steps 1024, gamma 0.9, gae_lambda
@@ -55,7 +56,7 @@ from common import (  # noqa: E402
     single_thread,
 )
 
-from pgcore.metrics import (  # noqa: E402 - after common's sys.path line
+from pgcore.training.metrics import (  # noqa: E402 - after common's sys.path line
     DEFAULT_WINDOW,
     best_average,
     episodes_to_threshold,
@@ -123,8 +124,8 @@ def pendulum_summary(returns: Sequence[float], cum_steps: Sequence[int],
 def run_pgcore(preset_name: str, seed: int, budget: int) -> dict:
     """pgcore preset ``preset_name`` for ``budget`` env steps (no episode cap)."""
     single_thread()
-    from pgcore.config import preset
-    from pgcore.trainer import train
+    from pgcore.training.config import preset
+    from pgcore.training.trainer import train
 
     cfg = preset(preset_name, seed=seed, max_episodes=None, max_steps=budget)
     if cfg.env_id != ENV_ID:
@@ -319,7 +320,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.budget = QUICK_BUDGET if args.quick else BUDGET
     if args.jobs < 1 or args.budget < 1:
         p.error("--jobs and --budget must be at least 1")
-    from pgcore.config import PRESETS
+    from pgcore.training.config import PRESETS
 
     for name in args.pgcore_presets:
         if name not in PRESETS:

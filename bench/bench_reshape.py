@@ -58,7 +58,13 @@ CONFIGS = {
     "reinforce-normalize": ('default_config("reinforce", "normalize")', "reinforce",
                             "normalize", "episodes"),
     "a2c": ('default_config("a2c")', "a2c", None, "steps"),
+    # the other default presets, for a reshape that touches every algorithm (--configs ...)
+    "reinforce-none": ('default_config("reinforce", "none")', "reinforce", "none", "episodes"),
+    "actor-critic": ('default_config("actor-critic")', "actor-critic", None, "episodes"),
+    "ppo": ('default_config("ppo")', "ppo", None, "steps"),
+    "dqn": ('default_config("dqn")', "dqn", None, "steps"),
 }
+DEFAULT_CONFIGS = ("reinforce", "reinforce-normalize", "a2c")
 
 # Runs in the child: argv = [tree, spec-json]. Prints one marked JSON line with the result.
 CHILD = r"""
@@ -273,7 +279,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                             f"(default {DEFAULT_REF}, the commit before the reshape)")
     p.add_argument("--after", metavar="DIR", default=str(REPO_ROOT),
                    help="the 'after' tree (default: this checkout)")
-    p.add_argument("--configs", nargs="+", choices=tuple(CONFIGS), default=list(CONFIGS))
+    p.add_argument("--configs", nargs="+", choices=tuple(CONFIGS), default=list(DEFAULT_CONFIGS))
     p.add_argument("--episodes", type=int, default=300, help="REINFORCE episodes (default 300)")
     p.add_argument("--steps", type=int, default=100_000, help="A2C env steps (default 100000)")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])

@@ -1,6 +1,6 @@
 """One gradient step of A2C, PPO and DQN: through autograd and ``torch.optim.Adam`` (the way
 pgcore did it before issue 11, and DQN before issue 9's speed work) against pgcore's update by
-hand (:mod:`pgcore.backprop`), side by side.
+hand (:mod:`pgcore.rl.backprop`), side by side.
 
 Both sides start from the same network (the default preset's, seed 0) and the same batch of
 CartPole-like states, and take the same step: the loss's forward pass, its gradient, the
@@ -80,7 +80,7 @@ def autograd_dqn_step(agent, optimizer, obs, actions, rewards, next_obs, termina
     import torch.nn.functional as F
 
     from pgcore.algos.dqn import polyak_update
-    from pgcore.returns import double_td_targets
+    from pgcore.rl.returns import double_td_targets
 
     cfg, net = agent.config, agent.net
     nxt = torch.from_numpy(next_obs)
@@ -105,7 +105,7 @@ def by_hand_step(agent, obs, actions, adv, ret, logp_old=None, clip=0.2):
     import numpy as np
 
     from pgcore.algos.ppo import clipped_surrogate_grad, probability_ratio
-    from pgcore.backprop import head_terms
+    from pgcore.rl.backprop import head_terms
 
     cfg, n = agent.config, len(obs)
     outputs, values, cache = agent.hand.forward(obs)
@@ -130,8 +130,8 @@ def measure(name: str, seconds: float, blocks: int) -> dict:
 
     from pgcore import default_config
     from pgcore.algos import make_agent
-    from pgcore.backprop import head_terms
-    from pgcore.envs import EnvSpec
+    from pgcore.rl.backprop import head_terms
+    from pgcore.rl.envs import EnvSpec
 
     preset, n, _ = CASES[name]
     cfg = default_config(preset, seed=0)

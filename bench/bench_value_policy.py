@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.seeds, args.budget = [0], 2_000
 
-    from pgcore.experiments import Experiment
+    from pgcore.execution.experiments import Experiment
     from ui import value_policy as vp
 
     trace_every = vp.trace_interval(args.budget)

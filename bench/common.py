@@ -23,13 +23,13 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # let `python bench/x.py` import pgcore without installing
     sys.path.insert(0, str(REPO_ROOT))
 
-from pgcore.metrics import (  # noqa: E402 - after the sys.path line above
+from pgcore.training.metrics import (  # noqa: E402 - after the sys.path line above
     CARTPOLE_V0_SOLVED,
     CARTPOLE_V1_SOLVED,
     DEFAULT_WINDOW,
     episodes_to_threshold,  # noqa: F401 - re-exported: the bench's threshold is pgcore's
 )
-from pgcore.metrics import summarize as _summarize  # noqa: E402
+from pgcore.training.metrics import summarize as _summarize  # noqa: E402
 
 WINDOW = DEFAULT_WINDOW
 THRESHOLDS = (CARTPOLE_V0_SOLVED, CARTPOLE_V1_SOLVED)
@@ -71,7 +71,8 @@ class ThresholdWatch:
 def summarize(returns: Sequence[float], cum_steps: Sequence[int],
               cum_seconds: Sequence[float], total_steps: int | None = None,
               total_seconds: float | None = None) -> dict:
-    """Per-run figures (:data:`SUMMARY_KEYS`) of :func:`pgcore.metrics.summarize`: episodes to
+    """Per-run figures (:data:`SUMMARY_KEYS`) of :func:`pgcore.training.metrics.summarize`:
+    episodes to
     195 / 475, steps and seconds to 475, final average, env steps per second (over the whole
     run: ``total_steps`` / ``total_seconds``, by default those at the last episode).
 

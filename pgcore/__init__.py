@@ -3,7 +3,7 @@
 It holds the agents, one module each in :mod:`pgcore.algos` with its loss written in torch:
 REINFORCE (no baseline, normalised returns or a learned value baseline), the one-step
 actor-critic, A2C, PPO and, for contrast, DQN (replay buffer, target network or Polyak
-averaging, Double DQN). Policy heads (:mod:`pgcore.heads`) cover discrete actions (softmax)
+averaging, Double DQN). Policy heads (:mod:`pgcore.rl.heads`) cover discrete actions (softmax)
 and continuous ones (a Gaussian); DQN cuts a continuous action space into a grid. Around them:
 a trainer with typed live events, pause/stop and budgets; greedy evaluations; experiments
 (grids of configs x seeds in parallel processes, the app's run hosts or a Ray cluster); the run
@@ -24,13 +24,14 @@ __version__ = "0.1.0"
 _MODULES = ("algos",)
 """Submodules reachable as attributes (``pgcore.algos``), imported on first use."""
 
+_CONFIG, _EVENTS, _TRAINER = "training.config", "training.events", "training.trainer"
 _EXPORTS = {
-    "PRESETS": "config", "ConfigError": "config", "TrainConfig": "config",
-    "default_config": "config", "preset": "config",
-    "EnvError": "envs",
-    "EpisodeEnd": "events", "Evaluation": "events", "Frame": "events", "RunEnd": "events",
-    "UpdateEnd": "events",
-    "RunControl": "trainer", "RunResult": "trainer", "Trainer": "trainer", "train": "trainer",
+    "PRESETS": _CONFIG, "ConfigError": _CONFIG, "TrainConfig": _CONFIG,
+    "default_config": _CONFIG, "preset": _CONFIG,
+    "EnvError": "rl.envs",
+    "EpisodeEnd": _EVENTS, "Evaluation": _EVENTS, "Frame": _EVENTS, "RunEnd": _EVENTS,
+    "UpdateEnd": _EVENTS,
+    "RunControl": _TRAINER, "RunResult": _TRAINER, "Trainer": _TRAINER, "train": _TRAINER,
 }
 
 __all__ = [*sorted(_EXPORTS), "__version__"]

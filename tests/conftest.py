@@ -13,7 +13,7 @@ from pathlib import Path
 # Before anything imports pygame (rendering CartPole): draw off-screen, no banner.
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-# Every Train run is recorded in the run history (pgcore.history): the tests, and the app
+# Every Train run is recorded in the run history (pgcore.store.history): the tests, and the app
 # servers they start, write to a throw-away database, never to the real data/runs.sqlite.
 # Runs train in threads of the test process (easy to patch and inspect); tests/test_hosts.py
 # and the browser tests' app server train them in host processes, as a deployed app does.
@@ -73,7 +73,7 @@ def event_log() -> EventLog:
 def hidden_8_fails(monkeypatch):
     """Experiment jobs whose config has ``hidden == 8`` fail at once with "RuntimeError: boom";
     the others train normally (for testing that one failure spares the rest)."""
-    from pgcore import experiments
+    from pgcore.execution import experiments
 
     real = experiments.run_job
 

@@ -11,12 +11,12 @@ import torch
 from pgcore.algos import make_agent
 from pgcore.algos.a2c import ActorCriticAgent
 from pgcore.algos.reinforce import ReinforceAgent
-from pgcore.buffers import Transition
-from pgcore.collect import Episode, Rollout
-from pgcore.config import TrainConfig, default_config
-from pgcore.envs import EnvSpec
-from pgcore.heads import policy_terms, sample_actions
-from pgcore.returns import discounted_returns
+from pgcore.rl.buffers import Transition
+from pgcore.rl.collect import Episode, Rollout
+from pgcore.rl.envs import EnvSpec
+from pgcore.rl.heads import policy_terms, sample_actions
+from pgcore.rl.returns import discounted_returns
+from pgcore.training.config import TrainConfig, default_config
 
 OBS_DIM, N_ACTIONS = 4, 2
 SPEC = EnvSpec.discrete(OBS_DIM, N_ACTIONS)

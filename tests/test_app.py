@@ -148,7 +148,7 @@ def test_theory_shows_formulas_next_to_the_real_code():
         assert name in code, name
     import inspect
 
-    from pgcore import returns
+    from pgcore.rl import returns
     assert inspect.getsource(returns.gae_advantages).strip() in code  # the live source
     # each algorithm's loss as written, before the section that makes it fast by hand
     from pgcore.algos import a2c, actor_critic, dqn, ppo, reinforce
@@ -380,7 +380,7 @@ def test_a_run_waits_for_a_free_slot_and_starts_by_itself(monkeypatch):
     # Every AppTest shares one session id, so "another session" is a run started directly
     # in the app's process-wide pool, which has a single slot here.
     from pgcore import preset
-    from pgcore.runner import BackgroundRun
+    from pgcore.execution.runner import BackgroundRun
     from ui import state
 
     monkeypatch.setenv("PGLAB_MAX_RUNS", "1")
@@ -411,7 +411,7 @@ def test_a_run_waits_for_a_free_slot_and_starts_by_itself(monkeypatch):
 def _snapshot_with(n_episodes: int, updates_per_episode: int = 3):
     from pgcore import EpisodeEnd, UpdateEnd, preset
     from pgcore.execution import SlotPool
-    from pgcore.runner import BackgroundRun
+    from pgcore.execution.runner import BackgroundRun
 
     rng = np.random.default_rng(0)
     run = BackgroundRun(preset("a2c", max_episodes=n_episodes), SlotPool(1))
@@ -429,7 +429,7 @@ def _snapshot_with(n_episodes: int, updates_per_episode: int = 3):
 
 
 def test_chart_rolling_stats_match_pgcore_metrics():
-    from pgcore import metrics
+    from pgcore.training import metrics
     from ui import charts
 
     x = np.random.default_rng(1).integers(8, 500, size=777).astype(float)

@@ -1,4 +1,4 @@
-"""The one-step actor-critic's by-hand update (pgcore.backprop) against autograd and Adam."""
+"""The one-step actor-critic's by-hand update (pgcore.rl.backprop) against autograd and Adam."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import torch
 
 from pgcore.algos import make_agent
 from pgcore.algos.a2c import loss as a2c_loss
-from pgcore.backprop import FlatAdam
-from pgcore.buffers import Transition
-from pgcore.config import TrainConfig, preset
-from pgcore.envs import EnvSpec
-from pgcore.heads import LOG_STD_BOUNDS, CategoricalHead, GaussianHead
+from pgcore.rl.backprop import FlatAdam
+from pgcore.rl.buffers import Transition
+from pgcore.rl.envs import EnvSpec
+from pgcore.rl.heads import LOG_STD_BOUNDS, CategoricalHead, GaussianHead
+from pgcore.training.config import TrainConfig, preset
 
 CARTPOLE = EnvSpec.discrete(4, 2)
 PENDULUM = EnvSpec.box(3, (-2.0,), (2.0,))
@@ -198,7 +198,7 @@ def test_one_step_agent_uses_policy_adam_eps_for_the_actor_only():
 
 
 def test_one_step_runs_are_reproducible_from_the_seed():
-    from pgcore.trainer import train
+    from pgcore.training.trainer import train
 
     cfg = preset("actor-critic", seed=4, max_episodes=15)
     a, b = train(cfg), train(cfg)
@@ -310,7 +310,7 @@ def test_gaussian_grad_with_a_raw_mean_against_autograd():
 def _vec_rollout(spec, T=5, N=3, seed=0):
     """Random states and actions with a terminated step, a truncated step and the reset steps
     after them (invalid), so every branch of the masking is used."""
-    from pgcore.collect import Rollout
+    from pgcore.rl.collect import Rollout
 
     rng = np.random.default_rng(seed)
     terminated, truncated = np.zeros((T, N), bool), np.zeros((T, N), bool)
@@ -329,7 +329,7 @@ def _autograd_a2c(agent, rollout) -> dict[str, torch.Tensor]:
     """Autograd's gradient of :func:`pgcore.algos.a2c.loss` (the loss as the module writes
     it), on the nn.Sequential modules themselves."""
     from pgcore.algos.a2c import rollout_targets
-    from pgcore.returns import normalize
+    from pgcore.rl.returns import normalize
 
     cfg, net = agent.config, agent.net
     T, N = rollout.actions.shape[:2]

@@ -32,10 +32,10 @@ from torch.func import functional_call, grad, vmap
 
 from pgcore.algos import make_agent
 from pgcore.algos.reinforce import reinforce_advantages
-from pgcore.config import TrainConfig
-from pgcore.envs import EnvSpec
-from pgcore.heads import policy_terms, sample_actions
-from pgcore.returns import discounted_returns
+from pgcore.rl.envs import EnvSpec
+from pgcore.rl.heads import policy_terms, sample_actions
+from pgcore.rl.returns import discounted_returns
+from pgcore.training.config import TrainConfig
 
 GAMMA = 0.99
 N_FIT, N_REF, N_TEST = 200, 300, 500  # episodes: fit the critic / reference direction / test

@@ -19,18 +19,9 @@ import torch
 from pgcore import cli, default_config, preset, train
 from pgcore.algos import make_agent
 from pgcore.algos.common import check_action_space
-from pgcore.checkpoint import (
-    CheckpointError,
-    checkpoint_bytes,
-    load_checkpoint,
-    load_checkpoint_bytes,
-    save_checkpoint,
-)
-from pgcore.config import ConfigError
-from pgcore.envs import EnvSpec, env_spec, make_env
-from pgcore.evaluation import greedy_actions, probe_states, random_action
-from pgcore.gradvar import measure, policy_parameters, sample_episodes
-from pgcore.heads import (
+from pgcore.labs.gradvar import measure, policy_parameters, sample_episodes
+from pgcore.rl.envs import EnvSpec, env_spec, make_env
+from pgcore.rl.heads import (
     MAX_JOINT_ACTIONS,
     BinnedHead,
     CategoricalHead,
@@ -42,8 +33,17 @@ from pgcore.heads import (
     joint_actions,
     q_head_for,
 )
-from pgcore.render import play_episode
-from pgcore.trainer import Trainer
+from pgcore.training.checkpoint import (
+    CheckpointError,
+    checkpoint_bytes,
+    load_checkpoint,
+    load_checkpoint_bytes,
+    save_checkpoint,
+)
+from pgcore.training.config import ConfigError
+from pgcore.training.evaluation import greedy_actions, probe_states, random_action
+from pgcore.training.render import play_episode
+from pgcore.training.trainer import Trainer
 
 PENDULUM = "Pendulum-v1"
 TORQUE = BinnedHead((-2.0,), (2.0,), 5)
@@ -314,7 +314,7 @@ def test_a_checkpoint_reloads_and_plays(tmp_path):
 
 
 def test_a_background_runs_published_agent_has_the_bins():
-    from pgcore.runner import BackgroundRun
+    from pgcore.execution.runner import BackgroundRun
 
     run = BackgroundRun(_short_dqn(3, steps=250))
     run.start()

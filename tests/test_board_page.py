@@ -223,7 +223,7 @@ def test_recording_off_says_so(monkeypatch):
 def test_curves_are_bounded_per_learner_and_latest_first():
     import numpy as np
 
-    from pgcore.history import RunRecord
+    from pgcore.store.history import RunRecord
 
     def rec(name, n, t):
         return RunRecord(run_id=f"{name}{t}".ljust(32, "0"), replica="r", class_code="C1X",

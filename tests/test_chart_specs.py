@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pgcore import matrix_game as mg
+from pgcore.labs import matrix_game as mg
 from ui import board, charts, palette, pendulum_charts
 from ui import dqn_charts as dq
 from ui import experiment_charts as ec

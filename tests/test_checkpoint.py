@@ -12,7 +12,8 @@ import torch
 
 from pgcore import default_config, train
 from pgcore.algos import make_agent
-from pgcore.checkpoint import (
+from pgcore.rl.envs import EnvSpec
+from pgcore.training.checkpoint import (
     FORMAT_VERSION,
     CheckpointError,
     checkpoint_bytes,
@@ -21,7 +22,6 @@ from pgcore.checkpoint import (
     load_checkpoint_bytes,
     save_checkpoint,
 )
-from pgcore.envs import EnvSpec
 
 OBS = np.random.default_rng(123).normal(size=(64, 4)).astype(np.float32)
 

@@ -18,9 +18,9 @@ import pytest
 import torch
 
 from pgcore import cli, default_config
-from pgcore.checkpoint import checkpoint_bytes, load_checkpoint
-from pgcore.metrics import EpisodeHistory
-from pgcore.trainer import RunResult
+from pgcore.training.checkpoint import checkpoint_bytes, load_checkpoint
+from pgcore.training.metrics import EpisodeHistory
+from pgcore.training.trainer import RunResult
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -364,7 +364,7 @@ def test_ctrl_c_in_process(monkeypatch, tmp_path, capsys):
 @pytest.fixture(scope="module")
 def checkpoint_file(tmp_path_factory) -> Path:
     from pgcore.algos import make_agent
-    from pgcore.envs import EnvSpec
+    from pgcore.rl.envs import EnvSpec
 
     agent = make_agent(default_config("a2c", seed=1), EnvSpec.discrete(4, 2))
     path = tmp_path_factory.mktemp("ckpt") / "agent.pt"

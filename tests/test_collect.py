@@ -14,8 +14,8 @@ import pytest
 
 from pgcore import default_config
 from pgcore.algos import make_agent
-from pgcore.collect import EpisodeInfo, VecCollector
-from pgcore.envs import EnvSpec
+from pgcore.rl.collect import EpisodeInfo, VecCollector
+from pgcore.rl.envs import EnvSpec
 
 
 class ScriptedVecEnv:

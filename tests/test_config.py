@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from pgcore.config import (
+from pgcore.training.config import (
     ALGOS,
     PRESETS,
     ConfigError,

@@ -175,12 +175,12 @@ def test_pools_are_sized_by_usable_cores(monkeypatch):
     """The worker pool, the slot pool and an experiment's share follow usable_cores(), not
     os.cpu_count()."""
     from pgcore import default_config
-    from pgcore.experiments import Experiment, grid
+    from pgcore.execution.experiments import Experiment, grid
 
     monkeypatch.setattr(os, "cpu_count", lambda: 64)
     monkeypatch.setattr(worker_pools, "usable_cores", lambda: 3)
     monkeypatch.setattr("pgcore.execution.slots.usable_cores", lambda: 3)
-    monkeypatch.setattr("pgcore.experiments.usable_cores", lambda: 3)
+    monkeypatch.setattr("pgcore.execution.experiments.usable_cores", lambda: 3)
     made = []
     monkeypatch.setattr(worker_pools, "WorkerPool", lambda n: made.append(n) or _FakePool(n))
     monkeypatch.setattr(worker_pools, "_POOL", None)

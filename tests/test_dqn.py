@@ -12,11 +12,11 @@ import torch
 from pgcore import EpisodeEnd, RunControl, preset, train
 from pgcore.algos import DivergedError
 from pgcore.algos.dqn import DQNAgent, linear_schedule, polyak_update, weight_distance
-from pgcore.buffers import ReplayBuffer
-from pgcore.config import ConfigError
-from pgcore.envs import EnvSpec, env_spec
-from pgcore.heads import CategoricalHead
-from pgcore.returns import double_td_targets, td_targets
+from pgcore.rl.buffers import ReplayBuffer
+from pgcore.rl.envs import EnvSpec, env_spec
+from pgcore.rl.heads import CategoricalHead
+from pgcore.rl.returns import double_td_targets, td_targets
+from pgcore.training.config import ConfigError
 
 SPEC = EnvSpec("toy", 4, CategoricalHead(2))
 
@@ -294,7 +294,7 @@ def test_same_seed_same_run():
 
 
 def test_trainer_reports_the_statistics_and_honours_budgets():
-    from pgcore.events import UpdateEnd
+    from pgcore.training.events import UpdateEnd
 
     events = []
     result = train(_short(train_freq=4, gradient_steps=2), on_event=events.append)
@@ -308,7 +308,7 @@ def test_trainer_reports_the_statistics_and_honours_budgets():
 
 
 def test_checkpoint_carries_both_networks(tmp_path):
-    from pgcore.checkpoint import load_checkpoint, save_checkpoint
+    from pgcore.training.checkpoint import load_checkpoint, save_checkpoint
 
     result = train(_short(target_update=1, tau=0.01))
     agent = result.agent
@@ -350,8 +350,8 @@ def test_pause_resume_and_stop_work():
 
 
 def test_greedy_play_and_frames_render():
-    from pgcore.render import play_episode
-    from pgcore.trainer import Trainer
+    from pgcore.training.render import play_episode
+    from pgcore.training.trainer import Trainer
 
     agent = DQNAgent(preset("dqn", hidden=16), env_spec("CartPole-v1"))
     assert agent.head.describe() == {"type": "Discrete", "n": 2}

@@ -26,8 +26,14 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pgcore.config import preset
-from pgcore.experiments import EVAL_COLUMNS, NUMERIC, TRACE_COLUMNS, ExperimentSnapshot, RunView
+from pgcore.execution.experiments import (
+    EVAL_COLUMNS,
+    NUMERIC,
+    TRACE_COLUMNS,
+    ExperimentSnapshot,
+    RunView,
+)
+from pgcore.training.config import preset
 from ui import dqn_charts as dq
 from ui.verdicts import evidence
 
@@ -471,7 +477,7 @@ def test_duration_text():
 
 
 def test_seed_major_keeps_settings_together():
-    from pgcore.experiments import grid
+    from pgcore.execution.experiments import grid
 
     jobs = dq.seed_major(grid({"a": CFG, "b": CFG, "c": CFG}, [0, 1]))
     assert [(j.label, j.seed) for j in jobs] == [("a", 0), ("b", 0), ("c", 0), ("a", 1),

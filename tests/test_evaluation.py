@@ -8,16 +8,16 @@ import pytest
 
 from pgcore import Evaluation, default_config, preset, train
 from pgcore.algos.dqn import DQNAgent
-from pgcore.envs import EnvSpec, env_spec, make_env
-from pgcore.evaluation import (
+from pgcore.execution.experiments import COLUMNS, EVAL_COLUMNS, TRACE_COLUMNS, Experiment, grid
+from pgcore.rl.envs import EnvSpec, env_spec, make_env
+from pgcore.rl.heads import CategoricalHead
+from pgcore.training.evaluation import (
     evaluate_greedy,
     evaluation_seeds,
     greedy_actions,
     greedy_flip_fraction,
     probe_states,
 )
-from pgcore.experiments import COLUMNS, EVAL_COLUMNS, TRACE_COLUMNS, Experiment, grid
-from pgcore.heads import CategoricalHead
 
 
 class AlwaysLeft:
@@ -103,7 +103,7 @@ def test_evaluating_does_not_change_what_a_run_learns(algo):
 
 
 def test_eval_settings_are_checked():
-    from pgcore.config import ConfigError
+    from pgcore.training.config import ConfigError
 
     for bad in (dict(eval_every=0), dict(eval_episodes=0), dict(eval_every_episodes=-2)):
         with pytest.raises(ConfigError):
@@ -168,7 +168,7 @@ def test_dqn_learning_rate_decays_linearly_to_its_end():
 
 
 def test_progress_counts_env_steps_when_the_budget_is_in_steps():
-    from pgcore.experiments import ExperimentSnapshot, RunView
+    from pgcore.execution.experiments import ExperimentSnapshot, RunView
 
     def view(state, steps, max_episodes=None, max_steps=1000, episodes=0):
         cfg = default_config("dqn", max_episodes=max_episodes, max_steps=max_steps)

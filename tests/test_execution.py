@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from pgcore import default_config, experiments, preset, runner
+from pgcore import default_config, preset
 from pgcore.cli import workers as cli_workers
 from pgcore.cli.workers import run_parallel, run_sequential
 from pgcore.execution import (
@@ -20,16 +20,18 @@ from pgcore.execution import (
     SlotPool,
     TaskThread,
     end_state,
+    experiments,
     live_tasks,
     one_line,
+    runner,
     shutdown_worker_pool,
     stop_all,
     worker_pool,
 )
 from pgcore.execution import pool as worker_pools
-from pgcore.experiments import Experiment, Job, grid
-from pgcore.gradvar import GradVarLab
-from pgcore.runner import BackgroundRun
+from pgcore.execution.experiments import Experiment, Job, grid
+from pgcore.execution.runner import BackgroundRun
+from pgcore.labs.gradvar import GradVarLab
 from tests.helpers import wait_for as _wait_for
 
 WAIT = 120.0  # generous: the machine is shared and spawning workers imports torch
@@ -177,7 +179,7 @@ def test_a_task_that_fails_ends_in_error_with_one_line_and_frees_its_slot():
     assert thing._task.message == "The thing failed: RuntimeError: boom"
     assert slots.active == 0 and thing not in live_tasks()
     # pgcore's own errors are written for people: no type name in front
-    from pgcore.envs import EnvError
+    from pgcore.rl.envs import EnvError
 
     assert one_line(EnvError("no such environment\nmore")) == "no such environment"
     assert one_line(KeyError()) == "KeyError"

@@ -12,14 +12,14 @@ import pytest
 from pgcore import default_config
 from pgcore.execution import SlotPool, shutdown_worker_pool
 from pgcore.execution import pool as worker_pools
-from pgcore.experiments import (
+from pgcore.execution.experiments import (
     COLUMNS,
     Experiment,
     ExperimentError,
     Job,
     grid,
 )
-from pgcore.metrics import summarize, wobble
+from pgcore.training.metrics import summarize, wobble
 
 WAIT = 120.0  # generous: the machine is shared and spawning workers imports torch
 COMPARED = ("episode", "return", "length", "env_steps", "entropy")

@@ -15,12 +15,9 @@ import torch
 from pgcore import cli, default_config, preset, train
 from pgcore.algos import make_agent
 from pgcore.algos.common import check_action_space
-from pgcore.checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint_bytes
-from pgcore.collect import VecCollector, collect_episode
-from pgcore.config import ConfigError
-from pgcore.envs import EnvSpec, env_spec, spec_for
-from pgcore.events import Frame
-from pgcore.heads import (
+from pgcore.rl.collect import VecCollector, collect_episode
+from pgcore.rl.envs import EnvSpec, env_spec, spec_for
+from pgcore.rl.heads import (
     LOG_STD_BOUNDS,
     LOG_STD_INIT,
     CategoricalHead,
@@ -29,8 +26,11 @@ from pgcore.heads import (
     head_for,
     head_from_description,
 )
-from pgcore.returns import discounted_returns
-from pgcore.trainer import Trainer
+from pgcore.rl.returns import discounted_returns
+from pgcore.training.checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint_bytes
+from pgcore.training.config import ConfigError
+from pgcore.training.events import Frame
+from pgcore.training.trainer import Trainer
 
 PENDULUM = "Pendulum-v1"
 POLICY_GRADIENT = ("reinforce", "actor-critic", "a2c")

@@ -13,9 +13,7 @@ import pytest
 
 from pgcore import default_config
 from pgcore.algos import make_agent
-from pgcore.config import TrainConfig
-from pgcore.envs import EnvSpec, make_env
-from pgcore.gradvar import (
+from pgcore.labs.gradvar import (
     ESTIMATORS,
     GradVarLab,
     TimedBandit,
@@ -24,6 +22,8 @@ from pgcore.gradvar import (
     noise_only_p,
     sample_episodes,
 )
+from pgcore.rl.envs import EnvSpec, make_env
+from pgcore.training.config import TrainConfig
 
 P_MIN = 1e-3  # "within the standard error": noise alone explains the error at p >= 0.001
 

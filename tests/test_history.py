@@ -1,4 +1,5 @@
-"""The run history's database layer (pgcore/history.py): the schema, recording and reading back,
+"""The run history's database layer (pgcore/store/history.py): the schema, recording and reading
+back,
 concurrent writers (threads and processes on one SQLite file), a restart marking cut-off runs
 interrupted, validation of display names and class codes, broken databases as one line, CSV
 export, leaderboards, and the recorder the app uses beside a real background run."""
@@ -19,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pgcore import history as h
 from pgcore.execution import SlotPool, stop_all
-from pgcore.history import HistoryError, RunStore
+from pgcore.store import history as h
+from pgcore.store.history import HistoryError, RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
 CFG = {"algo": "reinforce", "env_id": "CartPole-v1", "seed": 3, "baseline": "value",
@@ -211,7 +212,7 @@ def test_concurrent_writer_threads_lose_no_rows(url):
 WRITER = textwrap.dedent("""
     import os, sys, time
     sys.path.insert(0, {root!r})
-    from pgcore.history import RunStore
+    from pgcore.store.history import RunStore
     url, who, n, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     store = RunStore(url)
     while not os.path.exists(go):
@@ -248,7 +249,7 @@ def test_concurrent_writer_processes_on_one_sqlite_file_lose_no_rows(url, tmp_pa
 CRASH = textwrap.dedent("""
     import os, sys
     sys.path.insert(0, {root!r})
-    from pgcore.history import RunStore
+    from pgcore.store.history import RunStore
     store = RunStore(sys.argv[1])
     rid = store.start_run({{"algo": "ppo", "env_id": "CartPole-v1", "seed": 1}},
                           display_name="Crash", class_code="RESTART")
@@ -443,7 +444,7 @@ def _stop_runs():
 
 def _train(recorder, max_episodes=5, **kw):
     from pgcore import default_config
-    from pgcore.runner import BackgroundRun
+    from pgcore.execution.runner import BackgroundRun
 
     config = default_config("reinforce", max_episodes=max_episodes, seed=1)
     rec = recorder.record(config, **kw)

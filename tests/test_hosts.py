@@ -20,7 +20,7 @@ import pytest
 from pgcore import default_config
 from pgcore.execution import hosts as hosts_mod
 from pgcore.execution.hosts import TURN_QUANTUM, RunHosts, Turns
-from pgcore.runner import BackgroundRun
+from pgcore.execution.runner import BackgroundRun
 from tests.helpers import wait_for
 
 
@@ -423,7 +423,7 @@ def test_a_host_control_gives_the_turn_up_while_paused_and_takes_it_back():
 
 def test_warm_up_imports_what_the_first_optimiser_step_needs():
     hosts_mod._warm_up()
-    assert "torch._dynamo" in sys.modules and "pgcore.trainer" in sys.modules
+    assert "torch._dynamo" in sys.modules and "pgcore.training.trainer" in sys.modules
 
 
 # ----- turns in a real host -------------------------------------------------------------------

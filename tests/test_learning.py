@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from pgcore import EpisodeEnd, RunControl, preset, train
-from pgcore.metrics import CARTPOLE_V0_SOLVED, CARTPOLE_V1_SOLVED, episodes_to_threshold
+from pgcore.training.metrics import CARTPOLE_V0_SOLVED, CARTPOLE_V1_SOLVED, episodes_to_threshold
 
 
 def _train_until(name: str, threshold: float, max_episodes: int, seed: int = 0):

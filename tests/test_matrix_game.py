@@ -1,4 +1,4 @@
-"""Rock-paper-scissors (pgcore/matrix_game.py): exploitability and best responses by hand,
+"""Rock-paper-scissors (pgcore/labs/matrix_game.py): exploitability and best responses by hand,
 the softmax gradients against finite differences, the learners and the opponent, seeded
 determinism, and the issue's target at the defaults (seeds 0-4)."""
 
@@ -9,7 +9,7 @@ import doctest
 import numpy as np
 import pytest
 
-from pgcore import matrix_game as mg
+from pgcore.labs import matrix_game as mg
 
 ROCK, PAPER, SCISSORS = 0, 1, 2
 

@@ -1,4 +1,4 @@
-"""pgcore.metrics against values worked out by hand."""
+"""pgcore.training.metrics against values worked out by hand."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from pgcore import default_config
 from pgcore.cli.training import run_record
-from pgcore.metrics import (
+from pgcore.training.metrics import (
     CARTPOLE_V0_SOLVED,
     CARTPOLE_V1_SOLVED,
     EpisodeHistory,
@@ -23,7 +23,7 @@ from pgcore.metrics import (
     threshold_crossing,
     window_full,
 )
-from pgcore.trainer import RunResult
+from pgcore.training.trainer import RunResult
 
 
 def test_thresholds_are_the_cartpole_criteria():
@@ -295,7 +295,7 @@ def test_csv_round_trip_and_formats():
     import csv
     import io
 
-    from pgcore.metrics import write_csv
+    from pgcore.training.metrics import write_csv
 
     h = EpisodeHistory.from_arrays([9.0, 0.1 + 0.2], [9, 12], [9, 21], [1 / 3, 0.5],
                                    entropy=[0.693147180559945, math.nan])

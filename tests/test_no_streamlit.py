@@ -35,7 +35,8 @@ def test_pgcore_never_imports_streamlit(repo_root):
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     # the walk really covered the package
-    for name in ("pgcore.config", "pgcore.returns", "pgcore.algos", "pgcore.algos.reinforce",
-                 "pgcore.trainer", "pgcore.render", "pgcore.envs", "pgcore.events"):
+    for name in ("pgcore.training.config", "pgcore.rl.returns", "pgcore.algos",
+                 "pgcore.algos.reinforce", "pgcore.training.trainer", "pgcore.training.render",
+                 "pgcore.rl.envs", "pgcore.training.events"):
         assert name in report["modules"], name
     assert report["streamlit"] == [], f"pgcore imported {report['streamlit']}"

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from pgcore import PRESETS, algos
-from pgcore import matrix_game as mg
+from pgcore.labs import matrix_game as mg
 from ui import (
     charts,
     dqn_charts,

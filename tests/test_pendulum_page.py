@@ -2,7 +2,7 @@
 renders with bounded widgets and only Pendulum policy-gradient presets, Start trains in the
 background and draws episodes, the pendulum with the policy's torque and sigma, bad session
 values give one-line messages; and the pure helpers behind it: the Pendulum frame and torque
-overlay (pgcore/render.py) and the page's numbers and charts (ui/pendulum_charts.py)."""
+overlay (pgcore/training/render.py) and the page's numbers and charts (ui/pendulum_charts.py)."""
 
 from __future__ import annotations
 
@@ -23,10 +23,11 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from pgcore import PRESETS, algos
-from pgcore.events import Frame
 from pgcore.execution import stop_all
-from pgcore.heads import LOG_STD_INIT, GaussianHead, gaussian_terms
-from pgcore.render import (
+from pgcore.execution.runner import RunSnapshot
+from pgcore.rl.heads import LOG_STD_INIT, GaussianHead, gaussian_terms
+from pgcore.training.events import Frame
+from pgcore.training.render import (
     GAUGE_COLOR,
     MEAN_COLOR,
     StateRenderer,
@@ -34,7 +35,6 @@ from pgcore.render import (
     torque_angles,
     torque_overlay,
 )
-from pgcore.runner import RunSnapshot
 from ui import pendulum_charts as pc
 
 APP = str(ROOT / "app.py")
@@ -223,7 +223,8 @@ def test_a_bad_bin_count_is_one_line():
     assert at.selectbox(key=f"{KEY}.dqn.bins").value == 5
 
 
-# ----- pgcore/render.py: the Pendulum frame and the torque overlay ------------------------------
+# ----- pgcore/training/render.py: the Pendulum frame and the torque overlay
+# ------------------------------
 
 
 def _red_centroid(rgb: np.ndarray) -> tuple[float, float]:
@@ -319,7 +320,7 @@ def test_torque_overlay_marks_a_discretised_agents_choices():
 
 @needs_dqn
 def test_frame_choice_reads_the_argmax_torque_of_a_binned_q_head():
-    from pgcore.heads import BinnedHead
+    from pgcore.rl.heads import BinnedHead
 
     head = BinnedHead((-2.0,), (2.0,), 5, q_values=True)
     rgb = np.full((500, 500, 3), 255, np.uint8)
@@ -352,7 +353,7 @@ def test_std_from_entropy_inverts_the_gaussian_entropy():
 
 
 def _snapshot(returns, entropy=None, std=None) -> RunSnapshot:
-    from pgcore.config import preset
+    from pgcore.training.config import preset
 
     n = len(returns)
     ep = np.arange(1, n + 1)

@@ -27,10 +27,10 @@ from pgcore.algos.ppo import (
     minibatch_indices,
     probability_ratio,
 )
-from pgcore.checkpoint import checkpoint_bytes, load_checkpoint_bytes
-from pgcore.collect import Rollout
-from pgcore.config import ConfigError, TrainConfig
-from pgcore.envs import EnvSpec
+from pgcore.rl.collect import Rollout
+from pgcore.rl.envs import EnvSpec
+from pgcore.training.checkpoint import checkpoint_bytes, load_checkpoint_bytes
+from pgcore.training.config import ConfigError, TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
 OBS_DIM, N_ACTIONS = 4, 2
@@ -173,10 +173,10 @@ def _grads(agent) -> list[torch.Tensor]:
 
 def _specs():
     """The policy heads to check the loss with: categorical, and Gaussian once it exists."""
-    import pgcore.heads
+    import pgcore.rl.heads
 
     specs = [pytest.param(SPEC, id="categorical")]
-    gaussian = getattr(pgcore.heads, "GaussianHead", None)
+    gaussian = getattr(pgcore.rl.heads, "GaussianHead", None)
     if gaussian is not None:
         specs.append(pytest.param(EnvSpec("toy", OBS_DIM, gaussian((-2.0, 0.0), (2.0, 1.0))),
                                   id="gaussian"))
@@ -217,7 +217,7 @@ def _autograd_ppo(net, head, cfg, obs, actions, logp_old, adv, v_old, ret, clip)
     """Autograd's gradient of :func:`pgcore.algos.ppo.loss` (the loss as the module writes
     it) on the nn.Sequential modules: by parameter name, and the ratios."""
     from pgcore.algos.ppo import loss
-    from pgcore.returns import normalize
+    from pgcore.rl.returns import normalize
 
     outputs, values = net.module_forward(torch.as_tensor(obs))
     logp, entropy = head.log_prob_entropy(outputs, actions)

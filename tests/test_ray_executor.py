@@ -17,7 +17,6 @@ from tests.helpers import wait_for as _wait_for
 ray = pytest.importorskip("ray", reason="ray is not installed (pip install ray)")
 
 from pgcore import cli, default_config
-from pgcore.envs import EnvError
 from pgcore.execution import (
     NOT_STARTED,
     Executor,
@@ -28,7 +27,8 @@ from pgcore.execution import (
     shutdown_worker_pool,
     stop_all,
 )
-from pgcore.experiments import Experiment, _process_job, grid
+from pgcore.execution.experiments import Experiment, _process_job, grid
+from pgcore.rl.envs import EnvError
 
 WAIT = 300.0  # generous: on a loaded 2-core machine a Ray worker may take a minute to start
 REPO = Path(__file__).resolve().parents[1]

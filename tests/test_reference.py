@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from pgcore import cli, default_config
-from pgcore.config import TrainConfig
-from pgcore.metrics import summarize
-from pgcore.reference import (
+from pgcore.training.config import TrainConfig
+from pgcore.training.metrics import summarize
+from pgcore.training.reference import (
     FORMAT,
     VERSION,
     ReferenceError,
@@ -205,7 +205,7 @@ def test_sweep_only_retrains_one_config_and_keeps_the_others(tmp_path, capsys):
 
 
 def test_sweep_reference_to_a_missing_directory_exits_2_before_training(monkeypatch, capsys):
-    from pgcore.experiments import Experiment
+    from pgcore.execution.experiments import Experiment
 
     monkeypatch.setattr(Experiment, "start", lambda *a, **k: pytest.fail("trained anyway"))
     assert cli.main(["sweep", "--algo", "a2c", "--reference", "/nonexistent-dir/r.json.gz"]) == 2

@@ -11,9 +11,16 @@ import pytest
 import torch
 
 from pgcore import algos
-from pgcore.config import FIELDS, PRESETS, RUN_FIELDS, ConfigError, TrainConfig, default_config
-from pgcore.envs import EnvSpec
-from pgcore.heads import CategoricalHead
+from pgcore.rl.envs import EnvSpec
+from pgcore.rl.heads import CategoricalHead
+from pgcore.training.config import (
+    FIELDS,
+    PRESETS,
+    RUN_FIELDS,
+    ConfigError,
+    TrainConfig,
+    default_config,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,7 +45,7 @@ def test_every_entry_is_complete(name):
 def _reported_stats(cfg) -> set[str]:
     """The statistics one real update of ``cfg`` reports."""
     from pgcore import train
-    from pgcore.events import UpdateEnd
+    from pgcore.training.events import UpdateEnd
 
     seen: set[str] = set()
 
@@ -173,8 +180,8 @@ def test_boolean_fields_get_on_and_off_flags():
 
 @pytest.mark.parametrize("name", algos.names())
 def test_frames_carry_the_agents_head_for_the_overlay(name):
-    from pgcore.events import Frame
-    from pgcore.trainer import Trainer
+    from pgcore.training.events import Frame
+    from pgcore.training.trainer import Trainer
 
     trainer = Trainer(default_config(name, max_episodes=1, hidden=8), frame_every=0.0)
     frames = []

@@ -1,4 +1,4 @@
-"""``pgcore.returns`` (and ``reinforce_advantages``) against values worked out by hand.
+"""``pgcore.rl.returns`` (and ``reinforce_advantages``) against values worked out by hand.
 
 Every expected number below is derived in the comment next to it, so a reader can check the
 arithmetic without running anything. Random-array tests only check identities between the
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from pgcore.algos.reinforce import reinforce_advantages
-from pgcore.returns import (
+from pgcore.rl.returns import (
     discounted_returns,
     gae_advantages,
     normalize,

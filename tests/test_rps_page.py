@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pgcore import matrix_game as mg
+from pgcore.labs import matrix_game as mg
 from ui import rps_charts as rc
 
 TIMEOUT = 60

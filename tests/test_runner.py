@@ -14,7 +14,7 @@ import pytest
 
 from pgcore import UpdateEnd, preset
 from pgcore.execution import SlotPool, stop_all
-from pgcore.runner import (
+from pgcore.execution.runner import (
     EPISODE_FIELDS,
     BackgroundRun,
     RunLog,
@@ -261,7 +261,7 @@ def test_policy_agent_is_a_separate_copy_that_training_does_not_touch():
     assert all(np.array_equal(a, p.detach()) for a, p in zip(before, after, strict=True))
     newer = run.policy_agent()
     assert newer is not agent  # newer weights were published meanwhile
-    from pgcore.render import play_episode
+    from pgcore.training.render import play_episode
 
     ret, length, frames = play_episode(newer, "CartPole-v1", seed=1, render=False)
     assert ret == length >= 1 and frames == []
@@ -273,8 +273,8 @@ def test_policy_agent_is_a_separate_copy_that_training_does_not_touch():
 
 def test_a_run_with_greedy_evaluations_keeps_them_in_its_snapshot():
     from pgcore import default_config
-    from pgcore.runner import EVALUATION_FIELDS
-    from pgcore.trainer import Trainer
+    from pgcore.execution.runner import EVALUATION_FIELDS
+    from pgcore.training.trainer import Trainer
 
     cfg = default_config("dqn", hidden=32, max_episodes=30, eval_every=300, eval_episodes=2)
     run = BackgroundRun(cfg, SlotPool(1), frame_every=None).start()
@@ -313,7 +313,7 @@ def test_a_run_with_greedy_evaluations_keeps_them_in_its_snapshot():
 
 def test_run_log_keeps_a_bounded_number_of_evaluations():
     from pgcore import Evaluation
-    from pgcore.runner import EVALUATION_FIELDS
+    from pgcore.execution.runner import EVALUATION_FIELDS
 
     log = RunLog(max_evaluations=8)
     first = None

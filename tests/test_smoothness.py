@@ -1,4 +1,4 @@
-"""pgcore/smoothness.py: the two measures on hand-built numbers, random directions and
+"""pgcore/labs/smoothness.py: the two measures on hand-built numbers, random directions and
 perturbations on a hand-built tiny network with known weights, the perturbation curve on
 tiny agents, and the two trained agents shipped in assets/agents/."""
 
@@ -13,12 +13,12 @@ import pytest
 import torch
 from torch import nn
 
-from pgcore import smoothness as sm
 from pgcore.algos import make_agent
-from pgcore.config import default_config
-from pgcore.envs import env_spec
-from pgcore.evaluation import evaluate_greedy
-from pgcore.metrics import CARTPOLE_V1_SOLVED
+from pgcore.labs import smoothness as sm
+from pgcore.rl.envs import env_spec
+from pgcore.training.config import default_config
+from pgcore.training.evaluation import evaluate_greedy
+from pgcore.training.metrics import CARTPOLE_V1_SOLVED
 
 ENV = "CartPole-v1"
 
@@ -32,7 +32,7 @@ def test_the_doctests_hold():
 
 
 def test_the_module_never_imports_streamlit():
-    code = "import sys, pgcore.smoothness; sys.exit('streamlit' in sys.modules)"
+    code = "import sys, pgcore.labs.smoothness; sys.exit('streamlit' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=sm.AGENTS_DIR.parents[1]
                           ).returncode == 0
 
@@ -263,7 +263,7 @@ def test_the_trained_agents_are_small_and_say_what_they_are(trained):
         assert t.path.stat().st_size < 200 * 1024
         assert not t.meta["has_optimizer"]
         assert t.meta["extra"]["algo"] == sm.AGENT_ALGOS[role]
-        assert "python -m pgcore.smoothness" in t.meta["extra"]["made_by"]
+        assert "python -m pgcore.labs.smoothness" in t.meta["extra"]["made_by"]
         assert t.agent.config.env_id == ENV
     assert sm.plays_a_distribution(trained["policy"].agent)
     assert not sm.plays_a_distribution(trained["q"].agent)

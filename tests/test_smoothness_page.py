@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pgcore import smoothness as sm
+from pgcore.labs import smoothness as sm
 from ui import smoothness_charts as sc
 
 TIMEOUT = 120

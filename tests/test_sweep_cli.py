@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pgcore import cli, default_config, train
-from pgcore.experiments import COLUMNS, Experiment
+from pgcore.execution.experiments import COLUMNS, Experiment
 
 
 def read_csv(path: Path) -> list[dict]:

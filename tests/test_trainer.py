@@ -12,8 +12,8 @@ import torch
 
 from pgcore import EpisodeEnd, Frame, RunControl, RunEnd, Trainer, UpdateEnd, default_config, train
 from pgcore.algos.common import HandAgent
-from pgcore.config import TrainConfig
-from pgcore.events import END_REASONS
+from pgcore.training.config import TrainConfig
+from pgcore.training.events import END_REASONS
 
 ALGOS = ["reinforce", "actor-critic", "a2c"]
 # Tiny budgets: an untrained CartPole episode is ~20 steps.
@@ -212,7 +212,7 @@ def _poison_after(trainer: Trainer, n_good: int, what: str = "logits", monkeypat
 
     Only the update's forward passes are poisoned; acting stays normal. REINFORCE's update
     runs through autograd (the poisoned passes are those with autograd on); A2C's runs by
-    hand (pgcore.backprop), so its HandNet's forward is poisoned. The one-step actor-critic
+    hand (pgcore.rl.backprop), so its HandNet's forward is poisoned. The one-step actor-critic
     also updates by hand: there the gradient of its policy loss turns NaN (logits) or the
     reward infinite (values).
     """

@@ -18,7 +18,13 @@ import pandas as pd
 import pytest
 
 from pgcore import default_config
-from pgcore.experiments import EVAL_COLUMNS, NUMERIC, TRACE_COLUMNS, ExperimentSnapshot, RunView
+from pgcore.execution.experiments import (
+    EVAL_COLUMNS,
+    NUMERIC,
+    TRACE_COLUMNS,
+    ExperimentSnapshot,
+    RunView,
+)
 from ui import value_policy as vp
 from ui import verdicts as vd
 

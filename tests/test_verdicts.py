@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from pgcore import default_config
-from pgcore.experiments import NUMERIC, Experiment, ExperimentSnapshot, RunView, grid
+from pgcore.execution.experiments import NUMERIC, Experiment, ExperimentSnapshot, RunView, grid
 from ui import verdicts as vd
 
 CFG = default_config("reinforce", "none", max_episodes=2)

@@ -1,15 +1,15 @@
 """The Class board's widgets and charts, and the link from the Train page's runs to the run
-history (:mod:`pgcore.history`).
+history (:mod:`pgcore.store.history`).
 
 * Where the history lives: ``st.secrets["db_url"]`` if the app has secrets, else
   ``PGLAB_DB_URL``, else the SQLite file next to the app; ``off`` turns recording off. One
-  :class:`~pgcore.history.Recorder` per URL and server process (``st.cache_resource``).
+  :class:`~pgcore.store.history.Recorder` per URL and server process (``st.cache_resource``).
 * Who the learner is: a display name and a class code chosen on the board, validated, kept
   in the session (:func:`identity`). :func:`recording_for` is what ``RunHolder.start`` calls:
   every Train run is recorded, under the learner's name and class, or as anonymous under no
   class before they joined one (those show on no board; the teacher's export has them).
 * The board: everyone's learning curves, the leaderboards of
-  :data:`pgcore.history.CHALLENGES`, and the teacher's view (runs on the server right now,
+  :data:`pgcore.store.history.CHALLENGES`, and the teacher's view (runs on the server right now,
   any class, CSV export) behind ``PGLAB_TEACHER_KEY`` / ``st.secrets["teacher_key"]``.
 
 Display names are validated (no markup characters) and, besides, escaped wherever they go
@@ -28,10 +28,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from pgcore import history
 from pgcore.execution import live_tasks
-from pgcore.history import CHALLENGES, HistoryError, Recorder, RunRecord, RunStore
-from pgcore.metrics import CARTPOLE_V1_SOLVED, moving_average
+from pgcore.store import history
+from pgcore.store.history import CHALLENGES, HistoryError, Recorder, RunRecord, RunStore
+from pgcore.training.metrics import CARTPOLE_V1_SOLVED, moving_average
 
 from . import palette
 
@@ -167,7 +167,7 @@ def identity_ui() -> Identity | None:
 
 
 def recording_for(config, preset: str | None = None):
-    """A :class:`~pgcore.history.Recording` for a Train run about to start, under this
+    """A :class:`~pgcore.store.history.Recording` for a Train run about to start, under this
     session's identity; None when recording is off or cannot start. Never raises: recording
     must never stop a learner from training."""
     try:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pgcore.runner import RunSnapshot
+from pgcore.execution.runner import RunSnapshot
 
 from . import palette
 
@@ -74,7 +74,7 @@ def rolling_mean_std(x: np.ndarray, window: int = WINDOW,
                      at: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Trailing mean and (population) std over the last ``min(i + 1, window)`` values, at
     the indices ``at`` (all by default): prefix sums, O(n) then O(len(at)). The same windows
-    as ``pgcore.metrics.moving_average`` / ``rolling_std`` (a test checks they agree).
+    as ``pgcore.training.metrics.moving_average`` / ``rolling_std`` (a test checks they agree).
 
     >>> m, s = rolling_mean_std(np.array([1.0, 3.0, 3.0, 5.0]), window=2)
     >>> m.tolist(), s.tolist()

@@ -1,7 +1,8 @@
 """The DQN exercise pages' charts and numbers: target network (C = 1000 vs C = 1), hard copy
 vs Polyak, and overestimation (plain vs Double DQN).
 
-Everything here is a pure function of an :class:`~pgcore.experiments.ExperimentSnapshot` (or
+Everything here is a pure function of an :class:`~pgcore.execution.experiments.ExperimentSnapshot`
+(or
 of plain numbers) returning a pandas frame, an altair chart, a dict or a
 :class:`~ui.verdicts.Verdict`, so the pages stay thin and the numbers are testable without a
 Streamlit run. Nothing here imports streamlit.
@@ -20,8 +21,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from pgcore.experiments import ExperimentSnapshot, Job, RunView
-from pgcore.metrics import CARTPOLE_V1_SOLVED, moving_average
+from pgcore.execution.experiments import ExperimentSnapshot, Job, RunView
+from pgcore.training.metrics import CARTPOLE_V1_SOLVED, moving_average
 
 from . import palette
 from .charts import sample_index
@@ -160,7 +161,7 @@ def duration_text(n_runs: int, episodes: int, cores: int,
 def seed_major(jobs: Sequence[Job]) -> list[Job]:
     """``jobs`` ordered by seed, keeping the settings' order within a seed, so that with a few
     cores every setting of seed 0 trains first and the settings can be compared live (a
-    :func:`~pgcore.experiments.grid` is setting-major)."""
+    :func:`~pgcore.execution.experiments.grid` is setting-major)."""
     return sorted(jobs, key=lambda job: job.seed)
 
 
@@ -318,7 +319,7 @@ def gradient_steps(config, env_steps: float) -> int:
     """Gradient steps a DQN run has taken after ``env_steps`` env steps: one update every
     ``train_freq`` steps from ``learning_starts`` on, each of ``gradient_steps`` steps.
 
-    >>> from pgcore.config import preset
+    >>> from pgcore.training.config import preset
     >>> gradient_steps(preset("dqn-lesson-c1000"), 1_063)
     1000
     """

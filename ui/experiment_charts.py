@@ -10,8 +10,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from pgcore.experiments import ExperimentSnapshot
-from pgcore.metrics import CARTPOLE_V0_SOLVED, CARTPOLE_V1_SOLVED, across_seed_stats
+from pgcore.execution.experiments import ExperimentSnapshot
+from pgcore.training.metrics import CARTPOLE_V0_SOLVED, CARTPOLE_V1_SOLVED, across_seed_stats
 
 from . import palette
 from .charts import REF_COLOR, REF_LEGEND, reference_layers, rolling_mean_std, sample_index

@@ -10,7 +10,7 @@ import streamlit as st
 
 from pgcore import ConfigError
 from pgcore.execution import ACTIVE_STATES
-from pgcore.experiments import ExperimentError, ExperimentSnapshot, Job, check_jobs
+from pgcore.execution.experiments import ExperimentError, ExperimentSnapshot, Job, check_jobs
 
 from . import links
 from .experiment_session import start_experiment

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pgcore.experiments import ExperimentSnapshot
+from pgcore.execution.experiments import ExperimentSnapshot
 
 from . import reference as typical
 from .experiment_summary import summary_row

@@ -1,7 +1,7 @@
 """How the experiment pages build their tasks.
 
-Each experiment page keeps at most one :class:`pgcore.experiments.Experiment` (or, on the
-gradient-variance page, one :class:`pgcore.gradvar.GradVarLab`) under its page key in this
+Each experiment page keeps at most one :class:`pgcore.execution.experiments.Experiment` (or, on the
+gradient-variance page, one :class:`pgcore.labs.gradvar.GradVarLab`) under its page key in this
 session's :func:`ui.state.session_tasks` (the one session-scoped holder, shared with the
 Train page's run: it survives page switches, and when the tab closes everything stops).
 Its jobs train in the run hosts beside the Train pages' runs (``PGLAB_RUNS=hosts``, the
@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 
 from pgcore.execution.executors import ENV_EXECUTOR
-from pgcore.experiments import Experiment, Job
+from pgcore.execution.experiments import Experiment, Job
 
 from .state import runs_in_hosts, session_tasks, slot_pool, training_hosts
 
@@ -28,7 +28,7 @@ def experiment_mode() -> str:
 def start_experiment(key: str, jobs: list[Job], frame_every: float | None = None,
                      trace_every: int | None = None) -> None:
     """Build and start an experiment for page ``key`` (a button callback); ``trace_every``
-    env steps asks each job for a trace (:data:`pgcore.experiments.TRACE_COLUMNS`)."""
+    env steps asks each job for a trace (:data:`pgcore.execution.experiments.TRACE_COLUMNS`)."""
     mode = experiment_mode()
     if mode == "process" and runs_in_hosts() and not os.environ.get(ENV_EXECUTOR, "").strip():
         # every job at once in the run hosts, taking turns with every other run there: all

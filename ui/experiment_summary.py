@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pgcore.experiments import ExperimentSnapshot
-from pgcore.metrics import across_seed_stats, final_average, summarize
+from pgcore.execution.experiments import ExperimentSnapshot
+from pgcore.training.metrics import across_seed_stats, final_average, summarize
 
 from .experiment_charts import smoothed
 from .experiment_controls import job_label
@@ -58,7 +58,7 @@ def median_text(values) -> str:
 
 
 def summary_row(setting: str, stats: list[dict]) -> dict:
-    """Exercise 2's summary of some runs' :func:`~pgcore.metrics.summarize` (or
+    """Exercise 2's summary of some runs' :func:`~pgcore.training.metrics.summarize` (or
     :func:`threshold_rows` records): medians to 195 and 475, the mean wobble, the mean final
     100-episode average."""
     wob = _present([s["wobble"] for s in stats])
@@ -116,7 +116,7 @@ def _median_text(values) -> str:
 def baseline_measure(none: list[dict], value: list[dict],
                      names: tuple[str, str] = ("no baseline", "learned value baseline")
                      ) -> tuple[str, str]:
-    """:data:`BASELINE_CLAIM` on per-seed :func:`~pgcore.metrics.summarize` figures of the
+    """:data:`BASELINE_CLAIM` on per-seed :func:`~pgcore.training.metrics.summarize` figures of the
     runs without and with the baseline: (status, text). Faster: a smaller median of episodes
     to 195 (a seed that never got there counts as infinitely slow); steadier: a smaller mean
     wobble. Both: holds; one: partly; neither: does not hold."""
@@ -148,7 +148,7 @@ def baseline_measure(none: list[dict], value: list[dict],
 def spread_measure(high: list[dict], low: list[dict],
                    names: tuple[str, str] = ("REINFORCE, no baseline", "A2C")
                    ) -> tuple[str, str]:
-    """:data:`SPREAD_CLAIM` on per-seed :func:`~pgcore.metrics.summarize` figures: the
+    """:data:`SPREAD_CLAIM` on per-seed :func:`~pgcore.training.metrics.summarize` figures: the
     standard deviation across seeds of each seed's final 100-episode average, for the learner
     said to spread (``high``) and the other (``low``). Clearly larger (:data:`CLEARLY` times
     and 10 more): holds; larger: partly; otherwise: does not hold."""

@@ -19,11 +19,11 @@ import pandas as pd
 import streamlit as st
 
 from pgcore import algos
-from pgcore.checkpoint import checkpoint_bytes
-from pgcore.envs import env_spec
 from pgcore.execution import ACTIVE_STATES, SlotPool
-from pgcore.metrics import episodes_to_threshold, write_csv
-from pgcore.runner import EPISODE_FIELDS, UPDATE_POSITION_FIELDS, RunSnapshot
+from pgcore.execution.runner import EPISODE_FIELDS, UPDATE_POSITION_FIELDS, RunSnapshot
+from pgcore.rl.envs import env_spec
+from pgcore.training.checkpoint import checkpoint_bytes
+from pgcore.training.metrics import episodes_to_threshold, write_csv
 
 from . import charts, style
 from . import reference as typical
@@ -443,7 +443,7 @@ def updates_csv(snap: RunSnapshot) -> bytes:
 
 def play_gif(holder: RunHolder, greedy: bool) -> WatchResult | None:
     """Play one full episode of the latest published policy and encode it as a GIF."""
-    from pgcore.render import frames_to_gif, play_episode
+    from pgcore.training.render import frames_to_gif, play_episode
 
     run = holder.run
     agent = None if run is None else run.policy_agent()
@@ -508,4 +508,4 @@ def watch_ui(holder: RunHolder) -> None:
                          file_name=f"{stem}.pt", mime="application/octet-stream",
                          icon=":material/save:", key="dl.ckpt", on_click="ignore",
                          help="The policy's weights and config; load with "
-                              "pgcore.checkpoint.load_checkpoint.")
+                              "pgcore.training.checkpoint.load_checkpoint.")

@@ -20,9 +20,9 @@ import pandas as pd
 import pyarrow as pa
 
 from pgcore import PRESETS, ConfigError, algos
-from pgcore.config import preset
-from pgcore.heads import LOG_STD_INIT
-from pgcore.runner import RunSnapshot
+from pgcore.execution.runner import RunSnapshot
+from pgcore.rl.heads import LOG_STD_INIT
+from pgcore.training.config import preset
 
 from . import charts, palette
 
@@ -92,10 +92,10 @@ def pendulum_config(name: str, seed: int, episodes: int, max_seconds: float, **e
 
 
 def discretisation_rows() -> pd.DataFrame | None:
-    """``pgcore.heads.discretisation_table()`` as a table for the page (one row per action
+    """``pgcore.rl.heads.discretisation_table()`` as a table for the page (one row per action
     dimension count d; a column of Q outputs per bin count k), or None where this pgcore has
     no discretised actions."""
-    from pgcore import heads
+    from pgcore.rl import heads
 
     make = getattr(heads, "discretisation_table", None)
     if make is None:
@@ -238,10 +238,10 @@ def metrics_html(snap: RunSnapshot) -> str:
 
 def frame_image(frame) -> np.ndarray | None:
     """The frame's picture with the policy's torque (mean and +- one std) drawn around the
-    pivot (:func:`pgcore.render.torque_overlay`), or, for a discretised value-based agent,
+    pivot (:func:`pgcore.training.render.torque_overlay`), or, for a discretised value-based agent,
     the torque its argmax picks among the dots of the ones it may choose; the plain picture
     for a frame of another kind of head; None without a picture."""
-    from pgcore.render import pendulum_angle, torque_overlay
+    from pgcore.training.render import pendulum_angle, torque_overlay
 
     if frame is None or frame.rgb is None:
         return None

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pgcore.config import TrainConfig
-from pgcore.reference import (
+from pgcore.training.config import TrainConfig
+from pgcore.training.reference import (
     ReferenceError,
     ReferenceGroup,
     ReferenceSet,
@@ -95,7 +95,7 @@ def episode_band_arrow(label: str, window: int, max_points: int = REF_POINTS) ->
 
 @lru_cache(maxsize=16)
 def reference_stats(label: str) -> list[dict]:
-    """:func:`pgcore.reference.typical_stats` of group ``label`` (computed once)."""
+    """:func:`pgcore.training.reference.typical_stats` of group ``label`` (computed once)."""
     return typical_stats(reference_set().get(label))
 
 

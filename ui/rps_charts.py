@@ -1,6 +1,6 @@
 """The rock-paper-scissors page's frames, charts, numbers and verdicts.
 
-Everything here is a pure function of the matches :func:`pgcore.matrix_game.simulate_all`
+Everything here is a pure function of the matches :func:`pgcore.labs.matrix_game.simulate_all`
 returns (``{kind: [Records per seed]}``), giving a pandas frame, an altair chart, a dict or
 a :class:`~ui.verdicts.Verdict`, so the page stays thin and the numbers are testable without a
 Streamlit run. Nothing here imports streamlit.
@@ -14,7 +14,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from pgcore import matrix_game as mg
+from pgcore.labs import matrix_game as mg
 
 from . import palette
 from .dqn_charts import median_range, range_text
@@ -105,7 +105,7 @@ def payoff_frame(results: Results) -> pd.DataFrame:
 
 def simplex_frame(records: mg.Records) -> pd.DataFrame:
     """One match's current and time-averaged policy as points of the plane
-    (:func:`pgcore.matrix_game.simplex_point`): step, policy, x, y."""
+    (:func:`pgcore.labs.matrix_game.simplex_point`): step, policy, x, y."""
     parts = []
     for which, pi in ((CURRENT, records.policy), (AVERAGE, records.average_policy)):
         z = mg.simplex_point(pi)

@@ -1,6 +1,6 @@
 """The Smoothness page's frames, charts, numbers and verdicts.
 
-Everything here is a pure function of two :class:`pgcore.smoothness.Curve` records (the
+Everything here is a pure function of two :class:`pgcore.labs.smoothness.Curve` records (the
 softmax policy's and the Q-network's), giving a pandas frame, an altair chart or a
 :class:`~ui.verdicts.Verdict`, so the page stays thin and the numbers are testable without
 a Streamlit run. Nothing here imports streamlit.
@@ -14,8 +14,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from pgcore.metrics import CARTPOLE_V1_SOLVED
-from pgcore.smoothness import Curve
+from pgcore.labs.smoothness import Curve
+from pgcore.training.metrics import CARTPOLE_V1_SOLVED
 
 from . import palette
 from .dqn_charts import median_range, range_text
@@ -24,7 +24,7 @@ from .verdicts import DOES_NOT_HOLD, HOLDS, PARTLY, TOO_EARLY, Verdict, with_evi
 
 POLICY_NAME, Q_NAME = "softmax policy (A2C)", "Q-network (DQN)"
 NAMES = {"policy": POLICY_NAME, "q": Q_NAME}
-"""How the page names each of :data:`pgcore.smoothness.AGENT_FILES`."""
+"""How the page names each of :data:`pgcore.labs.smoothness.AGENT_FILES`."""
 PI = "π (A2C)"
 PI_ARGMAX = "argmax of π (A2C)"
 Q_ARGMAX = "argmax of Q (DQN)"
@@ -385,7 +385,7 @@ def findings(policy: Curve, q: Curve) -> list[Verdict]:
 def gap_sentence(q_values: np.ndarray) -> str:
     """Why the Q-network's argmax is fragile, from its outputs on the states: the size of
     the values against the gap between the best two."""
-    from pgcore.smoothness import action_gaps
+    from pgcore.labs.smoothness import action_gaps
 
     q_values = np.asarray(q_values, np.float64)
     gap = float(np.median(action_gaps(q_values)))

@@ -36,7 +36,7 @@ import streamlit as st
 from pgcore import TrainConfig
 from pgcore.execution import ACTIVE_STATES, SlotPool, usable_cores
 from pgcore.execution.hosts import RunHosts, run_hosts
-from pgcore.runner import BackgroundRun
+from pgcore.execution.runner import BackgroundRun
 
 from .board import recording_for
 
@@ -130,7 +130,7 @@ class RunHolder(PageTask):
         self.reached: dict[float, int] = {}  # threshold -> first episode (never changes once set)
         self.preset: str | None = None  # the preset the settings started from (a label)
         self.summary: str | None = None  # the run in words, as the settings said at its Start
-        self.recording = None  # the run's pgcore.history.Recording (None: not recorded)
+        self.recording = None  # the run's pgcore.store.history.Recording (None: not recorded)
         self.refresh_every: float | None = None  # the live panel's interval (ui.live)
 
     @property

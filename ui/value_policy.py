@@ -6,7 +6,8 @@ finished: :func:`ui.verdicts.judge`) and the chart data.
 The page trains a value-based learner (DQN) and policy-based ones (A2C, REINFORCE with a
 learned baseline) on the same seeds and the same env-step budget, each with greedy
 evaluations and a trace of greedy-action flips on fixed probe states
-(:data:`pgcore.experiments.EVAL_COLUMNS`, :data:`~pgcore.experiments.TRACE_COLUMNS`).
+(:data:`pgcore.execution.experiments.EVAL_COLUMNS`,
+:data:`~pgcore.execution.experiments.TRACE_COLUMNS`).
 Which labels are value-based and which policy-based is the page's say (:class:`Sides`);
 nothing here looks at an algorithm's name.
 """
@@ -21,9 +22,9 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from pgcore.experiments import ExperimentSnapshot, RunView
-from pgcore.heads import joint_actions
-from pgcore.metrics import across_seed_stats, moving_average, summarize
+from pgcore.execution.experiments import ExperimentSnapshot, RunView
+from pgcore.rl.heads import joint_actions
+from pgcore.training.metrics import across_seed_stats, moving_average, summarize
 
 from . import palette
 from .experiment_summary import censored_median, fmt
@@ -110,7 +111,7 @@ def page_jobs(budget: int, seeds) -> list:
     """The page's experiment: every :data:`RUNNERS` entry on every seed, each with
     :func:`run_overrides`."""
     from pgcore import default_config
-    from pgcore.experiments import grid
+    from pgcore.execution.experiments import grid
 
     return grid({label: default_config(algo, baseline, **run_overrides(budget))
                  for label, (algo, baseline) in RUNNERS.items()}, seeds)
@@ -126,7 +127,7 @@ def run_overrides(budget: int) -> dict:
 @lru_cache(maxsize=8)
 def action_count(env_id: str) -> int:
     """How many discrete actions ``env_id`` has (CartPole: 2)."""
-    from pgcore.envs import env_spec
+    from pgcore.rl.envs import env_spec
 
     return int(env_spec(env_id).head.n)
 
@@ -243,7 +244,8 @@ def run_figures(run: RunView, warmup: float = WARMUP) -> dict:
     """Every measured number of one run (None: not reached, or not measurable yet).
 
     ``train_steps_T`` / ``train_seconds_T``: env steps and training seconds at the first full
-    100-episode training average >= T (:func:`pgcore.metrics.summarize`); ``eval_steps_T`` /
+    100-episode training average >= T (:func:`pgcore.training.metrics.summarize`); ``eval_steps_T``
+    /
     ``eval_seconds_T``: at the first greedy evaluation whose mean >= T; ``flips_per_update``,
     ``flips_per_interval``: :func:`flip_rates` after the first ``warmup`` of the budget;
     ``drawdown``: :func:`max_drawdown`; ``eval_spread``: :func:`eval_spread` over the second

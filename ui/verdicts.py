@@ -7,7 +7,8 @@ runs (...)").
 
 The rule: **a claim about an experiment stays "too early" until every condition it compares
 has the finished (or diverged) seeds it needs.** :func:`evidence` counts the runs of each
-condition of an :class:`~pgcore.experiments.ExperimentSnapshot` (finished, diverged, running,
+condition of an :class:`~pgcore.execution.experiments.ExperimentSnapshot` (finished, diverged,
+running,
 waiting, stopped, failed) and is the one place that decides whether the evidence is complete;
 :func:`judge` turns an incomplete count into a "too early" verdict that says what is missing
 ("1 of 3 seeds finished, 1 running, 1 waiting") and only otherwise runs the measurement. Live
@@ -217,7 +218,7 @@ def evidence(snap, labels: Sequence[str] | None = None,
              names: Mapping[str, str] | None = None,
              need: int | Mapping[str, int] | None = None) -> Evidence:
     """Count the runs of each of ``labels`` (default: every label of ``snap``, an
-    :class:`~pgcore.experiments.ExperimentSnapshot`) by state (:data:`KIND`). ``names``:
+    :class:`~pgcore.execution.experiments.ExperimentSnapshot`) by state (:data:`KIND`). ``names``:
     how the page calls each label; ``need``: finished seeds a claim needs per condition (a
     number for all, or per label; default: every seed the condition has)."""
     runs = list(getattr(snap, "runs", ()) or ())

@@ -7,7 +7,7 @@ is :class:`pgcore.ConfigError`'s own message, shown with ``st.error``.
 
 The settings also live in the page's URL (:mod:`ui.links`): a link names the algorithm, the
 preset and the fields that differ from that preset (``?algo=a2c&lr=0.003&seed=2``), each checked
-by its :class:`~pgcore.fields.Field`; a teacher's link can lock or hide fields.
+by its :class:`~pgcore.training.fields.Field`; a teacher's link can lock or hide fields.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from types import SimpleNamespace
 import streamlit as st
 
 from pgcore import PRESETS, ConfigError, TrainConfig, algos
-from pgcore.config import DEFAULT_PRESET, FIELDS, RUN_FIELDS
-from pgcore.fields import Field, is_number, is_whole
+from pgcore.training.config import DEFAULT_PRESET, FIELDS, RUN_FIELDS
+from pgcore.training.fields import Field, is_number, is_whole
 
 from . import links
 

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from pgcore import default_config
-from pgcore.experiments import grid
+from pgcore.execution.experiments import grid
 from ui import experiment_controls as controls
 from ui import links, style
 from ui.experiment_charts import group_bands, groups_band_chart, strip_chart, x_max_of

@@ -4,8 +4,8 @@ it predicted for each start state with the discounted return it then collected."
 
 import streamlit as st
 
-from pgcore.config import preset
-from pgcore.experiments import grid
+from pgcore.execution.experiments import grid
+from pgcore.training.config import preset
 from ui import dqn_charts as dq
 from ui import experiment_controls as controls
 from ui import links, style

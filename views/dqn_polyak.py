@@ -4,8 +4,8 @@ every 200 steps", a hard copy every 200 steps."""
 
 import streamlit as st
 
-from pgcore.config import preset
-from pgcore.experiments import grid
+from pgcore.execution.experiments import grid
+from pgcore.training.config import preset
 from ui import dqn_charts as dq
 from ui import experiment_controls as controls
 from ui import links, style

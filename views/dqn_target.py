@@ -3,8 +3,8 @@ a copy every step (C = 1, no target network at all), on the same seeds."""
 
 import streamlit as st
 
-from pgcore.config import preset
-from pgcore.experiments import grid
+from pgcore.execution.experiments import grid
+from pgcore.training.config import preset
 from ui import dqn_charts as dq
 from ui import experiment_controls as controls
 from ui import links, style

@@ -4,7 +4,7 @@ collapsing too early? Actor-critic or A2C with beta = 0 against a chosen beta.""
 import streamlit as st
 
 from pgcore import algos, default_config
-from pgcore.experiments import grid
+from pgcore.execution.experiments import grid
 from ui import experiment_controls as controls
 from ui import links, style
 from ui.experiment_charts import group_bands, groups_band_chart, x_max_of

@@ -8,7 +8,7 @@ import streamlit as st
 
 from pgcore import ConfigError, default_config
 from pgcore.execution import ACTIVE_STATES
-from pgcore.gradvar import STAGES, GradVarLab
+from pgcore.labs.gradvar import STAGES, GradVarLab
 from ui import experiment_controls as controls
 from ui import links, palette, style
 from ui.state import session_tasks, slot_pool, task_controls

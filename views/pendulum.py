@@ -5,7 +5,7 @@ import streamlit as st
 
 from pgcore import PRESETS, algos
 from pgcore.execution import ACTIVE_STATES
-from pgcore.runner import BackgroundRun
+from pgcore.execution.runner import BackgroundRun
 from ui import links, state, style
 from ui import pendulum_charts as pc
 from ui.live import end_note
@@ -45,7 +45,7 @@ st.caption(
     "Here μ(s) is the network's output (PPO's default, as in Stable-Baselines3) or, with "
     "a squashed mean (A2C's preset), 2·tanh of it, which keeps the centre inside "
     "the range; log σ is one learned number shared by every state "
-    "(`pgcore.heads.GaussianHead`). A drawn torque can fall outside [−2, 2]: the environment "
+    "(`pgcore.rl.heads.GaussianHead`). A drawn torque can fall outside [−2, 2]: the environment "
     "gets it clipped, but the update uses the number that was actually drawn. Reward: "
     "−(angle² + 0.1·speed² + 0.001·torque²) per step, 200 "
     "steps per episode, so a return near 0 is perfect; a random torque scores about −1,200, "

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from pgcore import default_config
-from pgcore.experiments import Job
+from pgcore.execution.experiments import Job
 from ui import experiment_controls as controls
 from ui import links, style
 from ui.experiment_charts import race_chart, race_data

@@ -5,7 +5,7 @@ import time
 
 import streamlit as st
 
-from pgcore import matrix_game as mg
+from pgcore.labs import matrix_game as mg
 from ui import experiment_controls as controls
 from ui import links, style
 from ui import rps_charts as rc

@@ -4,7 +4,7 @@ their seed? REINFORCE without a baseline against A2C, on the same seeds."""
 import streamlit as st
 
 from pgcore import default_config
-from pgcore.experiments import grid
+from pgcore.execution.experiments import grid
 from ui import experiment_controls as controls
 from ui import links, style
 from ui.experiment_charts import seed_curves, seeds_band_chart, x_max_of

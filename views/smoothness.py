@@ -5,8 +5,8 @@ import time
 
 import streamlit as st
 
-from pgcore import smoothness as sm
-from pgcore.checkpoint import CheckpointError
+from pgcore.labs import smoothness as sm
+from pgcore.training.checkpoint import CheckpointError
 from ui import links, style
 from ui import smoothness_charts as sc
 
@@ -83,7 +83,7 @@ with st.container(border=True):
 
 @st.cache_resource(show_spinner=False)
 def trained_agents() -> dict:
-    """Loaded once per server; :func:`pgcore.smoothness.perturbation_curve` works on its own
+    """Loaded once per server; :func:`pgcore.labs.smoothness.perturbation_curve` works on its own
     copy, so sessions never see each other's perturbations."""
     return sm.load_agents()
 
@@ -92,7 +92,7 @@ try:
     trained = trained_agents()
 except CheckpointError as exc:
     st.error(f"The trained agents could not be loaded: {exc}. Make them again with "
-             "`python -m pgcore.smoothness --out assets/agents`.")
+             "`python -m pgcore.labs.smoothness --out assets/agents`.")
     st.stop()
 
 if run:
@@ -169,7 +169,7 @@ def draw(done: dict, settings: dict) -> None:
                         f"trained for {extra.get('env_steps', 0):,} env steps; greedy mean "
                         f"return {extra.get('confirm_mean_return', float('nan')):g} on 20 "
                         "fresh episodes when it was saved.")
-        st.caption("Made with `python -m pgcore.smoothness --out assets/agents` (about a "
+        st.caption("Made with `python -m pgcore.labs.smoothness --out assets/agents` (about a "
                    "minute): each algorithm's tuned default, stopped at its first greedy "
                    "evaluation of 500.")
 

@@ -4,8 +4,6 @@ from pathlib import Path
 
 import streamlit as st
 
-from pgcore import backprop
-from pgcore import returns as R
 from pgcore.algos import a2c, dqn, ppo, reinforce
 from pgcore.algos.actor_critic import OneStepAgent
 from pgcore.algos.common import Agent, HandAgent
@@ -18,7 +16,9 @@ from pgcore.algos.ppo import (
     probability_ratio,
 )
 from pgcore.algos.reinforce import ReinforceAgent, reinforce_advantages
-from pgcore.heads import (
+from pgcore.rl import backprop
+from pgcore.rl import returns as R
+from pgcore.rl.heads import (
     CategoricalHead,
     GaussianHead,
     PolicyTerms,
@@ -27,7 +27,7 @@ from pgcore.heads import (
     policy_terms,
     sample_actions,
 )
-from pgcore.networks import PolicyValueNet
+from pgcore.rl.networks import PolicyValueNet
 from ui.docs import code_block
 
 VIEWS = Path(__file__).resolve().parent  # pages linked by their file, from any entry point
@@ -356,7 +356,7 @@ with text:
     )
     st.page_link(VIEWS / "train.py", label="Try it on the Train page", icon=":material/monitoring:")
 with code:
-    st.caption("The preset, as `pgcore.config.PRESETS` defines it")
+    st.caption("The preset, as `pgcore.training.config.PRESETS` defines it")
     from pgcore import PRESETS
 
     st.code(repr(PRESETS["actor-critic-lesson"].values).replace(", ", ",\n "), language="python")

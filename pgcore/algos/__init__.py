@@ -15,12 +15,13 @@ module to :data:`_MODULES` (see docs/architecture.md).
 >>> get("trpo")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-pgcore.fields.ConfigError: unknown algorithm 'trpo': choose one of reinforce, actor-critic, ..., ppo
+pgcore.training.fields.ConfigError: unknown algorithm 'trpo': choose one of reinforce,
+actor-critic, ..., ppo
 """
 
 from __future__ import annotations
 
-from ..fields import ConfigError, Field
+from ..training.fields import ConfigError, Field
 from . import a2c, actor_critic, dqn, ppo, reinforce
 from .base import LOOPS, Algorithm, Panel, Preset
 from .common import Agent, DivergedError

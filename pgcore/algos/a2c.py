@@ -19,9 +19,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..collect import Rollout
-from ..fields import Field, number, whole
-from ..returns import gae_advantages, normalize
+from ..rl.collect import Rollout
+from ..rl.returns import gae_advantages, normalize
+from ..training.fields import Field, number, whole
 from .base import Algorithm, Preset
 from .common import (
     POLICY_GRADIENT_FIELDS,

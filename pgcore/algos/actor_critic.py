@@ -2,7 +2,7 @@
 
 The advantage is the TD error of the one transition (s, a, r, s')::
 
-    delta = r + gamma * (1 - terminated) * V(s') - V(s)        (pgcore.returns.td_errors)
+    delta = r + gamma * (1 - terminated) * V(s') - V(s)        (pgcore.rl.returns.td_errors)
 
 and the loss is A2C's on a batch of one (:mod:`pgcore.algos.a2c`)::
 
@@ -12,7 +12,7 @@ and the loss is A2C's on a batch of one (:mod:`pgcore.algos.a2c`)::
 so the actor moves log pi(a|s) up when the step went better than the critic expected
 (delta > 0) and down when worse, and the critic moves V(s) toward the one-step target.
 
-**How it runs.** The agent acts and learns through :mod:`pgcore.backprop`: the same
+**How it runs.** The agent acts and learns through :mod:`pgcore.rl.backprop`: the same
 network, its forward pass and the gradient of the loss above written out in numpy on the
 torch parameters' own memory, and Adam on one flat buffer per parameter group. At a batch of
 one, autograd's graph and ``torch.optim``'s loops cost about ten times the arithmetic; by
@@ -32,9 +32,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backprop import FlatAdam, backward, first_row, forward
-from ..buffers import Transition
-from ..fields import Field, number
+from ..rl.backprop import FlatAdam, backward, first_row, forward
+from ..rl.buffers import Transition
+from ..training.fields import Field, number
 from .a2c import ActorCriticAgent
 from .a2c import loss as loss  # the algorithm: A2C's loss on a batch of one transition
 from .base import Algorithm, Preset
@@ -56,7 +56,7 @@ POLICY_ADAM_EPS = Field(
 
 
 class OneStepAgent(ActorCriticAgent):
-    """The one-step actor-critic: acts and updates through :mod:`pgcore.backprop`.
+    """The one-step actor-critic: acts and updates through :mod:`pgcore.rl.backprop`.
 
     ``remember`` keeps the last transition; ``update`` learns from it. ``policy`` runs the
     actor's forward pass in numpy on the same weights (the torch network is used everywhere

@@ -3,7 +3,8 @@
 An algorithm module (``reinforce.py``, ``actor_critic.py``, ``a2c.py``) reads top to bottom:
 its config fields, its loss and ``update()``, its presets, and at the bottom one
 ``ALGORITHM = Algorithm(...)`` that says everything the rest of pgcore and the app need to
-know: its name and labels, which fields it adds to :class:`~pgcore.config.TrainConfig`, which
+know: its name and labels, which fields it adds to :class:`~pgcore.training.config.TrainConfig`,
+which
 loop it runs (:data:`LOOPS`), how to build its agent, its live diagnostic panels, its presets.
 Nothing outside the module branches on the name.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..fields import Field
+from ..training.fields import Field
 
 LOOPS = ("episode", "rollout", "transition")
 """The trainer's loop kinds: ``episode`` (play a whole episode, then ``update(Episode)``),
@@ -37,7 +38,7 @@ class Preset:
 
     def config(self, **overrides):
         """The preset's config, with ``overrides`` applied on top (then validated)."""
-        from ..config import TrainConfig
+        from ..training.config import TrainConfig
 
         return TrainConfig(**{**self.values, **overrides})
 
@@ -78,7 +79,7 @@ class Algorithm:
     presets: tuple[Preset, ...]
     """The first is where the Train page starts for this algorithm (its :attr:`default`;
     REINFORCE's is plain REINFORCE, where the lesson starts); ``default_preset`` may name
-    another as the tuned default that :func:`~pgcore.config.default_config` builds on."""
+    another as the tuned default that :func:`~pgcore.training.config.default_config` builds on."""
     panels: tuple[Panel, ...] = ()
     has_critic: Callable = lambda config: True
     """Whether a config of this algorithm learns V(s)."""

@@ -1,6 +1,6 @@
 """What the policy-gradient algorithms share: their config fields and the agent's body.
 
-The agent is a network (:class:`~pgcore.networks.PolicyValueNet`, sized by the policy head
+The agent is a network (:class:`~pgcore.rl.networks.PolicyValueNet`, sized by the policy head
 that the env's action space picked), one Adam, a seeded sampler and the optimiser step. Each
 algorithm module adds only its *loss* (``update``). Acting happens under ``torch.no_grad()``:
 no autograd graph is built per step; the update recomputes every log-probability in one
@@ -16,10 +16,10 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from ..backprop import FlatAdam, HandNet, hand_net
-from ..envs import EnvSpec
-from ..fields import ConfigError, Field, boolean, number, one_of, optional
-from ..networks import PolicyValueNet
+from ..rl.backprop import FlatAdam, HandNet, hand_net
+from ..rl.envs import EnvSpec
+from ..rl.networks import PolicyValueNet
+from ..training.fields import ConfigError, Field, boolean, number, one_of, optional
 
 # torch.manual_seed is process-global: building two networks at once from two threads
 # would interleave their random draws. Building under a lock keeps every run reproducible.
@@ -152,7 +152,7 @@ class Agent:
 
         Up to :data:`NUMPY_ACTING_ROWS` states at a time (one state for REINFORCE, the
         one-step actor-critic and greedy evaluation; 8 or 16 for A2C's and PPO's vector envs)
-        run in numpy (:meth:`~pgcore.networks.PolicyValueNet.numpy_forward`), where torch's
+        run in numpy (:meth:`~pgcore.rl.networks.PolicyValueNet.numpy_forward`), where torch's
         per-call overhead would cost more than the arithmetic (measured at 2x64 networks:
         10 against 29 us for one state, 12 against 31 us for 8); larger batches run in
         torch."""
@@ -216,12 +216,12 @@ class Agent:
 
 
 class HandAgent(Agent):
-    """An agent whose update is written out by hand (:mod:`pgcore.backprop`): A2C, PPO and
+    """An agent whose update is written out by hand (:mod:`pgcore.rl.backprop`): A2C, PPO and
     the one-step actor-critic.
 
     The loss is the same as through autograd; its gradient is the chain rule written out on
     :attr:`hand`, the network as numpy layers on the parameters' own memory, and Adam runs on
-    one flat buffer per parameter group (:class:`~pgcore.backprop.FlatAdam`, whose state
+    one flat buffer per parameter group (:class:`~pgcore.rl.backprop.FlatAdam`, whose state
     has ``torch.optim.Adam``'s layout, so checkpoints move between the two). At these network
     sizes that costs a fraction of autograd's graph and ``torch.optim``'s loops; the numbers
     agree with autograd to float32 rounding (``tests/test_backprop.py``, ``tests/test_ppo.py``).
@@ -236,7 +236,7 @@ class HandAgent(Agent):
 
     @property
     def hand(self) -> HandNet:
-        """The trained network as :class:`~pgcore.backprop.HandNet` layers; each update's
+        """The trained network as :class:`~pgcore.rl.backprop.HandNet` layers; each update's
         backward writes every element of the optimiser's gradient buffers."""
         if self._hand is None:
             self._hand = hand_net(self.trained_net, self.optimizer.grads)
@@ -244,7 +244,7 @@ class HandAgent(Agent):
 
     @property
     def trained_net(self):
-        """The :class:`~pgcore.networks.PolicyValueNet` the optimiser trains (DQN: the
+        """The :class:`~pgcore.rl.networks.PolicyValueNet` the optimiser trains (DQN: the
         online network, not its target)."""
         return self.net
 
@@ -330,7 +330,7 @@ class Stats(dict):
 def advantage_stats(adv: torch.Tensor | np.ndarray) -> dict[str, float]:
     """Mean, std (the unbiased one, as ``torch.std``) and RMS of a batch's advantages (the RMS
     is averaged as a root mean square over a chart bucket: see
-    :func:`pgcore.runner.aggregate`)."""
+    :func:`pgcore.execution.runner.aggregate`)."""
     if isinstance(adv, torch.Tensor):
         adv = adv.detach().double().numpy()
     adv = np.asarray(adv, np.float64).reshape(-1)

@@ -18,7 +18,7 @@ stored as not terminated and bootstraps from Q_target(s', .), unless
 ``config.bootstrap_truncated`` is False (every end terminal).
 
 The max over a' needs a finite list of actions. A continuous (Box) action space can be cut into
-``action_bins`` values per dimension (:class:`~pgcore.heads.BinnedHead`): Q then has
+``action_bins`` values per dimension (:class:`~pgcore.rl.heads.BinnedHead`): Q then has
 ``action_bins ** d`` outputs, one per grid point (Pendulum-v1's torque: d = 1).
 """
 
@@ -29,13 +29,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..backprop import FlatAdam
-from ..buffers import ReplayBuffer
-from ..envs import EnvSpec
-from ..fields import Field, boolean, number, one_of, optional, whole
-from ..heads import MAX_JOINT_ACTIONS, q_head_for
-from ..networks import PolicyValueNet
-from ..returns import double_td_targets, td_targets
+from ..rl.backprop import FlatAdam
+from ..rl.buffers import ReplayBuffer
+from ..rl.envs import EnvSpec
+from ..rl.heads import MAX_JOINT_ACTIONS, q_head_for
+from ..rl.networks import PolicyValueNet
+from ..rl.returns import double_td_targets, td_targets
+from ..training.fields import Field, boolean, number, one_of, optional, whole
 from .base import Algorithm, Panel, Preset
 from .common import _INIT_LOCK, HandAgent, Stats, check_action_space, linear_schedule
 
@@ -239,7 +239,7 @@ def loss(q_values: torch.Tensor, actions: torch.Tensor, rewards: torch.Tensor,
     ``q_values`` (B, A) is the online network's Q(s, .) and carries the gradient;
     ``actions`` (B,) the actions taken; the targets y are constants, built from the target
     network's Q(s', .) ``next_q_target`` (B, A) and, for Double DQN, the online network's
-    ``next_q_online`` (B, A) (:func:`pgcore.returns.td_targets`, ``double_td_targets``).
+    ``next_q_online`` (B, A) (:func:`pgcore.rl.returns.td_targets`, ``double_td_targets``).
 
     A worked example: Q(s, a) = 1, r = 1, gamma 0.9, max Q_target(s', .) = 2, not terminated:
     y = 1 + 0.9 * 2 = 2.8, so the squared error is (1 - 2.8)^2 = 3.24.

@@ -27,7 +27,7 @@ With ``clip_value`` set, the critic's step is clipped the same way around V_old:
 V_clip = V_old + clip(V - V_old, -c, c) and the value term is max((V - R)^2, (V_clip - R)^2).
 
 The advantages A_t are GAE(lambda), computed **once per rollout** with the values of the
-network that collected it (:func:`pgcore.returns.gae_advantages`); ``terminated`` zeroes
+network that collected it (:func:`pgcore.rl.returns.gae_advantages`); ``terminated`` zeroes
 V(s_{t+1}), a ``truncated`` step bootstraps from it unless ``config.bootstrap_truncated`` is
 False. With ``normalize_advantages`` they are standardised per minibatch. ``target_kl``
 stops the epochs early once the approximate KL divergence between pi_old and pi exceeds it;
@@ -43,10 +43,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..collect import Rollout
-from ..envs import EnvSpec
-from ..fields import Field, number, optional, whole
-from ..returns import normalize
+from ..rl.collect import Rollout
+from ..rl.envs import EnvSpec
+from ..rl.returns import normalize
+from ..training.fields import Field, number, optional, whole
 from .a2c import GAE_LAMBDA, N_ENVS, N_STEPS, rollout_targets
 from .base import Algorithm, Panel, Preset
 from .common import (

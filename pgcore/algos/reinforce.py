@@ -18,9 +18,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..collect import Episode
-from ..fields import Field, one_of
-from ..returns import discounted_returns, normalize
+from ..rl.collect import Episode
+from ..rl.returns import discounted_returns, normalize
+from ..training.fields import Field, one_of
 from .base import Algorithm, Preset
 from .common import (
     POLICY_GRADIENT_FIELDS,

@@ -20,10 +20,10 @@ import signal
 import sys
 import threading
 
-from ..checkpoint import CheckpointError
-from ..config import ConfigError
-from ..envs import EnvError
-from ..trainer import train  # train_seed looks it up here, so tests can replace it
+from ..rl.envs import EnvError
+from ..training.checkpoint import CheckpointError
+from ..training.config import ConfigError
+from ..training.trainer import train  # train_seed looks it up here, so tests can replace it
 from .common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,

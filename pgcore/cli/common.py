@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from .. import algos
-from ..config import FIELDS, PRESETS, TrainConfig
-from ..fields import Field
+from ..training.config import FIELDS, PRESETS, TrainConfig
+from ..training.fields import Field
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 

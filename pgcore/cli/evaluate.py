@@ -6,7 +6,7 @@ import argparse
 
 import numpy as np
 
-from ..checkpoint import load_checkpoint
+from ..training.checkpoint import load_checkpoint
 from .common import EXIT_OK, CLIError, check_writable, write_file
 
 
@@ -34,7 +34,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     import torch
 
-    from ..render import frames_to_gif, play_episode
+    from ..training.render import frames_to_gif, play_episode
 
     torch.set_num_threads(1)
     agent, config, meta = load_checkpoint(args.checkpoint)

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from ..algos.common import check_action_space
-from ..envs import spec_for
 from ..execution import usable_cores
-from ..metrics import CARTPOLE_V0_SOLVED, CARTPOLE_V1_SOLVED
+from ..rl.envs import spec_for
+from ..training.metrics import CARTPOLE_V0_SOLVED, CARTPOLE_V1_SOLVED
 from .common import (
     ADDRESS_HELP,
     EXECUTOR_HELP,
@@ -148,7 +148,7 @@ def format_sweep_table(aggregate: dict, solved_levels: bool = True) -> str:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from ..experiments import Experiment
+    from ..execution.experiments import Experiment
 
     jobs, seeds = sweep_jobs(args)
     def key(config):
@@ -235,7 +235,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _write_reference(path: Path, snap, args: argparse.Namespace) -> None:
-    from ..reference import (
+    from ..training.reference import (
         ReferenceError,
         merge_reference,
         reference_document,

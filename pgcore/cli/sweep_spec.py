@@ -7,7 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ..config import PRESETS, ConfigError, TrainConfig, default_config, preset
+from ..training.config import PRESETS, ConfigError, TrainConfig, default_config, preset
 from .common import CLIError, config_flag_fields, config_overrides, with_flag
 
 _STRUCTURAL = ("algo", "preset")
@@ -106,7 +106,7 @@ def sweep_jobs(args: argparse.Namespace) -> tuple[list, list[int]]:
     """The jobs (label, config with seed) and the seeds of a sweep, from flags and file."""
     import itertools
 
-    from ..experiments import ExperimentError, check_jobs, grid
+    from ..execution.experiments import ExperimentError, check_jobs, grid
 
     file = load_sweep_file(args.config) if args.config else {}
     where = f"--config {args.config}"

@@ -1,7 +1,8 @@
 """``train``: its flags, the config they give, one run per seed, the per-seed table and the
 output files (episode CSV, JSON summary, checkpoints).
 
-(Not ``train.py``: ``pgcore.cli.train`` is :func:`pgcore.trainer.train`, which tests replace.)
+(Not ``train.py``: ``pgcore.cli.train`` is :func:`pgcore.training.trainer.train`, which tests
+replace.)
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from pathlib import Path
 
 from .. import algos
 from ..algos.common import check_action_space
-from ..config import PRESETS, ConfigError, TrainConfig, default_config, preset
-from ..envs import spec_for
 from ..execution import usable_cores
-from ..metrics import CARTPOLE_V0_SOLVED, CARTPOLE_V1_SOLVED, summarize, write_csv
-from ..trainer import RunResult
+from ..rl.envs import spec_for
+from ..training.config import PRESETS, ConfigError, TrainConfig, default_config, preset
+from ..training.metrics import CARTPOLE_V0_SOLVED, CARTPOLE_V1_SOLVED, summarize, write_csv
+from ..training.trainer import RunResult
 from .common import (
     ADDRESS_HELP,
     EXECUTOR_HELP,
@@ -109,12 +110,13 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 RECORD_FIGURES = ("episodes_to_195", "steps_to_195", "seconds_to_195", "episodes_to_475",
                   "steps_to_475", "seconds_to_475", "final_avg100", "steps_per_second")
-"""The :func:`~pgcore.metrics.summarize` figures of a ``--summary`` run record, in order."""
+"""The :func:`~pgcore.training.metrics.summarize` figures of a ``--summary`` run record, in
+order."""
 
 
 def run_record(result: RunResult) -> dict:
     """One run of the ``--summary`` file (and one row of the table), JSON-ready:
-    ``seed``, the :data:`RECORD_FIGURES` of :func:`~pgcore.metrics.summarize`,
+    ``seed``, the :data:`RECORD_FIGURES` of :func:`~pgcore.training.metrics.summarize`,
     ``episode_returns``, ``episodes``, ``env_steps``, ``wall_seconds`` and ``reason`` (why the
     run ended)."""
     s = summarize(result)

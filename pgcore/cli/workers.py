@@ -11,11 +11,11 @@ import sys
 import time
 from collections import deque
 
-from ..checkpoint import checkpoint_bytes
-from ..config import TrainConfig
-from ..events import EpisodeEnd
-from ..metrics import final_average
-from ..trainer import RunResult
+from ..training.checkpoint import checkpoint_bytes
+from ..training.config import TrainConfig
+from ..training.events import EpisodeEnd
+from ..training.metrics import final_average
+from ..training.trainer import RunResult
 
 PROGRESS_EVERY = 0.2
 """Seconds between progress messages from a worker."""
@@ -37,13 +37,15 @@ def train_seed(config: TrainConfig, on_progress=None, want_checkpoint: bool = Fa
     asked, the trained agent as checkpoint bytes. ``should_stop()`` (in a worker: its stop
     flag) is looked at every :data:`CHECK_EVERY` seconds; True stops the training.
     """
-    from .. import cli  # `cli.train` is pgcore.trainer.train, looked up here: tests replace it
+    from .. import (
+        cli,  # `cli.train` is pgcore.training.trainer.train, looked up here: tests replace it
+    )
 
     window: deque[float] = deque(maxlen=100)
     last = [0.0]
     control, checked = None, [0.0]
     if should_stop is not None:
-        from ..trainer import RunControl
+        from ..training.trainer import RunControl
 
         control = RunControl()
 

@@ -12,7 +12,7 @@ torch import (about 250 MB) per learner; a host costs that once and about 5-10 M
 **How a host shares its core** (:class:`Turns`): its run threads take turns, first come first
 served, each training alone for a turn of at least ``quantum`` seconds (20 ms by default) and
 handing on at its next pause/stop check (between updates, at least once per episode: where
-the trainer calls :meth:`~pgcore.trainer.RunControl.wait_while_paused`). Left to the
+the trainer calls :meth:`~pgcore.training.trainer.RunControl.wait_while_paused`). Left to the
 interpreter's own time-slicing instead (``quantum=None``), 15 run threads hand the
 interpreter lock back and forth every 5 ms, which costs: with turns, 15 runs in a host make
 13-46% more env steps at the same CPU and about the same fairness (``bench/bench_hosting.py``). A
@@ -29,7 +29,8 @@ computes: a seed gives the same episodes as in a thread.
     hosts.forget(run_id)                             # after its "end" message
 
 ``sink(kind, payload)`` is called in this process's drain thread with, in order:
-``("events", [Event, ...])`` (a batch of :mod:`pgcore.events` events, as the trainer emitted
+``("events", [Event, ...])`` (a batch of :mod:`pgcore.training.events` events, as the trainer
+emitted
 them; frames come without their image, which the reader draws from ``obs`` when it needs one),
 ``("weights", (updates, {name: ndarray}))`` (a copy of the network's ``state_dict``, at most
 every ``weights_every`` seconds, when paused, and at the end), ``("paused", None)`` once the
@@ -182,14 +183,14 @@ class Turns:
 
 def _host_control(on_pause: Callable[[], None], turns: Turns | None = None,
                   key: Hashable = None):
-    """A :class:`~pgcore.trainer.RunControl` for a run of a host. The trainer calls
+    """A :class:`~pgcore.training.trainer.RunControl` for a run of a host. The trainer calls
     ``wait_while_paused`` at every check point (between updates, at least once per episode),
     right before it looks at the stop flag, so that is where the run offers its turn on (if
     it is not stopped or paused meanwhile: then it keeps the turn and sees that at once).
     When paused, it calls ``on_pause()`` (the run has really stopped: everything it emitted
     so far can go ahead of the "paused" message), gives the turn up while it waits, and queues
     for a turn again once resumed (not once stopped: a stopped run ends without one)."""
-    from ..trainer import RunControl
+    from ..training.trainer import RunControl
 
     class HostControl(RunControl):
         def _halted(self) -> bool:
@@ -230,8 +231,8 @@ class _HostedRun:
                                        name=f"pgcore-hosted-run-{run_id}")
 
     def _main(self) -> None:
-        from ..config import TrainConfig
-        from ..trainer import Trainer
+        from ..training.config import TrainConfig
+        from ..training.trainer import Trainer
         from .tasks import end_state, one_line
 
         turns = self.turns
@@ -267,7 +268,7 @@ class _HostedRun:
             self.turns.hurry(self.run_id)  # waiting for a turn: be the next, to see it soon
 
     def _on_event(self, event) -> None:
-        from ..events import UpdateEnd
+        from ..training.events import UpdateEnd
 
         with self.lock:
             self.outbox.append(event)
@@ -379,7 +380,7 @@ def _host_main(commands, results, parent: int, quantum: float | None = TURN_QUAN
 
     import torch
 
-    from ..backprop import one_blas_thread
+    from ..rl.backprop import one_blas_thread
 
     torch.set_num_threads(1)
     one_blas_thread()
@@ -614,7 +615,8 @@ class RunHosts:
 
 class HostJobPool:
     """Run hosts with the worker pool's contract (:mod:`pgcore.execution.pool`), for
-    :class:`~pgcore.experiments.Experiment` (``hosts=``): every submitted job starts at once
+    :class:`~pgcore.execution.experiments.Experiment` (``hosts=``): every submitted job starts at
+    once
     on the least busy host and takes turns there with every other run and job, so all the
     conditions of an experiment move together from the first second, instead of queueing for
     one of a few workers. ``workers`` is therefore unbounded (:data:`JOBS_AT_ONCE`).

@@ -1,7 +1,8 @@
 """One lifecycle and one set of state names for everything that runs in the background.
 
-A *task* is a single run (:class:`pgcore.runner.BackgroundRun`), an experiment grid
-(:class:`pgcore.experiments.Experiment`) or a lab (:class:`pgcore.gradvar.GradVarLab`). Each
+A *task* is a single run (:class:`pgcore.execution.runner.BackgroundRun`), an experiment grid
+(:class:`pgcore.execution.experiments.Experiment`) or a lab
+(:class:`pgcore.labs.gradvar.GradVarLab`). Each
 keeps its own snapshot type, and each owns a :class:`TaskThread` (by composition) that holds
 what they share: the daemon thread, the stop event, a slot of the process-wide
 :class:`~pgcore.execution.SlotPool`, the state and the end message::
@@ -100,7 +101,7 @@ class TaskThread:
     and ``join()``). ``work()`` runs in the thread once a slot of ``slots`` is taken (at once
     without ``slots``); it returns ``(end state, message)``, or ends the task earlier with
     :meth:`finish` (the first end wins), or raises: then the task ends in ``error`` with
-    "The {kind} failed: <one line>". ``control`` (a :class:`pgcore.trainer.RunControl`) is
+    "The {kind} failed: <one line>". ``control`` (a :class:`pgcore.training.trainer.RunControl`) is
     stopped with the task, and while it is paused a running task reports ``paused``.
     ``on_end(state, message)`` is called (under the lock) when the end is recorded. ``lock``
     (reentrant) may be shared with the owner, so its own fields change atomically with the
@@ -235,8 +236,9 @@ class TaskThread:
 
 class TaskOwner:
     """What every task kind reads off its :class:`TaskThread` (``self._task``): mixed into
-    :class:`~pgcore.runner.BackgroundRun`, :class:`~pgcore.experiments.Experiment` and
-    :class:`~pgcore.gradvar.GradVarLab` so each need not repeat it."""
+    :class:`~pgcore.execution.runner.BackgroundRun`,
+    :class:`~pgcore.execution.experiments.Experiment` and
+    :class:`~pgcore.labs.gradvar.GradVarLab` so each need not repeat it."""
 
     _task: TaskThread
 

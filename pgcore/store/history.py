@@ -49,7 +49,7 @@ URL_ENV = "PGLAB_DB_URL"
 """Environment variable holding the database URL (``off`` turns recording off)."""
 OFF = frozenset({"off", "none", "false", "0", "disabled"})
 """Values of :data:`URL_ENV` (or the ``db_url`` secret) that turn recording off."""
-DEFAULT_PATH = Path(__file__).resolve().parents[1] / "data" / "runs.sqlite"
+DEFAULT_PATH = Path(__file__).resolve().parents[2] / "data" / "runs.sqlite"
 """The default database: a SQLite file in ``data/`` next to the app (git-ignored)."""
 TABLE = "pglab_runs"
 SCHEMA_VERSION = 1
@@ -392,7 +392,7 @@ class RunStore:
                   class_code: str | None = None, preset: str | None = None,
                   run_id: str | None = None, now: float | None = None) -> str:
         """A new row, status ``running`` with a heartbeat; returns its run id. ``config`` is a
-        :class:`~pgcore.config.TrainConfig` (or its ``to_dict()``)."""
+        :class:`~pgcore.training.config.TrainConfig` (or its ``to_dict()``)."""
         import sqlalchemy as sa
 
         row = start_row(config, display_name=display_name, class_code=class_code,
@@ -693,7 +693,7 @@ def _steps_to(r: RunRecord, threshold: float) -> float | None:
     returns, which on CartPole-v1 equal the episode lengths."""
     if r.episodes_to_475 is None or not len(r.returns) or r.first_episode != 1:
         return None
-    from .metrics import episodes_to_threshold
+    from ..training.metrics import episodes_to_threshold
 
     hit = episodes_to_threshold(r.returns, threshold)
     return None if hit is None else float(np.sum(r.returns[:hit]))
@@ -759,7 +759,8 @@ class Recording:
         return not self.note
 
     def attach(self, run) -> None:
-        """Follow ``run`` (a :class:`~pgcore.runner.BackgroundRun`): the recorder heartbeats
+        """Follow ``run`` (a :class:`~pgcore.execution.runner.BackgroundRun`): the recorder
+        heartbeats
         its progress while it is active."""
         self._run = weakref.ref(run)
         self._recorder._follow(self, run)
@@ -769,7 +770,8 @@ class Recording:
         return None if self._run is None else self._run()
 
     def ended(self, snapshot) -> None:
-        """The run's end (a :class:`~pgcore.runner.RunSnapshot`): queue its row's completion.
+        """The run's end (a :class:`~pgcore.execution.runner.RunSnapshot`): queue its row's
+        completion.
         Cheap and never raises: it is called from the run's thread as it ends."""
         if self._ended:
             return
@@ -783,7 +785,7 @@ class Recording:
 
 
 def _finish(store: RunStore, rec: Recording, snap) -> None:
-    from .metrics import EpisodeHistory, summarize
+    from ..training.metrics import EpisodeHistory, summarize
 
     ep = snap.episodes
     history = EpisodeHistory.from_arrays(ep["episode_return"], ep["length"], ep["env_steps"],

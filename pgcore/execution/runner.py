@@ -13,8 +13,9 @@ The training thread is the only writer. It appends events to a lock-protected, b
 plain values). Memory is bounded whatever the run does: episode arrays are capped (the oldest
 half is dropped past the cap), per-update statistics are averaged into a fixed number of
 buckets that widen as the run grows (one-step actor-critic emits an update per env step),
-greedy :class:`~pgcore.events.Evaluation` s are capped like the episodes, and only the latest
-:class:`~pgcore.events.Frame` is kept.
+greedy :class:`~pgcore.training.events.Evaluation` s are capped like the episodes, and only the
+latest
+:class:`~pgcore.training.events.Frame` is kept.
 
 The network is never read while it is being trained: the training thread itself publishes a
 copy of the weights (between two updates, so never mid-step) at most every
@@ -36,16 +37,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import TrainConfig
-from .events import EpisodeEnd, Evaluation, Event, Frame, RunEnd, UpdateEnd
-from .execution import ACTIVE_STATES, END_STATES, SlotPool, TaskOwner, TaskThread, end_state
-from .execution.hosts import RunHosts
-from .metrics import HISTORY_COLUMNS, EpisodeHistory
+from ..training.config import TrainConfig
+from ..training.events import EpisodeEnd, Evaluation, Event, Frame, RunEnd, UpdateEnd
+from ..training.metrics import HISTORY_COLUMNS, EpisodeHistory
+from . import ACTIVE_STATES, END_STATES, SlotPool, TaskOwner, TaskThread, end_state
+from .hosts import RunHosts
 
 EPISODE_FIELDS = ("episode", "episode_return", "length", "env_steps", "wall_seconds",
                   "discounted_return", "start_value")
 """Per-episode columns of a snapshot, in order (``episode`` is 1-based): the columns of
-:data:`pgcore.metrics.HISTORY_COLUMNS`, with ``return`` named ``episode_return``."""
+:data:`pgcore.training.metrics.HISTORY_COLUMNS`, with ``return`` named ``episode_return``."""
 _SNAPSHOT_COLUMNS = dict(zip(EPISODE_FIELDS, HISTORY_COLUMNS, strict=True))
 
 
@@ -62,7 +63,7 @@ return of its greedy episodes."""
 
 
 class _EpisodeLog(EpisodeHistory):
-    """The log's episodes: a bounded :class:`~pgcore.metrics.EpisodeHistory` (past ``cap``
+    """The log's episodes: a bounded :class:`~pgcore.training.metrics.EpisodeHistory` (past ``cap``
     rows the oldest half is dropped) whose :meth:`copy` is a snapshot's ``episodes``."""
 
     def copy(self) -> dict[str, np.ndarray]:
@@ -327,7 +328,9 @@ class BackgroundRun(TaskOwner):
                  max_logged_evaluations: int = 2_000,
                  on_end: Callable[[RunSnapshot], None] | None = None,
                  hosts: RunHosts | None = None):
-        from .trainer import RunControl  # deferred: keeps `import pgcore.runner` light
+        from ..training.trainer import (
+            RunControl,  # deferred: keeps `import pgcore.execution.runner` light
+        )
 
         if not isinstance(config, TrainConfig):
             raise TypeError("config must be a TrainConfig")
@@ -448,8 +451,8 @@ class BackgroundRun(TaskOwner):
         Safe to play or save from any thread: it shares nothing with the training agent.
         The same object is returned until newer weights are published.
         """
-        from .algos import make_agent
-        from .envs import spec_for
+        from ..algos import make_agent
+        from ..rl.envs import spec_for
 
         with self._lock:
             weights, version = self._weights, self._weights_update
@@ -471,7 +474,7 @@ class BackgroundRun(TaskOwner):
         """The thread's work, once it has a slot (a failure ends the run in ``error``)."""
         import torch
 
-        from .trainer import Trainer
+        from ..training.trainer import Trainer
 
         try:
             torch.set_num_threads(1)
@@ -542,7 +545,7 @@ class BackgroundRun(TaskOwner):
         if self._rendered is not None and self._rendered[0] is frame:
             return self._rendered[1]
         if self._renderer is None:
-            from .render import StateRenderer
+            from ..training.render import StateRenderer
 
             self._renderer = StateRenderer(self.config.env_id)
         import dataclasses

@@ -5,7 +5,7 @@
     obs (B, obs_dim) -> trunk (shared_layers x hidden) -+-> policy head -> outputs (B, out_dim)
                                                         +-> value head  -> V(s)    (B,)
 
-The policy head's ``out_dim`` is what the action space's head (:mod:`pgcore.heads`) reads:
+The policy head's ``out_dim`` is what the action space's head (:mod:`pgcore.rl.heads`) reads:
 for a categorical policy over ``n`` actions, ``n`` logits. A head may ask for outputs that do
 not depend on the state (``state_independent_init``: a Gaussian head's log-stds); the network
 then holds them as one learned parameter vector, ``state_independent``, and appends them to
@@ -127,12 +127,12 @@ class PolicyValueNet(nn.Module):
         """``act_forward`` in numpy, for acting on a few states at a time: (outputs
         (B, out_dim), values (B,) or None), float32 arrays.
 
-        The layers are numpy views of the parameters' own memory (:func:`pgcore.backprop.
+        The layers are numpy views of the parameters' own memory (:func:`pgcore.rl.backprop.
         layers_of`), so they always see the current weights, and a forward pass is a few
         array calls: for 1-16 states two to three times cheaper than torch's per-call
         overhead. The values agree with :meth:`act_forward` to float32 rounding (another
         matrix library sums in another order), not bit for bit. The views are taken on first
-        use, after the optimiser has placed the parameters (:class:`pgcore.backprop.FlatAdam`
+        use, after the optimiser has placed the parameters (:class:`pgcore.rl.backprop.FlatAdam`
         moves them).
         """
         last = self._last_weight[0]

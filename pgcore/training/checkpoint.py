@@ -35,11 +35,11 @@ from pathlib import Path
 
 import torch
 
-from .algos import Agent, make_agent
-from .algos.common import check_action_space
+from ..algos import Agent, make_agent
+from ..algos.common import check_action_space
+from ..rl.envs import EnvError, EnvSpec, spec_for
+from ..rl.heads import NoHeadError, head_from_description
 from .config import ConfigError, TrainConfig
-from .envs import EnvError, EnvSpec, spec_for
-from .heads import NoHeadError, head_from_description
 
 FORMAT_VERSION = 2
 READS = (1, 2)
@@ -74,7 +74,7 @@ def _check_plain(value, where: str) -> None:
 
 def checkpoint_dict(agent: Agent, extra: dict | None = None, optimizer: bool = True) -> dict:
     """The plain-data dict that :func:`save_checkpoint` writes."""
-    from . import __version__
+    from .. import __version__
 
     if extra is not None:
         if not isinstance(extra, dict):

@@ -16,10 +16,10 @@ calls on the *same memory* as the torch parameters:
   as :class:`Dense` layers whose weights and gradients are numpy views of those buffers;
 * :func:`forward` and :func:`backward` are the chain rule through those layers, written out;
 * where a loss meets the policy, the head supplies log pi(a|s) and H(pi(.|s)) with their
-  derivatives with respect to its outputs (:meth:`~pgcore.heads.CategoricalHead.terms`,
-  :meth:`~pgcore.heads.GaussianHead.terms`, and ``one_step_grad`` for one sample): a
+  derivatives with respect to its outputs (:meth:`~pgcore.rl.heads.CategoricalHead.terms`,
+  :meth:`~pgcore.rl.heads.GaussianHead.terms`, and ``one_step_grad`` for one sample): a
   distribution owns its maths, this module only the network's;
-* :class:`HandNet` is a whole :class:`~pgcore.networks.PolicyValueNet` (trunk, policy head,
+* :class:`HandNet` is a whole :class:`~pgcore.rl.networks.PolicyValueNet` (trunk, policy head,
   value head, state-independent outputs) as such layers: one forward, one backward.
 
 ``tests/test_backprop.py`` checks every gradient here against autograd and
@@ -77,7 +77,7 @@ class Dense:
 
 def layers_of(seq: nn.Sequential, grads: dict[int, np.ndarray] | None = None) -> list[Dense]:
     """The :class:`Dense` layers of ``seq`` (``Linear`` each optionally followed by ``Tanh``
-    or ``ReLU``, as :func:`pgcore.networks.mlp` builds them); ``grads`` maps
+    or ``ReLU``, as :func:`pgcore.rl.networks.mlp` builds them); ``grads`` maps
     ``id(parameter)`` to its gradient view (:attr:`FlatAdam.grads`); without it the layers
     can only act (:func:`apply`)."""
     layers: list[Dense] = []
@@ -178,7 +178,7 @@ def first_row(cache: list) -> list:
 
 @dataclass
 class HandNet:
-    """A :class:`~pgcore.networks.PolicyValueNet` as :class:`Dense` layers on the parameters'
+    """A :class:`~pgcore.rl.networks.PolicyValueNet` as :class:`Dense` layers on the parameters'
     and gradients' memory (:func:`hand_net`)::
 
         x -> trunk -> features -+-> policy -> [outputs | extra]   (B, out_dim)
@@ -231,7 +231,7 @@ class HandNet:
 
 
 def hand_net(net, grads: dict[int, np.ndarray]) -> HandNet:
-    """``net`` (a :class:`~pgcore.networks.PolicyValueNet`) as a :class:`HandNet` whose
+    """``net`` (a :class:`~pgcore.rl.networks.PolicyValueNet`) as a :class:`HandNet` whose
     gradients are the views ``grads`` (:attr:`FlatAdam.grads`)."""
     extra = grad_extra = None
     if net.state_independent is not None:

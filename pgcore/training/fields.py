@@ -1,7 +1,7 @@
 """Config fields as data: a name, a default, a check, and how a person sets it.
 
-Every field of :class:`pgcore.config.TrainConfig` is one :class:`Field`. The run-level ones
-(environment, seed, network, budgets) are declared in :mod:`pgcore.config`; each algorithm
+Every field of :class:`pgcore.training.config.TrainConfig` is one :class:`Field`. The run-level ones
+(environment, seed, network, budgets) are declared in :mod:`pgcore.training.config`; each algorithm
 module declares the fields it adds (``baseline`` in :mod:`pgcore.algos.reinforce`, ``n_envs``
 in :mod:`pgcore.algos.a2c`, ...). The same declaration gives
 

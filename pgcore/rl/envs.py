@@ -1,10 +1,10 @@
 """Environment construction and the check that an environment fits our agents.
 
 Our agents need a flat ``Box`` observation and an action space that a policy head
-(:mod:`pgcore.heads`) fits. Anything else is rejected here with a one-line :class:`EnvError`
+(:mod:`pgcore.rl.heads`) fits. Anything else is rejected here with a one-line :class:`EnvError`
 (the CLI turns it into exit status 2). ``env_spec(env_id, action_bins=K)`` cuts a ``Box``
-action space into K values per dimension (:class:`~pgcore.heads.BinnedHead`, for DQN); asking
-that of a discrete space is a one-line :class:`~pgcore.fields.ConfigError`.
+action space into K values per dimension (:class:`~pgcore.rl.heads.BinnedHead`, for DQN); asking
+that of a discrete space is a one-line :class:`~pgcore.training.fields.ConfigError`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import gymnasium as gym
 
-from .fields import ConfigError
+from ..training.fields import ConfigError
 from .heads import Head, NoHeadError, binned_head, head_for
 
 
@@ -90,7 +90,7 @@ def _binned(env_id: str, head: Head, bins: int) -> Head:
 def env_spec(env_id: str, action_bins: int | None = None) -> EnvSpec:
     """Look the environment up and check its spaces, without keeping it open. With
     ``action_bins`` (a config's, for DQN) a Box action space becomes ``action_bins ** d``
-    discrete joint actions (:class:`~pgcore.heads.BinnedHead`)."""
+    discrete joint actions (:class:`~pgcore.rl.heads.BinnedHead`)."""
     env = make_env(env_id)
     try:
         return _check_spaces(env_id, env.observation_space, env.action_space, action_bins)

@@ -225,7 +225,8 @@ class EpisodeHistory:
 
     The columns are :data:`HISTORY_COLUMNS` and then ``extra`` (e.g. ``("entropy",)``).
     Rows are added with :meth:`append` (one episode), :meth:`append_event` (an
-    :class:`~pgcore.events.EpisodeEnd`) or :meth:`extend` (a batch); :meth:`from_arrays` builds
+    :class:`~pgcore.training.events.EpisodeEnd`) or :meth:`extend` (a batch); :meth:`from_arrays`
+    builds
     one from columns. Storage grows geometrically; with ``cap`` it holds at most ``cap`` rows:
     when full, the oldest half is dropped (:attr:`dropped` counts them, :attr:`count` counts
     every episode ever added).
@@ -293,7 +294,7 @@ class EpisodeHistory:
         self._n += 1
 
     def append_event(self, event, **extra: float) -> None:
-        """Add the episode of an :class:`~pgcore.events.EpisodeEnd`."""
+        """Add the episode of an :class:`~pgcore.training.events.EpisodeEnd`."""
         self.append(event.episode_return, event.length, event.env_steps, event.wall_seconds,
                     event.discounted_return, event.start_value, episode=event.episode,
                     **extra)
@@ -476,7 +477,7 @@ SUMMARY_THRESHOLDS = (CARTPOLE_V0_SOLVED, CARTPOLE_V1_SOLVED)
 
 
 def _history_of(run) -> EpisodeHistory | None:
-    """The history of a :class:`pgcore.trainer.RunResult` (or the history itself)."""
+    """The history of a :class:`pgcore.training.trainer.RunResult` (or the history itself)."""
     if isinstance(run, EpisodeHistory):
         return run
     history = getattr(run, "history", None)
@@ -501,7 +502,7 @@ def _crossing(returns, numbers, steps, seconds, threshold, window):
 def threshold_crossing(run, threshold: float, window: int = DEFAULT_WINDOW
                        ) -> tuple[int | None, int | None, float | None]:
     """(episodes, env steps, seconds) of a run when its moving average first reaches
-    ``threshold``: a :class:`pgcore.trainer.RunResult` or an :class:`EpisodeHistory`.
+    ``threshold``: a :class:`pgcore.training.trainer.RunResult` or an :class:`EpisodeHistory`.
 
     Steps and seconds are the run's totals at the end of that episode (its ``env_steps`` and
     ``wall_seconds`` columns); all three are None if the threshold is never reached.
@@ -517,7 +518,7 @@ def summarize(episodes, env_steps: Sequence[float] | None = None,
               run_seconds: float | None = None, window: int = DEFAULT_WINDOW) -> dict:
     """The learning-speed figures of one run, JSON-ready (None where not reached or unknown).
 
-    ``episodes`` is an :class:`EpisodeHistory`, a :class:`pgcore.trainer.RunResult` (its
+    ``episodes`` is an :class:`EpisodeHistory`, a :class:`pgcore.training.trainer.RunResult` (its
     history; its ``env_steps`` and ``wall_seconds`` are the run's totals), or a sequence of
     returns with, optionally, ``env_steps`` and ``wall_seconds`` per episode (the run's totals
     when each episode ended). ``run_steps`` / ``run_seconds``: the whole run's totals (a run

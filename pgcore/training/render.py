@@ -16,7 +16,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 import numpy as np  # noqa: E402
 
-from .envs import make_env  # noqa: E402
+from ..rl.envs import make_env  # noqa: E402
 
 
 def _cartpole_state(obs: np.ndarray) -> np.ndarray:

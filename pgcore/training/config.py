@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from . import algos
-from .algos.base import Preset
+from .. import algos
+from ..algos.base import Preset
 from .fields import (
     ConfigError,
     Field,
@@ -100,7 +100,7 @@ RUN_FIELDS: tuple[Field, ...] = (
           "step cap).", optional(whole(1, 10**9)), flag=None, kind="int | None"),
     Field("eval_every", None, "Greedy evaluation every this many env steps (``None`` = "
           "off): ``eval_episodes`` episodes with the greedy action on separate seeded "
-          "environments, reported as :class:`~pgcore.events.Evaluation` events.",
+          "environments, reported as :class:`~pgcore.training.events.Evaluation` events.",
           optional(whole(1, 10**9)), flag="--eval-every", kind="int | None",
           label="Greedy evaluation every", format="off", advanced=True, rank=230,
           options=(None, 1_000, 2_000, 5_000, 10_000, 20_000),
@@ -190,7 +190,8 @@ TrainConfig = dataclasses.make_dataclass(
     [(f.name, f.type, dataclasses.field(default=f.default, metadata={"doc": f.doc}))
      for f in FIELDS.values()],
     bases=(_ConfigMethods,), frozen=True)
-TrainConfig.__module__ = __name__  # pickles (to spawn workers) as pgcore.config.TrainConfig
+# pickles (to spawn workers) as pgcore.training.config.TrainConfig
+TrainConfig.__module__ = __name__
 TrainConfig.__doc__ = (
     "Everything that defines a training run. Frozen: use ``dataclasses.replace`` to vary it.\n\n"
     + "\n".join(f"* ``{f.name}`` (default ``{f.default!r}``): {f.doc}" for f in FIELDS.values()))

@@ -48,11 +48,11 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from .algos import make_agent
-from .algos.reinforce import reinforce_advantages
-from .config import TrainConfig
-from .execution import TaskOwner, TaskThread
-from .returns import discounted_returns
+from ..algos import make_agent
+from ..algos.reinforce import reinforce_advantages
+from ..execution import TaskOwner, TaskThread
+from ..rl.returns import discounted_returns
+from ..training.config import TrainConfig
 
 ESTIMATORS = ("none", "normalize", "value")
 ESTIMATOR_LABELS = {"none": "no baseline (G_t)", "normalize": "normalised returns",
@@ -462,7 +462,7 @@ class GradVarLab(TaskOwner):
     def __init__(self, config: TrainConfig, train_episodes: int, *, pool=None,
                  n_batches: int = 30, batch_size: int = 10, critic_episodes: int = 100,
                  reference_batches: int = 30, seed: int = 0):
-        from .trainer import RunControl
+        from ..training.trainer import RunControl
 
         if not isinstance(train_episodes, int) or train_episodes < 0:
             raise ValueError("train_episodes must be a whole number >= 0")
@@ -501,9 +501,9 @@ class GradVarLab(TaskOwner):
     def _work(self) -> tuple[str, str] | None:
         try:
             torch.set_num_threads(1)
-            from .envs import make_env, spec_for
-            from .events import EpisodeEnd
-            from .trainer import Trainer
+            from ..rl.envs import make_env, spec_for
+            from ..training.events import EpisodeEnd
+            from ..training.trainer import Trainer
 
             spec = spec_for(self.config)
             if self.train_episodes > 0:

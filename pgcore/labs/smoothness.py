@@ -13,7 +13,7 @@ played changes completely. This module measures both on trained CartPole agents:
 3. on the fixed states, measure how far the action distribution moved
    (:func:`total_variation`) and on how many states the argmax action changed
    (:func:`argmax_flip_fraction`), and play a few greedy episodes (:func:`greedy_returns`:
-   the episodes of :func:`pgcore.evaluation.evaluate_greedy`, side by side).
+   the episodes of :func:`pgcore.training.evaluation.evaluate_greedy`, side by side).
    :func:`perturbation_curve` does all of it.
 
 A greedy policy's distribution is one-hot, so its total variation on a state is 0 (same
@@ -24,7 +24,7 @@ against the Q-network's greedy policy, each as the distribution it acts with.
 The two trained agents live in ``assets/agents/`` (weights and config only, no optimiser
 state; :data:`AGENT_FILES`). To make them again (under a minute; DQN takes most of it)::
 
-    python -m pgcore.smoothness --out assets/agents
+    python -m pgcore.labs.smoothness --out assets/agents
 
 which trains each algorithm's tuned default (seed 0) with a greedy evaluation of 10 episodes
 every 5,000 env steps, and keeps the first agent whose evaluation averages 500 *and* that
@@ -44,10 +44,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .evaluation import evaluate_greedy, evaluation_seeds
-from .heads import CategoricalHead
+from ..rl.heads import CategoricalHead
+from ..training.evaluation import evaluate_greedy, evaluation_seeds
 
-AGENTS_DIR = Path(__file__).resolve().parents[1] / "assets" / "agents"
+AGENTS_DIR = Path(__file__).resolve().parents[2] / "assets" / "agents"
 """Where the trained agents of the Smoothness page are kept."""
 AGENT_FILES = {"policy": "a2c-cartpole.pt", "q": "dqn-cartpole.pt"}
 """The two checkpoints: a softmax policy (A2C, our tuned default) and a Q-network (Double DQN,
@@ -67,8 +67,8 @@ STATE_SEED = 2024
 """Seeds the resets of the episodes the fixed states come from, and which states are kept."""
 DIRECTION_SEED = 0
 EVAL_SEED = 7
-"""Run seed given to :func:`pgcore.evaluation.evaluate_greedy` for the episodes after a
-perturbation (their start states: :func:`pgcore.evaluation.evaluation_seeds`)."""
+"""Run seed given to :func:`pgcore.training.evaluation.evaluate_greedy` for the episodes after a
+perturbation (their start states: :func:`pgcore.training.evaluation.evaluation_seeds`)."""
 
 
 # ----- the two measures -----------------------------------------------------------------------
@@ -242,7 +242,7 @@ def visited_states(agents, env_id: str, n: int = DEFAULT_STATES,
     it has visited at least its share of states (n split evenly, the first agents taking the
     remainder), and that many are drawn from them without replacement with
     ``default_rng(seed)``. The same agents and seed give the same states."""
-    from .envs import make_env
+    from ..rl.envs import make_env
 
     agents = list(agents)
     if not agents or n < 1:
@@ -274,12 +274,13 @@ def visited_states(agents, env_id: str, n: int = DEFAULT_STATES,
 
 def greedy_returns(agent, env_id: str, episodes: int, seed: int, envs=None) -> np.ndarray:
     """The returns (episodes,) of the greedy episodes that
-    :func:`~pgcore.evaluation.evaluate_greedy` plays with run seed ``seed`` (the same start
-    seeds, :func:`~pgcore.evaluation.evaluation_seeds`, and the same actions), played side by
+    :func:`~pgcore.training.evaluation.evaluate_greedy` plays with run seed ``seed`` (the same start
+    seeds, :func:`~pgcore.training.evaluation.evaluation_seeds`, and the same actions), played side
+    by
     side: one batched forward pass picks the actions of every episode still running, which
     makes a few episodes cost little more than one. ``envs`` reuses open environments (at
     least ``episodes`` of them)."""
-    from .envs import make_env
+    from ..rl.envs import make_env
 
     if episodes < 1:
         return np.zeros(0)
@@ -364,7 +365,7 @@ def perturbation_curve(agent, states: np.ndarray, sizes: Sequence[float] = DEFAU
     ``default_rng([seed, k])``, the same line for every size) by each of ``sizes``, and
     measure on ``states``: the total variation of pi(.|s) (a softmax policy only), the
     fraction of states whose argmax action flips, and the returns of ``episodes`` greedy
-    episodes (:func:`~pgcore.evaluation.evaluate_greedy` with run seed ``eval_seed``: the
+    episodes (:func:`~pgcore.training.evaluation.evaluate_greedy` with run seed ``eval_seed``: the
     same start states for every perturbation, played side by side by
     :func:`greedy_returns`). ``episodes = 0`` skips the returns. ``on_progress(done, total)``
     is called after each perturbed network.
@@ -374,7 +375,7 @@ def perturbation_curve(agent, states: np.ndarray, sizes: Sequence[float] = DEFAU
     not touched). The work happens on a private copy of the agent, so the agent passed in
     is never changed, even for a moment (another thread may be using it).
     """
-    from .envs import make_env
+    from ..rl.envs import make_env
 
     t0 = time.perf_counter()
     sizes = np.asarray(sizes, np.float64)
@@ -426,7 +427,7 @@ class Trained:
 
     agent: object
     meta: dict
-    """What :func:`pgcore.checkpoint.load_checkpoint` reports; ``meta["extra"]`` holds what
+    """What :func:`pgcore.training.checkpoint.load_checkpoint` reports; ``meta["extra"]`` holds what
     :func:`train_until_solved` recorded (env steps, evaluation returns, the command)."""
     path: Path
 
@@ -434,8 +435,8 @@ class Trained:
 def load_agents(directory: str | Path = AGENTS_DIR) -> dict[str, Trained]:
     """The page's trained agents ``{"policy": Trained, "q": Trained}`` from
     :data:`AGENT_FILES`, through the safe checkpoint loader
-    (:func:`pgcore.checkpoint.load_checkpoint`: plain weights and data only)."""
-    from .checkpoint import load_checkpoint
+    (:func:`pgcore.training.checkpoint.load_checkpoint`: plain weights and data only)."""
+    from ..training.checkpoint import load_checkpoint
 
     out = {}
     for role, name in AGENT_FILES.items():
@@ -453,10 +454,10 @@ def train_until_solved(algo: str, seed: int = 0, eval_every: int = 5_000,
     at least ``threshold`` and that then also averages ``confirm_threshold`` on
     ``confirm_episodes`` fresh greedy episodes; also a dict of what happened. Raises
     ``RuntimeError`` if the budget ends first."""
-    from .checkpoint import checkpoint_bytes
-    from .config import default_config
-    from .events import Evaluation
-    from .trainer import RunControl, Trainer
+    from ..training.checkpoint import checkpoint_bytes
+    from ..training.config import default_config
+    from ..training.events import Evaluation
+    from ..training.trainer import RunControl, Trainer
 
     config = default_config(algo, seed=seed, eval_every=eval_every, **overrides)
     control = RunControl()
@@ -473,7 +474,7 @@ def train_until_solved(algo: str, seed: int = 0, eval_every: int = 5_000,
         info = {"algo": algo, "seed": seed, "env_steps": event.env_steps,
                 "episodes": event.episodes, "eval_mean_return": event.mean_return,
                 "confirm_mean_return": check.mean_return,
-                "made_by": "python -m pgcore.smoothness --out assets/agents"}
+                "made_by": "python -m pgcore.labs.smoothness --out assets/agents"}
         found.update(info, data=checkpoint_bytes(trainer.agent, extra=info, optimizer=False))
         control.stop()
 
@@ -487,10 +488,10 @@ def train_until_solved(algo: str, seed: int = 0, eval_every: int = 5_000,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m pgcore.smoothness --out DIR [--seed S]``: train and save both agents."""
+    """``python -m pgcore.labs.smoothness --out DIR [--seed S]``: train and save both agents."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m pgcore.smoothness",
+    parser = argparse.ArgumentParser(prog="python -m pgcore.labs.smoothness",
                                      description="Train the Smoothness page's two agents.")
     parser.add_argument("--out", default=str(AGENTS_DIR), help="directory for the checkpoints")
     parser.add_argument("--seed", type=int, default=0)

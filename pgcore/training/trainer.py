@@ -9,7 +9,8 @@ saying what to change, never with a traceback.
 
 With ``eval_every`` (env steps) or ``eval_every_episodes`` set, the loop pauses at those
 points to play ``eval_episodes`` greedy episodes on a separate environment
-(:func:`pgcore.evaluation.evaluate_greedy`) and emits an :class:`Evaluation`. Evaluating draws
+(:func:`pgcore.training.evaluation.evaluate_greedy`) and emits an :class:`Evaluation`. Evaluating
+draws
 no random numbers from the agent and its time is not training time, so a run learns exactly
 the same with or without evaluations.
 """
@@ -23,12 +24,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .algos import Agent, DivergedError, make_agent
-from .algos.common import check_action_space
-from .backprop import one_blas_thread
-from .collect import EpisodeInfo, VecCollector, collect_episode
+from ..algos import Agent, DivergedError, make_agent
+from ..algos.common import check_action_space
+from ..rl.backprop import one_blas_thread
+from ..rl.collect import EpisodeInfo, VecCollector, collect_episode
+from ..rl.envs import make_env, make_vec_env, spec_for
 from .config import TrainConfig
-from .envs import make_env, make_vec_env, spec_for
 from .evaluation import evaluate_greedy
 from .events import EpisodeEnd, Evaluation, Event, Frame, RunEnd, UpdateEnd
 from .metrics import EpisodeHistory
@@ -74,7 +75,7 @@ class RunControl:
 class RunResult:
     """What a finished run leaves behind (the agent included, for saving or playing).
 
-    ``history`` holds every episode (:class:`~pgcore.metrics.EpisodeHistory`);
+    ``history`` holds every episode (:class:`~pgcore.training.metrics.EpisodeHistory`);
     ``episode_returns``, ``episode_lengths``, ``episode_env_steps`` and ``episode_seconds``
     are plain-list copies of its columns. ``env_steps`` and ``wall_seconds`` are the whole
     run's totals (a run may step on after its last episode).

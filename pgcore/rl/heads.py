@@ -11,7 +11,7 @@ assuming integers and softmax probabilities. There are two policy heads:
   the bounds, mu = centre + half_range * tanh(output)) and ``d`` log-standard-deviations,
   pi(a|s) = N(a; mu(s), diag(sigma^2)), actions are float32 vectors, sampled unclipped.
   The log-stds do not depend on the state: they are one learned parameter vector that the
-  network holds (:class:`pgcore.networks.PolicyValueNet`, asked for by
+  network holds (:class:`pgcore.rl.networks.PolicyValueNet`, asked for by
   :attr:`GaussianHead.state_independent_init`) and appends to every row of its outputs.
 
 Beside it, :class:`QHead` is the value-based counterpart for ``Discrete(n)`` (DQN): outputs
@@ -131,7 +131,7 @@ class CategoricalHead(DiscreteActions):
 
     def distribution(self, outputs: torch.Tensor | np.ndarray) -> np.ndarray:
         """What acting and a frame need of pi(.|s): the probabilities (B, n), float64, from
-        the logits as a tensor or (the numpy acting path, :mod:`pgcore.backprop`) an array."""
+        the logits as a tensor or (the numpy acting path, :mod:`pgcore.rl.backprop`) an array."""
         if isinstance(outputs, np.ndarray):
             z = outputs.astype(np.float64)
             z -= z.max(axis=-1, keepdims=True)
@@ -285,7 +285,7 @@ class GaussianHead:
     log-standard-deviations, which do not depend on the state: one learned parameter vector of
     d numbers, starting at :data:`LOG_STD_INIT` and clamped to :data:`LOG_STD_BOUNDS` wherever
     it is read. The head only says that it wants them (:attr:`state_independent_init`); the
-    network (:class:`~pgcore.networks.PolicyValueNet`) holds them as an ``nn.Parameter``, so the
+    network (:class:`~pgcore.rl.networks.PolicyValueNet`) holds them as an ``nn.Parameter``, so the
     optimiser trains them with the policy and a checkpoint's ``state_dict`` saves them.
 
     Sampled actions are *not* clipped to [low, high]: the stored action, and the

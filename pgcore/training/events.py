@@ -75,14 +75,15 @@ class Frame:
     value: float
     rgb: np.ndarray | None = field(default=None, repr=False)
     head: object = field(default=None, repr=False)
-    """The agent's head (:mod:`pgcore.heads`): ``head.overlay(probs, names)`` is what a frame
+    """The agent's head (:mod:`pgcore.rl.heads`): ``head.overlay(probs, names)`` is what a frame
     shows about the state. None: the env's policy head."""
 
 
 @dataclass(frozen=True)
 class Evaluation:
     """A greedy evaluation finished (``eval_every`` env steps or ``eval_every_episodes``
-    episodes into the run): :class:`pgcore.evaluation.GreedyEvaluation` per-episode tuples."""
+    episodes into the run): :class:`pgcore.training.evaluation.GreedyEvaluation` per-episode
+    tuples."""
 
     env_steps: int
     """The run's env steps when it was taken (training is paused meanwhile)."""

@@ -3,7 +3,7 @@
 ::
 
     from pgcore import default_config
-    from pgcore.experiments import Experiment, grid
+    from pgcore.execution.experiments import Experiment, grid
 
     jobs = grid({"no baseline": default_config("reinforce", "none", max_episodes=200),
                  "value baseline": default_config("reinforce", "value", max_episodes=200)},
@@ -54,8 +54,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import TrainConfig
-from .execution import (
+from ..training.config import TrainConfig
+from ..training.metrics import EpisodeHistory, summarize, write_csv
+from . import (
     ACTIVE_STATES,
     END_STATES,
     NOT_STARTED,
@@ -69,7 +70,6 @@ from .execution import (
     resolve_executor,
     usable_cores,
 )
-from .metrics import EpisodeHistory, summarize, write_csv
 
 EPISODE_STATS = ("entropy", "q_mean", "target_distance")
 """Update statistics kept per episode: the mean over the update(s) that learned from it (for the
@@ -83,7 +83,8 @@ COLUMNS = ("label", "seed", "episode", "return", "length", "env_steps", "wall_se
 """Columns of the tidy table, one row per finished episode (see :data:`EPISODE_STATS`)."""
 
 NUMERIC = COLUMNS[2:]
-"""The per-episode columns (a job's :class:`~pgcore.metrics.EpisodeHistory` columns shown)."""
+"""The per-episode columns (a job's :class:`~pgcore.training.metrics.EpisodeHistory` columns
+shown)."""
 
 EVAL_COLUMNS = ("env_steps", "episodes", "eval_return", "eval_return_std", "start_value",
                 "discounted_return")
@@ -97,12 +98,13 @@ TRACE_COLUMNS = ("env_steps", "episodes", "updates", "q_mean", "target_distance"
 """With ``Experiment(trace_every=N)``: one row every N env steps of a job, read after an
 update: its update count, the latest ``q_mean`` and ``target_distance`` (NaN where the algorithm
 has none), and how much the greedy action moves on a fixed set of probe states
-(:func:`pgcore.evaluation.probe_states`): the mean fraction flipped by one update over the
+(:func:`pgcore.training.evaluation.probe_states`): the mean fraction flipped by one update over the
 interval, and the fraction flipped since the previous row."""
 
 RUN_FIGURES = ("episodes", "episodes_to_195", "episodes_to_475", "steps_to_195", "steps_to_475",
                "seconds_to_195", "seconds_to_475", "final_avg100", "wobble")
-"""The :func:`~pgcore.metrics.summarize` figures of :meth:`ExperimentSnapshot.summaries`."""
+"""The :func:`~pgcore.training.metrics.summarize` figures of
+:meth:`ExperimentSnapshot.summaries`."""
 MAX_JOBS = 200
 
 
@@ -209,7 +211,7 @@ class _Trace:
     greedy action on the probe states is compared after every update."""
 
     def __init__(self, every: int, agent, env_id: str):
-        from .evaluation import greedy_actions, probe_states
+        from ..training.evaluation import greedy_actions, probe_states
 
         self.every, self.agent = int(every), agent
         self.greedy = greedy_actions
@@ -266,8 +268,8 @@ def run_job(index: int, config: TrainConfig, emit: Callable[[tuple], None],
     (:data:`TRACE_COLUMNS`); with ``frame_every`` seconds, ``("frame", i, rgb, episode,
     step)`` thumbnails of its first environment. Never raises: a failure becomes an
     ``error`` end message."""
-    from .events import EpisodeEnd, Evaluation, Frame, RunEnd, UpdateEnd
-    from .trainer import RunControl, Trainer
+    from ..training.events import EpisodeEnd, Evaluation, Frame, RunEnd, UpdateEnd
+    from ..training.trainer import RunControl, Trainer
 
     if should_stop():
         emit(("end", index, "stopped", NOT_STARTED))
@@ -380,7 +382,7 @@ class RunView:
         return int(max(last)) if last else 0
 
     def summary(self) -> dict:
-        """:func:`pgcore.metrics.summarize` of this job's episodes so far."""
+        """:func:`pgcore.training.metrics.summarize` of this job's episodes so far."""
         c = self.columns
         return summarize(c["return"], c["env_steps"], c["wall_seconds"])
 
@@ -457,7 +459,8 @@ class ExperimentSnapshot:
 
     def to_csv(self) -> bytes:
         """The tidy table as CSV (UTF-8 bytes, a header row, full float precision):
-        :func:`pgcore.metrics.write_csv` of every job's episodes, led by its label and seed."""
+        :func:`pgcore.training.metrics.write_csv` of every job's episodes, led by its label and
+        seed."""
         return self._csv("columns", NUMERIC)
 
     def evals_csv(self) -> bytes:

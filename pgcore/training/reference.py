@@ -153,7 +153,7 @@ def _number(x: float) -> float | int:
 def reference_document(snapshot, made_with: str = "") -> dict:
     """The reference document of a finished experiment (see the module docstring). Only runs
     that finished by themselves are kept: a stopped or failed run is not a typical run."""
-    from . import __version__
+    from .. import __version__
 
     groups = []
     for label in snapshot.labels:
@@ -366,6 +366,6 @@ def band_by_steps(group: ReferenceGroup, window: int = 100, points: int = 300,
 
 
 def typical_stats(group: ReferenceGroup) -> list[dict]:
-    """:func:`pgcore.metrics.summarize` of every reference run (one dict per seed; no
+    """:func:`pgcore.training.metrics.summarize` of every reference run (one dict per seed; no
     seconds: reference files do not store them)."""
     return [{"seed": s, **summarize(group.history(i))} for i, s in enumerate(group.seeds)]

@@ -76,7 +76,7 @@ def evaluate_greedy(agent, env_id: str, episodes: int, seed: int, gamma: float,
     >>> # a CartPole agent that always pushes left falls in about 10 steps:
     >>> # evaluate_greedy(agent, "CartPole-v1", 3, 0, 0.99).returns -> (9.0, 10.0, 9.0)
     """
-    from .envs import make_env  # this module stays light: events.py imports its arithmetic
+    from ..rl.envs import make_env  # this module stays light: events.py imports its arithmetic
 
     own = env is None
     env = make_env(env_id) if own else env
@@ -120,7 +120,7 @@ def probe_states(env_id: str, n: int = 256, seed: int = 12_345) -> np.ndarray:
     """A fixed set of ``n`` states (n, obs_dim) visited by a uniformly random policy from
     seeded resets: the states on which :func:`greedy_flip_fraction` compares two moments of
     a run (the same states for every algorithm and seed; discrete or bounded Box actions)."""
-    from .envs import make_env
+    from ..rl.envs import make_env
 
     env = make_env(env_id)
     rng = np.random.default_rng(seed)

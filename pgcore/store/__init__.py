@@ -1,0 +1,3 @@
+"""The run history: every run recorded in SQL (SQLite or any SQLAlchemy URL).
+
+Never imports streamlit."""
