@@ -44,7 +44,7 @@ def test_page_loads_with_bounded_widgets_and_waits_for_run():
     assert at.select_slider(key=f"{KEY}.beta").value == mg.DEFAULT_BETA
     seeds = at.slider(key=f"{KEY}.seeds")
     assert seeds.value == 5 and seeds.min >= 1 and seeds.max <= 10
-    assert not at.dataframe and not at.get("vega_lite_chart")
+    assert not at.table and not at.dataframe and not at.get("vega_lite_chart")
 
 
 def test_run_shows_charts_table_and_verdicts():
@@ -52,7 +52,7 @@ def test_run_shows_charts_table_and_verdicts():
     at.button(key=f"{KEY}.run").click().run()
     assert not at.exception, at.exception
     assert len(at.get("vega_lite_chart")) == 7  # 2 x 2 policies, exploitability, payoff, simplex
-    table = at.dataframe[0].value
+    table = at.table[0].value  # the numbers (a static table: it wraps to the page)
     assert list(table["learner"]) == [rc.label(k) for k in mg.KINDS]
     assert list(table["seeds"]) == [5, 5]
     assert table["final exploitability, π_T"].iloc[1] == "1.000"  # greedy: every seed
@@ -68,7 +68,7 @@ def test_run_shows_charts_table_and_verdicts():
     at.selectbox(key=f"{KEY}.seed_shown").set_value(2).run()
     assert not at.exception
     assert any("seed 2" in c.proto.spec for c in at.get("vega_lite_chart"))
-    assert at.dataframe[0].value.equals(table)
+    assert at.table[0].value.equals(table)
 
 
 def test_gentle_settings_change_the_verdict_and_a_stale_run_says_so():
@@ -78,7 +78,7 @@ def test_gentle_settings_change_the_verdict_and_a_stale_run_says_so():
     at.slider(key=f"{KEY}.seeds").set_value(2).run()
     at.button(key=f"{KEY}.run").click().run()
     assert not at.exception
-    assert list(at.dataframe[0].value["seeds"]) == [2, 2]
+    assert list(at.table[0].value["seeds"]) == [2, 2]
     md = markdown(at)
     assert "after 1,000 rounds" in md
     # with steps this small the learner barely leaves the uniform mix: no cycling to see

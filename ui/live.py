@@ -478,7 +478,7 @@ def watch_ui(holder: RunHolder) -> None:
         st.image(w.gif, caption=f"one episode ({how} actions): return {w.episode_return:.0f}, "
                                 f"{w.length} steps · {note}", width=420)
     st.subheader("Downloads", anchor=False)
-    d = st.columns(4)
+    d = [st.container(horizontal=True)] * 4  # each as wide as its label, wrapping when full
     snap = run.snapshot()
     stem = f"{snap.config.algo}-seed{snap.config.seed}"
     d[0].download_button("Episodes (CSV)", data=lambda: episodes_csv(run.snapshot()),

@@ -27,6 +27,16 @@ CSS = """
 .pg-prob-value { width: 2.6rem; text-align: right; font-variant-numeric: tabular-nums; }
 .pg-v { margin-top: 0.5rem; font-size: 0.95rem; }
 @media (max-width: 900px) { .pg-metrics { grid-template-columns: repeat(3, minmax(0, 1fr)); } }
+/* Room for the pages: the wide layout's side margins are 3rem instead of 5rem (a 1280 px
+   window with the sidebar open gains 64 px for the settings, charts and tables). */
+@media (min-width: 1024px) {
+  [data-testid="stMainBlockContainer"] { padding-left: 3rem; padding-right: 3rem; }
+}
+/* A widget label too long for its column wraps onto a second line instead of being cut to
+   "Orth…" (Streamlit keeps checkbox and toggle labels on one line). */
+[data-testid="stWidgetLabel"] .stMarkdownEllipsis,
+[data-testid="stWidgetLabel"] .stMarkdownEllipsis p {
+  white-space: normal; text-overflow: clip; overflow-wrap: anywhere; }
 </style>
 """
 

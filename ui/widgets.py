@@ -183,8 +183,8 @@ def _has_critic(algo: str) -> bool:
 
 
 def _grid(fields: list[Field], disabled: bool, link: links.PageLink | None = None) -> None:
-    """Full-width radios first, then the rest filled into two columns in turn (a field the
-    link hides takes no place)."""
+    """Full-width radios first, then the rest filled into two columns in turn, then the
+    checkboxes full width (a field the link hides takes no place)."""
     def control(f: Field) -> links.Control:
         return link.control(f.name) if link is not None else links.FREE
 
@@ -193,9 +193,14 @@ def _grid(fields: list[Field], disabled: bool, link: links.PageLink | None = Non
     for f in radios:
         _field_widget(f, st, disabled, control(f))
     rest = [f for f in fields if f not in radios]
+    # Checkboxes go full width after the pairs: in half of the settings column, beside the
+    # box and the help icon, their labels had no room ("Orth…").
+    checks = [f for f in rest if f.widget == "checkbox"]
     columns = st.columns(2)
-    for i, f in enumerate(rest):
+    for i, f in enumerate(f for f in rest if f not in checks):
         _field_widget(f, columns[i % 2], disabled, control(f))
+    for f in checks:
+        _field_widget(f, st, disabled, control(f))
 
 
 # ----- the Train page's link ----------------------------------------------------------------

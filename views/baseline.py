@@ -27,6 +27,19 @@ from ui.verdicts import evidence
 
 KEY = "exp.baseline"
 NONE, VALUE = "no baseline", "learned value baseline"
+# Shorter headers, the rest said on hover: with the full ones the table was wider than the page
+SUMMARY_COLUMNS = {
+    "median episodes to 195": st.column_config.TextColumn(
+        "median to 195", help="The median over seeds of the first episode whose 100-episode "
+        "average reached 195; \"k/n reached\" when not every seed got there."),
+    "median episodes to 475": st.column_config.TextColumn(
+        "median to 475", help="The same for 475."),
+    "wobble (mean over seeds)": st.column_config.TextColumn(
+        "mean wobble", help="The mean over seeds (see below the table)."),
+    "final 100-episode average": st.column_config.TextColumn(
+        "mean final average",
+        help="The mean over seeds of the last 100-episode average return."),
+}
 
 st.title("Baseline vs none", anchor=False)
 st.caption("Exercise 2. REINFORCE weights each log π(a|s) by the return G_t; the learned-value "
@@ -68,7 +81,8 @@ def draw(snap) -> None:
             summary.append(summary_row(setting, sub.to_dict("records")))
     if show_reference:
         summary += reference_rows(snap)
-    st.dataframe(pd.DataFrame(summary), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(summary), hide_index=True, width="stretch",
+                 column_config=SUMMARY_COLUMNS)
     with st.expander("Per seed"):
         st.dataframe(rows, hide_index=True, width="stretch")
     partial = evidence(snap, [NONE, VALUE]).partial_note()

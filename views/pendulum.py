@@ -263,7 +263,9 @@ def dqn_settings(dqn_name: str, table) -> None:
                        + (f" Here with {bins} values instead of its {own}."
                           if own not in (None, bins) else ""))
     with right:
-        st.dataframe(table, hide_index=True, width="stretch")
+        st.dataframe(table, hide_index=True, width="stretch", column_config={
+            "action dimensions d": st.column_config.Column(  # the full name was too wide
+                "dimensions d", help="Action dimensions: one torque per joint.")})
         st.caption(
             "Q outputs a discretised DQN needs: one per combination of k values in each of "
             "the d action dimensions (d: Pendulum's 1 torque up to Humanoid's 17 joints). A "

@@ -123,7 +123,8 @@ def draw(done: dict, settings: dict) -> None:
             "on the centre. The greedy learner would sit on a corner at every round.")
 
     st.subheader("Numbers", anchor=False)
-    st.dataframe(rc.numbers_table(results), hide_index=True, width="stretch")
+    # A static table: its headers and cells wrap (as a dataframe it was wider than the page)
+    st.table(rc.numbers_table(results), hide_index=True)
     st.caption("Median over seeds, with the range in brackets. π_T: the policy in the last "
                "round. Mean exploitability, 2nd half: of π_t over the second half of the rounds. "
                "Time average: of the mean of π_1 … π_T. Laps: how many times π_t circled the "

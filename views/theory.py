@@ -168,15 +168,16 @@ with code:
 text, code = section("baselines")
 with text:
     st.markdown("Subtract any function of the **state alone**, b(s), from the return:")
-    st.latex(r"\nabla_\theta J = \mathbb{E}\Big[\sum_t \nabla_\theta \log \pi_\theta(a_t \mid s_t)"
-             r"\,\big(G_t - b(s_t)\big)\Big]")
+    st.latex(r"\begin{aligned} \nabla_\theta J = \mathbb{E}\Big[\sum_t"
+             r" & \nabla_\theta \log \pi_\theta(a_t \mid s_t) \\"
+             r" & \cdot \big(G_t - b(s_t)\big)\Big] \end{aligned}")
     st.markdown("The expectation does not move, because the score has mean zero in every state:")
-    st.latex(r"\begin{aligned} \mathbb{E}_{a \sim \pi_\theta}"
-             r"\big[\nabla_\theta \log \pi_\theta(a \mid s)\big]\,b(s)"
-             r"&= b(s) \sum_a \pi_\theta(a \mid s)\,"
+    st.latex(r"\begin{aligned} & \mathbb{E}_{a \sim \pi_\theta}"
+             r"\big[\nabla_\theta \log \pi_\theta(a \mid s)\big]\,b(s) \\"
+             r"&\quad = b(s) \sum_a \pi_\theta(a \mid s)\,"
              r"\frac{\nabla_\theta \pi_\theta(a \mid s)}{\pi_\theta(a \mid s)} \\"
-             r"&= b(s)\, \nabla_\theta \underbrace{\textstyle\sum_a \pi_\theta(a \mid s)}_{=1}"
-             r" = 0 \end{aligned}")
+             r"&\quad = b(s)\, \nabla_\theta"
+             r" \underbrace{\textstyle\sum_a \pi_\theta(a \mid s)}_{=1} = 0 \end{aligned}")
     st.markdown(
         "So a baseline cannot bias the gradient; it can only change its variance. The natural "
         "choice is the state's value V(s) = E[G_t | s_t = s]: the **advantage** "
@@ -288,7 +289,8 @@ text, code = section("entropy")
 with text:
     st.markdown("The entropy of the policy in a state measures how spread out its choice is:")
     st.latex(r"H\big(\pi(\cdot \mid s)\big) = -\sum_a \pi(a \mid s)\,\log \pi(a \mid s)")
-    st.latex(r"0 \le H \le \ln|\mathcal{A}| \quad(= \ln 2 \approx 0.693 \text{ on CartPole})")
+    st.latex(r"\begin{gathered} 0 \le H \le \ln|\mathcal{A}| \\"
+             r"(= \ln 2 \approx 0.693 \text{ on CartPole}) \end{gathered}")
     st.markdown(
         "Adding β·H to the objective (so subtracting it from the loss) rewards keeping some "
         "probability on the alternatives, which slows a premature slide into a deterministic "
@@ -310,7 +312,8 @@ with text:
         "still up and the return would have continued, so we **bootstrap** from V(s')."
     )
     st.latex(r"y_t = \begin{cases} r_t & \text{terminated} \\"
-             r" r_t + \gamma\, V(s_{t+1}) & \text{otherwise, including truncated} \end{cases}")
+             r" r_t + \gamma\, V(s_{t+1}) & \text{otherwise,} \\"
+             r" & \text{truncated included} \end{cases}")
     st.markdown(
         "Treating a truncation as an ending (as the lesson's loop does with `done or "
         "truncated`) teaches the critic that a perfectly balanced state is worth almost "
@@ -369,7 +372,8 @@ with text:
         "and ε shrinks linearly as training goes on). Each update regresses Q(s, a) on a "
         "**TD target** built from a stored transition (s, a, r, s′) drawn from a replay buffer:"
     )
-    st.latex(r"y = r + \gamma\,(1 - \text{terminated})\,\max_{a'} Q_{\bar\theta}(s', a')")
+    st.latex(r"\begin{aligned} y &= r + \gamma\,(1 - \text{terminated}) \\"
+             r" &\quad \cdot \max_{a'} Q_{\bar\theta}(s', a') \end{aligned}")
     st.markdown(
         "θ̄ is a **target network**: a copy of the online weights θ that moves slowly, so the "
         "target does not chase the very estimate it is training. Copying θ into θ̄ every C "
@@ -425,9 +429,10 @@ with text:
         "actions. **PPO** (proximal policy optimisation) corrects for that with the "
         "**probability ratio** of each sampled action:"
     )
-    st.latex(r"r_t(\theta) = \frac{\pi_\theta(a_t \mid s_t)}{\pi_{\text{old}}(a_t \mid s_t)}"
-             r"= \exp\big(\log \pi_\theta(a_t \mid s_t) - \log \pi_{\text{old}}(a_t \mid s_t)"
-             r"\big)")
+    st.latex(r"\begin{aligned} r_t(\theta) &= "
+             r"\frac{\pi_\theta(a_t \mid s_t)}{\pi_{\text{old}}(a_t \mid s_t)} \\"
+             r"&= \exp\big(\log \pi_\theta(a_t \mid s_t) \\"
+             r"&\qquad\; - \log \pi_{\text{old}}(a_t \mid s_t)\big) \end{aligned}")
     st.markdown(
         "r_t A_t is the advantage reweighted for the new policy: at r = 1 its gradient is "
         "exactly A_t ∇log π, the policy gradient. Maximised on its own, though, it would keep "
@@ -435,8 +440,10 @@ with text:
         "what one batch of samples can vouch for. PPO **clips** the ratio and takes the "
         "smaller of the two terms:"
     )
-    st.latex(r"L^{\text{clip}}(\theta) = -\frac{1}{B}\sum_t \min\Big(r_t A_t,\;"
-             r"\operatorname{clip}\big(r_t,\, 1-\varepsilon,\, 1+\varepsilon\big)\, A_t\Big)")
+    st.latex(r"\begin{aligned} & L^{\text{clip}}(\theta) = -\frac{1}{B}\sum_t \min\Big("
+             r"r_t A_t, \\ & \qquad"
+             r" \operatorname{clip}\big(r_t,\, 1-\varepsilon,\, 1+\varepsilon\big)\, A_t\Big)"
+             r" \end{aligned}")
     st.markdown(
         """
 **Why it stops a step going too far.** Take ε = 0.2 and follow one sample:
@@ -462,9 +469,11 @@ pulling can still be moved by the others), which is why PPO also watches the KL 
         "How far the policy has moved is measured by an estimate of KL(π_old ‖ π_θ) from the "
         "same samples; with *Early stop at KL* set, the epochs stop once it passes the target."
     )
-    st.latex(r"L = L^{\text{clip}} + c_V\,\frac{1}{B}\sum_t \big(V_\phi(s_t) - R_t\big)^2"
-             r"- \beta\, \bar{H}, \qquad"
-             r"\widehat{\mathrm{KL}} = \frac{1}{B}\sum_t \big[(r_t - 1) - \log r_t\big]")
+    st.latex(r"\begin{aligned} L &= L^{\text{clip}}"
+             r" + c_V\,\frac{1}{B}\sum_t \big(V_\phi(s_t) - R_t\big)^2 \\"
+             r"&\quad - \beta\, \bar{H} \\[0.6em]"
+             r"\widehat{\mathrm{KL}} &= \frac{1}{B}\sum_t \big[(r_t - 1) - \log r_t\big]"
+             r" \end{aligned}")
     st.markdown(
         "**A2C is the special case** with 1 epoch and 1 minibatch: the only gradient step is "
         "taken at θ = θ_old, where every r_t = 1, which lies inside the clip range, so the "
@@ -491,14 +500,16 @@ with text:
         "network gives the **mean** μ_θ(s) (squashed into the action range by a tanh), and a "
         "learned vector gives the **log standard deviation**, the same for every state:"
     )
-    st.latex(r"\pi_\theta(a \mid s) = \mathcal{N}\big(a;\ \mu_\theta(s),\ \sigma^2\big),"
-             r"\qquad \log \pi_\theta(a \mid s) = -\frac{(a - \mu_\theta(s))^2}{2\sigma^2}"
-             r"- \log \sigma - \tfrac{1}{2}\log 2\pi")
+    st.latex(r"\begin{aligned} \pi_\theta(a \mid s) &= "
+             r"\mathcal{N}\big(a;\ \mu_\theta(s),\ \sigma^2\big) \\"
+             r"\log \pi_\theta(a \mid s) &= -\frac{(a - \mu_\theta(s))^2}{2\sigma^2} \\"
+             r"&\quad - \log \sigma - \tfrac{1}{2}\log 2\pi \end{aligned}")
     st.markdown("Its gradient is what every policy-gradient loss here multiplies by the "
                 "advantage:")
-    st.latex(r"\frac{\partial \log \pi}{\partial \mu} = \frac{a - \mu}{\sigma^2}, \qquad"
-             r"\frac{\partial \log \pi}{\partial \log \sigma} = "
-             r"\frac{(a - \mu)^2}{\sigma^2} - 1")
+    st.latex(r"\begin{aligned} \frac{\partial \log \pi}{\partial \mu} &= "
+             r"\frac{a - \mu}{\sigma^2} \\"
+             r"\frac{\partial \log \pi}{\partial \log \sigma} &= "
+             r"\frac{(a - \mu)^2}{\sigma^2} - 1 \end{aligned}")
     st.markdown(
         "Read them as a learner would: a sample **above** the mean with a positive advantage "
         "pulls μ up, one below pulls it down, in proportion to how far it landed in units of "
@@ -541,11 +552,12 @@ with text:
         "update by hand: the forward pass keeps each layer's input and output, and the chain "
         "rule runs back through them, layer by layer:"
     )
-    st.latex(r"\frac{\partial L}{\partial z} = \frac{\partial L}{\partial h}\odot"
-             r"\big(1 - h^2\big),\quad \frac{\partial L}{\partial W} = "
-             r"\Big(\frac{\partial L}{\partial z}\Big)^{\!\top} x,\quad"
-             r"\frac{\partial L}{\partial x} = \frac{\partial L}{\partial z}\, W"
-             r"\qquad (h = \tanh z,\ z = xW^\top + b)")
+    st.latex(r"\begin{aligned} \frac{\partial L}{\partial z} &= \frac{\partial L}{\partial h}"
+             r"\odot \big(1 - h^2\big) \\[0.3em]"
+             r"\frac{\partial L}{\partial W} &= "
+             r"\Big(\frac{\partial L}{\partial z}\Big)^{\!\top} x \\[0.3em]"
+             r"\frac{\partial L}{\partial x} &= \frac{\partial L}{\partial z}\, W \end{aligned}"
+             r"\qquad \begin{gathered} h = \tanh z \\ z = xW^\top + b \end{gathered}")
     st.markdown(
         "Where the loss starts, every policy-gradient loss here depends on the policy only "
         "through log π(a|s) and H(π(·|s)), so the head supplies those two and their "

@@ -12,7 +12,8 @@ st.caption("CartPole-v1: push the cart left or right to keep the pole up; +1 per
            "500 steps. Training runs in the background, so you can change pages and come back.")
 notices = st.empty()  # what a link got wrong, at the top where it is seen
 
-settings, main = st.columns([1.05, 2.45], gap="medium")
+# The settings column is wide enough for the longest preset name in its select box.
+settings, main = st.columns([1.25, 2.25], gap="medium")
 with settings:
     with st.container(border=True):
         st.subheader("Settings", anchor=False)

@@ -143,7 +143,7 @@ PRESETS = (
            dict(algo="actor-critic", lr=3e-4, value_lr=None, hidden=128, shared_layers=1,
                 head_layers=1, gamma=0.99, value_coef=0.5, max_grad_norm=0.5,
                 bootstrap_truncated=False, reduction="sum"),
-           label="The lesson's settings (watch it collapse)"),
+           label="Lesson (watch it collapse)"),
 )
 
 LESSON_NOTE = """

@@ -446,7 +446,7 @@ PRESETS = (
            "150k env steps: our tuned default.", _TUNED, label="Our default (Double DQN)"),
     Preset("dqn-lesson-c1000", "The lesson's exercise 1: a hard target copy every 1,000 steps.",
            dict(_LESSON, target_update=1_000, tau=1.0),
-           label="Lesson: target copy every 1,000 steps"),
+           label="Lesson: target copy every 1,000"),
     Preset("dqn-lesson-c1", "The lesson's exercise 1 ablation: copy every step (no target "
            "network).", dict(_LESSON, target_update=1, tau=1.0),
            label="Lesson: no target network (C = 1)"),
@@ -455,13 +455,13 @@ PRESETS = (
            label="Lesson: Polyak τ = 0.005"),
     Preset("dqn-lesson-c1000-double", "Exercise 3: Double DQN with a copy every 1,000 steps.",
            dict(_LESSON, target_update=1_000, tau=1.0, double=True),
-           label="Lesson: Double DQN, copy every 1,000"),
+           label="Lesson: Double DQN, C = 1,000"),
     Preset("dqn-lesson-c1-double", "Exercise 3: Double DQN without a target network (C = 1).",
            dict(_LESSON, target_update=1, tau=1.0, double=True),
            label="Lesson: Double DQN, C = 1"),
     Preset("dqn-lesson-polyak-double", "Exercise 3: Double DQN with Polyak tau 0.005.",
            dict(_LESSON, target_update=1, tau=0.005, double=True),
-           label="Lesson: Double DQN, Polyak τ = 0.005"),
+           label="Lesson: Double DQN, τ = 0.005"),
     Preset("dqn-pendulum", "Double DQN on Pendulum-v1 with its torque cut into 5 values "
            "(--action-bins 5, so 5 Q outputs; any number of bins works): gamma 0.98, 2x64 ReLU, "
            "Polyak tau 0.01 per gradient step, one gradient step per 2 env steps, epsilon "

@@ -157,11 +157,11 @@ PRESETS = (  # the first is where the Train page starts: the lesson's own starti
     Preset("reinforce-lesson",
            "The lesson's REINFORCE as written: normalised returns, Adam 1e-3, summed loss.",
            dict(_LESSON, baseline="normalize"),
-           label="The lesson's settings: normalised returns"),
+           label="Lesson: normalised returns"),
     Preset("reinforce-value-lesson",
            "The lesson's REINFORCE with a value baseline: two Adams at 1e-3, summed loss.",
            dict(_LESSON, baseline="value", value_lr=1e-3),
-           label="The lesson's settings: value baseline"),
+           label="Lesson: value baseline"),
 )
 
 
