@@ -324,8 +324,6 @@ def test_nothing_is_cut_off_or_overflows(offenders):
     assert not layout, report(layout)
 
 
-@pytest.mark.skip(reason="turn on after the chart-spec branch (legend labelLimit, titles in "
-                         "ui/*charts*.py, ui/value_policy.py, ui/dqn_charts.py) is merged")
 def test_chart_text_is_not_cut(offenders):
     """Chart titles, axis titles and legend labels whole and inside their chart."""
     charts = [o for o in offenders if o.chart]

@@ -277,7 +277,8 @@ def returns_chart(x_max: int, y_max: float | None = 500.0, window: int = WINDOW,
         keys.append(eval_legend(evaluations))
         colors.append(look.color)
         dashes.append(look.stroke_dash)
-    legend = palette.legend(keys, width=600)  # the chart is a page wide
+    # the live panel's width: about 560 px at 1280 px with the sidebar and the settings open
+    legend = palette.legend(keys, width=520)
     layers.append(alt.Chart(pd.DataFrame({"series": keys})).mark_point(opacity=0).encode(
         color=alt.Color("series:N", title=None, scale=alt.Scale(domain=keys, range=colors),
                         legend=legend),
@@ -403,6 +404,11 @@ def value_data(snap: RunSnapshot, max_points: int = SMALL_POINTS,
                      "series": series})
 
 
+VALUE_CHART_WIDTH = 260
+"""About the narrowest the V(s₀) chart gets (half the live panel at 1280 px): its legend
+wraps to fit."""
+
+
 def value_chart(x_max: int, window: int = 10, height: int = 300) -> alt.Chart:
     """V(s_0) against sum_t gamma^t r_t per episode (named dataset ``values``)."""
     keys = [V_LABEL, G_LABEL]
@@ -412,13 +418,14 @@ def value_chart(x_max: int, window: int = 10, height: int = 300) -> alt.Chart:
         # symlog: a critic that runs away to 10^4 and returns of ~9 both stay readable
         y=alt.Y("y:Q", title=None, scale=alt.Scale(type="symlog"),
                 axis=palette.axis(values=_SYMLOG_TICKS)),
-        color=palette.color("series", keys),
-        strokeDash=palette.stroke_dash("series", keys),
+        color=palette.color("series", keys, width=VALUE_CHART_WIDTH),
+        strokeDash=palette.stroke_dash("series", keys, width=VALUE_CHART_WIDTH),
         tooltip=[alt.Tooltip("x:Q", title="episode"), alt.Tooltip("series:N", title="series"),
                  alt.Tooltip("y:Q", title=f"{window}-episode average", format=".2f")],
     ).properties(title=alt.TitleParams(
-        f"V(s₀) vs the return it predicts ({window}-ep. averages, log scale away from 0)",
-        fontSize=13, anchor="start"), height=height)
+        "V(s₀) vs the return it predicts",
+        subtitle=f"{window}-episode averages, log scale away from 0", fontSize=13,
+        anchor="start"), height=height)
 
 
 @lru_cache(maxsize=32)

@@ -366,7 +366,8 @@ def _warm_up() -> None:
     on a one-element tensor."""
     import torch
 
-    from .. import algos, trainer  # noqa: F401 - imported once here, not by the first run
+    from .. import algos  # noqa: F401 - imported once here, not by the first run
+    from ..training import trainer  # noqa: F401
 
     param = torch.nn.Parameter(torch.zeros(1))
     param.grad = torch.ones(1)
