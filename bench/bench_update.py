@@ -7,7 +7,7 @@ CartPole-like states, and take the same step: the loss's forward pass, its gradi
 global norm and clip, and Adam. The autograd side is written here as a reference, in the
 form the agents had before (``net(obs)``, ``head.log_prob_entropy``, ``loss.backward()``,
 ``clip_grad_norm_``, fused Adam); the by-hand side is the agents' own code path
-(``HandNet.forward`` / ``head_terms`` / ``HandNet.backward`` / ``HandAgent.step``; for DQN,
+(``HandNet.forward`` / the head's ``terms`` / ``HandNet.backward`` / ``HandAgent.step``; for DQN,
 ``DQNAgent.gradient_step``: Double DQN targets from both networks, the Huber loss at the taken
 actions, clip, Adam, and the target copy every C steps on both sides). The two
 sides are timed in alternating blocks so that load on a shared machine hits both alike, and
@@ -105,11 +105,10 @@ def by_hand_step(agent, obs, actions, adv, ret, logp_old=None, clip=0.2):
     import numpy as np
 
     from pgcore.algos.ppo import clipped_surrogate_grad, probability_ratio
-    from pgcore.rl.backprop import head_terms
 
     cfg, n = agent.config, len(obs)
     outputs, values, cache = agent.hand.forward(obs)
-    terms = head_terms(agent.head, outputs, actions)
+    terms = agent.head.terms(outputs, actions)
     if logp_old is None:
         coef = -adv / n
     else:
@@ -130,7 +129,6 @@ def measure(name: str, seconds: float, blocks: int) -> dict:
 
     from pgcore import default_config
     from pgcore.algos import make_agent
-    from pgcore.rl.backprop import head_terms
     from pgcore.rl.envs import EnvSpec
 
     preset, n, _ = CASES[name]
@@ -151,7 +149,7 @@ def measure(name: str, seconds: float, blocks: int) -> dict:
     else:
         logp_old = None
         if name == "ppo":  # a later epoch: ratios away from 1, some clipped
-            logp_old = head_terms(hand.head, hand.net.numpy_forward(obs)[0], actions).log_prob
+            logp_old = hand.head.terms(hand.net.numpy_forward(obs)[0], actions).log_prob
             logp_old = logp_old + np.random.default_rng(1).normal(0.0, 0.15, n)
         args = (obs, actions, adv, ret, logp_old)
         ref_step = lambda: autograd_step(ref, optimizer, *args)  # noqa: E731
