@@ -183,7 +183,7 @@ def test_pools_are_sized_by_usable_cores(monkeypatch):
     monkeypatch.setattr("pgcore.execution.experiments.usable_cores", lambda: 3)
     made = []
     monkeypatch.setattr(worker_pools, "WorkerPool", lambda n: made.append(n) or _FakePool(n))
-    monkeypatch.setattr(worker_pools, "_POOL", None)
+    monkeypatch.setattr(worker_pools._POOL, "current", None)
     assert worker_pools.worker_pool().workers == 3
     assert made == [3]
     assert SlotPool().max_concurrent == 3

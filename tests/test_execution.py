@@ -268,7 +268,7 @@ def test_one_pool_serves_an_experiment_and_train_seeds(monkeypatch, capsys):
         configs = [default_config("a2c", hidden=16, max_episodes=6, seed=s) for s in (0, 1)]
         parallel = run_parallel(configs, 2, want_checkpoint=True, quiet=False)
         assert exp.join(WAIT)
-        assert worker_pools._POOL is pool  # nobody started a second pool
+        assert worker_pools._POOL.current is pool  # nobody started a second pool
         assert used.count("_process_job") == 2 and used.count("_worker_train") == 2
         assert pool.tasks == 0  # both closed their share
     finally:

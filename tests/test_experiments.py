@@ -105,11 +105,11 @@ def test_stop_ends_a_running_job(process_result):
 
 
 def test_the_worker_pool_is_reused(process_result, inline_result):
-    pool = worker_pools._POOL
+    pool = worker_pools._POOL.current
     assert pool is not None and not pool.broken
     # a second experiment starts on the same, already running workers, with the same results
     snap = Experiment(small_jobs()[:1], mode="process").run(timeout=WAIT)
-    assert worker_pools._POOL is pool
+    assert worker_pools._POOL.current is pool
     assert snap.runs[0].state == "finished"
     assert same_episodes(snap.runs[0], inline_result.runs[0])
 

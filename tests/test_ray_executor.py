@@ -103,7 +103,7 @@ def test_experiment_on_ray_gives_the_local_pools_episodes(local_pool_result):
     snap = exp.run(timeout=WAIT)
     assert snap.state == "finished", snap.errors()
     assert [r.state for r in snap.runs] == ["finished", "finished"]
-    assert isinstance(ray_executor._POOL, ray_executor.RayPool)  # it really ran there
+    assert isinstance(ray_executor._POOL.current, ray_executor.RayPool)  # it really ran there
     for local, remote in zip(local_pool_result.runs, snap.runs, strict=True):
         assert (local.label, local.seed) == (remote.label, remote.seed)
         assert remote.episodes == 20
@@ -264,7 +264,7 @@ def test_experiment_executor_errors(monkeypatch):
 
 def test_without_ray_one_line(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails
-    monkeypatch.setattr(ray_executor, "_POOL", None)
+    monkeypatch.setattr(ray_executor._POOL, "current", None)
     snap = Experiment(small_jobs(), executor="ray").run(timeout=WAIT)
     assert snap.state == "error"
     assert snap.runs[0].message == ("The experiment failed: ray is not installed: "

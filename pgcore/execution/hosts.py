@@ -56,6 +56,7 @@ from concurrent.futures import Future
 
 from .cores import usable_cores
 from .pool import _sigint_ignored, _workers_skip_main
+from .shared import ProcessWide, TaskSinks
 
 FLUSH_SECONDS = 0.1
 """A host sends each run's events at least this often (in one message per run)."""
@@ -213,46 +214,86 @@ def _host_control(on_pause: Callable[[], None], turns: Turns | None = None,
     return HostControl()
 
 
-class _HostedRun:
-    """One run inside a host: its thread, its control, its outbox."""
+class _Hosted:
+    """What a run and a job inside a host share: an id, a thread that works in turns, and an
+    outbox whose batches go back as ``(id, batch_kind, [item, ...])``, then one
+    ``(id, "end", (state, text))``."""
 
-    def __init__(self, run_id: int, config_dict: dict, frame_every: float | None,
-                 weights_every: float, results, turns: Turns | None = None):
-        self.run_id, self.config_dict = run_id, config_dict
-        self.frame_every, self.weights_every = frame_every, weights_every
-        self.results = results
+    batch_kind = "events"
+
+    def __init__(self, run_id: int, results, turns: Turns | None):
+        self.run_id, self.results = run_id, results
         self.turns = turns  # the host's, or None: free time-slicing
-        self.control = _host_control(self._paused, turns, run_id)
         self.lock = threading.Lock()
         self.outbox: list = []
-        self.agent = None
-        self.weights_at = -1e18
+        kind = type(self).__name__.removeprefix("_Hosted").lower()  # run, job
         self.thread = threading.Thread(target=self._main, daemon=True,
-                                       name=f"pgcore-hosted-run-{run_id}")
+                                       name=f"pgcore-hosted-{kind}-{run_id}")
+
+    def _stopped(self) -> bool:  # pragma: no cover - each kind's own
+        raise NotImplementedError
+
+    def _work(self) -> tuple[str, object]:  # pragma: no cover - each kind's own
+        raise NotImplementedError
 
     def _main(self) -> None:
-        from ..training.config import TrainConfig
-        from ..training.trainer import Trainer
-        from .tasks import end_state, one_line
+        """:meth:`_work` in turns (building a trainer is work too: in a turn); whatever
+        happens, the turn is given up and the outcome sent after everything emitted."""
+        from .tasks import one_line
 
         turns = self.turns
         try:
-            if turns is not None:  # building the trainer is work too: in a turn
-                turns.take(self.run_id, unless=lambda: self.control.stopped)
-            trainer = Trainer(TrainConfig(**self.config_dict), self.control, self.frame_every,
-                              render_frames=False)
-            self.agent = trainer.agent
-            self._weights()
-            result = trainer.run(self._on_event)
-            self._weights()
-            outcome = (end_state(result.reason), result.message)
+            if turns is not None:
+                turns.take(self.run_id, unless=self._stopped)
+            outcome = self._work()
         except BaseException as exc:  # noqa: BLE001 - any failure becomes a one-line state
             outcome = ("error", f"The run failed: {one_line(exc)}")
         finally:
             if turns is not None:  # ended, stopped or failed: the others carry on
                 turns.give_up(self.run_id)
-        self.flush()
-        self.results.put((self.run_id, "end", outcome))
+        self.flush(then=("end", outcome))
+
+    def _hurry(self) -> None:
+        if self.turns is not None:
+            self.turns.hurry(self.run_id)  # waiting for a turn: be the next, to see it soon
+
+    def flush(self, then: tuple[str, object] | None = None) -> None:
+        """Send the outbox so far (and then ``then``, a ``(kind, payload)`` message)."""
+        with self.lock:  # (the put too: a batch never overtakes the one before it)
+            batch, self.outbox = self.outbox, []
+            if batch:
+                self.results.put((self.run_id, self.batch_kind, batch))
+            if then is not None:
+                self.results.put((self.run_id, *then))
+
+
+class _HostedRun(_Hosted):
+    """One training run inside a host: its trainer, its control, its weights."""
+
+    def __init__(self, run_id: int, config_dict: dict, frame_every: float | None,
+                 weights_every: float, results, turns: Turns | None = None):
+        self.config_dict = config_dict
+        self.frame_every, self.weights_every = frame_every, weights_every
+        self.control = _host_control(self._paused, turns, run_id)
+        self.agent = None
+        self.weights_at = -1e18
+        super().__init__(run_id, results, turns)
+
+    def _stopped(self) -> bool:
+        return self.control.stopped
+
+    def _work(self) -> tuple[str, object]:
+        from ..training.config import TrainConfig
+        from ..training.trainer import Trainer
+        from .tasks import end_state
+
+        trainer = Trainer(TrainConfig(**self.config_dict), self.control, self.frame_every,
+                          render_frames=False)
+        self.agent = trainer.agent
+        self._weights()
+        result = trainer.run(self._on_event)
+        self._weights()
+        return end_state(result.reason), result.message
 
     def command(self, cmd: str) -> None:
         """``pause``, ``resume`` or ``stop`` (from the host's command thread)."""
@@ -264,8 +305,8 @@ class _HostedRun:
             self.control.stop()
         else:
             return
-        if cmd != "resume" and self.turns is not None:
-            self.turns.hurry(self.run_id)  # waiting for a turn: be the next, to see it soon
+        if cmd != "resume":
+            self._hurry()
 
     def _on_event(self, event) -> None:
         from ..training.events import UpdateEnd
@@ -292,33 +333,25 @@ class _HostedRun:
         self._weights()
         self.results.put((self.run_id, "paused", None))
 
-    def flush(self, then: tuple[str, object] | None = None) -> None:
-        """Send the events so far (and then ``then``, a ``(kind, payload)`` message)."""
-        with self.lock:  # (the put too: a batch never overtakes the one before it)
-            batch, self.outbox = self.outbox, []
-            if batch:
-                self.results.put((self.run_id, "events", batch))
-            if then is not None:
-                self.results.put((self.run_id, *then))
 
-
-class _HostedJob:
+class _HostedJob(_Hosted):
     """A function run inside a host like a run: ``fn(emit, should_stop, *args)``, the worker
     pool's contract (:mod:`pgcore.execution.pool`), so an experiment's jobs can train in the
     hosts too. It takes turns with the host's runs and jobs: ``should_stop()``, which a job
     calls at its check points, is also where it offers its turn on. What it emits goes
-    back in batches (``("messages", [msg, ...])``), then ``("end", (state,
-    text))``: ``finished`` with ``fn``'s result, or ``error`` with one line."""
+    back in batches (``("messages", [msg, ...])``), then ``("end", (state, text))``:
+    ``finished`` with ``fn``'s result, or ``error`` with one line."""
+
+    batch_kind = "messages"
 
     def __init__(self, run_id: int, fn: Callable, args: tuple, results,
                  turns: Turns | None = None):
-        self.run_id, self.fn, self.args = run_id, fn, args
-        self.results, self.turns = results, turns
+        self.fn, self.args = fn, args
         self.stopped = threading.Event()
-        self.lock = threading.Lock()
-        self.outbox: list = []
-        self.thread = threading.Thread(target=self._main, daemon=True,
-                                       name=f"pgcore-hosted-job-{run_id}")
+        super().__init__(run_id, results, turns)
+
+    def _stopped(self) -> bool:
+        return self.stopped.is_set()
 
     def _emit(self, msg) -> None:
         with self.lock:
@@ -329,34 +362,14 @@ class _HostedJob:
             self.turns.pass_on(self.run_id, unless=self.stopped.is_set)
         return self.stopped.is_set()
 
-    def _main(self) -> None:
-        from .tasks import one_line
-
-        turns = self.turns
-        try:
-            if turns is not None:
-                turns.take(self.run_id, unless=self.stopped.is_set)
-            outcome = ("finished", self.fn(self._emit, self._should_stop, *self.args))
-        except BaseException as exc:  # noqa: BLE001 - any failure becomes one line
-            outcome = ("error", f"The run failed: {one_line(exc)}")
-        finally:
-            if turns is not None:
-                turns.give_up(self.run_id)
-        self.flush()
-        self.results.put((self.run_id, "end", outcome))
+    def _work(self) -> tuple[str, object]:
+        return "finished", self.fn(self._emit, self._should_stop, *self.args)
 
     def command(self, cmd: str) -> None:
         """``stop`` (jobs have no pause)."""
         if cmd == "stop":
             self.stopped.set()
-            if self.turns is not None:
-                self.turns.hurry(self.run_id)
-
-    def flush(self) -> None:
-        with self.lock:  # (the put too: a batch never overtakes the one before it)
-            batch, self.outbox = self.outbox, []
-            if batch:
-                self.results.put((self.run_id, "messages", batch))
+            self._hurry()
 
 
 def _warm_up() -> None:
@@ -511,22 +524,19 @@ class RunHosts:
               weights_every: float = 1.0) -> int:
         """Train ``config`` on the least busy host; its messages go to ``sink``. Returns the
         host's index."""
-        if not self.alive:
-            raise RuntimeError("the run hosts have stopped")
-        with self._lock:
-            counts = self._counts()
-            host = min(range(self.hosts), key=counts.__getitem__)
-            self._sinks[run_id] = sink
-            self._host_of[run_id] = host
-        self._commands[host].put(("start", run_id,
-                                  (config.to_dict(), frame_every, float(weights_every))))
-        return host
+        return self._place(run_id, sink, "start",
+                           (config.to_dict(), frame_every, float(weights_every)))
 
     def submit_job(self, run_id: int, fn: Callable, args: tuple, sink: Sink) -> int:
         """Run ``fn(emit, should_stop, *args)`` (a module-level function: it is pickled) on
         the least busy host, taking turns with its runs; ``sink`` gets ``("messages", [msg,
         ...])`` and finally ``("end", (state, result_or_message))``. Returns the host's
         index. :meth:`job_pool` wraps this in the worker pool's contract."""
+        return self._place(run_id, sink, "job", (fn, tuple(args)))
+
+    def _place(self, run_id: int, sink: Sink, command: str, payload) -> int:
+        """Send ``command`` for ``run_id`` to the host with the fewest runs and jobs, whose
+        messages for it go to ``sink``; the host's index."""
         if not self.alive:
             raise RuntimeError("the run hosts have stopped")
         with self._lock:
@@ -534,7 +544,7 @@ class RunHosts:
             host = min(range(self.hosts), key=counts.__getitem__)
             self._sinks[run_id] = sink
             self._host_of[run_id] = host
-        self._commands[host].put(("job", run_id, (fn, tuple(args))))
+        self._commands[host].put((command, run_id, payload))
         return host
 
     def job_pool(self) -> HostJobPool:
@@ -614,13 +624,13 @@ class RunHosts:
         self._thread.join(2.0)
 
 
-class HostJobPool:
+class HostJobPool(TaskSinks):
     """Run hosts with the worker pool's contract (:mod:`pgcore.execution.pool`), for
-    :class:`~pgcore.execution.experiments.Experiment` (``hosts=``): every submitted job starts at
-    once
-    on the least busy host and takes turns there with every other run and job, so all the
-    conditions of an experiment move together from the first second, instead of queueing for
-    one of a few workers. ``workers`` is therefore unbounded (:data:`JOBS_AT_ONCE`).
+    :class:`~pgcore.execution.experiments.Experiment` (``hosts=``): every submitted job
+    starts at once on the least busy host and takes turns there with every other run and
+    job, so all the conditions of an experiment move together from the first second,
+    instead of queueing for one of a few workers. ``workers`` is therefore unbounded
+    (:data:`JOBS_AT_ONCE`).
     ``submit`` returns a :class:`concurrent.futures.Future` that is already running (it
     cannot be cancelled: :meth:`stop` stops a task's jobs) and ends with ``fn``'s result, or
     a :class:`RuntimeError` whose text is the job's one-line failure."""
@@ -628,9 +638,8 @@ class HostJobPool:
     def __init__(self, hosts: RunHosts):
         self.hosts = hosts
         self.broken = False
-        self._lock = threading.Lock()
+        self._init_sinks()
         self._tasks = itertools.count(1)
-        self._sinks: dict[int, Callable[[object], None]] = {}
         self._jobs: dict[int, set[int]] = {}  # task -> its jobs still on the hosts
 
     workers = JOBS_AT_ONCE
@@ -639,18 +648,17 @@ class HostJobPool:
         """A new task whose jobs' messages go to ``sink``; its id."""
         with self._lock:
             task_id = next(self._tasks)
-            self._sinks[task_id] = sink
             self._jobs[task_id] = set()
-        return task_id
+        return self._add_sink(task_id, sink)
 
     def submit(self, task_id: int, fn: Callable, *args) -> Future:
         future: Future = Future()
         future.set_running_or_notify_cancel()
         job_id = self.hosts.new_id()
+        sink = self._sink_of(task_id)
+        if sink is None:
+            raise RuntimeError(f"task {task_id} is not open")
         with self._lock:
-            sink = self._sinks.get(task_id)
-            if sink is None:
-                raise RuntimeError(f"task {task_id} is not open")
             self._jobs[task_id].add(job_id)
 
         def on_message(kind: str, payload) -> None:
@@ -684,34 +692,26 @@ class HostJobPool:
             self.hosts.send(job_id, "stop")
 
     def close(self, task_id: int) -> None:
+        super().close(task_id)
         with self._lock:
-            self._sinks.pop(task_id, None)
             self._jobs.pop(task_id, None)
 
 
-_HOSTS: RunHosts | None = None
-_HOSTS_LOCK = threading.Lock()
+_HOSTS: ProcessWide[RunHosts] = ProcessWide()
 
 
 def run_hosts() -> RunHosts:
     """The process's run hosts (started on first use; replaced if a host died)."""
-    global _HOSTS
-    with _HOSTS_LOCK:
-        if _HOSTS is None or not _HOSTS.alive:
-            old, _HOSTS = _HOSTS, RunHosts()
-            if old is not None:
-                threading.Thread(target=old.shutdown, daemon=True).start()
+    with _HOSTS.lock:
+        if _HOSTS.current is None or not _HOSTS.current.alive:
+            _HOSTS.replace(RunHosts())
             _register_exit_hook()
-        return _HOSTS
+        return _HOSTS.current
 
 
 def shutdown_run_hosts() -> None:
     """End the run hosts (their runs are stopped). Safe to call twice."""
-    global _HOSTS
-    with _HOSTS_LOCK:
-        hosts, _HOSTS = _HOSTS, None
-    if hosts is not None:
-        hosts.shutdown()
+    _HOSTS.shutdown()
 
 
 _EXIT_HOOK: list = []

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 
 from .cores import usable_cores
+from .shared import ProcessWide, TaskSinks
 
 STOP_SLOTS = 4096
 """Stop flags shared with the workers: task ``k`` uses flag ``k % STOP_SLOTS``."""
@@ -128,7 +129,7 @@ def _sigint_ignored():
 _TASK_IDS = itertools.count(1)
 
 
-class WorkerPool:
+class WorkerPool(TaskSinks):
     """The process-wide ``spawn`` pool every process-mode task shares.
 
     Starting a worker means a new Python that imports torch: about 1.5 s of CPU each. So
@@ -148,8 +149,7 @@ class WorkerPool:
         self.executor = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
                                             initargs=(self.queue, self.stops, os.getpid()))
         self.broken = False
-        self._sinks: dict[int, Callable[[object], None]] = {}
-        self._lock = threading.Lock()
+        self._init_sinks()
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._drain, daemon=True,
                                         name="pgcore-worker-pool-drain")
@@ -167,18 +167,8 @@ class WorkerPool:
             self.stops[task_id % STOP_SLOTS] = 0
             self._sinks[task_id] = sink
 
-    def close(self, task_id: int) -> None:
-        """Forget the task's sink (messages still in the pipe are dropped)."""
-        with self._lock:
-            self._sinks.pop(task_id, None)
-
-    unregister = close
-
-    @property
-    def tasks(self) -> int:
-        """Open tasks."""
-        with self._lock:
-            return len(self._sinks)
+    def unregister(self, task_id: int) -> None:
+        self.close(task_id)
 
     def stop(self, task_id: int) -> None:
         """Raise the task's stop flag: its running functions see ``should_stop()`` True."""
@@ -204,8 +194,7 @@ class WorkerPool:
                 continue
             except (EOFError, OSError, ValueError):  # pragma: no cover - queue closed
                 return
-            with self._lock:
-                sink = self._sinks.get(task_id)
+            sink = self._sink_of(task_id)
             if sink is not None:
                 sink(msg)
 
@@ -223,8 +212,7 @@ class WorkerPool:
         self.queue.join_thread()
 
 
-_POOL: WorkerPool | None = None
-_POOL_LOCK = threading.Lock()
+_POOL: ProcessWide[WorkerPool] = ProcessWide()
 
 
 def worker_pool(min_workers: int | None = None) -> WorkerPool:
@@ -235,25 +223,18 @@ def worker_pool(min_workers: int | None = None) -> WorkerPool:
     if that is more (``train --jobs`` may ask for more processes than cores); a smaller pool
     nobody is using is replaced by a big enough one.
     """
-    global _POOL
     size = max(usable_cores(), min_workers or 1)
-    with _POOL_LOCK:
-        old = _POOL
+    with _POOL.lock:
+        old = _POOL.current
         if old is None or old.broken or (old.workers < size and old.tasks == 0):
-            _POOL = WorkerPool(size)
-            if old is not None:
-                threading.Thread(target=old.shutdown, daemon=True).start()
+            _POOL.replace(WorkerPool(size))
             _register_exit_hook()
-        return _POOL
+        return _POOL.current
 
 
 def shutdown_worker_pool() -> None:
     """End the shared pool's workers (running tasks are stopped first). Safe to call twice."""
-    global _POOL
-    with _POOL_LOCK:
-        pool, _POOL = _POOL, None
-    if pool is not None:
-        pool.shutdown()
+    _POOL.shutdown()
 
 
 _EXIT_HOOK = []
@@ -268,7 +249,7 @@ def _register_exit_hook() -> None:
     _EXIT_HOOK.append(True)
 
     def stop_tasks() -> None:
-        pool = _POOL
+        pool = _POOL.current
         if pool is not None:
             pool.stop_everything()
 

@@ -40,6 +40,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import contextmanager
 
+from .shared import ProcessWide, TaskSinks
+
 SYNC_EVERY = 0.1
 """Seconds between a job's round trips to the hub (its messages out, its stop flag back)."""
 POLL_EVERY = 0.1
@@ -315,7 +317,7 @@ def _ray_call(hub, task_id: int, fn: Callable, args: tuple):
 # ----- here ------------------------------------------------------------------------------------
 
 
-class RayPool:
+class RayPool(TaskSinks):
     """:class:`~pgcore.execution.WorkerPool`'s contract on a Ray cluster (see the module
     docstring). ``workers`` is the cluster's CPU count when it connected: the jobs that can
     run at once (more are queued by Ray)."""
@@ -331,9 +333,8 @@ class RayPool:
         self._remote = ray.remote(num_cpus=1, max_retries=0)(_ray_call)
         self.broken = False
         self._ids = itertools.count(1)
-        self._sinks: dict[int, Callable[[object], None]] = {}
+        self._init_sinks()
         self._pending: dict = {}  # ObjectRef -> Future
-        self._lock = threading.Lock()
         self._wake = threading.Event()
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._drain, daemon=True,
@@ -343,20 +344,7 @@ class RayPool:
     # ----- tasks --------------------------------------------------------------------------------
     def open(self, sink: Callable[[object], None]) -> int:
         """A new task id whose messages go to ``sink`` (called in the drain thread)."""
-        task_id = next(self._ids)
-        with self._lock:
-            self._sinks[task_id] = sink
-        return task_id
-
-    def close(self, task_id: int) -> None:
-        """Forget the task's sink (messages not yet delivered are dropped)."""
-        with self._lock:
-            self._sinks.pop(task_id, None)
-
-    @property
-    def tasks(self) -> int:
-        with self._lock:
-            return len(self._sinks)
+        return self._add_sink(next(self._ids), sink)
 
     def stop(self, task_id: int) -> None:
         """The task's jobs see ``should_stop()`` True at their next round trip (~0.1 s); its
@@ -399,8 +387,7 @@ class RayPool:
                 self._fail_pending(exc)
                 return
             for task_id, msg in messages:
-                with self._lock:
-                    sink = self._sinks.get(task_id)
+                sink = self._sink_of(task_id)
                 if sink is not None:
                     try:
                         sink(msg)
@@ -454,8 +441,7 @@ class RayPool:
             self.ray.shutdown()
 
 
-_POOL: RayPool | None = None
-_POOL_LOCK = threading.Lock()
+_POOL: ProcessWide[RayPool] = ProcessWide()
 
 
 def ray_pool(address: str | None = None) -> RayPool:
@@ -463,25 +449,20 @@ def ray_pool(address: str | None = None) -> RayPool:
     use, then kept; a broken one (the cluster went away) is replaced. A process talks to one
     cluster: once connected, ``address`` is only checked (it must be well formed and, for
     ``HOST:PORT``, answer), not followed."""
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is not None and not _POOL.broken:
+    with _POOL.lock:
+        current = _POOL.current
+        if current is not None and not current.broken:
             address = check_address(address)
             if address not in (None, "auto"):
                 _probe(address)
-        else:
-            old, _POOL = _POOL, None
-            if old is not None:
-                old.shutdown(wait=0.0)
-            owns = connect(address)
-            _POOL = RayPool(owns_connection=owns)
-        return _POOL
+        else:  # the old pool (its cluster gone) ends before this process connects again
+            if current is not None:
+                _POOL.current = None
+                current.shutdown(wait=0.0)
+            _POOL.replace(RayPool(owns_connection=connect(address)))
+        return _POOL.current
 
 
 def shutdown_ray_pool() -> None:
     """End the process's Ray pool (its jobs are stopped first). Safe to call twice."""
-    global _POOL
-    with _POOL_LOCK:
-        pool, _POOL = _POOL, None
-    if pool is not None:
-        pool.shutdown()
+    _POOL.shutdown()

@@ -234,6 +234,11 @@ class TaskThread:
                 self.slots.release()
 
 
+def _from_task(name: str, doc: str) -> property:
+    """A read-only property that reads ``name`` off the owner's :class:`TaskThread`."""
+    return property(lambda self: getattr(self._task, name), doc=doc)
+
+
 class TaskOwner:
     """What every task kind reads off its :class:`TaskThread` (``self._task``): mixed into
     :class:`~pgcore.execution.runner.BackgroundRun`,
@@ -246,21 +251,8 @@ class TaskOwner:
         """Wait for the task's thread to end; True if it has."""
         return self._task.join(timeout)
 
-    @property
-    def state(self) -> str:
-        """One of :data:`STATES`."""
-        return self._task.state
-
-    @property
-    def message(self) -> str:
-        """The end message (empty while the task is active)."""
-        return self._task.message
-
-    @property
-    def alive(self) -> bool:
-        return self._task.alive
-
-    @property
-    def stopping(self) -> bool:
-        return self._task.stopping
+    state = _from_task("state", "One of :data:`STATES`.")
+    message = _from_task("message", "The end message (empty while the task is active).")
+    alive = _from_task("alive", "Whether the task's thread is running.")
+    stopping = _from_task("stopping", "Whether a stop was asked for and the task has not ended.")
 

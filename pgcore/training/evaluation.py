@@ -24,8 +24,27 @@ EVAL_SEED_OFFSET = 1_000_003
 from any training seed; every evaluation of a run uses the same start states."""
 
 
+class GreedyFigures:
+    """What a greedy evaluation's episodes add up to, for a record with per-episode
+    ``returns``, ``discounted_returns`` and ``start_values`` (:class:`GreedyEvaluation`, the
+    trainer's :class:`~pgcore.training.events.Evaluation` event)."""
+
+    returns: tuple[float, ...]
+    discounted_returns: tuple[float, ...]
+    start_values: tuple[float, ...]
+
+    @property
+    def mean_return(self) -> float:
+        return mean_return(self.returns)
+
+    @property
+    def bias(self) -> float:
+        """mean (predicted - collected) over the episodes: > 0 is overestimation."""
+        return start_value_bias(self.start_values, self.discounted_returns)
+
+
 @dataclass(frozen=True)
-class GreedyEvaluation:
+class GreedyEvaluation(GreedyFigures):
     """Per episode (each a tuple, one entry per episode): the undiscounted return, the
     discounted return ``sum_t gamma^t r_t`` collected from the start state, and what the agent
     predicted for that start state before acting (:meth:`Agent.predicted_value`: V(s_0), or
@@ -35,14 +54,6 @@ class GreedyEvaluation:
     discounted_returns: tuple[float, ...]
     start_values: tuple[float, ...]
     lengths: tuple[int, ...]
-
-    @property
-    def mean_return(self) -> float:
-        return mean_return(self.returns)
-
-    @property
-    def bias(self) -> float:
-        return start_value_bias(self.start_values, self.discounted_returns)
 
 
 def mean_return(returns) -> float:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .evaluation import mean_return, start_value_bias
+from .evaluation import GreedyFigures
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class Frame:
 
 
 @dataclass(frozen=True)
-class Evaluation:
+class Evaluation(GreedyFigures):
     """A greedy evaluation finished (``eval_every`` env steps or ``eval_every_episodes``
     episodes into the run): :class:`pgcore.training.evaluation.GreedyEvaluation` per-episode
     tuples."""
@@ -94,15 +94,6 @@ class Evaluation:
     """sum_t gamma^t r_t of each greedy episode, from its start state."""
     start_values: tuple[float, ...]
     """What the agent predicted for each start state (V(s_0), or max_a Q(s_0, a))."""
-
-    @property
-    def mean_return(self) -> float:
-        return mean_return(self.returns)
-
-    @property
-    def bias(self) -> float:
-        """mean (predicted - collected) over the episodes: > 0 is overestimation."""
-        return start_value_bias(self.start_values, self.discounted_returns)
 
 
 @dataclass(frozen=True)

@@ -220,6 +220,12 @@ INT_COLUMNS = frozenset({"episode", "length", "env_steps"})
 """Columns that hold whole numbers (stored as float64 like the others; written as integers)."""
 
 
+def _column_view(name: str) -> property:
+    """A read-only property for one column of an :class:`EpisodeHistory` (its ``column``)."""
+    return property(lambda self: self.column(name),
+                    doc=f"The ``{name}`` column (a read-only view, valid until the next append).")
+
+
 class EpisodeHistory:
     """One run's per-episode history: a float64 column per field, a row per finished episode.
 
@@ -371,21 +377,10 @@ class EpisodeHistory:
 
     __getitem__ = column
 
-    @property
-    def returns(self) -> np.ndarray:
-        return self.column("return")
-
-    @property
-    def lengths(self) -> np.ndarray:
-        return self.column("length")
-
-    @property
-    def env_steps(self) -> np.ndarray:
-        return self.column("env_steps")
-
-    @property
-    def wall_seconds(self) -> np.ndarray:
-        return self.column("wall_seconds")
+    returns = _column_view("return")
+    lengths = _column_view("length")
+    env_steps = _column_view("env_steps")
+    wall_seconds = _column_view("wall_seconds")
 
     def arrays(self, columns: Sequence[str] | Mapping[str, str] | None = None
                ) -> dict[str, np.ndarray]:
