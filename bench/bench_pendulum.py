@@ -11,8 +11,7 @@ that reach it) and how many seeds reach -200. The issue's target (issue 10): pgc
 Systems:
 
 * ``pgcore``: ``pgcore.training.config.preset(name, seed=s, max_episodes=None, max_steps=budget)``
-for
-  each of ``--pgcore-presets`` (default ``ppo-pendulum``, the default Pendulum preset),
+  for each of ``--pgcore-presets`` (default ``ppo-pendulum``, the default Pendulum preset),
   trained with ``pgcore.training.trainer.train``; the figures come from the result's per-episode
   ``episode_returns``, ``episode_env_steps`` and ``episode_seconds``.
 * ``sb3-ppo-gsde``: SB3 PPO with the RL Zoo settings (rl-baselines3-zoo ``hyperparams/ppo.yml``,

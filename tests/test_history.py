@@ -1,6 +1,5 @@
 """The run history's database layer (pgcore/store/history.py): the schema, recording and reading
-back,
-concurrent writers (threads and processes on one SQLite file), a restart marking cut-off runs
+back, concurrent writers (threads and processes on one SQLite file), a restart marking cut-off runs
 interrupted, validation of display names and class codes, broken databases as one line, CSV
 export, leaderboards, and the recorder the app uses beside a real background run."""
 

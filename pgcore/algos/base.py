@@ -4,8 +4,7 @@ An algorithm module (``reinforce.py``, ``actor_critic.py``, ``a2c.py``) reads to
 its config fields, its loss and ``update()``, its presets, and at the bottom one
 ``ALGORITHM = Algorithm(...)`` that says everything the rest of pgcore and the app need to
 know: its name and labels, which fields it adds to :class:`~pgcore.training.config.TrainConfig`,
-which
-loop it runs (:data:`LOOPS`), how to build its agent, its live diagnostic panels, its presets.
+which loop it runs (:data:`LOOPS`), how to build its agent, its live diagnostic panels, its presets.
 Nothing outside the module branches on the name.
 """
 

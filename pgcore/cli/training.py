@@ -2,8 +2,7 @@
 output files (episode CSV, JSON summary, checkpoints).
 
 (Not ``train.py``: ``pgcore.cli.train`` is :func:`pgcore.training.trainer.train`, which tests
-replace.)
-"""
+replace.) """
 
 from __future__ import annotations
 

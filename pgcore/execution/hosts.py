@@ -30,8 +30,8 @@ computes: a seed gives the same episodes as in a thread.
 
 ``sink(kind, payload)`` is called in this process's drain thread with, in order:
 ``("events", [Event, ...])`` (a batch of :mod:`pgcore.training.events` events, as the trainer
-emitted
-them; frames come without their image, which the reader draws from ``obs`` when it needs one),
+emitted them; frames come without their image, which the reader draws from ``obs`` when it
+needs one),
 ``("weights", (updates, {name: ndarray}))`` (a copy of the network's ``state_dict``, at most
 every ``weights_every`` seconds, when paused, and at the end), ``("paused", None)`` once the
 run has stopped at its pause point (after everything it emitted before) and finally ``("end",

@@ -14,8 +14,7 @@ plain values). Memory is bounded whatever the run does: episode arrays are cappe
 half is dropped past the cap), per-update statistics are averaged into a fixed number of
 buckets that widen as the run grows (one-step actor-critic emits an update per env step),
 greedy :class:`~pgcore.training.events.Evaluation` s are capped like the episodes, and only the
-latest
-:class:`~pgcore.training.events.Frame` is kept.
+latest :class:`~pgcore.training.events.Frame` is kept.
 
 The network is never read while it is being trained: the training thread itself publishes a
 copy of the weights (between two updates, so never mid-step) at most every

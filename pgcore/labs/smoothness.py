@@ -276,8 +276,7 @@ def greedy_returns(agent, env_id: str, episodes: int, seed: int, envs=None) -> n
     """The returns (episodes,) of the greedy episodes that
     :func:`~pgcore.training.evaluation.evaluate_greedy` plays with run seed ``seed`` (the same start
     seeds, :func:`~pgcore.training.evaluation.evaluation_seeds`, and the same actions), played side
-    by
-    side: one batched forward pass picks the actions of every episode still running, which
+    by side: one batched forward pass picks the actions of every episode still running, which
     makes a few episodes cost little more than one. ``envs`` reuses open environments (at
     least ``episodes`` of them)."""
     from ..rl.envs import make_env

@@ -232,9 +232,8 @@ class EpisodeHistory:
     The columns are :data:`HISTORY_COLUMNS` and then ``extra`` (e.g. ``("entropy",)``).
     Rows are added with :meth:`append` (one episode), :meth:`append_event` (an
     :class:`~pgcore.training.events.EpisodeEnd`) or :meth:`extend` (a batch); :meth:`from_arrays`
-    builds
-    one from columns. Storage grows geometrically; with ``cap`` it holds at most ``cap`` rows:
-    when full, the oldest half is dropped (:attr:`dropped` counts them, :attr:`count` counts
+    builds one from columns. Storage grows geometrically; with ``cap`` it holds at most ``cap``
+    rows: when full, the oldest half is dropped (:attr:`dropped` counts them, :attr:`count` counts
     every episode ever added).
 
     Reading: :meth:`column` (or ``history["return"]``, :attr:`returns`, ...) is a read-only

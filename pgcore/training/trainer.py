@@ -10,8 +10,7 @@ saying what to change, never with a traceback.
 With ``eval_every`` (env steps) or ``eval_every_episodes`` set, the loop pauses at those
 points to play ``eval_episodes`` greedy episodes on a separate environment
 (:func:`pgcore.training.evaluation.evaluate_greedy`) and emits an :class:`Evaluation`. Evaluating
-draws
-no random numbers from the agent and its time is not training time, so a run learns exactly
+draws no random numbers from the agent and its time is not training time, so a run learns exactly
 the same with or without evaluations.
 """
 
