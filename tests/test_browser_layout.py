@@ -24,7 +24,6 @@ being changed on another branch; it is skipped until that branch is merged.
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,18 +47,11 @@ class Page:
 
 
 def app_pages() -> list[Page]:
-    """Every page ``app.py`` passes to ``st.navigation`` (each ``st.Page(HERE / "views" /
-    "<name>.py", title=...)``), with its URL path: the file's name, ``""`` for the default."""
-    pages = []
-    for node in ast.walk(ast.parse((ROOT / "app.py").read_text())):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "Page" and node.args):
-            continue
-        file = node.args[0].right.value if isinstance(node.args[0], ast.BinOp) else None
-        kw = {k.arg: k.value.value for k in node.keywords if isinstance(k.value, ast.Constant)}
-        if isinstance(file, str) and file.endswith(".py") and "title" in kw:
-            pages.append(Page("" if kw.get("default") else file[:-3], kw["title"]))
-    return pages
+    """Every page of the app's navigation (:data:`ui.navigation.SECTIONS`, which ``app.py``
+    passes to ``st.navigation``), with its URL path ("" for the default page)."""
+    from ui.navigation import SECTIONS
+
+    return [Page(e.url_path, e.title) for entries in SECTIONS.values() for e in entries]
 
 
 @dataclass(frozen=True)
@@ -264,7 +256,8 @@ def train_run(scan: Scan, url: str) -> None:
     """A short Train run, paused: the live charts, metrics and downloads. (A budget it
     cannot reach in the test's time, so there is a run to pause.)"""
     page = scan.page
-    scan.open(f"{url}/train?max_episodes=20000", "Train")
+    # the learned-value preset: its run draws every live chart, V(s0) too
+    scan.open(f"{url}/train?preset=reinforce&max_episodes=20000", "Train")
     click_button(page, "Start")
     wait_until(lambda: page.locator('[data-testid="stVegaLiteChart"]').count() >= 4, 90,
                what="the Train page's live charts")

@@ -49,7 +49,7 @@ def test_page_loads_with_bounded_widgets_and_waits_for_run():
     assert at.select_slider(key=f"{KEY}.states").value == sm.DEFAULT_STATES
     assert "10 sizes × 5 directions × 2 agents = 100 perturbed networks" in \
         " ".join(c.value for c in at.caption)
-    assert not at.dataframe and not at.get("vega_lite_chart")
+    assert not at.table and not at.get("vega_lite_chart")
 
 
 def test_run_at_the_defaults_shows_charts_table_verdicts_and_csv():
@@ -57,7 +57,7 @@ def test_run_at_the_defaults_shows_charts_table_verdicts_and_csv():
     at.button(key=f"{KEY}.run").click().run()
     assert not at.exception, at.exception
     assert len(at.get("vega_lite_chart")) == 3  # mean TV, largest TV on a state, returns
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert list(table["size ε"]) == [f"{s:g}" for s in sm.DEFAULT_SIZES]
     assert "π: mean TV" in table and "Q's argmax: flipped (= its TV)" in table
     assert table["return, softmax policy"].iloc[0] == "500"
@@ -74,7 +74,7 @@ def test_run_at_the_defaults_shows_charts_table_verdicts_and_csv():
     assert not at.exception
     assert any('"type":"log"' in c.proto.spec.replace(" ", "")
                for c in at.get("vega_lite_chart"))
-    assert at.dataframe[0].value.equals(table)
+    assert at.table[0].value.equals(table)
 
 
 def test_a_small_run_and_a_stale_run_says_so():
@@ -85,7 +85,7 @@ def test_a_small_run_and_a_stale_run_says_so():
     at.select_slider(key=f"{KEY}.states").set_value(64).run()
     at.button(key=f"{KEY}.run").click().run()
     assert not at.exception, at.exception
-    assert list(at.dataframe[0].value["size ε"]) == ["0.001", "0.003", "0.01", "0.03", "0.1"]
+    assert list(at.table[0].value["size ε"]) == ["0.001", "0.003", "0.01", "0.03", "0.1"]
     assert "along 2 directions by 5 sizes" in " ".join(c.value for c in at.caption)
     at.slider(key=f"{KEY}.directions").set_value(3).run()
     assert any("press **Run** again" in c.value for c in at.caption)

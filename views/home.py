@@ -45,9 +45,11 @@ with left:
             continue  # Home itself
         stop = "" if section.endswith("?") else "."
         st.markdown(f"**{section}{stop}** {STEPS.get(section, '')}")
-        for e in pages:
-            st.page_link(VIEWS / e.file, label=f"{e.title}: {e.blurb}" if e.blurb else e.title,
-                         icon=e.icon)
+        for e in pages:  # the link is the title; what the page does follows as a caption
+            link, what = st.columns(2, vertical_alignment="center")
+            link.page_link(VIEWS / e.file, label=e.title, icon=e.icon)
+            if e.blurb:
+                what.caption(e.blurb)
     st.caption("Everything but the pendulum runs on **CartPole**: keep a pole balanced on a "
                "moving cart, +1 reward per step, at most 500 steps (CartPole-v1).")
 with right:

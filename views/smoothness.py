@@ -16,18 +16,6 @@ DIRECTIONS = (1, 10)
 EPISODES = (1, 10)
 STATE_COUNTS = (64, 128, 256, 512, 1024)
 # Shorter headers for the numbers table, the rest said on hover (it was wider than the page)
-NUMBER_COLUMNS = {
-    "π: largest TV on a state": st.column_config.Column(
-        "π: largest TV", help="The largest total variation on a single state."),
-    "Q's argmax: flipped (= its TV)": st.column_config.Column(
-        "Q's argmax: flipped", help="The share of states whose greedy action changed; for a "
-        "greedy agent that is also the total variation of what it plays."),
-    "return, softmax policy": st.column_config.Column(
-        "return, π", help="Greedy play of the softmax policy: the mean return."),
-    "return, Q-network": st.column_config.Column(
-        "return, Q", help="Greedy play of the Q-network: the mean return."),
-}
-
 st.title("Smoothness", anchor=False)
 st.markdown(
     "A policy gradient improves a policy by small steps in its weights θ, and that only "
@@ -156,8 +144,7 @@ def draw(done: dict, settings: dict) -> None:
     right.caption(sc.gap_sentence(done["q_values"]))
 
     st.subheader("Numbers", anchor=False)
-    st.dataframe(sc.numbers_table(policy, q), hide_index=True, width="stretch",
-                 column_config=NUMBER_COLUMNS)
+    st.table(sc.numbers_table(policy, q), hide_index=True)  # wraps: fits a laptop
     st.caption("Median over directions, with the range in brackets. TV: total variation "
                "between the action distribution before and after, averaged over the states "
                "(mean) or the largest on one state. Flipped: the share of states whose argmax "

@@ -147,7 +147,7 @@ PRESETS = (  # the first is where the Train page starts: the lesson's own starti
            "subtracted. The lesson starts here (its first exercise); our tuned network and "
            "Adam at 1e-3, as in the other defaults.",
            dict(_TUNED, baseline="none"),
-           label="Plain REINFORCE: no baseline (the lesson's start)"),
+           label="Plain REINFORCE (no baseline)"),
     Preset("reinforce", "REINFORCE with a learned value baseline: our tuned default.",
            dict(_TUNED, baseline="value", value_lr=1e-2),
            label="Our default: learned value baseline"),
