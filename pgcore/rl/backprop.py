@@ -1,5 +1,5 @@
-"""Backpropagation by hand, for the actor-critic family's updates (one-step actor-critic, A2C,
-PPO).
+"""Backpropagation by hand: the fast path of the one-step actor-critic's, A2C's, PPO's and
+DQN's updates, tested equal to autograd of each algorithm's ``loss``.
 
 The one-step actor-critic takes a gradient step after *every* environment step, on a batch of
 one; A2C takes one per 128-step rollout and PPO twenty per 512-step rollout. At these sizes the
@@ -12,8 +12,9 @@ calls on the *same memory* as the torch parameters:
 
 * :class:`FlatAdam` moves each Adam parameter group into one flat buffer (the torch
   parameters become views of it) and runs Adam's equations on the whole buffer at once;
-* :func:`layers_of` reads a :class:`torch.nn.Sequential` of ``Linear`` / ``Tanh`` / ``ReLU``
-  as :class:`Dense` layers whose weights and gradients are numpy views of those buffers;
+* the network's layers in numpy (:func:`~pgcore.rl.networks.layers_of`:
+  :class:`~pgcore.rl.networks.Dense` layers whose weights are views of those buffers) get
+  their gradients' views here too;
 * :func:`forward` and :func:`backward` are the chain rule through those layers, written out;
 * where a loss meets the policy, the head supplies log pi(a|s) and H(pi(.|s)) with their
   derivatives with respect to its outputs (:meth:`~pgcore.rl.heads.CategoricalHead.terms`,
@@ -35,7 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import nn
+
+from .networks import Dense, dense, layers_of
 
 _ONE_BLAS_THREAD = []  # set once one_blas_thread() has run in this process
 
@@ -55,59 +57,6 @@ def one_blas_thread() -> None:
 
     threadpool_limits(limits=1, user_api="blas")
     _ONE_BLAS_THREAD.append(True)
-
-
-# ----- the network's layers, as numpy views ---------------------------------------------------
-
-
-@dataclass
-class Dense:
-    """One ``Linear`` layer and the activation after it, on numpy views of the parameters.
-
-    ``weight`` (out, in) and ``bias`` (out,) share memory with the torch parameters, so an
-    optimiser step on either side is seen by the other; ``grad_weight`` and ``grad_bias`` are
-    views of :class:`FlatAdam`'s gradient buffer."""
-
-    weight: np.ndarray  # (out, in)
-    bias: np.ndarray  # (out,)
-    grad_weight: np.ndarray | None  # (out, in)
-    grad_bias: np.ndarray | None  # (out,)
-    activation: str | None  # "tanh", "relu" or None (a linear output)
-
-
-def layers_of(seq: nn.Sequential, grads: dict[int, np.ndarray] | None = None) -> list[Dense]:
-    """The :class:`Dense` layers of ``seq`` (``Linear`` each optionally followed by ``Tanh``
-    or ``ReLU``, as :func:`pgcore.rl.networks.mlp` builds them); ``grads`` maps
-    ``id(parameter)`` to its gradient view (:attr:`FlatAdam.grads`); without it the layers
-    can only act (:func:`apply`)."""
-    layers: list[Dense] = []
-    for module in seq:
-        if isinstance(module, nn.Linear):
-            w, b = module.weight, module.bias
-            gw, gb = (None, None) if grads is None else (grads[id(w)], grads[id(b)])
-            layers.append(Dense(w.detach().numpy(), b.detach().numpy(), gw, gb, None))
-        elif isinstance(module, (nn.Tanh, nn.ReLU)) and layers and layers[-1].activation is None:
-            layers[-1].activation = "tanh" if isinstance(module, nn.Tanh) else "relu"
-        else:
-            raise TypeError(f"no by-hand backward for {type(module).__name__} here")
-    return layers
-
-
-def dense(layer: Dense, x: np.ndarray) -> np.ndarray:
-    """h = act(x W^T + b) for a batch x (B, in) -> (B, out); tanh and relu elementwise."""
-    h = x @ layer.weight.T + layer.bias  # (B, out)
-    if layer.activation == "tanh":
-        np.tanh(h, out=h)
-    elif layer.activation == "relu":
-        np.maximum(h, 0.0, out=h)
-    return h
-
-
-def apply(layers: list[Dense], x: np.ndarray) -> np.ndarray:
-    """y = layers(x) for a batch x (B, in), keeping nothing: acting's forward pass."""
-    for layer in layers:
-        x = dense(layer, x)
-    return x
 
 
 def forward(layers: list[Dense], x: np.ndarray) -> tuple[np.ndarray, list]:

@@ -15,18 +15,75 @@ every row, after what its last layer computes::
 
 ``shared_layers = 0`` gives two fully separate networks (the trunk is the identity); the
 lesson's actor-critic shares one 128-unit layer and gives each head one more 128-unit layer.
+
+One forward pass per backend: in torch, :meth:`PolicyValueNet.forward` (acting calls it
+without autograd); in numpy, :func:`dense` layer by layer on :class:`Dense` views of the same
+parameters' memory (:func:`apply` for acting on a few states; :mod:`pgcore.rl.backprop` keeps
+each layer's input and output for its chain rule).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .backprop import apply, layers_of
+# ----- the same layers in numpy: views of the parameters' memory ---------------------------
+
+
+@dataclass
+class Dense:
+    """One ``Linear`` layer and the activation after it, on numpy views of the parameters.
+
+    ``weight`` (out, in) and ``bias`` (out,) share memory with the torch parameters, so an
+    optimiser step on either side is seen by the other; ``grad_weight`` and ``grad_bias`` are
+    views of :class:`FlatAdam`'s gradient buffer."""
+
+    weight: np.ndarray  # (out, in)
+    bias: np.ndarray  # (out,)
+    grad_weight: np.ndarray | None  # (out, in)
+    grad_bias: np.ndarray | None  # (out,)
+    activation: str | None  # "tanh", "relu" or None (a linear output)
+
+
+def layers_of(seq: nn.Sequential, grads: dict[int, np.ndarray] | None = None) -> list[Dense]:
+    """The :class:`Dense` layers of ``seq`` (``Linear`` each optionally followed by ``Tanh``
+    or ``ReLU``, as :func:`pgcore.rl.networks.mlp` builds them); ``grads`` maps
+    ``id(parameter)`` to its gradient view (:attr:`FlatAdam.grads`); without it the layers
+    can only act (:func:`apply`)."""
+    layers: list[Dense] = []
+    for module in seq:
+        if isinstance(module, nn.Linear):
+            w, b = module.weight, module.bias
+            gw, gb = (None, None) if grads is None else (grads[id(w)], grads[id(b)])
+            layers.append(Dense(w.detach().numpy(), b.detach().numpy(), gw, gb, None))
+        elif isinstance(module, (nn.Tanh, nn.ReLU)) and layers and layers[-1].activation is None:
+            layers[-1].activation = "tanh" if isinstance(module, nn.Tanh) else "relu"
+        else:
+            raise TypeError(f"no by-hand backward for {type(module).__name__} here")
+    return layers
+
+
+def dense(layer: Dense, x: np.ndarray) -> np.ndarray:
+    """h = act(x W^T + b) for a batch x (B, in) -> (B, out); tanh and relu elementwise."""
+    h = x @ layer.weight.T + layer.bias  # (B, out)
+    if layer.activation == "tanh":
+        np.tanh(h, out=h)
+    elif layer.activation == "relu":
+        np.maximum(h, 0.0, out=h)
+    return h
+
+
+def apply(layers: list[Dense], x: np.ndarray) -> np.ndarray:
+    """y = layers(x) for a batch x (B, in), keeping nothing: acting's forward pass."""
+    for layer in layers:
+        x = dense(layer, x)
+    return x
+
 
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
 
@@ -112,16 +169,9 @@ class PolicyValueNet(nn.Module):
 
     @torch.no_grad()
     def act_forward(self, obs: torch.Tensor, with_value: bool = False):
-        """``forward`` without autograd or module overhead, for acting: (outputs, values|None)."""
-        trunk, policy, value = self._plans or self._build_plans()
-        features = self._run(trunk, obs)
-        logits = self._run(policy, features)
-        if self.state_independent is not None:
-            logits = self._append_state_independent(logits)
-        values = None
-        if with_value and value is not None:
-            values = self._run(value, features).squeeze(-1)
-        return logits, values
+        """:meth:`forward` without autograd, for acting: (outputs, values or None; the value
+        head runs only if asked for)."""
+        return self.forward(obs, with_value=with_value)
 
     def numpy_forward(self, obs: np.ndarray, with_value: bool = False):
         """``act_forward`` in numpy, for acting on a few states at a time: (outputs
@@ -173,18 +223,23 @@ class PolicyValueNet(nn.Module):
         if self.value_head is not None:
             nn.init.orthogonal_(self.value_head[-1].weight, gain=1.0)
 
-    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(outputs (B, out_dim), V(s) (B,) or None), with autograd. It runs the same
-        functional plan as :meth:`act_forward` (the layers' own ``F.linear``/activation calls
-        on their own parameters, so outputs and gradients are those of the modules, bit for
-        bit) without ``nn.Module`` call overhead, which costs more than the arithmetic at
-        these sizes (a third of a DQN gradient step)."""
+    def forward(self, obs: torch.Tensor,
+                with_value: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(outputs (B, out_dim), V(s) (B,) or None), with autograd: the network's one torch
+        forward pass (:meth:`act_forward` is this without autograd). It runs a functional plan
+        of the layers' own ``F.linear``/activation calls on their own parameters, so outputs
+        and gradients are those of the modules, bit for bit (:meth:`module_forward`, the
+        reference the tests hold it to), without ``nn.Module`` call overhead, which costs more
+        than the arithmetic at these sizes (a third of a DQN gradient step). ``with_value=False``
+        skips the value head."""
         trunk, policy, value = self._plans or self._build_plans()
         features = self._run(trunk, obs)  # (B, hidden) or (B, obs_dim) without a trunk
         logits = self._run(policy, features)  # (B, out_dim - k)
         if self.state_independent is not None:
             logits = self._append_state_independent(logits)  # (B, out_dim)
-        values = None if value is None else self._run(value, features).squeeze(-1)  # (B,)
+        values = None  # (B,) V(s), from the critic when there is one and it is asked for
+        if with_value and value is not None:
+            values = self._run(value, features).squeeze(-1)
         return logits, values
 
     def module_forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
