@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pgcore.labs import matrix_game as mg
+from pgcore.labs import rps as game
 from ui import board, charts, palette, pendulum_charts
 from ui import dqn_charts as dq
 from ui import experiment_charts as ec
@@ -174,7 +174,7 @@ RACE = ["REINFORCE", "REINFORCE + baseline", "actor-critic", "A2C", "PPO"]
 POLYAK = ["hard copy every 1,000", "Polyak τ = 0.005", "hard copy every 200"]
 ENTROPY = ["β = 0", "β = 0.01"]
 VP = list(vp.RUNNERS)
-KINDS = list(mg.KINDS)
+KINDS = list(game.KINDS)
 PENDULUM = ["PPO, Gaussian policy", "DQN, 5 torque values"]
 CLASS = ["Ada", "Grace", "Alan"]
 
@@ -219,7 +219,7 @@ def every_chart():
     evals = pd.DataFrame({"seed": [0, 0, 1, 1], "episodes": [5, 10, 5, 10],
                           "predicted": [1.0, 9.0, 2.0, 8.0], "collected": [2.0, 7.0, 2.0, 6.0],
                           "eval_return": [9.0, 30.0, 9.0, 30.0]})
-    policy = pd.DataFrame({"step": np.repeat(EP, 3), "hand": np.tile(list(mg.ACTIONS), len(EP)),
+    policy = pd.DataFrame({"step": np.repeat(EP, 3), "hand": np.tile(list(game.ACTIONS), len(EP)),
                            "order": np.tile([0, 1, 2], len(EP)), "p": 1 / 3})
     simplex = pd.DataFrame({"step": np.tile(EP, 2), "policy": np.repeat([rc.CURRENT,
                                                                           rc.AVERAGE], len(EP)),

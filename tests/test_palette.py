@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from pgcore import PRESETS, algos
-from pgcore.labs import matrix_game as mg
+from pgcore.labs import rps as game
 from ui import (
     charts,
     dqn_charts,
@@ -107,7 +107,7 @@ def pages() -> dict[str, dict[str, list]]:
                        "marks": ["475"]},
         "rock-paper-scissors": {
             "lines": [list(rps_charts.LABELS.values()), [rps_charts.CURRENT, rps_charts.AVERAGE]],
-            "marks": [*mg.ACTIONS, palette.TARGET, palette.UNIFORM]},
+            "marks": [*game.ACTIONS, palette.TARGET, palette.UNIFORM]},
         "continuous actions": {"lines": [_pendulum_runs()],
                                "marks": [pendulum_charts.THRESHOLDS[0][1]]},
         "train: returns": {"lines": [["100-episode average"]],
