@@ -192,7 +192,7 @@ def apptest_page_rerun(n: int, reps: int) -> float:
     try:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
         at.run()
-        at.switch_page("views/train.py").run()
+        at.switch_page("views/reinforce/train.py").run()
         at.button(key="ctl.start").click().run()
         if at.exception:
             raise RuntimeError(f"the Train page failed: {at.exception}")
@@ -235,7 +235,7 @@ def apptest_rate(algo: str, seconds: float) -> float | None:
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
-    at.switch_page("views/train.py").run()
+    at.switch_page("views/reinforce/train.py").run()
     at.radio(key="cfg.algo").set_value(algo).run()
     at.number_input(key="cfg.max_episodes").set_value(20_000).run()
     at.button(key="ctl.start").click().run()

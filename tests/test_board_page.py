@@ -1,7 +1,7 @@
-"""The Class board page (views/board.py, ui/board.py) inside the app's router under AppTest:
-joining a class (names validated, escaped), a Train run recorded and shown on its class's board
-and not on another's, the teacher view behind its key, and a broken database shown as one
-line while the Train page keeps training. Every test uses its own tmp_path database."""
+"""The Class board page (views/classroom/board.py, ui/board.py) inside the app's router under
+AppTest: joining a class (names validated, escaped), a Train run recorded and shown on its
+class's board and not on another's, the teacher view behind its key, and a broken database
+shown as one line while the Train page keeps training. Every test uses its own tmp_path database."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from pgcore.execution import stop_all
 from ui import board
 
 APP = str(ROOT / "app.py")
-PAGE = "views/board.py"
+PAGE = "views/classroom/board.py"
 TIMEOUT = 60
 
 
@@ -62,7 +62,7 @@ def join(at: AppTest, name: str, code: str) -> None:
 
 
 def train(at: AppTest, budget: int) -> None:
-    go(at, "views/train.py")
+    go(at, "views/reinforce/train.py")
     at.radio(key="cfg.algo").set_value("reinforce").run()
     at.number_input(key="cfg.max_episodes").set_value(budget).run()
     at.button(key="ctl.start").click().run()
@@ -92,7 +92,7 @@ def test_the_router_lists_the_board_after_train():
     from ui import navigation
 
     files = [e.file for e in navigation.entries()]  # the router's pages, in its order
-    assert files.index("train.py") < files.index("board.py")
+    assert files.index("reinforce/train.py") < files.index("classroom/board.py")
     assert "navigation.SECTIONS" in (ROOT / "app.py").read_text()
 
 
@@ -136,7 +136,7 @@ def test_a_train_run_is_recorded_and_shown_to_its_class_only(db):
 
 
 def test_an_anonymous_run_is_recorded_under_no_class(db):
-    at = app("views/train.py")
+    at = app("views/reinforce/train.py")
     train(at, budget=10)
     store = board.recorder().store()
     assert wait_for(lambda: [r.status for r in store.runs(None)] == ["finished"], at)

@@ -24,7 +24,6 @@ being changed on another branch; it is skipped until that branch is merged.
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,18 +47,11 @@ class Page:
 
 
 def app_pages() -> list[Page]:
-    """Every page ``app.py`` passes to ``st.navigation`` (each ``st.Page(HERE / "views" /
-    "<name>.py", title=...)``), with its URL path: the file's name, ``""`` for the default."""
-    pages = []
-    for node in ast.walk(ast.parse((ROOT / "app.py").read_text())):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "Page" and node.args):
-            continue
-        file = node.args[0].right.value if isinstance(node.args[0], ast.BinOp) else None
-        kw = {k.arg: k.value.value for k in node.keywords if isinstance(k.value, ast.Constant)}
-        if isinstance(file, str) and file.endswith(".py") and "title" in kw:
-            pages.append(Page("" if kw.get("default") else file[:-3], kw["title"]))
-    return pages
+    """Every page ``app.py`` passes to ``st.navigation`` (``ui.navigation``'s entries), with
+    its URL path (``""`` for the default page)."""
+    from ui import navigation
+
+    return [Page(e.url_path, e.title) for e in navigation.entries()]
 
 
 @dataclass(frozen=True)

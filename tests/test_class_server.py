@@ -27,7 +27,7 @@ def test_a_train_page_run_trains_in_a_host_process(monkeypatch):
     from ui import state
 
     try:
-        at = app("views/train.py")
+        at = app("views/reinforce/train.py")
         hosts = state.training_hosts()
         assert hosts is not None and hosts.alive  # started with the first page
         started = []  # the runs the hosts were given
@@ -95,12 +95,14 @@ def test_the_community_cloud_entry_point_runs_the_same_app():
     there as from app.py."""
     from streamlit.testing.v1 import AppTest
 
+    from ui import navigation
+
     at = AppTest.from_file(str(ROOT / "cloud" / "streamlit_app.py"), default_timeout=60)
     at.run()
     assert not at.exception and at.title[0].value == "Policy Gradient Lab"
     for page, title in (("theory", "Theory"), ("train", "Train an agent"),
                         ("board", "Class board")):
-        at.switch_page(f"../views/{page}.py")
+        at.switch_page(f"../views/{navigation.page(page).file}")
         at.run()
         assert not at.exception, page
         assert at.title[0].value == title

@@ -35,6 +35,7 @@ from pgcore.execution.experiments import (
 )
 from pgcore.training.config import preset
 from ui import dqn_charts as dq
+from ui import navigation
 from ui.verdicts import evidence
 
 TIMEOUT = 60
@@ -54,7 +55,7 @@ def inline(monkeypatch):
 
 
 def page(name: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "views" / f"{name}.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(navigation.page(name).path), default_timeout=TIMEOUT)
     at.run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]

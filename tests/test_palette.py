@@ -58,11 +58,11 @@ def _assigned(path: str, *names: str):
 
 
 def _betas() -> list[str]:
-    return [f"β = {b:g}" for b in _assigned("views/entropy.py", "BETAS")]
+    return [f"β = {b:g}" for b in _assigned("views/actor_critic/entropy.py", "BETAS")]
 
 
 def _pendulum_runs() -> list[str]:
-    """The Continuous actions page's run names (views/pendulum.py: series_name)."""
+    """The Continuous actions page's run names (views/why/pendulum.py: series_name)."""
     names = []
     for preset in pendulum_charts.pendulum_presets():
         title = algos.get(PRESETS[preset].values["algo"]).title
@@ -80,19 +80,20 @@ def pages() -> dict[str, dict[str, list]]:
     labelled rules, reference bands, points, the thin per-episode noise and stacked areas,
     told apart from everything else on the page by colour (their words, width or place say
     the rest)."""
-    none, value = _assigned("views/baseline.py", "NONE", "VALUE")
-    frozen, no_target = _assigned("views/dqn_target.py", "FROZEN", "NONE")
-    hard, polyak, hard200 = _assigned("views/dqn_polyak.py", "HARD_1000", "POLYAK", "HARD_200")
-    plain, double = _assigned("views/dqn_overestimation.py", "PLAIN", "DOUBLE")
+    none, value = _assigned("views/actor_critic/baseline.py", "NONE", "VALUE")
+    frozen, no_target = _assigned("views/value/dqn_target.py", "FROZEN", "NONE")
+    hard, polyak, hard200 = _assigned("views/value/dqn_polyak.py", "HARD_1000", "POLYAK",
+                                      "HARD_200")
+    plain, double = _assigned("views/value/dqn_overestimation.py", "PLAIN", "DOUBLE")
     out = {
         "baseline": {"lines": [[none, value]], "marks": RULES_195_475},
-        "race": {"lines": [list(_assigned("views/race.py", "RUNNERS"))],
+        "race": {"lines": [list(_assigned("views/actor_critic/race.py", "RUNNERS"))],
                  "marks": ["finish line: 475"]},
-        "seeds & variance": {"lines": [list(_assigned("views/seeds_variance.py",
+        "seeds & variance": {"lines": [list(_assigned("views/reinforce/seeds_variance.py",
                                                       "LABELS").values())],
                              "marks": [*RULES_195_475, charts.REF_LEGEND, "one seed"]},
         "value vs policy": {"lines": [list(value_policy.RUNNERS)], "marks": ["195", "475"]},
-        "gradient variance": {"lines": [list(_assigned("views/gradient_variance.py",
+        "gradient variance": {"lines": [list(_assigned("views/reinforce/gradient_variance.py",
                                                        "SHORT").values())], "marks": []},
         # seeds 0-5 (the default 3, the most 10): six colours, then the colours come round
         # again with other dashes (test_seeds_follow_their_own_ordered_scheme)

@@ -1,4 +1,4 @@
-"""The Continuous actions page (views/pendulum.py) inside the app's router under AppTest: it
+"""The Continuous actions page (views/why/pendulum.py) inside the app's router under AppTest: it
 renders with bounded widgets and only Pendulum policy-gradient presets, Start trains in the
 background and draws episodes, the pendulum with the policy's torque and sigma, bad session
 values give one-line messages; and the pure helpers behind it: the Pendulum frame and torque
@@ -38,7 +38,7 @@ from pgcore.training.render import (
 from ui import pendulum_charts as pc
 
 APP = str(ROOT / "app.py")
-PAGE = "views/pendulum.py"
+PAGE = "views/why/pendulum.py"
 TIMEOUT = 60
 KEY = "pend"
 
@@ -118,7 +118,7 @@ def test_the_router_lists_the_page_under_why_a_policy():
 
     why = next(pages for section, pages in navigation.SECTIONS.items()
                if section.endswith("Why a policy?"))
-    assert ("pendulum.py", "Continuous actions") in [(e.file, e.title) for e in why]
+    assert ("why/pendulum.py", "Continuous actions") in [(e.file, e.title) for e in why]
 
 
 def test_start_trains_live_with_frame_torque_overlay_and_sigma():

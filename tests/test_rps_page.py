@@ -1,4 +1,4 @@
-"""The rock-paper-scissors page (views/rps.py) under AppTest: it loads, Run plays both
+"""The rock-paper-scissors page (views/why/rps.py) under AppTest: it loads, Run plays both
 learners and shows charts, the numbers table and the verdicts, and the CSV holds the
 records; and the pure helpers behind it (ui/rps_charts.py)."""
 
@@ -23,7 +23,7 @@ KEY = "exp.rps"
 
 
 def page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "views" / "rps.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "views" / "why" / "rps.py"), default_timeout=TIMEOUT)
     at.run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]

@@ -1,4 +1,4 @@
-"""The Smoothness page (views/smoothness.py) under AppTest: it loads, Run perturbs both
+"""The Smoothness page (views/why/smoothness.py) under AppTest: it loads, Run perturbs both
 trained agents and shows the charts, the numbers table, the verdicts and the CSV; and the
 pure helpers behind it (ui/smoothness_charts.py) on hand-made curves."""
 
@@ -24,7 +24,7 @@ KEY = "exp.smooth"
 
 
 def page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "views" / "smoothness.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "views" / "why" / "smoothness.py"), default_timeout=TIMEOUT)
     at.run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]

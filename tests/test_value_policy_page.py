@@ -411,7 +411,8 @@ def inline(monkeypatch):
 def _page():
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "views" / "value_vs_policy.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "views" / "value" / "value_vs_policy.py"),
+                           default_timeout=TIMEOUT)
     at.run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]

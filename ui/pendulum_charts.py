@@ -1,6 +1,6 @@
 """The Continuous actions page's helpers: which presets it offers, the numbers, the charts and
 the frame with the torque drawn on it. Nothing here imports streamlit (the tests call these
-functions directly); the page (``views/pendulum.py``) only lays them out.
+functions directly); the page (``views/why/pendulum.py``) only lays them out.
 
 The charts follow ``ui/charts.py``: authored in altair once per shape (``lru_cache``), then
 refilled with a small, downsampled Arrow table on every refresh.

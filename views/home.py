@@ -1,12 +1,10 @@
 """Home: what the app teaches, in the lesson's order, and how to use it in two minutes."""
 
-from pathlib import Path
-
 import streamlit as st
 
 from ui import navigation
 
-VIEWS = Path(__file__).resolve().parent  # pages linked by their file: right from any entry point
+PAGES = {e.url_path: e.path for e in navigation.entries()}  # linked by file, from any entry point
 
 STEPS = {  # what each numbered section of the menu is about, in our words
     "1 · Why a policy?":
@@ -46,7 +44,7 @@ with left:
         stop = "" if section.endswith("?") else "."
         st.markdown(f"**{section}{stop}** {STEPS.get(section, '')}")
         for e in pages:
-            st.page_link(VIEWS / e.file, label=f"{e.title}: {e.blurb}" if e.blurb else e.title,
+            st.page_link(e.path, label=f"{e.title}: {e.blurb}" if e.blurb else e.title,
                          icon=e.icon)
     st.caption("Everything but the pendulum runs on **CartPole**: keep a pole balanced on a "
                "moving cart, +1 reward per step, at most 500 steps (CartPole-v1).")
@@ -70,8 +68,8 @@ with right:
 """
         )
     c1, c2 = st.columns(2)
-    c1.page_link(VIEWS / "train.py", label="Start training", icon=":material/monitoring:")
-    c2.page_link(VIEWS / "theory.py", label="Read the theory", icon=":material/menu_book:")
+    c1.page_link(PAGES["train"], label="Start training", icon=":material/monitoring:")
+    c2.page_link(PAGES["theory"], label="Read the theory", icon=":material/menu_book:")
 
 st.divider()
 a, b, c = st.columns(3, gap="large")
