@@ -115,25 +115,26 @@ def synthetic_run(n_episodes: int, updates_per_episode: int = 100, seed: int = 0
 
 def refresh_once(holder, run) -> None:
     """What the live fragment computes for one refresh (all but Streamlit's marshalling)."""
-    from ui import charts, live
+    from ui import train
+    from ui.charts import live
 
     snap = run.snapshot()
-    charts.returns_spec(snap)
-    charts.diagnostics_specs(snap)
-    charts.value_spec(snap)
+    live.returns_spec(snap)
+    live.diagnostics_specs(snap)
+    live.value_spec(snap)
     holder.reached.clear()  # measure the threshold search every time, not its cache
-    live.first_reached(holder, snap, 195.0)
-    live.first_reached(holder, snap, 475.0)
-    live.metrics_html(snap, holder)
+    train.first_reached(holder, snap, 195.0)
+    train.first_reached(holder, snap, 475.0)
+    train.metrics_html(snap, holder)
     holder._frame_cache = None  # a new frame every refresh, as while training
-    live.frame_jpeg(holder, snap.frame)
-    live.policy_html(live.head_of("CartPole-v1"), ("left", "right"), snap.frame.probs,
+    train.frame_jpeg(holder, snap.frame)
+    train.policy_html(train.head_of("CartPole-v1"), ("left", "right"), snap.frame.probs,
                      snap.frame.value)
 
 
 def _refresh_row(n: int, reps: int) -> list[str]:
     from pgcore import EpisodeEnd
-    from ui import charts
+    from ui.charts import live
     from ui.state import RunHolder
 
     log(f"refresh: building {n:,} episodes of history")
@@ -155,9 +156,9 @@ def _refresh_row(n: int, reps: int) -> list[str]:
 
     refresh_once(holder, run)  # warm the altair templates (built once per chart shape)
     snap = run.snapshot()
-    points = (charts.spec_points(charts.returns_spec(snap))
-              + sum(charts.spec_points(s) for s in charts.diagnostics_specs(snap))
-              + charts.spec_points(charts.value_spec(snap)))
+    points = (live.spec_points(live.returns_spec(snap))
+              + sum(live.spec_points(s) for s in live.diagnostics_specs(snap))
+              + live.spec_points(live.value_spec(snap)))
     return [f"{n:,}", f"{median_ms(snap_only, reps):.2f}", f"{median_ms(full, reps):.2f}",
             f"{points:,}", f"{len(snap.updates['update']):,} of {snap.update_count:,}"]
 

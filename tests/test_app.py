@@ -354,7 +354,7 @@ def test_lesson_actor_critic_shows_the_collapse_note():
 
 
 def test_the_frame_caption_never_counts_past_the_budget():
-    from ui.live import frame_caption
+    from ui.train import frame_caption
 
     assert frame_caption(1_000, 17, 1_000) == "the policy playing: episode 1,000, step 17"
     assert frame_caption(1_001, 3, 1_000) == "the policy playing: finished after 1,000 episodes"
@@ -442,27 +442,27 @@ def _snapshot_with(n_episodes: int, updates_per_episode: int = 3):
 
 def test_chart_rolling_stats_match_pgcore_metrics():
     from pgcore.training import metrics
-    from ui import charts
+    from ui.charts import live
 
     x = np.random.default_rng(1).integers(8, 500, size=777).astype(float)
-    mean, std = charts.rolling_mean_std(x, 100)
+    mean, std = live.rolling_mean_std(x, 100)
     assert np.allclose(mean, metrics.moving_average(x, 100))
     assert np.allclose(std, metrics.rolling_std(x, 100), atol=1e-6)
 
 
 def test_charts_send_a_bounded_number_of_points():
-    from ui import charts
+    from ui.charts import live
 
     snap = _snapshot_with(20_000)
-    returns = charts.returns_spec(snap)
-    assert charts.spec_points(returns) <= charts.MAX_POINTS
+    returns = live.returns_spec(snap)
+    assert live.spec_points(returns) <= live.MAX_POINTS
     table = returns["datasets"]["returns"]
     assert table.column("x").to_pylist()[-1] == 20_000  # the last episode is always there
-    for spec in charts.diagnostics_specs(snap):
-        assert charts.spec_points(spec) <= charts.SMALL_POINTS
-    assert charts.spec_points(charts.value_spec(snap)) <= 2 * charts.SMALL_POINTS
+    for spec in live.diagnostics_specs(snap):
+        assert live.spec_points(spec) <= live.SMALL_POINTS
+    assert live.spec_points(live.value_spec(snap)) <= 2 * live.SMALL_POINTS
     # the moving average is computed on the full history, then sampled
-    full = charts.rolling_mean_std(snap.episodes["episode_return"], 100)[0]
+    full = live.rolling_mean_std(snap.episodes["episode_return"], 100)[0]
     assert np.isclose(table.column("avg").to_pylist()[-1], full[-1], rtol=1e-5)
 
 
@@ -528,9 +528,9 @@ def test_returns_chart_keeps_its_threshold_rules():
     datasets being put in (they used to be dropped with the template's own datasets)."""
     import json
 
-    from ui import charts
+    from ui.charts import live
 
-    spec = charts._with_data(charts._returns_template(100, 500.0, 100, False), returns=[])
+    spec = live._with_data(live._returns_template(100, 500.0, 100, False), returns=[])
     assert list(spec["datasets"]) == ["returns"]
     text = json.dumps(spec)
     assert "475: CartPole-v1 solved" in text and "195: CartPole-v0 solved" in text

@@ -48,12 +48,12 @@ def test_a_train_page_run_trains_in_a_host_process(monkeypatch):
 
 
 def test_the_refresh_interval_follows_the_load(monkeypatch):
-    from ui import live
+    from ui import train
 
     monkeypatch.setattr("ui.state.server_cores", lambda: 2)
     for n, expected in ((0, 0.5), (2, 0.5), (4, 1.0), (8, 2.0), (30, 3.0)):
         monkeypatch.setattr("pgcore.execution.live_tasks", lambda n=n: [object()] * n)
-        assert live.refresh_seconds() == pytest.approx(expected), n
+        assert train.refresh_seconds() == pytest.approx(expected), n
 
 
 def test_sessions_fit_the_memory_budget(monkeypatch):

@@ -1,6 +1,6 @@
 """The DQN exercise pages (target network, hard copy or Polyak, overestimation): each renders,
 runs a tiny experiment and shows its charts and numbers; and the pure helpers behind them
-(ui/dqn_charts.py) on hand-built data.
+(ui/dqn_exercises.py) on hand-built data.
 
 The experiments run inline (``PGLAB_EXPERIMENT_MODE=inline``), as in test_experiment_pages.py;
 AppTest cannot fire ``run_every``, so the tests call ``at.run()`` in a loop.
@@ -34,7 +34,7 @@ from pgcore.execution.experiments import (
     RunView,
 )
 from pgcore.training.config import preset
-from ui import dqn_charts as dq
+from ui import dqn_exercises as dq
 from ui import navigation
 from ui.verdicts import evidence
 

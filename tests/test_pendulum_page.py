@@ -2,7 +2,7 @@
 renders with bounded widgets and only Pendulum policy-gradient presets, Start trains in the
 background and draws episodes, the pendulum with the policy's torque and sigma, bad session
 values give one-line messages; and the pure helpers behind it: the Pendulum frame and torque
-overlay (pgcore/training/render.py) and the page's numbers and charts (ui/pendulum_charts.py)."""
+overlay (pgcore/training/render.py) and the page's numbers and charts (ui/pendulum.py)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from pgcore.training.render import (
     torque_angles,
     torque_overlay,
 )
-from ui import pendulum_charts as pc
+from ui import pendulum as pc
 
 APP = str(ROOT / "app.py")
 PAGE = "views/why/pendulum.py"
@@ -331,7 +331,7 @@ def test_frame_choice_reads_the_argmax_torque_of_a_binned_q_head():
     assert pc.frame_torque(frame) is None and _mean_pixels(pc.frame_image(frame)).sum() > 100
 
 
-# ----- ui/pendulum_charts.py ------------------------------------------------------------------
+# ----- ui/pendulum.py ------------------------------------------------------------------
 
 
 def test_presets_are_the_registrys_pendulum_ones_ppo_first():

@@ -1,6 +1,6 @@
 """The rock-paper-scissors page (views/why/rps.py) under AppTest: it loads, Run plays both
 learners and shows charts, the numbers table and the verdicts, and the CSV holds the
-records; and the pure helpers behind it (ui/rps_charts.py)."""
+records; and the pure helpers behind it (ui/rps.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pgcore.labs import rps as game
-from ui import rps_charts as rc
+from ui import rps as rc
 
 TIMEOUT = 60
 KEY = "exp.rps"

@@ -33,7 +33,7 @@ from pgcore.store import history
 from pgcore.store.history import CHALLENGES, HistoryError, Recorder, RunRecord, RunStore
 from pgcore.training.metrics import CARTPOLE_V1_SOLVED, moving_average
 
-from . import palette
+from .charts import palette
 
 NAME_KEY = "board.name"
 CLASS_KEY = "board.class"
@@ -235,7 +235,7 @@ def curve_frame(records: list[RunRecord], latest_only: bool = True,
 
 def curves_chart(frame: pd.DataFrame) -> alt.LayerChart:
     """Everyone's 100-episode averages on one chart, with the 475 rule. Learners are names the
-    palette does not know: ``ui.palette`` spreads them over its colours and dashes by name,
+    palette does not know: ``ui.charts.palette`` spreads them over its colours and dashes by name,
     so a learner keeps its look when others join."""
     learners = list(dict.fromkeys(frame["learner"])) if len(frame) else []
     legend = palette.legend(learners, orient="right")

@@ -11,7 +11,7 @@ import pandas as pd
 from pgcore.execution.experiments import ExperimentSnapshot
 from pgcore.training.metrics import across_seed_stats, final_average, summarize
 
-from .experiment_charts import smoothed
+from .charts.experiments import smoothed
 from .experiment_controls import job_label
 from .verdicts import DOES_NOT_HOLD, HOLDS, PARTLY, TOO_EARLY, Verdict, evidence, judge
 

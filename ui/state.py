@@ -131,7 +131,7 @@ class RunHolder(PageTask):
         self.preset: str | None = None  # the preset the settings started from (a label)
         self.summary: str | None = None  # the run in words, as the settings said at its Start
         self.recording = None  # the run's pgcore.store.history.Recording (None: not recorded)
-        self.refresh_every: float | None = None  # the live panel's interval (ui.live)
+        self.refresh_every: float | None = None  # the live panel's interval (ui.train)
 
     @property
     def run(self) -> BackgroundRun | None:

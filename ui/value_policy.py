@@ -26,7 +26,7 @@ from pgcore.execution.experiments import ExperimentSnapshot, RunView
 from pgcore.rl.heads import joint_actions
 from pgcore.training.metrics import across_seed_stats, moving_average, summarize
 
-from . import palette
+from .charts import palette
 from .experiment_summary import censored_median, fmt
 from .verdicts import (
     DOES_NOT_HOLD,
@@ -777,7 +777,7 @@ def curves_chart(data: pd.DataFrame, order: list[str], title: str, y_title: str,
                  thresholds: bool = True, height: int = 340, y_type: str = "linear",
                  y_ticks: list[float] | None = None) -> alt.LayerChart:
     """Mean line and ± 1 std band per algorithm against env steps, each algorithm in its
-    colour and dash from ``ui.palette``, with the 195 and 475 criteria as labelled rules."""
+    colour and dash from ``ui.charts.palette``, with the 195 and 475 criteria as labelled rules."""
     if y_type == "log" and y_domain is not None and min(y_domain) <= 0:
         raise ValueError(f"a log axis needs a positive domain, got {y_domain}")
     color = palette.color("algorithm", order)

@@ -9,7 +9,7 @@ from pgcore import default_config
 from pgcore.execution.experiments import Job
 from ui import experiment_controls as controls
 from ui import links, style
-from ui.experiment_charts import race_chart, race_data
+from ui.charts.experiments import race_chart, race_data
 from ui.experiment_reference import reference_bands, reference_caption
 from ui.experiment_summary import fmt
 

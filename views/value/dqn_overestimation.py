@@ -6,10 +6,10 @@ import streamlit as st
 
 from pgcore.execution.experiments import grid
 from pgcore.training.config import preset
-from ui import dqn_charts as dq
+from ui import dqn_exercises as dq
 from ui import experiment_controls as controls
 from ui import links, style
-from ui.experiment_charts import x_max_of
+from ui.charts.experiments import x_max_of
 from ui.state import server_cores
 from ui.verdicts import evidence
 

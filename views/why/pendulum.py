@@ -7,8 +7,8 @@ from pgcore import PRESETS, algos
 from pgcore.execution import ACTIVE_STATES
 from pgcore.execution.runner import BackgroundRun
 from ui import links, state, style
-from ui import pendulum_charts as pc
-from ui.live import end_note
+from ui import pendulum as pc
+from ui.train import end_note
 from ui.verdicts import PARTLY, Verdict
 
 KEY = "pend"

@@ -8,7 +8,7 @@ import streamlit as st
 from pgcore.labs import rps as game
 from ui import experiment_controls as controls
 from ui import links, style
-from ui import rps_charts as rc
+from ui import rps as rc
 
 KEY = "exp.rps"
 STEPS = (1_000, 2_000, 4_000, 6_000, 8_000, 10_000)

@@ -14,13 +14,13 @@ from pgcore.execution.experiments import ExperimentSnapshot
 from pgcore.training.metrics import CARTPOLE_V0_SOLVED, CARTPOLE_V1_SOLVED, across_seed_stats
 
 from . import palette
-from .charts import REF_COLOR, REF_LEGEND, reference_layers, rolling_mean_std, sample_index
+from .live import REF_COLOR, REF_LEGEND, reference_layers, rolling_mean_std, sample_index
 
 CURVE_POINTS = 250
 """Points per curve sent to the browser on each refresh."""
 THRESHOLDS = ((CARTPOLE_V0_SOLVED, "195: CartPole-v0 criterion"),
               (CARTPOLE_V1_SOLVED, "475: CartPole-v1 criterion"))
-"""(y, label) of the labelled rules, each in its look from ``ui.palette``."""
+"""(y, label) of the labelled rules, each in its look from ``palette``."""
 BAND_LABEL = "mean ± 1 std across seeds"
 
 
@@ -149,7 +149,7 @@ def groups_band_chart(data: pd.DataFrame, x_max: int, title: str, y_title: str,
                       height: int = 300, reference: pd.DataFrame | None = None
                       ) -> alt.LayerChart:
     """Several settings on one chart: per setting a mean line and a ± 1 std band (across
-    seeds), each setting in its own colour and dash (``ui.palette``: the same whatever order
+    seeds), each setting in its own colour and dash (``palette``: the same whatever order
     the settings come in). ``data``: episode, mean, lo, hi, group. ``reference``: typical-run
     bands (x, lo, mid, hi, group) drawn faintly in their group's colour."""
     x_scale = alt.Scale(domain=[0, x_max], nice=False)
@@ -188,7 +188,7 @@ V1 = "475 (CartPole-v1 criterion)"
 
 def strip_chart(rows: pd.DataFrame, budget: int, height: int = 130) -> alt.VConcatChart:
     """Episodes to each threshold per seed, one strip per setting (in its colour from
-    ``ui.palette``); a seed that never got there is drawn as a cross at the budget ("not
+    ``palette``); a seed that never got there is drawn as a cross at the budget ("not
     reached")."""
     long = []
     for _, r in rows.iterrows():
@@ -246,7 +246,7 @@ def race_data(snap: ExperimentSnapshot, window: int = 20, max_points: int = CURV
 def race_chart(data: pd.DataFrame, x_field: str, x_title: str, order: list[str],
                height: int = 320, reference: pd.DataFrame | None = None) -> alt.LayerChart:
     """Each algorithm's smoothed return against ``x_field``, in its colour and dash from
-    ``ui.palette``; with ``reference`` (x, lo, mid, hi, algorithm), faint typical-run bands in
+    ``palette``; with ``reference`` (x, lo, mid, hi, algorithm), faint typical-run bands in
     each algorithm's colour, clipped to the range the live runs have covered so far (so they
     do not squash the live curves)."""
     y_scale = alt.Scale(domain=[0, 520], nice=False)

@@ -24,8 +24,8 @@ import pandas as pd
 from pgcore.execution.experiments import ExperimentSnapshot, Job, RunView
 from pgcore.training.metrics import CARTPOLE_V1_SOLVED, moving_average
 
-from . import palette
-from .charts import sample_index
+from .charts import palette
+from .charts.live import sample_index
 from .verdicts import DOES_NOT_HOLD, HOLDS, PARTLY, TOO_EARLY, Evidence, Verdict, judge
 
 WINDOW = 100
@@ -214,7 +214,8 @@ def q_curves(snap: ExperimentSnapshot, label: str,
 
 
 def _seed_color(seeds: Sequence[str]) -> alt.Color:
-    """Seeds in their own ordered colours (``ui.palette``: seed 0 the same on every chart)."""
+    """Seeds in their own ordered colours (``ui.charts.palette``: seed 0 the same on every
+    chart)."""
     return palette.color("seed", seeds)
 
 
@@ -701,7 +702,7 @@ def binned_trace(trace: pd.DataFrame, max_points: int = CURVE_POINTS) -> pd.Data
 def distance_chart(trace: pd.DataFrame, title: str, order: Sequence[str], subtitle: str = "",
                    points: bool = False, height: int = 260) -> alt.Chart:
     """Target distance against env steps, each setting in its colour and dash from
-    ``ui.palette``."""
+    ``ui.charts.palette``."""
     enc = dict(color=palette.color("setting", order),
                strokeDash=palette.stroke_dash("setting", order))
     x_scale = (alt.Scale(domain=[int(trace["env_steps"].min()), int(trace["env_steps"].max())],
@@ -740,7 +741,7 @@ def eval_frame(snap: ExperimentSnapshot, label: str) -> pd.DataFrame:
 def eval_chart(evals: pd.DataFrame, x_max: int, title: str, y_max: float | None = None,
                height: int = 300) -> alt.LayerChart:
     """Predicted start value (red, dashed) against the discounted return collected (blue,
-    solid) over training episodes, in their looks from ``ui.palette``: each seed faint, the
+    solid) over training episodes, in their looks from ``ui.charts.palette``: each seed faint, the
     mean across seeds bold with a point per evaluation."""
     long = evals.melt(id_vars=["seed", "episodes"], value_vars=["predicted", "collected"],
                       var_name="series", value_name="value") if len(evals) else \

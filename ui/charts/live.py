@@ -32,7 +32,7 @@ SMALL_POINTS = 250
 """Points per series on the small diagnostic charts (each is ~250 px wide)."""
 WINDOW = 100
 THRESHOLDS = ((195.0, "195: CartPole-v0 solved"), (475.0, "475: CartPole-v1 solved"))
-"""(y, label) of the labelled rules; each is drawn in its condition's look (``ui.palette``)."""
+"""(y, label) of the labelled rules; each is drawn in its condition's look (``palette``)."""
 
 AVERAGE_COLOR = palette.style(palette.AVERAGE).color
 """A run's own line (its moving average; the diagnostic panels)."""
@@ -194,7 +194,7 @@ def reference_layers(data, x: alt.X, y_scale, y_title: str, color, opacity: floa
                      extra_tips: tuple = ()) -> list:
     """A typical-run band behind a chart (columns ``x``, ``lo``, ``mid``, ``hi``; see
     ``ui.reference``): a faint area from ``lo`` to ``hi`` and a dashed median (the reference
-    look's dash, ``ui.palette``), clipped to the plot. ``data``: a frame or
+    look's dash, ``palette``), clipped to the plot. ``data``: a frame or
     ``alt.NamedData``; ``color``: a colour string, or an ``alt.Color`` channel when each band
     takes its series' colour."""
     fixed = isinstance(color, str)
@@ -223,7 +223,7 @@ def returns_chart(x_max: int, y_max: float | None = 500.0, window: int = WINDOW,
     mid, hi) of typical runs go behind. With ``evaluations`` (the episodes per greedy
     evaluation), a point per evaluation at its mean and a thin rule from its lowest to its
     highest return go on top (named dataset ``evaluations``: x, steps, mean, lo, hi). Every
-    part is drawn in its look from ``ui.palette``."""
+    part is drawn in its look from ``palette``."""
     x = alt.X("x:Q", title="episode", scale=alt.Scale(domain=[0, x_max], nice=False),
               axis=palette.axis())
     y_scale = (alt.Scale(domain=[0, y_max * 1.04], nice=False) if y_max
@@ -338,7 +338,7 @@ def updates_data(snap: RunSnapshot, panels: tuple, max_points: int = SMALL_POINT
 def update_chart(field: str, title: str, scale: str, x_max: int, height: int = 120,
                  y_domain: tuple[float, float] | None = None) -> alt.Chart:
     """One small line chart (named dataset ``updates``) of an update statistic. A log axis
-    labels its powers of ten in plain numbers (``ui.palette.log_axis``); the values at or below
+    labels its powers of ten in plain numbers (``palette.log_axis``); the values at or below
     0 it cannot place are gaps (:func:`updates_data`)."""
     if y_domain is not None:
         y_scale = alt.Scale(domain=list(y_domain), nice=False)

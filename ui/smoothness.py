@@ -17,9 +17,9 @@ import pandas as pd
 from pgcore.labs.smoothness import Curve
 from pgcore.training.metrics import CARTPOLE_V1_SOLVED
 
-from . import palette
-from .dqn_charts import median_range, range_text
-from .palette import decades
+from .charts import palette
+from .charts.palette import decades
+from .dqn_exercises import median_range, range_text
 from .verdicts import DOES_NOT_HOLD, HOLDS, PARTLY, TOO_EARLY, Verdict, with_evidence
 
 POLICY_NAME, Q_NAME = "softmax policy (A2C)", "Q-network (DQN)"
@@ -30,7 +30,7 @@ PI_ARGMAX = "argmax of π (A2C)"
 Q_ARGMAX = "argmax of Q (DQN)"
 SERIES = (PI, PI_ARGMAX, Q_ARGMAX)
 AGENTS = (POLICY_NAME, Q_NAME)
-"""The charts' series and agents in legend order; their looks come from ``ui.palette`` (A2C's
+"""The charts' series and agents in legend order; their looks come from ``ui.charts.palette`` (A2C's
 policy is A2C's blue, DQN's Q-network DQN's red, on every page)."""
 
 FLIP_LEVEL = 0.05
@@ -125,7 +125,7 @@ def _x(sizes: Sequence[float]) -> alt.X:
 def _band_layers(data: pd.DataFrame, by: str, names: Sequence[str], x: alt.X, y: alt.Y,
                  fmt: str) -> list:
     """A faint min-max band and a median line with a point per size, per ``by`` value, each
-    in its colour and dash from ``ui.palette`` (the legend's swatches show both)."""
+    in its colour and dash from ``ui.charts.palette`` (the legend's swatches show both)."""
     color = palette.color(by, names)
     base = alt.Chart(data)
     band = base.mark_area(opacity=0.15).encode(x=x, y=alt.Y("lo:Q"), y2="hi:Q", color=color,

@@ -16,8 +16,8 @@ import pandas as pd
 
 from pgcore.labs import rps as game
 
-from . import palette
-from .dqn_charts import median_range, range_text
+from .charts import palette
+from .dqn_exercises import median_range, range_text
 from .verdicts import DOES_NOT_HOLD, HOLDS, PARTLY, Verdict, with_evidence
 
 Results = Mapping[str, Sequence[game.Records]]
@@ -27,7 +27,7 @@ LABELS = {PG: "policy gradient (softmax π)", GREEDY: "greedy on Q (ε = 0)"}
 """How the page names each learner."""
 CURRENT, AVERAGE = palette.CURRENT, palette.TIME_AVERAGE
 """The two policies of a match; each learner, hand and policy is drawn in its look from
-``ui.palette`` (the softmax learner in the policy gradients' blue, the greedy one in DQN's
+``ui.charts.palette`` (the softmax learner in the policy gradients' blue, the greedy one in DQN's
 red, the time average dark and dashed)."""
 TARGET = game.TARGET_EXPLOITABILITY
 LAPS_TO_CYCLE = 1.0

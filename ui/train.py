@@ -25,8 +25,9 @@ from pgcore.rl.envs import env_spec
 from pgcore.training.checkpoint import checkpoint_bytes
 from pgcore.training.metrics import episodes_to_threshold, write_csv
 
-from . import charts, style
 from . import reference as typical
+from . import style
+from .charts import live
 from .state import RunHolder, WatchResult
 from .widgets import changed_settings, describe_run, preset_record
 
@@ -264,12 +265,12 @@ def chart_specs(holder: RunHolder, snap: RunSnapshot, reference: str | None) -> 
     cached = getattr(holder, "_specs_cache", None)
     if cached is not None and cached[0] == key:
         return cached[1]
-    band = (typical.episode_band_arrow(reference, charts.WINDOW)
+    band = (typical.episode_band_arrow(reference, live.WINDOW)
             if reference is not None else None)
-    value = charts.value_spec(snap)
-    specs = {"returns": style.for_screen(charts.returns_spec(snap, reference=band)),
+    value = live.value_spec(snap)
+    specs = {"returns": style.for_screen(live.returns_spec(snap, reference=band)),
              "value": None if value is None else style.for_screen(value),
-             "diagnostics": [style.for_screen(s) for s in charts.diagnostics_specs(snap)]}
+             "diagnostics": [style.for_screen(s) for s in live.diagnostics_specs(snap)]}
     holder._specs_cache = (key, specs)
     return specs
 
@@ -292,7 +293,7 @@ def draw_panel(holder: RunHolder, snap: RunSnapshot, pool: SlotPool,
 
     specs = chart_specs(holder, snap, reference)
     st.vega_lite_chart(specs["returns"], width="stretch")
-    greedy = charts.evaluation_caption(snap)
+    greedy = live.evaluation_caption(snap)
     if greedy is not None:
         st.caption(greedy)
 
@@ -419,7 +420,7 @@ def reference_ui(config) -> str | None:
     if on:
         whose = "these settings" if exact else \
             "this algorithm's default settings (yours differ)"
-        right.caption(typical.band_caption([group], charts.WINDOW, whose))
+        right.caption(typical.band_caption([group], live.WINDOW, whose))
     return group.label if on else None
 
 
