@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from pgcore.labs import rps as game
+from pgcore.labs import value_policy as value_lab
 from ui import board, pendulum
 from ui import dqn_exercises as dq
 from ui import rps as rc
@@ -174,7 +175,7 @@ BASELINE = ["no baseline", "learned value baseline"]
 RACE = ["REINFORCE", "REINFORCE + baseline", "actor-critic", "A2C", "PPO"]
 POLYAK = ["hard copy every 1,000", "Polyak τ = 0.005", "hard copy every 200"]
 ENTROPY = ["β = 0", "β = 0.01"]
-VP = list(vp.RUNNERS)
+VP = list(value_lab.RUNNERS)
 KINDS = list(game.KINDS)
 PENDULUM = ["PPO, Gaussian policy", "DQN, 5 torque values"]
 CLASS = ["Ada", "Grace", "Alan"]

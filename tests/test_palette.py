@@ -15,12 +15,12 @@ import pytest
 
 from pgcore import PRESETS, algos
 from pgcore.labs import rps as game
+from pgcore.labs import value_policy as value_lab
 from ui import (
     dqn_exercises,
     pendulum,
     rps,
     smoothness,
-    value_policy,
 )
 from ui.charts import experiments, live, palette
 from ui.charts.palette import contrast, style, styles
@@ -90,7 +90,7 @@ def pages() -> dict[str, dict[str, list]]:
         "seeds & variance": {"lines": [list(_assigned("views/reinforce/seeds_variance.py",
                                                       "LABELS").values())],
                              "marks": [*RULES_195_475, live.REF_LEGEND, "one seed"]},
-        "value vs policy": {"lines": [list(value_policy.RUNNERS)], "marks": ["195", "475"]},
+        "value vs policy": {"lines": [list(value_lab.RUNNERS)], "marks": ["195", "475"]},
         "gradient variance": {"lines": [list(_assigned("views/reinforce/gradient_variance.py",
                                                        "SHORT").values())], "marks": []},
         # seeds 0-5 (the default 3, the most 10): six colours, then the colours come round

@@ -16,6 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pgcore.labs import rps as game
+from pgcore.labs import stats
 from ui import rps as rc
 
 TIMEOUT = 60
@@ -126,9 +127,9 @@ def test_frames_for_the_charts(small):
 def _pg(average: list[float], late: float, laps: float) -> dict:
     finals = [{"average_exploitability": a} for a in average]
     return {"finals": finals, "seeds": len(average), "steps": 4000,
-            "average_exploitability": rc.median_range(average),
-            "late_exploitability": rc.median_range([late] * len(average)),
-            "laps": rc.median_range([laps] * len(average))}
+            "average_exploitability": stats.median_range(average),
+            "late_exploitability": stats.median_range([late] * len(average)),
+            "laps": stats.median_range([laps] * len(average))}
 
 
 def test_verdicts_follow_the_numbers():

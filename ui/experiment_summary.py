@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from pgcore.execution.experiments import ExperimentSnapshot
+from pgcore.labs.stats import censored_median
 from pgcore.training.metrics import across_seed_stats, final_average, summarize
 
 from .charts.experiments import smoothed
@@ -90,18 +91,6 @@ SPREAD_CLAIM = ("runs of plain REINFORCE that differ only in their seed end far 
 CLEARLY = 2.0
 """A spread across seeds at least this many times the other's (and 10 return units more)
 counts as clearly larger."""
-
-
-def censored_median(values) -> float:
-    """The median with a missing value (a seed that never got there) counted as infinite, so
-    it is ``inf`` when most seeds did not get there; NaN without values.
-
-    >>> censored_median([100, None, 300]), censored_median([100, None, None])
-    (300.0, inf)
-    """
-    if not values:
-        return float("nan")
-    return float(np.median([np.inf if v is None or pd.isna(v) else v for v in values]))
 
 
 def _median_text(values) -> str:

@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from pgcore.labs import rps as game
+from pgcore.labs.stats import median_range
 
 from .charts import palette
-from .dqn_exercises import median_range, range_text
+from .dqn_exercises import range_text
 from .verdicts import DOES_NOT_HOLD, HOLDS, PARTLY, Verdict, with_evidence
 
 Results = Mapping[str, Sequence[game.Records]]

@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 
 from pgcore.labs.smoothness import Curve
+from pgcore.labs.stats import median_range
 from pgcore.training.metrics import CARTPOLE_V1_SOLVED
 
 from .charts import palette
 from .charts.palette import decades
-from .dqn_exercises import median_range, range_text
+from .dqn_exercises import range_text
 from .verdicts import DOES_NOT_HOLD, HOLDS, PARTLY, TOO_EARLY, Verdict, with_evidence
 
 POLICY_NAME, Q_NAME = "softmax policy (A2C)", "Q-network (DQN)"

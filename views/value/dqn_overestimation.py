@@ -5,6 +5,7 @@ it predicted for each start state with the discounted return it then collected."
 import streamlit as st
 
 from pgcore.execution.experiments import grid
+from pgcore.labs import dqn_exercises as lab
 from pgcore.training.config import preset
 from ui import dqn_exercises as dq
 from ui import experiment_controls as controls
@@ -47,7 +48,7 @@ with st.container(border=True):
                "when the agents learn well). You can switch pages meanwhile.")
     link.finish()
 
-controls.controls_ui(KEY, lambda: dq.seed_major(grid({
+controls.controls_ui(KEY, lambda: lab.seed_major(grid({
     label: preset(name, max_episodes=episodes, eval_every_episodes=EVAL_EVERY,
                   eval_episodes=EVAL_EPISODES) for label, name in PRESETS.items()}, seeds)),
     what=f"{n_runs} runs ({len(seeds)} seeds x 2 settings)")
@@ -88,7 +89,7 @@ def draw(snap) -> None:
                f"seeds ({n} seed{'s' if n != 1 else ''})."
                + (" With 2 seeds the t-interval is very wide (its multiplier is 12.7)."
                   if n == 2 else "")
-               + f" A perfect agent shows a bias of about +{100 - dq.CEILING:.1f}: its Q "
+               + f" A perfect agent shows a bias of about +{100 - lab.CEILING:.1f}: its Q "
                "counts on beyond the 500-step limit, the collected return stops there.")
 
     with st.container(border=True):
@@ -97,7 +98,7 @@ def draw(snap) -> None:
                       dq.hug_claim(nums[PLAIN], nums[DOUBLE], diff, span, ev)):
             st.markdown(claim.markdown())
         plain_bias = nums[PLAIN]["bias"]["mean"]
-        copies = dq.copies_numbers(snap, PLAIN)
+        copies = lab.copies_numbers(snap, PLAIN)
         if (ev.complete and plain_bias is not None and plain_bias < 0
                 and copies["copies"]["median"] is not None):
             st.caption(

@@ -4,6 +4,7 @@ a copy every step (C = 1, no target network at all), on the same seeds."""
 import streamlit as st
 
 from pgcore.execution.experiments import grid
+from pgcore.labs import dqn_exercises as lab
 from pgcore.training.config import preset
 from ui import dqn_exercises as dq
 from ui import experiment_controls as controls
@@ -37,7 +38,7 @@ with st.container(border=True):
                "pages meanwhile.")
     link.finish()
 
-controls.controls_ui(KEY, lambda: dq.seed_major(grid({
+controls.controls_ui(KEY, lambda: lab.seed_major(grid({
     label: preset(name, max_episodes=episodes) for label, name in PRESETS.items()}, seeds)),
     what=f"{n_runs} runs ({len(seeds)} seeds x 2 settings)")
 
@@ -45,8 +46,8 @@ controls.controls_ui(KEY, lambda: dq.seed_major(grid({
 def draw(snap) -> None:
     controls.status_ui(snap)
     x_max = x_max_of(snap)
-    q_top = dq.q_top(snap)
-    numbers = {label: dq.target_numbers(snap, label) for label in snap.labels}
+    q_top = lab.q_top(snap)
+    numbers = {label: lab.target_numbers(snap, label) for label in snap.labels}
     for label in snap.labels:
         left, right = st.columns(2, gap="medium")
         style.chart(left, dq.return_chart(dq.return_curves(snap, label), x_max, label),
@@ -72,7 +73,7 @@ def draw(snap) -> None:
         for claim in (dq.parks_claim(stable, ev.of([FROZEN])),
                       dq.collapse_claim(broken, stable, ev), dq.q_claim(broken, stable, ev)):
             st.markdown(claim.markdown())
-    copies = dq.copies_numbers(snap, FROZEN)
+    copies = lab.copies_numbers(snap, FROZEN)
     if copies["copies"]["median"]:
         st.caption(
             "Why a frozen target is slow: between two copies the online network only fits "
