@@ -129,12 +129,13 @@ def refresh_once(holder, run) -> None:
     holder._frame_cache = None  # a new frame every refresh, as while training
     train.frame_jpeg(holder, snap.frame)
     train.policy_html(train.head_of("CartPole-v1"), ("left", "right"), snap.frame.probs,
-                     snap.frame.value)
+                      snap.frame.value)
 
 
 def _refresh_row(n: int, reps: int) -> list[str]:
     from pgcore import EpisodeEnd
     from ui.charts import live
+    from ui.charts.specs import spec_points
     from ui.state import RunHolder
 
     log(f"refresh: building {n:,} episodes of history")
@@ -156,9 +157,9 @@ def _refresh_row(n: int, reps: int) -> list[str]:
 
     refresh_once(holder, run)  # warm the altair templates (built once per chart shape)
     snap = run.snapshot()
-    points = (live.spec_points(live.returns_spec(snap))
-              + sum(live.spec_points(s) for s in live.diagnostics_specs(snap))
-              + live.spec_points(live.value_spec(snap)))
+    points = (spec_points(live.returns_spec(snap))
+              + sum(spec_points(s) for s in live.diagnostics_specs(snap))
+              + spec_points(live.value_spec(snap)))
     return [f"{n:,}", f"{median_ms(snap_only, reps):.2f}", f"{median_ms(full, reps):.2f}",
             f"{points:,}", f"{len(snap.updates['update']):,} of {snap.update_count:,}"]
 

@@ -442,27 +442,28 @@ def _snapshot_with(n_episodes: int, updates_per_episode: int = 3):
 
 def test_chart_rolling_stats_match_pgcore_metrics():
     from pgcore.training import metrics
-    from ui.charts import live
+    from ui.charts import curves
 
     x = np.random.default_rng(1).integers(8, 500, size=777).astype(float)
-    mean, std = live.rolling_mean_std(x, 100)
+    mean, std = curves.rolling_mean_std(x, 100)
     assert np.allclose(mean, metrics.moving_average(x, 100))
     assert np.allclose(std, metrics.rolling_std(x, 100), atol=1e-6)
 
 
 def test_charts_send_a_bounded_number_of_points():
-    from ui.charts import live
+    from ui.charts import curves, live
+    from ui.charts.specs import spec_points
 
     snap = _snapshot_with(20_000)
     returns = live.returns_spec(snap)
-    assert live.spec_points(returns) <= live.MAX_POINTS
+    assert spec_points(returns) <= live.MAX_POINTS
     table = returns["datasets"]["returns"]
     assert table.column("x").to_pylist()[-1] == 20_000  # the last episode is always there
     for spec in live.diagnostics_specs(snap):
-        assert live.spec_points(spec) <= live.SMALL_POINTS
-    assert live.spec_points(live.value_spec(snap)) <= 2 * live.SMALL_POINTS
+        assert spec_points(spec) <= live.SMALL_POINTS
+    assert spec_points(live.value_spec(snap)) <= 2 * live.SMALL_POINTS
     # the moving average is computed on the full history, then sampled
-    full = live.rolling_mean_std(snap.episodes["episode_return"], 100)[0]
+    full = curves.rolling_mean_std(snap.episodes["episode_return"], 100)[0]
     assert np.isclose(table.column("avg").to_pylist()[-1], full[-1], rtol=1e-5)
 
 
@@ -529,8 +530,9 @@ def test_returns_chart_keeps_its_threshold_rules():
     import json
 
     from ui.charts import live
+    from ui.charts.specs import with_data
 
-    spec = live._with_data(live._returns_template(100, 500.0, 100, False), returns=[])
+    spec = with_data(live._returns_template(100, 500.0, 100, False), returns=[])
     assert list(spec["datasets"]) == ["returns"]
     text = json.dumps(spec)
     assert "475: CartPole-v1 solved" in text and "195: CartPole-v0 solved" in text

@@ -228,7 +228,7 @@ def test_final_and_best_and_median_range():
     assert lab.final_and_best([]) == (None, None)
     assert lab.final_and_best([10.0, 30.0]) == (20.0, 20.0)  # shorter than the window
     assert stats.median_range([3, None, 1, float("nan"), 2]) == {"median": 2.0, "lo": 1.0,
-                                                              "hi": 3.0, "n": 3}
+                                                                 "hi": 3.0, "n": 3}
     assert dq.range_text(stats.median_range([1, 2, 3])) == "2 (1 – 3)"
     assert dq.range_text(stats.median_range([])) == "–"
 
@@ -378,7 +378,7 @@ def test_equivalent_period():
     c, p = lab.equivalent_period(math.sqrt(400), math.sqrt(200), math.sqrt(1000))  # sqrt(C)
     assert c == pytest.approx(400) and p == pytest.approx(0.5)
     assert lab.equivalent_period(1.0, 2.0, 1.5) == (None, pytest.approx(math.log(0.75)
-                                                                         / math.log(5)))
+                                                                          / math.log(5)))
     assert lab.equivalent_period(None, 1.0, 2.0) == (None, None)
 
 

@@ -25,7 +25,7 @@ from pgcore.labs.stats import median_range, t_interval
 from pgcore.training.metrics import CARTPOLE_V1_SOLVED, moving_average
 
 from .charts import palette
-from .charts.live import sample_index
+from .charts.curves import sample_index
 from .verdicts import DOES_NOT_HOLD, HOLDS, PARTLY, TOO_EARLY, Evidence, Verdict, judge
 
 CURVE_POINTS = 300

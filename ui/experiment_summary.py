@@ -12,7 +12,7 @@ from pgcore.execution.experiments import ExperimentSnapshot
 from pgcore.labs.stats import censored_median
 from pgcore.training.metrics import across_seed_stats, final_average, summarize
 
-from .charts.experiments import smoothed
+from .charts.curves import smoothed
 from .experiment_controls import job_label
 from .verdicts import DOES_NOT_HOLD, HOLDS, PARTLY, TOO_EARLY, Verdict, evidence, judge
 

@@ -25,6 +25,8 @@ from pgcore.rl.heads import LOG_STD_INIT
 from pgcore.training.config import preset
 
 from .charts import live, palette
+from .charts.curves import rolling_mean_std, run_x_max, sample_index
+from .charts.specs import with_data
 
 ENV_ID = "Pendulum-v1"
 DEFAULT_PRESET = "ppo-pendulum"
@@ -279,16 +281,10 @@ def frame_jpeg(frame, cache: dict | None = None) -> bytes | None:
 THRESHOLDS = ((GOOD_RETURN, f"{GOOD_RETURN:.0f}: swings up and stays up"),)
 
 
-def _x_max(snap: RunSnapshot) -> int:
-    budget = snap.config.max_episodes or 0
-    return int(max(budget, 10)) if budget >= snap.episode_count else \
-        live.nice_ceil(snap.episode_count)
-
-
 @lru_cache(maxsize=16)
 def _returns_template(x_max: int) -> str:
     chart = live.returns_chart(x_max, y_max=None, window=WINDOW, thresholds=THRESHOLDS,
-                                 height=320)
+                               height=320)
     return json.dumps(chart.to_dict())
 
 
@@ -296,14 +292,13 @@ def returns_spec(snap: RunSnapshot) -> dict:
     """Return per episode, its 100-episode average and +- 1 rolling std (the Train page's
     chart, ``ui.charts.live.returns_chart``), with a rule at :data:`GOOD_RETURN` instead of
     CartPole's thresholds and a y axis that fits Pendulum's negative returns."""
-    return live._with_data(_returns_template(_x_max(snap)),
-                             returns=live.returns_data(snap, WINDOW))
+    return with_data(_returns_template(run_x_max(snap)), returns=live.returns_data(snap, WINDOW))
 
 
 def std_data(snap: RunSnapshot, dim: int = 1,
              max_points: int = live.SMALL_POINTS) -> pa.Table:
     x, sigma = std_history(snap, dim)
-    idx = live.sample_index(len(x), max_points)
+    idx = sample_index(len(x), max_points)
     return pa.table({"x": x[idx].astype(np.float32), "std": sigma[idx].astype(np.float32)})
 
 
@@ -328,10 +323,7 @@ def _std_template(x_max: int) -> str:
 def std_spec(snap: RunSnapshot, dim: int = 1) -> dict:
     """sigma of the Gaussian policy against episodes (:func:`std_history`): it starts at
     exp(LOG_STD_INIT) and shrinks as the policy commits to its torques."""
-    spec = json.loads(_std_template(_x_max(snap)))
-    live._inline(spec, spec.pop("datasets", {}) or {})
-    spec["datasets"] = {"std": std_data(snap, dim)}
-    return spec
+    return with_data(_std_template(run_x_max(snap)), std=std_data(snap, dim))
 
 
 def compare_data(runs: dict[str, RunSnapshot], window: int = WINDOW,
@@ -340,8 +332,8 @@ def compare_data(runs: dict[str, RunSnapshot], window: int = WINDOW,
     xs, ys, names = [], [], []
     for name, snap in runs.items():
         ep = snap.episodes
-        idx = live.sample_index(len(ep["episode_return"]), max_points)
-        mean, _ = live.rolling_mean_std(ep["episode_return"], window, idx)
+        idx = sample_index(len(ep["episode_return"]), max_points)
+        mean, _ = rolling_mean_std(ep["episode_return"], window, idx)
         xs.append(ep["env_steps"][idx].astype(np.int64))
         ys.append(mean.astype(np.float32))
         names += [name] * len(idx)
@@ -371,7 +363,5 @@ def _compare_template(names: tuple[str, ...], x_max: int) -> str:
 def compare_spec(runs: dict[str, RunSnapshot], budget_steps: int) -> dict:
     """The runs' 100-episode averages against env steps on one chart (the policy gradient and
     the value-based alternative), the x axis fixed to ``budget_steps``."""
-    spec = json.loads(_compare_template(tuple(runs), int(max(budget_steps, 10))))
-    live._inline(spec, spec.pop("datasets", {}) or {})
-    spec["datasets"] = {"compare": compare_data(runs)}
-    return spec
+    return with_data(_compare_template(tuple(runs), int(max(budget_steps, 10))),
+                     compare=compare_data(runs))

@@ -14,7 +14,8 @@ from pgcore.execution.experiments import ExperimentSnapshot
 from pgcore.training.metrics import CARTPOLE_V0_SOLVED, CARTPOLE_V1_SOLVED, across_seed_stats
 
 from . import palette
-from .live import REF_COLOR, REF_LEGEND, reference_layers, rolling_mean_std, sample_index
+from .curves import sample_index, smoothed
+from .live import REF_COLOR, REF_LEGEND, reference_layers
 
 CURVE_POINTS = 250
 """Points per curve sent to the browser on each refresh."""
@@ -25,13 +26,6 @@ BAND_LABEL = "mean ± 1 std across seeds"
 
 
 # ----- chart data -----------------------------------------------------------------------------
-
-
-def smoothed(x: np.ndarray, window: int) -> np.ndarray:
-    """Trailing moving average over the last ``min(i + 1, window)`` values."""
-    if window <= 1 or len(x) == 0:
-        return np.asarray(x, dtype=np.float64)
-    return rolling_mean_std(x, window)[0]
 
 
 def seed_curves(snap: ExperimentSnapshot, label: str, column: str = "return",

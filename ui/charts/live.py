@@ -1,15 +1,13 @@
-"""Live charts: authored in altair once, refilled with fresh data on every refresh.
+"""One run's live charts: the return per episode with its moving average, the typical-run
+band and the greedy evaluations (the Train page; the Continuous actions page draws the same
+chart), the algorithm's update diagnostics, and the critic's V(s₀) against the return it
+predicts.
 
-Building an altair chart object costs 10-60 ms (schema objects, deep copies, validation),
-too much to do several times every half second. So each chart is written in altair with a
-*named* dataset, converted to a Vega-Lite dict once per shape (``lru_cache``), and every
-refresh only attaches a small, downsampled data frame to a copy of that dict (well under a
-millisecond). Streamlit sends the frame as Arrow and the browser swaps the data in place.
-
-Every chart sends a bounded number of points however long the run (altair/Vega-Lite re-send
-all of a chart's data on every refresh). Moving averages and rolling deviations are computed
-over the *full* history first and only then sampled, so downsampling never changes what the
-curves say. Nothing here imports streamlit: the benchmark times these functions directly.
+Each is authored in altair once per shape and refilled with a small, downsampled Arrow table
+on every refresh (:mod:`ui.charts.specs`); moving averages and rolling deviations are computed
+over the *full* history first and only then sampled (:mod:`ui.charts.curves`), so every chart
+sends a bounded number of points however long the run. Nothing here imports streamlit: the
+benchmark times these functions directly.
 """
 
 from __future__ import annotations
@@ -25,6 +23,8 @@ import pyarrow as pa
 from pgcore.execution.runner import RunSnapshot
 
 from . import palette
+from .curves import rolling_mean_std, run_x_max, sample_index
+from .specs import with_data
 
 MAX_POINTS = 800
 """Points per series on the main returns chart (about one per pixel of its width)."""
@@ -55,87 +55,6 @@ G_LABEL = "return collected (discounted)"
 
 
 # ----- data helpers ---------------------------------------------------------------------------
-
-
-def sample_index(n: int, max_points: int = MAX_POINTS) -> np.ndarray:
-    """At most ``max_points`` evenly spread indices into ``range(n)``, first and last included.
-
-    >>> sample_index(5, 10).tolist()
-    [0, 1, 2, 3, 4]
-    >>> sample_index(10, 4).tolist()
-    [0, 3, 6, 9]
-    """
-    if n <= max_points:
-        return np.arange(n)
-    return np.unique(np.linspace(0, n - 1, max_points).round().astype(np.int64))
-
-
-def rolling_mean_std(x: np.ndarray, window: int = WINDOW,
-                     at: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Trailing mean and (population) std over the last ``min(i + 1, window)`` values, at
-    the indices ``at`` (all by default): prefix sums, O(n) then O(len(at)). The same windows
-    as ``pgcore.training.metrics.moving_average`` / ``rolling_std`` (a test checks they agree).
-
-    >>> m, s = rolling_mean_std(np.array([1.0, 3.0, 3.0, 5.0]), window=2)
-    >>> m.tolist(), s.tolist()
-    ([1.0, 2.0, 3.0, 4.0], [0.0, 1.0, 0.0, 1.0])
-    """
-    x = np.asarray(x, dtype=np.float64)
-    at = np.arange(len(x)) if at is None else np.asarray(at, dtype=np.int64)
-    c1 = np.concatenate([[0.0], np.cumsum(x)])
-    c2 = np.concatenate([[0.0], np.cumsum(x * x)])
-    hi = at + 1
-    lo = np.maximum(0, hi - window)
-    k = hi - lo
-    mean = (c1[hi] - c1[lo]) / k
-    var = np.maximum((c2[hi] - c2[lo]) / k - mean * mean, 0.0)
-    return mean, np.sqrt(var)
-
-
-def nice_ceil(n: float) -> int:
-    """The smallest 1, 2 or 5 times a power of ten that is >= n (at least 10).
-
-    >>> [nice_ceil(x) for x in (3, 10, 11, 260, 5001)]
-    [10, 10, 20, 500, 10000]
-    """
-    n = max(float(n), 10.0)
-    base = 10 ** int(np.floor(np.log10(n)))
-    for m in (1, 2, 5, 10):
-        if m * base >= n:
-            return int(m * base)
-    return int(10 * base)  # pragma: no cover
-
-
-def _x_max(snap: RunSnapshot) -> int:
-    """The x-axis end: the episode budget, so the axis does not jump while the run grows (and
-    each chart's template is built once); without one, a round number past the data."""
-    budget = snap.config.max_episodes or 0
-    if budget >= snap.episode_count:
-        return int(max(budget, 10))
-    return nice_ceil(snap.episode_count)
-
-
-def _with_data(template: str, **datasets: pa.Table) -> dict:
-    """The template's spec with ``datasets`` as its named data. Small constant data the
-    template itself carries (the threshold rules) is moved inline into its layers first, so
-    it survives and the chart's named datasets are only the live ones."""
-    spec = json.loads(template)
-    _inline(spec, spec.pop("datasets", {}) or {})
-    spec["datasets"] = datasets
-    return spec
-
-
-def _inline(node, constants: dict) -> None:
-    """Replace every ``{"data": {"name": n}}`` with n in ``constants`` by inline values."""
-    if isinstance(node, dict):
-        data = node.get("data")
-        if isinstance(data, dict) and data.get("name") in constants:
-            node["data"] = {"values": constants[data["name"]]}
-        for value in node.values():
-            _inline(value, constants)
-    elif isinstance(node, list):
-        for value in node:
-            _inline(value, constants)
 
 
 def _f32(x: np.ndarray) -> np.ndarray:
@@ -306,9 +225,9 @@ def returns_spec(snap: RunSnapshot, y_max: float | None = 500.0, window: int = W
     greedy = evaluations_data(snap)
     if greedy is not None:
         datasets["evaluations"] = greedy
-    template = _returns_template(_x_max(snap), y_max, window, reference is not None,
+    template = _returns_template(run_x_max(snap), y_max, window, reference is not None,
                                  None if greedy is None else snap.config.eval_episodes)
-    return _with_data(template, **datasets)
+    return with_data(template, **datasets)
 
 
 # ----- per-update diagnostics -----------------------------------------------------------------
@@ -377,12 +296,12 @@ def diagnostics_specs(snap: RunSnapshot, max_points: int = SMALL_POINTS,
     collapse to 0 is unmistakable. All share one small Arrow table."""
     panels = panels_of(snap.config)
     table = updates_data(snap, panels, max_points)
-    x_max = _x_max(snap)
+    x_max = run_x_max(snap)
     out = []
     for col in sorted({p.column for p in panels}):
         group = tuple(p for p in panels if p.column == col)
         columns = table.select(["x", *(p.key for p in group)])  # only what this chart draws
-        out.append(_with_data(_diagnostics_template(group, x_max, n_actions), updates=columns))
+        out.append(with_data(_diagnostics_template(group, x_max, n_actions), updates=columns))
     return out
 
 
@@ -437,11 +356,7 @@ def value_spec(snap: RunSnapshot, max_points: int = SMALL_POINTS, window: int = 
     """:func:`value_chart` filled with ``snap``'s episodes; None when there is no critic."""
     if not snap.config.has_critic:
         return None
-    return _with_data(_value_template(_x_max(snap), window),
-                      values=value_data(snap, max_points, window))
+    return with_data(_value_template(run_x_max(snap), window),
+                     values=value_data(snap, max_points, window))
 
-
-def spec_points(spec: dict) -> int:
-    """Rows of data a spec carries (for tests and the benchmark)."""
-    return sum(len(df) for df in spec.get("datasets", {}).values())
 
