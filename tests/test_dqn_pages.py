@@ -38,6 +38,7 @@ from pgcore.labs import stats
 from pgcore.training.config import preset
 from ui import dqn_exercises as dq
 from ui import navigation
+from ui.charts import numbers
 from ui.verdicts import evidence
 
 TIMEOUT = 60
@@ -167,7 +168,7 @@ def test_overestimation_page(inline):
     # the page's number is the mean over seeds of predicted - collected in its chart
     wide = per_seed.pivot(index="seed", columns="series", values="value")
     expected = stats.t_interval(wide[dq.PREDICTED] - wide[dq.COLLECTED])
-    assert table["mean bias (predicted − collected)"][0] == dq.interval_text(expected)
+    assert table["mean bias (predicted − collected)"][0] == numbers.interval_text(expected)
     assert "multiplier is 12.7" in captions(at)  # 2 seeds: say the interval is wide
     assert markdown(at).count("**The lesson:**") == 2
     at.radio(key="exp.dqn_over.span").set_value("all evaluations").run()
@@ -229,8 +230,8 @@ def test_final_and_best_and_median_range():
     assert lab.final_and_best([10.0, 30.0]) == (20.0, 20.0)  # shorter than the window
     assert stats.median_range([3, None, 1, float("nan"), 2]) == {"median": 2.0, "lo": 1.0,
                                                                  "hi": 3.0, "n": 3}
-    assert dq.range_text(stats.median_range([1, 2, 3])) == "2 (1 – 3)"
-    assert dq.range_text(stats.median_range([])) == "–"
+    assert numbers.range_text(stats.median_range([1, 2, 3])) == "2 (1 – 3)"
+    assert numbers.range_text(stats.median_range([])) == "–"
 
 
 def test_t_interval_of_known_per_seed_means():
@@ -239,7 +240,7 @@ def test_t_interval_of_known_per_seed_means():
     assert iv["lo"] == pytest.approx(2 - 4.303 / math.sqrt(3))
     one = stats.t_interval([5.0])
     assert one["mean"] == 5.0 and one["lo"] is None
-    assert "no interval" in dq.interval_text(one)
+    assert "no interval" in numbers.interval_text(one)
     assert stats.t_quantile(1) == 12.706 and stats.t_quantile(100) == 1.96
     with pytest.raises(ValueError):
         stats.t_quantile(0)

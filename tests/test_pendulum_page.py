@@ -36,6 +36,7 @@ from pgcore.training.render import (
     torque_overlay,
 )
 from ui import pendulum as pc
+from ui.charts import numbers
 
 APP = str(ROOT / "app.py")
 PAGE = "views/why/pendulum.py"
@@ -189,8 +190,10 @@ def test_dqn_section_runs_on_the_same_seed_and_budget_beside_the_policy_gradient
     assert list(table.columns[-3:]) == ["k=3", "k=5", "k=11"]
     for _, row in table.iterrows():  # k^d Q outputs
         d = int(row["action dimensions d"])
-        assert [row[f"k={k}"] for k in (3, 5, 11)] == [pc.count_text(k ** d) for k in (3, 5, 11)]
-    assert pc.count_text(11 ** 3) == "1,331" and pc.count_text(11 ** 17) == "≈ 5.1 × 10^17"
+        assert [row[f"k={k}"] for k in (3, 5, 11)] == [numbers.count_text(k ** d)
+                                                       for k in (3, 5, 11)]
+    assert numbers.count_text(11 ** 3) == "1,331"
+    assert numbers.count_text(11 ** 17) == "≈ 5.1 × 10^17"
     assert at.selectbox(key=f"{KEY}.dqn.bins").options == ["3", "5", "11"]
     at.number_input(key=f"{KEY}.seed").set_value(2).run()
     at.select_slider(key=f"{KEY}.episodes").set_value(100).run()

@@ -29,6 +29,7 @@ from pgcore.labs import stats
 from pgcore.labs import value_policy as lab
 from ui import value_policy as vp
 from ui import verdicts as vd
+from ui.charts import numbers
 
 SIDES = lab.Sides(value=("DQN",), policy=("A2C", "RB"))
 BUDGET = 10_000
@@ -168,11 +169,11 @@ def test_run_figures_of_a_run_that_reached_nothing():
 
 
 def test_spread_and_reached_texts_say_how_many_seeds_got_there():
-    assert vp.spread_text([3.0, 1.0, 2.0]) == "2 [1–3]"
-    assert vp.spread_text([4000.0]) == "4,000"
-    assert vp.spread_text([None, None]) == "–"
-    assert vp.reached_text([5000.0, None, 7000.0]) == "6,000 [5,000–7,000] (2 of 3 seeds)"
-    assert vp.reached_text([None, None, None]) == "not reached (0 of 3 seeds)"
+    assert numbers.spread_text([3.0, 1.0, 2.0]) == "2 [1–3]"
+    assert numbers.spread_text([4000.0]) == "4,000"
+    assert numbers.spread_text([None, None]) == "–"
+    assert numbers.reached_text([5000.0, None, 7000.0]) == "6,000 [5,000–7,000] (2 of 3 seeds)"
+    assert numbers.reached_text([None, None, None]) == "not reached (0 of 3 seeds)"
     assert stats.censored_median([10.0, None, 30.0]) == 30.0
     assert math.isinf(stats.censored_median([10.0, None, None]))
     assert lab.count_at_least([480.0, None, 300.0], 475) == (1, 3)

@@ -26,6 +26,7 @@ from pgcore.training.metrics import CARTPOLE_V1_SOLVED, moving_average
 
 from .charts import palette
 from .charts.curves import sample_index
+from .charts.numbers import MISSING, counted, fmt, interval_text, over_seeds, range_text
 from .verdicts import DOES_NOT_HOLD, HOLDS, PARTLY, TOO_EARLY, Evidence, Verdict, judge
 
 CURVE_POINTS = 300
@@ -42,33 +43,6 @@ the time estimate only."""
 PREDICTED, COLLECTED = "predicted max Q(s₀, a)", "discounted return collected"
 
 
-# ----- small number helpers -------------------------------------------------------------------
-
-
-def range_text(stats: Mapping, spec: str = ",.0f") -> str:
-    """``"143 (120 – 160)"``: a :func:`median_range` as text ("–" without values)."""
-    if stats["median"] is None:
-        return "–"
-    if stats["n"] == 1 or stats["lo"] == stats["hi"]:
-        return format(stats["median"], spec)
-    return (f"{format(stats['median'], spec)} ({format(stats['lo'], spec)} – "
-            f"{format(stats['hi'], spec)})")
-
-
-def num(v, spec: str = ",.0f") -> str:
-    return "–" if v is None or not np.isfinite(v) else format(v, spec)
-
-
-def interval_text(iv: Mapping, spec: str = "+.1f") -> str:
-    """``"+12.3 (95% CI +4.0 to +20.6)"`` (just the mean with one value, "–" with none)."""
-    if iv["mean"] is None:
-        return "–"
-    if iv["lo"] is None:
-        return f"{format(iv['mean'], spec)} (one seed: no interval)"
-    return (f"{format(iv['mean'], spec)} (95% CI {format(iv['lo'], spec)} to "
-            f"{format(iv['hi'], spec)})")
-
-
 def duration_text(n_runs: int, episodes: int, cores: int,
                   steps_per_second: float = STEPS_PER_SECOND,
                   episode_length: float = TYPICAL_EPISODE_LENGTH) -> str:
@@ -82,7 +56,7 @@ def duration_text(n_runs: int, episodes: int, cores: int,
     cores = max(1, int(cores))
     per_run = episodes * episode_length / steps_per_second  # core-seconds
     minutes = n_runs * per_run / cores / 60.0
-    core_text = f"{cores} core" + ("s" if cores != 1 else "")
+    core_text = counted(cores, "core")
     if minutes < 1.5:
         return f"about a minute on {core_text}"
     return f"about {minutes:.0f} minutes on {core_text}"
@@ -221,10 +195,6 @@ COLLAPSE = 0.6
 a collapse."""
 
 
-def _over(n: int) -> str:
-    return "one seed" if n == 1 else f"median and range over {n} seeds"
-
-
 def _short(numbers: dict, window: int) -> tuple[str, str] | None:
     """"too early" when ``numbers``' runs (finished) are shorter than ``window`` episodes."""
     if not numbers["seeds"]:
@@ -258,7 +228,7 @@ def _parks(stable: dict, window: int) -> tuple[str, str]:
     climbed = sum(s["best"] >= CLIMB for s in seeds)
     parked = sum(s["best"] >= CLIMB and s["final"] >= PARK * s["best"] for s in seeds)
     figures = (f"best {window}-episode average {range_text(stable['best'], '.0f')}, final "
-               f"{range_text(stable['final'], '.0f')} ({_over(n)})")
+               f"{range_text(stable['final'], '.0f')} ({over_seeds(n)})")
     if parked > n / 2:
         return (HOLDS, f"{parked} of {n} seeds reach {CLIMB:.0f} or more and "
                 f"end within {100 - PARK * 100:.0f}% of their best: {figures}.")
@@ -326,7 +296,7 @@ def _runs_away(broken: dict, stable: dict) -> tuple[str, str]:
         return (TOO_EARLY, "no update has reported Q yet.")
     ratio = f", {qb / qs:,.0f}× C = 1000's ({qs:,.1f})" if qs and qs > 0 else ""
     text = (f"C = 1's peak mean predicted Q is {range_text(broken['q_peak'], ',.0f')} "
-            f"({_over(len(broken['seeds']))}){ratio}; no CartPole state is worth more than "
+            f"({over_seeds(len(broken['seeds']))}){ratio}; no CartPole state is worth more than "
             f"{CEILING:.0f} with γ = {GAMMA}.")
     if qb > 2 * CEILING:
         return (HOLDS, text)
@@ -413,7 +383,7 @@ def _pace(equiv: dict, c_lesson: int) -> tuple[str, str]:
         return (TOO_EARLY, "no target distances were recorded.")
     c = period["median"]
     text = (f"Polyak's mean distance matches a hard copy every {range_text(period, ',.0f')} "
-            f"steps ({_over(period['n'])}). Between the two hard copies the mean "
+            f"steps ({over_seeds(period['n'])}). Between the two hard copies the mean "
             f"distance grows like C^{exponent['median']:.2f}: 1 would be a steady drift of "
             f"the online weights, 0.5 a random walk.")
     if c_lesson / 1.5 <= c <= c_lesson * 1.5:
@@ -597,9 +567,9 @@ def bias_difference(plain: dict, double: dict) -> dict:
 
 def bias_table(rows: Mapping[str, dict]) -> pd.DataFrame:
     return pd.DataFrame([{"": name, "seeds": n["bias"]["n"],
-                          "evaluations": str(n["evaluations"]) if "evaluations" in n else "–",
+                          "evaluations": str(n["evaluations"]) if "evaluations" in n else MISSING,
                           "mean bias (predicted − collected)": interval_text(n["bias"]),
-                          "mean collected": num(n.get("collected"), ".1f")}
+                          "mean collected": fmt(n.get("collected"), ".1f")}
                          for name, n in rows.items()])
 
 

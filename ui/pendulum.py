@@ -26,6 +26,7 @@ from pgcore.training.config import preset
 
 from .charts import live, palette
 from .charts.curves import rolling_mean_std, run_x_max, sample_index
+from .charts.numbers import count_text, fmt
 from .charts.specs import with_data
 
 ENV_ID = "Pendulum-v1"
@@ -107,19 +108,6 @@ def discretisation_rows() -> pd.DataFrame | None:
         if str(col).startswith("k="):
             frame[col] = [count_text(v) for v in frame[col]]
     return frame.rename(columns={"d": "action dimensions d", "task": "e.g."})
-
-
-def count_text(n: int) -> str:
-    """A count exactly up to a billion, then as a power of ten (11^17 has 18 digits).
-
-    >>> count_text(1331), count_text(505447028499293771)
-    ('1,331', '≈ 5.1 × 10^17')
-    """
-    n = int(n)
-    if n < 10**9:
-        return f"{n:,}"
-    exp = len(str(n)) - 1
-    return f"≈ {n / 10**exp:.2g} × 10^{exp}"
 
 
 def bin_text(bins: int, low: float = -2.0, high: float = 2.0) -> str:
@@ -217,18 +205,14 @@ def _metric(label: str, value: str, help_text: str = "") -> str:
             f'<div class="pg-value">{html.escape(value)}</div></div>')
 
 
-def _num(v: float | None, fmt: str = ",.0f") -> str:
-    return "–" if v is None else format(v, fmt)
-
-
 def metrics_html(snap: RunSnapshot) -> str:
     """The headline numbers as one element (the app's ``pg-metrics`` style)."""
     current, best = averages(snap.episodes["episode_return"])
     return '<div class="pg-metrics">' + "".join([
         _metric("Episodes", f"{snap.episode_count:,}"),
-        _metric("Last 100 avg", _num(current), "Mean return of the last 100 episodes "
+        _metric("Last 100 avg", fmt(current), "Mean return of the last 100 episodes "
                 "(fewer at the start)."),
-        _metric("Best 100 avg", _num(best), "The highest mean return over 100 consecutive "
+        _metric("Best 100 avg", fmt(best), "The highest mean return over 100 consecutive "
                 "episodes so far (from episode 100 on)."),
         _metric("Env steps", f"{snap.env_steps:,}", "200 per episode."),
         _metric("Seconds", f"{snap.wall_seconds:,.0f}", "Training time, pauses excluded."),

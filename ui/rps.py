@@ -18,7 +18,7 @@ from pgcore.labs import rps as game
 from pgcore.labs.stats import median_range
 
 from .charts import palette
-from .dqn_exercises import range_text
+from .charts.numbers import counted, over_seeds, range_text
 from .verdicts import DOES_NOT_HOLD, HOLDS, PARTLY, Verdict, with_evidence
 
 Results = Mapping[str, Sequence[game.Records]]
@@ -273,15 +273,11 @@ LEAD = "The claim"
 """How the page leads each verdict (:meth:`ui.verdicts.Verdict.markdown`)."""
 
 
-def _seeds(n: int) -> str:
-    return "one seed" if n == 1 else f"median and range over {n} seeds"
-
-
 def _played(n: dict) -> str:
     """The evidence of a verdict: the matches, all played before anything is shown."""
     seeds = n["seeds"]
-    return (f"{seeds} match{'es' if seeds != 1 else ''} of {n['steps']:,} rounds, one per "
-            "seed, all played")
+    return (f"{counted(seeds, 'match', 'matches')} of {n['steps']:,} rounds, one per seed, "
+            "all played")
 
 
 def pure_finding(greedy: dict) -> Verdict:
@@ -294,7 +290,7 @@ def pure_finding(greedy: dict) -> Verdict:
         return Verdict(claim, HOLDS, f"exploitability exactly 1 at every recorded round on "
                        f"all {greedy['seeds']} seeds. The exploiting opponent did take "
                        f"advantage: the greedy learner's average payoff is {pay} per round "
-                       f"({_seeds(greedy['seeds'])}).")
+                       f"({over_seeds(greedy['seeds'])}).")
     return Verdict(claim, DOES_NOT_HOLD, "its exploitability fell below 1 somewhere, which "
                    f"a pure strategy cannot do; average payoff {pay}.")
 
@@ -308,7 +304,7 @@ def average_finding(pg: dict, target: float = TARGET) -> Verdict:
     within = sum(v <= target for v in finals)
     text = (f"{within} of {len(finals)} seeds end within {target:g}; final time-averaged "
             f"exploitability {range_text(pg['average_exploitability'], '.3f')} "
-            f"({_seeds(pg['seeds'])}), after {pg['steps']:,} rounds.")
+            f"({over_seeds(pg['seeds'])}), after {pg['steps']:,} rounds.")
     if within == len(finals):
         return Verdict(claim, HOLDS, text)
     if within > len(finals) / 2:
@@ -328,7 +324,7 @@ def cycle_finding(pg: dict, target: float = TARGET) -> Verdict:
             f"(positive: rock → scissors → paper, each favourite giving way to the hand "
             f"that beats its punisher), and over the second half its exploitability "
             f"averaged {range_text(pg['late_exploitability'], '.3f')} "
-            f"({_seeds(pg['seeds'])}).")
+            f"({over_seeds(pg['seeds'])}).")
     cycles, stays_exploitable = abs(laps) >= LAPS_TO_CYCLE, late > target
     if cycles and stays_exploitable:
         return Verdict(claim, HOLDS, text)

@@ -28,6 +28,7 @@ from pgcore.training.metrics import episodes_to_threshold, write_csv
 from . import reference as typical
 from . import style
 from .charts import live
+from .charts.numbers import fmt
 from .state import RunHolder, WatchResult
 from .widgets import changed_settings, describe_run, preset_record
 
@@ -104,10 +105,6 @@ def frame_jpeg(holder: RunHolder, frame, crop: bool = True) -> bytes | None:
     data = buf.getvalue()
     holder._frame_cache = (frame, data)
     return data
-
-
-def _fmt_int(n) -> str:
-    return "–" if n is None else f"{int(n):,}"
 
 
 # ----- controls -------------------------------------------------------------------------------
@@ -188,15 +185,15 @@ def metrics_html(snap: RunSnapshot, holder: RunHolder) -> str:
     hit195 = first_reached(holder, snap, 195.0)
     hit475 = first_reached(holder, snap, 475.0)
     cells = [
-        _metric("Episodes", _fmt_int(snap.episode_count)),
-        _metric("Episodes / s", "–" if rate is None else f"{rate:.1f}",
+        _metric("Episodes", fmt(snap.episode_count)),
+        _metric("Episodes / s", fmt(rate, ".1f"),
                 "Over the last 50 episodes, pauses excluded."),
-        _metric("Last 100 avg", "–" if last100 is None else f"{last100:.1f}",
+        _metric("Last 100 avg", fmt(last100, ".1f"),
                 "Mean return of the last 100 episodes (fewer at the start)."),
-        _metric("195 reached", _fmt_int(hit195),
+        _metric("195 reached", fmt(hit195),
                 "First episode at which the full 100-episode average reached 195 "
                 "(CartPole-v0's criterion, the one the lesson quotes)."),
-        _metric("475 reached", _fmt_int(hit475),
+        _metric("475 reached", fmt(hit475),
                 "First episode at which the full 100-episode average reached 475 "
                 "(CartPole-v1's own criterion)."),
     ]

@@ -31,7 +31,7 @@ from pgcore.rl.heads import joint_actions
 from pgcore.training.metrics import across_seed_stats, moving_average
 
 from .charts import palette
-from .experiment_summary import fmt
+from .charts.numbers import MISSING, count_of, fmt, reached_text, spread_text
 from .verdicts import (
     DOES_NOT_HOLD,
     HOLDS,
@@ -92,39 +92,6 @@ def _values(figs: pd.DataFrame, label: str, column: str) -> list[float | None]:
         return []
     col = figs.loc[figs["label"] == label, column]
     return [None if v is None or pd.isna(v) else float(v) for v in col]
-
-
-def spread_text(values, spec: str = ",.0f", unit: str = "") -> str:
-    """``median [min–max]`` of the values that are there, with ``(k of n seeds)`` when some
-    are missing; "–" when none is.
-
-    >>> spread_text([3.0, 1.0, 2.0])
-    '2 [1–3]'
-    >>> spread_text([3.0, None, 1.0], ".1f", " s")
-    '2.0 s [1.0–3.0] (2 of 3 seeds)'
-    """
-    vals = [v for v in values if v is not None and not pd.isna(v)]
-    if not vals:
-        return "–"
-    med = float(np.median(vals))
-    text = f"{fmt(med, spec)}{unit}"
-    if fmt(min(vals), spec) != fmt(max(vals), spec):
-        text += f" [{fmt(min(vals), spec)}–{fmt(max(vals), spec)}]"
-    if len(vals) < len(values):
-        text += f" ({len(vals)} of {len(values)} seeds)"
-    return text
-
-
-def reached_text(values, spec: str = ",.0f", unit: str = "") -> str:
-    """:func:`spread_text` of a "first time it reached T" figure: "not reached (0 of n
-    seeds)" when no seed got there.
-
-    >>> reached_text([None, None])
-    'not reached (0 of 2 seeds)'
-    """
-    if values and all(v is None or pd.isna(v) for v in values):
-        return f"not reached (0 of {len(values)} seeds)"
-    return spread_text(values, spec, unit)
 
 
 # ----- the comparison table -------------------------------------------------------------------
@@ -190,7 +157,7 @@ def stability_cell(figs: pd.DataFrame, label: str, trace_every: int | None) -> s
     gross = spread_text(_values(figs, label, "flips_gross"), ".3f")
     per_update = spread_text(_values(figs, label, "flips_per_update"), ".4f")
     drawdown = spread_text(_values(figs, label, "drawdown"))
-    fall = ("no full 100-episode window yet" if drawdown == "–" else
+    fall = ("no full 100-episode window yet" if drawdown == MISSING else
             f"training average fell up to **{drawdown}** below its best")
     return (f"greedy flips per {every} env steps: **{net}** net, {gross} summed update by "
             f"update ({per_update} per update) · {fall}")
@@ -202,8 +169,8 @@ def convergence_cell(figs: pd.DataFrame, label: str) -> str:
     k_train, n = count_at_least(finals, 475)
     k_eval, _ = count_at_least(lasts, 475)
     return (f"final training average **{spread_text(finals, ',.1f')}** · last greedy eval "
-            f"**{spread_text(lasts, ',.1f')}** · ≥ 475 at the end: {k_train} of {n} seeds "
-            f"(training), {k_eval} of {n} (greedy)")
+            f"**{spread_text(lasts, ',.1f')}** · ≥ 475 at the end: "
+            f"{count_of(k_train, n, 'seeds')} (training), {count_of(k_eval, n)} (greedy)")
 
 
 def policy_cell(figs: pd.DataFrame, label: str, config, n_actions: int,
@@ -405,7 +372,7 @@ def convergence_verdict(figs: pd.DataFrame, sides: Sides, ev: Evidence) -> Verdi
     """Not testable by finite runs ("not tested here"); where the runs ended is reported, and
     labelled as partial until every seed has finished (``ev``)."""
     ends = "; ".join(
-        "{}: {} of {} seeds".format(lb, *count_at_least(_values(figs, lb, "last_eval"), 475))
+        f"{lb}: {count_of(*count_at_least(_values(figs, lb, 'last_eval'), 475), 'seeds')}"
         for lb in sides.order)
     where = ("ended, by the last greedy evaluation ≥ 475" if ev.complete else
              f"stand {ev.so_far()}, by the latest greedy evaluation ≥ 475")

@@ -24,6 +24,7 @@ from pgcore.execution.runner import RunSnapshot
 
 from . import palette
 from .curves import rolling_mean_std, run_x_max, sample_index
+from .numbers import counted
 from .specs import with_data
 
 MAX_POINTS = 800
@@ -45,7 +46,7 @@ EVAL_POINTS = 200
 
 def eval_legend(n_episodes: int) -> str:
     """The legend entry of the greedy evaluations on the returns chart."""
-    return f"greedy evaluation (mean of {n_episodes} episode{'' if n_episodes == 1 else 's'})"
+    return f"greedy evaluation (mean of {counted(n_episodes, 'episode')})"
 
 
 _SYMLOG_TICKS = [-1000, -100, -10, 0, 10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000]
@@ -101,7 +102,7 @@ def evaluation_caption(snap: RunSnapshot, window: int = WINDOW) -> str | None:
         return None
     n = snap.config.eval_episodes
     text = (f"Greedy evaluation at episode {int(ev['episodes'][-1]):,}: "
-            f"{float(ev['mean_return'][-1]):.1f} ({n} episode{'' if n == 1 else 's'})")
+            f"{float(ev['mean_return'][-1]):.1f} ({counted(n, 'episode')})")
     returns = snap.episodes["episode_return"][-window:]
     if len(returns):
         text += (f"; the training average of the last {len(returns)} episodes, with "

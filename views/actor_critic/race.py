@@ -10,8 +10,8 @@ from pgcore.execution.experiments import Job
 from ui import experiment_controls as controls
 from ui import links, style
 from ui.charts.experiments import race_chart, race_data
+from ui.charts.numbers import fmt
 from ui.experiment_reference import reference_bands, reference_caption
-from ui.experiment_summary import fmt
 
 KEY = "exp.race"
 RUNNERS = {"REINFORCE": ("reinforce", "none"), "REINFORCE + baseline": ("reinforce", "value"),

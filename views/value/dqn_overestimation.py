@@ -11,6 +11,7 @@ from ui import dqn_exercises as dq
 from ui import experiment_controls as controls
 from ui import links, style
 from ui.charts.experiments import x_max_of
+from ui.charts.numbers import counted, fmt, range_text
 from ui.state import server_cores
 from ui.verdicts import evidence
 
@@ -86,7 +87,7 @@ def draw(snap) -> None:
     st.caption((f"{ev.partial_note()} " if not ev.complete else "")
                + "Bias: per seed, the mean of (predicted − collected) over its evaluations in "
                "the span; then the mean of those per-seed numbers with a 95% t-interval across "
-               f"seeds ({n} seed{'s' if n != 1 else ''})."
+               f"seeds ({counted(n, 'seed')})."
                + (" With 2 seeds the t-interval is very wide (its multiplier is 12.7)."
                   if n == 2 else "")
                + f" A perfect agent shows a bias of about +{100 - lab.CEILING:.1f}: its Q "
@@ -105,9 +106,9 @@ def draw(snap) -> None:
                 "Why it can sit below: with a hard copy every 1,000 steps each copy adds one "
                 "step of look-ahead to Q, and after K copies Q can be worth at most about "
                 "(1 − γᴷ⁺¹)/(1 − γ). The plain runs made "
-                f"{dq.range_text(copies['copies'])} copies so far, which allows about "
-                f"{dq.num(copies['allowed'], '.0f')}, while the greedy agent collects "
-                f"{dq.num(nums[PLAIN]['collected'], '.0f')} on average: Q has not caught up "
+                f"{range_text(copies['copies'])} copies so far, which allows about "
+                f"{fmt(copies['allowed'], '.0f')}, while the greedy agent collects "
+                f"{fmt(nums[PLAIN]['collected'], '.0f')} on average: Q has not caught up "
                 "with the policy yet, and an upward bias can only show once it has. More "
                 "episodes give it more copies.")
     st.download_button("Evaluations (CSV)", data=lambda: snap.evals_csv(),

@@ -10,6 +10,7 @@ from ui import dqn_exercises as dq
 from ui import experiment_controls as controls
 from ui import links, style
 from ui.charts.experiments import x_max_of
+from ui.charts.numbers import fmt, range_text
 from ui.state import server_cores
 from ui.verdicts import evidence
 
@@ -79,9 +80,9 @@ def draw(snap) -> None:
             "Why a frozen target is slow: between two copies the online network only fits "
             "r + γ·Q_target, so each copy adds one more step of look-ahead, and after K copies "
             "Q can be worth at most about (1 − γᴷ⁺¹)/(1 − γ). The C = 1000 runs made "
-            f"{dq.range_text(copies['copies'])} copies so far, which allows a Q of about "
-            f"{dq.num(copies['allowed'], '.0f')}; their mean Q over the last 20 episodes is "
-            f"{dq.range_text(copies['q_last'], '.1f')}. Without a target the same regression "
+            f"{range_text(copies['copies'])} copies so far, which allows a Q of about "
+            f"{fmt(copies['allowed'], '.0f')}; their mean Q over the last 20 episodes is "
+            f"{range_text(copies['q_last'], '.1f')}. Without a target the same regression "
             "chases its own output on every step, with nothing to stop it overshooting.")
     controls.download_ui(KEY, snap, "dqn-target-network")
 

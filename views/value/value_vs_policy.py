@@ -8,7 +8,7 @@ from pgcore.labs import value_policy as lab
 from ui import experiment_controls as controls
 from ui import links, style
 from ui import value_policy as vp
-from ui.experiment_summary import fmt
+from ui.charts.numbers import fmt
 from ui.verdicts import evidence
 
 KEY = "exp.value_policy"
