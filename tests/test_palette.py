@@ -22,7 +22,7 @@ from ui import (
     rps,
     smoothness,
 )
-from ui.charts import experiments, live, palette
+from ui.charts import bands, live, palette, thresholds
 from ui.charts.palette import contrast, style, styles
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,7 +68,7 @@ def _pendulum_runs() -> list[str]:
     return names
 
 
-RULES_195_475 = [label for _, label in experiments.THRESHOLDS]
+RULES_195_475 = [label for _, label in thresholds.CRITERIA]
 
 
 def pages() -> dict[str, dict[str, list]]:
@@ -89,7 +89,7 @@ def pages() -> dict[str, dict[str, list]]:
                  "marks": ["finish line: 475"]},
         "seeds & variance": {"lines": [list(_assigned("views/reinforce/seeds_variance.py",
                                                       "LABELS").values())],
-                             "marks": [*RULES_195_475, live.REF_LEGEND, "one seed"]},
+                             "marks": [*RULES_195_475, bands.REF_LEGEND, "one seed"]},
         "value vs policy": {"lines": [list(value_lab.RUNNERS)], "marks": ["195", "475"]},
         "gradient variance": {"lines": [list(_assigned("views/reinforce/gradient_variance.py",
                                                        "SHORT").values())], "marks": []},
@@ -110,8 +110,8 @@ def pages() -> dict[str, dict[str, list]]:
         "continuous actions": {"lines": [_pendulum_runs()],
                                "marks": [pendulum.THRESHOLDS[0][1]]},
         "train: returns": {"lines": [["100-episode average"]],
-                           "marks": ["return", live.eval_legend(5), live.REF_LEGEND,
-                                     *[label for _, label in live.THRESHOLDS]]},
+                           "marks": ["return", live.eval_legend(5), bands.REF_LEGEND,
+                                     *[label for _, label in thresholds.SOLVED]]},
         "train: critic": {"lines": [[live.V_LABEL, live.G_LABEL]], "marks": []},
         "class board": {"lines": [["Ada", "Grace", "Alan", "Barbara", "Edsger", "Donald"]],
                         "marks": ["475: CartPole-v1 solved"]},

@@ -31,9 +31,11 @@ import streamlit as st
 from pgcore.execution import live_tasks
 from pgcore.store import history
 from pgcore.store.history import CHALLENGES, HistoryError, Recorder, RunRecord, RunStore
-from pgcore.training.metrics import CARTPOLE_V1_SOLVED, moving_average
+from pgcore.training.metrics import moving_average
 
 from .charts import palette
+from .charts.curves import sample_index
+from .charts.thresholds import SOLVED, rules
 
 NAME_KEY = "board.name"
 CLASS_KEY = "board.class"
@@ -222,8 +224,7 @@ def curve_frame(records: list[RunRecord], latest_only: bool = True,
             continue
         seen.add(r.who)
         avg = moving_average(r.returns, WINDOW)
-        n = len(avg)
-        idx = np.unique(np.linspace(0, n - 1, min(n, points)).round().astype(np.int64))
+        idx = sample_index(len(avg), points)
         label = r.who if latest_only else f"{r.who} · {r.algo} seed {r.seed} ({r.run_id[:6]})"
         frames.append(pd.DataFrame({"learner": label, "run": r.run_id[:8], "algo": r.algo,
                                     "episode": idx + r.first_episode,
@@ -246,9 +247,7 @@ def curves_chart(frame: pd.DataFrame) -> alt.LayerChart:
         strokeDash=palette.stroke_dash("learner", learners, legend_=legend),
         tooltip=[alt.Tooltip("learner:N"), alt.Tooltip("algo:N"), alt.Tooltip("episode:Q"),
                  alt.Tooltip("average:Q", format=".1f")])
-    solved = "475: CartPole-v1 solved"
-    rules = palette.rule_layers([(CARTPOLE_V1_SOLVED, solved, solved)], font_size=11)
-    return alt.layer(line, *rules).properties(height=380)
+    return alt.layer(line, *rules([SOLVED[1]], font_size=11)).properties(height=380)
 
 
 def runs_table(records: list[RunRecord], teacher: bool = False) -> pd.DataFrame:

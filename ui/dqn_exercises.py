@@ -22,11 +22,12 @@ import pandas as pd
 from pgcore.execution.experiments import ExperimentSnapshot, RunView
 from pgcore.labs.dqn_exercises import CEILING, GAMMA, WINDOW, mean_distance, played
 from pgcore.labs.stats import median_range, t_interval
-from pgcore.training.metrics import CARTPOLE_V1_SOLVED, moving_average
+from pgcore.training.metrics import moving_average
 
 from .charts import palette
 from .charts.curves import sample_index
 from .charts.numbers import MISSING, counted, fmt, interval_text, over_seeds, range_text
+from .charts.thresholds import V1, rules
 from .verdicts import DOES_NOT_HOLD, HOLDS, PARTLY, TOO_EARLY, Evidence, Verdict, judge
 
 CURVE_POINTS = 300
@@ -145,7 +146,7 @@ def return_chart(data: pd.DataFrame, x_max: int, title: str, height: int = 280,
             tooltip=["seed:N", "episode:Q",
                      alt.Tooltip("value:Q", format=".1f", title=f"{window}-episode average")]),
     ]
-    layers += palette.rule_layers([(CARTPOLE_V1_SOLVED, "475", "475")], y_scale, text=False)
+    layers += rules([(V1, "475")], y_scale, text=False)
     return alt.layer(*layers).properties(
         title=alt.TitleParams(title, subtitle=f"thin: each episode · bold: {window}-episode "
                               "average · dashed green: 475", anchor="start", fontSize=14),

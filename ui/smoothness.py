@@ -16,11 +16,11 @@ import pandas as pd
 
 from pgcore.labs.smoothness import Curve
 from pgcore.labs.stats import median_range
-from pgcore.training.metrics import CARTPOLE_V1_SOLVED
 
 from .charts import palette
 from .charts.numbers import MISSING, counted, percent, range_text
 from .charts.palette import decades
+from .charts.thresholds import V1, rules
 from .verdicts import DOES_NOT_HOLD, HOLDS, PARTLY, TOO_EARLY, Verdict, with_evidence
 
 POLICY_NAME, Q_NAME = "softmax policy (A2C)", "Q-network (DQN)"
@@ -38,7 +38,7 @@ FLIP_LEVEL = 0.05
 """The Q-network's greedy action counts as moving once it flips on this share of states."""
 SMALL = 0.1
 """Sizes up to this (a 10% change of each layer) count as small for the slope of π's TV."""
-SOLVED = CARTPOLE_V1_SOLVED
+SOLVED = V1
 """A greedy return below this (475) counts as broken."""
 
 
@@ -190,8 +190,8 @@ def return_chart(data: pd.DataFrame, height: int = 330) -> alt.LayerChart:
     y_scale = alt.Scale(domain=[0, 510], nice=False)
     y = alt.Y("median:Q", title="greedy return", scale=y_scale, axis=palette.axis())
     layers = _band_layers(b, "agent", names, _x(data["size"]), y, ",.0f")
-    rules = palette.rule_layers([(SOLVED, f"{SOLVED:g}", f"{SOLVED:g}")], y_scale, text=False)
-    return alt.layer(*rules, *layers).properties(
+    rule = rules([(SOLVED, f"{SOLVED:g}")], y_scale, text=False)
+    return alt.layer(*rule, *layers).properties(
         title=_title("Greedy return after the perturbation",
                      f"each agent plays its argmax; dashed green: {SOLVED:g}"), height=height)
 

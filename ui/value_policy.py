@@ -28,10 +28,12 @@ from pgcore.labs.value_policy import (
     snapshot_budget,
 )
 from pgcore.rl.heads import joint_actions
-from pgcore.training.metrics import across_seed_stats, moving_average
+from pgcore.training.metrics import moving_average
 
 from .charts import palette
+from .charts.bands import band_layers, empty_band, seed_band
 from .charts.numbers import MISSING, count_of, fmt, reached_text, spread_text
+from .charts.thresholds import SHORT, rules
 from .verdicts import (
     DOES_NOT_HOLD,
     HOLDS,
@@ -447,17 +449,13 @@ def comparison_table(snap: ExperimentSnapshot, figs: pd.DataFrame, sides: Sides,
 
 
 def _band_frame(label: str, x: np.ndarray, curves: list[np.ndarray]) -> pd.DataFrame:
-    stats = across_seed_stats(curves)
-    ok = stats.count > 0
-    std = np.where(stats.count >= 2, stats.std, np.nan)
-    return pd.DataFrame({"algorithm": label, "env_steps": x[ok], "mean": stats.mean[ok],
-                         "lo": (stats.mean - std)[ok], "hi": (stats.mean + std)[ok],
-                         "n": stats.count[ok]})
+    band = seed_band(curves, x, "env_steps")
+    band.insert(0, "algorithm", label)
+    return band
 
 
 def _empty_band() -> pd.DataFrame:
-    return pd.DataFrame({"algorithm": [], "env_steps": [], "mean": [], "lo": [], "hi": [],
-                         "n": []})
+    return empty_band("env_steps", "algorithm")
 
 
 def training_curves(snap: ExperimentSnapshot, order: list[str], points: int = CURVE_POINTS,
@@ -533,20 +531,14 @@ def curves_chart(data: pd.DataFrame, order: list[str], title: str, y_title: str,
     y_scale = (alt.Scale(type=y_type, domain=list(y_domain), nice=False) if y_domain
                else alt.Scale(type=y_type))
     axis = palette.axis(values=y_ticks) if y_ticks else palette.axis()
-    base = alt.Chart(data)
-    layers = [
-        base.mark_area(opacity=0.18, clip=True).encode(
-            x=x, y=alt.Y("lo:Q", scale=y_scale, title=y_title, axis=axis), y2="hi:Q",
-            color=color),
-        base.mark_line(strokeWidth=2.2, clip=True).encode(
-            x=x, y=alt.Y("mean:Q", scale=y_scale, title=y_title, axis=axis), color=color,
-            strokeDash=dash,
-            tooltip=["algorithm:N", alt.Tooltip("env_steps:Q", format=",.0f"),
-                     alt.Tooltip("mean:Q", format=".3g", title="mean across seeds"),
-                     alt.Tooltip("lo:Q", format=".3g", title="mean − std"),
-                     alt.Tooltip("hi:Q", format=".3g", title="mean + std"),
-                     alt.Tooltip("n:Q", title="seeds")])]
+    tooltip = ["algorithm:N", alt.Tooltip("env_steps:Q", format=",.0f"),
+               alt.Tooltip("mean:Q", format=".3g", title="mean across seeds"),
+               alt.Tooltip("lo:Q", format=".3g", title="mean − std"),
+               alt.Tooltip("hi:Q", format=".3g", title="mean + std"),
+               alt.Tooltip("n:Q", title="seeds")]
+    layers = band_layers(data, x, y_scale, y_title, color, dash, tooltip, opacity=0.18,
+                         axis=axis, line_axis=True, clip=True)
     if thresholds:
-        layers += palette.rule_layers([(195.0, "195", "195"), (475.0, "475", "475")], y_scale)
+        layers += rules(SHORT, y_scale)
     return alt.layer(*layers).properties(
         title=alt.TitleParams(title, anchor="start", fontSize=14), height=height)

@@ -23,23 +23,20 @@ import pyarrow as pa
 from pgcore.execution.runner import RunSnapshot
 
 from . import palette
+from .bands import REF_COLOR, REF_LEGEND, reference_layers
 from .curves import rolling_mean_std, run_x_max, sample_index
 from .numbers import counted
 from .specs import with_data
+from .thresholds import SOLVED, rules
 
 MAX_POINTS = 800
 """Points per series on the main returns chart (about one per pixel of its width)."""
 SMALL_POINTS = 250
 """Points per series on the small diagnostic charts (each is ~250 px wide)."""
 WINDOW = 100
-THRESHOLDS = ((195.0, "195: CartPole-v0 solved"), (475.0, "475: CartPole-v1 solved"))
-"""(y, label) of the labelled rules; each is drawn in its condition's look (``palette``)."""
 
 AVERAGE_COLOR = palette.style(palette.AVERAGE).color
 """A run's own line (its moving average; the diagnostic panels)."""
-REF_COLOR = palette.style(palette.REFERENCE).color
-"""Grey: typical-run bands are context, not the learner's data."""
-REF_LEGEND = palette.REFERENCE
 EVAL_POINTS = 200
 """Greedy evaluations drawn on the returns chart at most (evenly sampled, the latest kept)."""
 
@@ -110,31 +107,8 @@ def evaluation_caption(snap: RunSnapshot, window: int = WINDOW) -> str | None:
     return text + "."
 
 
-def reference_layers(data, x: alt.X, y_scale, y_title: str, color, opacity: float = 0.13,
-                     extra_tips: tuple = ()) -> list:
-    """A typical-run band behind a chart (columns ``x``, ``lo``, ``mid``, ``hi``; see
-    ``ui.reference``): a faint area from ``lo`` to ``hi`` and a dashed median (the reference
-    look's dash, ``palette``), clipped to the plot. ``data``: a frame or
-    ``alt.NamedData``; ``color``: a colour string, or an ``alt.Color`` channel when each band
-    takes its series' colour."""
-    fixed = isinstance(color, str)
-    mark = {"color": color} if fixed else {}
-    base = alt.Chart(data).encode(x=x) if fixed else alt.Chart(data).encode(x=x, color=color)
-    x_title = x.to_dict().get("title", "x")
-    tips = [*extra_tips, alt.Tooltip("x:Q", title=x_title, format=",.0f"),
-            alt.Tooltip("mid:Q", title="typical run (median)", format=".1f"),
-            alt.Tooltip("lo:Q", title="10th percentile", format=".1f"),
-            alt.Tooltip("hi:Q", title="90th percentile", format=".1f")]
-    dash = palette.style(palette.REFERENCE).stroke_dash
-    return [base.mark_area(opacity=opacity, clip=True, **mark).encode(
-                y=alt.Y("lo:Q", scale=y_scale, title=y_title), y2="hi:Q"),
-            base.mark_line(strokeWidth=1.2, strokeDash=dash, opacity=0.9, clip=True,
-                           **mark).encode(
-                y=alt.Y("mid:Q", scale=y_scale, title=y_title), tooltip=tips)]
-
-
 def returns_chart(x_max: int, y_max: float | None = 500.0, window: int = WINDOW,
-                  thresholds=THRESHOLDS, height: int = 360,
+                  thresholds=SOLVED, height: int = 360,
                   reference: bool = False, evaluations: int | None = None) -> alt.LayerChart:
     """The altair chart (named dataset ``returns``): return per episode (thin), its
     ``window``-episode moving average (bold), a band of +-1 rolling standard deviation, and
@@ -169,8 +143,7 @@ def returns_chart(x_max: int, y_max: float | None = 500.0, window: int = WINDOW,
         layers = reference_layers(alt.NamedData("reference"), x, y_scale, ytitle, REF_COLOR,
                                   opacity=0.16) + layers
     if thresholds:
-        layers += palette.rule_layers([(y, text, text) for y, text, *_ in thresholds],
-                                      y_scale, ytitle, font_size=11, stroke_width=1.5)
+        layers += rules(thresholds, y_scale, ytitle, font_size=11, stroke_width=1.5)
     keys = ["return", average, "average ± 1 std"]
     colors = [raw_look.color, avg_look.color, avg_look.tint()]
     dashes = [raw_look.stroke_dash, avg_look.stroke_dash, list(palette.SOLID)]
