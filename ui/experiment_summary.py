@@ -1,7 +1,7 @@
-"""The experiment pages' numbers and tables: the spread across seeds, episodes to each
-threshold per run, the summary rows of exercise 2, number formatting, and the lesson's claims
-of exercises 1 and 2 measured on runs (:func:`runs_verdict`, under the rule of
-:mod:`ui.verdicts`)."""
+"""The experiment pages' numbers and tables: a job's state as a table shows it, the spread
+across seeds, episodes to each threshold per run, the summary rows of exercise 2, and the
+lesson's claims of exercises 1 and 2 measured on runs (:func:`runs_verdict`, under the rule
+of :mod:`ui.verdicts`). Numbers are written with :mod:`ui.charts.numbers`."""
 
 from __future__ import annotations
 
@@ -14,8 +14,15 @@ from pgcore.training.metrics import across_seed_stats, final_average, summarize
 
 from .charts.curves import smoothed
 from .charts.numbers import count_of, fmt
-from .experiment_controls import job_label
 from .verdicts import DOES_NOT_HOLD, HOLDS, PARTLY, TOO_EARLY, Verdict, evidence, judge
+
+JOB_LABELS = {"waiting": "queued"}
+"""A job's state as the pages' tables show it, where it differs from the state's name."""
+
+
+def job_label(state: str) -> str:
+    """``state`` of one job as a table shows it (a job still in the queue is "queued")."""
+    return JOB_LABELS.get(state, state)
 
 
 def spread_numbers(snap: ExperimentSnapshot, label: str, window: int = 20) -> dict:

@@ -8,7 +8,6 @@ refilled with a small, downsampled Arrow table on every refresh.
 
 from __future__ import annotations
 
-import html
 import io
 import json
 import math
@@ -24,6 +23,7 @@ from pgcore.execution.runner import RunSnapshot
 from pgcore.rl.heads import LOG_STD_INIT
 from pgcore.training.config import preset
 
+from . import style
 from .charts import live, palette
 from .charts.curves import rolling_mean_std, run_x_max, sample_index
 from .charts.numbers import count_text, fmt
@@ -198,24 +198,17 @@ def frame_choice(frame) -> tuple[float, np.ndarray] | None:
     return float(allowed[int(q.argmax())]), allowed
 
 
-def _metric(label: str, value: str, help_text: str = "") -> str:
-    tip = f' title="{html.escape(help_text)}"' if help_text else ""
-    return (f'<div class="pg-metric" data-label="{html.escape(label)}"{tip}>'
-            f'<div class="pg-label">{html.escape(label)}</div>'
-            f'<div class="pg-value">{html.escape(value)}</div></div>')
-
-
 def metrics_html(snap: RunSnapshot) -> str:
     """The headline numbers as one element (the app's ``pg-metrics`` style)."""
     current, best = averages(snap.episodes["episode_return"])
     return '<div class="pg-metrics">' + "".join([
-        _metric("Episodes", f"{snap.episode_count:,}"),
-        _metric("Last 100 avg", fmt(current), "Mean return of the last 100 episodes "
-                "(fewer at the start)."),
-        _metric("Best 100 avg", fmt(best), "The highest mean return over 100 consecutive "
-                "episodes so far (from episode 100 on)."),
-        _metric("Env steps", f"{snap.env_steps:,}", "200 per episode."),
-        _metric("Seconds", f"{snap.wall_seconds:,.0f}", "Training time, pauses excluded."),
+        style.metric("Episodes", f"{snap.episode_count:,}"),
+        style.metric("Last 100 avg", fmt(current), "Mean return of the last 100 episodes "
+                     "(fewer at the start)."),
+        style.metric("Best 100 avg", fmt(best), "The highest mean return over 100 consecutive "
+                     "episodes so far (from episode 100 on)."),
+        style.metric("Env steps", f"{snap.env_steps:,}", "200 per episode."),
+        style.metric("Seconds", f"{snap.wall_seconds:,.0f}", "Training time, pauses excluded."),
     ]) + "</div>"
 
 

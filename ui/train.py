@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import io
-import math
 import time
 from functools import lru_cache
 
@@ -29,7 +28,7 @@ from . import reference as typical
 from . import style
 from .charts import live
 from .charts.numbers import fmt
-from .state import RunHolder, WatchResult
+from .state import RunHolder, WatchResult, end_note
 from .widgets import changed_settings, describe_run, preset_record
 
 REFRESH_SECONDS = 0.5
@@ -161,19 +160,12 @@ def controls_ui(holder: RunHolder, config, error: str | None, pool: SlotPool) ->
                   else "Fix the settings first.",
                   stop_help="End the run; its charts, GIF and downloads stay.",
                   reset_help="Stop and forget this run.")
-    from .board import recording_ui
+    from .recording import recording_ui
 
     recording_ui(holder)  # "recorded for class X as Y", or why it is not
 
 
 # ----- the live panel -------------------------------------------------------------------------
-
-
-def _metric(label: str, value: str, help_text: str = "") -> str:
-    tip = f' title="{html.escape(help_text)}"' if help_text else ""
-    return (f'<div class="pg-metric" data-label="{html.escape(label)}"{tip}>'
-            f'<div class="pg-label">{html.escape(label)}</div>'
-            f'<div class="pg-value">{html.escape(value)}</div></div>')
 
 
 def metrics_html(snap: RunSnapshot, holder: RunHolder) -> str:
@@ -185,17 +177,17 @@ def metrics_html(snap: RunSnapshot, holder: RunHolder) -> str:
     hit195 = first_reached(holder, snap, 195.0)
     hit475 = first_reached(holder, snap, 475.0)
     cells = [
-        _metric("Episodes", fmt(snap.episode_count)),
-        _metric("Episodes / s", fmt(rate, ".1f"),
-                "Over the last 50 episodes, pauses excluded."),
-        _metric("Last 100 avg", fmt(last100, ".1f"),
-                "Mean return of the last 100 episodes (fewer at the start)."),
-        _metric("195 reached", fmt(hit195),
-                "First episode at which the full 100-episode average reached 195 "
-                "(CartPole-v0's criterion, the one the lesson quotes)."),
-        _metric("475 reached", fmt(hit475),
-                "First episode at which the full 100-episode average reached 475 "
-                "(CartPole-v1's own criterion)."),
+        style.metric("Episodes", fmt(snap.episode_count)),
+        style.metric("Episodes / s", fmt(rate, ".1f"),
+                     "Over the last 50 episodes, pauses excluded."),
+        style.metric("Last 100 avg", fmt(last100, ".1f"),
+                     "Mean return of the last 100 episodes (fewer at the start)."),
+        style.metric("195 reached", fmt(hit195),
+                     "First episode at which the full 100-episode average reached 195 "
+                     "(CartPole-v0's criterion, the one the lesson quotes)."),
+        style.metric("475 reached", fmt(hit475),
+                     "First episode at which the full 100-episode average reached 475 "
+                     "(CartPole-v1's own criterion)."),
     ]
     return f'<div class="pg-metrics">{"".join(cells)}</div>'
 
@@ -221,38 +213,6 @@ def status_line(snap: RunSnapshot, holder: RunHolder) -> str:
     c = snap.config
     text = holder.summary or f"{algos.get(c.algo).title}, seed {c.seed}"
     return f":{color}-badge[{icon} {label}] &nbsp; **Charts of the run:** :gray[{text}]"
-
-
-def wait_text(seconds: float | None) -> str:
-    """The wait estimate as words, rounded up to whole minutes; "" without an estimate.
-
-    >>> wait_text(None)
-    ''
-    >>> wait_text(20), wait_text(150)[:14]
-    (' (about a minute, by how long recent runs held a slot)', ' (about 3 min,')
-    """
-    if seconds is None:
-        return ""
-    minutes = max(1, math.ceil(seconds / 60))
-    when = "a minute" if minutes == 1 else f"{minutes} min"
-    return f" (about {when}, by how long recent runs held a slot)"
-
-
-def end_note(snap: RunSnapshot, pool: SlotPool) -> None:
-    """One line on where a run stands, when it is not simply training: waiting for a slot,
-    finished, stopped, diverged or failed (its own message)."""
-    if snap.state == "waiting":
-        ahead = snap.waiting_position
-        st.info(f"Waiting for a free training slot: {pool.active} of {pool.max_concurrent} "
-                f"slots are busy{f' and {ahead} run(s) are ahead of yours' if ahead else ''}"
-                f"{wait_text(pool.wait_estimate(ahead))}. It starts by itself as soon as one "
-                "frees; you can leave this page meanwhile.", icon=":material/hourglass_top:")
-    elif snap.state == "finished":
-        st.success(snap.message, icon=":material/check_circle:")
-    elif snap.state == "stopped":
-        st.info(snap.message, icon=":material/stop_circle:")
-    elif snap.state in ("diverged", "error"):
-        st.error(snap.message, icon=":material/error:")
 
 
 def chart_specs(holder: RunHolder, snap: RunSnapshot, reference: str | None) -> dict:
