@@ -109,20 +109,22 @@ def _taller(node, scale: float):
     return node
 
 
-def _presenting() -> bool:
-    from .links import presenting  # here, not at the top: the HTML helpers need no Streamlit
+def presenting() -> bool:
+    """Whether the presenter view is on (:func:`ui.links.presenting`, read only when drawing:
+    the HTML helpers here need no Streamlit)."""
+    from .links import presenting as on
 
-    return presenting()
+    return on()
 
 
 def screen_key() -> bool:
     """What :func:`for_screen` depends on (a cache of drawn specs keys on it)."""
-    return _presenting()
+    return presenting()
 
 
 def for_screen(spec: dict) -> dict:
     """``spec`` as drawn now: unchanged, or in the presenter view taller with larger fonts."""
-    if not _presenting():
+    if not presenting():
         return spec
     out = _taller(spec, CHART_SCALE)
     config = dict(out.get("config") or {})
@@ -135,7 +137,7 @@ def for_screen(spec: dict) -> dict:
 def chart(where, altair_chart, **kwargs):
     """Draw an Altair chart in ``where`` (``st`` or a column): as it is, or in the presenter
     view as its Vega-Lite spec made taller with larger fonts (:func:`for_screen`)."""
-    if not _presenting():
+    if not presenting():
         return where.altair_chart(altair_chart, **kwargs)
     return where.vega_lite_chart(for_screen(altair_chart.to_dict()), **kwargs)
 
