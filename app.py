@@ -1,7 +1,8 @@
 """Policy Gradient Lab: `streamlit run app.py`.
 
 The router: page setup, navigation, and the sidebar every page shares. The pages live in
-``views/`` and stay thin; ``ui/`` holds the Streamlit-side helpers and ``pgcore`` does the work.
+``views/``, one folder per section of the menu (``ui.navigation``), and stay thin; ``ui/`` holds
+the Streamlit-side helpers and ``pgcore`` does the work.
 (Not ``pages/``: Streamlit would treat that folder as an old-style multipage app of its own.)
 """
 
@@ -44,7 +45,7 @@ holder = state.session_holder()
 pool = state.slot_pool()
 state.training_hosts()  # start the run hosts now, so a first Start trains at once
 
-page = st.navigation({section: [st.Page(HERE / "views" / e.file, title=e.title, icon=e.icon,
+page = st.navigation({section: [st.Page(e.path, title=e.title, icon=e.icon, url_path=e.url_path,
                                          default=e.default) for e in entries]
                       for section, entries in navigation.SECTIONS.items()},  # the lesson's order
                      expanded=True,  # every page listed: no "View more" fold hides a section

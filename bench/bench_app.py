@@ -115,25 +115,27 @@ def synthetic_run(n_episodes: int, updates_per_episode: int = 100, seed: int = 0
 
 def refresh_once(holder, run) -> None:
     """What the live fragment computes for one refresh (all but Streamlit's marshalling)."""
-    from ui import charts, live
+    from ui import train
+    from ui.charts import live
 
     snap = run.snapshot()
-    charts.returns_spec(snap)
-    charts.diagnostics_specs(snap)
-    charts.value_spec(snap)
+    live.returns_spec(snap)
+    live.diagnostics_specs(snap)
+    live.value_spec(snap)
     holder.reached.clear()  # measure the threshold search every time, not its cache
-    live.first_reached(holder, snap, 195.0)
-    live.first_reached(holder, snap, 475.0)
-    live.metrics_html(snap, holder)
+    train.first_reached(holder, snap, 195.0)
+    train.first_reached(holder, snap, 475.0)
+    train.metrics_html(snap, holder)
     holder._frame_cache = None  # a new frame every refresh, as while training
-    live.frame_jpeg(holder, snap.frame)
-    live.policy_html(live.head_of("CartPole-v1"), ("left", "right"), snap.frame.probs,
-                     snap.frame.value)
+    train.frame_jpeg(holder, snap.frame)
+    train.policy_html(train.head_of("CartPole-v1"), ("left", "right"), snap.frame.probs,
+                      snap.frame.value)
 
 
 def _refresh_row(n: int, reps: int) -> list[str]:
     from pgcore import EpisodeEnd
-    from ui import charts
+    from ui.charts import live
+    from ui.charts.specs import spec_points
     from ui.state import RunHolder
 
     log(f"refresh: building {n:,} episodes of history")
@@ -155,9 +157,9 @@ def _refresh_row(n: int, reps: int) -> list[str]:
 
     refresh_once(holder, run)  # warm the altair templates (built once per chart shape)
     snap = run.snapshot()
-    points = (charts.spec_points(charts.returns_spec(snap))
-              + sum(charts.spec_points(s) for s in charts.diagnostics_specs(snap))
-              + charts.spec_points(charts.value_spec(snap)))
+    points = (spec_points(live.returns_spec(snap))
+              + sum(spec_points(s) for s in live.diagnostics_specs(snap))
+              + spec_points(live.value_spec(snap)))
     return [f"{n:,}", f"{median_ms(snap_only, reps):.2f}", f"{median_ms(full, reps):.2f}",
             f"{points:,}", f"{len(snap.updates['update']):,} of {snap.update_count:,}"]
 
@@ -192,7 +194,7 @@ def apptest_page_rerun(n: int, reps: int) -> float:
     try:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
         at.run()
-        at.switch_page("views/train.py").run()
+        at.switch_page("views/reinforce/train.py").run()
         at.button(key="ctl.start").click().run()
         if at.exception:
             raise RuntimeError(f"the Train page failed: {at.exception}")
@@ -235,7 +237,7 @@ def apptest_rate(algo: str, seconds: float) -> float | None:
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
-    at.switch_page("views/train.py").run()
+    at.switch_page("views/reinforce/train.py").run()
     at.radio(key="cfg.algo").set_value(algo).run()
     at.number_input(key="cfg.max_episodes").set_value(20_000).run()
     at.button(key="ctl.start").click().run()

@@ -1,7 +1,7 @@
 """Rock-paper-scissors: how many rounds (updates) and seconds until each learner's policy is
 within exploitability 0.05 of the uniform mix, against the exploiting opponent.
 
-Each seed plays its own :class:`pgcore.labs.matrix_game.Match` with the page's defaults (learning
+Each seed plays its own :class:`pgcore.labs.rps.Match` with the page's defaults (learning
 rate, opponent memory, no entropy bonus), one learner at a time, in one invocation:
 
 * the **policy-gradient** learner: its time-averaged policy (the one that converges; its
@@ -29,7 +29,7 @@ import time
 import numpy as np
 from common import log, markdown_table, median_range  # sets sys.path for pgcore
 
-from pgcore.labs.matrix_game import DEFAULT_LR, DEFAULT_MEMORY, Match, exploitability
+from pgcore.labs.rps import DEFAULT_LR, DEFAULT_MEMORY, Match, exploitability
 
 TARGET = 0.05
 

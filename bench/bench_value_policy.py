@@ -35,10 +35,11 @@ def main(argv: list[str] | None = None) -> int:
         args.seeds, args.budget = [0], 2_000
 
     from pgcore.execution.experiments import Experiment
+    from pgcore.labs import value_policy as lab
     from ui import value_policy as vp
 
-    trace_every = vp.trace_interval(args.budget)
-    jobs = vp.page_jobs(args.budget, args.seeds)
+    trace_every = lab.trace_interval(args.budget)
+    jobs = lab.page_jobs(args.budget, args.seeds)
     log(f"{len(jobs)} runs of {args.budget:,} env steps, {args.workers} at a time ...")
     t0 = time.perf_counter()
     snap = Experiment(jobs, workers=args.workers, trace_every=trace_every).run()
@@ -47,14 +48,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: the experiment ended {snap.state}: {snap.errors()}", file=sys.stderr)
         return 1
     figs = vp.figures(snap)
-    table = vp.measurements_table(figs, vp.SIDES, trace_every)
-    n_actions = vp.action_count(snap.runs[0].config.env_id)
+    table = vp.measurements_table(figs, lab.SIDES, trace_every)
+    n_actions = lab.action_count(snap.runs[0].config.env_id)
     print(f"## Value vs policy, measured (seeds {', '.join(map(str, args.seeds))}, "
           f"{args.budget:,} env steps per run)\n")
     print(markdown_table(list(table.columns), table.astype(str).values.tolist()))
     print("\n## Verdicts\n")
-    found = vp.verdicts(snap, figs, vp.SIDES, n_actions, trace_every,
-                        vp.eval_interval(args.budget))
+    found = vp.verdicts(snap, figs, lab.SIDES, n_actions, trace_every,
+                        lab.eval_interval(args.budget))
     for aspect, verdict in found.items():
         print(f"- **{aspect}** ({verdict.status}): {verdict.text}")
     return 0

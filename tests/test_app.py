@@ -107,6 +107,9 @@ URL_PATHS = {"Home": "", "Stochastic optimum (RPS)": "rps", "Smoothness": "smoot
              "Target network": "dqn_target", "Hard copy or Polyak": "dqn_polyak",
              "Overestimation": "dqn_overestimation", "Class board": "board"}
 """Every page's URL path as links, bookmarks and tests know it: moving a page keeps it."""
+PAGE_FILES = sorted(p.relative_to(ROOT / "views").as_posix()
+                    for p in (ROOT / "views").rglob("*.py"))
+"""Every page file, relative to ``views/`` (``why/rps.py``)."""
 
 
 def test_navigation_follows_the_lessons_arc_and_keeps_every_url():
@@ -115,7 +118,16 @@ def test_navigation_follows_the_lessons_arc_and_keeps_every_url():
     entries = navigation.entries()
     assert [e.title for e in entries] == ARC
     assert {e.title: e.url_path for e in entries} == URL_PATHS
-    assert sorted(e.file for e in entries) == sorted(p.name for p in (ROOT / "views").glob("*.py"))
+    assert sorted(e.file for e in entries) == PAGE_FILES
+    # the page files are grouped as the menu groups them: one folder per section
+    folders = {section: {str(Path(e.file).parent) for e in pages}
+               for section, pages in navigation.SECTIONS.items()}
+    assert all(len(f) == 1 for f in folders.values()), folders
+    assert len({f for fs in folders.values() for f in fs}) == len(folders), folders
+    assert folders[""] == {"."}  # Home, on its own at views/home.py
+    # a page file is named after its URL path, whatever its folder: AppTest, switching pages
+    # before its first run, infers a page's URL path from its file's name
+    assert all(Path(e.file).stem == (e.url_path or "home") for e in entries)
     sections = list(navigation.SECTIONS)
     assert sections[0] == "" and navigation.SECTIONS[""] == (navigation.HOME,)
     assert sections[1].endswith("Why a policy?") and sections[-1] == "Class"
@@ -129,7 +141,7 @@ def test_navigation_follows_the_lessons_arc_and_keeps_every_url():
     assert where == sorted(where)  # each section's paragraph, in the menu's order
 
 
-@pytest.mark.parametrize("page", sorted(p.name for p in (ROOT / "views").glob("*.py")))
+@pytest.mark.parametrize("page", PAGE_FILES)
 def test_every_page_renders_inside_the_router(page, monkeypatch):
     monkeypatch.setenv("PGLAB_EXPERIMENT_MODE", "inline")
     at = app(f"views/{page}")
@@ -139,7 +151,7 @@ def test_every_page_renders_inside_the_router(page, monkeypatch):
 
 
 def test_theory_shows_formulas_next_to_the_real_code():
-    at = app("views/theory.py")
+    at = app("views/reinforce/theory.py")
     assert at.title[0].value == "Theory"
     assert len(at.latex) >= 12
     code = "\n".join(c.value for c in at.code)
@@ -160,7 +172,7 @@ def test_theory_shows_formulas_next_to_the_real_code():
 
 
 def test_train_page_renders_with_controls():
-    at = app("views/train.py")
+    at = app("views/reinforce/train.py")
     assert at.title[0].value == "Train an agent"
     buttons = {b.key: b for b in at.button if b.key}
     assert not buttons["ctl.start"].disabled
@@ -180,7 +192,7 @@ def test_train_starts_at_plain_reinforce_the_first_preset_listed():
     from pgcore import PRESETS, default_config
     from ui.widgets import presets_for
 
-    at = app("views/train.py")
+    at = app("views/reinforce/train.py")
     preset = at.selectbox(key="cfg.preset")
     assert preset.value == "reinforce-plain" == presets_for("reinforce")[0]
     assert preset.options[0].startswith("Plain REINFORCE")
@@ -192,7 +204,7 @@ def test_train_starts_at_plain_reinforce_the_first_preset_listed():
 
 
 def test_the_header_names_what_the_next_start_runs_and_follows_the_widgets():
-    at = app("views/train.py")
+    at = app("views/reinforce/train.py")
     header = next_start(at)
     assert "REINFORCE, baseline: none (raw returns), seed 0, 1,000 episodes" in header
     assert "the preset “Plain REINFORCE" in header and "custom" not in header
@@ -216,7 +228,7 @@ def _status(at: AppTest) -> str:
 
 
 def test_settings_changed_during_a_run_say_they_apply_at_the_next_start():
-    at = app("views/train.py")
+    at = app("views/reinforce/train.py")
     at.number_input(key="cfg.max_episodes").set_value(20_000).run()
     at.button(key="ctl.start").click().run()
     assert run_until(at, lambda a: episodes(a) > 0)
@@ -235,7 +247,7 @@ def test_settings_changed_during_a_run_say_they_apply_at_the_next_start():
 
 
 def test_train_starts_a_run_and_episodes_appear():
-    at = app("views/train.py")
+    at = app("views/reinforce/train.py")
     start_short_run(at, "a2c", budget=40)
     assert run_until(at, lambda a: episodes(a) > 0), "no episodes appeared"
     assert len(at.get("arrow_vega_lite_chart")) >= 4 or len(at.get("vega_lite_chart")) >= 4
@@ -256,7 +268,7 @@ def _returns_datasets(at: AppTest) -> list[str]:
 
 
 def test_train_draws_a_typical_run_band_behind_the_run():
-    at = app("views/train.py")
+    at = app("views/reinforce/train.py")
     start_short_run(at, "a2c", budget=30)
     assert run_until(at, lambda a: episodes(a) > 0)
     assert at.toggle(key="train.reference").value is True
@@ -270,7 +282,7 @@ def test_train_draws_a_typical_run_band_behind_the_run():
 
 
 def test_pause_resume_stop_and_reset():
-    at = app("views/train.py")
+    at = app("views/reinforce/train.py")
     start_short_run(at, "a2c", budget=20_000)
     assert run_until(at, lambda a: episodes(a) > 5)
     at.button(key="ctl.pause").click().run()
@@ -293,7 +305,7 @@ def test_pause_resume_stop_and_reset():
 
 
 def test_invalid_settings_give_a_message_not_a_traceback():
-    at = app("views/train.py")
+    at = app("views/reinforce/train.py")
     at.number_input(key="cfg.shared_layers").set_value(0).run()
     at.number_input(key="cfg.head_layers").set_value(0).run()
     assert not at.exception
@@ -304,7 +316,7 @@ def test_invalid_settings_give_a_message_not_a_traceback():
 
 
 def test_presets_and_reset_to_defaults():
-    at = app("views/train.py")
+    at = app("views/reinforce/train.py")
     at.radio(key="cfg.algo").set_value("actor-critic").run()
     assert at.selectbox(key="cfg.preset").value == "actor-critic"
     at.selectbox(key="cfg.preset").set_value("actor-critic-lesson").run()
@@ -319,7 +331,7 @@ def test_presets_and_reset_to_defaults():
 
 
 def test_lesson_actor_critic_shows_the_collapse_note():
-    at = app("views/train.py")
+    at = app("views/reinforce/train.py")
     at.radio(key="cfg.algo").set_value("actor-critic").run()
     at.selectbox(key="cfg.preset").set_value("actor-critic-lesson").run()
     at.number_input(key="cfg.max_episodes").set_value(30).run()
@@ -342,7 +354,7 @@ def test_lesson_actor_critic_shows_the_collapse_note():
 
 
 def test_the_frame_caption_never_counts_past_the_budget():
-    from ui.live import frame_caption
+    from ui.train import frame_caption
 
     assert frame_caption(1_000, 17, 1_000) == "the policy playing: episode 1,000, step 17"
     assert frame_caption(1_001, 3, 1_000) == "the policy playing: finished after 1,000 episodes"
@@ -350,7 +362,7 @@ def test_the_frame_caption_never_counts_past_the_budget():
 
 
 def test_dqn_on_the_train_page_shows_q_values_and_epsilon():
-    at = app("views/train.py")
+    at = app("views/reinforce/train.py")
     start_short_run(at, "dqn", budget=30)
     assert run_until(at, lambda a: episodes(a) > 3), "no DQN episodes appeared"
     assert run_until(at, lambda a: any("ε = " in c.value for c in a.caption), timeout=30)
@@ -362,15 +374,15 @@ def test_dqn_on_the_train_page_shows_q_values_and_epsilon():
 
 
 def test_settings_and_run_survive_a_page_switch():
-    at = app("views/train.py")
+    at = app("views/reinforce/train.py")
     at.number_input(key="cfg.seed").set_value(7).run()
     start_short_run(at, "a2c", budget=30)
     assert run_until(at, lambda a: metric(a, "Episodes") == "30")
-    at.switch_page("views/theory.py").run()
+    at.switch_page("views/reinforce/theory.py").run()
     assert not at.exception and at.title[0].value == "Theory"
     sidebar = " ".join(c.value for c in at.sidebar.caption)
     assert "30 episodes" in sidebar
-    at.switch_page("views/train.py").run()
+    at.switch_page("views/reinforce/train.py").run()
     assert not at.exception
     assert metric(at, "Episodes") == "30"  # the same run, still there
     assert at.number_input(key="cfg.seed").value == 7  # and the settings
@@ -386,7 +398,7 @@ def test_a_run_waits_for_a_free_slot_and_starts_by_itself(monkeypatch):
     monkeypatch.setenv("PGLAB_MAX_RUNS", "1")
     state.slot_pool.clear()  # a fresh process-wide pool with a single slot
     try:
-        at = app("views/train.py")
+        at = app("views/reinforce/train.py")
         pool = state.slot_pool()
         assert pool.max_concurrent == 1
         other = BackgroundRun(preset("a2c", max_episodes=20_000), pool, frame_every=None)
@@ -430,27 +442,28 @@ def _snapshot_with(n_episodes: int, updates_per_episode: int = 3):
 
 def test_chart_rolling_stats_match_pgcore_metrics():
     from pgcore.training import metrics
-    from ui import charts
+    from ui.charts import curves
 
     x = np.random.default_rng(1).integers(8, 500, size=777).astype(float)
-    mean, std = charts.rolling_mean_std(x, 100)
+    mean, std = curves.rolling_mean_std(x, 100)
     assert np.allclose(mean, metrics.moving_average(x, 100))
     assert np.allclose(std, metrics.rolling_std(x, 100), atol=1e-6)
 
 
 def test_charts_send_a_bounded_number_of_points():
-    from ui import charts
+    from ui.charts import curves, live
+    from ui.charts.specs import spec_points
 
     snap = _snapshot_with(20_000)
-    returns = charts.returns_spec(snap)
-    assert charts.spec_points(returns) <= charts.MAX_POINTS
+    returns = live.returns_spec(snap)
+    assert spec_points(returns) <= live.MAX_POINTS
     table = returns["datasets"]["returns"]
     assert table.column("x").to_pylist()[-1] == 20_000  # the last episode is always there
-    for spec in charts.diagnostics_specs(snap):
-        assert charts.spec_points(spec) <= charts.SMALL_POINTS
-    assert charts.spec_points(charts.value_spec(snap)) <= 2 * charts.SMALL_POINTS
+    for spec in live.diagnostics_specs(snap):
+        assert spec_points(spec) <= live.SMALL_POINTS
+    assert spec_points(live.value_spec(snap)) <= 2 * live.SMALL_POINTS
     # the moving average is computed on the full history, then sampled
-    full = charts.rolling_mean_std(snap.episodes["episode_return"], 100)[0]
+    full = curves.rolling_mean_std(snap.episodes["episode_return"], 100)[0]
     assert np.isclose(table.column("avg").to_pylist()[-1], full[-1], rtol=1e-5)
 
 
@@ -483,7 +496,7 @@ def _start_dqn(at: AppTest, budget: int, eval_every=None) -> None:
 
 
 def test_train_greedy_evaluations_show_on_the_returns_chart():
-    at = app("views/train.py")
+    at = app("views/reinforce/train.py")
     _start_dqn(at, budget=2_000, eval_every=1_000)
     assert run_until(at, lambda a: _greedy_caption(a) is not None), "no greedy evaluation"
     assert _env_steps(at) >= 1_000
@@ -503,7 +516,7 @@ def test_train_greedy_evaluations_show_on_the_returns_chart():
 
 
 def test_train_without_greedy_evaluations_draws_the_chart_as_before():
-    at = app("views/train.py")
+    at = app("views/reinforce/train.py")
     _start_dqn(at, budget=2_000)  # the default: off
     assert run_until(at, lambda a: _env_steps(a) >= 2_500), "the run did not get far enough"
     assert _returns_datasets(at) == ["reference", "returns"]
@@ -516,9 +529,10 @@ def test_returns_chart_keeps_its_threshold_rules():
     datasets being put in (they used to be dropped with the template's own datasets)."""
     import json
 
-    from ui import charts
+    from ui.charts import live
+    from ui.charts.specs import with_data
 
-    spec = charts._with_data(charts._returns_template(100, 500.0, 100, False), returns=[])
+    spec = with_data(live._returns_template(100, 500.0, 100, False), returns=[])
     assert list(spec["datasets"]) == ["returns"]
     text = json.dumps(spec)
     assert "475: CartPole-v1 solved" in text and "195: CartPole-v0 solved" in text

@@ -1,7 +1,7 @@
-"""The Class board page (views/board.py, ui/board.py) inside the app's router under AppTest:
-joining a class (names validated, escaped), a Train run recorded and shown on its class's board
-and not on another's, the teacher view behind its key, and a broken database shown as one
-line while the Train page keeps training. Every test uses its own tmp_path database."""
+"""The Class board page (views/classroom/board.py, ui/board.py) inside the app's router under
+AppTest: joining a class (names validated, escaped), a Train run recorded and shown on its
+class's board and not on another's, the teacher view behind its key, and a broken database
+shown as one line while the Train page keeps training. Every test uses its own tmp_path database."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pgcore.execution import stop_all
-from ui import board
+from ui import board, recording
 
 APP = str(ROOT / "app.py")
-PAGE = "views/board.py"
+PAGE = "views/classroom/board.py"
 TIMEOUT = 60
 
 
@@ -62,7 +62,7 @@ def join(at: AppTest, name: str, code: str) -> None:
 
 
 def train(at: AppTest, budget: int) -> None:
-    go(at, "views/train.py")
+    go(at, "views/reinforce/train.py")
     at.radio(key="cfg.algo").set_value("reinforce").run()
     at.number_input(key="cfg.max_episodes").set_value(budget).run()
     at.button(key="ctl.start").click().run()
@@ -92,7 +92,7 @@ def test_the_router_lists_the_board_after_train():
     from ui import navigation
 
     files = [e.file for e in navigation.entries()]  # the router's pages, in its order
-    assert files.index("train.py") < files.index("board.py")
+    assert files.index("reinforce/train.py") < files.index("classroom/board.py")
     assert "navigation.SECTIONS" in (ROOT / "app.py").read_text()
 
 
@@ -117,7 +117,7 @@ def test_a_train_run_is_recorded_and_shown_to_its_class_only(db):
     at = app()
     join(at, "Ada", "PHYS7")
     train(at, budget=12)
-    store = board.recorder().store()
+    store = recording.recorder().store()
     assert wait_for(lambda: [r.status for r in store.runs("PHYS7")] == ["finished"], at)
     rec = store.runs("PHYS7")[0]
     assert (rec.who, rec.algo, rec.episodes, len(rec.returns)) == ("Ada", "reinforce", 12, 12)
@@ -136,9 +136,9 @@ def test_a_train_run_is_recorded_and_shown_to_its_class_only(db):
 
 
 def test_an_anonymous_run_is_recorded_under_no_class(db):
-    at = app("views/train.py")
+    at = app("views/reinforce/train.py")
     train(at, budget=10)
-    store = board.recorder().store()
+    store = recording.recorder().store()
     assert wait_for(lambda: [r.status for r in store.runs(None)] == ["finished"], at)
     assert store.runs(None)[0].who == "anonymous" and store.classes() == []
 
@@ -149,7 +149,7 @@ def test_the_teacher_view_needs_the_key_and_shows_whats_training(db, monkeypatch
     monkeypatch.setenv(board.TEACHER_KEY_ENV, "sesame")
     join(at, "Ada", "PHYS7")
     train(at, budget=20_000)
-    assert wait_for(lambda: board.recorder().active(), at, timeout=30)
+    assert wait_for(lambda: recording.recorder().active(), at, timeout=30)
     go(at, PAGE)
     at.text_input(key="board.teacher_input").input("wrong").run()
     at.button(key="board.unlock").click().run()
@@ -183,8 +183,8 @@ def test_closing_the_tab_records_the_run_as_stopped(db):
     assert tasks.train.recording is not None  # outside a session: recorded anonymously
     assert wait_for(lambda: run.counts[0] >= 2, timeout=60)
     tasks.release()
-    assert run.join(30) and board.recorder().flush(10)
-    (rec,) = board.recorder().store().runs(None)
+    assert run.join(30) and recording.recorder().flush(10)
+    (rec,) = recording.recorder().store().runs(None)
     assert rec.status == "stopped" and rec.episodes >= 2 and len(rec.returns) == rec.episodes
 
 

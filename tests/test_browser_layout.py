@@ -47,11 +47,11 @@ class Page:
 
 
 def app_pages() -> list[Page]:
-    """Every page of the app's navigation (:data:`ui.navigation.SECTIONS`, which ``app.py``
-    passes to ``st.navigation``), with its URL path ("" for the default page)."""
-    from ui.navigation import SECTIONS
+    """Every page ``app.py`` passes to ``st.navigation`` (``ui.navigation``'s entries), with
+    its URL path (``""`` for the default page)."""
+    from ui import navigation
 
-    return [Page(e.url_path, e.title) for entries in SECTIONS.values() for e in entries]
+    return [Page(e.url_path, e.title) for e in navigation.entries()]
 
 
 @dataclass(frozen=True)

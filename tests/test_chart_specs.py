@@ -13,13 +13,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pgcore.labs import matrix_game as mg
-from ui import board, charts, palette, pendulum_charts
-from ui import dqn_charts as dq
-from ui import experiment_charts as ec
-from ui import rps_charts as rc
-from ui import smoothness_charts as sc
+from pgcore.labs import rps as game
+from pgcore.labs import value_policy as value_lab
+from ui import board, pendulum
+from ui import dqn_exercises as dq
+from ui import rps as rc
+from ui import smoothness as sc
 from ui import value_policy as vp
+from ui.charts import experiments as ec
+from ui.charts import live, palette
 
 EP = np.arange(1, 21)
 
@@ -173,8 +175,8 @@ BASELINE = ["no baseline", "learned value baseline"]
 RACE = ["REINFORCE", "REINFORCE + baseline", "actor-critic", "A2C", "PPO"]
 POLYAK = ["hard copy every 1,000", "Polyak τ = 0.005", "hard copy every 200"]
 ENTROPY = ["β = 0", "β = 0.01"]
-VP = list(vp.RUNNERS)
-KINDS = list(mg.KINDS)
+VP = list(value_lab.RUNNERS)
+KINDS = list(game.KINDS)
 PENDULUM = ["PPO, Gaussian policy", "DQN, 5 torque values"]
 CLASS = ["Ada", "Grace", "Alan"]
 
@@ -198,7 +200,7 @@ def two_orders():
             exploitability(o), 20, o, "t"), KINDS, [rc.label(k) for k in KINDS]),
         ("rps: payoff", lambda o: rc.payoff_chart(payoff(o), 20, o), KINDS,
          [rc.label(k) for k in KINDS]),
-        ("continuous actions", lambda o: json.loads(pendulum_charts._compare_template(
+        ("continuous actions", lambda o: json.loads(pendulum._compare_template(
             tuple(o), 1_000)), PENDULUM),
         ("class board", lambda o: board.curves_chart(learners(o)), CLASS),
     ]
@@ -219,19 +221,19 @@ def every_chart():
     evals = pd.DataFrame({"seed": [0, 0, 1, 1], "episodes": [5, 10, 5, 10],
                           "predicted": [1.0, 9.0, 2.0, 8.0], "collected": [2.0, 7.0, 2.0, 6.0],
                           "eval_return": [9.0, 30.0, 9.0, 30.0]})
-    policy = pd.DataFrame({"step": np.repeat(EP, 3), "hand": np.tile(list(mg.ACTIONS), len(EP)),
+    policy = pd.DataFrame({"step": np.repeat(EP, 3), "hand": np.tile(list(game.ACTIONS), len(EP)),
                            "order": np.tile([0, 1, 2], len(EP)), "p": 1 / 3})
     simplex = pd.DataFrame({"step": np.tile(EP, 2), "policy": np.repeat([rc.CURRENT,
                                                                           rc.AVERAGE], len(EP)),
                             "x": 0.1, "y": 0.1})
     built = {
-        "train: returns": charts.returns_chart(100, reference=True, evaluations=5),
-        "train: returns, Pendulum": json.loads(pendulum_charts._returns_template(100)),
-        "train: log panel": charts.update_chart("value_loss", "value loss", "log", 100),
-        "train: linear panel": charts.update_chart("entropy", "entropy", "linear", 100),
-        "train: symlog panel": charts.update_chart("adv", "advantage", "symlog", 100),
-        "train: critic": charts.value_chart(100),
-        "pendulum: σ": json.loads(pendulum_charts._std_template(100)),
+        "train: returns": live.returns_chart(100, reference=True, evaluations=5),
+        "train: returns, Pendulum": json.loads(pendulum._returns_template(100)),
+        "train: log panel": live.update_chart("value_loss", "value loss", "log", 100),
+        "train: linear panel": live.update_chart("entropy", "entropy", "linear", 100),
+        "train: symlog panel": live.update_chart("adv", "advantage", "symlog", 100),
+        "train: critic": live.value_chart(100),
+        "pendulum: σ": json.loads(pendulum._std_template(100)),
         "seeds & variance": ec.seeds_band_chart(seeds, band, 20, "A2C", reference=ref),
         "dqn: returns": dq.return_chart(curves, 20, "t"),
         "dqn: Q": dq.q_chart(q, 20, "t", y_max=float(q["q"].max())),
@@ -287,7 +289,7 @@ def test_the_same_algorithm_is_the_same_colour_on_every_page():
     assert looks(sc.return_chart(smooth_returns()))[sc.POLICY_NAME] == a2c
     dqn = palette.style("DQN").color
     assert looks(vp.curves_chart(vp_curves(VP), VP, "t", "y", 10_000))["DQN"] == dqn
-    assert looks(json.loads(pendulum_charts._compare_template(tuple(PENDULUM), 1_000)))[
+    assert looks(json.loads(pendulum._compare_template(tuple(PENDULUM), 1_000)))[
         "DQN, 5 torque values"] == dqn
 
 
@@ -343,6 +345,6 @@ def test_the_train_page_s_log_panels_get_no_zero():
     snap = SimpleNamespace(updates={"update": np.arange(4), "episodes": np.arange(4.0),
                                     "value_loss": np.array([0.0, 2.0, -1.0, 1e-9])})
     panel = SimpleNamespace(key="value_loss", scale="log")
-    values = charts.updates_data(snap, (panel,)).column("value_loss").to_pylist()
+    values = live.updates_data(snap, (panel,)).column("value_loss").to_pylist()
     assert np.isnan(values[0]) and np.isnan(values[2]) and values[1] == 2.0
     assert values[3] == pytest.approx(1e-9)

@@ -27,7 +27,7 @@ def test_a_train_page_run_trains_in_a_host_process(monkeypatch):
     from ui import state
 
     try:
-        at = app("views/train.py")
+        at = app("views/reinforce/train.py")
         hosts = state.training_hosts()
         assert hosts is not None and hosts.alive  # started with the first page
         started = []  # the runs the hosts were given
@@ -48,12 +48,12 @@ def test_a_train_page_run_trains_in_a_host_process(monkeypatch):
 
 
 def test_the_refresh_interval_follows_the_load(monkeypatch):
-    from ui import live
+    from ui import train
 
     monkeypatch.setattr("ui.state.server_cores", lambda: 2)
     for n, expected in ((0, 0.5), (2, 0.5), (4, 1.0), (8, 2.0), (30, 3.0)):
         monkeypatch.setattr("pgcore.execution.live_tasks", lambda n=n: [object()] * n)
-        assert live.refresh_seconds() == pytest.approx(expected), n
+        assert train.refresh_seconds() == pytest.approx(expected), n
 
 
 def test_sessions_fit_the_memory_budget(monkeypatch):
@@ -95,12 +95,14 @@ def test_the_community_cloud_entry_point_runs_the_same_app():
     there as from app.py."""
     from streamlit.testing.v1 import AppTest
 
+    from ui import navigation
+
     at = AppTest.from_file(str(ROOT / "cloud" / "streamlit_app.py"), default_timeout=60)
     at.run()
     assert not at.exception and at.title[0].value == "Policy Gradient Lab"
     for page, title in (("theory", "Theory"), ("train", "Train an agent"),
                         ("board", "Class board")):
-        at.switch_page(f"../views/{page}.py")
+        at.switch_page(f"../views/{navigation.page(page).file}")
         at.run()
         assert not at.exception, page
         assert at.title[0].value == title

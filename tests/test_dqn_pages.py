@@ -1,6 +1,6 @@
 """The DQN exercise pages (target network, hard copy or Polyak, overestimation): each renders,
 runs a tiny experiment and shows its charts and numbers; and the pure helpers behind them
-(ui/dqn_charts.py) on hand-built data.
+(ui/dqn_exercises.py) on hand-built data.
 
 The experiments run inline (``PGLAB_EXPERIMENT_MODE=inline``), as in test_experiment_pages.py;
 AppTest cannot fire ``run_every``, so the tests call ``at.run()`` in a loop.
@@ -33,8 +33,12 @@ from pgcore.execution.experiments import (
     ExperimentSnapshot,
     RunView,
 )
+from pgcore.labs import dqn_exercises as lab
+from pgcore.labs import stats
 from pgcore.training.config import preset
-from ui import dqn_charts as dq
+from ui import dqn_exercises as dq
+from ui import navigation
+from ui.charts import numbers
 from ui.verdicts import evidence
 
 TIMEOUT = 60
@@ -54,7 +58,7 @@ def inline(monkeypatch):
 
 
 def page(name: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "views" / f"{name}.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(navigation.page(name).path), default_timeout=TIMEOUT)
     at.run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
@@ -163,8 +167,8 @@ def test_overestimation_page(inline):
     assert list(table["seeds"]) == [2, 2, 2]
     # the page's number is the mean over seeds of predicted - collected in its chart
     wide = per_seed.pivot(index="seed", columns="series", values="value")
-    expected = dq.t_interval(wide[dq.PREDICTED] - wide[dq.COLLECTED])
-    assert table["mean bias (predicted − collected)"][0] == dq.interval_text(expected)
+    expected = stats.t_interval(wide[dq.PREDICTED] - wide[dq.COLLECTED])
+    assert table["mean bias (predicted − collected)"][0] == numbers.interval_text(expected)
     assert "multiplier is 12.7" in captions(at)  # 2 seeds: say the interval is wide
     assert markdown(at).count("**The lesson:**") == 2
     at.radio(key="exp.dqn_over.span").set_value("all evaluations").run()
@@ -220,26 +224,26 @@ def spike_and_collapse(n=400):  # up to 350, then back down to 20
 
 
 def test_final_and_best_and_median_range():
-    final, best = dq.final_and_best(spike_and_collapse())
+    final, best = lab.final_and_best(spike_and_collapse())
     assert final == 20.0 and best == 350.0
-    assert dq.final_and_best([]) == (None, None)
-    assert dq.final_and_best([10.0, 30.0]) == (20.0, 20.0)  # shorter than the window
-    assert dq.median_range([3, None, 1, float("nan"), 2]) == {"median": 2.0, "lo": 1.0,
-                                                              "hi": 3.0, "n": 3}
-    assert dq.range_text(dq.median_range([1, 2, 3])) == "2 (1 – 3)"
-    assert dq.range_text(dq.median_range([])) == "–"
+    assert lab.final_and_best([]) == (None, None)
+    assert lab.final_and_best([10.0, 30.0]) == (20.0, 20.0)  # shorter than the window
+    assert stats.median_range([3, None, 1, float("nan"), 2]) == {"median": 2.0, "lo": 1.0,
+                                                                 "hi": 3.0, "n": 3}
+    assert numbers.range_text(stats.median_range([1, 2, 3])) == "2 (1 – 3)"
+    assert numbers.range_text(stats.median_range([])) == "–"
 
 
 def test_t_interval_of_known_per_seed_means():
-    iv = dq.t_interval([1.0, 2.0, 3.0])  # s = 1, n = 3, t(2) = 4.303
+    iv = stats.t_interval([1.0, 2.0, 3.0])  # s = 1, n = 3, t(2) = 4.303
     assert iv["mean"] == 2.0 and iv["half"] == pytest.approx(4.303 / math.sqrt(3))
     assert iv["lo"] == pytest.approx(2 - 4.303 / math.sqrt(3))
-    one = dq.t_interval([5.0])
+    one = stats.t_interval([5.0])
     assert one["mean"] == 5.0 and one["lo"] is None
-    assert "no interval" in dq.interval_text(one)
-    assert dq.t_quantile(1) == 12.706 and dq.t_quantile(100) == 1.96
+    assert "no interval" in numbers.interval_text(one)
+    assert stats.t_quantile(1) == 12.706 and stats.t_quantile(100) == 1.96
     with pytest.raises(ValueError):
-        dq.t_quantile(0)
+        stats.t_quantile(0)
 
 
 def test_bias_numbers_from_evaluations():
@@ -263,7 +267,7 @@ def test_bias_numbers_from_evaluations():
 
 
 def _bias(per_seed: dict, collected: float = 80.0) -> dict:
-    return {"per_seed": per_seed, "bias": dq.t_interval(per_seed.values()),
+    return {"per_seed": per_seed, "bias": stats.t_interval(per_seed.values()),
             "collected": collected, "evaluations": len(per_seed)}
 
 
@@ -305,7 +309,7 @@ def _target_snap(stable_curves, broken_curves, stable_q=30.0, broken_q=5000.0):
     runs += [run("none", s, c, q=np.full(len(c), broken_q)) for s, c in
              enumerate(broken_curves)]
     snap = snapshot(*runs)
-    return dq.target_numbers(snap, "frozen"), dq.target_numbers(snap, "none")
+    return lab.target_numbers(snap, "frozen"), lab.target_numbers(snap, "none")
 
 
 def test_parking_and_collapse_are_detected():
@@ -348,8 +352,8 @@ def test_target_curves_and_table():
     assert avg["value"].tolist() == [10.0, 15.0, 20.0]
     q = dq.q_curves(snap, "frozen")
     assert q["episode"].tolist() == [2, 3, 2] and q["q"].tolist() == [1.0, 2.0, 3.0]
-    assert dq.q_top(snap) == 3.0
-    table = dq.target_table([dq.target_numbers(snap, "frozen")])
+    assert lab.q_top(snap) == 3.0
+    table = dq.target_table([lab.target_numbers(snap, "frozen")])
     assert table["final 100-episode average"][0] == "30.0 (20.0 – 40.0)"
     assert table["peak mean Q"][0] == "2.5 (2.0 – 3.0)"
     assert dq.q_chart(q, 3, "t").to_dict()["layer"][0]["encoding"]["y"]["scale"]["type"] == \
@@ -358,25 +362,25 @@ def test_target_curves_and_table():
 
 
 def test_gradient_steps_and_copies():
-    assert dq.gradient_steps(CFG, 63) == 0 and dq.gradient_steps(CFG, 64) == 1
-    assert dq.gradient_steps(CFG, 2_063) == 2_000
+    assert lab.gradient_steps(CFG, 63) == 0 and lab.gradient_steps(CFG, 64) == 1
+    assert lab.gradient_steps(CFG, 2_063) == 2_000
     tuned = preset("dqn")  # an update every 2 env steps from step 32
-    assert dq.gradient_steps(tuned, 33) == 1 and dq.gradient_steps(tuned, 34) == 2
+    assert lab.gradient_steps(tuned, 33) == 1 and lab.gradient_steps(tuned, 34) == 2
     returns = np.full(10, 306.3)  # 3,063 env steps: 3,000 gradient steps, 3 copies
     snap = snapshot(run("frozen", 0, returns, q=np.full(10, 2.5)))
-    c = dq.copies_numbers(snap, "frozen")
+    c = lab.copies_numbers(snap, "frozen")
     assert c["copies"]["median"] == 3 and c["q_last"]["median"] == 2.5
     assert c["allowed"] == pytest.approx((1 - 0.99 ** 4) / 0.01)
 
 
 def test_equivalent_period():
-    c, p = dq.equivalent_period(4.0, 2.0, 10.0)  # distance linear in C
+    c, p = lab.equivalent_period(4.0, 2.0, 10.0)  # distance linear in C
     assert c == pytest.approx(400) and p == pytest.approx(1.0)
-    c, p = dq.equivalent_period(math.sqrt(400), math.sqrt(200), math.sqrt(1000))  # sqrt(C)
+    c, p = lab.equivalent_period(math.sqrt(400), math.sqrt(200), math.sqrt(1000))  # sqrt(C)
     assert c == pytest.approx(400) and p == pytest.approx(0.5)
-    assert dq.equivalent_period(1.0, 2.0, 1.5) == (None, pytest.approx(math.log(0.75)
-                                                                         / math.log(5)))
-    assert dq.equivalent_period(None, 1.0, 2.0) == (None, None)
+    assert lab.equivalent_period(1.0, 2.0, 1.5) == (None, pytest.approx(math.log(0.75)
+                                                                          / math.log(5)))
+    assert lab.equivalent_period(None, 1.0, 2.0) == (None, None)
 
 
 def _saw(period: int, n: int = 20_000, every: int = 50) -> dict:
@@ -406,14 +410,14 @@ def _pace_snap(d_1000: float, d_polyak: float, d_200: float, episodes: int = 200
         for label, d in (("c1000", d_1000), ("polyak", d_polyak), ("c200", d_200)):
             runs.append(run(label, seed, [100.0] * episodes, td=np.full(episodes, d)))
     numbers = dq.distance_numbers(snapshot(*runs))
-    return numbers, dq.polyak_equivalents(numbers, "polyak", "c200", "c1000")
+    return numbers, lab.polyak_equivalents(numbers, "polyak", "c200", "c1000")
 
 
 def test_mean_distance_and_pace_claim():
     # equal-length episodes: the length-weighted mean is the plain mean, NaN left out
     r = run("a", 0, [10.0, 30.0, 10.0], td=[np.nan, 1.0, 3.0])
-    assert dq.mean_distance(r) == pytest.approx((30 * 1 + 10 * 3) / 40)
-    assert dq.mean_distance(r, upto=40.0) == 1.0  # only the episodes ended by step 40
+    assert lab.mean_distance(r) == pytest.approx((30 * 1 + 10 * 3) / 40)
+    assert lab.mean_distance(r, upto=40.0) == 1.0  # only the episodes ended by step 40
     numbers, equiv = _pace_snap(10.0, 2.1, 2.0)  # linear: Polyak at C = 210
     assert equiv["period"]["median"] == pytest.approx(210)
     assert dq.pace_claim(equiv, ALL_DONE).status == "holds"
@@ -479,7 +483,7 @@ def test_duration_text():
 def test_seed_major_keeps_settings_together():
     from pgcore.execution.experiments import grid
 
-    jobs = dq.seed_major(grid({"a": CFG, "b": CFG, "c": CFG}, [0, 1]))
+    jobs = lab.seed_major(grid({"a": CFG, "b": CFG, "c": CFG}, [0, 1]))
     assert [(j.label, j.seed) for j in jobs] == [("a", 0), ("b", 0), ("c", 0), ("a", 1),
                                                  ("b", 1), ("c", 1)]
 
@@ -499,7 +503,7 @@ def _early_target(state: str = "running"):
             run("none", 0, spike_and_collapse(), q=np.full(400, 5000.0), state=live),
             run("none", 1, [], state=queued), run("none", 2, [], state=queued)]
     snap = snapshot(*runs, state=state)
-    return snap, dq.target_numbers(snap, "frozen"), dq.target_numbers(snap, "none")
+    return snap, lab.target_numbers(snap, "frozen"), lab.target_numbers(snap, "none")
 
 
 def test_target_claims_are_too_early_until_every_seed_finished():

@@ -19,6 +19,7 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ui import navigation
 from ui.reference import reference_set
 
 TIMEOUT = 60
@@ -35,7 +36,7 @@ def _inline_and_cleanup(monkeypatch):
 
 
 def page(name: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "views" / f"{name}.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(navigation.page(name).path), default_timeout=TIMEOUT)
     at.run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]

@@ -23,7 +23,7 @@ from ui.style import PRESENTER_CSS
 
 APP = str(ROOT / "app.py")
 TIMEOUT = 60
-TRAIN = "views/train.py"
+TRAIN = "views/reinforce/train.py"
 
 
 @pytest.fixture(autouse=True)
@@ -253,22 +253,22 @@ def test_the_teachers_builder_makes_a_locking_link():
 
 
 @pytest.mark.parametrize("page, params, widgets", [
-    ("views/seeds_variance.py", {"seeds": "5", "episodes": "300", "smooth": "50",
-                                 "reference": "0"},
+    ("views/reinforce/seeds_variance.py", {"seeds": "5", "episodes": "300", "smooth": "50",
+                                           "reference": "0"},
      {("slider", "exp.seeds.seeds"): 5, ("number_input", "exp.seeds.episodes"): 300,
       ("select_slider", "exp.seeds.smooth"): 50, ("toggle", "exp.seeds.reference"): False}),
-    ("views/entropy.py", {"algo": "a2c", "beta": "0.05", "episodes": "200"},
+    ("views/actor_critic/entropy.py", {"algo": "a2c", "beta": "0.05", "episodes": "200"},
      {("radio", "exp.entropy.algo"): "a2c", ("select_slider", "exp.entropy.beta"): 0.05,
       ("number_input", "exp.entropy.episodes"): 200}),
-    ("views/race.py", {"seed": "7", "episodes": "400"},
+    ("views/actor_critic/race.py", {"seed": "7", "episodes": "400"},
      {("number_input", "exp.race.seed"): 7, ("number_input", "exp.race.episodes"): 400}),
-    ("views/rps.py", {"steps": "1000", "lr": "0.3", "memory": "5", "seeds": "2"},
+    ("views/why/rps.py", {"steps": "1000", "lr": "0.3", "memory": "5", "seeds": "2"},
      {("select_slider", "exp.rps.steps"): 1000, ("select_slider", "exp.rps.lr"): 0.3,
       ("select_slider", "exp.rps.memory"): 5, ("slider", "exp.rps.seeds"): 2}),
-    ("views/gradient_variance.py", {"stage": "part", "train": "200", "batches": "40"},
+    ("views/reinforce/gradient_variance.py", {"stage": "part", "train": "200", "batches": "40"},
      {("radio", "exp.gradvar.stage"): "part", ("number_input", "exp.gradvar.train.part"): 200,
       ("slider", "exp.gradvar.batches"): 40}),
-    ("views/value_vs_policy.py", {"budget": "20000", "seeds": "2"},
+    ("views/value/value_vs_policy.py", {"budget": "20000", "seeds": "2"},
      {("select_slider", "exp.value_policy.budget"): 20000,
       ("slider", "exp.value_policy.seeds"): 2}),
 ])
@@ -283,7 +283,7 @@ def test_an_experiment_link_round_trips(page, params, widgets, monkeypatch):
 
 
 def test_an_experiment_widget_change_goes_into_the_url():
-    at = open_page("views/baseline.py")
+    at = open_page("views/actor_critic/baseline.py")
     assert dict(at.query_params) == {}
     at.slider(key="exp.baseline.seeds").set_value(3).run()
     assert at.query_params["seeds"] == "3"
@@ -292,18 +292,18 @@ def test_an_experiment_widget_change_goes_into_the_url():
 
 
 def test_experiment_settings_survive_a_page_switch():
-    at = open_page("views/dqn_polyak.py")
+    at = open_page("views/value/dqn_polyak.py")
     at.slider(key="exp.dqn_polyak.seeds").set_value(4).run()
-    at.switch_page("views/theory.py").run()
+    at.switch_page("views/reinforce/theory.py").run()
     at.query_params.clear()  # a browser drops the query string on a page switch
-    at.switch_page("views/dqn_polyak.py").run()
+    at.switch_page("views/value/dqn_polyak.py").run()
     assert at.slider(key="exp.dqn_polyak.seeds").value == 4
     assert at.query_params["seeds"] == "4"
 
 
 def test_experiment_bad_values_warn_and_locks_hold():
-    at = open_page("views/dqn_overestimation.py", seeds="50", episodes="400", lock="episodes,span",
-                   hide="nothing")
+    at = open_page("views/value/dqn_overestimation.py", seeds="50", episodes="400",
+                   lock="episodes,span", hide="nothing")
     found = warnings(at)
     assert any("`seeds=50`" in w for w in found), found
     assert any("`nothing`" in w for w in found), found
@@ -314,7 +314,7 @@ def test_experiment_bad_values_warn_and_locks_hold():
 
 
 def test_the_continuous_actions_page_round_trips_both_runs_settings():
-    at = open_page("views/pendulum.py", seed="3", episodes="250", bins="3", lock="bins")
+    at = open_page("views/why/pendulum.py", seed="3", episodes="250", bins="3", lock="bins")
     assert at.number_input(key="pend.seed").value == 3
     assert at.select_slider(key="pend.episodes").value == 250
     bins = at.selectbox(key="pend.dqn.bins")
@@ -324,7 +324,7 @@ def test_the_continuous_actions_page_round_trips_both_runs_settings():
 
 
 def test_a_hidden_experiment_setting_is_not_drawn():
-    at = open_page("views/smoothness.py", directions="2", hide="directions")
+    at = open_page("views/why/smoothness.py", directions="2", hide="directions")
     assert "exp.smooth.directions" not in [w.key for w in at.slider]
     assert at.session_state["exp.smooth.directions"] == 2
     assert any("2 directions" in c.value for c in at.caption)  # the page used the value
@@ -341,7 +341,7 @@ def test_presenter_view_from_a_link_survives_page_switches_and_can_be_left():
     at = open_page(TRAIN, present="1")
     assert _presenter_css(at)
     assert not at.sidebar.markdown and not at.sidebar.button  # no sidebar clutter
-    at.switch_page("views/seeds_variance.py")
+    at.switch_page("views/reinforce/seeds_variance.py")
     at.query_params.clear()  # what a browser's page switch does
     at.run()
     assert _presenter_css(at) and at.query_params["present"] == "1"
@@ -370,9 +370,9 @@ def test_presenter_view_makes_charts_taller_with_larger_fonts(monkeypatch):
 
 
 def test_presenter_view_draws_an_experiment_pages_charts_taller():
-    normal = open_page("views/rps.py", steps="1000", seeds="2")
+    normal = open_page("views/why/rps.py", steps="1000", seeds="2")
     normal.button(key="exp.rps.run").click().run()
-    present = open_page("views/rps.py", steps="1000", seeds="2", present="1")
+    present = open_page("views/why/rps.py", steps="1000", seeds="2", present="1")
     present.button(key="exp.rps.run").click().run()
     assert not present.exception, present.exception
     small = [json.loads(c.proto.spec) for c in normal.get("vega_lite_chart")]

@@ -11,6 +11,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 SCRIPT = r"""
 import importlib, json, pkgutil, sys
 import pgcore
@@ -40,3 +42,17 @@ def test_pgcore_never_imports_streamlit(repo_root):
                  "pgcore.rl.envs", "pgcore.training.events"):
         assert name in report["modules"], name
     assert report["streamlit"] == [], f"pgcore imported {report['streamlit']}"
+
+
+def test_the_distribution_lists_every_subpackage():
+    """``pip install .`` ships exactly the folders pgcore has (pyproject's package list)."""
+    from pathlib import Path
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    root = Path(__file__).resolve().parents[1]
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+                 ["packages"])
+    found = {".".join(p.parent.relative_to(root).parts)
+             for p in (root / "pgcore").rglob("__init__.py")}
+    assert listed == found

@@ -1,4 +1,4 @@
-"""The app's one palette (ui/palette.py): the same label gets the same look everywhere, every
+"""The app's one palette (ui/charts/palette.py): the same label gets the same look everywhere, every
 label a page shows is in the table, the conditions shown together are told apart by colour
 (also for colour-blind eyes) and by dash, and every colour reads on white."""
 
@@ -14,18 +14,16 @@ import numpy as np
 import pytest
 
 from pgcore import PRESETS, algos
-from pgcore.labs import matrix_game as mg
+from pgcore.labs import rps as game
+from pgcore.labs import value_policy as value_lab
 from ui import (
-    charts,
-    dqn_charts,
-    experiment_charts,
-    palette,
-    pendulum_charts,
-    rps_charts,
-    smoothness_charts,
-    value_policy,
+    dqn_exercises,
+    pendulum,
+    rps,
+    smoothness,
 )
-from ui.palette import contrast, style, styles
+from ui.charts import bands, live, palette, thresholds
+from ui.charts.palette import contrast, style, styles
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,19 +56,19 @@ def _assigned(path: str, *names: str):
 
 
 def _betas() -> list[str]:
-    return [f"β = {b:g}" for b in _assigned("views/entropy.py", "BETAS")]
+    return [f"β = {b:g}" for b in _assigned("views/actor_critic/entropy.py", "BETAS")]
 
 
 def _pendulum_runs() -> list[str]:
-    """The Continuous actions page's run names (views/pendulum.py: series_name)."""
+    """The Continuous actions page's run names (views/why/pendulum.py: series_name)."""
     names = []
-    for preset in pendulum_charts.pendulum_presets():
+    for preset in pendulum.pendulum_presets():
         title = algos.get(PRESETS[preset].values["algo"]).title
         names += [f"{title}, Gaussian policy", f"{title}, 5 torque values"]
     return names
 
 
-RULES_195_475 = [label for _, label in experiment_charts.THRESHOLDS]
+RULES_195_475 = [label for _, label in thresholds.CRITERIA]
 
 
 def pages() -> dict[str, dict[str, list]]:
@@ -80,19 +78,20 @@ def pages() -> dict[str, dict[str, list]]:
     labelled rules, reference bands, points, the thin per-episode noise and stacked areas,
     told apart from everything else on the page by colour (their words, width or place say
     the rest)."""
-    none, value = _assigned("views/baseline.py", "NONE", "VALUE")
-    frozen, no_target = _assigned("views/dqn_target.py", "FROZEN", "NONE")
-    hard, polyak, hard200 = _assigned("views/dqn_polyak.py", "HARD_1000", "POLYAK", "HARD_200")
-    plain, double = _assigned("views/dqn_overestimation.py", "PLAIN", "DOUBLE")
+    none, value = _assigned("views/actor_critic/baseline.py", "NONE", "VALUE")
+    frozen, no_target = _assigned("views/value/dqn_target.py", "FROZEN", "NONE")
+    hard, polyak, hard200 = _assigned("views/value/dqn_polyak.py", "HARD_1000", "POLYAK",
+                                      "HARD_200")
+    plain, double = _assigned("views/value/dqn_overestimation.py", "PLAIN", "DOUBLE")
     out = {
         "baseline": {"lines": [[none, value]], "marks": RULES_195_475},
-        "race": {"lines": [list(_assigned("views/race.py", "RUNNERS"))],
+        "race": {"lines": [list(_assigned("views/actor_critic/race.py", "RUNNERS"))],
                  "marks": ["finish line: 475"]},
-        "seeds & variance": {"lines": [list(_assigned("views/seeds_variance.py",
+        "seeds & variance": {"lines": [list(_assigned("views/reinforce/seeds_variance.py",
                                                       "LABELS").values())],
-                             "marks": [*RULES_195_475, charts.REF_LEGEND, "one seed"]},
-        "value vs policy": {"lines": [list(value_policy.RUNNERS)], "marks": ["195", "475"]},
-        "gradient variance": {"lines": [list(_assigned("views/gradient_variance.py",
+                             "marks": [*RULES_195_475, bands.REF_LEGEND, "one seed"]},
+        "value vs policy": {"lines": [list(value_lab.RUNNERS)], "marks": ["195", "475"]},
+        "gradient variance": {"lines": [list(_assigned("views/reinforce/gradient_variance.py",
                                                        "SHORT").values())], "marks": []},
         # seeds 0-5 (the default 3, the most 10): six colours, then the colours come round
         # again with other dashes (test_seeds_follow_their_own_ordered_scheme)
@@ -100,20 +99,20 @@ def pages() -> dict[str, dict[str, list]]:
                            "marks": ["475", palette.CEILING]},
         "target network (titles)": {"lines": [[frozen, no_target]], "marks": []},
         "hard copy or Polyak": {"lines": [[hard, polyak, hard200]], "marks": RULES_195_475},
-        "overestimation": {"lines": [[dqn_charts.PREDICTED, dqn_charts.COLLECTED]],
+        "overestimation": {"lines": [[dqn_exercises.PREDICTED, dqn_exercises.COLLECTED]],
                            "marks": []},
         "overestimation (titles)": {"lines": [[plain, double]], "marks": []},
-        "smoothness": {"lines": [[*smoothness_charts.SERIES, *smoothness_charts.AGENTS]],
+        "smoothness": {"lines": [[*smoothness.SERIES, *smoothness.AGENTS]],
                        "marks": ["475"]},
         "rock-paper-scissors": {
-            "lines": [list(rps_charts.LABELS.values()), [rps_charts.CURRENT, rps_charts.AVERAGE]],
-            "marks": [*mg.ACTIONS, palette.TARGET, palette.UNIFORM]},
+            "lines": [list(rps.LABELS.values()), [rps.CURRENT, rps.AVERAGE]],
+            "marks": [*game.ACTIONS, palette.TARGET, palette.UNIFORM]},
         "continuous actions": {"lines": [_pendulum_runs()],
-                               "marks": [pendulum_charts.THRESHOLDS[0][1]]},
+                               "marks": [pendulum.THRESHOLDS[0][1]]},
         "train: returns": {"lines": [["100-episode average"]],
-                           "marks": ["return", charts.eval_legend(5), charts.REF_LEGEND,
-                                     *[label for _, label in charts.THRESHOLDS]]},
-        "train: critic": {"lines": [[charts.V_LABEL, charts.G_LABEL]], "marks": []},
+                           "marks": ["return", live.eval_legend(5), bands.REF_LEGEND,
+                                     *[label for _, label in thresholds.SOLVED]]},
+        "train: critic": {"lines": [[live.V_LABEL, live.G_LABEL]], "marks": []},
         "class board": {"lines": [["Ada", "Grace", "Alan", "Barbara", "Edsger", "Donald"]],
                         "marks": ["475: CartPole-v1 solved"]},
     }
@@ -166,7 +165,7 @@ MIN_DISTANCE = 10.0
 
 def test_every_label_a_page_shows_has_a_look_of_its_own():
     unknown = [label for label in every_page_label() if not palette.known(label)]
-    assert not unknown, f"add these to ui/palette.py (STYLES or ALIASES): {unknown}"
+    assert not unknown, f"add these to ui/charts/palette.py (STYLES or ALIASES): {unknown}"
 
 
 def test_the_same_condition_looks_the_same_under_every_name():
@@ -196,7 +195,7 @@ def test_a_look_does_not_depend_on_order_or_company():
 
 def test_a_label_s_look_is_the_same_in_every_process():
     """The fallback hashes the label with a stable hash (Python's own differs per process)."""
-    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); from ui.palette import style; "
+    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); from ui.charts.palette import style; "
             "print(style('Ada Lovelace'), style('seed 12'))")
     outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"},

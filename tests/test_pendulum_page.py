@@ -1,8 +1,8 @@
-"""The Continuous actions page (views/pendulum.py) inside the app's router under AppTest: it
+"""The Continuous actions page (views/why/pendulum.py) inside the app's router under AppTest: it
 renders with bounded widgets and only Pendulum policy-gradient presets, Start trains in the
 background and draws episodes, the pendulum with the policy's torque and sigma, bad session
 values give one-line messages; and the pure helpers behind it: the Pendulum frame and torque
-overlay (pgcore/training/render.py) and the page's numbers and charts (ui/pendulum_charts.py)."""
+overlay (pgcore/training/render.py) and the page's numbers and charts (ui/pendulum.py)."""
 
 from __future__ import annotations
 
@@ -35,10 +35,11 @@ from pgcore.training.render import (
     torque_angles,
     torque_overlay,
 )
-from ui import pendulum_charts as pc
+from ui import pendulum as pc
+from ui.charts import numbers
 
 APP = str(ROOT / "app.py")
-PAGE = "views/pendulum.py"
+PAGE = "views/why/pendulum.py"
 TIMEOUT = 60
 KEY = "pend"
 
@@ -118,7 +119,7 @@ def test_the_router_lists_the_page_under_why_a_policy():
 
     why = next(pages for section, pages in navigation.SECTIONS.items()
                if section.endswith("Why a policy?"))
-    assert ("pendulum.py", "Continuous actions") in [(e.file, e.title) for e in why]
+    assert ("why/pendulum.py", "Continuous actions") in [(e.file, e.title) for e in why]
 
 
 def test_start_trains_live_with_frame_torque_overlay_and_sigma():
@@ -189,8 +190,10 @@ def test_dqn_section_runs_on_the_same_seed_and_budget_beside_the_policy_gradient
     assert list(table.columns[-3:]) == ["k=3", "k=5", "k=11"]
     for _, row in table.iterrows():  # k^d Q outputs
         d = int(row["action dimensions d"])
-        assert [row[f"k={k}"] for k in (3, 5, 11)] == [pc.count_text(k ** d) for k in (3, 5, 11)]
-    assert pc.count_text(11 ** 3) == "1,331" and pc.count_text(11 ** 17) == "≈ 5.1 × 10^17"
+        assert [row[f"k={k}"] for k in (3, 5, 11)] == [numbers.count_text(k ** d)
+                                                       for k in (3, 5, 11)]
+    assert numbers.count_text(11 ** 3) == "1,331"
+    assert numbers.count_text(11 ** 17) == "≈ 5.1 × 10^17"
     assert at.selectbox(key=f"{KEY}.dqn.bins").options == ["3", "5", "11"]
     at.number_input(key=f"{KEY}.seed").set_value(2).run()
     at.select_slider(key=f"{KEY}.episodes").set_value(100).run()
@@ -331,7 +334,7 @@ def test_frame_choice_reads_the_argmax_torque_of_a_binned_q_head():
     assert pc.frame_torque(frame) is None and _mean_pixels(pc.frame_image(frame)).sum() > 100
 
 
-# ----- ui/pendulum_charts.py ------------------------------------------------------------------
+# ----- ui/pendulum.py ------------------------------------------------------------------
 
 
 def test_presets_are_the_registrys_pendulum_ones_ppo_first():

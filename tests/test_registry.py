@@ -153,7 +153,7 @@ def test_train_page_replaces_an_unknown_algorithm_with_a_one_line_message():
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
-    at.switch_page("views/train.py")
+    at.switch_page("views/reinforce/train.py")
     at.session_state["cfg.algo"] = "bogus"  # e.g. an old session or a hand-made link
     at.run()
     try:

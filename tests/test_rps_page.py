@@ -1,6 +1,6 @@
-"""The rock-paper-scissors page (views/rps.py) under AppTest: it loads, Run plays both
+"""The rock-paper-scissors page (views/why/rps.py) under AppTest: it loads, Run plays both
 learners and shows charts, the numbers table and the verdicts, and the CSV holds the
-records; and the pure helpers behind it (ui/rps_charts.py)."""
+records; and the pure helpers behind it (ui/rps.py)."""
 
 from __future__ import annotations
 
@@ -15,15 +15,16 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pgcore.labs import matrix_game as mg
-from ui import rps_charts as rc
+from pgcore.labs import rps as game
+from pgcore.labs import stats
+from ui import rps as rc
 
 TIMEOUT = 60
 KEY = "exp.rps"
 
 
 def page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "views" / "rps.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "views" / "why" / "rps.py"), default_timeout=TIMEOUT)
     at.run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
@@ -38,10 +39,10 @@ def test_page_loads_with_bounded_widgets_and_waits_for_run():
     at = page()
     assert at.title[0].value == "Stochastic optimum (RPS)"
     assert "Press **Run**" in " ".join(i.value for i in at.info)
-    assert at.select_slider(key=f"{KEY}.steps").value == mg.DEFAULT_STEPS
-    assert at.select_slider(key=f"{KEY}.lr").value == mg.DEFAULT_LR
-    assert at.select_slider(key=f"{KEY}.memory").value == mg.DEFAULT_MEMORY
-    assert at.select_slider(key=f"{KEY}.beta").value == mg.DEFAULT_BETA
+    assert at.select_slider(key=f"{KEY}.steps").value == game.DEFAULT_STEPS
+    assert at.select_slider(key=f"{KEY}.lr").value == game.DEFAULT_LR
+    assert at.select_slider(key=f"{KEY}.memory").value == game.DEFAULT_MEMORY
+    assert at.select_slider(key=f"{KEY}.beta").value == game.DEFAULT_BETA
     seeds = at.slider(key=f"{KEY}.seeds")
     assert seeds.value == 5 and seeds.min >= 1 and seeds.max <= 10
     assert not at.table and not at.dataframe and not at.get("vega_lite_chart")
@@ -53,7 +54,7 @@ def test_run_shows_charts_table_and_verdicts():
     assert not at.exception, at.exception
     assert len(at.get("vega_lite_chart")) == 7  # 2 x 2 policies, exploitability, payoff, simplex
     table = at.table[0].value  # the numbers (a static table: it wraps to the page)
-    assert list(table["learner"]) == [rc.label(k) for k in mg.KINDS]
+    assert list(table["learner"]) == [rc.label(k) for k in game.KINDS]
     assert list(table["seeds"]) == [5, 5]
     assert table["final exploitability, π_T"].iloc[1] == "1.000"  # greedy: every seed
     md = markdown(at)
@@ -92,14 +93,14 @@ def test_gentle_settings_change_the_verdict_and_a_stale_run_says_so():
 
 @pytest.fixture(scope="module")
 def small():
-    return mg.simulate_all(steps=600, seeds=[0, 1])
+    return game.simulate_all(steps=600, seeds=[0, 1])
 
 
 def test_records_frame_is_the_csv(small):
     frame = rc.records_frame(small)
     n = sum(len(r.step) for runs in small.values() for r in runs)
     assert len(frame) == n
-    assert set(frame["learner"]) == set(mg.KINDS) and set(frame["seed"]) == {0, 1}
+    assert set(frame["learner"]) == set(game.KINDS) and set(frame["seed"]) == {0, 1}
     back = pd.read_csv(io.BytesIO(rc.to_csv(small)))
     assert list(back.columns) == list(frame.columns)
     assert "pi_rock" in back and "average_exploitability" in back and len(back) == n
@@ -109,7 +110,7 @@ def test_records_frame_is_the_csv(small):
 def test_frames_for_the_charts(small):
     r = rc.run_of(small, rc.PG, 1)
     pf = rc.policy_frame(r)
-    assert len(pf) == 3 * len(r.step) and set(pf["hand"]) == set(mg.ACTIONS)
+    assert len(pf) == 3 * len(r.step) and set(pf["hand"]) == set(game.ACTIONS)
     assert pf.groupby("step")["p"].sum().sub(1).abs().max() < 1e-9
     ef = rc.exploitability_frame(small, 1)
     assert set(ef["policy"]) == {rc.CURRENT, rc.AVERAGE} and len(ef) == 4 * len(r.step)
@@ -126,9 +127,9 @@ def test_frames_for_the_charts(small):
 def _pg(average: list[float], late: float, laps: float) -> dict:
     finals = [{"average_exploitability": a} for a in average]
     return {"finals": finals, "seeds": len(average), "steps": 4000,
-            "average_exploitability": rc.median_range(average),
-            "late_exploitability": rc.median_range([late] * len(average)),
-            "laps": rc.median_range([laps] * len(average))}
+            "average_exploitability": stats.median_range(average),
+            "late_exploitability": stats.median_range([late] * len(average)),
+            "laps": stats.median_range([laps] * len(average))}
 
 
 def test_verdicts_follow_the_numbers():
@@ -138,6 +139,6 @@ def test_verdicts_follow_the_numbers():
     assert rc.cycle_finding(_pg([0.01], 0.3, 5)).status == "holds"
     assert rc.cycle_finding(_pg([0.01], 0.3, 0.2)).status == "partly"
     assert rc.cycle_finding(_pg([0.01], 0.02, 0.2)).status == "does not hold"
-    greedy = rc.numbers(mg.simulate_seeds(rc.GREEDY, steps=300, seeds=[0, 1]))
+    greedy = rc.numbers(game.simulate_seeds(rc.GREEDY, steps=300, seeds=[0, 1]))
     assert rc.pure_finding(greedy).status == "holds"
     assert "holds" in rc.pure_finding(greedy).markdown()

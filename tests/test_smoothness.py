@@ -24,9 +24,9 @@ ENV = "CartPole-v1"
 
 
 def test_the_doctests_hold():
-    from ui import smoothness_charts
+    from ui import smoothness
 
-    for module in (sm, smoothness_charts):
+    for module in (sm, smoothness):
         result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert result.failed == 0 and result.attempted > 0, module.__name__
 

@@ -1,6 +1,6 @@
-"""The Smoothness page (views/smoothness.py) under AppTest: it loads, Run perturbs both
+"""The Smoothness page (views/why/smoothness.py) under AppTest: it loads, Run perturbs both
 trained agents and shows the charts, the numbers table, the verdicts and the CSV; and the
-pure helpers behind it (ui/smoothness_charts.py) on hand-made curves."""
+pure helpers behind it (ui/smoothness.py) on hand-made curves."""
 
 from __future__ import annotations
 
@@ -17,14 +17,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pgcore.labs import smoothness as sm
-from ui import smoothness_charts as sc
+from ui import smoothness as sc
 
 TIMEOUT = 120
 KEY = "exp.smooth"
 
 
 def page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "views" / "smoothness.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "views" / "why" / "smoothness.py"), default_timeout=TIMEOUT)
     at.run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]

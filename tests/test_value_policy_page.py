@@ -25,10 +25,13 @@ from pgcore.execution.experiments import (
     ExperimentSnapshot,
     RunView,
 )
+from pgcore.labs import stats
+from pgcore.labs import value_policy as lab
 from ui import value_policy as vp
 from ui import verdicts as vd
+from ui.charts import numbers
 
-SIDES = vp.Sides(value=("DQN",), policy=("A2C", "RB"))
+SIDES = lab.Sides(value=("DQN",), policy=("A2C", "RB"))
 BUDGET = 10_000
 
 
@@ -55,7 +58,7 @@ def make_run(label: str, seed: int = 0, returns=(), steps_per_episode: float = 1
     assert set(columns) == set(NUMERIC)
     ev = _cols(EVAL_COLUMNS, [(s, 0, m, 0.0, math.nan, math.nan) for s, m in evals])
     tr = _cols(TRACE_COLUMNS, [(s, 0, u, math.nan, math.nan, f, g) for s, u, f, g in trace])
-    config = default_config(algo, **vp.run_overrides(BUDGET))
+    config = default_config(algo, **lab.run_overrides(BUDGET))
     return RunView(label, seed, config, state, "", columns, None, ev, tr)
 
 
@@ -75,59 +78,59 @@ DONE = vd.evidence(snapshot(*(make_run(lb) for lb in SIDES.order)), SIDES.order)
 
 
 def test_intervals_shrink_for_small_budgets_and_cap_at_the_defaults():
-    assert vp.eval_interval(150_000) == 5_000 and vp.trace_interval(150_000) == 1_000
-    assert vp.eval_interval(2_000) == 100 and vp.trace_interval(2_000) == 100
-    o = vp.run_overrides(150_000)
+    assert lab.eval_interval(150_000) == 5_000 and lab.trace_interval(150_000) == 1_000
+    assert lab.eval_interval(2_000) == 100 and lab.trace_interval(2_000) == 100
+    o = lab.run_overrides(150_000)
     assert o == {"max_steps": 150_000, "max_episodes": None, "eval_every": 5_000,
                  "eval_episodes": 10}
-    cfg = default_config("reinforce", "value", **vp.run_overrides(2_000))
+    cfg = default_config("reinforce", "value", **lab.run_overrides(2_000))
     assert cfg.max_steps == 2_000 and cfg.max_episodes is None and cfg.eval_every == 100
-    assert vp.BUDGETS[0] <= 2_000 and vp.DEFAULT_BUDGET in vp.BUDGETS
+    assert lab.BUDGETS[0] <= 2_000 and lab.DEFAULT_BUDGET in lab.BUDGETS
 
 
 # ----- one run's figures ----------------------------------------------------------------------
 
 
 def test_first_reaching_and_seconds_at():
-    assert vp.first_reaching([100, 200, 300], [150.0, 480.0, 300.0], 475) == 200.0
-    assert vp.first_reaching([100, 200], [150.0, np.nan], 195) is None
-    assert vp.first_reaching([], [], 195) is None
-    assert vp.seconds_at([10, 20, 30], [1.0, 2.0, 4.0], 25) == pytest.approx(3.0)
-    assert vp.seconds_at([10, 20], [1.0, 2.0], 99) == 2.0  # clamped to the last episode
-    assert vp.seconds_at([10], [1.0], None) is None and vp.seconds_at([], [], 5) is None
+    assert lab.first_reaching([100, 200, 300], [150.0, 480.0, 300.0], 475) == 200.0
+    assert lab.first_reaching([100, 200], [150.0, np.nan], 195) is None
+    assert lab.first_reaching([], [], 195) is None
+    assert lab.seconds_at([10, 20, 30], [1.0, 2.0, 4.0], 25) == pytest.approx(3.0)
+    assert lab.seconds_at([10, 20], [1.0, 2.0], 99) == 2.0  # clamped to the last episode
+    assert lab.seconds_at([10], [1.0], None) is None and lab.seconds_at([], [], 5) is None
 
 
 def test_flip_rates_weight_rows_by_their_updates_and_skip_the_warmup():
     trace = _cols(("env_steps", "updates", "flip_per_update", "flip_since_last"),
                   [(1000, 100, 0.5, 0.9), (2000, 110, 0.1, 0.2), (3000, 140, 0.3, 0.4)])
-    per_update, net, gross = vp.flip_rates(trace)
+    per_update, net, gross = lab.flip_rates(trace)
     assert per_update == pytest.approx((100 * 0.5 + 10 * 0.1 + 30 * 0.3) / 140)
     assert net == pytest.approx(0.5)
     assert gross == pytest.approx((50 + 1 + 9) / 3)
-    per_update, net, gross = vp.flip_rates(trace, skip_until=1500)
+    per_update, net, gross = lab.flip_rates(trace, skip_until=1500)
     assert per_update == pytest.approx((10 * 0.1 + 30 * 0.3) / 40)  # not (0.1 + 0.3) / 2
     assert net == pytest.approx(0.3) and gross == pytest.approx((1 + 9) / 2)
-    assert vp.flip_rates(trace, skip_until=5000) == (None, None, None)
-    assert vp.flip_rates({}) == (None, None, None)
+    assert lab.flip_rates(trace, skip_until=5000) == (None, None, None)
+    assert lab.flip_rates({}) == (None, None, None)
 
 
 def test_max_drawdown_is_the_largest_fall_below_the_best_so_far():
-    assert vp.max_drawdown([100, 300, 200, 250, 50, 400], window=1) == 250.0
-    assert vp.max_drawdown(np.arange(300.0)) == 0.0  # never falls
-    assert vp.max_drawdown([500.0] * 99) is None  # no full 100-episode window
+    assert lab.max_drawdown([100, 300, 200, 250, 50, 400], window=1) == 250.0
+    assert lab.max_drawdown(np.arange(300.0)) == 0.0  # never falls
+    assert lab.max_drawdown([500.0] * 99) is None  # no full 100-episode window
     # with the 100-episode window: 100 episodes at 400, then 100 at 100 -> the average falls 300
-    assert vp.max_drawdown([400.0] * 100 + [100.0] * 100) == pytest.approx(300.0)
+    assert lab.max_drawdown([400.0] * 100 + [100.0] * 100) == pytest.approx(300.0)
 
 
 def test_eval_spread_entropy_and_greedy_probability():
-    assert vp.eval_spread([1, 2, 3, 4], [0, 0, 100, 300], from_step=3) == 100.0
-    assert vp.eval_spread([1, 2], [0, 10], from_step=2) is None  # one evaluation only
-    assert vp.final_entropy([np.nan] * 5) is None
-    assert vp.final_entropy([0.7] * 50 + [0.1] * 100) == pytest.approx(0.1)
+    assert lab.eval_spread([1, 2, 3, 4], [0, 0, 100, 300], from_step=3) == 100.0
+    assert lab.eval_spread([1, 2], [0, 10], from_step=2) is None  # one evaluation only
+    assert lab.final_entropy([np.nan] * 5) is None
+    assert lab.final_entropy([0.7] * 50 + [0.1] * 100) == pytest.approx(0.1)
     for p in (0.5, 0.8, 0.99):
         h = -(p * math.log(p) + (1 - p) * math.log(1 - p))
-        assert vp.greedy_probability(h) == pytest.approx(p, abs=1e-6)
-    assert vp.greedy_probability(None) is None
+        assert lab.greedy_probability(h) == pytest.approx(p, abs=1e-6)
+    assert lab.greedy_probability(None) is None
 
 
 def test_run_figures_read_thresholds_from_training_and_from_greedy_evaluation():
@@ -136,7 +139,7 @@ def test_run_figures_read_thresholds_from_training_and_from_greedy_evaluation():
                    entropy=0.2, evals=[(500, 150.0), (1000, 200.0), (1500, 490.0),
                                        (2000, 300.0)],
                    trace=[(500, 10, 0.5, 0.5), (1000, 20, 0.1, 0.2), (2000, 30, 0.3, 0.4)])
-    f = vp.run_figures(run)
+    f = lab.run_figures(run)
     # the 100-episode average first reaches 195 at episode 125: (25 * 480 + 75 * 100) / 100
     assert f["train_steps_195"] == 1250 and f["train_seconds_195"] == pytest.approx(12.5)
     assert f["train_steps_475"] == 1990  # episode 199: 99 * 480 + 100 = 47620 / 100 >= 475
@@ -155,9 +158,9 @@ def test_run_figures_read_thresholds_from_training_and_from_greedy_evaluation():
 
 def test_run_figures_of_a_run_that_reached_nothing():
     run = make_run("DQN", returns=np.full(50, 20.0), evals=[(400, 30.0)], algo="dqn")
-    f = vp.run_figures(run)
+    f = lab.run_figures(run)
     assert all(f[f"{k}_{t}"] is None for k in ("train_steps", "eval_steps", "eval_seconds")
-               for t in vp.THRESHOLDS)
+               for t in lab.THRESHOLDS)
     assert f["drawdown"] is None and f["final_entropy"] is None
     assert f["flips_per_update"] is None and f["eval_spread"] is None
 
@@ -166,14 +169,14 @@ def test_run_figures_of_a_run_that_reached_nothing():
 
 
 def test_spread_and_reached_texts_say_how_many_seeds_got_there():
-    assert vp.spread_text([3.0, 1.0, 2.0]) == "2 [1–3]"
-    assert vp.spread_text([4000.0]) == "4,000"
-    assert vp.spread_text([None, None]) == "–"
-    assert vp.reached_text([5000.0, None, 7000.0]) == "6,000 [5,000–7,000] (2 of 3 seeds)"
-    assert vp.reached_text([None, None, None]) == "not reached (0 of 3 seeds)"
-    assert vp.censored_median([10.0, None, 30.0]) == 30.0
-    assert math.isinf(vp.censored_median([10.0, None, None]))
-    assert vp.count_at_least([480.0, None, 300.0], 475) == (1, 3)
+    assert numbers.spread_text([3.0, 1.0, 2.0]) == "2 [1–3]"
+    assert numbers.spread_text([4000.0]) == "4,000"
+    assert numbers.spread_text([None, None]) == "–"
+    assert numbers.reached_text([5000.0, None, 7000.0]) == "6,000 [5,000–7,000] (2 of 3 seeds)"
+    assert numbers.reached_text([None, None, None]) == "not reached (0 of 3 seeds)"
+    assert stats.censored_median([10.0, None, 30.0]) == 30.0
+    assert math.isinf(stats.censored_median([10.0, None, None]))
+    assert lab.count_at_least([480.0, None, 300.0], 475) == (1, 3)
 
 
 def _three(value_eval: float, policy_eval: float, value_flip: float, policy_flip: float,
@@ -382,7 +385,7 @@ def test_training_curves_cover_only_the_steps_each_seed_reached():
 def test_step_progress_counts_ended_runs_as_done():
     runs = [make_run("A2C", 0, ramp(10), steps_per_episode=100, state="running"),
             make_run("RB", 0, ramp(5), steps_per_episode=100, state="finished")]
-    assert vp.step_progress(snapshot(*runs, state="running")) == (1_000 + BUDGET, 2 * BUDGET)
+    assert lab.step_progress(snapshot(*runs, state="running")) == (1_000 + BUDGET, 2 * BUDGET)
 
 
 def test_curves_chart_is_labelled_and_keeps_algorithm_colours():
@@ -411,7 +414,8 @@ def inline(monkeypatch):
 def _page():
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "views" / "value_vs_policy.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "views" / "value" / "value_vs_policy.py"),
+                           default_timeout=TIMEOUT)
     at.run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
@@ -425,7 +429,7 @@ def _captions(at) -> str:
 def test_page_renders_before_any_run(inline):
     at = _page()
     assert "Press **Start**" in " ".join(m.value for m in at.info)
-    assert at.select_slider(key=f"{KEY}.budget").value == vp.DEFAULT_BUDGET
+    assert at.select_slider(key=f"{KEY}.budget").value == lab.DEFAULT_BUDGET
     assert at.slider(key=f"{KEY}.seeds").value == 3
     assert not at.button(key=f"{KEY}.start").disabled
     assert "Greedy evaluation every 5,000 env steps" in _captions(at)
@@ -434,7 +438,7 @@ def test_page_renders_before_any_run(inline):
 def test_page_trains_all_three_and_fills_the_table(inline):
     at = _page()
     at.slider(key=f"{KEY}.seeds").set_value(2).run()
-    at.select_slider(key=f"{KEY}.budget").set_value(vp.BUDGETS[0]).run()
+    at.select_slider(key=f"{KEY}.budget").set_value(lab.BUDGETS[0]).run()
     assert "Greedy evaluation every 100 env steps" in _captions(at)
     at.button(key=f"{KEY}.start").click().run()
     assert not at.exception, at.exception
@@ -445,7 +449,7 @@ def test_page_trains_all_three_and_fills_the_table(inline):
         at.run()
         assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
-    assert f"{2 * 3 * vp.BUDGETS[0]:,} of {2 * 3 * vp.BUDGETS[0]:,} env steps" in _captions(at)
+    assert f"{2 * 3 * lab.BUDGETS[0]:,} of {2 * 3 * lab.BUDGETS[0]:,} env steps" in _captions(at)
     table = at.table[0].value
     assert list(table["aspect"]) == list(vp.ASPECTS)
     measured = [c for c in table.columns if c.startswith("measured: ")]
@@ -472,7 +476,7 @@ def test_page_trains_all_three_and_fills_the_table(inline):
     assert list(all_m.columns) == ["measurement", "DQN", "A2C", "REINFORCE + baseline"]
     per_run = at.dataframe[1].value
     assert len(per_run) == 6 and set(per_run["seed"]) == {0, 1}
-    assert (per_run["env_steps"] >= vp.BUDGETS[0]).all()
+    assert (per_run["env_steps"] >= lab.BUDGETS[0]).all()
     assert per_run["last_eval"].notna().all()  # every run was evaluated
     assert per_run["flips_per_interval"].notna().all()  # and traced
     assert not at.button(key=f"{KEY}.start").disabled

@@ -1,16 +1,8 @@
-"""The Class board's widgets and charts, and the link from the Train page's runs to the run
-history (:mod:`pgcore.store.history`).
-
-* Where the history lives: ``st.secrets["db_url"]`` if the app has secrets, else
-  ``PGLAB_DB_URL``, else the SQLite file next to the app; ``off`` turns recording off. One
-  :class:`~pgcore.store.history.Recorder` per URL and server process (``st.cache_resource``).
-* Who the learner is: a display name and a class code chosen on the board, validated, kept
-  in the session (:func:`identity`). :func:`recording_for` is what ``RunHolder.start`` calls:
-  every Train run is recorded, under the learner's name and class, or as anonymous under no
-  class before they joined one (those show on no board; the teacher's export has them).
-* The board: everyone's learning curves, the leaderboards of
-  :data:`pgcore.store.history.CHALLENGES`, and the teacher's view (runs on the server right now,
-  any class, CSV export) behind ``PGLAB_TEACHER_KEY`` / ``st.secrets["teacher_key"]``.
+"""The Class board's widgets and charts: joining a class, everyone's learning curves, the
+leaderboards of :data:`pgcore.store.history.CHALLENGES`, and the teacher's view (runs on the
+server right now, any class, CSV export) behind ``PGLAB_TEACHER_KEY`` /
+``st.secrets["teacher_key"]``. Where the run history lives and who the learner is:
+:mod:`ui.recording` (the Train page records through it too).
 
 Display names are validated (no markup characters) and, besides, escaped wherever they go
 into markdown; tables and charts show them as plain text.
@@ -21,7 +13,6 @@ from __future__ import annotations
 import hmac
 import os
 import time
-from dataclasses import dataclass
 
 import altair as alt
 import numpy as np
@@ -31,14 +22,15 @@ import streamlit as st
 from pgcore.execution import live_tasks
 from pgcore.store import history
 from pgcore.store.history import CHALLENGES, HistoryError, Recorder, RunRecord, RunStore
-from pgcore.training.metrics import CARTPOLE_V1_SOLVED, moving_average
+from pgcore.training.metrics import moving_average
 
-from . import palette
+from .charts import palette
+from .charts.curves import sample_index
+from .charts.thresholds import SOLVED, rules
+from .recording import IDENTITY, Identity, escape_md, identity, secret
 
 NAME_KEY = "board.name"
 CLASS_KEY = "board.class"
-IDENTITY = "board.identity"
-"""Session-state key of the joined :class:`Identity` (set by the Join button)."""
 TEACHER = "board.teacher"
 """Session-state key: True once this session entered the right teacher key."""
 TEACHER_KEY_ENV = "PGLAB_TEACHER_KEY"
@@ -46,69 +38,8 @@ CURVE_POINTS = 300
 """Points per learner's curve on the board (sampled after averaging over the full run)."""
 WINDOW = 100
 
-_MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>&~$:\"'=")
 
-
-def escape_md(text: str) -> str:
-    """``text`` safe inside st.markdown: every markdown or HTML character backslash-escaped.
-
-    >>> escape_md("a_b*c <i>")
-    'a\\\\_b\\\\*c \\\\<i\\\\>'
-    """
-    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in str(text))
-
-
-# ----- where the history lives -----------------------------------------------------------------
-
-
-def _secret(name: str) -> str | None:
-    """``st.secrets[name]`` as text, or None (no secrets file, no such key)."""
-    try:
-        value = st.secrets.get(name)
-    except Exception:  # noqa: BLE001 - no secrets.toml at all: Streamlit raises
-        return None
-    return None if value is None else str(value)
-
-
-def db_url() -> str | None:
-    """The history's URL (secrets, then the environment, then the default); None = off."""
-    return history.resolve_url(_secret("db_url"))
-
-
-@st.cache_resource(show_spinner=False)
-def _recorder(url: str) -> Recorder:
-    return Recorder(url)
-
-
-def recorder() -> Recorder | None:
-    """This server process's recorder for the configured database (None: recording off)."""
-    url = db_url()
-    return None if url is None else _recorder(url)
-
-
-def open_store(rec: Recorder) -> tuple[RunStore | None, str | None]:
-    """The store, or None and the one-line reason it cannot be opened."""
-    try:
-        store = rec.store()
-        store.refresh_due()
-        return store, None
-    except HistoryError as exc:
-        return None, str(exc)
-
-
-# ----- who the learner is ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Identity:
-    display_name: str
-    class_code: str
-
-
-def identity() -> Identity | None:
-    """The learner this session joined as (None before they join)."""
-    value = st.session_state.get(IDENTITY)
-    return value if isinstance(value, Identity) else None
+# ----- joining a class ---------------------------------------------------------------------------
 
 
 def _join() -> None:
@@ -166,47 +97,6 @@ def identity_ui() -> Identity | None:
     return me
 
 
-def recording_for(config, preset: str | None = None):
-    """A :class:`~pgcore.store.history.Recording` for a Train run about to start, under this
-    session's identity; None when recording is off or cannot start. Never raises: recording
-    must never stop a learner from training."""
-    try:
-        rec = recorder()
-        if rec is None:
-            return None
-        me = identity()
-        return rec.record(config, display_name=None if me is None else me.display_name,
-                          class_code=None if me is None else me.class_code, preset=preset)
-    except Exception:  # noqa: BLE001 - e.g. no script context (a test calling start())
-        return None
-
-
-def recording_note(holder) -> str | None:
-    """One line about the session's current Train run and the history (None: no run)."""
-    rec = getattr(holder, "recording", None)
-    if holder.task is None:
-        return None
-    if rec is None:
-        return "Your current Train run is not recorded (run history is off)."
-    if not rec.ok:
-        return rec.note
-    where = (f"class {rec.class_code} as {rec.display_name}" if rec.class_code
-             else "no class (anonymous)")
-    return f"Your current Train run is recorded under {where}."
-
-
-def recording_ui(holder) -> None:
-    """The note of :func:`recording_note` (a warning when recording failed)."""
-    note = recording_note(holder)
-    if note is None:
-        return
-    rec = getattr(holder, "recording", None)
-    if rec is not None and not rec.ok:
-        st.warning(note, icon=":material/database_off:")
-    else:
-        st.caption(escape_md(note))
-
-
 # ----- the class's runs ------------------------------------------------------------------------
 
 
@@ -222,8 +112,7 @@ def curve_frame(records: list[RunRecord], latest_only: bool = True,
             continue
         seen.add(r.who)
         avg = moving_average(r.returns, WINDOW)
-        n = len(avg)
-        idx = np.unique(np.linspace(0, n - 1, min(n, points)).round().astype(np.int64))
+        idx = sample_index(len(avg), points)
         label = r.who if latest_only else f"{r.who} · {r.algo} seed {r.seed} ({r.run_id[:6]})"
         frames.append(pd.DataFrame({"learner": label, "run": r.run_id[:8], "algo": r.algo,
                                     "episode": idx + r.first_episode,
@@ -235,7 +124,7 @@ def curve_frame(records: list[RunRecord], latest_only: bool = True,
 
 def curves_chart(frame: pd.DataFrame) -> alt.LayerChart:
     """Everyone's 100-episode averages on one chart, with the 475 rule. Learners are names the
-    palette does not know: ``ui.palette`` spreads them over its colours and dashes by name,
+    palette does not know: ``ui.charts.palette`` spreads them over its colours and dashes by name,
     so a learner keeps its look when others join."""
     learners = list(dict.fromkeys(frame["learner"])) if len(frame) else []
     legend = palette.legend(learners, orient="right")
@@ -246,9 +135,7 @@ def curves_chart(frame: pd.DataFrame) -> alt.LayerChart:
         strokeDash=palette.stroke_dash("learner", learners, legend_=legend),
         tooltip=[alt.Tooltip("learner:N"), alt.Tooltip("algo:N"), alt.Tooltip("episode:Q"),
                  alt.Tooltip("average:Q", format=".1f")])
-    solved = "475: CartPole-v1 solved"
-    rules = palette.rule_layers([(CARTPOLE_V1_SOLVED, solved, solved)], font_size=11)
-    return alt.layer(line, *rules).properties(height=380)
+    return alt.layer(line, *rules([SOLVED[1]], font_size=11)).properties(height=380)
 
 
 def runs_table(records: list[RunRecord], teacher: bool = False) -> pd.DataFrame:
@@ -319,7 +206,7 @@ def class_board_ui(records: list[RunRecord], class_code: str) -> None:
 
 def teacher_key() -> str | None:
     """The configured teacher key (secrets first, then the environment); None if unset."""
-    key = _secret("teacher_key") or os.environ.get(TEACHER_KEY_ENV, "")
+    key = secret("teacher_key") or os.environ.get(TEACHER_KEY_ENV, "")
     return key.strip() or None
 
 

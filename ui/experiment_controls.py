@@ -24,13 +24,6 @@ STATE_BADGES = {"idle": ("not started", "gray"), "waiting": ("waiting for a slot
                 "finished": ("finished", "green"), "stopped": ("stopped", "gray"),
                 "error": ("error", "red")}
 """State -> (badge label, colour) on the experiment pages."""
-JOB_LABELS = {"waiting": "queued"}
-"""A job's state as the pages' tables show it, where it differs from the state's name."""
-
-
-def job_label(state: str) -> str:
-    """``state`` of one job as a table shows it (a job still in the queue is "queued")."""
-    return JOB_LABELS.get(state, state)
 
 
 def seeds_ui(key: str, default: int = 3, link: links.PageLink | None = None) -> list[int]:

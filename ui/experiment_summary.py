@@ -1,7 +1,7 @@
-"""The experiment pages' numbers and tables: the spread across seeds, episodes to each
-threshold per run, the summary rows of exercise 2, number formatting, and the lesson's claims
-of exercises 1 and 2 measured on runs (:func:`runs_verdict`, under the rule of
-:mod:`ui.verdicts`)."""
+"""The experiment pages' numbers and tables: a job's state as a table shows it, the spread
+across seeds, episodes to each threshold per run, the summary rows of exercise 2, and the
+lesson's claims of exercises 1 and 2 measured on runs (:func:`runs_verdict`, under the rule
+of :mod:`ui.verdicts`). Numbers are written with :mod:`ui.charts.numbers`."""
 
 from __future__ import annotations
 
@@ -9,11 +9,20 @@ import numpy as np
 import pandas as pd
 
 from pgcore.execution.experiments import ExperimentSnapshot
+from pgcore.labs.stats import censored_median, present
 from pgcore.training.metrics import across_seed_stats, final_average, summarize
 
-from .experiment_charts import smoothed
-from .experiment_controls import job_label
+from .charts.curves import smoothed
+from .charts.numbers import count_of, fmt
 from .verdicts import DOES_NOT_HOLD, HOLDS, PARTLY, TOO_EARLY, Verdict, evidence, judge
+
+JOB_LABELS = {"waiting": "queued"}
+"""A job's state as the pages' tables show it, where it differs from the state's name."""
+
+
+def job_label(state: str) -> str:
+    """``state`` of one job as a table shows it (a job still in the queue is "queued")."""
+    return JOB_LABELS.get(state, state)
 
 
 def spread_numbers(snap: ExperimentSnapshot, label: str, window: int = 20) -> dict:
@@ -45,13 +54,9 @@ def threshold_rows(snap: ExperimentSnapshot, names: dict[str, str] | None = None
     return pd.DataFrame(rows)
 
 
-def _present(values) -> list:
-    return [v for v in values if v is not None and not pd.isna(v)]
-
-
 def median_text(values) -> str:
     """The median as text when every seed reached it, else "k/n reached"."""
-    vals = _present(values)
+    vals = present(values)
     if len(vals) < len(values) or not vals:
         return f"{len(vals)}/{len(values)} reached"
     return f"{pd.Series(vals).median():,.0f}"
@@ -61,20 +66,14 @@ def summary_row(setting: str, stats: list[dict]) -> dict:
     """Exercise 2's summary of some runs' :func:`~pgcore.training.metrics.summarize` (or
     :func:`threshold_rows` records): medians to 195 and 475, the mean wobble, the mean final
     100-episode average."""
-    wob = _present([s["wobble"] for s in stats])
-    finals = _present([s["final_avg100"] for s in stats])
+    wob = present([s["wobble"] for s in stats])
+    finals = present([s["final_avg100"] for s in stats])
     return {"setting": setting, "seeds": len(stats),
             "median episodes to 195": median_text([s["episodes_to_195"] for s in stats]),
             "median episodes to 475": median_text([s["episodes_to_475"] for s in stats]),
             "wobble (mean over seeds)": fmt(float(np.mean(wob)) if wob else None, ".2f"),
             "final 100-episode average": fmt(float(np.mean(finals)) if finals else None,
                                              ".1f")}
-
-
-def fmt(v, spec: str = ",.0f", none: str = "–") -> str:
-    if v is None or (isinstance(v, float) and not np.isfinite(v)):
-        return none
-    return format(v, spec)
 
 
 # ----- the lesson's claims on these pages (ui/verdicts.py's rule) ------------------------------
@@ -92,24 +91,12 @@ CLEARLY = 2.0
 counts as clearly larger."""
 
 
-def censored_median(values) -> float:
-    """The median with a missing value (a seed that never got there) counted as infinite, so
-    it is ``inf`` when most seeds did not get there; NaN without values.
-
-    >>> censored_median([100, None, 300]), censored_median([100, None, None])
-    (300.0, inf)
-    """
-    if not values:
-        return float("nan")
-    return float(np.median([np.inf if v is None or pd.isna(v) else v for v in values]))
-
-
 def _median_text(values) -> str:
     m = censored_median(values)
-    reached = len(_present(values))
+    reached = len(present(values))
     if not np.isfinite(m):
-        return f"not reached by most seeds ({reached} of {len(values)})"
-    return f"{m:,.0f}" + (f" ({reached} of {len(values)} seeds reached it)"
+        return f"not reached by most seeds ({count_of(reached, len(values))})"
+    return f"{m:,.0f}" + (f" ({count_of(reached, len(values), 'seeds')} reached it)"
                           if reached < len(values) else "")
 
 
@@ -124,7 +111,7 @@ def baseline_measure(none: list[dict], value: list[dict],
     to_v = [s["episodes_to_195"] for s in value]
     med_n, med_v = censored_median(to_n), censored_median(to_v)
     faster = None if np.isinf(med_n) and np.isinf(med_v) else bool(med_v < med_n)
-    wob_n, wob_v = _present([s["wobble"] for s in none]), _present([s["wobble"] for s in value])
+    wob_n, wob_v = present([s["wobble"] for s in none]), present([s["wobble"] for s in value])
     steadier = None if not (wob_n and wob_v) else bool(np.mean(wob_v) < np.mean(wob_n))
     if faster is None and steadier is None:
         return TOO_EARLY, ("Most seeds never reached 195, and the wobble needs runs of at "
@@ -152,8 +139,8 @@ def spread_measure(high: list[dict], low: list[dict],
     standard deviation across seeds of each seed's final 100-episode average, for the learner
     said to spread (``high``) and the other (``low``). Clearly larger (:data:`CLEARLY` times
     and 10 more): holds; larger: partly; otherwise: does not hold."""
-    fin_h = _present([s["final_avg100"] for s in high])
-    fin_l = _present([s["final_avg100"] for s in low])
+    fin_h = present([s["final_avg100"] for s in high])
+    fin_l = present([s["final_avg100"] for s in low])
     if len(fin_h) < 2 or len(fin_l) < 2:
         return TOO_EARLY, "A spread across seeds needs at least two seeds with episodes."
     sd_h, sd_l = float(np.std(fin_h)), float(np.std(fin_l))

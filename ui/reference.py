@@ -29,7 +29,7 @@ from pgcore.training.reference import (
     typical_stats,
 )
 
-from .charts import sample_index
+from .charts.curves import sample_index
 
 REFERENCE_PATH = Path(__file__).resolve().parents[1] / "assets" / "reference" / \
     "cartpole-v1.json.gz"

@@ -7,6 +7,7 @@ import streamlit as st
 from pgcore.execution import ACTIVE_STATES, SlotPool
 
 from . import links
+from .charts.numbers import counted
 from .state import RunHolder
 
 BADGE_COLORS = {"waiting": "orange", "starting": "orange", "running": "blue", "paused": "violet",
@@ -47,8 +48,8 @@ def server_load_text(pool: SlotPool) -> str:
     if hosts is not None:
         n, cores = hosts.runs, hosts.hosts
         share = f"; each gets about {min(1.0, cores / n):.0%} of a core" if n > cores else ""
-        return (f"Training on this server: {n} run{'s' if n != 1 else ''} sharing {cores} "
-                f"core{'s' if cores != 1 else ''}{share}.")
+        return (f"Training on this server: {counted(n, 'run')} sharing "
+                f"{counted(cores, 'core')}{share}.")
     return (f"Training slots on this server: {pool.active} of {pool.max_concurrent} busy"
             + (f", {pool.waiting} waiting" if pool.waiting else ""))
 

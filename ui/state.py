@@ -1,6 +1,6 @@
 """Who owns what: the run hosts and one slot pool per server process, one task holder per
 browser session, and the one Start / Pause / Resume / Stop / Reset widget every page drives its
-task with.
+task with, and the one line on where a background run stands (:func:`end_note`).
 
 ``training_hosts()`` is where Train-page (and Pendulum-page) runs train: a few host
 processes, one per core this process may use, each training every run it is given at once
@@ -25,6 +25,7 @@ nobody reads its snapshots), so a run whose session vanished without notice stil
 from __future__ import annotations
 
 import functools
+import math
 import os
 import threading
 import weakref
@@ -36,9 +37,9 @@ import streamlit as st
 from pgcore import TrainConfig
 from pgcore.execution import ACTIVE_STATES, SlotPool, usable_cores
 from pgcore.execution.hosts import RunHosts, run_hosts
-from pgcore.execution.runner import BackgroundRun
+from pgcore.execution.runner import BackgroundRun, RunSnapshot
 
-from .board import recording_for
+from .recording import recording_for
 
 FRAME_EVERY = 0.25
 """Seconds between CartPole frames drawn by the trainer (the page shows ~2 per second)."""
@@ -131,7 +132,7 @@ class RunHolder(PageTask):
         self.preset: str | None = None  # the preset the settings started from (a label)
         self.summary: str | None = None  # the run in words, as the settings said at its Start
         self.recording = None  # the run's pgcore.store.history.Recording (None: not recorded)
-        self.refresh_every: float | None = None  # the live panel's interval (ui.live)
+        self.refresh_every: float | None = None  # the live panel's interval (ui.train)
 
     @property
     def run(self) -> BackgroundRun | None:
@@ -144,7 +145,7 @@ class RunHolder(PageTask):
     def start(self, config: TrainConfig, pool: SlotPool, preset: str | None = None,
               summary: str | None = None) -> BackgroundRun:
         """Stop any current run and start a new one with ``config``, recorded in the run
-        history under the session's name and class (:func:`ui.board.recording_for`).
+        history under the session's name and class (:func:`ui.recording.recording_for`).
         ``summary``: the run in words, for the panel's header."""
         self.preset, self.summary = preset, summary
         recording = recording_for(config, preset)
@@ -347,3 +348,38 @@ def task_controls(page: PageTask, start: Callable[[], object] | None, *, keys: s
                     help=reset_help)
     if error:
         st.error(f"These settings cannot run: {error}.", icon=":material/block:")
+
+
+# ----- where a run stands ---------------------------------------------------------------------
+
+
+def wait_text(seconds: float | None) -> str:
+    """The wait estimate as words, rounded up to whole minutes; "" without an estimate.
+
+    >>> wait_text(None)
+    ''
+    >>> wait_text(20), wait_text(150)[:14]
+    (' (about a minute, by how long recent runs held a slot)', ' (about 3 min,')
+    """
+    if seconds is None:
+        return ""
+    minutes = max(1, math.ceil(seconds / 60))
+    when = "a minute" if minutes == 1 else f"{minutes} min"
+    return f" (about {when}, by how long recent runs held a slot)"
+
+
+def end_note(snap: RunSnapshot, pool: SlotPool) -> None:
+    """One line on where a run stands, when it is not simply training: waiting for a slot,
+    finished, stopped, diverged or failed (its own message)."""
+    if snap.state == "waiting":
+        ahead = snap.waiting_position
+        st.info(f"Waiting for a free training slot: {pool.active} of {pool.max_concurrent} "
+                f"slots are busy{f' and {ahead} run(s) are ahead of yours' if ahead else ''}"
+                f"{wait_text(pool.wait_estimate(ahead))}. It starts by itself as soon as one "
+                "frees; you can leave this page meanwhile.", icon=":material/hourglass_top:")
+    elif snap.state == "finished":
+        st.success(snap.message, icon=":material/check_circle:")
+    elif snap.state == "stopped":
+        st.info(snap.message, icon=":material/stop_circle:")
+    elif snap.state in ("diverged", "error"):
+        st.error(snap.message, icon=":material/error:")

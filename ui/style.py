@@ -1,5 +1,6 @@
-"""A little CSS for the app's own HTML bits (the live metrics and the action bars), and the
-presenter view's (``?present=1``): large text and numbers, taller charts, for a projector.
+"""A little CSS for the app's own HTML bits (the live metrics, :func:`metric`, and the action
+bars), and the presenter view's (``?present=1``): large text and numbers, taller charts, for a
+projector.
 
 Injected once per script run from ``app.py`` with ``st.html`` (a style-only block takes no
 space on the page). Colours follow ``.streamlit/config.toml``.
@@ -7,7 +8,7 @@ space on the page). Colours follow ``.streamlit/config.toml``.
 
 from __future__ import annotations
 
-from .links import presenting
+import html
 
 CSS = """
 <style>
@@ -108,6 +109,14 @@ def _taller(node, scale: float):
     return node
 
 
+def presenting() -> bool:
+    """Whether the presenter view is on (:func:`ui.links.presenting`, read only when drawing:
+    the HTML helpers here need no Streamlit)."""
+    from .links import presenting as on
+
+    return on()
+
+
 def screen_key() -> bool:
     """What :func:`for_screen` depends on (a cache of drawn specs keys on it)."""
     return presenting()
@@ -132,3 +141,11 @@ def chart(where, altair_chart, **kwargs):
         return where.altair_chart(altair_chart, **kwargs)
     return where.vega_lite_chart(for_screen(altair_chart.to_dict()), **kwargs)
 
+
+def metric(label: str, value: str, help_text: str = "") -> str:
+    """One headline number as HTML in the ``pg-metric`` style (a row of them goes in a
+    ``pg-metrics`` element): its label, its value, and ``help_text`` as the tooltip."""
+    tip = f' title="{html.escape(help_text)}"' if help_text else ""
+    return (f'<div class="pg-metric" data-label="{html.escape(label)}"{tip}>'
+            f'<div class="pg-label">{html.escape(label)}</div>'
+            f'<div class="pg-value">{html.escape(value)}</div></div>')

@@ -1,33 +1,39 @@
-"""The value-vs-policy page's measurements: pure functions from an experiment snapshot (or one
-run of it) to per-run figures, the lesson's comparison table with a measured number in every
-row, verdicts (:class:`~ui.verdicts.Verdict`, "too early" until every seed they compare has
-finished: :func:`ui.verdicts.judge`) and the chart data.
-
-The page trains a value-based learner (DQN) and policy-based ones (A2C, REINFORCE with a
-learned baseline) on the same seeds and the same env-step budget, each with greedy
-evaluations and a trace of greedy-action flips on fixed probe states
-(:data:`pgcore.execution.experiments.EVAL_COLUMNS`,
-:data:`~pgcore.execution.experiments.TRACE_COLUMNS`).
-Which labels are value-based and which policy-based is the page's say (:class:`Sides`);
-nothing here looks at an algorithm's name.
+"""The Value vs policy page's table, verdicts and charts, built from the figures of its runs
+(:mod:`pgcore.labs.value_policy`, which also defines the experiment): the lesson's comparison
+table with a measured number in every row, the "all measurements" table, one verdict per row
+(:class:`~ui.verdicts.Verdict`, "too early" until every seed it compares has finished:
+:func:`ui.verdicts.judge`), and the curves across seeds. Which labels are value-based and which
+policy-based is the experiment's say (:class:`~pgcore.labs.value_policy.Sides`); nothing here
+looks at an algorithm's name.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from functools import lru_cache
 
 import altair as alt
 import numpy as np
 import pandas as pd
 
-from pgcore.execution.experiments import ExperimentSnapshot, RunView
+from pgcore.execution.experiments import ExperimentSnapshot
+from pgcore.labs.stats import censored_median
+from pgcore.labs.value_policy import (
+    THRESHOLDS,
+    WARMUP,
+    WINDOW,
+    Sides,
+    count_at_least,
+    greedy_probability,
+    run_figures,
+    snapshot_budget,
+)
 from pgcore.rl.heads import joint_actions
-from pgcore.training.metrics import across_seed_stats, moving_average, summarize
+from pgcore.training.metrics import moving_average
 
-from . import palette
-from .experiment_summary import censored_median, fmt
+from .charts import palette
+from .charts.bands import band_layers, empty_band, seed_band
+from .charts.numbers import MISSING, count_of, fmt, reached_text, spread_text
+from .charts.thresholds import SHORT, rules
 from .verdicts import (
     DOES_NOT_HOLD,
     HOLDS,
@@ -40,15 +46,6 @@ from .verdicts import (
     judge,
 )
 
-THRESHOLDS = (195, 475)
-"""CartPole-v0's and CartPole-v1's criteria."""
-WINDOW = 100
-WARMUP = 0.1
-"""Fraction of the budget left out before greedy flips are averaged (a fresh network's greedy
-action moves a lot while it learns anything at all)."""
-BUDGETS = (2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 150_000, 200_000, 300_000)
-DEFAULT_BUDGET = 150_000
-EVAL_EPISODES = 10
 CURVE_POINTS = 150
 
 ASPECTS = ("action space", "policy type", "stability", "sample efficiency", "convergence")
@@ -75,203 +72,7 @@ def lesson_claim(aspect: str) -> str:
     return f"value-based: {value}; policy-based: {policy}."
 
 
-@dataclass(frozen=True)
-class Sides:
-    """The labels of the value-based runs and of the policy-based runs, in display order."""
-
-    value: tuple[str, ...]
-    policy: tuple[str, ...]
-
-    @property
-    def order(self) -> list[str]:
-        return [*self.value, *self.policy]
-
-
-RUNNERS = {"DQN": ("dqn", None), "A2C": ("a2c", None),
-           "REINFORCE + baseline": ("reinforce", "value")}
-"""The page's runs: label -> (algorithm, baseline), each with its tuned default."""
-SIDES = Sides(value=("DQN",), policy=("A2C", "REINFORCE + baseline"))
-
-
-# ----- settings -------------------------------------------------------------------------------
-
-
-def eval_interval(budget: int) -> int:
-    """Env steps between greedy evaluations: 5,000, or budget // 20 for budgets under 100k
-    (so even a tiny budget has about 20 evaluations)."""
-    return max(1, min(5_000, int(budget) // 20))
-
-
-def trace_interval(budget: int) -> int:
-    """Env steps between trace rows: 1,000, or budget // 20 for budgets under 20k."""
-    return max(1, min(1_000, int(budget) // 20))
-
-
-def page_jobs(budget: int, seeds) -> list:
-    """The page's experiment: every :data:`RUNNERS` entry on every seed, each with
-    :func:`run_overrides`."""
-    from pgcore import default_config
-    from pgcore.execution.experiments import grid
-
-    return grid({label: default_config(algo, baseline, **run_overrides(budget))
-                 for label, (algo, baseline) in RUNNERS.items()}, seeds)
-
-
-def run_overrides(budget: int) -> dict:
-    """The config overrides every run of the page gets: the same env-step budget (no episode
-    cap) and greedy evaluations of :data:`EVAL_EPISODES` episodes."""
-    return {"max_steps": int(budget), "max_episodes": None,
-            "eval_every": eval_interval(budget), "eval_episodes": EVAL_EPISODES}
-
-
-@lru_cache(maxsize=8)
-def action_count(env_id: str) -> int:
-    """How many discrete actions ``env_id`` has (CartPole: 2)."""
-    from pgcore.rl.envs import env_spec
-
-    return int(env_spec(env_id).head.n)
-
-
-# ----- one run's figures ----------------------------------------------------------------------
-
-
-def first_reaching(steps, values, threshold: float) -> float | None:
-    """The first ``steps[i]`` with ``values[i] >= threshold``; None if never.
-
-    >>> first_reaching([1000, 2000, 3000], [150.0, 480.0, 300.0], 475)
-    2000.0
-    """
-    values = np.asarray(values, dtype=np.float64)
-    hits = np.flatnonzero(values >= threshold)  # NaN compares False
-    return float(np.asarray(steps, dtype=np.float64)[hits[0]]) if len(hits) else None
-
-
-def _twice(means) -> np.ndarray:
-    """Each evaluation's mean and the next one's, the smaller (the last: NaN): a threshold
-    reached in two evaluations in a row."""
-    means = np.asarray(means, dtype=np.float64)
-    return np.append(np.minimum(means[:-1], means[1:]), np.nan) if len(means) else means
-
-
-def seconds_at(env_steps, wall_seconds, step: float | None) -> float | None:
-    """The run's training clock when it had taken ``step`` env steps, interpolated between
-    the episodes around it (clamped to the first and last episode); None without data."""
-    env_steps = np.asarray(env_steps, dtype=np.float64)
-    if step is None or not len(env_steps):
-        return None
-    return float(np.interp(step, env_steps, np.asarray(wall_seconds, dtype=np.float64)))
-
-
-def flip_rates(trace: dict, skip_until: float = 0.0
-               ) -> tuple[float | None, float | None, float | None]:
-    """Greedy-action flips on the probe states, over the trace rows at or after
-    ``skip_until`` env steps: (the fraction flipped per update; the fraction flipped between
-    consecutive rows, "net"; the per-update fractions summed over each row's interval,
-    "gross"). None where no row is kept.
-
-    The first is weighted by the updates in each row's interval (a row's ``flip_per_update``
-    is the mean over its own updates), so it is the mean over every update kept; the others
-    are plain means over rows. Gross well above net means actions flip and flip back.
-    """
-    steps = np.asarray(trace.get("env_steps", ()), dtype=np.float64)
-    if not len(steps):
-        return None, None, None
-    updates = np.asarray(trace["updates"], dtype=np.float64)
-    n = np.diff(np.concatenate([[0.0], updates]))  # updates in each row's interval
-    per_update = np.asarray(trace["flip_per_update"], dtype=np.float64)
-    since = np.asarray(trace["flip_since_last"], dtype=np.float64)
-    keep = steps >= skip_until
-    if not keep.any():
-        return None, None, None
-    ok = keep & (n > 0) & np.isfinite(per_update)
-    w = np.where(ok, n, 0.0)
-    rate = float(np.sum(w * np.nan_to_num(per_update)) / w.sum()) if w.sum() > 0 else None
-    gross = float(np.mean(np.where(ok, n * np.nan_to_num(per_update), 0.0)[keep]))
-    kept = since[keep & np.isfinite(since)]
-    return rate, (float(kept.mean()) if len(kept) else None), gross
-
-
-def max_drawdown(returns, window: int = WINDOW) -> float | None:
-    """The largest fall of the ``window``-episode average below its best so far (return
-    units, full windows only); 0 for a curve that never falls, None with fewer than
-    ``window`` episodes.
-
-    >>> max_drawdown([100, 300, 200, 250], window=1)
-    100.0
-    """
-    returns = np.asarray(returns, dtype=np.float64)
-    if len(returns) < window:
-        return None
-    avg = moving_average(returns, window)[window - 1:]
-    return float(np.max(np.maximum.accumulate(avg) - avg))
-
-
-def eval_spread(steps, means, from_step: float) -> float | None:
-    """Standard deviation of the greedy evaluations' mean returns at or after ``from_step``
-    env steps (the second half of a run); None with fewer than two."""
-    steps, means = np.asarray(steps, dtype=np.float64), np.asarray(means, dtype=np.float64)
-    kept = means[(steps >= from_step) & np.isfinite(means)]
-    return float(np.std(kept)) if len(kept) >= 2 else None
-
-
-def final_entropy(entropy, window: int = WINDOW) -> float | None:
-    """Mean policy entropy (nats) over the last ``window`` episodes; None when the algorithm
-    reports none (a value-based learner has no policy distribution)."""
-    tail = np.asarray(entropy, dtype=np.float64)[-window:]
-    tail = tail[np.isfinite(tail)]
-    return float(tail.mean()) if len(tail) else None
-
-
-def greedy_probability(entropy: float) -> float | None:
-    """For two actions: the probability p >= 0.5 of the preferred action whose entropy
-    -p ln p - (1 - p) ln(1 - p) equals ``entropy`` (ln 2 -> 0.5, 0 -> 1).
-
-    >>> round(greedy_probability(math.log(2)), 3), greedy_probability(0.0)
-    (0.5, 1.0)
-    """
-    if entropy is None or not math.isfinite(entropy):
-        return None
-    h = min(max(float(entropy), 0.0), math.log(2))
-    lo, hi = 0.5, 1.0
-    for _ in range(60):  # H falls from ln 2 at 0.5 to 0 at 1: bisection
-        mid = (lo + hi) / 2
-        hm = -(mid * math.log(mid) + (1 - mid) * math.log1p(-mid)) if mid < 1 else 0.0
-        lo, hi = (mid, hi) if hm > h else (lo, mid)
-    return (lo + hi) / 2
-
-
-def run_figures(run: RunView, warmup: float = WARMUP) -> dict:
-    """Every measured number of one run (None: not reached, or not measurable yet).
-
-    ``train_steps_T`` / ``train_seconds_T``: env steps and training seconds at the first full
-    100-episode training average >= T (:func:`pgcore.training.metrics.summarize`); ``eval_steps_T``
-    /
-    ``eval_seconds_T``: at the first greedy evaluation whose mean >= T; ``flips_per_update``,
-    ``flips_per_interval``: :func:`flip_rates` after the first ``warmup`` of the budget;
-    ``drawdown``: :func:`max_drawdown`; ``eval_spread``: :func:`eval_spread` over the second
-    half of the budget; ``final_avg100``, ``last_eval``, ``final_entropy``.
-    """
-    c, ev = run.columns, run.evals
-    s = summarize(c["return"], c["env_steps"], c["wall_seconds"], window=WINDOW)
-    budget = run.config.max_steps or run.env_steps_seen
-    out = {"label": run.label, "seed": run.seed, "state": run.state, "episodes": run.episodes,
-           "env_steps": run.env_steps_seen}
-    ev_steps, ev_means = ev.get("env_steps", ()), ev.get("eval_return", ())
-    for t in THRESHOLDS:
-        out[f"train_steps_{t}"] = s[f"steps_to_{t}"]
-        out[f"train_seconds_{t}"] = s[f"seconds_to_{t}"]
-        step = first_reaching(ev_steps, ev_means, t)
-        out[f"eval_steps_{t}"] = step
-        out[f"eval_seconds_{t}"] = seconds_at(c["env_steps"], c["wall_seconds"], step)
-        out[f"eval_steps_{t}_twice"] = first_reaching(ev_steps, _twice(ev_means), t)
-    (out["flips_per_update"], out["flips_per_interval"],
-     out["flips_gross"]) = flip_rates(run.trace, warmup * budget)
-    out["drawdown"] = max_drawdown(c["return"])
-    out["eval_spread"] = eval_spread(ev_steps, ev_means, budget / 2)
-    out["final_avg100"] = s["final_avg100"]
-    out["last_eval"] = float(ev_means[-1]) if len(ev_means) else None
-    out["final_entropy"] = final_entropy(c["entropy"])
-    return out
+# ----- every run's figures -------------------------------------------------------------------
 
 
 def figures(snap: ExperimentSnapshot, warmup: float = WARMUP) -> pd.DataFrame:
@@ -293,44 +94,6 @@ def _values(figs: pd.DataFrame, label: str, column: str) -> list[float | None]:
         return []
     col = figs.loc[figs["label"] == label, column]
     return [None if v is None or pd.isna(v) else float(v) for v in col]
-
-
-def spread_text(values, spec: str = ",.0f", unit: str = "") -> str:
-    """``median [min–max]`` of the values that are there, with ``(k of n seeds)`` when some
-    are missing; "–" when none is.
-
-    >>> spread_text([3.0, 1.0, 2.0])
-    '2 [1–3]'
-    >>> spread_text([3.0, None, 1.0], ".1f", " s")
-    '2.0 s [1.0–3.0] (2 of 3 seeds)'
-    """
-    vals = [v for v in values if v is not None and not pd.isna(v)]
-    if not vals:
-        return "–"
-    med = float(np.median(vals))
-    text = f"{fmt(med, spec)}{unit}"
-    if fmt(min(vals), spec) != fmt(max(vals), spec):
-        text += f" [{fmt(min(vals), spec)}–{fmt(max(vals), spec)}]"
-    if len(vals) < len(values):
-        text += f" ({len(vals)} of {len(values)} seeds)"
-    return text
-
-
-def reached_text(values, spec: str = ",.0f", unit: str = "") -> str:
-    """:func:`spread_text` of a "first time it reached T" figure: "not reached (0 of n
-    seeds)" when no seed got there.
-
-    >>> reached_text([None, None])
-    'not reached (0 of 2 seeds)'
-    """
-    if values and all(v is None or pd.isna(v) for v in values):
-        return f"not reached (0 of {len(values)} seeds)"
-    return spread_text(values, spec, unit)
-
-
-def count_at_least(values, threshold: float) -> tuple[int, int]:
-    """(seeds whose value is >= threshold, seeds)."""
-    return sum(v is not None and v >= threshold for v in values), len(values)
 
 
 # ----- the comparison table -------------------------------------------------------------------
@@ -396,7 +159,7 @@ def stability_cell(figs: pd.DataFrame, label: str, trace_every: int | None) -> s
     gross = spread_text(_values(figs, label, "flips_gross"), ".3f")
     per_update = spread_text(_values(figs, label, "flips_per_update"), ".4f")
     drawdown = spread_text(_values(figs, label, "drawdown"))
-    fall = ("no full 100-episode window yet" if drawdown == "–" else
+    fall = ("no full 100-episode window yet" if drawdown == MISSING else
             f"training average fell up to **{drawdown}** below its best")
     return (f"greedy flips per {every} env steps: **{net}** net, {gross} summed update by "
             f"update ({per_update} per update) · {fall}")
@@ -408,8 +171,8 @@ def convergence_cell(figs: pd.DataFrame, label: str) -> str:
     k_train, n = count_at_least(finals, 475)
     k_eval, _ = count_at_least(lasts, 475)
     return (f"final training average **{spread_text(finals, ',.1f')}** · last greedy eval "
-            f"**{spread_text(lasts, ',.1f')}** · ≥ 475 at the end: {k_train} of {n} seeds "
-            f"(training), {k_eval} of {n} (greedy)")
+            f"**{spread_text(lasts, ',.1f')}** · ≥ 475 at the end: "
+            f"{count_of(k_train, n, 'seeds')} (training), {count_of(k_eval, n)} (greedy)")
 
 
 def policy_cell(figs: pd.DataFrame, label: str, config, n_actions: int,
@@ -611,7 +374,7 @@ def convergence_verdict(figs: pd.DataFrame, sides: Sides, ev: Evidence) -> Verdi
     """Not testable by finite runs ("not tested here"); where the runs ended is reported, and
     labelled as partial until every seed has finished (``ev``)."""
     ends = "; ".join(
-        "{}: {} of {} seeds".format(lb, *count_at_least(_values(figs, lb, "last_eval"), 475))
+        f"{lb}: {count_of(*count_at_least(_values(figs, lb, 'last_eval'), 475), 'seeds')}"
         for lb in sides.order)
     where = ("ended, by the last greedy evaluation ≥ 475" if ev.complete else
              f"stand {ev.so_far()}, by the latest greedy evaluation ≥ 475")
@@ -685,33 +448,14 @@ def comparison_table(snap: ExperimentSnapshot, figs: pd.DataFrame, sides: Sides,
 # ----- progress and chart data ----------------------------------------------------------------
 
 
-def snapshot_budget(snap: ExperimentSnapshot) -> int:
-    """The largest env-step budget of the snapshot's runs."""
-    return max([int(r.config.max_steps or 0) for r in snap.runs] + [0])
-
-
-def step_progress(snap: ExperimentSnapshot) -> tuple[int, int]:
-    """(env steps done, env steps budgeted) over all runs; an ended run counts as done."""
-    done = total = 0
-    for r in snap.runs:
-        budget = int(r.config.max_steps or 0)
-        total += budget
-        done += budget if r.ended else min(budget, r.env_steps_seen)
-    return done, total
-
-
 def _band_frame(label: str, x: np.ndarray, curves: list[np.ndarray]) -> pd.DataFrame:
-    stats = across_seed_stats(curves)
-    ok = stats.count > 0
-    std = np.where(stats.count >= 2, stats.std, np.nan)
-    return pd.DataFrame({"algorithm": label, "env_steps": x[ok], "mean": stats.mean[ok],
-                         "lo": (stats.mean - std)[ok], "hi": (stats.mean + std)[ok],
-                         "n": stats.count[ok]})
+    band = seed_band(curves, x, "env_steps")
+    band.insert(0, "algorithm", label)
+    return band
 
 
 def _empty_band() -> pd.DataFrame:
-    return pd.DataFrame({"algorithm": [], "env_steps": [], "mean": [], "lo": [], "hi": [],
-                         "n": []})
+    return empty_band("env_steps", "algorithm")
 
 
 def training_curves(snap: ExperimentSnapshot, order: list[str], points: int = CURVE_POINTS,
@@ -777,7 +521,7 @@ def curves_chart(data: pd.DataFrame, order: list[str], title: str, y_title: str,
                  thresholds: bool = True, height: int = 340, y_type: str = "linear",
                  y_ticks: list[float] | None = None) -> alt.LayerChart:
     """Mean line and ± 1 std band per algorithm against env steps, each algorithm in its
-    colour and dash from ``ui.palette``, with the 195 and 475 criteria as labelled rules."""
+    colour and dash from ``ui.charts.palette``, with the 195 and 475 criteria as labelled rules."""
     if y_type == "log" and y_domain is not None and min(y_domain) <= 0:
         raise ValueError(f"a log axis needs a positive domain, got {y_domain}")
     color = palette.color("algorithm", order)
@@ -787,20 +531,14 @@ def curves_chart(data: pd.DataFrame, order: list[str], title: str, y_title: str,
     y_scale = (alt.Scale(type=y_type, domain=list(y_domain), nice=False) if y_domain
                else alt.Scale(type=y_type))
     axis = palette.axis(values=y_ticks) if y_ticks else palette.axis()
-    base = alt.Chart(data)
-    layers = [
-        base.mark_area(opacity=0.18, clip=True).encode(
-            x=x, y=alt.Y("lo:Q", scale=y_scale, title=y_title, axis=axis), y2="hi:Q",
-            color=color),
-        base.mark_line(strokeWidth=2.2, clip=True).encode(
-            x=x, y=alt.Y("mean:Q", scale=y_scale, title=y_title, axis=axis), color=color,
-            strokeDash=dash,
-            tooltip=["algorithm:N", alt.Tooltip("env_steps:Q", format=",.0f"),
-                     alt.Tooltip("mean:Q", format=".3g", title="mean across seeds"),
-                     alt.Tooltip("lo:Q", format=".3g", title="mean − std"),
-                     alt.Tooltip("hi:Q", format=".3g", title="mean + std"),
-                     alt.Tooltip("n:Q", title="seeds")])]
+    tooltip = ["algorithm:N", alt.Tooltip("env_steps:Q", format=",.0f"),
+               alt.Tooltip("mean:Q", format=".3g", title="mean across seeds"),
+               alt.Tooltip("lo:Q", format=".3g", title="mean − std"),
+               alt.Tooltip("hi:Q", format=".3g", title="mean + std"),
+               alt.Tooltip("n:Q", title="seeds")]
+    layers = band_layers(data, x, y_scale, y_title, color, dash, tooltip, opacity=0.18,
+                         axis=axis, line_axis=True, clip=True)
     if thresholds:
-        layers += palette.rule_layers([(195.0, "195", "195"), (475.0, "475", "475")], y_scale)
+        layers += rules(SHORT, y_scale)
     return alt.layer(*layers).properties(
         title=alt.TitleParams(title, anchor="start", fontSize=14), height=height)

@@ -1,12 +1,10 @@
 """Home: what the app teaches, in the lesson's order, and how to use it in two minutes."""
 
-from pathlib import Path
-
 import streamlit as st
 
 from ui import navigation
 
-VIEWS = Path(__file__).resolve().parent  # pages linked by their file: right from any entry point
+PAGES = {e.url_path: e.path for e in navigation.entries()}  # linked by file, from any entry point
 
 STEPS = {  # what each numbered section of the menu is about, in our words
     "1 · Why a policy?":
@@ -47,7 +45,7 @@ with left:
         st.markdown(f"**{section}{stop}** {STEPS.get(section, '')}")
         for e in pages:  # the link is the title; what the page does follows as a caption
             link, what = st.columns(2, vertical_alignment="center")
-            link.page_link(VIEWS / e.file, label=e.title, icon=e.icon)
+            link.page_link(e.path, label=e.title, icon=e.icon)
             if e.blurb:
                 what.caption(e.blurb)
     st.caption("Everything but the pendulum runs on **CartPole**: keep a pole balanced on a "
@@ -72,8 +70,8 @@ with right:
 """
         )
     c1, c2 = st.columns(2)
-    c1.page_link(VIEWS / "train.py", label="Start training", icon=":material/monitoring:")
-    c2.page_link(VIEWS / "theory.py", label="Read the theory", icon=":material/menu_book:")
+    c1.page_link(PAGES["train"], label="Start training", icon=":material/monitoring:")
+    c2.page_link(PAGES["theory"], label="Read the theory", icon=":material/menu_book:")
 
 st.divider()
 a, b, c = st.columns(3, gap="large")

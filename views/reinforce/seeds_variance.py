@@ -7,9 +7,10 @@ from pgcore import default_config
 from pgcore.execution.experiments import grid
 from ui import experiment_controls as controls
 from ui import links, style
-from ui.experiment_charts import seed_curves, seeds_band_chart, x_max_of
+from ui.charts.experiments import seed_curves, seeds_band_chart, x_max_of
+from ui.charts.numbers import fmt
 from ui.experiment_reference import reference_bands, reference_caption, typical_verdict
-from ui.experiment_summary import SPREAD_CLAIM, fmt, runs_verdict, spread_measure, spread_numbers
+from ui.experiment_summary import SPREAD_CLAIM, runs_verdict, spread_measure, spread_numbers
 from ui.verdicts import evidence
 
 KEY = "exp.seeds"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import io
-import math
 import time
 from functools import lru_cache
 
@@ -25,9 +24,11 @@ from pgcore.rl.envs import env_spec
 from pgcore.training.checkpoint import checkpoint_bytes
 from pgcore.training.metrics import episodes_to_threshold, write_csv
 
-from . import charts, style
 from . import reference as typical
-from .state import RunHolder, WatchResult
+from . import style
+from .charts import live
+from .charts.numbers import fmt
+from .state import RunHolder, WatchResult, end_note
 from .widgets import changed_settings, describe_run, preset_record
 
 REFRESH_SECONDS = 0.5
@@ -105,10 +106,6 @@ def frame_jpeg(holder: RunHolder, frame, crop: bool = True) -> bytes | None:
     return data
 
 
-def _fmt_int(n) -> str:
-    return "–" if n is None else f"{int(n):,}"
-
-
 # ----- controls -------------------------------------------------------------------------------
 
 
@@ -163,19 +160,12 @@ def controls_ui(holder: RunHolder, config, error: str | None, pool: SlotPool) ->
                   else "Fix the settings first.",
                   stop_help="End the run; its charts, GIF and downloads stay.",
                   reset_help="Stop and forget this run.")
-    from .board import recording_ui
+    from .recording import recording_ui
 
     recording_ui(holder)  # "recorded for class X as Y", or why it is not
 
 
 # ----- the live panel -------------------------------------------------------------------------
-
-
-def _metric(label: str, value: str, help_text: str = "") -> str:
-    tip = f' title="{html.escape(help_text)}"' if help_text else ""
-    return (f'<div class="pg-metric" data-label="{html.escape(label)}"{tip}>'
-            f'<div class="pg-label">{html.escape(label)}</div>'
-            f'<div class="pg-value">{html.escape(value)}</div></div>')
 
 
 def metrics_html(snap: RunSnapshot, holder: RunHolder) -> str:
@@ -187,17 +177,17 @@ def metrics_html(snap: RunSnapshot, holder: RunHolder) -> str:
     hit195 = first_reached(holder, snap, 195.0)
     hit475 = first_reached(holder, snap, 475.0)
     cells = [
-        _metric("Episodes", _fmt_int(snap.episode_count)),
-        _metric("Episodes / s", "–" if rate is None else f"{rate:.1f}",
-                "Over the last 50 episodes, pauses excluded."),
-        _metric("Last 100 avg", "–" if last100 is None else f"{last100:.1f}",
-                "Mean return of the last 100 episodes (fewer at the start)."),
-        _metric("195 reached", _fmt_int(hit195),
-                "First episode at which the full 100-episode average reached 195 "
-                "(CartPole-v0's criterion, the one the lesson quotes)."),
-        _metric("475 reached", _fmt_int(hit475),
-                "First episode at which the full 100-episode average reached 475 "
-                "(CartPole-v1's own criterion)."),
+        style.metric("Episodes", fmt(snap.episode_count)),
+        style.metric("Episodes / s", fmt(rate, ".1f"),
+                     "Over the last 50 episodes, pauses excluded."),
+        style.metric("Last 100 avg", fmt(last100, ".1f"),
+                     "Mean return of the last 100 episodes (fewer at the start)."),
+        style.metric("195 reached", fmt(hit195),
+                     "First episode at which the full 100-episode average reached 195 "
+                     "(CartPole-v0's criterion, the one the lesson quotes)."),
+        style.metric("475 reached", fmt(hit475),
+                     "First episode at which the full 100-episode average reached 475 "
+                     "(CartPole-v1's own criterion)."),
     ]
     return f'<div class="pg-metrics">{"".join(cells)}</div>'
 
@@ -225,38 +215,6 @@ def status_line(snap: RunSnapshot, holder: RunHolder) -> str:
     return f":{color}-badge[{icon} {label}] &nbsp; **Charts of the run:** :gray[{text}]"
 
 
-def wait_text(seconds: float | None) -> str:
-    """The wait estimate as words, rounded up to whole minutes; "" without an estimate.
-
-    >>> wait_text(None)
-    ''
-    >>> wait_text(20), wait_text(150)[:14]
-    (' (about a minute, by how long recent runs held a slot)', ' (about 3 min,')
-    """
-    if seconds is None:
-        return ""
-    minutes = max(1, math.ceil(seconds / 60))
-    when = "a minute" if minutes == 1 else f"{minutes} min"
-    return f" (about {when}, by how long recent runs held a slot)"
-
-
-def end_note(snap: RunSnapshot, pool: SlotPool) -> None:
-    """One line on where a run stands, when it is not simply training: waiting for a slot,
-    finished, stopped, diverged or failed (its own message)."""
-    if snap.state == "waiting":
-        ahead = snap.waiting_position
-        st.info(f"Waiting for a free training slot: {pool.active} of {pool.max_concurrent} "
-                f"slots are busy{f' and {ahead} run(s) are ahead of yours' if ahead else ''}"
-                f"{wait_text(pool.wait_estimate(ahead))}. It starts by itself as soon as one "
-                "frees; you can leave this page meanwhile.", icon=":material/hourglass_top:")
-    elif snap.state == "finished":
-        st.success(snap.message, icon=":material/check_circle:")
-    elif snap.state == "stopped":
-        st.info(snap.message, icon=":material/stop_circle:")
-    elif snap.state in ("diverged", "error"):
-        st.error(snap.message, icon=":material/error:")
-
-
 def chart_specs(holder: RunHolder, snap: RunSnapshot, reference: str | None) -> dict:
     """The panel's chart specs (returns, value, diagnostics), built once per snapshot
     version: a refresh with nothing new re-sends the same specs without recomputing them."""
@@ -264,12 +222,12 @@ def chart_specs(holder: RunHolder, snap: RunSnapshot, reference: str | None) -> 
     cached = getattr(holder, "_specs_cache", None)
     if cached is not None and cached[0] == key:
         return cached[1]
-    band = (typical.episode_band_arrow(reference, charts.WINDOW)
+    band = (typical.episode_band_arrow(reference, live.WINDOW)
             if reference is not None else None)
-    value = charts.value_spec(snap)
-    specs = {"returns": style.for_screen(charts.returns_spec(snap, reference=band)),
+    value = live.value_spec(snap)
+    specs = {"returns": style.for_screen(live.returns_spec(snap, reference=band)),
              "value": None if value is None else style.for_screen(value),
-             "diagnostics": [style.for_screen(s) for s in charts.diagnostics_specs(snap)]}
+             "diagnostics": [style.for_screen(s) for s in live.diagnostics_specs(snap)]}
     holder._specs_cache = (key, specs)
     return specs
 
@@ -292,7 +250,7 @@ def draw_panel(holder: RunHolder, snap: RunSnapshot, pool: SlotPool,
 
     specs = chart_specs(holder, snap, reference)
     st.vega_lite_chart(specs["returns"], width="stretch")
-    greedy = charts.evaluation_caption(snap)
+    greedy = live.evaluation_caption(snap)
     if greedy is not None:
         st.caption(greedy)
 
@@ -419,7 +377,7 @@ def reference_ui(config) -> str | None:
     if on:
         whose = "these settings" if exact else \
             "this algorithm's default settings (yours differ)"
-        right.caption(typical.band_caption([group], charts.WINDOW, whose))
+        right.caption(typical.band_caption([group], live.WINDOW, whose))
     return group.label if on else None
 
 

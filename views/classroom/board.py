@@ -3,7 +3,7 @@ teacher's view (what is training right now, any class's runs, CSV) behind the te
 
 import streamlit as st
 
-from ui import board, state
+from ui import board, recording, state
 
 holder = state.session_holder()
 
@@ -13,10 +13,10 @@ st.caption("Every run you train on the **Train** page is recorded when it ends. 
            "learners see only their own class.")
 
 me = board.identity_ui()
-board.recording_ui(holder)
+recording.recording_ui(holder)
 
-rec = board.recorder()
-store, error = (None, None) if rec is None else board.open_store(rec)
+rec = recording.recorder()
+store, error = (None, None) if rec is None else recording.open_store(rec)
 if rec is None:
     st.info("Run history is turned off on this server (PGLAB_DB_URL=off): runs are not "
             "recorded and there is no board.", icon=":material/database_off:")
@@ -26,7 +26,7 @@ elif error:
 elif me is not None:
     try:
         records = store.runs(me.class_code)
-    except board.HistoryError as exc:
+    except recording.HistoryError as exc:
         st.error(str(exc), icon=":material/database_off:")
     else:
         board.class_board_ui(records, me.class_code)

@@ -10,7 +10,8 @@ from pgcore import ConfigError, default_config
 from pgcore.execution import ACTIVE_STATES
 from pgcore.labs.gradvar import STAGES, GradVarLab
 from ui import experiment_controls as controls
-from ui import links, palette, style
+from ui import links, style
+from ui.charts import palette
 from ui.state import session_tasks, slot_pool, task_controls
 
 KEY = "exp.gradvar"

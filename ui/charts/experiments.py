@@ -1,4 +1,7 @@
-"""The experiment pages' charts and the data behind them.
+"""The charts of an experiment's runs across seeds, and the data behind them: each seed's
+curve with the mean ± 1 std band (Seeds & variance), several settings' bands on one chart
+(Baseline vs none, Entropy bonus, Hard copy or Polyak), when each seed reached 195 and 475
+(Baseline vs none), and a race of smoothed returns (Algorithm race).
 
 Charts are altair, built from one snapshot per refresh and downsampled per curve, so a
 refresh sends a bounded number of points however many seeds and episodes there are.
@@ -7,31 +10,21 @@ refresh sends a bounded number of points however many seeds and episodes there a
 from __future__ import annotations
 
 import altair as alt
-import numpy as np
 import pandas as pd
 
 from pgcore.execution.experiments import ExperimentSnapshot
-from pgcore.training.metrics import CARTPOLE_V0_SOLVED, CARTPOLE_V1_SOLVED, across_seed_stats
 
 from . import palette
-from .charts import REF_COLOR, REF_LEGEND, reference_layers, rolling_mean_std, sample_index
+from .bands import REF_COLOR, REF_LEGEND, band_layers, empty_band, reference_layers, seed_band
+from .curves import sample_index, smoothed
+from .thresholds import CRITERIA, V1, rules
 
 CURVE_POINTS = 250
 """Points per curve sent to the browser on each refresh."""
-THRESHOLDS = ((CARTPOLE_V0_SOLVED, "195: CartPole-v0 criterion"),
-              (CARTPOLE_V1_SOLVED, "475: CartPole-v1 criterion"))
-"""(y, label) of the labelled rules, each in its look from ``ui.palette``."""
 BAND_LABEL = "mean ± 1 std across seeds"
 
 
 # ----- chart data -----------------------------------------------------------------------------
-
-
-def smoothed(x: np.ndarray, window: int) -> np.ndarray:
-    """Trailing moving average over the last ``min(i + 1, window)`` values."""
-    if window <= 1 or len(x) == 0:
-        return np.asarray(x, dtype=np.float64)
-    return rolling_mean_std(x, window)[0]
 
 
 def seed_curves(snap: ExperimentSnapshot, label: str, column: str = "return",
@@ -53,14 +46,8 @@ def seed_curves(snap: ExperimentSnapshot, label: str, column: str = "return",
     seeds = pd.concat(lines, ignore_index=True) if lines else \
         pd.DataFrame({"episode": [], "value": [], "seed": []})
     if not curves:
-        return seeds, pd.DataFrame({"episode": [], "mean": [], "lo": [], "hi": [], "n": []})
-    stats = across_seed_stats(curves)
-    idx = sample_index(len(stats.mean), max_points)
-    std = np.where(stats.count[idx] >= 2, stats.std[idx], np.nan)
-    band = pd.DataFrame({"episode": idx + 1, "mean": stats.mean[idx],
-                         "lo": stats.mean[idx] - std, "hi": stats.mean[idx] + std,
-                         "n": stats.count[idx]})
-    return seeds, band
+        return seeds, empty_band()
+    return seeds, seed_band(curves, max_points=max_points)
 
 
 def group_bands(snap: ExperimentSnapshot, column: str, window: int,
@@ -72,7 +59,7 @@ def group_bands(snap: ExperimentSnapshot, column: str, window: int,
         if len(band):
             parts.append(band.assign(group=(names or {}).get(label, label)))
     if not parts:
-        return pd.DataFrame({"episode": [], "mean": [], "lo": [], "hi": [], "group": []})
+        return empty_band().assign(group=[])
     return pd.concat(parts, ignore_index=True)
 
 
@@ -82,10 +69,6 @@ def x_max_of(snap: ExperimentSnapshot) -> int:
 
 
 # ----- charts ---------------------------------------------------------------------------------
-
-
-def _threshold_layers(y_title: str, y_scale) -> list:
-    return palette.rule_layers([(y, text, text) for y, text in THRESHOLDS], y_scale, y_title)
 
 
 def seeds_band_chart(seeds: pd.DataFrame, band: pd.DataFrame, x_max: int, title: str,
@@ -138,7 +121,7 @@ def seeds_band_chart(seeds: pd.DataFrame, band: pd.DataFrame, x_max: int, title:
                                   alt.X("x:Q", title="episode", scale=x_scale), y_scale,
                                   y_title, color) + layers
     if thresholds:
-        layers += _threshold_layers(y_title, y_scale)
+        layers += rules(CRITERIA, y_scale, y_title)
     return alt.layer(*layers).properties(
         title=alt.TitleParams(title, anchor="start", fontSize=14),
         height=height + (24 if reference is not None else 0))  # the legend wraps
@@ -149,7 +132,7 @@ def groups_band_chart(data: pd.DataFrame, x_max: int, title: str, y_title: str,
                       height: int = 300, reference: pd.DataFrame | None = None
                       ) -> alt.LayerChart:
     """Several settings on one chart: per setting a mean line and a ± 1 std band (across
-    seeds), each setting in its own colour and dash (``ui.palette``: the same whatever order
+    seeds), each setting in its own colour and dash (``palette``: the same whatever order
     the settings come in). ``data``: episode, mean, lo, hi, group. ``reference``: typical-run
     bands (x, lo, mid, hi, group) drawn faintly in their group's colour."""
     x_scale = alt.Scale(domain=[0, x_max], nice=False)
@@ -158,41 +141,35 @@ def groups_band_chart(data: pd.DataFrame, x_max: int, title: str, y_title: str,
     groups = list(dict.fromkeys(data["group"])) if len(data) else []
     color = palette.color("group", groups)
     dash = palette.stroke_dash("group", groups)
-    base = alt.Chart(data)
-    layers = [base.mark_area(opacity=0.2).encode(
-                  x=x, y=alt.Y("lo:Q", scale=y_scale, title=y_title, axis=palette.axis()),
-                  y2="hi:Q", color=color),
-              base.mark_line(strokeWidth=2.2).encode(
-                  x=x, y=alt.Y("mean:Q", scale=y_scale, title=y_title), color=color,
-                  strokeDash=dash,
-                  tooltip=["group:N", "episode:Q",
-                           alt.Tooltip("mean:Q", format=".3g", title="mean across seeds"),
-                           alt.Tooltip("lo:Q", format=".3g", title="mean − std"),
-                           alt.Tooltip("hi:Q", format=".3g", title="mean + std")])]
+    layers = band_layers(data, x, y_scale, y_title, color, dash,
+                         ["group:N", "episode:Q",
+                          alt.Tooltip("mean:Q", format=".3g", title="mean across seeds"),
+                          alt.Tooltip("lo:Q", format=".3g", title="mean − std"),
+                          alt.Tooltip("hi:Q", format=".3g", title="mean + std")])
     if reference is not None and len(reference):
         layers = reference_layers(reference, alt.X("x:Q", title="episode", scale=x_scale),
                                   y_scale, y_title, color,
                                   extra_tips=(alt.Tooltip("group:N", title="reference for"),)
                                   ) + layers
     if thresholds:
-        layers += _threshold_layers(y_title, y_scale)
+        layers += rules(CRITERIA, y_scale, y_title)
     return alt.layer(*layers).properties(
         title=alt.TitleParams(title, anchor="start", fontSize=14), height=height)
 
 
 # ----- strip plot (exercise 2) ----------------------------------------------------------------
 
-V0 = "195 (CartPole-v0 criterion)"
-V1 = "475 (CartPole-v1 criterion)"
+STRIP_195 = "195 (CartPole-v0 criterion)"
+STRIP_475 = "475 (CartPole-v1 criterion)"
 
 
 def strip_chart(rows: pd.DataFrame, budget: int, height: int = 130) -> alt.VConcatChart:
     """Episodes to each threshold per seed, one strip per setting (in its colour from
-    ``ui.palette``); a seed that never got there is drawn as a cross at the budget ("not
+    ``palette``); a seed that never got there is drawn as a cross at the budget ("not
     reached")."""
     long = []
     for _, r in rows.iterrows():
-        for col, name in (("episodes_to_195", V0), ("episodes_to_475", V1)):
+        for col, name in (("episodes_to_195", STRIP_195), ("episodes_to_475", STRIP_475)):
             v = r[col]
             reached = v is not None and not pd.isna(v)
             long.append({"setting": r["setting"], "seed": int(r["seed"]), "threshold": name,
@@ -204,7 +181,7 @@ def strip_chart(rows: pd.DataFrame, budget: int, height: int = 130) -> alt.VConc
               scale=alt.Scale(domain=[0, budget * 1.02], nice=False), axis=palette.axis())
     marks = ["reached", "not reached (within budget)"]
     charts = []
-    for name in (V0, V1):
+    for name in (STRIP_195, STRIP_475):
         sub = data[data["threshold"] == name] if len(data) else data
         charts.append(alt.Chart(sub).mark_point(size=90, strokeWidth=2, opacity=1).encode(
             x=x, y=alt.Y("setting:N", title=None, sort=settings,
@@ -246,7 +223,7 @@ def race_data(snap: ExperimentSnapshot, window: int = 20, max_points: int = CURV
 def race_chart(data: pd.DataFrame, x_field: str, x_title: str, order: list[str],
                height: int = 320, reference: pd.DataFrame | None = None) -> alt.LayerChart:
     """Each algorithm's smoothed return against ``x_field``, in its colour and dash from
-    ``ui.palette``; with ``reference`` (x, lo, mid, hi, algorithm), faint typical-run bands in
+    ``palette``; with ``reference`` (x, lo, mid, hi, algorithm), faint typical-run bands in
     each algorithm's colour, clipped to the range the live runs have covered so far (so they
     do not squash the live curves)."""
     y_scale = alt.Scale(domain=[0, 520], nice=False)
@@ -263,9 +240,8 @@ def race_chart(data: pd.DataFrame, x_field: str, x_title: str, order: list[str],
         color=color, strokeDash=dash,
         tooltip=["algorithm:N", "episode:Q", alt.Tooltip(f"{x_field}:Q", format=",.1f"),
                  alt.Tooltip("value:Q", format=".1f", title="return")])
-    finish = "finish line: 475"
-    layers = [lines, *palette.rule_layers([(CARTPOLE_V1_SOLVED, finish, finish)], y_scale,
-                                          font_size=11, stroke_width=1.5)]
+    layers = [lines, *rules([(V1, "finish line: 475")], y_scale, font_size=11,
+                            stroke_width=1.5)]
     if reference is not None and len(reference):
         layers = reference_layers(reference, alt.X("x:Q", title=x_title, scale=x_scale),
                                   y_scale, "return (moving average)", color, opacity=0.08,

@@ -5,10 +5,10 @@ import time
 
 import streamlit as st
 
-from pgcore.labs import matrix_game as mg
+from pgcore.labs import rps as game
 from ui import experiment_controls as controls
 from ui import links, style
-from ui import rps_charts as rc
+from ui import rps as rc
 
 KEY = "exp.rps"
 STEPS = (1_000, 2_000, 4_000, 6_000, 8_000, 10_000)
@@ -36,13 +36,13 @@ st.caption(
     "Exploitability measures how much a best response would win per round against a "
     "policy: 0 for the uniform mix, 1 for any single hand.")
 
-P_STEPS = links.Param("steps", f"{KEY}.steps", mg.DEFAULT_STEPS, links.choice(STEPS),
+P_STEPS = links.Param("steps", f"{KEY}.steps", game.DEFAULT_STEPS, links.choice(STEPS),
                       "Rounds per match")
-P_LR = links.Param("lr", f"{KEY}.lr", mg.DEFAULT_LR, links.choice(RATES),
+P_LR = links.Param("lr", f"{KEY}.lr", game.DEFAULT_LR, links.choice(RATES),
                    "Learning rate (policy gradient)")
-P_BETA = links.Param("beta", f"{KEY}.beta", mg.DEFAULT_BETA, links.choice(BETAS),
+P_BETA = links.Param("beta", f"{KEY}.beta", game.DEFAULT_BETA, links.choice(BETAS),
                      "Entropy bonus β (policy gradient)")
-P_MEMORY = links.Param("memory", f"{KEY}.memory", mg.DEFAULT_MEMORY, links.choice(MEMORIES),
+P_MEMORY = links.Param("memory", f"{KEY}.memory", game.DEFAULT_MEMORY, links.choice(MEMORIES),
                        "Opponent memory (rounds)")
 
 with st.container(border=True):
@@ -52,7 +52,7 @@ with st.container(border=True):
         steps = int(links.widget(link, P_STEPS, lambda c: st.select_slider(
             "Rounds per match", STEPS, key=P_STEPS.key, format_func=lambda v: f"{v:,}",
             disabled=c.locked, help=c.help("How many rounds each learner plays on each seed."))))
-        seeds = controls.seeds_ui(KEY, default=mg.DEFAULT_SEEDS, link=link)
+        seeds = controls.seeds_ui(KEY, default=game.DEFAULT_SEEDS, link=link)
     with c2:
         lr = float(links.widget(link, P_LR, lambda c: st.select_slider(
             "Learning rate (policy gradient)", RATES, key=P_LR.key, disabled=c.locked,
@@ -68,7 +68,7 @@ with st.container(border=True):
                         "hands. 1: it answers the last hand only; larger: it reacts more "
                         "slowly."))))
     settings = {"steps": steps, "seeds": seeds, "lr": lr, "beta": beta, "memory": memory}
-    st.caption(f"{len(seeds) * len(mg.KINDS)} matches of {steps:,} rounds (seeds "
+    st.caption(f"{len(seeds) * len(game.KINDS)} matches of {steps:,} rounds (seeds "
                f"{seeds[0]}–{seeds[-1]}); plain numpy, a second or two.")
     run = st.button("Run", type="primary", icon=":material/play_arrow:", key=f"{KEY}.run")
     link.finish()
@@ -76,7 +76,7 @@ with st.container(border=True):
 if run:
     with st.spinner("Playing…"):
         started = time.perf_counter()
-        results = mg.simulate_all(steps, seeds, lr=lr, memory=memory, beta=beta)
+        results = game.simulate_all(steps, seeds, lr=lr, memory=memory, beta=beta)
     st.session_state[RESULT] = {"settings": settings, "results": results,
                                 "seconds": time.perf_counter() - started}
 

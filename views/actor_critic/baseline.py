@@ -9,7 +9,7 @@ from pgcore import default_config
 from pgcore.execution.experiments import grid
 from ui import experiment_controls as controls
 from ui import links, style
-from ui.experiment_charts import group_bands, groups_band_chart, strip_chart, x_max_of
+from ui.charts.experiments import group_bands, groups_band_chart, strip_chart, x_max_of
 from ui.experiment_reference import (
     reference_bands,
     reference_caption,

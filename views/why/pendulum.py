@@ -7,8 +7,7 @@ from pgcore import PRESETS, algos
 from pgcore.execution import ACTIVE_STATES
 from pgcore.execution.runner import BackgroundRun
 from ui import links, state, style
-from ui import pendulum_charts as pc
-from ui.live import end_note
+from ui import pendulum as pc
 from ui.verdicts import PARTLY, Verdict
 
 KEY = "pend"
@@ -175,7 +174,7 @@ def draw_pg(snap) -> None:
     st.markdown(status_line(snap, pg_page.notes.get("preset")))
     st.html(pc.metrics_html(snap))
     progress(snap)
-    end_note(snap, pool)
+    state.end_note(snap, pool)
     st.vega_lite_chart(style.for_screen(pc.returns_spec(snap)), width="stretch")
     left, right = st.columns([1, 1.35], gap="medium")
     with left:
@@ -295,7 +294,7 @@ def draw_compare(pg, dq) -> None:
     st.markdown(status_line(dq, dqn_page.notes.get("preset")))
     st.html(pc.metrics_html(dq))
     progress(dq)
-    end_note(dq, pool)
+    state.end_note(dq, pool)
     runs = {series_name(s): s for s in (pg, dq) if s is not None}
     budget = max(s.config.max_episodes for s in runs.values()) * pc.STEPS_PER_EPISODE
     left, right = st.columns([1.6, 1], gap="medium")

@@ -1,8 +1,8 @@
-"""Train: pick settings, start a run, and watch it learn (or fail to) live."""
+"""Train: pick settings, start a run, and watch it learn (or fail to) train."""
 
 import streamlit as st
 
-from ui import live, state, widgets
+from ui import state, train, widgets
 
 holder = state.session_holder()
 pool = state.slot_pool()
@@ -19,6 +19,6 @@ with settings:
         st.subheader("Settings", anchor=False)
         config, error = widgets.config_ui(notices=notices)
 with main:
-    live.controls_ui(holder, config, error, pool)
-    live.panel_ui(holder, pool, settings_algo=st.session_state.get(widgets.K + "algo"))
-    live.watch_ui(holder)
+    train.controls_ui(holder, config, error, pool)
+    train.panel_ui(holder, pool, settings_algo=st.session_state.get(widgets.K + "algo"))
+    train.watch_ui(holder)

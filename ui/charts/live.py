@@ -1,15 +1,13 @@
-"""Live charts: authored in altair once, refilled with fresh data on every refresh.
+"""One run's live charts: the return per episode with its moving average, the typical-run
+band and the greedy evaluations (the Train page; the Continuous actions page draws the same
+chart), the algorithm's update diagnostics, and the critic's V(s₀) against the return it
+predicts.
 
-Building an altair chart object costs 10-60 ms (schema objects, deep copies, validation),
-too much to do several times every half second. So each chart is written in altair with a
-*named* dataset, converted to a Vega-Lite dict once per shape (``lru_cache``), and every
-refresh only attaches a small, downsampled data frame to a copy of that dict (well under a
-millisecond). Streamlit sends the frame as Arrow and the browser swaps the data in place.
-
-Every chart sends a bounded number of points however long the run (altair/Vega-Lite re-send
-all of a chart's data on every refresh). Moving averages and rolling deviations are computed
-over the *full* history first and only then sampled, so downsampling never changes what the
-curves say. Nothing here imports streamlit: the benchmark times these functions directly.
+Each is authored in altair once per shape and refilled with a small, downsampled Arrow table
+on every refresh (:mod:`ui.charts.specs`); moving averages and rolling deviations are computed
+over the *full* history first and only then sampled (:mod:`ui.charts.curves`), so every chart
+sends a bounded number of points however long the run. Nothing here imports streamlit: the
+benchmark times these functions directly.
 """
 
 from __future__ import annotations
@@ -25,27 +23,27 @@ import pyarrow as pa
 from pgcore.execution.runner import RunSnapshot
 
 from . import palette
+from .bands import REF_COLOR, REF_LEGEND, reference_layers
+from .curves import rolling_mean_std, run_x_max, sample_index
+from .numbers import counted
+from .specs import with_data
+from .thresholds import SOLVED, rules
 
 MAX_POINTS = 800
 """Points per series on the main returns chart (about one per pixel of its width)."""
 SMALL_POINTS = 250
 """Points per series on the small diagnostic charts (each is ~250 px wide)."""
 WINDOW = 100
-THRESHOLDS = ((195.0, "195: CartPole-v0 solved"), (475.0, "475: CartPole-v1 solved"))
-"""(y, label) of the labelled rules; each is drawn in its condition's look (``ui.palette``)."""
 
 AVERAGE_COLOR = palette.style(palette.AVERAGE).color
 """A run's own line (its moving average; the diagnostic panels)."""
-REF_COLOR = palette.style(palette.REFERENCE).color
-"""Grey: typical-run bands are context, not the learner's data."""
-REF_LEGEND = palette.REFERENCE
 EVAL_POINTS = 200
 """Greedy evaluations drawn on the returns chart at most (evenly sampled, the latest kept)."""
 
 
 def eval_legend(n_episodes: int) -> str:
     """The legend entry of the greedy evaluations on the returns chart."""
-    return f"greedy evaluation (mean of {n_episodes} episode{'' if n_episodes == 1 else 's'})"
+    return f"greedy evaluation (mean of {counted(n_episodes, 'episode')})"
 
 
 _SYMLOG_TICKS = [-1000, -100, -10, 0, 10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000]
@@ -55,87 +53,6 @@ G_LABEL = "return collected (discounted)"
 
 
 # ----- data helpers ---------------------------------------------------------------------------
-
-
-def sample_index(n: int, max_points: int = MAX_POINTS) -> np.ndarray:
-    """At most ``max_points`` evenly spread indices into ``range(n)``, first and last included.
-
-    >>> sample_index(5, 10).tolist()
-    [0, 1, 2, 3, 4]
-    >>> sample_index(10, 4).tolist()
-    [0, 3, 6, 9]
-    """
-    if n <= max_points:
-        return np.arange(n)
-    return np.unique(np.linspace(0, n - 1, max_points).round().astype(np.int64))
-
-
-def rolling_mean_std(x: np.ndarray, window: int = WINDOW,
-                     at: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Trailing mean and (population) std over the last ``min(i + 1, window)`` values, at
-    the indices ``at`` (all by default): prefix sums, O(n) then O(len(at)). The same windows
-    as ``pgcore.training.metrics.moving_average`` / ``rolling_std`` (a test checks they agree).
-
-    >>> m, s = rolling_mean_std(np.array([1.0, 3.0, 3.0, 5.0]), window=2)
-    >>> m.tolist(), s.tolist()
-    ([1.0, 2.0, 3.0, 4.0], [0.0, 1.0, 0.0, 1.0])
-    """
-    x = np.asarray(x, dtype=np.float64)
-    at = np.arange(len(x)) if at is None else np.asarray(at, dtype=np.int64)
-    c1 = np.concatenate([[0.0], np.cumsum(x)])
-    c2 = np.concatenate([[0.0], np.cumsum(x * x)])
-    hi = at + 1
-    lo = np.maximum(0, hi - window)
-    k = hi - lo
-    mean = (c1[hi] - c1[lo]) / k
-    var = np.maximum((c2[hi] - c2[lo]) / k - mean * mean, 0.0)
-    return mean, np.sqrt(var)
-
-
-def nice_ceil(n: float) -> int:
-    """The smallest 1, 2 or 5 times a power of ten that is >= n (at least 10).
-
-    >>> [nice_ceil(x) for x in (3, 10, 11, 260, 5001)]
-    [10, 10, 20, 500, 10000]
-    """
-    n = max(float(n), 10.0)
-    base = 10 ** int(np.floor(np.log10(n)))
-    for m in (1, 2, 5, 10):
-        if m * base >= n:
-            return int(m * base)
-    return int(10 * base)  # pragma: no cover
-
-
-def _x_max(snap: RunSnapshot) -> int:
-    """The x-axis end: the episode budget, so the axis does not jump while the run grows (and
-    each chart's template is built once); without one, a round number past the data."""
-    budget = snap.config.max_episodes or 0
-    if budget >= snap.episode_count:
-        return int(max(budget, 10))
-    return nice_ceil(snap.episode_count)
-
-
-def _with_data(template: str, **datasets: pa.Table) -> dict:
-    """The template's spec with ``datasets`` as its named data. Small constant data the
-    template itself carries (the threshold rules) is moved inline into its layers first, so
-    it survives and the chart's named datasets are only the live ones."""
-    spec = json.loads(template)
-    _inline(spec, spec.pop("datasets", {}) or {})
-    spec["datasets"] = datasets
-    return spec
-
-
-def _inline(node, constants: dict) -> None:
-    """Replace every ``{"data": {"name": n}}`` with n in ``constants`` by inline values."""
-    if isinstance(node, dict):
-        data = node.get("data")
-        if isinstance(data, dict) and data.get("name") in constants:
-            node["data"] = {"values": constants[data["name"]]}
-        for value in node.values():
-            _inline(value, constants)
-    elif isinstance(node, list):
-        for value in node:
-            _inline(value, constants)
 
 
 def _f32(x: np.ndarray) -> np.ndarray:
@@ -182,7 +99,7 @@ def evaluation_caption(snap: RunSnapshot, window: int = WINDOW) -> str | None:
         return None
     n = snap.config.eval_episodes
     text = (f"Greedy evaluation at episode {int(ev['episodes'][-1]):,}: "
-            f"{float(ev['mean_return'][-1]):.1f} ({n} episode{'' if n == 1 else 's'})")
+            f"{float(ev['mean_return'][-1]):.1f} ({counted(n, 'episode')})")
     returns = snap.episodes["episode_return"][-window:]
     if len(returns):
         text += (f"; the training average of the last {len(returns)} episodes, with "
@@ -190,31 +107,8 @@ def evaluation_caption(snap: RunSnapshot, window: int = WINDOW) -> str | None:
     return text + "."
 
 
-def reference_layers(data, x: alt.X, y_scale, y_title: str, color, opacity: float = 0.13,
-                     extra_tips: tuple = ()) -> list:
-    """A typical-run band behind a chart (columns ``x``, ``lo``, ``mid``, ``hi``; see
-    ``ui.reference``): a faint area from ``lo`` to ``hi`` and a dashed median (the reference
-    look's dash, ``ui.palette``), clipped to the plot. ``data``: a frame or
-    ``alt.NamedData``; ``color``: a colour string, or an ``alt.Color`` channel when each band
-    takes its series' colour."""
-    fixed = isinstance(color, str)
-    mark = {"color": color} if fixed else {}
-    base = alt.Chart(data).encode(x=x) if fixed else alt.Chart(data).encode(x=x, color=color)
-    x_title = x.to_dict().get("title", "x")
-    tips = [*extra_tips, alt.Tooltip("x:Q", title=x_title, format=",.0f"),
-            alt.Tooltip("mid:Q", title="typical run (median)", format=".1f"),
-            alt.Tooltip("lo:Q", title="10th percentile", format=".1f"),
-            alt.Tooltip("hi:Q", title="90th percentile", format=".1f")]
-    dash = palette.style(palette.REFERENCE).stroke_dash
-    return [base.mark_area(opacity=opacity, clip=True, **mark).encode(
-                y=alt.Y("lo:Q", scale=y_scale, title=y_title), y2="hi:Q"),
-            base.mark_line(strokeWidth=1.2, strokeDash=dash, opacity=0.9, clip=True,
-                           **mark).encode(
-                y=alt.Y("mid:Q", scale=y_scale, title=y_title), tooltip=tips)]
-
-
 def returns_chart(x_max: int, y_max: float | None = 500.0, window: int = WINDOW,
-                  thresholds=THRESHOLDS, height: int = 360,
+                  thresholds=SOLVED, height: int = 360,
                   reference: bool = False, evaluations: int | None = None) -> alt.LayerChart:
     """The altair chart (named dataset ``returns``): return per episode (thin), its
     ``window``-episode moving average (bold), a band of +-1 rolling standard deviation, and
@@ -223,7 +117,7 @@ def returns_chart(x_max: int, y_max: float | None = 500.0, window: int = WINDOW,
     mid, hi) of typical runs go behind. With ``evaluations`` (the episodes per greedy
     evaluation), a point per evaluation at its mean and a thin rule from its lowest to its
     highest return go on top (named dataset ``evaluations``: x, steps, mean, lo, hi). Every
-    part is drawn in its look from ``ui.palette``."""
+    part is drawn in its look from ``palette``."""
     x = alt.X("x:Q", title="episode", scale=alt.Scale(domain=[0, x_max], nice=False),
               axis=palette.axis())
     y_scale = (alt.Scale(domain=[0, y_max * 1.04], nice=False) if y_max
@@ -249,8 +143,7 @@ def returns_chart(x_max: int, y_max: float | None = 500.0, window: int = WINDOW,
         layers = reference_layers(alt.NamedData("reference"), x, y_scale, ytitle, REF_COLOR,
                                   opacity=0.16) + layers
     if thresholds:
-        layers += palette.rule_layers([(y, text, text) for y, text, *_ in thresholds],
-                                      y_scale, ytitle, font_size=11, stroke_width=1.5)
+        layers += rules(thresholds, y_scale, ytitle, font_size=11, stroke_width=1.5)
     keys = ["return", average, "average ± 1 std"]
     colors = [raw_look.color, avg_look.color, avg_look.tint()]
     dashes = [raw_look.stroke_dash, avg_look.stroke_dash, list(palette.SOLID)]
@@ -306,9 +199,9 @@ def returns_spec(snap: RunSnapshot, y_max: float | None = 500.0, window: int = W
     greedy = evaluations_data(snap)
     if greedy is not None:
         datasets["evaluations"] = greedy
-    template = _returns_template(_x_max(snap), y_max, window, reference is not None,
+    template = _returns_template(run_x_max(snap), y_max, window, reference is not None,
                                  None if greedy is None else snap.config.eval_episodes)
-    return _with_data(template, **datasets)
+    return with_data(template, **datasets)
 
 
 # ----- per-update diagnostics -----------------------------------------------------------------
@@ -338,7 +231,7 @@ def updates_data(snap: RunSnapshot, panels: tuple, max_points: int = SMALL_POINT
 def update_chart(field: str, title: str, scale: str, x_max: int, height: int = 120,
                  y_domain: tuple[float, float] | None = None) -> alt.Chart:
     """One small line chart (named dataset ``updates``) of an update statistic. A log axis
-    labels its powers of ten in plain numbers (``ui.palette.log_axis``); the values at or below
+    labels its powers of ten in plain numbers (``palette.log_axis``); the values at or below
     0 it cannot place are gaps (:func:`updates_data`)."""
     if y_domain is not None:
         y_scale = alt.Scale(domain=list(y_domain), nice=False)
@@ -377,12 +270,12 @@ def diagnostics_specs(snap: RunSnapshot, max_points: int = SMALL_POINTS,
     collapse to 0 is unmistakable. All share one small Arrow table."""
     panels = panels_of(snap.config)
     table = updates_data(snap, panels, max_points)
-    x_max = _x_max(snap)
+    x_max = run_x_max(snap)
     out = []
     for col in sorted({p.column for p in panels}):
         group = tuple(p for p in panels if p.column == col)
         columns = table.select(["x", *(p.key for p in group)])  # only what this chart draws
-        out.append(_with_data(_diagnostics_template(group, x_max, n_actions), updates=columns))
+        out.append(with_data(_diagnostics_template(group, x_max, n_actions), updates=columns))
     return out
 
 
@@ -437,11 +330,7 @@ def value_spec(snap: RunSnapshot, max_points: int = SMALL_POINTS, window: int = 
     """:func:`value_chart` filled with ``snap``'s episodes; None when there is no critic."""
     if not snap.config.has_critic:
         return None
-    return _with_data(_value_template(_x_max(snap), window),
-                      values=value_data(snap, max_points, window))
+    return with_data(_value_template(run_x_max(snap), window),
+                     values=value_data(snap, max_points, window))
 
-
-def spec_points(spec: dict) -> int:
-    """Rows of data a spec carries (for tests and the benchmark)."""
-    return sum(len(df) for df in spec.get("datasets", {}).values())
 

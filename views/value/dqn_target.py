@@ -4,11 +4,13 @@ a copy every step (C = 1, no target network at all), on the same seeds."""
 import streamlit as st
 
 from pgcore.execution.experiments import grid
+from pgcore.labs import dqn_exercises as lab
 from pgcore.training.config import preset
-from ui import dqn_charts as dq
+from ui import dqn_exercises as dq
 from ui import experiment_controls as controls
 from ui import links, style
-from ui.experiment_charts import x_max_of
+from ui.charts.experiments import x_max_of
+from ui.charts.numbers import fmt, range_text
 from ui.state import server_cores
 from ui.verdicts import evidence
 
@@ -37,7 +39,7 @@ with st.container(border=True):
                "pages meanwhile.")
     link.finish()
 
-controls.controls_ui(KEY, lambda: dq.seed_major(grid({
+controls.controls_ui(KEY, lambda: lab.seed_major(grid({
     label: preset(name, max_episodes=episodes) for label, name in PRESETS.items()}, seeds)),
     what=f"{n_runs} runs ({len(seeds)} seeds x 2 settings)")
 
@@ -45,8 +47,8 @@ controls.controls_ui(KEY, lambda: dq.seed_major(grid({
 def draw(snap) -> None:
     controls.status_ui(snap)
     x_max = x_max_of(snap)
-    q_top = dq.q_top(snap)
-    numbers = {label: dq.target_numbers(snap, label) for label in snap.labels}
+    q_top = lab.q_top(snap)
+    numbers = {label: lab.target_numbers(snap, label) for label in snap.labels}
     for label in snap.labels:
         left, right = st.columns(2, gap="medium")
         style.chart(left, dq.return_chart(dq.return_curves(snap, label), x_max, label),
@@ -72,15 +74,15 @@ def draw(snap) -> None:
         for claim in (dq.parks_claim(stable, ev.of([FROZEN])),
                       dq.collapse_claim(broken, stable, ev), dq.q_claim(broken, stable, ev)):
             st.markdown(claim.markdown())
-    copies = dq.copies_numbers(snap, FROZEN)
+    copies = lab.copies_numbers(snap, FROZEN)
     if copies["copies"]["median"]:
         st.caption(
             "Why a frozen target is slow: between two copies the online network only fits "
             "r + γ·Q_target, so each copy adds one more step of look-ahead, and after K copies "
             "Q can be worth at most about (1 − γᴷ⁺¹)/(1 − γ). The C = 1000 runs made "
-            f"{dq.range_text(copies['copies'])} copies so far, which allows a Q of about "
-            f"{dq.num(copies['allowed'], '.0f')}; their mean Q over the last 20 episodes is "
-            f"{dq.range_text(copies['q_last'], '.1f')}. Without a target the same regression "
+            f"{range_text(copies['copies'])} copies so far, which allows a Q of about "
+            f"{fmt(copies['allowed'], '.0f')}; their mean Q over the last 20 episodes is "
+            f"{range_text(copies['q_last'], '.1f')}. Without a target the same regression "
             "chases its own output on every step, with nothing to stop it overshooting.")
     controls.download_ui(KEY, snap, "dqn-target-network")
 

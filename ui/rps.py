@@ -1,6 +1,6 @@
 """The rock-paper-scissors page's frames, charts, numbers and verdicts.
 
-Everything here is a pure function of the matches :func:`pgcore.labs.matrix_game.simulate_all`
+Everything here is a pure function of the matches :func:`pgcore.labs.rps.simulate_all`
 returns (``{kind: [Records per seed]}``), giving a pandas frame, an altair chart, a dict or
 a :class:`~ui.verdicts.Verdict`, so the page stays thin and the numbers are testable without a
 Streamlit run. Nothing here imports streamlit.
@@ -14,22 +14,23 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from pgcore.labs import matrix_game as mg
+from pgcore.labs import rps as game
+from pgcore.labs.stats import median_range
 
-from . import palette
-from .dqn_charts import median_range, range_text
+from .charts import palette
+from .charts.numbers import counted, over_seeds, range_text
 from .verdicts import DOES_NOT_HOLD, HOLDS, PARTLY, Verdict, with_evidence
 
-Results = Mapping[str, Sequence[mg.Records]]
+Results = Mapping[str, Sequence[game.Records]]
 
-PG, GREEDY = mg.KINDS
+PG, GREEDY = game.KINDS
 LABELS = {PG: "policy gradient (softmax π)", GREEDY: "greedy on Q (ε = 0)"}
 """How the page names each learner."""
 CURRENT, AVERAGE = palette.CURRENT, palette.TIME_AVERAGE
 """The two policies of a match; each learner, hand and policy is drawn in its look from
-``ui.palette`` (the softmax learner in the policy gradients' blue, the greedy one in DQN's
+``ui.charts.palette`` (the softmax learner in the policy gradients' blue, the greedy one in DQN's
 red, the time average dark and dashed)."""
-TARGET = mg.TARGET_EXPLOITABILITY
+TARGET = game.TARGET_EXPLOITABILITY
 LAPS_TO_CYCLE = 1.0
 """At least this many laps around the uniform mix (median over seeds) count as cycling."""
 
@@ -49,9 +50,9 @@ def records_frame(results: Results) -> pd.DataFrame:
     for kind, runs in results.items():
         for r in runs:
             cols = {"learner": kind, "seed": r.seed, "step": r.step}
-            for i, hand in enumerate(mg.ACTIONS):
+            for i, hand in enumerate(game.ACTIONS):
                 cols[f"pi_{hand}"] = r.policy[:, i]
-            for i, hand in enumerate(mg.ACTIONS):
+            for i, hand in enumerate(game.ACTIONS):
                 cols[f"average_pi_{hand}"] = r.average_policy[:, i]
             cols.update({"average_payoff": r.average_payoff,
                          "exploitability": r.exploitability,
@@ -65,16 +66,16 @@ def to_csv(results: Results) -> bytes:
     return records_frame(results).to_csv(index=False, float_format="%.6g").encode()
 
 
-def run_of(results: Results, kind: str, seed: int) -> mg.Records | None:
+def run_of(results: Results, kind: str, seed: int) -> game.Records | None:
     return next((r for r in results.get(kind, ()) if r.seed == seed), None)
 
 
-def policy_frame(records: mg.Records, average: bool = False) -> pd.DataFrame:
+def policy_frame(records: game.Records, average: bool = False) -> pd.DataFrame:
     """One match's current (or time-averaged) policy in long form: step, hand, p, order
     (rock 0, paper 1, scissors 2: the stacking order)."""
     pi = records.average_policy if average else records.policy
     return pd.DataFrame({"step": np.repeat(records.step, 3),
-                         "hand": np.tile(np.array(mg.ACTIONS), len(records.step)),
+                         "hand": np.tile(np.array(game.ACTIONS), len(records.step)),
                          "order": np.tile(np.arange(3), len(records.step)),
                          "p": pi.reshape(-1)})
 
@@ -103,12 +104,12 @@ def payoff_frame(results: Results) -> pd.DataFrame:
         pd.DataFrame({"step": [], "learner": [], "seed": [], "payoff": []})
 
 
-def simplex_frame(records: mg.Records) -> pd.DataFrame:
+def simplex_frame(records: game.Records) -> pd.DataFrame:
     """One match's current and time-averaged policy as points of the plane
-    (:func:`pgcore.labs.matrix_game.simplex_point`): step, policy, x, y."""
+    (:func:`pgcore.labs.rps.simplex_point`): step, policy, x, y."""
     parts = []
     for which, pi in ((CURRENT, records.policy), (AVERAGE, records.average_policy)):
-        z = mg.simplex_point(pi)
+        z = game.simplex_point(pi)
         parts.append(pd.DataFrame({"step": records.step, "policy": which,
                                    "x": z.real, "y": z.imag}))
     return pd.concat(parts, ignore_index=True)
@@ -131,7 +132,7 @@ def policy_chart(data: pd.DataFrame, steps: int, title: str, subtitle: str = "",
     """A policy over time as a stacked area (rock at the bottom, then paper, scissors: the
     legend's order), with dashed rules at 1/3 and 2/3 (where the uniform mix would split)
     when ``thirds``."""
-    hands = list(mg.ACTIONS)
+    hands = list(game.ACTIONS)
     area = alt.Chart(data).mark_area(opacity=0.9, interpolate="step-after").encode(
         x=_x(steps),
         y=alt.Y("p:Q", stack="zero", title="probability",
@@ -193,9 +194,9 @@ def payoff_chart(data: pd.DataFrame, steps: int, kinds: Sequence[str],
 
 
 _CORNERS = pd.DataFrame({
-    "hand": [*mg.ACTIONS, mg.ACTIONS[0]],
-    "x": [mg.simplex_point(mg.EYE[i]).real for i in (0, 1, 2, 0)],
-    "y": [mg.simplex_point(mg.EYE[i]).imag for i in (0, 1, 2, 0)],
+    "hand": [*game.ACTIONS, game.ACTIONS[0]],
+    "x": [game.simplex_point(game.EYE[i]).real for i in (0, 1, 2, 0)],
+    "y": [game.simplex_point(game.EYE[i]).imag for i in (0, 1, 2, 0)],
     "order": [0, 1, 2, 3]})
 
 
@@ -226,7 +227,7 @@ def simplex_chart(data: pd.DataFrame, title: str, size: int = 380) -> alt.LayerC
 # ----- numbers --------------------------------------------------------------------------------
 
 
-def numbers(runs: Sequence[mg.Records]) -> dict:
+def numbers(runs: Sequence[game.Records]) -> dict:
     """Median and range across seeds of one learner's final exploitability (current and
     time-averaged policy), its mean exploitability over the second half, its average
     payoff and its laps; and the per-seed finals."""
@@ -272,15 +273,11 @@ LEAD = "The claim"
 """How the page leads each verdict (:meth:`ui.verdicts.Verdict.markdown`)."""
 
 
-def _seeds(n: int) -> str:
-    return "one seed" if n == 1 else f"median and range over {n} seeds"
-
-
 def _played(n: dict) -> str:
     """The evidence of a verdict: the matches, all played before anything is shown."""
     seeds = n["seeds"]
-    return (f"{seeds} match{'es' if seeds != 1 else ''} of {n['steps']:,} rounds, one per "
-            "seed, all played")
+    return (f"{counted(seeds, 'match', 'matches')} of {n['steps']:,} rounds, one per seed, "
+            "all played")
 
 
 def pure_finding(greedy: dict) -> Verdict:
@@ -293,7 +290,7 @@ def pure_finding(greedy: dict) -> Verdict:
         return Verdict(claim, HOLDS, f"exploitability exactly 1 at every recorded round on "
                        f"all {greedy['seeds']} seeds. The exploiting opponent did take "
                        f"advantage: the greedy learner's average payoff is {pay} per round "
-                       f"({_seeds(greedy['seeds'])}).")
+                       f"({over_seeds(greedy['seeds'])}).")
     return Verdict(claim, DOES_NOT_HOLD, "its exploitability fell below 1 somewhere, which "
                    f"a pure strategy cannot do; average payoff {pay}.")
 
@@ -307,7 +304,7 @@ def average_finding(pg: dict, target: float = TARGET) -> Verdict:
     within = sum(v <= target for v in finals)
     text = (f"{within} of {len(finals)} seeds end within {target:g}; final time-averaged "
             f"exploitability {range_text(pg['average_exploitability'], '.3f')} "
-            f"({_seeds(pg['seeds'])}), after {pg['steps']:,} rounds.")
+            f"({over_seeds(pg['seeds'])}), after {pg['steps']:,} rounds.")
     if within == len(finals):
         return Verdict(claim, HOLDS, text)
     if within > len(finals) / 2:
@@ -327,7 +324,7 @@ def cycle_finding(pg: dict, target: float = TARGET) -> Verdict:
             f"(positive: rock → scissors → paper, each favourite giving way to the hand "
             f"that beats its punisher), and over the second half its exploitability "
             f"averaged {range_text(pg['late_exploitability'], '.3f')} "
-            f"({_seeds(pg['seeds'])}).")
+            f"({over_seeds(pg['seeds'])}).")
     cycles, stays_exploitable = abs(laps) >= LAPS_TO_CYCLE, late > target
     if cycles and stays_exploitable:
         return Verdict(claim, HOLDS, text)

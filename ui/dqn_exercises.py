@@ -1,11 +1,10 @@
-"""The DQN exercise pages' charts and numbers: target network (C = 1000 vs C = 1), hard copy
-vs Polyak, and overestimation (plain vs Double DQN).
+"""The DQN exercise pages' frames, charts, tables and verdicts: target network (C = 1000 vs
+C = 1), hard copy vs Polyak, and overestimation (plain vs Double DQN).
 
-Everything here is a pure function of an :class:`~pgcore.execution.experiments.ExperimentSnapshot`
-(or
-of plain numbers) returning a pandas frame, an altair chart, a dict or a
-:class:`~ui.verdicts.Verdict`, so the pages stay thin and the numbers are testable without a
-Streamlit run. Nothing here imports streamlit.
+The runs' figures come from :mod:`pgcore.labs.dqn_exercises` (pure numbers); everything here
+turns an :class:`~pgcore.execution.experiments.ExperimentSnapshot` or those figures into a
+pandas frame, an altair chart or a :class:`~ui.verdicts.Verdict`, so the pages stay thin and
+the numbers are testable without a Streamlit run. Nothing here imports streamlit.
 
 The lesson's claims are checked by the ``*_claim`` functions: each takes the
 :class:`~ui.verdicts.Evidence` of the settings it compares and stays "too early" until every
@@ -14,29 +13,25 @@ seed of them has finished (:func:`ui.verdicts.judge`).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 import altair as alt
 import numpy as np
 import pandas as pd
 
-from pgcore.execution.experiments import ExperimentSnapshot, Job, RunView
-from pgcore.training.metrics import CARTPOLE_V1_SOLVED, moving_average
+from pgcore.execution.experiments import ExperimentSnapshot, RunView
+from pgcore.labs.dqn_exercises import CEILING, GAMMA, WINDOW, mean_distance, played
+from pgcore.labs.stats import median_range, t_interval
+from pgcore.training.metrics import moving_average
 
-from . import palette
-from .charts import sample_index
+from .charts import palette
+from .charts.curves import sample_index
+from .charts.numbers import MISSING, counted, fmt, interval_text, over_seeds, range_text
+from .charts.thresholds import V1, rules
 from .verdicts import DOES_NOT_HOLD, HOLDS, PARTLY, TOO_EARLY, Evidence, Verdict, judge
 
-WINDOW = 100
-"""The lesson's running average: 100 episodes."""
 CURVE_POINTS = 300
 """Points per curve sent to the browser on each refresh."""
-GAMMA = 0.99
-CEILING = (1 - GAMMA ** 500) / (1 - GAMMA)
-"""The largest discounted return a CartPole-v1 episode can pay with gamma = 0.99 (500 steps
-of +1): about 99.3. A mean predicted Q far above it is not a value any policy can earn."""
-
 STEPS_PER_SECOND = 1500.0
 """Env steps per second per core of lesson-preset DQN runs (a learning step every env step)
 training together in the run hosts, from ``bench/bench_pages.py`` on two cores; a rough
@@ -47,96 +42,6 @@ and ends in the hundreds: 91 for C = 1000 and 159 for C = 1 on seed 0); a rough 
 the time estimate only."""
 
 PREDICTED, COLLECTED = "predicted max Q(s₀, a)", "discounted return collected"
-
-
-# ----- small number helpers -------------------------------------------------------------------
-
-
-def present(values) -> list[float]:
-    """The finite numbers among ``values`` (None and NaN dropped)."""
-    return [float(v) for v in values if v is not None and np.isfinite(v)]
-
-
-def median_range(values) -> dict:
-    """Median, min and max of the finite ``values`` (None each without any), and their count."""
-    vals = present(values)
-    if not vals:
-        return {"median": None, "lo": None, "hi": None, "n": 0}
-    return {"median": float(np.median(vals)), "lo": min(vals), "hi": max(vals), "n": len(vals)}
-
-
-def range_text(stats: Mapping, spec: str = ",.0f") -> str:
-    """``"143 (120 – 160)"``: a :func:`median_range` as text ("–" without values)."""
-    if stats["median"] is None:
-        return "–"
-    if stats["n"] == 1 or stats["lo"] == stats["hi"]:
-        return format(stats["median"], spec)
-    return (f"{format(stats['median'], spec)} ({format(stats['lo'], spec)} – "
-            f"{format(stats['hi'], spec)})")
-
-
-def num(v, spec: str = ",.0f") -> str:
-    return "–" if v is None or not np.isfinite(v) else format(v, spec)
-
-
-def final_and_best(returns: Sequence[float], window: int = WINDOW) -> tuple[float | None,
-                                                                                float | None]:
-    """(final, best) ``window``-episode averages of one run: the mean of the last ``window``
-    returns and the highest full-window moving average (over the whole run when it is shorter
-    than ``window``). (None, None) without episodes.
-
-    >>> final_and_best([0, 10, 20, 30, 0, 0], window=2)
-    (0.0, 25.0)
-    """
-    x = np.asarray(returns, dtype=np.float64)
-    if not len(x):
-        return None, None
-    w = min(window, len(x))
-    avg = moving_average(x, w)[w - 1:]
-    return float(avg[-1]), float(avg.max())
-
-
-T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-         2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-         2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
-"""Student's t 97.5% quantiles for 1 .. 30 degrees of freedom (a two-sided 95% interval)."""
-
-
-def t_quantile(df: int) -> float:
-    """The 97.5% quantile of Student's t with ``df`` degrees of freedom (1.96 beyond 30)."""
-    if df < 1:
-        raise ValueError(f"need at least 1 degree of freedom, got {df}")
-    return T_975[df - 1] if df <= len(T_975) else 1.96
-
-
-def t_interval(values) -> dict:
-    """Mean of the finite ``values`` with a 95% t-interval, mean ± t(n-1) * s / sqrt(n)
-    (s: the sample standard deviation). ``lo`` / ``hi`` / ``half`` are None with fewer than
-    two values.
-
-    >>> r = t_interval([1.0, 3.0])
-    >>> r["mean"], round(r["half"], 3)
-    (2.0, 12.706)
-    """
-    vals = np.asarray(present(values))
-    n = len(vals)
-    if n == 0:
-        return {"mean": None, "lo": None, "hi": None, "half": None, "n": 0}
-    mean = float(vals.mean())
-    if n < 2:
-        return {"mean": mean, "lo": None, "hi": None, "half": None, "n": 1}
-    half = t_quantile(n - 1) * float(vals.std(ddof=1)) / math.sqrt(n)
-    return {"mean": mean, "lo": mean - half, "hi": mean + half, "half": half, "n": n}
-
-
-def interval_text(iv: Mapping, spec: str = "+.1f") -> str:
-    """``"+12.3 (95% CI +4.0 to +20.6)"`` (just the mean with one value, "–" with none)."""
-    if iv["mean"] is None:
-        return "–"
-    if iv["lo"] is None:
-        return f"{format(iv['mean'], spec)} (one seed: no interval)"
-    return (f"{format(iv['mean'], spec)} (95% CI {format(iv['lo'], spec)} to "
-            f"{format(iv['hi'], spec)})")
 
 
 def duration_text(n_runs: int, episodes: int, cores: int,
@@ -152,21 +57,10 @@ def duration_text(n_runs: int, episodes: int, cores: int,
     cores = max(1, int(cores))
     per_run = episodes * episode_length / steps_per_second  # core-seconds
     minutes = n_runs * per_run / cores / 60.0
-    core_text = f"{cores} core" + ("s" if cores != 1 else "")
+    core_text = counted(cores, "core")
     if minutes < 1.5:
         return f"about a minute on {core_text}"
     return f"about {minutes:.0f} minutes on {core_text}"
-
-
-def seed_major(jobs: Sequence[Job]) -> list[Job]:
-    """``jobs`` ordered by seed, keeping the settings' order within a seed, so that with a few
-    cores every setting of seed 0 trains first and the settings can be compared live (a
-    :func:`~pgcore.execution.experiments.grid` is setting-major)."""
-    return sorted(jobs, key=lambda job: job.seed)
-
-
-def _runs(snap: ExperimentSnapshot, label: str) -> list[RunView]:
-    return [r for r in snap.by_label(label) if r.episodes]
 
 
 def _seed_name(seed: int) -> str:
@@ -182,7 +76,7 @@ def return_curves(snap: ExperimentSnapshot, label: str, window: int = WINDOW,
     (over the episodes so far before episode ``window``), downsampled. Columns: seed, episode,
     series (``"return"`` or ``"100-episode average"``), value."""
     parts = []
-    for r in _runs(snap, label):
+    for r in played(snap, label):
         ret = np.asarray(r.returns, dtype=np.float64)
         avg = moving_average(ret, window)
         idx = sample_index(len(ret), max_points)
@@ -201,7 +95,7 @@ def q_curves(snap: ExperimentSnapshot, label: str,
     """Per seed of ``label``: the mean predicted Q of each episode's updates (episodes before
     the first update left out). Columns: seed, episode, q."""
     parts = []
-    for r in _runs(snap, label):
+    for r in played(snap, label):
         q = np.asarray(r.columns["q_mean"], dtype=np.float64)
         ok = np.flatnonzero(np.isfinite(q))
         idx = ok[sample_index(len(ok), max_points)]
@@ -214,7 +108,8 @@ def q_curves(snap: ExperimentSnapshot, label: str,
 
 
 def _seed_color(seeds: Sequence[str]) -> alt.Color:
-    """Seeds in their own ordered colours (``ui.palette``: seed 0 the same on every chart)."""
+    """Seeds in their own ordered colours (``ui.charts.palette``: seed 0 the same on every
+    chart)."""
     return palette.color("seed", seeds)
 
 
@@ -251,7 +146,7 @@ def return_chart(data: pd.DataFrame, x_max: int, title: str, height: int = 280,
             tooltip=["seed:N", "episode:Q",
                      alt.Tooltip("value:Q", format=".1f", title=f"{window}-episode average")]),
     ]
-    layers += palette.rule_layers([(CARTPOLE_V1_SOLVED, "475", "475")], y_scale, text=False)
+    layers += rules([(V1, "475")], y_scale, text=False)
     return alt.layer(*layers).properties(
         title=alt.TitleParams(title, subtitle=f"thin: each episode · bold: {window}-episode "
                               "average · dashed green: 475", anchor="start", fontSize=14),
@@ -281,31 +176,6 @@ def q_chart(data: pd.DataFrame, x_max: int, title: str, y_max: float | None = No
                          anchor="start", fontSize=14), height=height)
 
 
-def q_top(snap: ExperimentSnapshot) -> float:
-    """The largest per-episode mean Q of any run (0 without any): a shared axis top."""
-    tops = [float(np.nanmax(r.columns["q_mean"])) for r in snap.runs
-            if r.episodes and np.isfinite(r.columns["q_mean"]).any()]
-    return max(tops, default=0.0)
-
-
-def target_numbers(snap: ExperimentSnapshot, label: str, window: int = WINDOW) -> dict:
-    """Per setting ``label``: per-seed final and best ``window``-episode averages and peak
-    mean Q; their medians and ranges across seeds; the fewest episodes any seed has."""
-    runs = _runs(snap, label)
-    seeds = []
-    for r in runs:
-        final, best = final_and_best(r.returns, window)
-        q = np.asarray(r.columns["q_mean"], dtype=np.float64)
-        peak = float(np.nanmax(q)) if np.isfinite(q).any() else None
-        seeds.append({"seed": r.seed, "episodes": r.episodes, "final": final, "best": best,
-                      "q_peak": peak})
-    return {"label": label, "seeds": seeds, "episodes": min((s["episodes"] for s in seeds),
-                                                            default=0),
-            "final": median_range([s["final"] for s in seeds]),
-            "best": median_range([s["best"] for s in seeds]),
-            "q_peak": median_range([s["q_peak"] for s in seeds])}
-
-
 def target_table(numbers: Sequence[dict]) -> pd.DataFrame:
     """One row per setting: seeds, final and best 100-episode average and peak mean Q
     (median and range across seeds)."""
@@ -313,40 +183,6 @@ def target_table(numbers: Sequence[dict]) -> pd.DataFrame:
                           "final 100-episode average": range_text(n["final"], ".1f"),
                           "best 100-episode average": range_text(n["best"], ".1f"),
                           "peak mean Q": range_text(n["q_peak"], ",.1f")} for n in numbers])
-
-
-def gradient_steps(config, env_steps: float) -> int:
-    """Gradient steps a DQN run has taken after ``env_steps`` env steps: one update every
-    ``train_freq`` steps from ``learning_starts`` on, each of ``gradient_steps`` steps.
-
-    >>> from pgcore.training.config import preset
-    >>> gradient_steps(preset("dqn-lesson-c1000"), 1_063)
-    1000
-    """
-    if env_steps < config.learning_starts:
-        return 0
-    first = -(-config.learning_starts // config.train_freq) * config.train_freq
-    if env_steps < first:
-        return 0
-    return int((env_steps - first) // config.train_freq + 1) * config.gradient_steps
-
-
-def copies_numbers(snap: ExperimentSnapshot, label: str, last: int = 20) -> dict:
-    """For hard-copy runs of ``label``: per seed the target copies so far (gradient steps //
-    C), the largest mean Q those copies allow, (1 - gamma^(K+1)) / (1 - gamma) (each copy adds
-    one Bellman backup: K copies of targets, one more fit), and the mean Q over the last
-    ``last`` episodes; medians and ranges across seeds (``allowed``: at the median K)."""
-    copies, q_last, gamma = [], [], GAMMA
-    for r in _runs(snap, label):
-        cfg = r.config
-        gamma = cfg.gamma
-        copies.append(gradient_steps(cfg, float(r.columns["env_steps"][-1]))
-                      // cfg.target_update)
-        q = np.asarray(r.columns["q_mean"][-last:], dtype=np.float64)
-        q_last.append(float(np.nanmean(q)) if np.isfinite(q).any() else None)
-    k = median_range(copies)
-    allowed = None if k["median"] is None else (1 - gamma ** (k["median"] + 1)) / (1 - gamma)
-    return {"copies": k, "allowed": allowed, "q_last": median_range(q_last)}
 
 
 CLIMB = 400.0
@@ -358,10 +194,6 @@ SPIKE = 150.0
 COLLAPSE = 0.6
 """A final 100-episode average at most this fraction of the best (and 50 below it) counts as
 a collapse."""
-
-
-def _over(n: int) -> str:
-    return "one seed" if n == 1 else f"median and range over {n} seeds"
 
 
 def _short(numbers: dict, window: int) -> tuple[str, str] | None:
@@ -397,7 +229,7 @@ def _parks(stable: dict, window: int) -> tuple[str, str]:
     climbed = sum(s["best"] >= CLIMB for s in seeds)
     parked = sum(s["best"] >= CLIMB and s["final"] >= PARK * s["best"] for s in seeds)
     figures = (f"best {window}-episode average {range_text(stable['best'], '.0f')}, final "
-               f"{range_text(stable['final'], '.0f')} ({_over(n)})")
+               f"{range_text(stable['final'], '.0f')} ({over_seeds(n)})")
     if parked > n / 2:
         return (HOLDS, f"{parked} of {n} seeds reach {CLIMB:.0f} or more and "
                 f"end within {100 - PARK * 100:.0f}% of their best: {figures}.")
@@ -465,7 +297,7 @@ def _runs_away(broken: dict, stable: dict) -> tuple[str, str]:
         return (TOO_EARLY, "no update has reported Q yet.")
     ratio = f", {qb / qs:,.0f}× C = 1000's ({qs:,.1f})" if qs and qs > 0 else ""
     text = (f"C = 1's peak mean predicted Q is {range_text(broken['q_peak'], ',.0f')} "
-            f"({_over(len(broken['seeds']))}){ratio}; no CartPole state is worth more than "
+            f"({over_seeds(len(broken['seeds']))}){ratio}; no CartPole state is worth more than "
             f"{CEILING:.0f} with γ = {GAMMA}.")
     if qb > 2 * CEILING:
         return (HOLDS, text)
@@ -475,22 +307,6 @@ def _runs_away(broken: dict, stable: dict) -> tuple[str, str]:
 
 
 # ----- exercise 2: hard copy or Polyak --------------------------------------------------------
-
-
-def mean_distance(run: RunView, upto: float | None = None) -> float | None:
-    """The mean distance ||theta_target - theta|| over a run's updates: the per-episode means
-    weighted by episode length (one update per env step in the lesson presets), over the
-    episodes that ended by env step ``upto`` (all by default); episodes before the first
-    update are left out. None without any."""
-    c = run.columns
-    d = np.asarray(c["target_distance"], dtype=np.float64)
-    w = np.asarray(c["length"], dtype=np.float64)
-    ok = np.isfinite(d)
-    if upto is not None:
-        ok &= np.asarray(c["env_steps"]) <= upto
-    if not ok.any() or w[ok].sum() <= 0:
-        return None
-    return float(np.sum(d[ok] * w[ok]) / np.sum(w[ok]))
 
 
 DIP_SPAN = 2_000
@@ -531,59 +347,12 @@ def distance_numbers(snap: ExperimentSnapshot) -> dict[str, dict]:
             ends[r.seed] = min(ends.get(r.seed, last), last)
     out = {}
     for label in snap.labels:
-        runs = _runs(snap, label)
+        runs = played(snap, label)
         per_seed = {r.seed: mean_distance(r, ends[r.seed]) for r in runs}
         dips = [sawtooth_dip(r) for r in runs]
         out[label] = {"per_seed": per_seed, "common": {r.seed: ends[r.seed] for r in runs},
                       "mean": median_range(per_seed.values()), "dip": median_range(dips)}
     return out
-
-
-def equivalent_period(d_polyak: float, d_short: float, d_long: float, c_short: float = 200,
-                      c_long: float = 1000) -> tuple[float | None, float | None]:
-    """The hard-copy period C whose mean target distance equals Polyak's, from two measured
-    hard-copy settings, assuming mean distance = a * C^p through both: p = log(d_long /
-    d_short) / log(c_long / c_short), C = c_short * (d_polyak / d_short)^(1/p). Returns (C,
-    p); (None, p) when p is not positive (the two hard copies do not order), (None, None)
-    without usable numbers.
-
-    p = 1 means the online network drifts steadily (distance grows with the lag); p = 1/2 a
-    random walk (distance grows with its square root).
-
-    >>> c, p = equivalent_period(4.0, 2.0, 10.0)    # linear in C: 2 per 200 steps
-    >>> round(c), round(p, 3)
-    (400, 1.0)
-    """
-    vals = (d_polyak, d_short, d_long)
-    if any(v is None or not np.isfinite(v) or v <= 0 for v in vals):
-        return None, None
-    p = math.log(d_long / d_short) / math.log(c_long / c_short)
-    if p <= 0:
-        return None, p
-    return c_short * (d_polyak / d_short) ** (1.0 / p), p
-
-
-def polyak_equivalents(numbers: Mapping[str, dict], polyak: str, short: str, long: str,
-                       c_short: int = 200, c_long: int = 1000,
-                       min_steps: float | None = None) -> dict:
-    """Per seed present in all three settings, :func:`equivalent_period`; the median and range
-    of C and of p. Only seeds whose three runs have all reached ``min_steps`` env steps count
-    (default: 5 copies of the longer period, so both hard copies have a saw-tooth to average);
-    ``steps`` is the most any seed has reached in all three."""
-    min_steps = 5 * c_long if min_steps is None else min_steps
-    per_seed, reached = {}, 0.0
-    for seed, dp in numbers[polyak]["per_seed"].items():
-        ds = numbers[short]["per_seed"].get(seed)
-        dl = numbers[long]["per_seed"].get(seed)
-        if ds is None or dl is None or dp is None:
-            continue
-        common = numbers[polyak]["common"][seed]
-        reached = max(reached, common)
-        if common >= min_steps:
-            per_seed[seed] = equivalent_period(dp, ds, dl, c_short, c_long)
-    return {"per_seed": per_seed, "period": median_range([c for c, _ in per_seed.values()]),
-            "exponent": median_range([p for _, p in per_seed.values()]),
-            "min_steps": min_steps, "steps": reached}
 
 
 def distance_table(numbers: Mapping[str, dict]) -> pd.DataFrame:
@@ -615,7 +384,7 @@ def _pace(equiv: dict, c_lesson: int) -> tuple[str, str]:
         return (TOO_EARLY, "no target distances were recorded.")
     c = period["median"]
     text = (f"Polyak's mean distance matches a hard copy every {range_text(period, ',.0f')} "
-            f"steps ({_over(period['n'])}). Between the two hard copies the mean "
+            f"steps ({over_seeds(period['n'])}). Between the two hard copies the mean "
             f"distance grows like C^{exponent['median']:.2f}: 1 would be a steady drift of "
             f"the online weights, 0.5 a random walk.")
     if c_lesson / 1.5 <= c <= c_lesson * 1.5:
@@ -701,7 +470,7 @@ def binned_trace(trace: pd.DataFrame, max_points: int = CURVE_POINTS) -> pd.Data
 def distance_chart(trace: pd.DataFrame, title: str, order: Sequence[str], subtitle: str = "",
                    points: bool = False, height: int = 260) -> alt.Chart:
     """Target distance against env steps, each setting in its colour and dash from
-    ``ui.palette``."""
+    ``ui.charts.palette``."""
     enc = dict(color=palette.color("setting", order),
                strokeDash=palette.stroke_dash("setting", order))
     x_scale = (alt.Scale(domain=[int(trace["env_steps"].min()), int(trace["env_steps"].max())],
@@ -740,7 +509,7 @@ def eval_frame(snap: ExperimentSnapshot, label: str) -> pd.DataFrame:
 def eval_chart(evals: pd.DataFrame, x_max: int, title: str, y_max: float | None = None,
                height: int = 300) -> alt.LayerChart:
     """Predicted start value (red, dashed) against the discounted return collected (blue,
-    solid) over training episodes, in their looks from ``ui.palette``: each seed faint, the
+    solid) over training episodes, in their looks from ``ui.charts.palette``: each seed faint, the
     mean across seeds bold with a point per evaluation."""
     long = evals.melt(id_vars=["seed", "episodes"], value_vars=["predicted", "collected"],
                       var_name="series", value_name="value") if len(evals) else \
@@ -799,9 +568,9 @@ def bias_difference(plain: dict, double: dict) -> dict:
 
 def bias_table(rows: Mapping[str, dict]) -> pd.DataFrame:
     return pd.DataFrame([{"": name, "seeds": n["bias"]["n"],
-                          "evaluations": str(n["evaluations"]) if "evaluations" in n else "–",
+                          "evaluations": str(n["evaluations"]) if "evaluations" in n else MISSING,
                           "mean bias (predicted − collected)": interval_text(n["bias"]),
-                          "mean collected": num(n.get("collected"), ".1f")}
+                          "mean collected": fmt(n.get("collected"), ".1f")}
                          for name, n in rows.items()])
 
 

@@ -4,14 +4,15 @@ and REINFORCE with a learned baseline on the same seeds and the same env-step bu
 import streamlit as st
 
 from pgcore import default_config
+from pgcore.labs import value_policy as lab
 from ui import experiment_controls as controls
 from ui import links, style
 from ui import value_policy as vp
-from ui.experiment_summary import fmt
+from ui.charts.numbers import fmt
 from ui.verdicts import evidence
 
 KEY = "exp.value_policy"
-RUNNERS, SIDES = vp.RUNNERS, vp.SIDES
+RUNNERS, SIDES = lab.RUNNERS, lab.SIDES
 
 st.title("Value vs policy", anchor=False)
 st.caption("The lesson sets value-based learning (DQN) against policy-based learning "
@@ -20,7 +21,7 @@ st.caption("The lesson sets value-based learning (DQN) against policy-based lear
            "environment steps, with the greedy policy evaluated on 10 separate episodes "
            "along the way.")
 
-BUDGET = links.Param("budget", f"{KEY}.budget", vp.DEFAULT_BUDGET, links.choice(vp.BUDGETS),
+BUDGET = links.Param("budget", f"{KEY}.budget", lab.DEFAULT_BUDGET, links.choice(lab.BUDGETS),
                      "Env steps per run")
 
 with st.container(border=True):
@@ -30,31 +31,31 @@ with st.container(border=True):
         seeds = controls.seeds_ui(KEY, link=link)
     with c2:
         budget = int(links.widget(link, BUDGET, lambda c: st.select_slider(
-            "Env steps per run", vp.BUDGETS, key=BUDGET.key, format_func=lambda v: f"{v:,}",
+            "Env steps per run", lab.BUDGETS, key=BUDGET.key, format_func=lambda v: f"{v:,}",
             disabled=c.locked,
             help=c.help("Every run stops after this many environment steps (no episode cap), "
                         "so the three algorithms get the same amount of experience."))))
-    every, trace_every = vp.eval_interval(budget), vp.trace_interval(budget)
-    st.caption(f"Greedy evaluation every {every:,} env steps ({vp.EVAL_EPISODES} episodes); "
+    every, trace_every = lab.eval_interval(budget), lab.trace_interval(budget)
+    st.caption(f"Greedy evaluation every {every:,} env steps ({lab.EVAL_EPISODES} episodes); "
                f"greedy-action flips on 256 fixed probe states traced every {trace_every:,}. "
                f"{len(seeds) * len(RUNNERS)} runs; DQN is the slow one per step (a gradient "
                f"step every {default_config('dqn').train_freq} env steps).")
     link.finish()
 
-controls.controls_ui(KEY, lambda: vp.page_jobs(budget, seeds),
+controls.controls_ui(KEY, lambda: lab.page_jobs(budget, seeds),
     what=f"{len(seeds) * len(RUNNERS)} runs ({len(seeds)} seeds x {len(RUNNERS)} algorithms)",
     trace_every=trace_every)
 
 
 def draw(snap) -> None:
     controls.status_ui(snap)
-    done, total = vp.step_progress(snap)
+    done, total = lab.step_progress(snap)
     st.caption(f"{done:,} of {total:,} env steps trained")
-    n_actions = vp.action_count(snap.runs[0].config.env_id)
-    budget = vp.snapshot_budget(snap)  # the runs' own, whatever the widget says now
-    trace_every = vp.trace_interval(budget)
+    n_actions = lab.action_count(snap.runs[0].config.env_id)
+    budget = lab.snapshot_budget(snap)  # the runs' own, whatever the widget says now
+    trace_every = lab.trace_interval(budget)
     figs = vp.figures(snap)
-    found = vp.verdicts(snap, figs, SIDES, n_actions, trace_every, vp.eval_interval(budget))
+    found = vp.verdicts(snap, figs, SIDES, n_actions, trace_every, lab.eval_interval(budget))
 
     st.subheader("The lesson's table, measured", anchor=False)
     partial = evidence(snap, SIDES.order).partial_note()
@@ -74,7 +75,7 @@ def draw(snap) -> None:
         width="stretch")
     style.chart(right, vp.curves_chart(
         vp.eval_curves(snap, SIDES.order), SIDES.order,
-        f"Greedy evaluation ({vp.EVAL_EPISODES} episodes)", "mean greedy return", x_max),
+        f"Greedy evaluation ({lab.EVAL_EPISODES} episodes)", "mean greedy return", x_max),
         width="stretch")
     st.caption("Left: what each algorithm scored while it trained, exploration included: DQN "
                "takes a random action on ε of its steps and the policy-gradient learners "
@@ -93,7 +94,7 @@ def draw(snap) -> None:
                "trace point (the chart). Summed update by update: the same, counted after "
                "every update and added up; far above the net, it means actions flip and flip "
                "back. "
-               f"Averages in the table leave out the first {vp.WARMUP:.0%} of the budget, "
+               f"Averages in the table leave out the first {lab.WARMUP:.0%} of the budget, "
                "while the networks are still close to their random start. Seconds are each "
                "run's own training clock (evaluations excluded); runs share this machine's "
                "cores, so they are rougher than env steps.")

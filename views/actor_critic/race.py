@@ -9,9 +9,10 @@ from pgcore import default_config
 from pgcore.execution.experiments import Job
 from ui import experiment_controls as controls
 from ui import links, style
-from ui.experiment_charts import race_chart, race_data
+from ui.charts.experiments import race_chart, race_data
+from ui.charts.numbers import fmt
 from ui.experiment_reference import reference_bands, reference_caption
-from ui.experiment_summary import fmt
+from ui.experiment_summary import job_label
 
 KEY = "exp.race"
 RUNNERS = {"REINFORCE": ("reinforce", "none"), "REINFORCE + baseline": ("reinforce", "value"),
@@ -66,7 +67,7 @@ def draw(snap) -> None:
     rows = []
     for r in snap.runs:
         s = r.summary()
-        rows.append({"algorithm": r.label, "state": controls.job_label(r.state),
+        rows.append({"algorithm": r.label, "state": job_label(r.state),
                      "episodes": r.episodes,
                      "episodes to 475": fmt(s["episodes_to_475"]),
                      "env steps to 475": fmt(s["steps_to_475"]),

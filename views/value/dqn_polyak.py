@@ -5,11 +5,12 @@ every 200 steps", a hard copy every 200 steps."""
 import streamlit as st
 
 from pgcore.execution.experiments import grid
+from pgcore.labs import dqn_exercises as lab
 from pgcore.training.config import preset
-from ui import dqn_charts as dq
+from ui import dqn_exercises as dq
 from ui import experiment_controls as controls
 from ui import links, style
-from ui.experiment_charts import group_bands, groups_band_chart, x_max_of
+from ui.charts.experiments import group_bands, groups_band_chart, x_max_of
 from ui.state import server_cores
 from ui.verdicts import evidence
 
@@ -42,7 +43,7 @@ with st.container(border=True):
                "when the agents learn well). You can switch pages meanwhile.")
     link.finish()
 
-controls.controls_ui(KEY, lambda: dq.seed_major(grid({
+controls.controls_ui(KEY, lambda: lab.seed_major(grid({
     HARD_1000: preset("dqn-lesson-c1000", max_episodes=episodes),
     POLYAK: preset("dqn-lesson-polyak", max_episodes=episodes),
     HARD_200: preset("dqn-lesson-c1000", target_update=200, max_episodes=episodes)}, seeds)),
@@ -85,7 +86,7 @@ def draw(snap) -> None:
         "Low point ÷ typical: how far the distance dips below its local median (5th percentile "
         "of the ratio): near 0 for a saw-tooth, near 1 for a smooth trail."])))
 
-    equiv = dq.polyak_equivalents(numbers, POLYAK, HARD_200, HARD_1000)
+    equiv = lab.polyak_equivalents(numbers, POLYAK, HARD_200, HARD_1000)
     with st.container(border=True):
         st.markdown("##### What the lesson says, and what we measured")
         for claim in (dq.smooth_claim(numbers, POLYAK, [HARD_1000, HARD_200], ev),

@@ -5,11 +5,13 @@ it predicted for each start state with the discounted return it then collected."
 import streamlit as st
 
 from pgcore.execution.experiments import grid
+from pgcore.labs import dqn_exercises as lab
 from pgcore.training.config import preset
-from ui import dqn_charts as dq
+from ui import dqn_exercises as dq
 from ui import experiment_controls as controls
 from ui import links, style
-from ui.experiment_charts import x_max_of
+from ui.charts.experiments import x_max_of
+from ui.charts.numbers import counted, fmt, range_text
 from ui.state import server_cores
 from ui.verdicts import evidence
 
@@ -47,7 +49,7 @@ with st.container(border=True):
                "when the agents learn well). You can switch pages meanwhile.")
     link.finish()
 
-controls.controls_ui(KEY, lambda: dq.seed_major(grid({
+controls.controls_ui(KEY, lambda: lab.seed_major(grid({
     label: preset(name, max_episodes=episodes, eval_every_episodes=EVAL_EVERY,
                   eval_episodes=EVAL_EPISODES) for label, name in PRESETS.items()}, seeds)),
     what=f"{n_runs} runs ({len(seeds)} seeds x 2 settings)")
@@ -85,10 +87,10 @@ def draw(snap) -> None:
     st.caption((f"{ev.partial_note()} " if not ev.complete else "")
                + "Bias: per seed, the mean of (predicted − collected) over its evaluations in "
                "the span; then the mean of those per-seed numbers with a 95% t-interval across "
-               f"seeds ({n} seed{'s' if n != 1 else ''})."
+               f"seeds ({counted(n, 'seed')})."
                + (" With 2 seeds the t-interval is very wide (its multiplier is 12.7)."
                   if n == 2 else "")
-               + f" A perfect agent shows a bias of about +{100 - dq.CEILING:.1f}: its Q "
+               + f" A perfect agent shows a bias of about +{100 - lab.CEILING:.1f}: its Q "
                "counts on beyond the 500-step limit, the collected return stops there.")
 
     with st.container(border=True):
@@ -97,16 +99,16 @@ def draw(snap) -> None:
                       dq.hug_claim(nums[PLAIN], nums[DOUBLE], diff, span, ev)):
             st.markdown(claim.markdown())
         plain_bias = nums[PLAIN]["bias"]["mean"]
-        copies = dq.copies_numbers(snap, PLAIN)
+        copies = lab.copies_numbers(snap, PLAIN)
         if (ev.complete and plain_bias is not None and plain_bias < 0
                 and copies["copies"]["median"] is not None):
             st.caption(
                 "Why it can sit below: with a hard copy every 1,000 steps each copy adds one "
                 "step of look-ahead to Q, and after K copies Q can be worth at most about "
                 "(1 − γᴷ⁺¹)/(1 − γ). The plain runs made "
-                f"{dq.range_text(copies['copies'])} copies so far, which allows about "
-                f"{dq.num(copies['allowed'], '.0f')}, while the greedy agent collects "
-                f"{dq.num(nums[PLAIN]['collected'], '.0f')} on average: Q has not caught up "
+                f"{range_text(copies['copies'])} copies so far, which allows about "
+                f"{fmt(copies['allowed'], '.0f')}, while the greedy agent collects "
+                f"{fmt(nums[PLAIN]['collected'], '.0f')} on average: Q has not caught up "
                 "with the policy yet, and an upward bias can only show once it has. More "
                 "episodes give it more copies.")
     st.download_button("Evaluations (CSV)", data=lambda: snap.evals_csv(),

@@ -8,7 +8,7 @@ import streamlit as st
 from pgcore.labs import smoothness as sm
 from pgcore.training.checkpoint import CheckpointError
 from ui import links, style
-from ui import smoothness_charts as sc
+from ui import smoothness as sc
 
 KEY = "exp.smooth"
 RESULT = f"{KEY}.result"

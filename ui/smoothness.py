@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 
 from pgcore.labs.smoothness import Curve
-from pgcore.training.metrics import CARTPOLE_V1_SOLVED
+from pgcore.labs.stats import median_range
 
-from . import palette
-from .dqn_charts import median_range, range_text
-from .palette import decades
+from .charts import palette
+from .charts.numbers import MISSING, counted, percent, range_text
+from .charts.palette import decades
+from .charts.thresholds import V1, rules
 from .verdicts import DOES_NOT_HOLD, HOLDS, PARTLY, TOO_EARLY, Verdict, with_evidence
 
 POLICY_NAME, Q_NAME = "softmax policy (A2C)", "Q-network (DQN)"
@@ -30,14 +31,14 @@ PI_ARGMAX = "argmax of π (A2C)"
 Q_ARGMAX = "argmax of Q (DQN)"
 SERIES = (PI, PI_ARGMAX, Q_ARGMAX)
 AGENTS = (POLICY_NAME, Q_NAME)
-"""The charts' series and agents in legend order; their looks come from ``ui.palette`` (A2C's
+"""The charts' series and agents in legend order; their looks come from ``ui.charts.palette`` (A2C's
 policy is A2C's blue, DQN's Q-network DQN's red, on every page)."""
 
 FLIP_LEVEL = 0.05
 """The Q-network's greedy action counts as moving once it flips on this share of states."""
 SMALL = 0.1
 """Sizes up to this (a 10% change of each layer) count as small for the slope of π's TV."""
-SOLVED = CARTPOLE_V1_SOLVED
+SOLVED = V1
 """A greedy return below this (475) counts as broken."""
 
 
@@ -125,7 +126,7 @@ def _x(sizes: Sequence[float]) -> alt.X:
 def _band_layers(data: pd.DataFrame, by: str, names: Sequence[str], x: alt.X, y: alt.Y,
                  fmt: str) -> list:
     """A faint min-max band and a median line with a point per size, per ``by`` value, each
-    in its colour and dash from ``ui.palette`` (the legend's swatches show both)."""
+    in its colour and dash from ``ui.charts.palette`` (the legend's swatches show both)."""
     color = palette.color(by, names)
     base = alt.Chart(data)
     band = base.mark_area(opacity=0.15).encode(x=x, y=alt.Y("lo:Q"), y2="hi:Q", color=color,
@@ -138,7 +139,7 @@ def _band_layers(data: pd.DataFrame, by: str, names: Sequence[str], x: alt.X, y:
     return [band, line]
 
 
-def _present(data: pd.DataFrame, column: str, order: Sequence[str]) -> list[str]:
+def _in_data(data: pd.DataFrame, column: str, order: Sequence[str]) -> list[str]:
     seen = set(data[column])
     return [n for n in order if n in seen]
 
@@ -153,9 +154,8 @@ def change_chart(data: pd.DataFrame, log_y: bool = False, height: int = 330) -> 
         dropped = int((b["median"] <= 0).sum())
         b = b[b["median"] > 0].assign(lo=lambda f: f["lo"].where(f["lo"] > 0, f["median"]))
         if dropped:
-            subtitle.append(f"{dropped} point{'s' if dropped != 1 else ''} at 0 left out (a log "
-                            "axis has no 0)")
-    names = _present(data, "series", SERIES)
+            subtitle.append(f"{counted(dropped, 'point')} at 0 left out (a log axis has no 0)")
+    names = _in_data(data, "series", SERIES)
     if log_y:
         positive = b["lo"][b["lo"] > 0]
         ticks = decades(float(positive.min()), 1.0) if len(positive) else [1.0]
@@ -173,7 +173,7 @@ def jump_chart(data: pd.DataFrame, height: int = 330) -> alt.LayerChart:
     """The largest total variation on any one state against ε (median and range across
     directions): a greedy policy's is 0 or 1, a softmax policy's grows by degrees."""
     b = bands(data, "tv_max", "series")
-    names = _present(data, "series", SERIES)
+    names = _in_data(data, "series", SERIES)
     y = alt.Y("median:Q", title="largest total variation on one state",
               scale=alt.Scale(domain=[0, 1], nice=False), axis=palette.axis())
     layers = _band_layers(b, "series", names, _x(data["size"]), y, ".3g")
@@ -186,12 +186,12 @@ def return_chart(data: pd.DataFrame, height: int = 330) -> alt.LayerChart:
     """The greedy return after the perturbation against ε (median and range across
     directions of each direction's mean over episodes), a dashed green rule at 475."""
     b = bands(data, "return", "agent")
-    names = _present(data, "agent", AGENTS)
+    names = _in_data(data, "agent", AGENTS)
     y_scale = alt.Scale(domain=[0, 510], nice=False)
     y = alt.Y("median:Q", title="greedy return", scale=y_scale, axis=palette.axis())
     layers = _band_layers(b, "agent", names, _x(data["size"]), y, ",.0f")
-    rules = palette.rule_layers([(SOLVED, f"{SOLVED:g}", f"{SOLVED:g}")], y_scale, text=False)
-    return alt.layer(*rules, *layers).properties(
+    rule = rules([(SOLVED, f"{SOLVED:g}")], y_scale, text=False)
+    return alt.layer(*rule, *layers).properties(
         title=_title("Greedy return after the perturbation",
                      f"each agent plays its argmax; dashed green: {SOLVED:g}"), height=height)
 
@@ -214,7 +214,7 @@ def numbers_table(policy: Curve, q: Curve) -> pd.DataFrame:
                "π: largest TV on a state": range_text(_stats(policy.policy_tv_max[i]), ".2g"),
                "π's argmax: flipped": range_text(_stats(policy.flips[i]), ".1%"),
                "Q's argmax: flipped (= its TV)":
-                   "–" if j is None else range_text(_stats(q.flips[j]), ".1%")}
+                   MISSING if j is None else range_text(_stats(q.flips[j]), ".1%")}
         if policy.returns.size:
             row["return, softmax policy"] = range_text(_stats(policy.mean_returns[i]), ",.0f")
         if q.returns.size and j is not None:
@@ -247,10 +247,6 @@ def loglog_slope(sizes, values, up_to: float = SMALL) -> float | None:
     if keep.sum() < 2:
         return None
     return float(np.polyfit(np.log10(sizes[keep]), np.log10(values[keep]), 1)[0])
-
-
-def _pct(v: float) -> str:
-    return f"{100 * v:.1f}%"
 
 
 def _eps(v: float) -> str:
@@ -292,7 +288,7 @@ def jump_finding(policy: Curve, q: Curve, level: float = FLIP_LEVEL) -> Verdict:
     hit = np.flatnonzero(mq["flips"] >= level)
     if not hit.size:
         return Verdict(claim, DOES_NOT_HOLD, f"The Q-network's greedy action flipped on at "
-                       f"most {_pct(np.nanmax(mq['flips']))} of the states at the sizes tried "
+                       f"most {percent(np.nanmax(mq['flips']))} of the states at the sizes tried "
                        f"(up to {_eps(mq['sizes'].max())}).")
     i = int(hit[0])
     size = mq["sizes"][i]
@@ -303,12 +299,12 @@ def jump_finding(policy: Curve, q: Curve, level: float = FLIP_LEVEL) -> Verdict:
     tv, tv_max, own = mp["policy_tv"][j], mp["policy_tv_max"][j], mp["flips"][j]
     ratio = mq["flips"][i] / tv if tv > 0 else float("inf")
     text = (f"The smallest size at which the Q-network's argmax flips on at least "
-            f"{_pct(level)} of the {q.states} states is {_eps(size)}: it flips on "
-            f"{_pct(mq['flips'][i])}, so its played distribution moves by TV "
+            f"{percent(level)} of the {q.states} states is {_eps(size)}: it flips on "
+            f"{percent(mq['flips'][i])}, so its played distribution moves by TV "
             f"{mq['flips'][i]:.3f} on average and by 1 on each flipped state. There the "
             f"softmax policy's π moved by TV {tv:.2g} on average ({ratio:,.0f} times less) and "
             f"by {tv_max:.2g} at most on any state. In fairness, π's own argmax flipped on "
-            f"{_pct(own)} of the states there: every argmax jumps, and what changes smoothly is "
+            f"{percent(own)} of the states there: every argmax jumps, and what changes smoothly is "
             "the distribution π that the policy samples its actions from.")
     if tv <= mq["flips"][i] / 10 and tv_max < 0.5:
         return Verdict(claim, HOLDS, text)
@@ -348,7 +344,7 @@ def return_finding(policy: Curve, q: Curve) -> Verdict:
     if fine.size and mq["flips"][fine[-1]] > 0:
         k = int(fine[-1])
         text += (f". At {_eps(mq['sizes'][k])} the Q-network still played well with its "
-                 f"argmax flipped on {_pct(mq['flips'][k])} of the states: the first flips "
+                 f"argmax flipped on {percent(mq['flips'][k])} of the states: the first flips "
                  "come where its two values are nearly equal, where the choice matters "
                  "least, but they pile up fast")
     text += "."
@@ -369,10 +365,10 @@ def measured_on(policy: Curve) -> str:
     and states for both agents), all measured before anything is shown."""
     sizes, directions = len(policy.sizes), policy.flips.shape[1] if policy.flips.ndim > 1 else 1
     episodes = policy.returns.shape[-1] if policy.returns.ndim == 3 else 0
-    return (f"both agents, {sizes} size{'s' if sizes != 1 else ''} × {directions} "
-            f"direction{'s' if directions != 1 else ''}, {policy.states} states"
-            + (f", {episodes} greedy episode{'s' if episodes != 1 else ''} each"
-               if episodes else "") + ", all measured")
+    return (f"both agents, {counted(sizes, 'size')} × {counted(directions, 'direction')}, "
+            f"{policy.states} states"
+            + (f", {counted(episodes, 'greedy episode')} each" if episodes else "")
+            + ", all measured")
 
 
 def findings(policy: Curve, q: Curve) -> list[Verdict]:
@@ -393,6 +389,6 @@ def gap_sentence(q_values: np.ndarray) -> str:
     share = gap / scale if scale > 0 else float("nan")
     return (f"Why the Q-network's argmax is so fragile: on these states its two values are "
             f"about {scale:,.1f} each, and the median gap between them is {gap:.3g}, "
-            f"{_pct(share) if share >= 0.001 else f'{100 * share:.2g}%'} of their size. The "
+            f"{percent(share) if share >= 0.001 else f'{100 * share:.2g}%'} of their size. The "
             "action is decided by a small difference between two large numbers, so a change "
             "of the weights that moves both values by a fraction of a percent can swap them.")

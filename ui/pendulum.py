@@ -1,14 +1,13 @@
 """The Continuous actions page's helpers: which presets it offers, the numbers, the charts and
 the frame with the torque drawn on it. Nothing here imports streamlit (the tests call these
-functions directly); the page (``views/pendulum.py``) only lays them out.
+functions directly); the page (``views/why/pendulum.py``) only lays them out.
 
-The charts follow ``ui/charts.py``: authored in altair once per shape (``lru_cache``), then
+The charts follow ``ui/charts/live.py``: authored in altair once per shape (``lru_cache``), then
 refilled with a small, downsampled Arrow table on every refresh.
 """
 
 from __future__ import annotations
 
-import html
 import io
 import json
 import math
@@ -24,7 +23,11 @@ from pgcore.execution.runner import RunSnapshot
 from pgcore.rl.heads import LOG_STD_INIT
 from pgcore.training.config import preset
 
-from . import charts, palette
+from . import style
+from .charts import live, palette
+from .charts.curves import rolling_mean_std, run_x_max, sample_index
+from .charts.numbers import count_text, fmt
+from .charts.specs import with_data
 
 ENV_ID = "Pendulum-v1"
 DEFAULT_PRESET = "ppo-pendulum"
@@ -38,7 +41,7 @@ STEPS_PER_EPISODE = 200
 STD_KEY = "policy_std"
 """An update statistic with the policy's standard deviation, if an algorithm reports one;
 otherwise :func:`std_history` rebuilds it from the entropy."""
-PG_COLOR = charts.AVERAGE_COLOR
+PG_COLOR = live.AVERAGE_COLOR
 """The σ line: the run's own curve (the Train page's average colour)."""
 _HALF_LOG_2PI_E = 0.5 * math.log(2 * math.pi * math.e)
 
@@ -105,19 +108,6 @@ def discretisation_rows() -> pd.DataFrame | None:
         if str(col).startswith("k="):
             frame[col] = [count_text(v) for v in frame[col]]
     return frame.rename(columns={"d": "action dimensions d", "task": "e.g."})
-
-
-def count_text(n: int) -> str:
-    """A count exactly up to a billion, then as a power of ten (11^17 has 18 digits).
-
-    >>> count_text(1331), count_text(505447028499293771)
-    ('1,331', '≈ 5.1 × 10^17')
-    """
-    n = int(n)
-    if n < 10**9:
-        return f"{n:,}"
-    exp = len(str(n)) - 1
-    return f"≈ {n / 10**exp:.2g} × 10^{exp}"
 
 
 def bin_text(bins: int, low: float = -2.0, high: float = 2.0) -> str:
@@ -208,28 +198,17 @@ def frame_choice(frame) -> tuple[float, np.ndarray] | None:
     return float(allowed[int(q.argmax())]), allowed
 
 
-def _metric(label: str, value: str, help_text: str = "") -> str:
-    tip = f' title="{html.escape(help_text)}"' if help_text else ""
-    return (f'<div class="pg-metric" data-label="{html.escape(label)}"{tip}>'
-            f'<div class="pg-label">{html.escape(label)}</div>'
-            f'<div class="pg-value">{html.escape(value)}</div></div>')
-
-
-def _num(v: float | None, fmt: str = ",.0f") -> str:
-    return "–" if v is None else format(v, fmt)
-
-
 def metrics_html(snap: RunSnapshot) -> str:
     """The headline numbers as one element (the app's ``pg-metrics`` style)."""
     current, best = averages(snap.episodes["episode_return"])
     return '<div class="pg-metrics">' + "".join([
-        _metric("Episodes", f"{snap.episode_count:,}"),
-        _metric("Last 100 avg", _num(current), "Mean return of the last 100 episodes "
-                "(fewer at the start)."),
-        _metric("Best 100 avg", _num(best), "The highest mean return over 100 consecutive "
-                "episodes so far (from episode 100 on)."),
-        _metric("Env steps", f"{snap.env_steps:,}", "200 per episode."),
-        _metric("Seconds", f"{snap.wall_seconds:,.0f}", "Training time, pauses excluded."),
+        style.metric("Episodes", f"{snap.episode_count:,}"),
+        style.metric("Last 100 avg", fmt(current), "Mean return of the last 100 episodes "
+                     "(fewer at the start)."),
+        style.metric("Best 100 avg", fmt(best), "The highest mean return over 100 consecutive "
+                     "episodes so far (from episode 100 on)."),
+        style.metric("Env steps", f"{snap.env_steps:,}", "200 per episode."),
+        style.metric("Seconds", f"{snap.wall_seconds:,.0f}", "Training time, pauses excluded."),
     ]) + "</div>"
 
 
@@ -279,31 +258,24 @@ def frame_jpeg(frame, cache: dict | None = None) -> bytes | None:
 THRESHOLDS = ((GOOD_RETURN, f"{GOOD_RETURN:.0f}: swings up and stays up"),)
 
 
-def _x_max(snap: RunSnapshot) -> int:
-    budget = snap.config.max_episodes or 0
-    return int(max(budget, 10)) if budget >= snap.episode_count else \
-        charts.nice_ceil(snap.episode_count)
-
-
 @lru_cache(maxsize=16)
 def _returns_template(x_max: int) -> str:
-    chart = charts.returns_chart(x_max, y_max=None, window=WINDOW, thresholds=THRESHOLDS,
-                                 height=320)
+    chart = live.returns_chart(x_max, y_max=None, window=WINDOW, thresholds=THRESHOLDS,
+                               height=320)
     return json.dumps(chart.to_dict())
 
 
 def returns_spec(snap: RunSnapshot) -> dict:
     """Return per episode, its 100-episode average and +- 1 rolling std (the Train page's
-    chart, ``ui.charts.returns_chart``), with a rule at :data:`GOOD_RETURN` instead of
+    chart, ``ui.charts.live.returns_chart``), with a rule at :data:`GOOD_RETURN` instead of
     CartPole's thresholds and a y axis that fits Pendulum's negative returns."""
-    return charts._with_data(_returns_template(_x_max(snap)),
-                             returns=charts.returns_data(snap, WINDOW))
+    return with_data(_returns_template(run_x_max(snap)), returns=live.returns_data(snap, WINDOW))
 
 
 def std_data(snap: RunSnapshot, dim: int = 1,
-             max_points: int = charts.SMALL_POINTS) -> pa.Table:
+             max_points: int = live.SMALL_POINTS) -> pa.Table:
     x, sigma = std_history(snap, dim)
-    idx = charts.sample_index(len(x), max_points)
+    idx = sample_index(len(x), max_points)
     return pa.table({"x": x[idx].astype(np.float32), "std": sigma[idx].astype(np.float32)})
 
 
@@ -328,20 +300,17 @@ def _std_template(x_max: int) -> str:
 def std_spec(snap: RunSnapshot, dim: int = 1) -> dict:
     """sigma of the Gaussian policy against episodes (:func:`std_history`): it starts at
     exp(LOG_STD_INIT) and shrinks as the policy commits to its torques."""
-    spec = json.loads(_std_template(_x_max(snap)))
-    charts._inline(spec, spec.pop("datasets", {}) or {})
-    spec["datasets"] = {"std": std_data(snap, dim)}
-    return spec
+    return with_data(_std_template(run_x_max(snap)), std=std_data(snap, dim))
 
 
 def compare_data(runs: dict[str, RunSnapshot], window: int = WINDOW,
-                 max_points: int = charts.MAX_POINTS) -> pa.Table:
+                 max_points: int = live.MAX_POINTS) -> pa.Table:
     """Long format: each run's ``window``-episode average return against env steps."""
     xs, ys, names = [], [], []
     for name, snap in runs.items():
         ep = snap.episodes
-        idx = charts.sample_index(len(ep["episode_return"]), max_points)
-        mean, _ = charts.rolling_mean_std(ep["episode_return"], window, idx)
+        idx = sample_index(len(ep["episode_return"]), max_points)
+        mean, _ = rolling_mean_std(ep["episode_return"], window, idx)
         xs.append(ep["env_steps"][idx].astype(np.int64))
         ys.append(mean.astype(np.float32))
         names += [name] * len(idx)
@@ -354,7 +323,7 @@ def compare_data(runs: dict[str, RunSnapshot], window: int = WINDOW,
 
 @lru_cache(maxsize=16)
 def _compare_template(names: tuple[str, ...], x_max: int) -> str:
-    """One line per run, each in its algorithm's look from ``ui.palette`` (a run named "PPO,
+    """One line per run, each in its algorithm's look from ``ui.charts.palette`` (a run named "PPO,
     Gaussian policy" is drawn as PPO is everywhere)."""
     x = alt.X("x:Q", title="env steps", scale=alt.Scale(domain=[0, x_max], nice=False),
               axis=palette.axis())
@@ -371,7 +340,5 @@ def _compare_template(names: tuple[str, ...], x_max: int) -> str:
 def compare_spec(runs: dict[str, RunSnapshot], budget_steps: int) -> dict:
     """The runs' 100-episode averages against env steps on one chart (the policy gradient and
     the value-based alternative), the x axis fixed to ``budget_steps``."""
-    spec = json.loads(_compare_template(tuple(runs), int(max(budget_steps, 10))))
-    charts._inline(spec, spec.pop("datasets", {}) or {})
-    spec["datasets"] = {"compare": compare_data(runs)}
-    return spec
+    return with_data(_compare_template(tuple(runs), int(max(budget_steps, 10))),
+                     compare=compare_data(runs))

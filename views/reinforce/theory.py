@@ -1,7 +1,5 @@
 """Theory: each idea as a formula, next to the pgcore code that computes it."""
 
-from pathlib import Path
-
 import streamlit as st
 
 from pgcore.algos import a2c, dqn, ppo, reinforce
@@ -28,9 +26,10 @@ from pgcore.rl.heads import (
     sample_actions,
 )
 from pgcore.rl.networks import PolicyValueNet
+from ui import navigation
 from ui.docs import code_block
 
-VIEWS = Path(__file__).resolve().parent  # pages linked by their file, from any entry point
+PAGES = {e.url_path: e.path for e in navigation.entries()}  # linked by file, from any entry point
 
 st.title("Theory", anchor=False)
 st.markdown(
@@ -357,7 +356,7 @@ with text:
         "after 1,000 episodes. Start both from the Train page "
         "(*Actor-critic* → *The lesson's settings*, then *Our default*) and compare the charts."
     )
-    st.page_link(VIEWS / "train.py", label="Try it on the Train page", icon=":material/monitoring:")
+    st.page_link(PAGES["train"], label="Try it on the Train page", icon=":material/monitoring:")
 with code:
     st.caption("The preset, as `pgcore.training.config.PRESETS` defines it")
     from pgcore import PRESETS
@@ -404,12 +403,12 @@ with text:
     st.latex(r"L = \frac{1}{B}\sum_i \operatorname{huber}\big(Q_\theta(s_i, a_i) - y_i\big)")
     st.markdown("Run the lesson's three DQN exercises and its value-vs-policy table:")
     links = st.columns(2) + st.columns(2)  # two rows: four labels do not fit in one here
-    links[0].page_link(VIEWS / "dqn_target.py", label="Target network", icon=":material/gps_fixed:")
-    links[1].page_link(VIEWS / "dqn_polyak.py", label="Hard copy or Polyak",
+    links[0].page_link(PAGES["dqn_target"], label="Target network", icon=":material/gps_fixed:")
+    links[1].page_link(PAGES["dqn_polyak"], label="Hard copy or Polyak",
                        icon=":material/timeline:")
-    links[2].page_link(VIEWS / "dqn_overestimation.py", label="Overestimation",
+    links[2].page_link(PAGES["dqn_overestimation"], label="Overestimation",
                        icon=":material/trending_up:")
-    links[3].page_link(VIEWS / "value_vs_policy.py", label="Value vs policy",
+    links[3].page_link(PAGES["value_vs_policy"], label="Value vs policy",
                        icon=":material/balance:")
 with code:
     code_block(R.td_targets)
@@ -482,7 +481,7 @@ pulling can still be moved by the others), which is why PPO also watches the KL 
         "the same gradient on the same rollout, parameter by parameter.) Everything PPO adds "
         "happens from the second step on."
     )
-    st.page_link(VIEWS / "train.py", label="Try PPO on the Train page",
+    st.page_link(PAGES["train"], label="Try PPO on the Train page",
                  icon=":material/monitoring:")
 with code:
     code_block(probability_ratio)
@@ -526,7 +525,7 @@ with text:
         "swinging the pendulum up wants), so PPO's preset leaves it raw. Nothing in "
         "REINFORCE's, A2C's or PPO's loss changes: they only ever ask the head for log π and H."
     )
-    st.page_link(VIEWS / "pendulum.py", label="Watch it learn Pendulum-v1",
+    st.page_link(PAGES["pendulum"], label="Watch it learn Pendulum-v1",
                  icon=":material/rotate_right:")
 with code:
     code_block(gaussian_terms, "log N(a; μ, σ²) and the entropy, with autograd (REINFORCE)")

@@ -1,0 +1,134 @@
+"""The link from the Train page's runs to the run history (:mod:`pgcore.store.history`),
+shared by the Train page (which records every run) and the Class board (which shows them).
+
+* Where the history lives: ``st.secrets["db_url"]`` if the app has secrets, else
+  ``PGLAB_DB_URL``, else the SQLite file next to the app; ``off`` turns recording off. One
+  :class:`~pgcore.store.history.Recorder` per URL and server process (``st.cache_resource``).
+* Who the learner is: the display name and class code they joined with on the board, kept in
+  the session (:func:`identity`). :func:`recording_for` is what ``RunHolder.start`` calls:
+  every Train run is recorded, under the learner's name and class, or as anonymous under no
+  class before they joined one (those show on no board; the teacher's export has them).
+
+Display names are validated (no markup characters) and, besides, escaped wherever they go
+into markdown (:func:`escape_md`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from pgcore.store import history
+from pgcore.store.history import HistoryError, Recorder, RunStore
+
+IDENTITY = "board.identity"
+"""Session-state key of the joined :class:`Identity` (set by the board's Join button)."""
+
+_MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>&~$:\"'=")
+
+
+def escape_md(text: str) -> str:
+    """``text`` safe inside st.markdown: every markdown or HTML character backslash-escaped.
+
+    >>> escape_md("a_b*c <i>")
+    'a\\\\_b\\\\*c \\\\<i\\\\>'
+    """
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in str(text))
+
+
+# ----- where the history lives ----------------------------------------------------------------
+
+
+def secret(name: str) -> str | None:
+    """``st.secrets[name]`` as text, or None (no secrets file, no such key)."""
+    try:
+        value = st.secrets.get(name)
+    except Exception:  # noqa: BLE001 - no secrets.toml at all: Streamlit raises
+        return None
+    return None if value is None else str(value)
+
+
+def db_url() -> str | None:
+    """The history's URL (secrets, then the environment, then the default); None = off."""
+    return history.resolve_url(secret("db_url"))
+
+
+@st.cache_resource(show_spinner=False)
+def _recorder(url: str) -> Recorder:
+    return Recorder(url)
+
+
+def recorder() -> Recorder | None:
+    """This server process's recorder for the configured database (None: recording off)."""
+    url = db_url()
+    return None if url is None else _recorder(url)
+
+
+def open_store(rec: Recorder) -> tuple[RunStore | None, str | None]:
+    """The store, or None and the one-line reason it cannot be opened."""
+    try:
+        store = rec.store()
+        store.refresh_due()
+        return store, None
+    except HistoryError as exc:
+        return None, str(exc)
+
+
+# ----- who the learner is ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Identity:
+    display_name: str
+    class_code: str
+
+
+def identity() -> Identity | None:
+    """The learner this session joined as (None before they join)."""
+    value = st.session_state.get(IDENTITY)
+    return value if isinstance(value, Identity) else None
+
+
+# ----- recording a Train run ------------------------------------------------------------------
+
+
+def recording_for(config, preset: str | None = None):
+    """A :class:`~pgcore.store.history.Recording` for a Train run about to start, under this
+    session's identity; None when recording is off or cannot start. Never raises: recording
+    must never stop a learner from training."""
+    try:
+        rec = recorder()
+        if rec is None:
+            return None
+        me = identity()
+        return rec.record(config, display_name=None if me is None else me.display_name,
+                          class_code=None if me is None else me.class_code, preset=preset)
+    except Exception:  # noqa: BLE001 - e.g. no script context (a test calling start())
+        return None
+
+
+def recording_note(holder) -> str | None:
+    """One line about the session's current Train run and the history (None: no run)."""
+    rec = getattr(holder, "recording", None)
+    if holder.task is None:
+        return None
+    if rec is None:
+        return "Your current Train run is not recorded (run history is off)."
+    if not rec.ok:
+        return rec.note
+    where = (f"class {rec.class_code} as {rec.display_name}" if rec.class_code
+             else "no class (anonymous)")
+    return f"Your current Train run is recorded under {where}."
+
+
+def recording_ui(holder) -> None:
+    """The note of :func:`recording_note` (a warning when recording failed)."""
+    note = recording_note(holder)
+    if note is None:
+        return
+    rec = getattr(holder, "recording", None)
+    if rec is not None and not rec.ok:
+        st.warning(note, icon=":material/database_off:")
+    else:
+        st.caption(escape_md(note))
