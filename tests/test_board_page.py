@@ -211,6 +211,11 @@ def test_a_broken_database_is_one_line_and_training_goes_on(tmp_path, monkeypatc
     warnings = texts(at, "warning")
     assert any(w.startswith("This run is not being recorded:") and expect in w
                for w in warnings), warnings
+    # forget the run, as a learner would with Reset: AppTests in one process share the
+    # session-scoped holder, so a kept run (its recording failed) would show on later pages
+    go(at, "views/reinforce/train.py")
+    at.button(key="ctl.reset").click().run()
+    assert not at.exception
 
 
 def test_recording_off_says_so(monkeypatch):
