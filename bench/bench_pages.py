@@ -73,7 +73,7 @@ class PageTiming:
     runs: int = 0
     all_done: float | None = None
     verdict: float | None = None
-    early_verdict: bool = False  # a verdict shown while runs were still going
+    early_verdict: str = ""  # the first verdict shown on partial evidence, if any
     env_steps: int = 0  # of every run, at the last reading
     episodes: int = 0
     error: str = ""
@@ -129,17 +129,28 @@ _READ_PAGE = """() => {
 }"""
 
 
+def complete_evidence(line: str) -> bool:
+    """Whether a verdict's line names complete evidence, as ``ui/verdicts.py`` words it: the
+    seeds of every condition it compares finished ("all 3 seeds of C = 1000 finished"), none
+    still running or waiting. A verdict that names no evidence, or partial evidence, is
+    early."""
+    return "finished" in line and not re.search(r"\b(running|waiting)\b", line)
+
+
 def reading(page) -> tuple[tuple[int, int] | None, list[str]]:
     """From one reading of the page (so the two agree): ``(done, total)`` from its status
-    line ("3 of 6 runs done") or None, and the verdicts it states about *these* runs: each
-    decided status ("holds", "partly", "does not hold") shown, with its line, except those
-    whose evidence is not these runs (:data:`NOT_ABOUT_THESE_RUNS`: the shipped reference
-    runs' typical result, or a fact true by construction), which a page may state at once."""
+    line ("3 of 6 runs done") or None, and the verdicts it states *early*: each decided
+    status ("holds", "partly", "does not hold") shown, with its line, unless its evidence is
+    complete (:func:`complete_evidence`: a claim about some conditions may be judged once
+    those have finished, before the page's other runs) or is not these runs
+    (:data:`NOT_ABOUT_THESE_RUNS`: the reference runs' typical result, or a fact true by
+    construction)."""
     seen = page.evaluate(_READ_PAGE)
     found = RUNS_DONE.search(seen["text"])
     done = (int(found.group(1)), int(found.group(2))) if found else None
-    decided = [f"{d['status']}: {d['context'][:160]}" for d in seen["decided"]
-               if not any(mark in d["context"] for mark in NOT_ABOUT_THESE_RUNS)]
+    decided = [f"{d['status']}: {d['context'][:200]}" for d in seen["decided"]
+               if not any(mark in d["context"] for mark in NOT_ABOUT_THESE_RUNS)
+               and not complete_evidence(d["context"])]
     return done, decided
 
 
@@ -179,8 +190,8 @@ def time_page(browser, url: str, path: str, title: str, every: float,
             early = bool(TOO_EARLY.search(page.locator('[data-testid="stMain"]').inner_text()))
             if done is not None:
                 timing.runs = done[1]
-                if done[0] < done[1] and decided:
-                    timing.early_verdict = True  # a verdict on partial evidence
+                if decided and not timing.early_verdict:
+                    timing.early_verdict = decided[0]  # a verdict on partial evidence
                 if done[0] == done[1] and timing.all_done is None:
                     timing.all_done = now
             if timing.all_done is not None and (not early or path in STATE_NO_CLAIM):
@@ -214,7 +225,7 @@ def report(timings: list[PageTiming]) -> str:
         length = t.env_steps / t.episodes if t.episodes else None
         rows.append([PAGES[t.path], str(t.runs), _s(t.slowest_first), per or "-",
                      _s(t.all_done), _s(t.verdict), _s(rate), _s(length),
-                     "yes" if t.early_verdict else "no",
+                     f"YES: {t.early_verdict[:80]}" if t.early_verdict else "no",
                      ("PASS" if ok_first and ok_verdict and not t.early_verdict else "FAIL")
                      + (f" ({t.error})" if t.error else "")])
     return markdown_table(["page", "runs", "s to every condition's 1st episode",
