@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..rl.backprop import FlatAdam
+from ..rl.backprop import FlatAdam, flatten_params
 from ..rl.buffers import ReplayBuffer
 from ..rl.envs import EnvSpec
 from ..rl.heads import MAX_JOINT_ACTIONS, q_head_for
@@ -288,6 +288,7 @@ class DQNAgent(HandAgent):
                                     "lr": config.lr}])
         self.params = list(self.net.online.parameters())
         self.target_params = list(self.net.target.parameters())  # same order as params
+        self._target_flat: torch.Tensor | None = None  # see _flat_weights
         self.rng = np.random.default_rng(config.seed)  # exploration and minibatches
         self.buffer = ReplayBuffer(config.buffer_size, spec.obs_dim, self.head.action_shape,
                                    self.head.action_dtype)
@@ -374,8 +375,18 @@ class DQNAgent(HandAgent):
         self.hand.backward(cache, grad_outputs, None)
         grad_norm = self.step(loss)  # DivergedError on a NaN/inf loss or gradient
         if self.updates % cfg.target_update == 0:
-            polyak_update(self.target_params, self.params, cfg.tau)
+            polyak_update(*self._flat_weights(), cfg.tau)
         return loss, q, grad_norm
+
+    def _flat_weights(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """([target], [online]): each network's parameters as the one flat tensor they are
+        views of (the online ones FlatAdam's; the target's made so on first use, and again
+        after a copy of the agent), so a target update or a distance is one tensor operation
+        instead of one per layer: the same arithmetic per weight."""
+        target = self._target_flat
+        if target is None or target.data_ptr() != self.target_params[0].data_ptr():
+            target = self._target_flat = flatten_params(self.target_params)
+        return [target], [self.optimizer.flat_params(0)]
 
     def update(self, buffer: ReplayBuffer) -> Stats:
         cfg = self.config
@@ -392,7 +403,7 @@ class DQNAgent(HandAgent):
             grad_norm += norm
         n = cfg.gradient_steps
         return Stats({"td_loss": td_loss / n, "q_mean": q_mean / n, "epsilon": self.epsilon,
-                      "target_distance": weight_distance(self.target_params, self.params),
+                      "target_distance": weight_distance(*self._flat_weights()),
                       "grad_norm": grad_norm / n, "lr": lr, "batch_size": cfg.minibatch_size * n})
 
 

@@ -218,7 +218,7 @@ class FlatAdam:
         self.steps = 0
         for group in groups:
             params = list(group["params"])
-            flat = _flatten(params)
+            flat = flatten_params(params)
             self.param_groups.append({"params": params, "lr": float(group["lr"]),
                                       "betas": tuple(group.get("betas", betas)),
                                       "eps": float(group.get("eps", eps)),
@@ -242,9 +242,13 @@ class FlatAdam:
         with storage of their own, so each group is flattened again (values unchanged) and
         the gradient views are indexed again."""
         self.__dict__.update(state)
-        self._flat = [(_flatten(group["params"]), *rest)
+        self._flat = [(flatten_params(group["params"]), *rest)
                       for group, (_, *rest) in zip(self.param_groups, self._flat, strict=True)]
         self._index_grads()
+
+    def flat_params(self, group: int = 0) -> torch.Tensor:
+        """Group ``group``'s parameters as the one flat tensor they are views of."""
+        return self._flat[group][0]
 
     def grad_norm(self) -> float:
         """The global L2 norm of all gradients (what ``clip_grad_norm_`` measures)."""
@@ -322,7 +326,7 @@ class FlatAdam:
         self.steps = int(steps.pop())
 
 
-def _flatten(params: list[torch.Tensor]) -> torch.Tensor:
+def flatten_params(params: list[torch.Tensor]) -> torch.Tensor:
     """One contiguous tensor holding ``params``' values in order; each parameter becomes a
     view of its part (values unchanged)."""
     flat = torch.cat([p.detach().reshape(-1) for p in params]).contiguous()
