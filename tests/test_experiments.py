@@ -289,3 +289,17 @@ def test_hosts_take_no_executor():
         Experiment(small_jobs(), hosts=FakeHosts(), mode="inline")
     with pytest.raises(ValueError, match="hosts="):
         Experiment(small_jobs(), hosts=FakeHosts(), executor="ray")
+
+
+def test_a_trace_without_flips_is_the_same_run_with_nan_flips():
+    cfg = default_config("dqn", hidden=16, max_steps=600, max_episodes=None, learning_starts=50,
+                         seed=2)
+    with_flips = Experiment([Job("q", cfg)], mode="inline", trace_every=100).run(timeout=WAIT)
+    without = Experiment([Job("q", cfg)], mode="inline", trace_every=100,
+                         trace_flips=False).run(timeout=WAIT)
+    a, b = with_flips.runs[0], without.runs[0]
+    assert same_episodes(a, b)
+    for col in ("env_steps", "updates", "q_mean", "target_distance"):
+        np.testing.assert_array_equal(a.trace[col], b.trace[col])
+    assert np.isfinite(a.trace["flip_per_update"]).all()
+    assert np.isnan(b.trace["flip_per_update"]).all() and np.isnan(b.trace["flip_since_last"]).all()

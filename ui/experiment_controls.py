@@ -69,7 +69,8 @@ def reference_ui(key: str, link: links.PageLink | None = None) -> bool:
 
 
 def controls_ui(key: str, build: Callable[[], list[Job]], what: str = "runs",
-                frame_every: float | None = None, trace_every: int | None = None) -> None:
+                frame_every: float | None = None, trace_every: int | None = None,
+                trace_flips: bool = True) -> None:
     """Start / Stop / Reset for page ``key``. ``build()`` makes the page's jobs from its
     settings (``grid(configs, seeds)`` or a list of :class:`Job` s); a setting it rejects
     (:class:`ConfigError`, :class:`ExperimentError`) is shown as one line and Start stays off.
@@ -82,7 +83,7 @@ def controls_ui(key: str, build: Callable[[], list[Job]], what: str = "runs",
         error = str(exc)
 
     def start() -> None:
-        start_experiment(key, jobs, frame_every, trace_every)
+        start_experiment(key, jobs, frame_every, trace_every, trace_flips)
 
     task_controls(session_tasks().page(key),
                   None if not jobs else start, keys=key,

@@ -26,7 +26,7 @@ def experiment_mode() -> str:
 
 
 def start_experiment(key: str, jobs: list[Job], frame_every: float | None = None,
-                     trace_every: int | None = None) -> None:
+                     trace_every: int | None = None, trace_flips: bool = True) -> None:
     """Build and start an experiment for page ``key`` (a button callback); ``trace_every``
     env steps asks each job for a trace (:data:`pgcore.execution.experiments.TRACE_COLUMNS`)."""
     mode = experiment_mode()
@@ -34,8 +34,8 @@ def start_experiment(key: str, jobs: list[Job], frame_every: float | None = None
         # every job at once in the run hosts, taking turns with every other run there: all
         # the conditions grow together from the first seconds (no queue for a free worker)
         exp = Experiment(jobs, hosts=training_hosts(), frame_every=frame_every,
-                         trace_every=trace_every)
+                         trace_every=trace_every, trace_flips=trace_flips)
     else:  # runs in threads here, or a Ray cluster: the jobs take slots of the shared pool
         exp = Experiment(jobs, mode=mode, pool=slot_pool(), frame_every=frame_every,
-                         trace_every=trace_every)
+                         trace_every=trace_every, trace_flips=trace_flips)
     session_tasks().page(key).start(exp)

@@ -207,34 +207,42 @@ class _EpisodeRows:
 
 
 class _Trace:
-    """Every ``every`` env steps (checked after each update) a :data:`TRACE_COLUMNS` row; the
-    greedy action on the probe states is compared after every update."""
+    """Every ``every`` env steps (checked after each update) a :data:`TRACE_COLUMNS` row; with
+    ``flips``, the greedy action on the probe states is compared after every update (a
+    forward pass over 256 states per update: about a seventh of a lesson DQN run's time, so
+    a page that does not show flips leaves them out, NaN)."""
 
-    def __init__(self, every: int, agent, env_id: str):
+    def __init__(self, every: int, agent, env_id: str, flips: bool = True):
         from ..training.evaluation import greedy_actions, probe_states
 
         self.every, self.agent = int(every), agent
         self.greedy = greedy_actions
-        self.states = probe_states(env_id)
-        self.actions = self.greedy(agent, self.states)  # before any update
-        self.at_row = self.actions
+        self.states = probe_states(env_id) if flips else None
+        self.actions = None if self.states is None else self.greedy(agent, self.states)
+        self.at_row = self.actions  # the greedy actions before any update
         self.next = self.every
         self.flips, self.n = 0.0, 0
         self.rows: list[tuple] = []
 
     def update(self, u) -> None:
-        actions = self.greedy(self.agent, self.states)
-        self.flips += float(np.mean(actions != self.actions))
-        self.n += 1
-        self.actions = actions
+        actions = None
+        if self.states is not None:
+            actions = self.greedy(self.agent, self.states)
+            self.flips += float(np.mean(actions != self.actions))
+            self.n += 1
+            self.actions = actions
         if u.env_steps < self.next:
             return
         self.next = (u.env_steps // self.every + 1) * self.every
         stats = u.stats
+        per_update, since_last = math.nan, math.nan
+        if actions is not None:
+            per_update = self.flips / self.n
+            since_last = float(np.mean(actions != self.at_row))
         self.rows.append((int(u.env_steps), int(u.episodes), int(u.update),
                           float(stats.get("q_mean", math.nan)),
                           float(stats.get("target_distance", math.nan)),
-                          self.flips / self.n, float(np.mean(actions != self.at_row))))
+                          per_update, since_last))
         self.at_row = actions
         self.flips, self.n = 0.0, 0
 
@@ -261,7 +269,7 @@ def small_frame(rgb: np.ndarray, max_width: int = 200) -> np.ndarray:
 def run_job(index: int, config: TrainConfig, emit: Callable[[tuple], None],
             should_stop: Callable[[], bool], flush_every: float = 0.2,
             check_every: float = 0.05, frame_every: float | None = None,
-            trace_every: int | None = None) -> None:
+            trace_every: int | None = None, trace_flips: bool = True) -> None:
     """Train one job, sending ``("start", i)``, ``("rows", i, rows)`` and ``("end", i, state,
     message)`` to ``emit``; ``("evals", i, rows)`` for its greedy evaluations
     (:data:`EVAL_COLUMNS`); with ``trace_every`` env steps, ``("trace", i, rows)``
@@ -323,7 +331,7 @@ def run_job(index: int, config: TrainConfig, emit: Callable[[tuple], None],
     try:
         trainer = Trainer(config, control=control, frame_every=frame_every)
         if trace_every is not None:
-            trace.append(_Trace(trace_every, trainer.agent, config.env_id))
+            trace.append(_Trace(trace_every, trainer.agent, config.env_id, trace_flips))
         result = trainer.run(on_event)
         state, message = end_state(result.reason), result.message
     except BaseException as exc:  # noqa: BLE001 - one job's failure must not end the others
@@ -334,10 +342,11 @@ def run_job(index: int, config: TrainConfig, emit: Callable[[tuple], None],
 
 def _process_job(emit: Callable[[tuple], None], should_stop: Callable[[], bool], index: int,
                  config: TrainConfig, flush_every: float,
-                 frame_every: float | None = None, trace_every: int | None = None) -> None:
+                 frame_every: float | None = None, trace_every: int | None = None,
+                 trace_flips: bool = True) -> None:
     """One job in a worker of the shared pool (``emit`` and ``should_stop`` are the pool's)."""
     run_job(index, config, emit, should_stop, flush_every, frame_every=frame_every,
-            trace_every=trace_every)
+            trace_every=trace_every, trace_flips=trace_flips)
 
 
 # ----- the store and its snapshots -------------------------------------------------------------
@@ -582,14 +591,15 @@ class Experiment(TaskOwner):
     ``frame_every``: seconds between thumbnails of each running job's first environment
     (``RunView.frame``); None (the default) draws none.
     ``trace_every``: env steps between :data:`TRACE_COLUMNS` rows of each job
-    (``RunView.trace``); None (the default) keeps no trace.
+    (``RunView.trace``); None (the default) keeps no trace. ``trace_flips=False`` leaves the
+    greedy flips out of it (NaN), which saves a probe-state forward pass per update.
     """
 
     def __init__(self, jobs: Sequence[Job], *, mode: str = "process", workers: int | None = None,
                  pool: SlotPool | None = None, flush_every: float = 0.2,
                  frame_every: float | None = None, trace_every: int | None = None,
-                 executor: str | Executor | None = None, address: str | None = None,
-                 hosts=None):
+                 trace_flips: bool = True, executor: str | Executor | None = None,
+                 address: str | None = None, hosts=None):
         if mode not in ("process", "inline"):
             raise ValueError(f"mode must be 'process' or 'inline', got {mode!r}")
         self.jobs = check_jobs(jobs)
@@ -624,6 +634,7 @@ class Experiment(TaskOwner):
         if trace_every is not None and (not isinstance(trace_every, int) or trace_every < 1):
             raise ValueError(f"trace_every must be a whole number >= 1, got {trace_every!r}")
         self.trace_every = trace_every
+        self.trace_flips = bool(trace_flips)
         self._store = _Store(self.jobs)
         self._task = TaskThread(self, self._work, kind="experiment", on_end=self._ended)
         self._stop = self._task.cancel  # jobs wait for slots and check it
@@ -718,7 +729,8 @@ class Experiment(TaskOwner):
                 break
             try:
                 run_job(i, job.config, self._store.handle, self._stop.is_set, self.flush_every,
-                        frame_every=self.frame_every, trace_every=self.trace_every)
+                        frame_every=self.frame_every, trace_every=self.trace_every,
+                        trace_flips=self.trace_flips)
             finally:
                 self._release()
 
@@ -745,7 +757,7 @@ class Experiment(TaskOwner):
                     break
                 try:
                     fut = pool.submit(exp_id, _process_job, i, job.config, self.flush_every,
-                                      self.frame_every, self.trace_every)
+                                      self.frame_every, self.trace_every, self.trace_flips)
                 except BaseException:  # the pool is marked broken: the next user gets a new one
                     in_flight.release()
                     self._release()

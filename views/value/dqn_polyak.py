@@ -47,7 +47,8 @@ controls.controls_ui(KEY, lambda: lab.seed_major(grid({
     HARD_1000: preset("dqn-lesson-c1000", max_episodes=episodes),
     POLYAK: preset("dqn-lesson-polyak", max_episodes=episodes),
     HARD_200: preset("dqn-lesson-c1000", target_update=200, max_episodes=episodes)}, seeds)),
-    what=f"{n_runs} runs ({len(seeds)} seeds x 3 settings)", trace_every=TRACE_EVERY)
+    what=f"{n_runs} runs ({len(seeds)} seeds x 3 settings)", trace_every=TRACE_EVERY,
+    trace_flips=False)  # the page shows no greedy flips: a seventh of each run's time saved
 
 
 def draw(snap) -> None:
@@ -107,7 +108,8 @@ def draw(snap) -> None:
                        on_click="ignore", disabled=not any(len(r.trace["env_steps"])
                                                            for r in snap.runs),
                        help="Every run's trace: a row every 50 env steps with the update "
-                            "count, Q, the target distance and greedy-action flips.")
+                            "count, Q and the target distance (greedy-action flips are "
+                            "traced on the Value vs policy page).")
     controls.download_ui(KEY, snap, "dqn-hard-copy-or-polyak")
 
 
