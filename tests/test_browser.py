@@ -381,9 +381,18 @@ def test_continuous_actions_page_end_to_end(server, browser):
             wait_until(lambda: charts.count() >= 3, 30, what="the DQN-vs-PPO chart")
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "pendulum.png"), full_page=True)
-        while enabled(page, "Stop").count():
-            enabled(page, "Stop").first.click()
+        # Stop each section's run. A Stop button counted as enabled can turn disabled before
+        # the click lands (the page redraws once its run has stopped): then look again.
+        from playwright.sync_api import TimeoutError as ClickTimeout
+
+        deadline = time.monotonic() + 90
+        while enabled(page, "Stop").count() and time.monotonic() < deadline:
+            try:
+                enabled(page, "Stop").first.click(timeout=5_000)
+            except ClickTimeout:
+                pass
             time.sleep(1.0)
+        assert enabled(page, "Stop").count() == 0, "a run did not stop"
         page.get_by_text("Stopped.").first.wait_for()
         assert charts.count() >= 2 and episodes(page) >= n
         assert page.get_by_text("This app has encountered an error").count() == 0
