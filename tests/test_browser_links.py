@@ -69,9 +69,20 @@ def test_a_bad_link_value_is_named_at_the_top_and_the_builder_is_readable(server
         assert box.bounding_box()["y"] < settings.bounding_box()["y"] < 1000  # seen at once
         assert "2,147,483,647" in page.locator('[data-testid="stAlert"]').first.inner_text()
 
-        page.get_by_role("button", name="Share this setup").click()
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
         dialog = page.get_by_role("dialog")
         lock = dialog.get_by_role("combobox").first
+        # A click while the page is still drawing its first run can land on the button's
+        # outgoing copy (Streamlit replaces the element), and then nothing opens: click again
+        # until the dialog shows, as a person would.
+        for _ in range(5):
+            page.get_by_role("button", name="Share this setup").click()
+            try:
+                lock.wait_for(timeout=10_000)
+                break
+            except PlaywrightTimeout:
+                continue
         lock.wait_for()
         assert lock.bounding_box()["width"] > 300  # not a sliver in the settings column
         lock.click()
