@@ -2,27 +2,22 @@
 condition has episodes while the others are still running (read from the page's own Results
 CSV), and while the evidence is partial the page says "too early" instead of a verdict.
 
-How long each page takes is measured by ``bench/bench_pages.py``, never here.
+How long each page takes is measured by ``bench/bench_pages.py``, never here. The server and
+browser are tests/test_browser.py's fixtures (skipped, not failed, without chromium).
 """
 
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
 
 from tests.helpers import bench_module
+from tests.test_browser import browser, pytestmark, server  # noqa: F401 - its fixtures, marks
 
 with bench_module("bench_pages") as _bench:
-    PAGES, CHROMIUM, CHROMIUM_ARGS = _bench.PAGES, _bench.CHROMIUM, _bench.CHROMIUM_ARGS
-    start_server, press_start = _bench.start_server, _bench.press_start
+    PAGES, press_start = _bench.PAGES, _bench.press_start
     results_rows, reading = _bench.results_rows, _bench.reading
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no chromium binary on this machine"),
-]
 
 CONDITIONS = {"seeds_variance": 2, "baseline": 2, "entropy": 2, "race": 5, "dqn_target": 2,
               "dqn_polyak": 3, "dqn_overestimation": 2, "value_vs_policy": 3}
@@ -30,34 +25,13 @@ CONDITIONS = {"seeds_variance": 2, "baseline": 2, "entropy": 2, "race": 5, "dqn_
 WAIT = 240.0  # generous: CI's machine is shared; the figures live in bench/bench_pages.py
 
 
-@pytest.fixture(scope="module")
-def server():
-    proc, url, _ = start_server()
-    try:
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
 def test_the_pages_under_test_are_the_benchmarks_pages():
     assert set(CONDITIONS) == set(PAGES)
 
 
 @pytest.mark.parametrize("path", list(CONDITIONS))
-def test_every_condition_moves_at_once_and_no_verdict_comes_early(server, browser, path):
+def test_every_condition_moves_at_once_and_no_verdict_comes_early(server, browser,  # noqa: F811
+                                                                    path):
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page.set_default_timeout(60_000)
     try:
