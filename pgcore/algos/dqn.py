@@ -375,8 +375,12 @@ class DQNAgent(HandAgent):
         self.hand.backward(cache, grad_outputs, None)
         grad_norm = self.step(loss)  # DivergedError on a NaN/inf loss or gradient
         if self.updates % cfg.target_update == 0:
-            polyak_update(*self._flat_weights(), cfg.tau)
+            self.update_target()
         return loss, q, grad_norm
+
+    def update_target(self) -> None:
+        """theta_target <- tau * theta + (1 - tau) * theta_target (``tau = 1``: a hard copy)."""
+        polyak_update(*self._flat_weights(), self.config.tau)
 
     def _flat_weights(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """([target], [online]): each network's parameters as the one flat tensor they are

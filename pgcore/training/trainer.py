@@ -126,10 +126,15 @@ class Trainer:
     an RGB image when the environment can be drawn and ``render_frames`` is True (a run in a
     host process sends its frames without one: the reader draws the state it needs). The
     loop is the one the algorithm's registry entry names (:data:`pgcore.algos.LOOPS`).
+
+    ``agent``, when given, is trained instead of the registry's agent for ``config``: it must
+    have been built for ``config`` (the exercise notebooks, :mod:`pgcore.exercises`, pass an
+    algorithm's agent whose maths is the learner's own).
     """
 
     def __init__(self, config: TrainConfig, control: RunControl | None = None,
-                 frame_every: float | None = None, render_frames: bool = True):
+                 frame_every: float | None = None, render_frames: bool = True,
+                 agent: Agent | None = None):
         self.config = config
         self.control = control or RunControl()
         self.frame_every = frame_every
@@ -137,7 +142,9 @@ class Trainer:
         self.spec = spec_for(config)
         check_action_space(config, self.spec)  # e.g. DQN on Box actions: one-line ConfigError
         one_blas_thread()  # numpy's matrix products on one thread, like torch's
-        self.agent = make_agent(config, self.spec)
+        if agent is not None and agent.config != config:
+            raise ValueError("the agent was built for another config than the one to train")
+        self.agent = make_agent(config, self.spec) if agent is None else agent
         self._loops = {"episode": self._run_episodes, "rollout": self._run_rollouts,
                        "transition": self._run_transitions}
 
@@ -339,6 +346,9 @@ _END_MESSAGES = {
 
 
 def train(config: TrainConfig, on_event: Callable[[Event], None] | None = None,
-          control: RunControl | None = None, frame_every: float | None = None) -> RunResult:
-    """Train ``config`` to the end of its budget; see :class:`Trainer`."""
-    return Trainer(config, control=control, frame_every=frame_every).run(on_event)
+          control: RunControl | None = None, frame_every: float | None = None,
+          agent: Agent | None = None) -> RunResult:
+    """Train ``config`` to the end of its budget (``agent``: one built for ``config`` to train
+    instead of the registry's); see :class:`Trainer`."""
+    return Trainer(config, control=control, frame_every=frame_every,
+                   agent=agent).run(on_event)
