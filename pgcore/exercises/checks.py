@@ -260,10 +260,9 @@ def check_value_baseline_loss(fn: Callable) -> str:
         (float(-(lp * g).mean()), "your policy loss ignores the baseline: weight each "
                                   "log π(a_t|s_t) by the advantage G_t − V(s_t), not by G_t."),
         (float((lp * (g - v)).mean()), "the sign of your policy loss is flipped: it is "
-                                       "−mean(log π · (G − V))."),
-        (float(-(lp * (v - g)).mean()), "your advantage is the wrong way round: it is "
-                                        "G_t − V(s_t) (how much better than expected), not "
-                                        "V(s_t) − G_t."),
+                                       "−mean(log π · (G − V)), with the advantage G_t − "
+                                       "V(s_t) (how much better than expected), not "
+                                       "V(s_t) − G_t."),
         (float(-(lp * (g - v)).sum()), "you summed the policy term over the steps; average "
                                        "it (mean)."),
     ], f"your policy loss is {got:.4g}; for these inputs it should be {float(ref.policy):.4g} "
