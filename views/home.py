@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui import navigation
+from ui.exercises import listing
 
 PAGES = {e.url_path: e.path for e in navigation.entries()}  # linked by file, from any entry point
 
@@ -50,6 +51,7 @@ with left:
                 what.caption(e.blurb)
     st.caption("Everything but the pendulum runs on **CartPole**: keep a pole balanced on a "
                "moving cart, +1 reward per step, at most 500 steps (CartPole-v1).")
+    st.expander("The lesson's six exercises, as notebooks to do at home").markdown(listing())
 with right:
     with st.container(border=True):
         st.markdown("##### In two minutes")

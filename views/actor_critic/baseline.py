@@ -10,6 +10,7 @@ from pgcore.execution.experiments import grid
 from ui import experiment_controls as controls
 from ui import links, style
 from ui.charts.experiments import group_bands, groups_band_chart, strip_chart, x_max_of
+from ui.exercises import download_button
 from ui.experiment_reference import (
     reference_bands,
     reference_caption,
@@ -45,6 +46,7 @@ st.title("Baseline vs none", anchor=False)
 st.caption("Exercise 2. REINFORCE weights each log π(a|s) by the return G_t; the learned-value "
            "variant weights it by G_t − V(s_t) instead. Same seeds, same everything else. "
            "Which reaches the CartPole criteria sooner, and which learns more steadily?")
+download_button(2)  # this exercise's notebook (ui/exercises.py)
 
 with st.container(border=True):
     link = links.PageLink(KEY)

@@ -8,6 +8,7 @@ from pgcore.execution.experiments import grid
 from ui import experiment_controls as controls
 from ui import links, style
 from ui.charts.experiments import group_bands, groups_band_chart, x_max_of
+from ui.exercises import download_button
 from ui.experiment_reference import reference_bands, reference_caption
 
 KEY = "exp.entropy"
@@ -19,6 +20,7 @@ st.caption("Exercise 3. The entropy bonus adds β·H(π(·|s)) to what the agent
            "policy pays a price for becoming certain. Compare β = 0 with a β of your choice: "
            "the reward curves, and the policy's entropy (ln 2 ≈ 0.69 is a coin flip, 0 is "
            "always the same action).")
+download_button(3)  # this exercise's notebook (ui/exercises.py)
 
 ALGO = links.Param("algo", f"{KEY}.algo", ALGOS[0], links.choice(ALGOS), "Algorithm")
 BETA = links.Param("beta", f"{KEY}.beta", 0.01, links.choice(BETAS), "β (entropy bonus)")

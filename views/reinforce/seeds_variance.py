@@ -9,6 +9,7 @@ from ui import experiment_controls as controls
 from ui import links, style
 from ui.charts.experiments import seed_curves, seeds_band_chart, x_max_of
 from ui.charts.numbers import fmt
+from ui.exercises import download_button
 from ui.experiment_reference import reference_bands, reference_caption, typical_verdict
 from ui.experiment_summary import SPREAD_CLAIM, runs_verdict, spread_measure, spread_numbers
 from ui.verdicts import evidence
@@ -20,6 +21,7 @@ st.title("Seeds & variance", anchor=False)
 st.caption("Exercise 1. The same algorithm, the same settings, only the random seed changes: "
            "how far apart do the learning curves land? Each seed is a thin line; the bold line "
            "is their mean, with a band of ± 1 standard deviation across seeds.")
+download_button(1)  # this exercise's notebook (ui/exercises.py)
 
 with st.container(border=True):
     link = links.PageLink(KEY)

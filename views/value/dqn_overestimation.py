@@ -12,6 +12,7 @@ from ui import experiment_controls as controls
 from ui import links, style
 from ui.charts.experiments import x_max_of
 from ui.charts.numbers import counted, fmt, range_text
+from ui.exercises import download_button
 from ui.state import server_cores
 from ui.verdicts import evidence
 
@@ -28,6 +29,7 @@ st.caption("Plain DQN's target takes the max over the target network's noisy Q e
            "episodes from fixed start states: red is what it predicted those starts are worth "
            "(max over a of Q(s₀, a)), blue the discounted return it really collected. The gap "
            "is the bias.")
+download_button(6)  # this exercise's notebook (ui/exercises.py)
 
 SPAN = links.Param("span", f"{KEY}.span", dq.SPANS[0], links.choice(dq.SPANS), "Bias over")
 

@@ -11,6 +11,7 @@ from ui import dqn_exercises as dq
 from ui import experiment_controls as controls
 from ui import links, style
 from ui.charts.experiments import group_bands, groups_band_chart, x_max_of
+from ui.exercises import download_button
 from ui.state import server_cores
 from ui.verdicts import evidence
 
@@ -27,6 +28,7 @@ st.caption("Three ways to keep DQN's target network slow. A hard copy freezes th
            "distance ‖θ_target − θ‖ between the two networks shows the difference: a saw-tooth "
            "for hard copies (back to zero at each copy), a steady trail for Polyak. The third "
            "setting, a copy every 200 steps, checks the lesson's comparison of the two.")
+download_button(5)  # this exercise's notebook (ui/exercises.py)
 
 with st.container(border=True):
     link = links.PageLink(KEY)

@@ -11,6 +11,7 @@ from ui import experiment_controls as controls
 from ui import links, style
 from ui.charts.experiments import x_max_of
 from ui.charts.numbers import fmt, range_text
+from ui.exercises import download_button
 from ui.state import server_cores
 from ui.verdicts import evidence
 
@@ -24,6 +25,7 @@ st.caption("DQN learns Q(s, a) by regressing it on r + γ·max Q_target(s′, ·
            "refreshed every single step, which is the same as having no target at all. Watch "
            "two things: does the return curve climb and stay, and does the predicted Q stay "
            "within what a CartPole state can actually be worth (about 99)?")
+download_button(4)  # this exercise's notebook (ui/exercises.py)
 
 with st.container(border=True):
     link = links.PageLink(KEY)
