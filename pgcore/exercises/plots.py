@@ -75,10 +75,19 @@ def curve_rows(label: str, returns: Sequence[float], x: Sequence[float] | None =
             for i in _thin(len(r))]
 
 
-def band_rows(band: Band) -> list[dict]:
-    """A band's rows for the chart: x, low, median, high."""
+def band_rows(band: Band, x_max: float | None = None) -> list[dict]:
+    """A band's rows for the chart: x, low, median, high; up to the first x at or past
+    ``x_max`` (where the runs drawn over it end), so a short run is not squeezed into a corner.
+
+    >>> b = Band(np.array([1, 2, 3, 4]), np.zeros(4), np.ones(4), np.full(4, 2.0), 10)
+    >>> [r["x"] for r in band_rows(b, x_max=2.5)]
+    [1, 2, 3]
+    """
+    n = len(band.x)
+    if x_max is not None:
+        n = min(n, int(np.searchsorted(band.x, x_max, side="left")) + 1)
     return [{"x": band.x[i].item(), "lo": float(band.lo[i]), "mid": float(band.mid[i]),
-             "hi": float(band.hi[i])} for i in _thin(len(band.x))]
+             "hi": float(band.hi[i])} for i in _thin(n)]
 
 
 def runs_chart(runs: Mapping[str, Sequence[float]], band: Band | None = None, *,
@@ -86,8 +95,8 @@ def runs_chart(runs: Mapping[str, Sequence[float]], band: Band | None = None, *,
                y_title: str = "return, 100-episode average", band_title: str = "",
                title: str = "", window: int = WINDOW):
     """An Altair chart: each run's moving average (one colour per run) over the faint
-    reference ``band`` (grey, its median dashed). ``x`` gives a run's x values (its env
-    steps, say) instead of its episode numbers."""
+    reference ``band`` (grey, its median dashed) as far as the runs go. ``x`` gives a run's x
+    values (its env steps, say) instead of its episode numbers."""
     import altair as alt
 
     rows = [row for label, returns in runs.items()
@@ -97,7 +106,8 @@ def runs_chart(runs: Mapping[str, Sequence[float]], band: Band | None = None, *,
         color=alt.Color("run:N", title=None, sort=list(runs)))
     layers = [lines]
     if band is not None:
-        data = alt.Data(values=band_rows(band))
+        x_max = max((row["x"] for row in rows), default=None)
+        data = alt.Data(values=band_rows(band, x_max))
         name = band_title or f"reference runs ({band.n_seeds} seeds): middle 80%, median dashed"
         area = alt.Chart(data).mark_area(opacity=0.25, color="#888888").encode(
             x="x:Q", y="lo:Q", y2="hi:Q", tooltip=[alt.Tooltip("mid:Q", title=name)])
