@@ -60,7 +60,7 @@ check(value_baseline_loss)
 results = {"no baseline": {}, "value baseline": {}}
 for seed in SEEDS:
     plain = default_config("reinforce", "none", seed=seed, max_episodes=EPISODES)
-    results["no baseline"][seed] = train(plain)
+    results["no baseline"][seed] = train(plain, agent=reinforce_agent(plain))  # pgcore's maths
     config = default_config("reinforce", "value", seed=seed, max_episodes=EPISODES)
     agent = reinforce_agent(config, value_baseline_loss=value_baseline_loss)
     results["value baseline"][seed] = train(config, agent=agent)

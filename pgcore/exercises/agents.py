@@ -32,6 +32,13 @@ from ..rl.envs import spec_for
 NAN = float("nan")
 
 
+def _one_torch_thread() -> None:
+    """One torch thread, as the CLI and the app's workers run: at these network sizes more
+    threads only add overhead (an autograd A2C update ran ~25x slower on two threads of a busy
+    two-core machine). A notebook's process trains one run at a time, so this is its setting."""
+    torch.set_num_threads(1)
+
+
 # ----- REINFORCE (exercises 1 and 2) ----------------------------------------------------------
 
 
@@ -95,6 +102,7 @@ def reinforce_agent(config, discounted_returns: Callable | None = None,
             raise ValueError("value_baseline_loss needs a critic: baseline='value'")
         hooks["loss_fn"] = staticmethod(_baseline_loss(value_baseline_loss))
     cls = type("LearnerReinforceAgent", (ReinforceAgent,), hooks)
+    _one_torch_thread()
     return cls(config, spec_for(config))
 
 
@@ -157,6 +165,7 @@ def a2c_agent(config, policy_entropy: Callable | None = None,
     hooks = {"entropy_fn": None if policy_entropy is None else staticmethod(policy_entropy),
              "loss_fn": None if actor_critic_loss is None else staticmethod(actor_critic_loss)}
     cls = type("LearnerA2CAgent", (AutogradA2CAgent,), hooks)
+    _one_torch_thread()
     return cls(config, spec_for(config))
 
 
@@ -208,5 +217,6 @@ def dqn_agent(config, td_target: Callable | None = None, polyak_update: Callable
              "polyak_fn": polyak_update}
     hooks = {k: None if f is None else staticmethod(f) for k, f in hooks.items()}
     cls = type("LearnerDQNAgent", (LearnerDQNAgent,), hooks)
+    _one_torch_thread()
     return cls(config, spec_for(config))
 
