@@ -51,6 +51,9 @@ check(td_target)
 # step every env step, the squared TD error, ε from 1 to 0.01 over 10,000 steps), one seed,
 # your target. We also record the mean predicted Q of each minibatch. No CartPole state is worth
 # more than about 99 with γ = 0.99 (500 rewards of 1, discounted). Each run takes a few minutes.
+#
+# pgcore's replay buffer stores a time-limit cut as not terminated, so during training
+# `truncated` is always 0 here: only the check above tests how you treat it.
 
 # %%
 PRESETS = {"C = 1,000": "dqn-lesson-c1000", "C = 1 (no target network)": "dqn-lesson-c1"}
