@@ -241,7 +241,7 @@ def test_a_truncated_episode_bootstraps_through_the_learners_returns():
     agent = agents.reinforce_agent(config, discounted_returns=discounted_returns)
     from pgcore.rl.returns import discounted_returns as reference
 
-    got = agent.returns_fn([1.0, 2.0, 0.5], 0.9, bootstrap=4.0)
+    got = agent.discounted_returns([1.0, 2.0, 0.5], 0.9, bootstrap=4.0)
     assert np.allclose(got, reference([1.0, 2.0, 0.5], 0.9, bootstrap=4.0))
 
 

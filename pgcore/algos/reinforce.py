@@ -104,10 +104,11 @@ class ReinforceAgent(Agent):
 
     action_spaces = ("Discrete", "Box")  # the loss reads the policy only through the head
 
-    # The maths the update calls, held as attributes so that an exercise notebook can train
-    # this agent with a learner's own function in its place (pgcore.exercises).
-    returns_fn = staticmethod(discounted_returns)
-    loss_fn = staticmethod(loss)
+    # The maths the update calls: this module's functions, held as attributes so that an
+    # exercise notebook can train this agent with a learner's own in their place
+    # (pgcore.exercises.agents).
+    discounted_returns = staticmethod(discounted_returns)
+    loss = staticmethod(loss)
 
     def update(self, episode: Episode) -> Stats:
         cfg = self.config
@@ -120,17 +121,17 @@ class ReinforceAgent(Agent):
         if (episode.truncated and not episode.terminated and values is not None
                 and cfg.bootstrap_truncated):
             bootstrap = float(self.value(episode.final_obs[None])[0])  # V(s_T)
-        returns = self.returns_fn(episode.rewards, cfg.gamma, bootstrap)  # (T,)
+        returns = self.discounted_returns(episode.rewards, cfg.gamma, bootstrap)  # (T,)
         values_np = None if values is None else values.detach().double().numpy()
         advantages = reinforce_advantages(returns, cfg.baseline, values_np)  # (T,)
         if cfg.normalize_advantages and cfg.baseline != "normalize":
             advantages = normalize(advantages)
         adv = torch.as_tensor(advantages, dtype=torch.float32)  # (T,) constants
 
-        terms = self.loss_fn(log_probs, entropy, adv, beta=cfg.entropy_beta,
-                             reduction=cfg.reduction, values=values,
-                             returns=torch.as_tensor(returns, dtype=torch.float32),
-                             value_coef=cfg.value_coef)
+        terms = self.loss(log_probs, entropy, adv, beta=cfg.entropy_beta,
+                          reduction=cfg.reduction, values=values,
+                          returns=torch.as_tensor(returns, dtype=torch.float32),
+                          value_coef=cfg.value_coef)
         grad_norm = self.optimize(terms.total)  # autograd: backward() of the loss above
         return Stats({"policy_loss": float(terms.policy.detach()),
                 "value_loss": float(terms.value.detach()),

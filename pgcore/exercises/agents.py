@@ -92,15 +92,15 @@ def reinforce_agent(config, discounted_returns: Callable | None = None,
     learned value baseline: ``config.baseline == "value"``)."""
     hooks = {}
     if discounted_returns is not None:
-        hooks["returns_fn"] = staticmethod(_returns_with_bootstrap(discounted_returns))
+        hooks["discounted_returns"] = staticmethod(_returns_with_bootstrap(discounted_returns))
     if reinforce_loss is not None and value_baseline_loss is not None:
         raise ValueError("give reinforce_loss or value_baseline_loss, not both")
     if reinforce_loss is not None:
-        hooks["loss_fn"] = staticmethod(_policy_loss(reinforce_loss))
+        hooks["loss"] = staticmethod(_policy_loss(reinforce_loss))
     if value_baseline_loss is not None:
         if not config.has_critic:
             raise ValueError("value_baseline_loss needs a critic: baseline='value'")
-        hooks["loss_fn"] = staticmethod(_baseline_loss(value_baseline_loss))
+        hooks["loss"] = staticmethod(_baseline_loss(value_baseline_loss))
     cls = type("LearnerReinforceAgent", (ReinforceAgent,), hooks)
     _one_torch_thread()
     return cls(config, spec_for(config))
