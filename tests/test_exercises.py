@@ -236,3 +236,14 @@ def test_an_unfilled_notebook_shows_the_message_not_a_traceback(kernel):
     assert lines == ["CheckFailed: `discounted_returns` is not written yet: replace "
                      "`raise NotImplementedError` in its cell with your code, run that cell, "
                      "then run this check again."]
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_a_wrong_solution_stops_the_notebook_at_its_check_in_jupyter(stem, kernel):
+    wrong, message = WRONG[stem][0]
+    nb, error = _execute(kernel, stem, _solution(stem) + "\n\n" + wrong)
+    assert error is not None and error.ename == "CheckFailed"
+    shown = _outputs(nb, "error")
+    assert len(shown) == 1 and len(shown[0].traceback) == 1
+    assert message in shown[0].traceback[0]
+    assert not any("train(" in _source(c) and c.outputs for c in nb.cells)  # stopped before
