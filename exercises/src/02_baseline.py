@@ -22,7 +22,7 @@ from pgcore import default_config, train
 from pgcore.exercises import budget
 from pgcore.exercises.agents import reinforce_agent
 from pgcore.exercises.checks import check
-from pgcore.exercises.plots import reference_band, runs_chart
+from pgcore.exercises.plots import reference_band, runs_chart, side_by_side
 from pgcore.training.metrics import summarize
 
 EPISODES = budget(1000, quick=3)  # per run
@@ -79,7 +79,7 @@ no_baseline = runs_chart({f"seed {s}": r.episode_returns
 with_baseline = runs_chart({f"seed {s}": r.episode_returns
                             for s, r in results["value baseline"].items()},
                            reference_band("reinforce/value"), title="Your value baseline")
-no_baseline | with_baseline
+side_by_side(no_baseline, with_baseline)
 
 # %% [markdown]
 # ## 3. What to look for

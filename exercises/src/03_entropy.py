@@ -24,7 +24,7 @@ from pgcore import UpdateEnd, default_config, train
 from pgcore.exercises import budget
 from pgcore.exercises.agents import a2c_agent
 from pgcore.exercises.checks import check
-from pgcore.exercises.plots import reference_band, runs_chart
+from pgcore.exercises.plots import reference_band, runs_chart, side_by_side
 
 EPISODES = budget(500, quick=3)  # per run
 SEEDS = (0, 1)
@@ -95,7 +95,7 @@ returns = runs_chart({label: r.episode_returns for label, r in results.items()},
                      reference_band("a2c"), title="A2C with your loss (band: β = 0)")
 entropy = runs_chart(entropies, x_title="update", y_title="policy entropy (nats)", window=20,
                      title="The policy's mean entropy, per update")
-returns | entropy
+side_by_side(returns, entropy)
 
 # %% [markdown]
 # ## 4. What to look for

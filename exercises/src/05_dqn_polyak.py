@@ -21,7 +21,7 @@ from pgcore import UpdateEnd, preset, train
 from pgcore.exercises import budget
 from pgcore.exercises.agents import dqn_agent
 from pgcore.exercises.checks import check
-from pgcore.exercises.plots import reference_band, runs_chart
+from pgcore.exercises.plots import reference_band, runs_chart, side_by_side
 
 EPISODES = budget(400, quick=3)
 SEED = 0
@@ -76,7 +76,7 @@ returns = runs_chart({label: r.episode_returns for label, r in results.items()},
                      title="Polyak with your update against a hard copy")
 distance = runs_chart(distances, x_title="gradient step", y_title="‖θ_target − θ_online‖",
                       window=1, title="How far the target trails the online network")
-returns | distance
+side_by_side(returns, distance)
 
 # %% [markdown]
 # ## 3. What to look for

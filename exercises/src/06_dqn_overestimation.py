@@ -21,7 +21,7 @@ from pgcore import preset, train
 from pgcore.exercises import budget
 from pgcore.exercises.agents import dqn_agent
 from pgcore.exercises.checks import check
-from pgcore.exercises.plots import reference_band, runs_chart
+from pgcore.exercises.plots import reference_band, runs_chart, side_by_side
 
 EPISODES = budget(400, quick=3)
 EVERY = budget(20, quick=1)  # training episodes between greedy evaluations
@@ -80,7 +80,7 @@ returns = runs_chart({label: r.episode_returns for label, r in results.items()},
                      x_title="env steps",
                      band_title="our tuned Double DQN, 10 seeds: middle 80%, median dashed",
                      title="Training returns")
-values | returns
+side_by_side(values, returns)
 
 # %% [markdown]
 # ## 3. What to look for

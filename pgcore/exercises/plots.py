@@ -117,3 +117,10 @@ def runs_chart(runs: Mapping[str, Sequence[float]], band: Band | None = None, *,
         title = title + ("\n" if title else "") + "grey: " + name
     return alt.layer(*layers).properties(width=560, height=300,
                                          title=alt.TitleParams(title.split("\n"), anchor="start"))
+
+
+def side_by_side(*charts):
+    """Charts in a row, each with its own colours and legend."""
+    import altair as alt
+
+    return alt.hconcat(*charts).resolve_scale(color="independent")
