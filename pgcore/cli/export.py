@@ -99,8 +99,8 @@ def _same(a, b) -> bool:
 def condition_of(config: TrainConfig, label: str = "") -> Condition:
     """``config`` as the preset of its algorithm needing the fewest changes, plus them.
 
-    >>> condition_of(preset("reinforce", baseline="none", lr=0.003))
-    Condition(label='', preset='reinforce-plain', settings={'lr': 0.003})
+    >>> condition_of(preset("reinforce-plain", lr=0.003, hidden=64))
+    Condition(label='', preset='reinforce-plain', settings={'lr': 0.003, 'hidden': 64})
     """
     budgets = {k: getattr(config, k) for k in BUDGETS}
     best: tuple[str, dict] | None = None
