@@ -35,6 +35,7 @@ from pgcore.cli import build_parser, config_from_args, main, sweep_jobs
 from pgcore.cli.export import (
     BUDGETS,
     ExportError,
+    GradVarSetup,
     argv_of,
     command_for,
     notebook_for,
@@ -64,11 +65,34 @@ def short_jobs(jobs):
 
 
 def experiment_pages() -> list[str]:
-    """Every page that builds an experiment grid through the shared controls."""
+    """Every page that builds an experiment grid through the shared controls, or calls the
+    take-home helper itself (the Gradient variance lab)."""
     from ui import navigation
 
-    return [e.url_path for e in navigation.entries()
-            if "controls.controls_ui(" in e.path.read_text()]
+    return [e.url_path for e in navigation.entries() if e.url_path != "train" and (
+        "controls.controls_ui(" in e.path.read_text()
+        or "takehome.take_home_ui(" in e.path.read_text())]
+
+
+def gradvar_lab(g: GradVarSetup):
+    """The lab the Gradient variance page starts for ``g`` (as the page builds it)."""
+    from pgcore.labs.gradvar import GradVarLab
+
+    config = default_config("reinforce", "value", seed=g.seed,
+                            max_episodes=max(1, g.train_episodes))
+    return GradVarLab(config, g.train_episodes, n_batches=g.batches, batch_size=g.batch_size,
+                      reference_batches=g.batches, seed=g.seed)
+
+
+def short_gradvar(g: GradVarSetup) -> GradVarSetup:
+    return GradVarSetup(g.seed, min(g.train_episodes, 2), 2, 2)
+
+
+def short_what(page: dict):
+    """A page's setup with a tiny budget."""
+    if isinstance(page["what"], GradVarSetup):
+        return short_gradvar(page["what"])
+    return short(page["what"]) if page.get("jobs") is None else short_jobs(page["jobs"])
 
 
 @pytest.fixture(scope="module")
@@ -146,8 +170,15 @@ def test_a_preset_plus_what_differs():
 
 
 def test_page_default_commands_parse_to_the_page_grid(pages):
-    assert len(pages) >= 8  # Train and at least seven experiment pages
+    assert len(pages) >= 10  # Train, eight experiment pages and the gradient-variance lab
     for name, page in pages.items():
+        if isinstance(page["what"], GradVarSetup):
+            args = build_parser().parse_args(argv_of(page["command"]))
+            g = page["what"]
+            assert (args.command, args.seed, args.train_episodes, args.batches,
+                    args.batch_size) == ("gradvar", g.seed, g.train_episodes, g.batches,
+                                         g.batch_size)
+            continue
         if name == "train":
             assert page["command"] == command_for(page["what"], wrap=True)
             assert parsed_config(page["command"])[0] == page["what"]
@@ -204,6 +235,15 @@ def test_every_preset_command_gives_the_train_pages_episodes(name, tmp_path):
 
 def test_every_experiment_page_command_gives_the_pages_episodes(pages, tmp_path):
     for name, page in pages.items():
+        if isinstance(page["what"], GradVarSetup):
+            g = short_gradvar(page["what"])
+            lab = gradvar_lab(g).start()
+            assert lab.join(120)
+            want = [{k: str(v) for k, v in row.items()} for row in lab.snapshot()["result"].rows()]
+            out = tmp_path / "gradvar.csv"
+            assert main([*argv_of(command_for(g)), "--quiet", "--out", str(out)]) == 0
+            assert list(csv.DictReader(io.StringIO(out.read_text()))) == want
+            continue
         if name == "train":
             got = cli_returns(command_for(short(page["what"])), tmp_path)
             assert got == {("", page["what"].seed): runner_returns(short(page["what"]))}
@@ -252,12 +292,13 @@ DRIVER = textwrap.dedent('''\
 
 def test_every_script_and_notebook_runs(pages, tmp_path):
     setups = [short(train_page_config(n)) for n in PRESETS]
-    setups += [short_jobs(p["jobs"]) for n, p in pages.items() if n != "train"]
+    setups += [short_what(p) for n, p in pages.items() if n != "train"]
     paths = []
     for i, what in enumerate(setups):
         script, nb = tmp_path / f"s{i}.py", tmp_path / f"n{i}.ipynb"
         script.write_text(script_for(what, "test"))
-        nb.write_text(notebook_for(what, "test", styles={"A2C": ("#332288", [8, 4])}))
+        nb.write_text(notebook_for(what, "test", styles={"A2C": ("#332288", [8, 4]),
+                                                         "no baseline": ("#882255", [1, 0])}))
         compile(script.read_text(), str(script), "exec")
         paths += [str(script), str(nb)]
     (tmp_path / "driver.py").write_text(DRIVER)
@@ -267,7 +308,9 @@ def test_every_script_and_notebook_runs(pages, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert [line for line in done.stdout.splitlines() if line.startswith("ran ")] == \
         [f"ran {p}" for p in paths]
-    assert done.stdout.count("displayed LayerChart") == 2 * len(setups)
+    labs = sum(isinstance(what, GradVarSetup) for what in setups)
+    assert labs == 1 and done.stdout.count("displayed HConcatChart") == labs
+    assert done.stdout.count("displayed LayerChart") == 2 * (len(setups) - labs)
     assert "final 100-episode average" in done.stdout
 
 
@@ -319,3 +362,25 @@ def test_budgets_are_the_scripts_parameters():
     text = script_for(grid({"a": preset("a2c", max_episodes=50)}, [0, 1]))
     assert "SEEDS = [0, 1]\nEPISODES = 50" in text and "MAX_STEPS = None" in text
     assert set(BUDGETS) == {"max_episodes", "max_steps"}
+
+
+@pytest.mark.parametrize("argv, reason", [
+    (["train", "--preset", "a2c", "--set", "hidden=16,32"], "one value per field"),
+    (["train", "--preset", "a2c", "--set", "algo=dqn"], "--algo"),
+    (["train", "--preset", "a2c", "--set", "seed=3"], "--seeds"),
+    (["train", "--preset", "a2c", "--set", "hidden=big"], "hidden must be int"),
+    (["sweep", "--variant", " "], "needs a label"),
+    (["sweep", "--variant", "A", "lr"], "expected FIELD=VALUE"),
+    (["sweep", "--variant", "A", "lr=1e-3", "lr=2e-3"], "more than once"),
+    (["sweep", "--variant", "A", "preset=a2c", "--variant", "A", "preset=ppo"], "more than once"),
+    (["sweep", "--variant", "A", "nope=1"], "unknown config field 'nope'"),
+    (["sweep", "--variant", "A", "preset=nope"], "unknown preset 'nope'"),
+    (["sweep", "--variant", "A", "preset=a2c", "n_envs=0"], "n_envs"),
+    (["gradvar", "--batches", "1"], "--batches must be a whole number from 2"),
+    (["gradvar", "--seed", "-1"], "--seed must be"),
+    (["gradvar", "--batch-size", "0"], "--batch-size must be"),
+])
+def test_bad_set_and_variant_values_exit_2_with_one_line(argv, reason, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and reason in err[0], err

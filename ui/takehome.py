@@ -14,8 +14,18 @@ from pathlib import Path
 
 import streamlit as st
 
-from pgcore.cli.export import TRAIN_LABEL, ExportError, command_for, notebook_for, script_for
+from pgcore.cli.export import (
+    GRADVAR_LABELS,
+    TRAIN_LABEL,
+    ExportError,
+    GradVarSetup,
+    command_for,
+    notebook_for,
+    script_for,
+)
 from pgcore.cli.export import setup_of as export_setup
+
+__all__ = ["GradVarSetup", "page_entry", "styles_for", "take_home_ui"]
 
 from . import navigation
 from .charts import palette
@@ -40,31 +50,39 @@ def page_entry() -> navigation.Entry | None:
 
 
 def styles_for(labels: list[str]) -> dict[str, tuple[str, list[int]]]:
-    """The palette's colour and dash of each condition, for the notebook's charts (a Train
-    run's curve is the average's)."""
-    out = {}
-    for label in labels:
-        s = palette.style(palette.AVERAGE if label == TRAIN_LABEL else label)
-        out[label] = (s.color, s.stroke_dash)
-    return out
+    """The palette's colour and dash of each condition, as the page's charts draw them
+    together (a Train run's curve is the average's), for the notebook's charts."""
+    if labels == [TRAIN_LABEL]:
+        s = palette.style(palette.AVERAGE)
+        return {TRAIN_LABEL: (s.color, s.stroke_dash)}
+    return {label: (s.color, s.stroke_dash) for label, s in palette.styles(labels).items()}
+
+
+def labels_of(setup) -> list[str]:
+    """The conditions' labels of a setup (the estimators of a gradient-variance one)."""
+    if isinstance(setup, GradVarSetup):
+        return list(GRADVAR_LABELS.values())
+    return [c.label or TRAIN_LABEL for c in setup.conditions]
 
 
 def take_home_ui(what, key: str = "takehome") -> None:
-    """The "Take it home" popover for ``what``: a ``TrainConfig`` (the Train page) or the
-    jobs of an experiment page; nothing when the settings cannot run (None) or make no single
-    command (a one-line note instead)."""
+    """The "Take it home" popover for ``what``: a ``TrainConfig`` (the Train page), the jobs
+    of an experiment page or a :class:`GradVarSetup` (the Gradient variance page); nothing
+    when the settings cannot run (None), a one-line note when they make no single command."""
     if what is None:
         return
     entry = page_entry()
     title = entry.title if entry is not None else ""
     stem = (entry.url_path if entry is not None and entry.url_path else "pgcore") or "pgcore"
     try:
-        setup = export_setup(what, title)
+        setup = (GradVarSetup(what.seed, what.train_episodes, what.batches, what.batch_size,
+                              title) if isinstance(what, GradVarSetup)
+                 else export_setup(what, title))
         command = command_for(setup, wrap=True)
     except ExportError as exc:
         st.caption(f"Take it home: {exc}")
         return
-    labels = [c.label or TRAIN_LABEL for c in setup.conditions]
+    labels = labels_of(setup)
     with st.popover("Take it home", icon=":material/download:", help=HELP):
         st.markdown("**This setup at home**, the same episodes seed for seed. In a terminal:")
         st.code(command, language="bash", wrap_lines=True)

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from ..training.config import FIELDS, PRESETS, TrainConfig, preset
 from ..training.fields import ConfigError, is_number
 
-__all__ = ["Condition", "ExportError", "Setup", "argv_of", "command_for", "notebook_for",
-           "script_for", "setup_of"]
+__all__ = ["Condition", "ExportError", "GradVarSetup", "Setup", "argv_of", "command_for",
+           "notebook_for", "script_for", "setup_of"]
 
 BUDGETS = ("max_episodes", "max_steps")
 """The budgets: one value for every run of a setup, a parameter of the script and notebook."""
@@ -85,6 +85,24 @@ class Setup:
         """Every run as (label, config), label-major (as :func:`grid` orders them)."""
         return [(c.label, self.config(c, s, **budgets)) for c in self.conditions
                 for s in self.seeds]
+
+
+@dataclass(frozen=True)
+class GradVarSetup:
+    """The Gradient variance page's measurement (:class:`~pgcore.labs.gradvar.GradVarLab`):
+    REINFORCE with a learned value baseline trained ``train_episodes`` episodes from ``seed``,
+    frozen, then ``batches`` batches of ``batch_size`` episodes per estimator."""
+
+    seed: int = 0
+    train_episodes: int = 0
+    batches: int = 30
+    batch_size: int = 10
+    title: str = ""
+
+
+GRADVAR_LABELS = {"none": "no baseline", "normalize": "normalised returns",
+                  "value": "value baseline"}
+"""The estimators as the Gradient variance page and its notebook name them."""
 
 
 # ----- the setup --------------------------------------------------------------------------------
@@ -158,7 +176,10 @@ def setup_of(what, title: str = "") -> Setup:
                  c0.max_steps, envs[0] if len(envs) == 1 else ", ".join(envs), title)
 
 
-def _setup(what, title: str = "") -> Setup:
+def _setup(what, title: str = "") -> Setup | GradVarSetup:
+    if isinstance(what, GradVarSetup):
+        return what if what.title or not title else GradVarSetup(
+            what.seed, what.train_episodes, what.batches, what.batch_size, title)
     return what if isinstance(what, Setup) else setup_of(what, title)
 
 
@@ -217,6 +238,10 @@ def command_lines(what, title: str = "") -> list[list[str]]:
     line per ``--variant``."""
     setup = _setup(what, title)
     head = ["python", "-m", "pgcore"]
+    if isinstance(setup, GradVarSetup):
+        return [head + ["gradvar", "--seed", str(setup.seed), "--train-episodes",
+                        str(setup.train_episodes), "--batches", str(setup.batches),
+                        "--batch-size", str(setup.batch_size)]]
     if setup.kind == "train":
         return [head + _train_tokens(setup)]
     first = head + ["sweep", "--seeds", *map(str, setup.seeds),
@@ -294,6 +319,8 @@ def script_for(what, title: str = "") -> str:
     per run (``python script.py``)."""
     setup = _setup(what, title)
     command = command_for(setup, wrap=True)
+    if isinstance(setup, GradVarSetup):
+        return _gradvar_script(setup, command)
     if setup.kind == "train":
         doc = _docstring(setup, command, "Trains one agent per seed with pgcore.train.")
         imports = "from pgcore import preset, train\nfrom pgcore.training.metrics import summarize"
@@ -320,6 +347,96 @@ def script_for(what, title: str = "") -> str:
     return (f"{doc}\n\n{imports}\n\n{_params_py(setup)}\n{_conditions_py(setup)}\n\n\n"
             f"{report}\n\n{main}\n\nif __name__ == \"__main__\":  # the worker processes import "
             "this file\n    main()\n")
+
+
+_GRADVAR_PARAMS = """\
+SEED = {seed}
+TRAIN_EPISODES = {train}  # REINFORCE (value baseline) trains this long first; 0: the initial policy
+BATCHES = {batches}  # gradient estimates per estimator
+BATCH_SIZE = {batch_size}  # episodes each estimate averages"""
+
+_GRADVAR_RUN = """\
+def measure():
+    \"\"\"Train, freeze and measure, as the page does; the result (or None) and a message.\"\"\"
+    config = default_config("reinforce", "value", seed=SEED, max_episodes=max(1, TRAIN_EPISODES))
+    lab = GradVarLab(config, TRAIN_EPISODES, n_batches=BATCHES, batch_size=BATCH_SIZE,
+                     reference_batches=BATCHES, seed=SEED).start()
+    lab.join()
+    snap = lab.snapshot()
+    return snap["result"], snap["message"]"""
+
+
+def _gradvar_params(setup: GradVarSetup) -> str:
+    return _GRADVAR_PARAMS.format(seed=setup.seed, train=setup.train_episodes,
+                                  batches=setup.batches, batch_size=setup.batch_size)
+
+
+def _gradvar_script(setup: GradVarSetup, command: str) -> str:
+    title = setup.title or "the gradient-variance lab"
+    doc = (f'r"""Policy Gradient Lab, taken home: {title}.\n\n'
+           "Trains REINFORCE with a learned value baseline (or not at all), freezes it and\n"
+           "measures how biased and how noisy each gradient estimator is; the same measurement\n"
+           f"as this command:\n\n    {command}\n\n"
+           f"Needs pgcore: in the project's folder, {INSTALL} (see its README).\n"
+           'Change the numbers below and run it again.\n"""')
+    main = ("def main():\n"
+            "    result, message = measure()\n"
+            "    if result is None:\n"
+            "        print(message)\n"
+            "        return\n"
+            "    print(f\"frozen policy: mean return {result.mean_return:.1f}\")\n"
+            "    for row in result.rows():\n"
+            "        print(f\"{row['estimator']}: cosine {row['cosine']:.3f}, variance / \"\n"
+            "              f\"|mean|^2 {row['relative_variance']:.3g}, wrong-way batches \"\n"
+            "              f\"{row['wrong_way']:.0%}\")\n")
+    return (f"{doc}\n\nfrom pgcore import default_config\n"
+            "from pgcore.labs.gradvar import GradVarLab\n\n"
+            f"{_gradvar_params(setup)}\n\n\n{_GRADVAR_RUN}\n\n\n{main}\n\n"
+            "if __name__ == \"__main__\":\n    main()\n")
+
+
+_GRADVAR_CHARTS = '''import altair as alt
+import pandas as pd
+
+names = [LABELS[k] for k in result.stats]
+color = alt.Color("estimator:N", title=None, sort=names, legend=None,
+                  scale=alt.Scale(domain=names, range=[STYLES[n][0] for n in names])
+                  if all(n in STYLES for n in names) else alt.Undefined)
+y = alt.Y("estimator:N", title=None, sort=names, axis=alt.Axis(labelLimit=200))
+bars = pd.DataFrame({"estimator": names,
+                     "noise": [s.relative_variance for s in result.stats.values()]})
+cosines = pd.concat([pd.DataFrame({"estimator": LABELS[k], "cosine": s.batch_cosines})
+                     for k, s in result.stats.items()], ignore_index=True)
+noise = alt.Chart(bars).mark_bar().encode(
+    alt.X("noise:Q", title="variance / |mean|² of one batch gradient"), y, color).properties(
+    height=alt.Step(40), width=300, title="noise: smaller is better")
+ticks = alt.Chart(cosines).mark_tick(thickness=2, opacity=0.6).encode(
+    alt.X("cosine:Q", scale=alt.Scale(domain=[-1, 1]), title="cos(batch gradient, reference)"),
+    y, color).properties(height=alt.Step(40), width=300,
+                         title="each batch's direction (left of 0: wrong way)")
+noise | ticks'''
+
+
+def _gradvar_notebook(setup: GradVarSetup, command: str,
+                      styles: Mapping[str, tuple] | None) -> list[dict]:
+    name = setup.title or "the gradient-variance lab"
+    intro = (f"# Policy Gradient Lab, taken home: {name}\n\n"
+             "REINFORCE with a learned value baseline trains (or not), is frozen, and each "
+             "gradient estimator (no baseline, normalised returns, value baseline) is measured "
+             "against a reference gradient: the same measurement as the page's, and as this "
+             f"command:\n\n```bash\n{command}\n```\n\n"
+             f"It needs pgcore: in the project's folder, `{INSTALL}` (see its README).")
+    labels = list(GRADVAR_LABELS.values())
+    return [
+        _cell("markdown", intro, 0),
+        _cell("code", _gradvar_params(setup), 1, tags=["parameters"]),
+        _cell("code", "from pgcore import default_config\n"
+                      "from pgcore.labs.gradvar import GradVarLab\n\n\n" + _GRADVAR_RUN
+                      + "\n\n\nresult, message = measure()\nprint(message)", 2),
+        _cell("code", "import pandas as pd\n\npd.DataFrame(result.rows())", 3),
+        _cell("code", f"LABELS = {GRADVAR_LABELS!r}\n{_styles_py(labels, styles)}\n\n"
+                      + _GRADVAR_CHARTS, 4),
+    ]
 
 
 # ----- the notebook -----------------------------------------------------------------------------
@@ -397,8 +514,10 @@ def notebook_for(what, title: str = "", styles: Mapping[str, tuple] | None = Non
     tagged ``parameters`` holds the seeds, the budgets and the smoothing ``window`` (default
     100 for a Train run, 20 for an experiment, as the pages draw them)."""
     setup = _setup(what, title)
-    window = window or (100 if setup.kind == "train" else 20)
     command = command_for(setup, wrap=True)
+    if isinstance(setup, GradVarSetup):
+        return _notebook_json(_gradvar_notebook(setup, command, styles))
+    window = window or (100 if setup.kind == "train" else 20)
     labels = [c.label or TRAIN_LABEL for c in setup.conditions]
     name = setup.title or ("a Train run" if setup.kind == "train" else "an experiment")
     intro = (f"# Policy Gradient Lab, taken home: {name}\n\n"
@@ -456,6 +575,10 @@ def notebook_for(what, title: str = "", styles: Mapping[str, tuple] | None = Non
                           "and 475, the final 100-episode average and more.", 6),
         _cell("code", table, 7),
     ]
+    return _notebook_json(cells)
+
+
+def _notebook_json(cells: list[dict]) -> str:
     doc = {"cells": cells, "metadata": {
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"}}, "nbformat": 4, "nbformat_minor": 5}
