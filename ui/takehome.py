@@ -73,24 +73,22 @@ def take_home_ui(what, key: str = "takehome") -> None:
         return
     entry = page_entry()
     title = entry.title if entry is not None else ""
-    stem = (entry.url_path if entry is not None and entry.url_path else "pgcore") or "pgcore"
+    stem = entry.url_path if entry is not None and entry.url_path else "pgcore"
     try:
-        setup = (GradVarSetup(what.seed, what.train_episodes, what.batches, what.batch_size,
-                              title) if isinstance(what, GradVarSetup)
-                 else export_setup(what, title))
+        setup = export_setup(what, title)
         command = command_for(setup, wrap=True)
     except ExportError as exc:
         st.caption(f"Take it home: {exc}")
         return
     labels = labels_of(setup)
     with st.popover("Take it home", icon=":material/download:", help=HELP):
-        st.markdown("**This setup at home**, the same episodes seed for seed. In a terminal:")
+        st.markdown("**This setup at home**: the same runs, seed for seed. In a terminal:")
         st.code(command, language="bash", wrap_lines=True)
         c1, c2 = st.columns(2)
         c1.download_button("Script (.py)", data=lambda: script_for(setup),
                            file_name=f"{stem}.py", mime="text/x-python",
                            icon=":material/code:", key=f"{key}.py", on_click="ignore",
-                           help="A short script on pgcore's API: python " f"{stem}.py")
+                           help=f"A short script on pgcore's API: python {stem}.py")
         c2.download_button("Notebook (.ipynb)",
                            data=lambda: notebook_for(setup, styles=styles_for(labels)),
                            file_name=f"{stem}.ipynb", mime="application/x-ipynb+json",

@@ -24,6 +24,7 @@ palette's), so one palette serves the page and its notebook.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shlex
 from collections.abc import Mapping, Sequence
@@ -140,10 +141,13 @@ def condition_of(config: TrainConfig, label: str = "") -> Condition:
     return Condition(label, name, diff)
 
 
-def setup_of(what, title: str = "") -> Setup:
+def setup_of(what, title: str = "") -> Setup | GradVarSetup:
     """The :class:`Setup` of a :class:`TrainConfig` (a Train run) or of jobs (objects with
     ``label`` and ``config``, e.g. :class:`~pgcore.execution.experiments.Job`: a grid of
-    configs x seeds, every config on the same seeds with the same budget)."""
+    configs x seeds, every config on the same seeds with the same budget); a
+    :class:`GradVarSetup` as it is (titled)."""
+    if isinstance(what, GradVarSetup):
+        return dataclasses.replace(what, title=title or what.title)
     if isinstance(what, TrainConfig):
         return Setup("train", (condition_of(what),), (what.seed,), what.max_episodes,
                      what.max_steps, what.env_id, title)
@@ -177,9 +181,6 @@ def setup_of(what, title: str = "") -> Setup:
 
 
 def _setup(what, title: str = "") -> Setup | GradVarSetup:
-    if isinstance(what, GradVarSetup):
-        return what if what.title or not title else GradVarSetup(
-            what.seed, what.train_episodes, what.batches, what.batch_size, title)
     return what if isinstance(what, Setup) else setup_of(what, title)
 
 
