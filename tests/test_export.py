@@ -355,6 +355,17 @@ def test_locked_and_hidden_link_settings_go_into_all_three():
     script, nb = script_for(config), notebook_for(config)
     for text in (script, nb):
         assert "'lr': 0.0007" in text and "'gamma': 0.95" in text and "'hidden': 32" in text
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.query_params.update(episodes="300", seeds="4", lock="episodes", hide="seeds")
+    at.switch_page(str(navigation.page("seeds_variance").path))
+    at.run()
+    assert not at.exception, at.exception
+    (command,) = [c.value for c in at.code if c.value.startswith("python -m pgcore")]
+    jobs, seeds = sweep_jobs(build_parser().parse_args(argv_of(command)))
+    assert seeds == [0, 1, 2, 3] and {j.config.max_episodes for j in jobs} == {300}
+    for text in (script_for(jobs), notebook_for(jobs)):
+        assert "SEEDS = [0, 1, 2, 3]" in text and "EPISODES = 300" in text
     stop_all()
 
 

@@ -77,16 +77,6 @@ class Setup:
     env_id: str
     title: str = ""
 
-    def config(self, condition: Condition, seed: int, **budgets) -> TrainConfig:
-        """The config of one run (``budgets`` replace the setup's)."""
-        b = {"max_episodes": self.max_episodes, "max_steps": self.max_steps, **budgets}
-        return preset(condition.preset, seed=seed, **b, **condition.settings)
-
-    def jobs(self, **budgets) -> list[tuple[str, TrainConfig]]:
-        """Every run as (label, config), label-major (as :func:`grid` orders them)."""
-        return [(c.label, self.config(c, s, **budgets)) for c in self.conditions
-                for s in self.seeds]
-
 
 @dataclass(frozen=True)
 class GradVarSetup:
