@@ -512,7 +512,7 @@ def notebook_for(what, title: str = "", styles: Mapping[str, tuple] | None = Non
     labels = [c.label or TRAIN_LABEL for c in setup.conditions]
     name = setup.title or ("a Train run" if setup.kind == "train" else "an experiment")
     intro = (f"# Policy Gradient Lab, taken home: {name}\n\n"
-             "This notebook trains the same runs as the page did (the same settings and seeds, "
+             "This notebook trains the same runs as the page's Start (the same settings and seeds, "
              "so the same episodes) and draws its learning curves. The same runs from a "
              "terminal:\n\n"
              f"```bash\n{command}\n```\n\n"
