@@ -8,7 +8,8 @@ and continuous ones (a Gaussian); DQN cuts a continuous action space into a grid
 a trainer with typed live events, pause/stop and budgets; greedy evaluations; experiments
 (grids of configs x seeds in parallel processes, the app's run hosts or a Ray cluster); the run
 history; reference runs; safe checkpoints; and the ``python -m pgcore`` CLI (train, eval,
-sweep). See docs/architecture.md for where each part lives.
+sweep, gradvar), which can also write an app page's setup as a command, a script and a
+notebook (:mod:`pgcore.cli.export`). See docs/architecture.md for where each part lives.
 
 >>> from pgcore import default_config, train
 >>> result = train(default_config("a2c", max_episodes=5))   # doctest: +SKIP

@@ -12,7 +12,7 @@ from pgcore import ConfigError
 from pgcore.execution import ACTIVE_STATES
 from pgcore.execution.experiments import ExperimentError, ExperimentSnapshot, Job, check_jobs
 
-from . import links
+from . import links, takehome
 from .experiment_session import start_experiment
 from .state import session_tasks, slot_pool, task_controls
 
@@ -90,6 +90,7 @@ def controls_ui(key: str, build: Callable[[], list[Job]], what: str = "runs",
                   error=error, start_help=f"Train all the {what} in the background.",
                   stop_help="Stop the running jobs; what they learned so far stays.",
                   reset_help="Stop and forget these results.")
+    takehome.take_home_ui(jobs, key=f"{key}.takehome")
 
 
 def status_ui(snap: ExperimentSnapshot) -> None:

@@ -1,15 +1,19 @@
-"""Command line: ``python -m pgcore train ...``, ``eval ...`` and ``sweep ...``.
+"""Command line: ``python -m pgcore train ...``, ``eval ...``, ``sweep ...`` and
+``gradvar ...``.
 
 ``train`` starts from the algorithm's tuned defaults (or a named preset), applies only the
 flags given, trains one run per seed (in parallel processes when ``--jobs`` > 1), shows a
 progress bar on stderr and prints a table of learning-speed figures per seed on stdout.
-``eval`` plays a saved agent. ``sweep`` trains a grid of configs x seeds. Bad values print
+``eval`` plays a saved agent. ``sweep`` trains a grid of configs x seeds. ``gradvar``
+measures REINFORCE's gradient estimators at a frozen policy. Bad values print
 one line ``error: <reason>`` and exit 2; a diverged run exits 1; Ctrl-C exits 130; SIGTERM
 exits 143.
 
 This module parses and dispatches; the commands live in :mod:`.training` (with
-:mod:`.workers` running its seeds), :mod:`.evaluate` and :mod:`.sweep` (with
-:mod:`.sweep_spec` building its grid); :mod:`.common` holds what they share.
+:mod:`.workers` running its seeds), :mod:`.evaluate`, :mod:`.sweep` (with
+:mod:`.sweep_spec` building its grid) and :mod:`.gradvar`; :mod:`.common` holds what they
+share, and :mod:`.export` writes an app page's setup as one of these commands, a script and a
+notebook.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from .common import (
     CLIError,
 )
 from .evaluate import add_eval_parser, cmd_eval
+from .gradvar import add_gradvar_parser, cmd_gradvar
 from .sweep import add_sweep_parser, cmd_sweep, format_sweep_table
 from .sweep_spec import load_sweep_file, parse_set, parse_value, sweep_jobs
 from .training import add_train_parser, cmd_train, config_from_args, format_table, seed_path
@@ -58,16 +63,19 @@ def build_parser() -> argparse.ArgumentParser:
                "  python -m pgcore train --algo reinforce --save agent.pt\n"
                "  python -m pgcore eval --checkpoint agent.pt --episodes 20 --gif play.gif\n"
                "  python -m pgcore sweep --algo a2c --seeds 0 1 2 --set lr=7e-4,1e-3 "
-               "--out sweep.csv",
+               "--out sweep.csv\n"
+               "  python -m pgcore gradvar --train-episodes 100 --batches 30 --batch-size 10",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,eval,sweep}")
+    sub = parser.add_subparsers(dest="command", required=True,
+                                metavar="{train,eval,sweep,gradvar}")
     add_train_parser(sub)
     add_eval_parser(sub)
     add_sweep_parser(sub)
+    add_gradvar_parser(sub)
     return parser
 
 
-_COMMANDS = {"train": cmd_train, "eval": cmd_eval, "sweep": cmd_sweep}
+_COMMANDS = {"train": cmd_train, "eval": cmd_eval, "sweep": cmd_sweep, "gradvar": cmd_gradvar}
 
 
 class _Terminated(BaseException):

@@ -78,6 +78,11 @@ def add_sweep_parser(sub) -> None:
         "set": {"action": "append", "default": [], "metavar": "FIELD=V1,V2",
                 "help": "a grid axis: a config field and comma-separated values (repeatable; "
                         "algo and preset are allowed too)"},
+        "variant": {"action": "append", "default": [], "nargs": "+",
+                    "metavar": ("LABEL", "FIELD=VALUE"),
+                    "help": "a labelled config of the grid, like a [[configs]] table of a "
+                            "--config file: its label, then field=value pairs (preset=NAME and "
+                            "algo=NAME too); repeatable, each crossed with --set and the seeds"},
         "seeds": "seeds (default 0)",
         "episodes": "episode budget per run (default 1000; 0 = no episode cap)",
         "max_steps": "env-step budget per run",
@@ -92,7 +97,7 @@ def add_sweep_parser(sub) -> None:
                       "help": "write every finished run's returns as a reference file: the "
                               "\"typical run\" bands the app draws (see assets/reference/)"},
         "only": {"metavar": "LABEL", "nargs": "+",
-                 "help": "train only these [[configs]] labels of the --config file; with "
+                 "help": "train only these [[configs]] (or --variant) labels; with "
                          "--reference onto an existing file, its other groups are kept"},
         "quiet": "no progress bar or notes on stderr",
     })

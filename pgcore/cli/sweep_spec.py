@@ -69,6 +69,28 @@ def parse_set(spec: str) -> tuple[str, list]:
     return field, parsed
 
 
+def parse_variant(tokens: list[str]) -> tuple[str, dict]:
+    """``["A2C", "preset=a2c", "lr=0.001"]`` -> ``("A2C", {"preset": "a2c", "lr": 0.001})``:
+    one ``--variant``, its label first, then one value per field.
+
+    >>> parse_variant(["beta=0.01", "algo=a2c", "entropy_beta=0.01"])
+    ('beta=0.01', {'algo': 'a2c', 'entropy_beta': 0.01})
+    """
+    label, pairs = tokens[0].strip(), tokens[1:]
+    if not label:
+        raise CLIError("--variant needs a label first, then FIELD=VALUE pairs")
+    fields: dict = {}
+    for pair in pairs:
+        field, sep, value = pair.partition("=")
+        field = field.strip().replace("-", "_")
+        if not sep or not field:
+            raise CLIError(f"--variant {label!r}: expected FIELD=VALUE, got {pair!r}")
+        if field in fields:
+            raise CLIError(f"--variant {label!r}: {field} is given more than once")
+        fields[field] = parse_value(field, value, f"--variant {label!r}")
+    return label, fields
+
+
 def load_sweep_file(path: str) -> dict:
     """Read a TOML or JSON sweep description (keys: see ``sweep --help``)."""
     p = Path(path)
@@ -152,6 +174,10 @@ def sweep_jobs(args: argparse.Namespace) -> tuple[list, list[int]]:
         if len(set(map(repr, values))) != len(values):
             raise CLIError(f"--set {field}: a value is listed more than once")
 
+    flag_variants = getattr(args, "variant", None) or []
+    if flag_variants and "configs" in file:
+        raise CLIError(f"--variant and the [[configs]] of {where} cannot be combined: "
+                       "give the configs in one place")
     variants = file.get("configs", [{}])
     if not isinstance(variants, list) or not variants or \
             not all(isinstance(v, dict) for v in variants):
@@ -161,6 +187,13 @@ def sweep_jobs(args: argparse.Namespace) -> tuple[list, list[int]]:
         v = dict(v)
         label = str(v.pop("label", "") or (f"config {n + 1}" if len(variants) > 1 else ""))
         named.append((label, {k: parse_value(k, x, where) for k, x in v.items()}))
+    if flag_variants:
+        named = [parse_variant(tokens) for tokens in flag_variants]
+        labels = [label for label, _ in named]
+        if len(set(labels)) != len(labels):
+            dups = sorted({label for label in labels if labels.count(label) > 1})
+            raise CLIError(f"--variant {', '.join(map(repr, dups))}: a label is given more "
+                           "than once")
     only = getattr(args, "only", None)
     if only:
         known = [label for label, _ in named]

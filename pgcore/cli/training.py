@@ -41,6 +41,7 @@ from .common import (
     with_flag,
     write_file,
 )
+from .sweep_spec import parse_set
 from .workers import run_parallel, run_sequential
 
 
@@ -64,6 +65,10 @@ def add_train_parser(sub) -> None:
     })
     add_config_flags(t)
     add_flags(t, {
+        "set": {"action": "append", "default": [], "metavar": "FIELD=VALUE",
+                "help": "set any config field, also those without a flag of their own "
+                        "(hidden=64, max_seconds=900, eval_every=none); repeatable; a flag "
+                        "given for the same field wins"},
         "seeds": "seeds to run (default 0)",
         "episodes": "episode budget (default 1000; 0 = no episode cap)",
         "max_steps": "env-step budget (default none); training ends at whichever budget "
@@ -89,7 +94,16 @@ def seed_path(path: str | os.PathLike, seed: int) -> Path:
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """Defaults for --algo/--baseline (or --preset), with only the given flags applied."""
-    overrides = config_overrides(args)
+    overrides = {}
+    for spec in getattr(args, "set", None) or []:
+        field, values = parse_set(spec)
+        if len(values) != 1:
+            raise CLIError(f"--set {spec!r}: train takes one value per field (a grid of "
+                           "values is a sweep)")
+        if field in ("algo", "preset"):
+            raise CLIError(f"--set {spec!r}: give {field} with --{field}")
+        overrides[field] = values[0]
+    overrides.update(config_overrides(args))
     if args.max_steps is not None:
         overrides["max_steps"] = args.max_steps
     if args.episodes is not None:

@@ -10,7 +10,7 @@ from pgcore import ConfigError, default_config
 from pgcore.execution import ACTIVE_STATES
 from pgcore.labs.gradvar import STAGES, GradVarLab
 from ui import experiment_controls as controls
-from ui import links, style
+from ui import links, style, takehome
 from ui.charts import palette
 from ui.state import session_tasks, slot_pool, task_controls
 
@@ -82,6 +82,7 @@ def start() -> None:
 task_controls(page, None if config is None else start, keys=KEY, error=error,
               start_label="Measure",
               start_help="Train (if asked), freeze, and measure, in the background.")
+takehome.take_home_ui(config and takehome.GradVarSetup(seed, train_eps, n_batches, batch_size))
 
 
 def stats_frame(result) -> pd.DataFrame:

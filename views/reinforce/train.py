@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import state, train, widgets
+from ui import state, takehome, train, widgets
 
 holder = state.session_holder()
 pool = state.slot_pool()
@@ -18,6 +18,7 @@ with settings:
     with st.container(border=True):
         st.subheader("Settings", anchor=False)
         config, error = widgets.config_ui(notices=notices)
+    takehome.take_home_ui(config)
 with main:
     train.controls_ui(holder, config, error, pool)
     train.panel_ui(holder, pool, settings_algo=st.session_state.get(widgets.K + "algo"))
