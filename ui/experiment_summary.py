@@ -31,23 +31,18 @@ def spread_of(snap: ExperimentSnapshot, label: str, window: int = DEFAULT_WINDOW
     return seed_spread([r.returns for r in snap.by_label(label)], window)
 
 
-def _reached(values) -> str:
-    """Episodes to a threshold over seeds: "236 [190–310]", "… (2 of 3 seeds)", "not
-    reached (0 of 3 seeds)"."""
-    return reached_text(list(values))
-
-
 def spread_row(setting: str, spread: SeedSpread) -> dict:
     """One row of the spread table: the same figures for every setting (see
-    :class:`~pgcore.labs.stats.SeedSpread`)."""
+    :class:`~pgcore.labs.stats.SeedSpread`); episodes to 195 and 475 as median [range] over
+    the seeds that got there, "(2 of 3 seeds)" when some did not."""
     finals = spread.finals
     return {"setting": setting, "seeds": spread.seeds,
             "spread over the run": fmt(spread.run_std, ".1f"),
             "spread at the end": fmt(spread.final_std, ".1f"),
             "final averages": (f"{min(finals):,.0f} – {max(finals):,.0f}" if len(finals) > 1
                                else fmt(finals[0] if finals else None, ",.0f")),
-            "episodes to 195": _reached(spread.to_195),
-            "episodes to 475": _reached(spread.to_475)}
+            "episodes to 195": reached_text(list(spread.to_195)),
+            "episodes to 475": reached_text(list(spread.to_475))}
 
 
 def wall_time_text(core_seconds: float, cores: int) -> str:
@@ -110,6 +105,17 @@ SPREAD_CLAIM = ("three runs of plain REINFORCE that differ only in their seed en
                 "while three runs of the DQN agent from the lesson before would cluster "
                 "tightly.")
 """Exercise 1's claim (Seeds & variance), in our words."""
+
+
+def spread_claim(rival: str | None = None) -> str:
+    """:data:`SPREAD_CLAIM`, or (``rival``) the same contrast asked of another learner in
+    DQN's place, saying so."""
+    if rival is None:
+        return SPREAD_CLAIM
+    return ("three runs of plain REINFORCE that differ only in their seed end far apart, "
+            f"while three runs of {rival} cluster tightly (the lesson draws this contrast "
+            "with DQN; here it is asked of "
+            f"{rival} instead).")
 CLEARLY = 2.0
 """A spread across seeds at least this many times the other's (and 10 return units more)
 counts as clearly larger."""
