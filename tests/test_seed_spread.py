@@ -4,6 +4,8 @@ typical env steps behind the page's time estimate (pgcore/training/reference.py)
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -16,6 +18,8 @@ from pgcore.training.reference import (
     combine,
     typical_env_steps,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # ----- the spread, by hand --------------------------------------------------------------------
 
@@ -109,3 +113,34 @@ def test_the_shipped_exercise_1_runs_match_the_pages_settings():
         assert not set(g.seeds) & set(range(10)), "reference seeds must differ from the app's"
     assert refs.match(default_config("dqn")).label == "dqn"
     assert refs.match(default_config("reinforce", "none", max_episodes=1000)).episodes == 1000
+
+
+def test_the_figures_docs_and_theory_quote_come_from_the_shipped_runs():
+    """docs/lesson.md and the Theory page quote these; regenerate the text with the runs."""
+    from pgcore.labs.stats import seed_spread
+    from ui.reference import reference_set
+
+    reference_set.cache_clear()
+    refs = reference_set()
+
+    def spread(label, seeds=None):
+        g = refs.get(label)
+        return seed_spread(g.returns[:seeds] if seeds else g.returns)
+
+    figures = {label: (round(s.run_std, 1), round(s.final_std, 1), round(min(s.finals)),
+                       round(max(s.finals)))
+               for label, s in (("reinforce", spread("reinforce/none")),
+                                ("reinforce 100-102", spread("reinforce/none", 3)),
+                                ("dqn", spread("dqn/1000-episodes")),
+                                ("dqn-lesson", spread("dqn-lesson-c1000/1000-episodes")),
+                                ("a2c", spread("a2c")))}
+    assert figures == {"reinforce": (96.5, 174.0, 74, 500),
+                       "reinforce 100-102": (87.0, 84.1, 134, 321),
+                       "dqn": (112.9, 166.2, 118, 500), "dqn-lesson": (58.1, 46.0, 276, 388),
+                       "a2c": (96.5, 4.6, 485, 500)}
+    theory = (ROOT / "views" / "reinforce" / "theory.py").read_text()
+    lesson = (ROOT / "docs" / "lesson.md").read_text()
+    for text in ("from 74 to 500", "deviation across seeds of 174", "118 to 500 (166)",
+                 "276 to 388 (46)", "58 against REINFORCE's 97"):
+        assert text in theory, text
+    assert "| 96.5 | 174.0 | 74-500 |" in lesson and "| 58.1 | 46.0 | 276-388 |" in lesson
