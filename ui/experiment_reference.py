@@ -8,7 +8,7 @@ import pandas as pd
 
 from pgcore.execution.experiments import ExperimentSnapshot
 from pgcore.training.config import TrainConfig
-from pgcore.training.reference import typical_env_steps
+from pgcore.training.reference import ReferenceGroup, typical_env_steps
 
 from . import reference as typical
 from .experiment_summary import summary_row
@@ -26,7 +26,7 @@ def _matched(snap: ExperimentSnapshot, labels: list[str] | None = None):
 
 
 def reference_groups(snap: ExperimentSnapshot, labels: list[str] | None = None
-                     ) -> list[tuple[str, object]]:
+                     ) -> list[tuple[str, ReferenceGroup]]:
     """``(label, reference group)`` for each label (or those in ``labels``) that has
     reference runs of the same settings (see :func:`_matched`)."""
     return list(_matched(snap, labels))
@@ -81,8 +81,8 @@ def typical_verdict(snap: ExperimentSnapshot, labels: list[str], lesson: str,
 def typical_core_seconds(config: TrainConfig, episodes: int,
                          steps_per_second: float) -> float | None:
     """Core-seconds one run of ``config`` typically takes for ``episodes`` episodes: the env
-    steps its reference runs had taken by then (:func:`~pgcore.training.reference.
-    typical_env_steps`) at ``steps_per_second`` per core. None without reference runs."""
+    steps its reference runs had taken by then (``typical_env_steps``) at
+    ``steps_per_second`` per core. None without reference runs."""
     group, _ = typical.group_for(config)
     steps = typical_env_steps(group, episodes) if group is not None else None
     return None if steps is None else steps / steps_per_second

@@ -114,8 +114,9 @@ def spread_claim(rival: str | None = None) -> str:
         return SPREAD_CLAIM
     return ("three runs of plain REINFORCE that differ only in their seed end far apart, "
             f"while three runs of {rival} cluster tightly (the lesson draws this contrast "
-            "with DQN; here it is asked of "
-            f"{rival} instead).")
+            f"with DQN; here it is asked of {rival} instead).")
+
+
 CLEARLY = 2.0
 """A spread across seeds at least this many times the other's (and 10 return units more)
 counts as clearly larger."""
