@@ -1,7 +1,7 @@
 """Exercise 1's speed: the experiment runner in parallel processes vs the seeds one by one.
 
-Trains the Seeds & variance page's grid (REINFORCE without a baseline and A2C, our defaults
-otherwise; ``--reinforce-only`` drops A2C) for ``--seeds`` x ``--episodes``, twice:
+Trains the Seeds & variance page's A2C grid (REINFORCE without a baseline and A2C, our
+defaults otherwise; ``--reinforce-only`` drops A2C) for ``--seeds`` x ``--episodes``, twice:
 
 * ``sequential``: ``Experiment(mode="inline")``, every run one after another in this process;
 * ``parallel (cold)``: ``Experiment(mode="process")`` with ``--workers`` of the shared

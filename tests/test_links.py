@@ -253,10 +253,11 @@ def test_the_teachers_builder_makes_a_locking_link():
 
 
 @pytest.mark.parametrize("page, params, widgets", [
-    ("views/reinforce/seeds_variance.py", {"seeds": "5", "episodes": "300", "smooth": "50",
-                                           "reference": "0"},
-     {("slider", "exp.seeds.seeds"): 5, ("number_input", "exp.seeds.episodes"): 300,
-      ("select_slider", "exp.seeds.smooth"): 50, ("toggle", "exp.seeds.reference"): False}),
+    ("views/reinforce/seeds_variance.py", {"rival": "a2c", "seeds": "5", "episodes": "300",
+                                           "smooth": "50", "reference": "0"},
+     {("radio", "exp.seeds.rival"): "a2c", ("slider", "exp.seeds.seeds"): 5,
+      ("number_input", "exp.seeds.episodes"): 300, ("select_slider", "exp.seeds.smooth"): 50,
+      ("toggle", "exp.seeds.reference"): False}),
     ("views/actor_critic/entropy.py", {"algo": "a2c", "beta": "0.05", "episodes": "200"},
      {("radio", "exp.entropy.algo"): "a2c", ("select_slider", "exp.entropy.beta"): 0.05,
       ("number_input", "exp.entropy.episodes"): 200}),

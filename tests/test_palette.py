@@ -83,12 +83,14 @@ def pages() -> dict[str, dict[str, list]]:
     hard, polyak, hard200 = _assigned("views/value/dqn_polyak.py", "HARD_1000", "POLYAK",
                                       "HARD_200")
     plain, double = _assigned("views/value/dqn_overestimation.py", "PLAIN", "DOUBLE")
+    reinforce, *rivals = _assigned("views/reinforce/seeds_variance.py", "REINFORCE", "DQN",
+                                   "DQN_LESSON", "A2C")
     out = {
         "baseline": {"lines": [[none, value]], "marks": RULES_195_475},
         "race": {"lines": [list(_assigned("views/actor_critic/race.py", "RUNNERS"))],
                  "marks": ["finish line: 475"]},
-        "seeds & variance": {"lines": [list(_assigned("views/reinforce/seeds_variance.py",
-                                                      "LABELS").values())],
+        # plain REINFORCE beside one rival at a time
+        "seeds & variance": {"lines": [[reinforce, rival] for rival in rivals],
                              "marks": [*RULES_195_475, bands.REF_LEGEND, "one seed"]},
         "value vs policy": {"lines": [list(value_lab.RUNNERS)], "marks": ["195", "475"]},
         "gradient variance": {"lines": [list(_assigned("views/reinforce/gradient_variance.py",

@@ -188,17 +188,66 @@ def test_baseline_measure_asks_for_faster_and_steadier():
     assert status == vd.TOO_EARLY and "more episodes" in text
 
 
-def test_spread_measure_compares_the_spread_of_final_averages():
+def _flat(levels, n: int = 200) -> list[np.ndarray]:
+    """One seed per level: ``n`` episodes, each returning that level."""
+    return [np.full(n, float(v)) for v in levels]
+
+
+def test_spread_measure_compares_the_spread_over_the_run_and_at_the_end():
+    from pgcore.labs.stats import seed_spread
     from ui.experiment_summary import spread_measure
 
-    wide = _stats([None] * 3, [None] * 3)
-    for s, f in zip(wide, (80.0, 300.0, 500.0), strict=True):
-        s["final_avg100"] = f
-    tight = _stats([None] * 3, [None] * 3, final=490.0)
+    wide = seed_spread(_flat([80, 300, 500]))  # std 171.5 over the run and at the end
+    tight = seed_spread(_flat([480, 490, 500]))  # std 8.2
     status, text = spread_measure(wide, tight)
-    assert status == vd.HOLDS and "REINFORCE, no baseline 171.5 (finals 80 – 500)" in text
+    assert status == vd.HOLDS
+    assert ("REINFORCE, no baseline 171.5 and 171.5 (finals 80 – 500), DQN 8.2 and 8.2 "
+            "(finals 480 – 500)") in text
     assert spread_measure(tight, wide)[0] == vd.DOES_NOT_HOLD
-    assert spread_measure(wide[:1], tight)[0] == vd.TOO_EARLY  # one seed has no spread
+    assert "Here the seeds of DQN land no closer together." in spread_measure(tight, wide)[1]
+    # apart over the run, together at the end: clearly wider over the run only
+    converge = seed_spread([np.r_[np.full(100, v), np.full(900, 500.0)] for v in (20, 250, 480)])
+    status, text = spread_measure(converge, tight)
+    assert status == vd.PARTLY and "Clearly wider over the run only." in text
+    # wider on both, but not twice as wide
+    assert spread_measure(seed_spread(_flat([470, 490, 510])), tight)[0] == vd.PARTLY
+    assert spread_measure(seed_spread(_flat([80])), tight)[0] == vd.TOO_EARLY  # one seed
+
+
+def test_the_spread_verdict_waits_for_every_seed_of_both_algorithms():
+    """Seeds & variance's verdict on half-finished and finished snapshots: no verdict while a
+    DQN seed still runs (though the finished seeds alone would decide it), then one."""
+    from pgcore.labs.stats import seed_spread
+    from ui.experiment_summary import SPREAD_CLAIM, runs_verdict, spread_measure
+
+    def run(label, seed, returns, state="finished"):
+        n = len(returns)
+        cols = {c: np.zeros(n) for c in NUMERIC}
+        cols.update({"return": np.asarray(returns, dtype=np.float64),
+                     "episode": np.arange(1.0, n + 1), "env_steps": np.arange(1.0, n + 1)})
+        return RunView(label, seed, CFG.replace(seed=seed), state, "", cols)
+
+    def verdict(s):
+        return runs_verdict(s, ["REINFORCE", "DQN"], SPREAD_CLAIM, spread_measure,
+                            of=lambda runs: seed_spread([r.returns for r in runs]))
+
+    pg = [run("REINFORCE", k, r) for k, r in enumerate(_flat([60, 250, 500], 300))]
+    half = snap(*pg, run("DQN", 0, np.full(300, 480.0)), run("DQN", 1, np.full(120, 490.0),
+                                                              "running"),
+                run("DQN", 2, [], "waiting"))
+    v = verdict(half)
+    assert v.status == vd.TOO_EARLY and "until every seed has finished" in v.text
+    assert v.evidence == ("so far, REINFORCE: 3 of 3 seeds finished; DQN: 1 of 3 seeds "
+                          "finished, 1 running, 1 waiting")
+    done = snap(*pg, *[run("DQN", k, r) for k, r in enumerate(_flat([480, 490, 500], 300))],
+                state="finished")
+    v = verdict(done)
+    assert v.status == vd.HOLDS and v.evidence == "all 3 seeds of REINFORCE and DQN finished"
+    assert "no baseline 180.2 and 180.2 (finals 60 – 500), DQN 8.2 and 8.2" in v.text
+    # the same seeds the other way round: DQN spreading as far as REINFORCE
+    far = snap(*pg, *[run("DQN", k, r) for k, r in enumerate(_flat([40, 260, 500], 300))],
+               state="finished")
+    assert verdict(far).status == vd.DOES_NOT_HOLD
 
 
 def test_the_pages_verdicts_on_runs_wait_for_every_seed():

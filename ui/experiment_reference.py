@@ -7,6 +7,8 @@ from __future__ import annotations
 import pandas as pd
 
 from pgcore.execution.experiments import ExperimentSnapshot
+from pgcore.training.config import TrainConfig
+from pgcore.training.reference import ReferenceGroup, typical_env_steps
 
 from . import reference as typical
 from .experiment_summary import summary_row
@@ -21,6 +23,13 @@ def _matched(snap: ExperimentSnapshot, labels: list[str] | None = None):
         group, _ = typical.group_for(runs[0].config) if runs else (None, False)
         if group is not None:
             yield label, group
+
+
+def reference_groups(snap: ExperimentSnapshot, labels: list[str] | None = None
+                     ) -> list[tuple[str, ReferenceGroup]]:
+    """``(label, reference group)`` for each label (or those in ``labels``) that has
+    reference runs of the same settings (see :func:`_matched`)."""
+    return list(_matched(snap, labels))
 
 
 def reference_bands(snap: ExperimentSnapshot, window: int, x: str = "episode",
@@ -55,14 +64,25 @@ def reference_rows(snap: ExperimentSnapshot, names: dict[str, str] | None = None
 
 
 def typical_verdict(snap: ExperimentSnapshot, labels: list[str], lesson: str,
-                    measure) -> Verdict | None:
-    """``measure`` (one list of per-seed summaries per label, in ``labels`` order) on the
-    shipped reference runs of the same settings: the typical result, there at once and
-    labelled as such (:func:`ui.verdicts.from_reference`). None unless every label has
-    reference runs."""
+                    measure, of=None) -> Verdict | None:
+    """``measure`` (one argument per label, in ``labels`` order: ``of(group)`` of its
+    reference group, by default the per-seed summaries) on the shipped reference runs of the
+    same settings: the typical result, there at once and labelled as such
+    (:func:`ui.verdicts.from_reference`). None unless every label has reference runs."""
     matched = dict(_matched(snap, labels))
     if any(label not in matched for label in labels):
         return None
     groups = [matched[label] for label in labels]
-    status, text = measure(*[typical.reference_stats(g.label) for g in groups])
+    of = of or (lambda g: typical.reference_stats(g.label))
+    status, text = measure(*[of(g) for g in groups])
     return Verdict(lesson, status, text, from_reference(g.describe() for g in groups))
+
+
+def typical_core_seconds(config: TrainConfig, episodes: int,
+                         steps_per_second: float) -> float | None:
+    """Core-seconds one run of ``config`` typically takes for ``episodes`` episodes: the env
+    steps its reference runs had taken by then (``typical_env_steps``) at
+    ``steps_per_second`` per core. None without reference runs."""
+    group, _ = typical.group_for(config)
+    steps = typical_env_steps(group, episodes) if group is not None else None
+    return None if steps is None else steps / steps_per_second

@@ -9,11 +9,10 @@ import numpy as np
 import pandas as pd
 
 from pgcore.execution.experiments import ExperimentSnapshot
-from pgcore.labs.stats import censored_median, present
-from pgcore.training.metrics import across_seed_stats, final_average, summarize
+from pgcore.labs.stats import SeedSpread, censored_median, present, seed_spread
+from pgcore.training.metrics import DEFAULT_WINDOW, summarize
 
-from .charts.curves import smoothed
-from .charts.numbers import count_of, fmt
+from .charts.numbers import count_of, fmt, reached_text
 from .verdicts import DOES_NOT_HOLD, HOLDS, PARTLY, TOO_EARLY, Verdict, evidence, judge
 
 JOB_LABELS = {"waiting": "queued"}
@@ -25,20 +24,39 @@ def job_label(state: str) -> str:
     return JOB_LABELS.get(state, state)
 
 
-def spread_numbers(snap: ExperimentSnapshot, label: str, window: int = 20) -> dict:
-    """Numbers for the spread across seeds of ``label``'s runs (None without 2 seeds)."""
-    runs = [r for r in snap.by_label(label) if r.episodes]
-    out = {"seeds": len(runs), "mean_std": None, "final_std": None, "final_mean": None}
-    if len(runs) < 2:
-        return out
-    curves = [smoothed(r.returns, window) for r in runs]
-    stats = across_seed_stats(curves)
-    ok = stats.count >= 2
-    out["mean_std"] = float(np.mean(stats.std[ok])) if ok.any() else None
-    finals = [final_average(r.returns) for r in runs]
-    out["final_std"] = float(np.std(finals))
-    out["final_mean"] = float(np.mean(finals))
-    return out
+def spread_of(snap: ExperimentSnapshot, label: str, window: int = DEFAULT_WINDOW
+              ) -> SeedSpread:
+    """:func:`~pgcore.labs.stats.seed_spread` of ``label``'s runs so far (their
+    ``window``-episode averages: the lesson's 100 by default)."""
+    return seed_spread([r.returns for r in snap.by_label(label)], window)
+
+
+def spread_row(setting: str, spread: SeedSpread) -> dict:
+    """One row of the spread table: the same figures for every setting (see
+    :class:`~pgcore.labs.stats.SeedSpread`); episodes to 195 and 475 as median [range] over
+    the seeds that got there, "(2 of 3 seeds)" when some did not."""
+    finals = spread.finals
+    return {"setting": setting, "seeds": spread.seeds,
+            "spread over the run": fmt(spread.run_std, ".1f"),
+            "spread at the end": fmt(spread.final_std, ".1f"),
+            "final averages": (f"{min(finals):,.0f} – {max(finals):,.0f}" if len(finals) > 1
+                               else fmt(finals[0] if finals else None, ",.0f")),
+            "episodes to 195": reached_text(list(spread.to_195)),
+            "episodes to 475": reached_text(list(spread.to_475))}
+
+
+def wall_time_text(core_seconds: float, cores: int) -> str:
+    """Work of ``core_seconds`` shared by ``cores`` cores, as a phrase.
+
+    >>> wall_time_text(600, 2), wall_time_text(30, 2)
+    ('about 5 minutes on 2 cores', 'under a minute on 2 cores')
+    """
+    cores = max(1, int(cores))
+    minutes = core_seconds / cores / 60.0
+    where = f"on {cores} core{'s' if cores != 1 else ''}"
+    if minutes < 1:
+        return f"under a minute {where}"
+    return f"about {minutes:.0f} minute{'s' if round(minutes) != 1 else ''} {where}"
 
 
 def threshold_rows(snap: ExperimentSnapshot, names: dict[str, str] | None = None) -> pd.DataFrame:
@@ -83,9 +101,22 @@ BASELINE_CLAIM = ("subtracting a learned value V(s) from the return gets REINFOR
                   "100-episode average of 195 in fewer episodes, along a curve that wobbles "
                   "less.")
 """Exercise 2's claim (Baseline vs none), in our words."""
-SPREAD_CLAIM = ("runs of plain REINFORCE that differ only in their seed end far apart; a "
-                "learner with a critic (A2C) lands them much closer together.")
+SPREAD_CLAIM = ("three runs of plain REINFORCE that differ only in their seed end far apart, "
+                "while three runs of the DQN agent from the lesson before would cluster "
+                "tightly.")
 """Exercise 1's claim (Seeds & variance), in our words."""
+
+
+def spread_claim(rival: str | None = None) -> str:
+    """:data:`SPREAD_CLAIM`, or (``rival``) the same contrast asked of another learner in
+    DQN's place, saying so."""
+    if rival is None:
+        return SPREAD_CLAIM
+    return ("three runs of plain REINFORCE that differ only in their seed end far apart, "
+            f"while three runs of {rival} cluster tightly (the lesson draws this contrast "
+            f"with DQN; here it is asked of {rival} instead).")
+
+
 CLEARLY = 2.0
 """A spread across seeds at least this many times the other's (and 10 return units more)
 counts as clearly larger."""
@@ -132,33 +163,44 @@ def baseline_measure(none: list[dict], value: list[dict],
     return DOES_NOT_HOLD, text + " Here the baseline helped with neither."
 
 
-def spread_measure(high: list[dict], low: list[dict],
-                   names: tuple[str, str] = ("REINFORCE, no baseline", "A2C")
+def _clearly(a: float, b: float) -> bool:
+    return a >= CLEARLY * b and a - b >= 10
+
+
+def spread_measure(high: SeedSpread, low: SeedSpread,
+                   names: tuple[str, str] = ("REINFORCE, no baseline", "DQN")
                    ) -> tuple[str, str]:
-    """:data:`SPREAD_CLAIM` on per-seed :func:`~pgcore.training.metrics.summarize` figures: the
-    standard deviation across seeds of each seed's final 100-episode average, for the learner
-    said to spread (``high``) and the other (``low``). Clearly larger (:data:`CLEARLY` times
-    and 10 more): holds; larger: partly; otherwise: does not hold."""
-    fin_h = present([s["final_avg100"] for s in high])
-    fin_l = present([s["final_avg100"] for s in low])
-    if len(fin_h) < 2 or len(fin_l) < 2:
+    """:data:`SPREAD_CLAIM` on the :class:`~pgcore.labs.stats.SeedSpread` of the learner said
+    to spread (``high``) and of the one said to cluster (``low``), both measured the same way:
+    the across-seed standard deviation of the 100-episode average over the run and at its
+    end. Clearly larger (:data:`CLEARLY` times and 10 more) on both: holds; clearly larger on
+    one, or larger on both: partly; otherwise: does not hold."""
+    if None in (high.run_std, high.final_std, low.run_std, low.final_std):
         return TOO_EARLY, "A spread across seeds needs at least two seeds with episodes."
-    sd_h, sd_l = float(np.std(fin_h)), float(np.std(fin_l))
-    text = ("Spread across seeds (standard deviation) of each seed's final 100-episode "
-            f"average: {names[0]} {sd_h:.1f} (finals {min(fin_h):.0f} – {max(fin_h):.0f}), "
-            f"{names[1]} {sd_l:.1f} ({min(fin_l):.0f} – {max(fin_l):.0f}).")
-    if sd_h >= CLEARLY * sd_l and sd_h - sd_l >= 10:
+
+    def finals(s: SeedSpread) -> str:
+        return f"finals {min(s.finals):,.0f} – {max(s.finals):,.0f}"
+
+    text = (f"Spread across seeds (standard deviation of the 100-episode average) over the run "
+            f"and at the end: {names[0]} {high.run_std:.1f} and {high.final_std:.1f} "
+            f"({finals(high)}), {names[1]} {low.run_std:.1f} and {low.final_std:.1f} "
+            f"({finals(low)}).")
+    clear = [_clearly(high.run_std, low.run_std), _clearly(high.final_std, low.final_std)]
+    if all(clear):
         return HOLDS, text
-    if sd_h > sd_l:
+    if any(clear):
+        where = "over the run" if clear[0] else "at the end"
+        return PARTLY, text + f" Clearly wider {where} only."
+    if high.run_std > low.run_std and high.final_std > low.final_std:
         return PARTLY, text + " Wider, but not by much."
-    return DOES_NOT_HOLD, text + f" Here {names[0]}'s seeds land no further apart."
+    return DOES_NOT_HOLD, text + f" Here the seeds of {names[1]} land no closer together."
 
 
 def runs_verdict(snap: ExperimentSnapshot, labels: list[str], lesson: str, measure,
-                 names: dict[str, str] | None = None) -> Verdict:
-    """``measure`` (one list of per-seed summaries per label of ``labels``) on the runs of
-    ``snap``, under the rule of :func:`ui.verdicts.judge`: "too early" until every seed of
-    every label has finished."""
+                 names: dict[str, str] | None = None, of=None) -> Verdict:
+    """``measure`` (one argument per label of ``labels``: ``of(runs)`` of its runs, by default
+    their per-seed summaries) on the runs of ``snap``, under the rule of
+    :func:`ui.verdicts.judge`: "too early" until every seed of every label has finished."""
     ev = evidence(snap, labels, names)
-    return judge(lesson, ev, lambda: measure(*[[r.summary() for r in snap.by_label(lb)]
-                                               for lb in labels]))
+    of = of or (lambda runs: [r.summary() for r in runs])
+    return judge(lesson, ev, lambda: measure(*[of(snap.by_label(lb)) for lb in labels]))

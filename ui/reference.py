@@ -25,14 +25,19 @@ from pgcore.training.reference import (
     ReferenceSet,
     band_by_episode,
     band_by_steps,
+    combine,
     load_reference,
     typical_stats,
 )
 
 from .charts.curves import sample_index
 
-REFERENCE_PATH = Path(__file__).resolve().parents[1] / "assets" / "reference" / \
-    "cartpole-v1.json.gz"
+REFERENCE_DIR = Path(__file__).resolve().parents[1] / "assets" / "reference"
+REFERENCE_PATH = REFERENCE_DIR / "cartpole-v1.json.gz"
+"""Every algorithm's default, 10 seeds."""
+EXTRA_PATHS = (REFERENCE_DIR / "exercise1.json.gz",)
+"""More reference runs, read after :data:`REFERENCE_PATH`: DQN at the Seeds & variance page's
+1,000-episode budget (``exercise1.toml``)."""
 REF_POINTS = 300
 """Points per band sent to the browser."""
 
@@ -42,16 +47,25 @@ log = logging.getLogger(__name__)
 
 @lru_cache(maxsize=1)
 def reference_set() -> ReferenceSet | None:
-    """The shipped reference runs (``PGLAB_REFERENCE`` overrides the path; an empty value
-    turns the bands off); None, logged, when the file is missing or malformed."""
+    """The shipped reference runs, :data:`REFERENCE_PATH` and then :data:`EXTRA_PATHS`
+    (``PGLAB_REFERENCE`` overrides them with one path; an empty value turns the bands off);
+    None, logged, when the main file is missing or malformed (a broken extra file is left
+    out, logged)."""
     path = os.environ.get("PGLAB_REFERENCE")
     if path is not None and not path.strip():
         return None
     try:
-        return load_reference(path or REFERENCE_PATH)
+        main = load_reference(path or REFERENCE_PATH)
     except ReferenceError as exc:
         log.warning("no typical-run bands: %s", exc)
         return None
+    extras = []
+    for extra in () if path else EXTRA_PATHS:
+        try:
+            extras.append(load_reference(extra))
+        except ReferenceError as exc:
+            log.warning("some typical-run bands left out: %s", exc)
+    return combine(main, *extras)
 
 
 def group_for(config: TrainConfig | None, exact: bool = True

@@ -5,13 +5,27 @@ drops those, :func:`median_range` summarises the rest (median, min, max and how 
 :func:`censored_median` counts them as infinitely far instead, and :func:`t_interval` gives
 a mean with its 95% t-interval. Pure Python and numpy: the app formats these
 (``ui/charts/numbers.py``), the labs and the app's pages compute with them.
+
+How far apart runs that differ only in their seed land (the lesson's exercise 1) is measured
+the same way for every algorithm by :func:`seed_spread`: the across-seed standard deviation of
+each seed's smoothed return averaged over the run (:func:`run_spread`) and at its end
+(:func:`final_spread`), and each seed's episodes to 195 and 475.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
+
+from ..training.metrics import (
+    DEFAULT_WINDOW,
+    across_seed_stats,
+    episodes_to_threshold,
+    moving_average,
+)
 
 
 def present(values) -> list[float]:
@@ -79,3 +93,74 @@ def t_interval(values) -> dict:
         return {"mean": mean, "lo": None, "hi": None, "half": None, "n": 1}
     half = t_quantile(n - 1) * float(vals.std(ddof=1)) / math.sqrt(n)
     return {"mean": mean, "lo": mean - half, "hi": mean + half, "half": half, "n": n}
+
+
+# ----- spread across seeds (exercise 1) --------------------------------------------------------
+
+
+def run_spread(curves: Sequence[Sequence[float]]) -> float | None:
+    """The standard deviation across seeds of ``curves`` (one per seed, e.g. each seed's
+    moving average), averaged over the indices where at least two seeds have a value; None
+    without two seeds. Population std (ddof 0), as the band of mean ± 1 std is drawn:
+
+    ``run_spread = mean_i sqrt((1 / n_i) sum_s (c_s[i] - mean_s c_s[i])^2)`` over ``n_i >= 2``.
+
+    >>> run_spread([[0, 10, 20], [0, 30]])  # stds 0 and 10; the last index has one seed
+    5.0
+    >>> run_spread([[1, 2, 3]]) is None
+    True
+    """
+    if len(curves) < 2:
+        return None
+    stats = across_seed_stats(curves)
+    ok = stats.count >= 2
+    return float(np.mean(stats.std[ok])) if ok.any() else None
+
+
+def final_spread(finals) -> float | None:
+    """The population standard deviation of the finite ``finals`` (each seed's final
+    100-episode average), None with fewer than two.
+
+    >>> final_spread([100, None, 300])
+    100.0
+    """
+    vals = present(finals)
+    return float(np.std(vals)) if len(vals) >= 2 else None
+
+
+@dataclass(frozen=True)
+class SeedSpread:
+    """How far apart some seeds of one setting landed (see :func:`seed_spread`)."""
+
+    seeds: int
+    """Seeds with at least one episode."""
+    run_std: float | None
+    """:func:`run_spread` of the seeds' moving averages: the average half-width of the band."""
+    final_std: float | None
+    """:func:`final_spread` of the seeds' final averages."""
+    finals: tuple[float, ...]
+    """Each seed's final ``window``-episode average (the last ``window`` episodes)."""
+    to_195: tuple[int | None, ...]
+    """Each seed's first episode with a full-window average of at least 195 (None: never)."""
+    to_475: tuple[int | None, ...]
+    """The same for 475."""
+
+    @property
+    def final_mean(self) -> float | None:
+        return float(np.mean(self.finals)) if self.finals else None
+
+
+def seed_spread(returns: Sequence[Sequence[float]], window: int = DEFAULT_WINDOW) -> SeedSpread:
+    """:class:`SeedSpread` of per-seed episode returns (seeds without episodes are left out),
+    each seed smoothed by its trailing ``window``-episode moving average (the lesson's 100).
+
+    >>> s = seed_spread([[10, 30], [50, 70]], window=2)  # averages [10, 20] and [50, 60]
+    >>> s.run_std, s.final_std, s.finals, s.to_195
+    (20.0, 20.0, (20.0, 60.0), (None, None))
+    """
+    runs = [np.asarray(r, dtype=np.float64) for r in returns if len(r)]
+    curves = [moving_average(r, window) for r in runs]
+    finals = tuple(float(c[-1]) for c in curves)  # the mean of the last `window` returns
+    return SeedSpread(len(runs), run_spread(curves), final_spread(finals), finals,
+                      tuple(episodes_to_threshold(r, 195.0, window) for r in runs),
+                      tuple(episodes_to_threshold(r, 475.0, window) for r in runs))

@@ -115,12 +115,16 @@ class ReferenceSet:
     created: str = ""
 
     def match(self, config: TrainConfig) -> ReferenceGroup | None:
-        """The group whose config learns exactly like ``config`` (budgets and seed aside)."""
+        """The group whose config learns exactly like ``config`` (budgets and seed aside).
+        Where several do (the same settings run for different budgets), the one with the
+        same budget, else one whose budget is of the same kind (episodes or env steps), else
+        the first."""
         key = learning_key(config)
-        for g in self.groups:
-            if learning_key(g.config) == key:
-                return g
-        return None
+        same = [g for g in self.groups if learning_key(g.config) == key]
+        if len(same) > 1:
+            same.sort(key=lambda g: (_budget(g.config) != _budget(config),
+                                     (g.config.max_steps is None) != (config.max_steps is None)))
+        return same[0] if same else None
 
     def closest(self, config: TrainConfig) -> tuple[ReferenceGroup | None, bool]:
         """``(group, exact)``: the exact match if there is one, else the group with the same
@@ -139,6 +143,23 @@ class ReferenceSet:
 
     def get(self, label: str) -> ReferenceGroup | None:
         return next((g for g in self.groups if g.label == label), None)
+
+
+def _budget(config: TrainConfig) -> tuple:
+    return (config.max_episodes, config.max_steps)
+
+
+def combine(*sets: ReferenceSet) -> ReferenceSet:
+    """The groups of several reference files as one set, in order (a label already taken by
+    an earlier file is left out); ``made_with`` and ``created`` are the first file's."""
+    groups, labels = [], set()
+    for rs in sets:
+        for g in rs.groups:
+            if g.label not in labels:
+                groups.append(g)
+                labels.add(g.label)
+    return ReferenceSet(tuple(groups), sets[0].made_with if sets else "",
+                        sets[0].created if sets else "")
 
 
 # ----- writing --------------------------------------------------------------------------------
@@ -369,3 +390,27 @@ def typical_stats(group: ReferenceGroup) -> list[dict]:
     """:func:`pgcore.training.metrics.summarize` of every reference run (one dict per seed; no
     seconds: reference files do not store them)."""
     return [{"seed": s, **summarize(group.history(i))} for i, s in enumerate(group.seeds)]
+
+
+def typical_env_steps(group: ReferenceGroup, episodes: int) -> float | None:
+    """The median over the seeds of the env steps a run had taken by the end of episode
+    ``episodes`` (a seed that stopped earlier: its steps so far, plus its last 100 episodes'
+    mean length for each episode it lacks). None for an empty group or ``episodes < 1``; a
+    rough figure, for time estimates.
+
+    >>> g = ReferenceGroup("toy", TrainConfig(), (0, 1), (np.ones(2), np.ones(3)),
+    ...                    (np.array([10, 30]), np.array([10, 20, 40])))
+    >>> typical_env_steps(g, 2), typical_env_steps(g, 3)  # seed 0 stopped at episode 2
+    (25.0, 42.5)
+    """
+    if episodes < 1 or not group.env_steps:
+        return None
+    out = []
+    for steps in group.env_steps:
+        n = len(steps)
+        if n >= episodes:
+            out.append(float(steps[episodes - 1]))
+            continue
+        lengths = np.diff(steps, prepend=0)[-100:]  # its last (up to) 100 episodes
+        out.append(float(steps[-1]) + (episodes - n) * float(lengths.mean()))
+    return float(np.median(out))

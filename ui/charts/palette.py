@@ -13,7 +13,8 @@ SRON/EPS/TN/09-002, https://personal.sron.nl/~pault/), chosen to stay distinct f
 kinds of colour blindness. Its two palest members (sand, cyan) are left out and teal and olive
 are darkened a touch, so every colour has a contrast of at least 3:1 against the white
 background (WCAG 2.1, success criterion 1.4.11, non-text contrast). Black and two greys are
-added for neutral things (a threshold, typical runs, the raw per-episode returns).
+added for neutral things (a threshold, typical runs, the raw per-episode returns), and one
+orange for DQN.
 
 Pure: altair only, no Streamlit; ``tests/test_palette.py`` checks the table.
 """
@@ -37,6 +38,9 @@ OLIVE = "#949431"   # Tol's #999933, darkened to 3.2:1 on white
 ROSE = "#CC6677"
 WINE = "#882255"
 PURPLE = "#AA4499"
+ORANGE = "#CC5500"  # Tol's "vibrant" orange hue (#EE7733), darkened to 4.3:1 on white
+"""DQN's: Tol's rose greys out for protan and deutan vision, too close to the typical-run band's
+grey beside DQN on the Seeds & variance page."""
 BLACK = "#000000"
 GREY = "#6E6E6E"
 """Typical-run bands and reference rules: context, not the learner's data."""
@@ -155,7 +159,7 @@ STYLES: dict[str, Style] = {
     ACTOR_CRITIC: Style(BLACK, DOT, "triangle-up"),
     A2C: Style(INDIGO, DASH_DOT, "diamond"),
     PPO: Style(PURPLE, LONG_DASH, "triangle-down"),
-    DQN: Style(ROSE, DASH_DOT_DOT, "cross"),
+    DQN: Style(ORANGE, DASH_DOT_DOT, "cross"),
     # REINFORCE's third advantage (the first two are the algorithms above)
     NORMALISED: Style(OLIVE, SHORT_DASH, "triangle-right"),
     # DQN's target network, and Double DQN
