@@ -700,13 +700,21 @@ class HostJobPool(TaskSinks):
 _HOSTS: ProcessWide[RunHosts] = ProcessWide()
 
 
-def run_hosts() -> RunHosts:
-    """The process's run hosts (started on first use; replaced if a host died)."""
+def run_hosts(hosts: int | None = None) -> RunHosts:
+    """The process's run hosts (started on first use, ``hosts`` of them, by default one per
+    usable core; replaced if a host died)."""
     with _HOSTS.lock:
         if _HOSTS.current is None or not _HOSTS.current.alive:
-            _HOSTS.replace(RunHosts())
+            _HOSTS.replace(RunHosts(hosts))
             _register_exit_hook()
         return _HOSTS.current
+
+
+def current_run_hosts() -> RunHosts | None:
+    """The process's run hosts if they have been started (and none has died), else None:
+    never starts them (for a status line or a memory reading)."""
+    current = _HOSTS.current
+    return current if current is not None and current.alive else None
 
 
 def shutdown_run_hosts() -> None:
