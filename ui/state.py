@@ -492,9 +492,26 @@ def _warm_up() -> None:
 
         from . import recording, reference, widgets  # noqa: F401 - what the Train page uses
         from .charts import live  # noqa: F401 - (altair, pandas, pyarrow)
+
+        reference.reference_set()  # the typical-run bands, read once
+        _draw_one_frame()  # pygame, and a CartPole drawn once
         print(f"memory plan: {memory_plan().text()}", file=sys.stderr, flush=True)
     except Exception as exc:  # noqa: BLE001 - a failed warm-up only means a slower Start
         print(f"warm-up failed: {exc!r}", file=sys.stderr, flush=True)
+
+
+def _draw_one_frame() -> None:
+    """Draw one CartPole frame (a run's frames are drawn here from the states its host sends):
+    the first learner's first frame then does not wait for pygame to load."""
+    import numpy as np
+
+    from pgcore.training.render import StateRenderer
+
+    renderer = StateRenderer("CartPole-v1")
+    try:
+        renderer.render(np.zeros(4, dtype=np.float32))
+    finally:
+        renderer.close()
 
 
 @st.cache_resource(show_spinner=False)
