@@ -77,6 +77,14 @@ def _v2_memory_root() -> Path | None:
     return None
 
 
+def _enable_memory(base: Path) -> None:
+    """Let ``base``'s children use the v2 memory controller (OSError where it may not: a
+    cgroup with processes of its own, other than the root, cannot)."""
+    sub = base / "cgroup.subtree_control"
+    if "memory" not in sub.read_text().split():
+        sub.write_text("+memory")
+
+
 def cgroup_unavailable() -> str | None:
     """Why no memory cgroup can be created here (None: one can)."""
     if os.name != "posix" or not Path("/proc/self/cgroup").exists():
@@ -89,6 +97,8 @@ def cgroup_unavailable() -> str | None:
         return "no memory cgroup controller is mounted"
     probe = base / f"pglab-probe-{uuid.uuid4().hex[:8]}"
     try:
+        if base != V1_ROOT:
+            _enable_memory(base)
         probe.mkdir()
     except OSError as exc:
         return f"cannot create a cgroup under {base}: {exc.strerror}"
@@ -111,10 +121,8 @@ class MemoryCgroup:
         base = self.v2_base or V1_ROOT
         self.version = 2 if self.v2_base else 1
         self.path = base / f"pglab-bench-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        if self.version == 2:  # children of the root can use the memory controller
-            sub = base / "cgroup.subtree_control"
-            if "memory" not in sub.read_text().split():
-                sub.write_text("+memory")
+        if self.version == 2:
+            _enable_memory(base)
         self.path.mkdir()
         self.limit_mb = float(limit_mb)
         limit = str(int(limit_mb * MB))
