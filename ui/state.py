@@ -7,7 +7,14 @@ processes, one per core this process may use, each training every run it is give
 (:mod:`pgcore.execution.hosts`), so a whole class's runs all move from the moment they start,
 each slower, and the server's own interpreter stays free to draw pages. ``PGLAB_RUNS=threads``
 trains them in threads of the server instead (the tests' default: one process is easier to
-inspect), capped by the slot pool.
+inspect), capped by the slot pool; so does a server whose memory holds no host.
+
+``memory_plan()`` sizes the server from the memory it may use (its cgroup's limit, else the
+machine's; ``PGLAB_MEMORY_MB`` overrides): how many hosts, how many sessions at once
+(:func:`plan_memory`); :func:`admit_session` turns a visitor away with "the server is full"
+past it. The hosts, torch and the Train page's libraries load after the first page has been
+drawn, in a background thread (:func:`warm_up_in_background`), so the first page never waits
+for them.
 
 ``slot_pool()`` is a process-wide ``st.cache_resource``: every session shares it, so at most
 ``PGLAB_MAX_RUNS`` (default: the cores this process may use) thread runs and experiment jobs
