@@ -4,6 +4,10 @@ The router: page setup, navigation, and the sidebar every page shares. The pages
 ``views/``, one folder per section of the menu (``ui.navigation``), and stay thin; ``ui/`` holds
 the Streamlit-side helpers and ``pgcore`` does the work.
 (Not ``pages/``: Streamlit would treat that folder as an old-style multipage app of its own.)
+
+The first page draws before torch loads: nothing this file imports, and nothing Home imports,
+loads torch (``tests/test_first_page.py``). Once a page has drawn, torch, the Train page's
+helpers and the run hosts load in a background thread (``state.warm_up_in_background``).
 """
 
 import os
@@ -14,12 +18,9 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 from pathlib import Path
 
 import streamlit as st
-import torch
 
-from ui import links, navigation, sidebar, state, widgets
+from ui import links, navigation, sidebar, state
 from ui.style import CSS, PRESENTER_CSS
-
-torch.set_num_threads(1)  # each trainer uses one thread; so does playing an episode here
 
 HERE = Path(__file__).resolve().parent
 ICON = str(HERE / "assets" / "icon.png")
@@ -28,7 +29,7 @@ st.set_page_config(page_title="Policy Gradient Lab", page_icon=ICON, layout="wid
                    initial_sidebar_state="expanded")
 st.logo(ICON, size="large")
 st.html(CSS)
-widgets.keep_widget_values()  # settings survive a visit to another page
+links.keep_widget_values()  # settings survive a visit to another page
 present = links.presenter_mode()  # ?present=1: big text and charts, no sidebar (a projector)
 if present:
     st.html(PRESENTER_CSS)
@@ -43,7 +44,6 @@ if not state.admit_session():  # past the memory budget: say so, start nothing
     st.stop()
 holder = state.session_holder()
 pool = state.slot_pool()
-state.training_hosts()  # start the run hosts now, so a first Start trains at once
 
 page = st.navigation({section: [st.Page(e.path, title=e.title, icon=e.icon, url_path=e.url_path,
                                          default=e.default) for e in entries]
@@ -61,3 +61,4 @@ else:
         sidebar.presenter_button()
 
 page.run()
+state.warm_up_in_background()  # after the first page: torch and the run hosts, once

@@ -226,3 +226,24 @@ def test_bench_value_policy_quick(load_bench, capsys):
     for aspect in ("action space", "policy type", "stability", "sample efficiency",
                    "convergence"):
         assert f"- **{aspect}** (" in out
+
+
+def test_bench_first_page_report(monkeypatch):
+    """The first-page benchmark's table from hand-made rounds (the browser run itself is the
+    benchmark's; it needs Chromium and minutes): medians, ranges, the targets, failures."""
+    from tests.helpers import bench_module
+
+    monkeypatch.syspath_prepend(str(BENCH))
+    with bench_module("bench_first_page") as mod:
+        _first_page_report(mod)
+
+
+def _first_page_report(mod) -> None:
+    rounds = [mod.Round("before", 8.0, 9.0, 20.0), mod.Round("before", 10.0, 9.5, 22.0),
+              mod.Round("after", 1.5, 3.0, 1.2), mod.Round("after", error="Timeout: no frame")]
+    text = mod.report(rounds, ["before", "after"], "a test")
+    rows = {r.split("|")[1].strip(): r for r in _table_rows(text)}
+    assert "9.00 [8.00-10.00] (**not met**)" in rows["before"]
+    assert "1.50 (met)" in rows["after"] and "1.20 (met)" in rows["after"]
+    assert rows["after"].rstrip(" |").endswith("1")  # one failed round
+    assert "after: Timeout: no frame" in text

@@ -62,12 +62,91 @@ def test_sessions_fit_the_memory_budget(monkeypatch):
     monkeypatch.setattr(state, "server_cores", lambda: 2)
     monkeypatch.setenv("PGLAB_RUNS", "hosts")
     monkeypatch.setenv("PGLAB_MEMORY_MB", "2700")
-    expected = int((2700 - state.BASE_MB - 2 * state.HOST_MB) // state.SESSION_MB)
+    expected = int((2700 - state.RESERVE_MB - state.SERVER_MB - 2 * state.HOST_MB)
+                   // state.SESSION_MB)
     assert state.max_sessions() == expected >= 30  # a class of 30 fits the default
+    monkeypatch.setattr(state, "_detected_memory", lambda: (2700.0, "cgroup limit"))
     monkeypatch.setenv("PGLAB_MEMORY_MB", "not a number")
-    assert state.max_sessions() == expected  # a bad value: the default, not a crash
+    assert state.max_sessions() == expected  # a bad value: the detected memory, not a crash
     monkeypatch.setenv("PGLAB_MEMORY_MB", "10")
     assert state.max_sessions() == 1
+
+
+def test_the_budget_is_the_memory_the_server_may_use(monkeypatch):
+    """No PGLAB_MEMORY_MB: the cgroup's limit (a Community Cloud tier), read by
+    usable_memory_mb(); PGLAB_MEMORY_MB overrides it."""
+    from ui import state
+
+    monkeypatch.delenv("PGLAB_MEMORY_MB", raising=False)
+    monkeypatch.setattr(state, "_detected_memory", lambda: (690.0, "cgroup limit"))
+    assert state.memory_budget_mb() == 690.0
+    assert state.memory_plan().source == "cgroup limit"
+    monkeypatch.setenv("PGLAB_MEMORY_MB", "1024")
+    assert state.memory_budget_mb() == 1024.0
+    monkeypatch.undo()
+    assert 0 < state.memory_budget_mb()  # this machine's own figure
+
+
+@pytest.mark.parametrize(("budget", "cores", "hosts", "at_least", "at_most"), [
+    (690, 2, 0, 2, 4),      # Community Cloud's smallest tier: runs in threads of the server
+    (1024, 2, 1, 10, 15),   # one host fits with room for ten learners; two would not
+    (2700, 2, 2, 60, 80),   # the largest tier: a host per core, a class of 30 and more
+    (2700, 1, 1, 60, 90),
+    (16000, 8, 8, 300, 1000),
+])
+def test_the_memory_plan(budget, cores, hosts, at_least, at_most):
+    from ui import state
+
+    plan = state.plan_memory(budget, cores)
+    assert plan.hosts == hosts
+    assert at_least <= plan.max_sessions <= at_most
+    # what the plan admits fits the budget, by the measured costs
+    per = state.THREAD_SESSION_MB if plan.in_threads else state.SESSION_MB
+    assert (state.SERVER_MB + plan.hosts * state.HOST_MB + plan.max_sessions * per
+            <= budget - state.RESERVE_MB)
+
+
+def test_the_runs_setting_bends_the_plan():
+    from ui import state
+
+    assert state.plan_memory(690, 2, "hosts").hosts == 1  # asked for: one, tight as it is
+    assert state.plan_memory(690, 2, "hosts").workers_fit is False
+    threads = state.plan_memory(2700, 2, "threads")
+    assert threads.hosts == 0 and threads.workers_fit  # chosen: memory caps the sessions
+    assert threads.max_sessions > state.plan_memory(690, 2).max_sessions
+    assert state.plan_memory(50, 2).max_sessions == 1  # never less than one
+    assert "threads of the server" in state.plan_memory(690, 2, source="cgroup limit").text()
+
+
+def test_a_session_is_admitted_while_its_memory_fits():
+    from ui import state
+
+    plan = state.plan_memory(690, 2)
+    assert state.room_for_a_session(plan, 0, 60.0, False)  # first visitor, torch not loaded
+    assert not state.room_for_a_session(plan, plan.max_sessions, 300.0, False)  # the cap
+    assert not state.room_for_a_session(plan, 1, 600.0, False)  # the real charge
+    hosts = state.plan_memory(2700, 2)
+    assert state.room_for_a_session(hosts, 10, 900.0, True)
+    assert not state.room_for_a_session(hosts, 10, 2540.0, True)  # within 25 MB
+
+
+def test_without_room_for_hosts_runs_and_experiments_stay_in_the_server(monkeypatch):
+    """690 MB: no host and no worker process fits, so Train runs train in threads of the
+    server (every admitted session at once) and experiment jobs inline."""
+    from ui import experiment_session, state
+
+    monkeypatch.delenv("PGLAB_RUNS", raising=False)
+    monkeypatch.delenv("PGLAB_MAX_RUNS", raising=False)
+    monkeypatch.delenv("PGLAB_EXECUTOR", raising=False)
+    monkeypatch.delenv("PGLAB_EXPERIMENT_MODE", raising=False)
+    monkeypatch.setattr(state, "server_cores", lambda: 2)
+    monkeypatch.setenv("PGLAB_MEMORY_MB", "690")
+    assert not state.runs_in_hosts() and state.training_hosts() is None
+    assert state._max_runs() == state.max_sessions() >= 2
+    assert experiment_session.experiment_mode() == "inline"
+    monkeypatch.setenv("PGLAB_MEMORY_MB", "2700")
+    assert state.runs_in_hosts() and state._max_runs() == 2
+    assert experiment_session.experiment_mode() == "process"
 
 
 def test_past_the_budget_a_new_session_sees_the_server_is_full(monkeypatch):

@@ -196,3 +196,123 @@ def test_pools_are_sized_by_usable_cores(monkeypatch):
 class _FakePool:
     def __init__(self, n):
         self.workers, self.broken, self.tasks = n, False, 0
+
+
+# ----- memory -----------------------------------------------------------------------------------
+
+MB = 1024 * 1024
+V1_NO_LIMIT = "9223372036854771712"  # what the kernel writes for "no limit"
+
+
+def meminfo(root: Path, total_mb: int = 16_000) -> None:
+    write(root, "proc/meminfo", f"MemTotal:       {total_mb * 1024} kB\nMemFree:  1 kB\n")
+
+
+def v2_memory_tree(root: Path, memory_max: str, cgroup: str = "/app.slice/job",
+                   parent_max: str | None = None, current: int | None = None,
+                   inactive_file: int = 0) -> Path:
+    """A cgroup v2 host: the process in ``cgroup`` with its ``memory.max`` (and its parent's),
+    ``memory.current`` and the ``inactive_file`` line of ``memory.stat``."""
+    write(root, "proc/self/cgroup", f"0::{cgroup}\n")
+    write(root, "proc/self/mountinfo",
+          "31 23 0:28 / /sys/fs/cgroup rw,nosuid,nodev - cgroup2 cgroup2 rw,nsdelegate\n")
+    own = root / "sys/fs/cgroup" / cgroup.lstrip("/")
+    own.mkdir(parents=True, exist_ok=True)
+    (own / "memory.max").write_text(memory_max + "\n")
+    if parent_max is not None:
+        (own.parent / "memory.max").write_text(parent_max + "\n")
+    if current is not None:
+        (own / "memory.current").write_text(f"{current}\n")
+        (own / "memory.stat").write_text(f"anon {current // 2}\nfile 9\n"
+                                         f"inactive_file {inactive_file}\nactive_file 3\n")
+    return own
+
+
+def v1_memory_tree(root: Path, limit: str, cgroup: str = "/docker/abc",
+                   usage: int | None = None, inactive_file: int = 0) -> Path:
+    """A cgroup v1 host with the ``memory`` controller at /sys/fs/cgroup/memory."""
+    write(root, "proc/self/cgroup",
+          f"12:memory:{cgroup}\n4:cpu,cpuacct:{cgroup}\n1:name=systemd:{cgroup}\n")
+    write(root, "proc/self/mountinfo",
+          "35 31 0:31 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid - cgroup cgroup rw,cpu,cpuacct\n"
+          "36 31 0:32 / /sys/fs/cgroup/memory rw,nosuid - cgroup cgroup rw,memory\n")
+    own = root / "sys/fs/cgroup/memory" / cgroup.lstrip("/")
+    own.mkdir(parents=True, exist_ok=True)
+    (own / "memory.limit_in_bytes").write_text(limit + "\n")
+    (own.parent / "memory.limit_in_bytes").write_text(V1_NO_LIMIT + "\n")
+    if usage is not None:
+        (own / "memory.usage_in_bytes").write_text(f"{usage}\n")
+        (own / "memory.stat").write_text(f"cache 5\nrss 7\ntotal_rss 7\n"
+                                         f"total_inactive_file {inactive_file}\n")
+    return own
+
+
+@pytest.mark.parametrize(("memory_max", "expected"), [
+    (str(690 * MB), 690.0),        # Community Cloud's smallest tier
+    (str(2700 * MB), 2700.0),
+    ("max", 16_000.0),             # no limit: the machine's memory
+    (str(64_000 * MB), 16_000.0),  # a limit above the machine's memory: the machine's
+])
+def test_cgroup_v2_memory_max(tmp_path, memory_max, expected):
+    meminfo(tmp_path)
+    v2_memory_tree(tmp_path, memory_max)
+    assert cores.usable_memory_mb(tmp_path) == pytest.approx(expected)
+
+
+def test_cgroup_v2_parent_memory_limit_caps_the_child(tmp_path):
+    meminfo(tmp_path)
+    v2_memory_tree(tmp_path, "max", parent_max=str(1024 * MB))
+    assert cores.cgroup_memory_limit_mb(tmp_path) == pytest.approx(1024.0)
+    assert cores.usable_memory_mb(tmp_path) == pytest.approx(1024.0)
+
+
+@pytest.mark.parametrize(("limit", "expected"), [
+    (str(1024 * MB), 1024.0),      # docker --memory=1g
+    (V1_NO_LIMIT, 16_000.0),       # no limit
+])
+def test_cgroup_v1_memory_limit(tmp_path, limit, expected):
+    meminfo(tmp_path)
+    v1_memory_tree(tmp_path, limit)
+    assert cores.usable_memory_mb(tmp_path) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("memory_max", ["", "lots", "0", "-5", "12 34", "\x00\xff"])
+def test_garbage_memory_max_means_no_limit(tmp_path, memory_max):
+    meminfo(tmp_path)
+    v2_memory_tree(tmp_path, memory_max)
+    assert cores.cgroup_memory_limit_mb(tmp_path) is None
+    assert cores.usable_memory_mb(tmp_path) == pytest.approx(16_000.0)
+
+
+def test_no_proc_at_all_means_memory_unknown(tmp_path):
+    assert cores.cgroup_memory_limit_mb(tmp_path) is None
+    assert cores.machine_memory_mb(tmp_path) is None
+    assert cores.usable_memory_mb(tmp_path) == 0.0
+    assert cores.memory_in_use_mb(tmp_path) is None
+    write(tmp_path, "proc/meminfo", "MemTotal: lots kB\n")
+    assert cores.machine_memory_mb(tmp_path) is None
+
+
+def test_memory_in_use_is_the_limited_cgroups_charge_less_droppable_cache(tmp_path):
+    """v2: memory.current less inactive_file, read where the limit is (the parent's here:
+    its other children count against that limit too)."""
+    meminfo(tmp_path)
+    own = v2_memory_tree(tmp_path, str(690 * MB), current=500 * MB, inactive_file=120 * MB)
+    assert cores.memory_in_use_mb(tmp_path) == pytest.approx(380.0)
+    v2_memory_tree(tmp_path, "max", parent_max=str(690 * MB))
+    (own.parent / "memory.current").write_text(f"{600 * MB}\n")
+    assert cores.memory_in_use_mb(tmp_path) == pytest.approx(600.0)  # no stat: nothing off
+
+
+def test_memory_in_use_v1(tmp_path):
+    meminfo(tmp_path)
+    v1_memory_tree(tmp_path, str(1024 * MB), usage=700 * MB, inactive_file=200 * MB)
+    assert cores.memory_in_use_mb(tmp_path) == pytest.approx(500.0)
+    v1_memory_tree(tmp_path, V1_NO_LIMIT, usage=700 * MB)
+    assert cores.memory_in_use_mb(tmp_path) is None  # no limit: nothing to be charged against
+
+
+def test_this_machines_memory_is_sane():
+    mb = cores.usable_memory_mb()
+    if os.path.exists("/proc/meminfo"):
+        assert 0 < mb <= cores.machine_memory_mb()

@@ -490,3 +490,36 @@ def test_stop_and_pause_reach_runs_waiting_for_their_turn(one_host):
         for r in runs:
             assert r.join(30)
     assert [r.state for r in runs] == ["stopped"] * 6
+
+
+def test_a_host_is_killed_before_the_server_when_memory_runs_out(tmp_path):
+    """Past the memory limit the kernel kills the process with the highest score: a host
+    raises its own, so the server (every learner's page) survives a host's death."""
+    score = tmp_path / "oom_score_adj"
+    score.write_text("100\n")
+    assert hosts_mod._kill_me_first(path=str(score))
+    assert score.read_text() == str(100 + hosts_mod.OOM_SCORE_ADJ)
+    score.write_text("900\n")
+    assert hosts_mod._kill_me_first(path=str(score)) and score.read_text() == "1000"  # capped
+    assert not hosts_mod._kill_me_first(path=str(tmp_path / "missing"))
+
+
+def test_a_real_host_raises_its_out_of_memory_score():
+    if not os.path.exists("/proc/self/oom_score_adj"):
+        pytest.skip("no /proc/<pid>/oom_score_adj on this system")
+    with open("/proc/self/oom_score_adj") as f:
+        mine = int(f.read())
+    hosts = RunHosts(1)
+    try:
+        pid = hosts.pids()[0]
+
+        def score() -> int | None:
+            try:
+                with open(f"/proc/{pid}/oom_score_adj") as f:
+                    return int(f.read())
+            except (OSError, ValueError):
+                return None
+
+        assert wait_for(lambda: score() == min(1000, mine + hosts_mod.OOM_SCORE_ADJ), 120)
+    finally:
+        hosts.shutdown()

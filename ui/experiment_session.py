@@ -6,7 +6,9 @@ session's :func:`ui.state.session_tasks` (the one session-scoped holder, shared 
 Train page's run: it survives page switches, and when the tab closes everything stops).
 Its jobs train in the run hosts beside the Train pages' runs (``PGLAB_RUNS=hosts``, the
 default), all at once; with ``PGLAB_RUNS=threads`` or a Ray cluster (``PGLAB_EXECUTOR``) they
-take slots from the same process-wide pool as thread runs.
+take slots from the same process-wide pool as thread runs. Where the server's memory holds no
+worker process (a 690 MB host: :func:`ui.state.memory_plan`), they run one after another in a
+thread of the server instead of in a worker pool that would not fit.
 """
 
 from __future__ import annotations
@@ -16,12 +18,16 @@ import os
 from pgcore.execution.executors import ENV_EXECUTOR
 from pgcore.execution.experiments import Experiment, Job
 
-from .state import runs_in_hosts, session_tasks, slot_pool, training_hosts
+from .state import memory_plan, runs_in_hosts, session_tasks, slot_pool, training_hosts
 
 
 def experiment_mode() -> str:
-    """``process`` (parallel workers) unless ``PGLAB_EXPERIMENT_MODE=inline`` (tests)."""
+    """``process`` (parallel workers) unless ``PGLAB_EXPERIMENT_MODE=inline`` (tests) or the
+    server's memory holds no worker process (and no Ray cluster takes the jobs)."""
     mode = os.environ.get("PGLAB_EXPERIMENT_MODE", "process").strip().lower()
+    if mode == "process" and not memory_plan().workers_fit \
+            and not os.environ.get(ENV_EXECUTOR, "").strip():
+        return "inline"
     return mode if mode in ("process", "inline") else "process"
 
 

@@ -36,6 +36,18 @@ PRESENT_KEY = "links.present"
 ON, OFF = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 SHOWN_CHARS = 24
 """A link's value longer than this is abbreviated in a warning (:func:`shorten`)."""
+SETTINGS_KEY = "cfg."
+"""The session-state key prefix of the Train settings' widgets (``ui.widgets``)."""
+
+
+def keep_widget_values(prefix: str = SETTINGS_KEY) -> None:
+    """Carry the settings across page switches: Streamlit forgets the state of widgets a
+    page did not draw, unless it is written back through the session-state API. The app
+    calls this on every run, whatever the page (here, not in ``ui.widgets``, so the router
+    imports no torch)."""
+    ss = st.session_state
+    for key in [k for k in ss if isinstance(k, str) and k.startswith(prefix)]:
+        ss[key] = ss[key]
 
 
 class LinkError(ValueError):

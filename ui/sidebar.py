@@ -42,11 +42,12 @@ def _status_body(holder: RunHolder, pool: SlotPool) -> None:
 def server_load_text(pool: SlotPool) -> str:
     """Who shares the server's cores: the runs in its host processes (all train at once,
     each slower the more there are), or the thread runs' slots (the rest wait)."""
-    from .state import training_hosts
+    from .state import memory_plan, started_hosts
 
-    hosts = training_hosts()
-    if hosts is not None:
-        n, cores = hosts.runs, hosts.hosts
+    plan = memory_plan()
+    if not plan.in_threads:  # (hosts not started yet: they start after the first page)
+        hosts = started_hosts()
+        n, cores = (0, plan.hosts) if hosts is None else (hosts.runs, hosts.hosts)
         share = f"; each gets about {min(1.0, cores / n):.0%} of a core" if n > cores else ""
         return (f"Training on this server: {counted(n, 'run')} sharing "
                 f"{counted(cores, 'core')}{share}.")

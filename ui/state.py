@@ -7,7 +7,14 @@ processes, one per core this process may use, each training every run it is give
 (:mod:`pgcore.execution.hosts`), so a whole class's runs all move from the moment they start,
 each slower, and the server's own interpreter stays free to draw pages. ``PGLAB_RUNS=threads``
 trains them in threads of the server instead (the tests' default: one process is easier to
-inspect), capped by the slot pool.
+inspect), capped by the slot pool; so does a server whose memory holds no host.
+
+``memory_plan()`` sizes the server from the memory it may use (its cgroup's limit, else the
+machine's; ``PGLAB_MEMORY_MB`` overrides): how many hosts, how many sessions at once
+(:func:`plan_memory`); :func:`admit_session` turns a visitor away with "the server is full"
+past it. The hosts, torch and the Train page's libraries load after the first page has been
+drawn, in a background thread (:func:`warm_up_in_background`), so the first page never waits
+for them.
 
 ``slot_pool()`` is a process-wide ``st.cache_resource``: every session shares it, so at most
 ``PGLAB_MAX_RUNS`` (default: the cores this process may use) thread runs and experiment jobs
@@ -31,15 +38,17 @@ import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from pgcore import TrainConfig
 from pgcore.execution import ACTIVE_STATES, SlotPool, usable_cores
-from pgcore.execution.hosts import RunHosts, run_hosts
-from pgcore.execution.runner import BackgroundRun, RunSnapshot
+from pgcore.execution.cores import memory_in_use_mb, usable_memory_mb
+from pgcore.execution.hosts import RunHosts, current_run_hosts, run_hosts
 
-from .recording import recording_for
+if TYPE_CHECKING:  # (imported where used: the first page draws before torch loads)
+    from pgcore import TrainConfig
+    from pgcore.execution.runner import BackgroundRun, RunSnapshot
 
 FRAME_EVERY = 0.25
 """Seconds between CartPole frames drawn by the trainer (the page shows ~2 per second)."""
@@ -147,6 +156,10 @@ class RunHolder(PageTask):
         """Stop any current run and start a new one with ``config``, recorded in the run
         history under the session's name and class (:func:`ui.recording.recording_for`).
         ``summary``: the run in words, for the panel's header."""
+        from pgcore.execution.runner import BackgroundRun
+
+        from .recording import recording_for
+
         self.preset, self.summary = preset, summary
         recording = recording_for(config, preset)
         run = BackgroundRun(config, pool, frame_every=FRAME_EVERY,
@@ -200,28 +213,147 @@ class SessionTasks:
 
 
 # ----- how many sessions the server takes -------------------------------------------------------
+#
+# The kernel charges the server's cgroup (Streamlit Community Cloud's 690 MB - 2.7 GB, a
+# container's --memory) for every process in it, shared library pages once, and kills a
+# process when the charge cannot be kept under the limit. So the server reads its limit
+# (usable_memory_mb), plans from it how many run hosts it starts and how many sessions it
+# admits (plan_memory), and admits a new session only while the cgroup's real charge leaves
+# room for one more. The figures are cgroup working sets measured by bench/bench_memory.py
+# (usage less droppable page cache), not summed RSS, which counts torch's libraries once per
+# process.
 
-BASE_MB = 400.0
-"""The server process after its first page (torch, gymnasium, pandas, altair): measured."""
-HOST_MB = 330.0
-"""One run host process (a Python with torch and gymnasium, warmed: 311 MB RSS idle, 320 MB
-after its first run), before its runs: measured."""
+SERVER_MB = 330.0
+"""The server once warmed up (torch, gymnasium, pandas, altair and the Train page's helpers
+loaded, one run drawn), as its cgroup charges it: measured 337 MB with one run training in
+a thread of it (bench/bench_memory.py, costs)."""
+HOST_MB = 225.0
+"""One warmed run host with no runs yet, as the cgroup charges it: measured 223 MB each (two
+hosts, 446 MB over the server alone). Torch's library pages are charged once, not per host."""
 SESSION_MB = 25.0
-"""One more browser session with a training run: its snapshots and charts here, its run in a
-host (measured with bench/bench_class.py)."""
+"""One more browser session whose run trains in a host: its snapshots and charts in the
+server, the run in the host (measured 14-29 MB)."""
+THREAD_SESSION_MB = 20.0
+"""One more browser session whose run trains in a thread of the server (measured 13-16 MB)."""
+RESERVE_MB = 150.0
+"""What the plan leaves free of the limit: page cache the processes need to run (the code
+pages of torch and Python's libraries, charged to a fresh container's cgroup as they are
+first read) and transient peaks (a page draw, a checkpoint download)."""
+MIN_SESSIONS_PER_HOST = 10
+"""Run hosts only as many as leave room for this many sessions each; below one host's worth,
+the runs train in threads of the server (a host would take the room of ten learners)."""
+THREAD_RUNS_PER_CORE = 2
+"""Without hosts, every admitted session may train at once, in threads of the server; they
+share one interpreter with the pages, so at most this many sessions per core."""
+DEFAULT_BUDGET_MB = 2700.0
+"""Where neither a limit nor the machine's memory can be read (no /proc)."""
 
 _SESSIONS: weakref.WeakSet = weakref.WeakSet()
 _SESSIONS_LOCK = threading.Lock()
 
 
+@dataclass(frozen=True)
+class MemoryPlan:
+    """How the server uses its memory: ``hosts`` run hosts (0: runs train in threads of the
+    server), at most ``max_sessions`` browser sessions at once, and whether worker processes
+    (an experiment's process pool) fit at all (``workers_fit``)."""
+
+    budget_mb: float
+    source: str  # where the budget came from
+    hosts: int
+    max_sessions: int
+    workers_fit: bool
+
+    @property
+    def in_threads(self) -> bool:
+        return self.hosts == 0
+
+    def text(self) -> str:
+        """One line for the server's log.
+
+        >>> plan_memory(690, 2, source="cgroup limit").text()[:60]
+        '690 MB (cgroup limit): runs train in threads of the server, '
+        """
+        where = ("in threads of the server" if self.in_threads
+                 else f"in {self.hosts} run host{'s' if self.hosts > 1 else ''}")
+        return (f"{self.budget_mb:,.0f} MB ({self.source}): runs train {where}, "
+                f"at most {self.max_sessions} sessions at once")
+
+
+def plan_memory(budget_mb: float, cores: int, runs: str = "auto",
+                source: str = "PGLAB_MEMORY_MB") -> MemoryPlan:
+    """The run hosts and the session cap that fit ``budget_mb`` on ``cores`` cores.
+
+    ``runs``: ``auto`` (hosts where they fit, else threads), ``hosts`` (as many as fit, at
+    least one), ``threads`` (never hosts). With hosts: the most, up to one per core, that
+    leave room for :data:`MIN_SESSIONS_PER_HOST` sessions each::
+
+        room = budget - RESERVE - SERVER
+        sessions = (room - hosts x HOST) // SESSION            with hosts
+                 = min(room // THREAD_SESSION, 2 x cores)      without (threads of the server)
+
+    >>> [plan_memory(mb, 2).hosts for mb in (690, 1024, 2700)]
+    [0, 1, 2]
+    >>> [plan_memory(mb, 2).max_sessions for mb in (690, 1024, 2700)]
+    [4, 12, 70]
+    """
+    room = max(0.0, budget_mb - RESERVE_MB - SERVER_MB)
+    fit = 0  # hosts the memory holds
+    for n in range(max(1, cores), 0, -1):
+        if room - n * HOST_MB >= n * MIN_SESSIONS_PER_HOST * SESSION_MB:
+            fit = n
+            break
+    hosts = {"threads": 0, "hosts": max(1, fit)}.get(runs, fit)
+    if hosts:
+        sessions = (room - hosts * HOST_MB) // SESSION_MB
+    elif runs == "threads":  # chosen, not forced by the memory: the memory alone caps it
+        sessions = room // THREAD_SESSION_MB
+    else:
+        sessions = min(room // THREAD_SESSION_MB, THREAD_RUNS_PER_CORE * max(1, cores))
+    return MemoryPlan(float(budget_mb), source, hosts, max(1, int(sessions)), fit >= 1)
+
+
+@functools.cache
+def _detected_memory() -> tuple[float, str]:
+    """(MB, where from) of the memory this process may use, read once (it does not change)."""
+    from pgcore.execution.cores import cgroup_memory_limit_mb
+
+    mb = usable_memory_mb()
+    if mb <= 0:
+        return DEFAULT_BUDGET_MB, "default"
+    limit = cgroup_memory_limit_mb()
+    return mb, ("cgroup limit" if limit is not None and limit <= mb else "machine memory")
+
+
 def memory_budget_mb() -> float:
-    """The whole server's memory budget (``PGLAB_MEMORY_MB``; default 2,700 MB, the most a
-    Streamlit Community Cloud app gets)."""
-    try:
-        budget = float(os.environ.get("PGLAB_MEMORY_MB", "") or 2700.0)
-    except ValueError:
-        budget = 2700.0
-    return budget if budget > 0 else 2700.0
+    """The whole server's memory budget: ``PGLAB_MEMORY_MB`` if set, else the memory this
+    process may use (its cgroup's limit: Streamlit Community Cloud's tier, a container's
+    ``--memory``; else the machine's)."""
+    return _budget()[0]
+
+
+def _budget() -> tuple[float, str]:
+    raw = os.environ.get("PGLAB_MEMORY_MB", "").strip()
+    if raw:
+        try:
+            budget = float(raw)
+        except ValueError:
+            budget = 0.0
+        if budget > 0 and math.isfinite(budget):
+            return budget, "PGLAB_MEMORY_MB"
+    return _detected_memory()
+
+
+def runs_setting() -> str:
+    """``PGLAB_RUNS``: ``hosts``, ``threads`` or (unset, anything else) ``auto``."""
+    raw = os.environ.get("PGLAB_RUNS", "").strip().lower()
+    return raw if raw in ("hosts", "threads") else "auto"
+
+
+def memory_plan() -> MemoryPlan:
+    """This server's plan (:func:`plan_memory`) for its budget, cores and ``PGLAB_RUNS``."""
+    budget, source = _budget()
+    return plan_memory(budget, server_cores(), runs_setting(), source)
 
 
 @functools.cache
@@ -233,9 +365,8 @@ def server_cores() -> int:
 
 
 def max_sessions() -> int:
-    """Sessions the budget holds: (budget - server - hosts) / per session, at least 1."""
-    hosts = server_cores() if runs_in_hosts() else 0
-    return max(1, int((memory_budget_mb() - BASE_MB - HOST_MB * hosts) // SESSION_MB))
+    """Sessions the budget holds (:func:`memory_plan`), at least 1."""
+    return memory_plan().max_sessions
 
 
 def open_sessions() -> int:
@@ -244,10 +375,12 @@ def open_sessions() -> int:
 
 
 def process_tree_mb() -> float:
-    """Resident memory of this process and its run hosts, in MB (0 where /proc is missing)."""
+    """Resident memory of this process and its run hosts, in MB (0 where /proc is missing).
+    Only where no cgroup limit can be read: RSS counts shared libraries once per process."""
     pids = [os.getpid()]
-    if runs_in_hosts():
-        pids += run_hosts().pids()
+    hosts = current_run_hosts()
+    if hosts is not None:
+        pids += hosts.pids()
     total = 0.0
     for pid in pids:
         try:
@@ -261,14 +394,43 @@ def process_tree_mb() -> float:
     return total
 
 
+def memory_in_use() -> float:
+    """What the server uses now, in MB: its cgroup's charge less droppable cache where it has
+    a limit (every process once), else the RSS of this process and its hosts."""
+    charged = memory_in_use_mb()
+    return process_tree_mb() if charged is None else charged
+
+
+def room_for_a_session(plan: MemoryPlan, open_now: int, in_use_mb: float,
+                       hosts_started: bool) -> bool:
+    """Whether one more session fits: fewer than the plan's cap are open, and what the server
+    will use with it stays within the budget less :data:`RESERVE_MB`. What it will use is the
+    larger of the plan's figure for the sessions open (server, hosts, sessions) and the
+    memory in use now plus whatever has not started yet (the hosts, the server's warm-up).
+
+    >>> p = plan_memory(1024, 2)
+    >>> room_for_a_session(p, 0, 100, False), room_for_a_session(p, p.max_sessions, 300, True)
+    (True, False)
+    >>> room_for_a_session(p, 1, 1000, True)  # the real charge says no, whatever the count
+    False
+    """
+    per = THREAD_SESSION_MB if plan.in_threads else SESSION_MB
+    hosts = plan.hosts * HOST_MB
+    planned = SERVER_MB + hosts + open_now * per
+    measured = in_use_mb if hosts_started else max(in_use_mb, SERVER_MB) + hosts
+    return (open_now < plan.max_sessions
+            and max(planned, measured) + per <= plan.budget_mb - RESERVE_MB)
+
+
 def admit_session() -> bool:
     """Whether this browser session may use the server: once admitted, always; a new one
-    only while the open sessions fit :func:`max_sessions` and the server's real memory is
-    below its budget. Otherwise the app shows "the server is full" and creates nothing."""
+    only while :func:`room_for_a_session`. Otherwise the app shows "the server is full" and
+    creates nothing."""
     if st.session_state.get("server.admitted"):
         return True
-    ok = (open_sessions() < max_sessions()
-          and process_tree_mb() + SESSION_MB <= memory_budget_mb())
+    plan = memory_plan()
+    ok = room_for_a_session(plan, open_sessions(), memory_in_use(),
+                            current_run_hosts() is not None)
     if ok:
         st.session_state["server.admitted"] = True
     return ok
@@ -280,19 +442,83 @@ def _max_runs() -> int:
         n = int(raw)
     except ValueError:
         n = 0
-    return n if n >= 1 else server_cores()
+    if n >= 1:
+        return n
+    plan = memory_plan()
+    if plan.in_threads and runs_setting() != "threads":  # no room for hosts: every admitted
+        return max(server_cores(), plan.max_sessions)  # session trains at once, in a thread
+    return server_cores()
 
 
 def runs_in_hosts() -> bool:
-    """Whether runs train in host processes (``PGLAB_RUNS``, default ``hosts``) or in threads
-    of this process (``threads``)."""
-    return os.environ.get("PGLAB_RUNS", "hosts").strip().lower() != "threads"
+    """Whether runs train in host processes or in threads of this process: ``PGLAB_RUNS``
+    (``hosts``, ``threads``; unset: hosts where the memory holds one, see
+    :func:`memory_plan`)."""
+    return not memory_plan().in_threads
 
 
 def training_hosts() -> RunHosts | None:
-    """The process's run hosts (started on first use, replaced if one died), or None when
-    runs train in threads here."""
-    return run_hosts() if runs_in_hosts() else None
+    """The process's run hosts (started on first use, as many as the memory plan says,
+    replaced if one died), or None when runs train in threads here."""
+    plan = memory_plan()
+    return None if plan.in_threads else run_hosts(plan.hosts)
+
+
+def started_hosts() -> RunHosts | None:
+    """The run hosts if they have been started, else None (never starts them)."""
+    return current_run_hosts() if runs_in_hosts() else None
+
+
+_WARM = threading.Event()
+_WARM_LOCK = threading.Lock()
+
+
+def warm_up_in_background() -> None:
+    """After the first page: load what training needs (torch, the algorithms, what the Train
+    page draws with) and start the run hosts, in a daemon thread, once per process; the
+    first page never waits for them, and a learner's first Start finds them ready."""
+    with _WARM_LOCK:
+        if _WARM.is_set():
+            return
+        _WARM.set()
+    threading.Thread(target=_warm_up, daemon=True, name="pglab-warm-up").start()
+
+
+def _warm_up() -> None:
+    import sys
+
+    try:
+        import torch
+
+        torch.set_num_threads(1)  # each trainer uses one thread; so does playing an episode
+        training_hosts()  # the hosts warm up in their own processes, meanwhile:
+        import pgcore.algos  # noqa: F401
+        import pgcore.execution.runner  # noqa: F401
+        import pgcore.training.checkpoint  # noqa: F401
+        import pgcore.training.trainer  # noqa: F401
+
+        from . import recording, reference, widgets  # noqa: F401 - what the Train page uses
+        from .charts import live  # noqa: F401 - (altair, pandas, pyarrow)
+
+        reference.reference_set()  # the typical-run bands, read once
+        _draw_one_frame()  # pygame, and a CartPole drawn once
+        print(f"memory plan: {memory_plan().text()}", file=sys.stderr, flush=True)
+    except Exception as exc:  # noqa: BLE001 - a failed warm-up only means a slower Start
+        print(f"warm-up failed: {exc!r}", file=sys.stderr, flush=True)
+
+
+def _draw_one_frame() -> None:
+    """Draw one CartPole frame (a run's frames are drawn here from the states its host sends):
+    the first learner's first frame then does not wait for pygame to load."""
+    import numpy as np
+
+    from pgcore.training.render import StateRenderer
+
+    renderer = StateRenderer("CartPole-v1")
+    try:
+        renderer.render(np.zeros(4, dtype=np.float32))
+    finally:
+        renderer.close()
 
 
 @st.cache_resource(show_spinner=False)

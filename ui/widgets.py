@@ -34,7 +34,7 @@ WIDGET_FIELDS = tuple(name for name, f in FIELDS.items() if f.label)
 KEEP_ON_PRESET = ("seed", "max_episodes", "max_seconds")  # a preset keeps the user's budget
 WHOLE_NUMBERS = tuple(name for name, f in FIELDS.items() if f.type.startswith("int"))
 
-K = "cfg."  # session-state key prefix
+K = links.SETTINGS_KEY  # session-state key prefix ("cfg.")
 FIRST_PRESET = DEFAULT_PRESET[algos.names()[0]]  # a first visit starts here: plain REINFORCE
 PAGE = "train"  # the Train page's link (ui/links.py)
 SHOW_CHANGED = 3  # "changed: a, b, c and 2 more"
@@ -127,15 +127,6 @@ def _val(field: str):
     if K + field not in ss:
         ss[K + field] = _preset_values(ss.get(K + "preset", FIRST_PRESET))[field]
     return ss[K + field]
-
-
-def keep_widget_values() -> None:
-    """Carry the settings across page switches: Streamlit forgets the state of widgets a
-    page did not draw, unless it is written back through the session-state API. The app
-    calls this on every run, whatever the page."""
-    ss = st.session_state
-    for key in [k for k in ss if isinstance(k, str) and k.startswith(K)]:
-        ss[key] = ss[key]
 
 
 def _options(base: tuple, current) -> list:

@@ -10,12 +10,13 @@
 * :mod:`.executors`: :class:`Executor`, which of the two a task uses (``local`` or ``ray``,
   or ``PGLAB_EXECUTOR`` / ``PGLAB_RAY_ADDRESS``);
 * :mod:`.cores`: :func:`usable_cores`, the cores this process may use (affinity, cgroup
-  quota), which sizes the local pool.
+  quota), which sizes the local pool, and :func:`usable_memory_mb`, the memory it may use
+  (its cgroup's limit, else the machine's).
 
 Importing this package is light (no torch); it never imports streamlit.
 """
 
-from .cores import usable_cores
+from .cores import usable_cores, usable_memory_mb
 from .executors import EXECUTORS, Executor, resolve_executor
 from .pool import STOP_SLOTS, WorkerPool, shutdown_worker_pool, worker_pool
 from .ray_executor import ExecutorError, RayPool, ray_pool, shutdown_ray_pool
@@ -38,5 +39,6 @@ __all__ = [
     "ACTIVE_STATES", "END_REASONS", "END_STATES", "EXECUTORS", "NOT_STARTED", "STATES",
     "STOP_SLOTS", "Executor", "ExecutorError", "RayPool", "SlotPool", "TaskOwner", "TaskThread",
     "WorkerPool", "end_state", "live_tasks", "one_line", "ray_pool", "resolve_executor",
-    "shutdown_ray_pool", "shutdown_worker_pool", "stop_all", "usable_cores", "worker_pool",
+    "shutdown_ray_pool", "shutdown_worker_pool", "stop_all", "usable_cores", "usable_memory_mb",
+    "worker_pool",
 ]

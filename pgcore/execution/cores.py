@@ -1,4 +1,4 @@
-"""How many CPU cores this process may actually use, for sizing worker pools.
+"""How many CPU cores, and how much memory, this process may actually use, for sizing pools.
 
 ``os.cpu_count()`` is the host's count. In a container or under ``taskset`` the process may
 use far fewer: its CPU affinity (``os.sched_getaffinity``: cpusets, ``taskset``) and its cgroup's
@@ -17,6 +17,15 @@ The quota is read the way the kernel exposes it, for the process's own cgroup (f
 A quota of 1.5 CPUs counts as 2 (rounded up: the pool may use the half core). Anything
 unreadable or malformed counts as "no limit", never as an error. The file-system ``root`` is a
 parameter so tests can lay out fake ``proc`` and ``sys/fs/cgroup`` trees.
+
+Memory is read the same way (:func:`usable_memory_mb`): the tightest limit on the process's
+cgroup and its ancestors (v2 ``memory.max``, ``max`` for none; v1 ``memory.limit_in_bytes``,
+whose "no limit" is a huge number), else the machine's ``MemTotal`` from ``/proc/meminfo``.
+A Streamlit Community Cloud app, a ``docker --memory=1g`` container or a Kubernetes pod gets its
+limit this way; the kernel kills a process of the cgroup that goes past it.
+:func:`memory_in_use_mb` is what that limit is charged with: the limited cgroup's usage less
+the page cache it could drop at once (``inactive_file``, as ``kubectl top`` counts a
+container's working set).
 """
 
 from __future__ import annotations
@@ -25,8 +34,14 @@ import math
 import os
 from pathlib import Path, PurePosixPath
 
-_V1_DEFAULT_MOUNTS = ("sys/fs/cgroup/cpu", "sys/fs/cgroup/cpu,cpuacct", "sys/fs/cgroup/cpuacct,cpu")
+_V1_DEFAULT_MOUNTS = {
+    "cpu": ("sys/fs/cgroup/cpu", "sys/fs/cgroup/cpu,cpuacct", "sys/fs/cgroup/cpuacct,cpu"),
+    "memory": ("sys/fs/cgroup/memory",),
+}
 _V2_DEFAULT_MOUNTS = ("sys/fs/cgroup", "sys/fs/cgroup/unified")
+MB = 1024 * 1024
+_NO_LIMIT_BYTES = 1 << 60
+"""A v1 memory limit this large means "none" (the kernel writes 9223372036854771712)."""
 
 
 def usable_cores(root: str | os.PathLike = "/") -> int:
@@ -58,6 +73,88 @@ def cgroup_cpu_limit(root: str | os.PathLike = "/") -> int | None:
             if quota is not None:
                 limits.append(quota)
     return max(1, math.ceil(min(limits) - 1e-9)) if limits else None
+
+
+def usable_memory_mb(root: str | os.PathLike = "/") -> float:
+    """The memory this process may use, in MB: the tightest cgroup memory limit on its cgroup
+    and its ancestors, or the machine's memory where that is smaller or there is no limit.
+    0.0 where neither can be read (no ``/proc``: macOS, Windows); callers treat that as
+    unknown."""
+    limit = cgroup_memory_limit_mb(root)
+    total = machine_memory_mb(root)
+    sizes = [x for x in (limit, total) if x is not None and x > 0]
+    return min(sizes) if sizes else 0.0
+
+
+def cgroup_memory_limit_mb(root: str | os.PathLike = "/") -> float | None:
+    """The tightest memory limit on this process's cgroup and its ancestors, in MB; None when
+    there is none (or it cannot be read)."""
+    found = _memory_limit(Path(root))
+    return None if found is None else found[0]
+
+
+def machine_memory_mb(root: str | os.PathLike = "/") -> float | None:
+    """``MemTotal`` of ``/proc/meminfo`` in MB, or None."""
+    for line in (_read(Path(root) / "proc/meminfo") or "").splitlines():
+        key, _, rest = line.partition(":")
+        if key == "MemTotal":
+            parts = rest.split()
+            try:
+                kb = int(parts[0])
+            except (IndexError, ValueError):
+                return None
+            return kb / 1024 if kb > 0 else None
+    return None
+
+
+def memory_in_use_mb(root: str | os.PathLike = "/") -> float | None:
+    """What the limited cgroup (the one :func:`cgroup_memory_limit_mb` found) is charged with
+    now, in MB, less the page cache it can drop at once (``inactive_file``): every process in
+    it counted once, shared library pages once. None without a limit or where unreadable."""
+    found = _memory_limit(Path(root))
+    if found is None:
+        return None
+    version, directory = found[1], found[2]
+    if version == 2:
+        usage, key = _read_int(directory / "memory.current"), "inactive_file"
+    else:
+        usage, key = _read_int(directory / "memory.usage_in_bytes"), "total_inactive_file"
+    if usage is None:
+        return None
+    inactive = _stat(directory / "memory.stat").get(key, 0)
+    return max(0, usage - inactive) / MB
+
+
+def _memory_limit(root: Path) -> tuple[float, int, Path] | None:
+    """(limit in MB, cgroup version, its directory) of the tightest memory limit, or None."""
+    best = None
+    for version, mount, rel in _cgroup_dirs(root, "memory"):
+        for directory in _up_to(mount, rel):
+            name = "memory.max" if version == 2 else "memory.limit_in_bytes"
+            limit = _read_int(directory / name)
+            if limit is None or limit <= 0 or limit >= _NO_LIMIT_BYTES:
+                continue  # "max", garbage, or v1's "no limit"
+            if best is None or limit / MB < best[0]:
+                best = (limit / MB, version, directory)
+    return best
+
+
+def _read_int(path: Path) -> int | None:
+    text = _read(path)
+    try:
+        return int(text) if text else None
+    except ValueError:
+        return None
+
+
+def _stat(path: Path) -> dict[str, int]:
+    """``memory.stat``: ``name value`` lines as a dict (bad lines skipped)."""
+    out = {}
+    for line in (_read(path) or "").splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            out[parts[0]] = int(parts[1])
+    return out
 
 
 # ----- reading the kernel's files ---------------------------------------------------------------
@@ -103,8 +200,8 @@ def _ratio(quota: str, period: str) -> float | None:
 # ----- finding this process's cgroup directories ------------------------------------------------
 
 
-def _own_cgroups(root: Path) -> tuple[str | None, str | None]:
-    """From ``/proc/self/cgroup``: (the v2 path, the v1 ``cpu`` controller's path)."""
+def _own_cgroups(root: Path, controller: str = "cpu") -> tuple[str | None, str | None]:
+    """From ``/proc/self/cgroup``: (the v2 path, the v1 ``controller``'s path)."""
     v2 = v1 = None
     text = _read(root / "proc/self/cgroup") or ""
     for line in text.splitlines():
@@ -114,14 +211,14 @@ def _own_cgroups(root: Path) -> tuple[str | None, str | None]:
         hierarchy, controllers, path = parts
         if hierarchy == "0" and controllers == "":
             v2 = path
-        elif "cpu" in controllers.split(","):
+        elif controller in controllers.split(","):
             v1 = path
     return v2, v1
 
 
-def _mounts(root: Path) -> list[tuple[int, str, str]]:
+def _mounts(root: Path, controller: str = "cpu") -> list[tuple[int, str, str]]:
     """From ``/proc/self/mountinfo``: (version, mount root, mount point) of the cgroup mounts
-    that can hold a CPU quota (v2, and v1 with the ``cpu`` controller)."""
+    that can hold a ``controller`` limit (v2, and v1 with that controller)."""
     out = []
     text = _read(root / "proc/self/mountinfo") or ""
     for line in text.splitlines():
@@ -132,19 +229,20 @@ def _mounts(root: Path) -> list[tuple[int, str, str]]:
         fstype, options = tail[0], tail[2].split(",")
         if fstype == "cgroup2":
             out.append((2, fields[3], fields[4]))
-        elif fstype == "cgroup" and "cpu" in options:
+        elif fstype == "cgroup" and controller in options:
             out.append((1, fields[3], fields[4]))
     return out
 
 
-def _cgroup_dirs(root: Path) -> list[tuple[int, Path, PurePosixPath]]:
+def _cgroup_dirs(root: Path, controller: str = "cpu") -> list[tuple[int, Path, PurePosixPath]]:
     """(version, mount directory, this process's cgroup path relative to it) for each cgroup
-    hierarchy that can limit the CPU; the usual mount points when mountinfo says nothing."""
-    v2_path, v1_path = _own_cgroups(root)
-    mounts = _mounts(root)
+    hierarchy that can hold a ``controller`` (``cpu``, ``memory``) limit; the usual mount
+    points when mountinfo says nothing."""
+    v2_path, v1_path = _own_cgroups(root, controller)
+    mounts = _mounts(root, controller)
     if not mounts:
         mounts = [(2, "/", "/" + m) for m in _V2_DEFAULT_MOUNTS] + \
-                 [(1, "/", "/" + m) for m in _V1_DEFAULT_MOUNTS]
+                 [(1, "/", "/" + m) for m in _V1_DEFAULT_MOUNTS[controller]]
     out = []
     for version, mount_root, mount_point in mounts:
         own = v2_path if version == 2 else v1_path

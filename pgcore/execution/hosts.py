@@ -387,9 +387,29 @@ def _warm_up() -> None:
     torch.optim.Adam([param], fused=True).step()
 
 
+OOM_SCORE_ADJ = 500
+"""Added to a host's out-of-memory score: past its memory limit, the kernel kills a host (its
+runs end with a message, :meth:`RunHosts._host_died`, and new hosts start) rather than the
+server, whose death would drop every learner's page."""
+
+
+def _kill_me_first(adj: int = OOM_SCORE_ADJ, path: str = "/proc/self/oom_score_adj") -> bool:
+    """Raise this process's out-of-memory score by ``adj`` (any process may raise its own);
+    False where there is no such file (not Linux) or it cannot be written."""
+    try:
+        with open(path) as f:
+            now = int(f.read().strip() or 0)
+        with open(path, "w") as f:
+            f.write(str(min(1000, now + adj)))
+        return True
+    except (OSError, ValueError):
+        return False
+
+
 def _host_main(commands, results, parent: int, quantum: float | None = TURN_QUANTUM) -> None:
     """A host process: start the runs it is sent, pass on their controls, flush their events.
     Its runs take :class:`Turns` of ``quantum`` seconds (None or 0: free time-slicing)."""
+    _kill_me_first()  # first: a host importing torch is already the one to go
     import signal
 
     import torch
@@ -700,13 +720,21 @@ class HostJobPool(TaskSinks):
 _HOSTS: ProcessWide[RunHosts] = ProcessWide()
 
 
-def run_hosts() -> RunHosts:
-    """The process's run hosts (started on first use; replaced if a host died)."""
+def run_hosts(hosts: int | None = None) -> RunHosts:
+    """The process's run hosts (started on first use, ``hosts`` of them, by default one per
+    usable core; replaced if a host died)."""
     with _HOSTS.lock:
         if _HOSTS.current is None or not _HOSTS.current.alive:
-            _HOSTS.replace(RunHosts())
+            _HOSTS.replace(RunHosts(hosts))
             _register_exit_hook()
         return _HOSTS.current
+
+
+def current_run_hosts() -> RunHosts | None:
+    """The process's run hosts if they have been started (and none has died), else None:
+    never starts them (for a status line or a memory reading)."""
+    current = _HOSTS.current
+    return current if current is not None and current.alive else None
 
 
 def shutdown_run_hosts() -> None:

@@ -1,0 +1,69 @@
+"""The first page draws before torch loads; torch and the run hosts load after it.
+
+Each check runs in a fresh interpreter (a subprocess), since this test process has long
+imported torch: it runs the router (``app.py``) and Home in ``AppTest`` with the background
+warm-up held back, and looks at ``sys.modules`` afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("torch", "gymnasium", "pandas", "altair", "sqlalchemy", "pygame")
+
+
+def _run(code: str, **env: str) -> str:
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT,
+                          env=full_env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_home_and_the_router_draw_without_torch():
+    out = _run(f"""
+        import sys
+        from streamlit.testing.v1 import AppTest
+        from ui import state
+        warmed = []
+        state.warm_up_in_background = lambda: warmed.append(True)  # held back: looked at below
+        at = AppTest.from_file("app.py", default_timeout=60).run()
+        assert not at.exception, at.exception
+        assert at.title[0].value == "Policy Gradient Lab"
+        assert warmed == [True], "the warm-up is started after the page"
+        from pgcore.execution.hosts import current_run_hosts
+        assert current_run_hosts() is None, "the hosts start after the first page"
+        print(sorted(m for m in {HEAVY!r} if m in sys.modules))
+    """, PGLAB_RUNS="hosts")
+    assert out.strip() == "[]", f"the first page imported {out.strip()}"
+
+
+def test_the_warm_up_loads_torch_and_starts_the_hosts():
+    out = _run("""
+        import sys
+        from ui import state
+        state._warm_up()
+        from pgcore.execution.hosts import current_run_hosts, shutdown_run_hosts
+        hosts = current_run_hosts()
+        try:
+            print("torch" in sys.modules, "ui.charts.live" in sys.modules,
+                  hosts is not None and hosts.hosts == state.memory_plan().hosts)
+        finally:
+            shutdown_run_hosts()
+    """, PGLAB_RUNS="hosts", PGLAB_MEMORY_MB="2700")
+    assert out.split()[-3:] == ["True", "True", "True"]
+
+
+def test_without_room_for_hosts_the_warm_up_starts_none():
+    out = _run("""
+        from ui import state
+        state._warm_up()
+        from pgcore.execution.hosts import current_run_hosts
+        print(state.memory_plan().hosts, current_run_hosts() is None)
+    """, PGLAB_RUNS="", PGLAB_MEMORY_MB="690")
+    assert out.split()[-2:] == ["0", "True"]
