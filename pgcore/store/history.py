@@ -317,7 +317,7 @@ class RunStore:
         resolved = resolve_url(url)
         if resolved is None:
             raise HistoryError("Run history is turned off (PGLAB_DB_URL=off).")
-        self.replica = replica or uuid.uuid4().hex
+        self.replica = replica or replica_id()
         self.stale_after = float(stale_after)
         try:
             parsed = sa.engine.make_url(resolved)
