@@ -631,3 +631,24 @@ def test_the_recorder_gives_up_on_a_server_that_stays_down_with_one_line(postgre
     assert not rec.ok and rec.note.startswith("This run is not being recorded: Run history")
     assert "still so after" in rec.note and "\n" not in rec.note
     assert recorder.store().runs("PGGONE") == []
+
+
+@pytest.mark.usefixtures("_stop_runs")
+def test_runs_stopped_as_the_server_shuts_down_are_recorded_interrupted(db_url):
+    """A learner's Stop is ``stopped``; the same stop while the server shuts down (Streamlit
+    closing every session) is ``interrupted``, with its episodes."""
+    stopping = threading.Event()
+    recorder = h.Recorder(db_url, heartbeat_every=0.05, shutting_down=stopping.is_set)
+    mine, run = _train(recorder, max_episodes=100_000, display_name="Ada", class_code="SHUT")
+    assert wait_until(lambda: run.counts[0] >= 2, 30)
+    run.stop()
+    assert run.join(30)
+    cut, run = _train(recorder, max_episodes=100_000, display_name="Bob", class_code="SHUT")
+    assert wait_until(lambda: run.counts[0] >= 2, 30)
+    stopping.set()  # the server is going away: its sessions stop their runs
+    run.stop()
+    assert run.join(30) and recorder.flush(10)
+    got = {r.who: r for r in recorder.store().runs("SHUT")}
+    assert got["Ada"].status == "stopped"
+    assert got["Bob"].status == "interrupted" and got["Bob"].message == h.SHUTDOWN_MESSAGE
+    assert got["Bob"].episodes >= 2 and len(got["Bob"].returns) == got["Bob"].episodes

@@ -16,6 +16,8 @@ into markdown (:func:`escape_md`).
 from __future__ import annotations
 
 import re
+import signal
+import threading
 from dataclasses import dataclass
 
 import streamlit as st
@@ -55,9 +57,61 @@ def db_url() -> str | None:
     return history.resolve_url(secret("db_url"))
 
 
+_SHUTDOWN = threading.Event()
+"""Set when this server process got SIGTERM or SIGINT (see :func:`_note_shutdown_signals`)."""
+
+
+def _note_shutdown_signals() -> None:
+    """In the server's main thread: wrap the SIGTERM and SIGINT handlers (Streamlit's, which
+    stop the server) so that they first note the shutdown. Streamlit closes the websockets,
+    and so the sessions and their runs, before its runtime says it is stopping: this is how a
+    run stopped then can be told from one whose learner closed the tab."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(sig)
+        if not callable(previous) or getattr(previous, "pglab_notes_shutdown", False):
+            continue
+
+        def handler(signum, frame, previous=previous):
+            _SHUTDOWN.set()
+            previous(signum, frame)
+
+        handler.pglab_notes_shutdown = True
+        try:
+            signal.signal(sig, handler)
+        except ValueError:  # not the main thread after all: the runtime's state still says
+            return
+
+
+def _watch_shutdown() -> None:
+    """Have the main thread (the server's event loop) run :func:`_note_shutdown_signals`."""
+    try:
+        from streamlit.runtime import Runtime
+
+        loop = Runtime.instance()._get_async_objs().eventloop  # Streamlit's own loop
+        loop.call_soon_threadsafe(_note_shutdown_signals)
+    except Exception:  # noqa: BLE001 - no runtime (AppTest) or other internals: skip it
+        pass
+
+
+def server_stopping() -> bool:
+    """Whether this Streamlit server is shutting down (SIGTERM, Ctrl-C): the runs its sessions
+    stop now are cut off by the server, not stopped by their learners."""
+    if _SHUTDOWN.is_set():
+        return True
+    try:
+        from streamlit.runtime import Runtime
+        from streamlit.runtime.runtime import RuntimeState
+
+        return Runtime.exists() and Runtime.instance().state in (RuntimeState.STOPPING,
+                                                                 RuntimeState.STOPPED)
+    except Exception:  # noqa: BLE001 - another Streamlit's internals: assume not
+        return False
+
+
 @st.cache_resource(show_spinner=False)
 def _recorder(url: str) -> Recorder:
-    return Recorder(url)
+    _watch_shutdown()
+    return Recorder(url, shutting_down=server_stopping)
 
 
 def recorder() -> Recorder | None:

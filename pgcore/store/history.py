@@ -25,6 +25,7 @@ validated on read; nothing is ever unpickled. This module never imports streamli
 
 from __future__ import annotations
 
+import atexit
 import collections
 import csv
 import io
@@ -70,6 +71,9 @@ HEARTBEAT_EVERY = 20.0
 """Seconds between two heartbeats of a server's running rows (:class:`Recorder`)."""
 STALE_AFTER = 90.0
 """Seconds without a heartbeat after which a ``running`` row counts as interrupted."""
+STALE_MESSAGE = ("Interrupted: the server stopped before this run ended (the figures are as "
+                 "of its last heartbeat).")
+SHUTDOWN_MESSAGE = "Interrupted: the app server shut down before this run ended."
 HEARTBEAT_ENV = "PGLAB_HEARTBEAT_SECONDS"
 STALE_ENV = "PGLAB_STALE_SECONDS"
 """Environment variables overriding :data:`HEARTBEAT_EVERY` and :data:`STALE_AFTER` for the
@@ -472,12 +476,13 @@ class RunStore:
                    best_avg100: float | None = None, final_avg100: float | None = None,
                    episodes_to_475: int | None = None, first_episode: int = 1,
                    start: dict | None = None, now: float | None = None) -> None:
-        """Complete a row with its end ``status`` (one of :data:`END_STATUSES`), message and
+        """Complete a row with its end ``status`` (one of :data:`END_STATUSES`, or
+        ``interrupted`` for a run its server stopped as it shut down), message and
         summary figures. ``start`` (a :func:`start_row` dict) inserts the row whole if it is
         missing (its start was never written, or the file was replaced meanwhile)."""
         import sqlalchemy as sa
 
-        if status not in END_STATUSES:
+        if status not in END_STATUSES + ("interrupted",):
             raise HistoryError(f"not an end status: {status!r}")
         now = time.time() if now is None else float(now)
         returns = np.asarray(returns, dtype=np.float64).ravel()
@@ -513,8 +518,7 @@ class RunStore:
                 sa.update(RUNS).where(RUNS.c.status == "running",
                                       RUNS.c.heartbeat_at < cutoff)
                 .values(status="interrupted", ended_at=RUNS.c.heartbeat_at,
-                        message="Interrupted: the server stopped before this run ended "
-                                "(the figures are as of its last heartbeat).")).rowcount
+                        message=STALE_MESSAGE)).rowcount
         self._refreshed = time.monotonic()
         return int(self._call(work, "mark interrupted runs") or 0)
 
@@ -819,20 +823,25 @@ class Recording:
 
     def ended(self, snapshot) -> None:
         """The run's end (a :class:`~pgcore.execution.runner.RunSnapshot`): queue its row's
-        completion.
-        Cheap and never raises: it is called from the run's thread as it ends."""
+        completion. A run stopped while its server shuts down (the recorder's
+        ``shutting_down()`` says so) is recorded ``interrupted``, not ``stopped``: the learner
+        did not stop it. Cheap and never raises: it is called from the run's thread as it ends."""
         if self._ended:
             return
         self._ended = True
-        self.status = snapshot.state
-        self._recorder._submit(self, lambda store: _finish(store, self, snapshot))
+        status, message = snapshot.state, snapshot.message
+        if status == "stopped" and self._recorder.shutting_down():
+            status, message = "interrupted", SHUTDOWN_MESSAGE
+        self.status = status
+        self._recorder._submit(self, lambda store: _finish(store, self, snapshot, status,
+                                                           message))
 
     def fail(self, message: str) -> None:
         if not self.note:
             self.note = f"This run is not being recorded: {message}"
 
 
-def _finish(store: RunStore, rec: Recording, snap) -> None:
+def _finish(store: RunStore, rec: Recording, snap, status: str, message: str) -> None:
     from ..training.metrics import EpisodeHistory, summarize
 
     ep = snap.episodes
@@ -840,7 +849,7 @@ def _finish(store: RunStore, rec: Recording, snap) -> None:
                                          ep["wall_seconds"], episode=ep["episode"])
     figures = summarize(history, run_steps=snap.env_steps, run_seconds=snap.wall_seconds)
     first = int(ep["episode"][0]) if len(ep["episode"]) else 1
-    store.finish_run(rec.run_id, snap.state, snap.message, ep["episode_return"],
+    store.finish_run(rec.run_id, status, message, ep["episode_return"],
                      episodes=snap.episode_count, env_steps=snap.env_steps,
                      seconds=snap.wall_seconds, best_avg100=figures["best_avg100"],
                      final_avg100=figures["final_avg100"],
@@ -862,6 +871,9 @@ class Recorder:
     reading (a failure is remembered for ``retry_after`` seconds, so a dead server is not asked
     on every rerun).
 
+    A run stopped while ``shutting_down()`` is true (the server is going away) is recorded
+    ``interrupted``; at the interpreter's exit, the queued writes get a few seconds.
+
     ``heartbeat_every`` and ``stale_after`` default to :data:`HEARTBEAT_ENV` and
     :data:`STALE_ENV` (else :data:`HEARTBEAT_EVERY`, :data:`STALE_AFTER`); rows are written
     under :func:`replica_id` (:data:`REPLICA_ENV` names this server).
@@ -869,8 +881,12 @@ class Recorder:
 
     def __init__(self, url: str | None = None, *, heartbeat_every: float | None = None,
                  stale_after: float | None = None, retry_after: float = 15.0,
-                 retry_for: float = 120.0, retry_every: float = 1.0):
+                 retry_for: float = 120.0, retry_every: float = 1.0,
+                 shutting_down: Callable[[], bool] | None = None):
         self.url = url
+        self.shutting_down = shutting_down or (lambda: False)
+        """True while the server shuts down (the app asks Streamlit's runtime): runs that stop
+        then are recorded ``interrupted``."""
         self.heartbeat_every = (env_seconds(HEARTBEAT_ENV, HEARTBEAT_EVERY)
                                 if heartbeat_every is None else float(heartbeat_every))
         stale = env_seconds(STALE_ENV, STALE_AFTER) if stale_after is None else stale_after
@@ -891,6 +907,7 @@ class Recorder:
         self._flushes: list[Callable[[], object]] = []  # flush markers waiting for those
         self._thread: threading.Thread | None = None
         self._closed = False
+        _RECORDERS.add(self)
 
     # ----- the store --------------------------------------------------------------------------
     def store(self) -> RunStore:
@@ -1050,6 +1067,19 @@ class Recorder:
             store.refresh()
         except HistoryError:
             pass
+
+
+_RECORDERS: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    """The interpreter exits (a server shutting down): write what the recorders still hold,
+    briefly (their thread is a daemon and would be cut off)."""
+    for recorder in list(_RECORDERS):
+        if not recorder._closed and recorder._thread is not None and \
+                recorder._thread.is_alive():
+            recorder.flush(5.0)
 
 
 @dataclass
