@@ -258,7 +258,7 @@ from pgcore.store.history import RunStore
 store = RunStore(sys.argv[1])
 rid = store.start_run({{"algo": "a2c", "env_id": "CartPole-v1", "seed": 4}},
                       display_name="Ada", class_code="MULTI")
-store.heartbeat({{rid: (37, 5000, 12.0)}})
+store.heartbeat({{rid: (37, 5000, 12.0, [float(20 + i) for i in range(37)], 1)}})
 print(rid, flush=True)
 os._exit(9)  # the app server is killed mid-run: no end is ever written
 """
@@ -297,6 +297,9 @@ def test_the_board_shows_another_servers_runs_and_its_interrupted_ones(db_url, m
     rows = dict(zip(everyone["learner"], zip(everyone["status"], everyone["episodes"],
                                              strict=True), strict=True))
     assert rows == {"Ada": ("interrupted", 37), "Bob": ("finished", 10)}
+    curves = board.curve_frame(store.runs("MULTI"))  # the interrupted run keeps its curve
+    assert set(curves["learner"]) == {"Ada", "Bob"}
+    assert curves[curves["learner"] == "Ada"]["episode"].max() == 37
     at.text_input(key="board.teacher_input").input("sesame").run()
     at.button(key="board.unlock").click().run()
     teacher = tables(at)[-1]

@@ -485,6 +485,8 @@ def test_a_stopped_run_is_recorded_as_stopped_with_its_episodes(db_url):
         time.sleep(0.05)
     time.sleep(0.2)  # a heartbeat or two with progress
     assert recorder.store().get(rec.run_id).status == "running"
+    mid = recorder.store().get(rec.run_id)  # the heartbeat saves the curve so far
+    assert len(mid.returns) == mid.episodes >= 3 and mid.first_episode == 1
     run.stop()
     assert run.join(30) and recorder.flush(10)
     got = recorder.store().get(rec.run_id)

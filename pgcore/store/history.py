@@ -452,21 +452,29 @@ class RunStore:
         self._call(lambda conn: conn.execute(sa.insert(RUNS).values(**row)), "record a run")
         return row["run_id"]
 
-    def heartbeat(self, progress: Mapping[str, tuple[int, int, float]],
-                  now: float | None = None) -> None:
+    def heartbeat(self, progress: Mapping[str, tuple], now: float | None = None) -> None:
         """Mark this process's rows ``run_id -> (episodes, env_steps, seconds)`` alive, with
-        their progress so far (one transaction)."""
+        their progress so far (one transaction). A fourth and fifth item, the returns so far
+        and the episode number of the first, are saved too: a run cut off with its server then
+        keeps its curve up to its last heartbeat."""
         import sqlalchemy as sa
 
         now = time.time() if now is None else float(now)
 
         def work(conn):
-            for run_id, (episodes, env_steps, seconds) in progress.items():
+            for run_id, (episodes, env_steps, seconds, *curve) in progress.items():
+                values = dict(heartbeat_at=now, episodes=int(episodes),
+                              env_steps=int(env_steps), seconds=float(seconds),
+                              replica=self.replica)
+                if curve:
+                    returns = np.asarray(curve[0], dtype=np.float64).ravel()
+                    returns = returns[np.isfinite(returns)]
+                    first = int(curve[1]) if len(curve) > 1 else 1
+                    values.update(returns=encode_returns(returns), first_episode=first + max(
+                        0, len(returns) - MAX_RETURNS))
                 conn.execute(sa.update(RUNS).where(RUNS.c.run_id == run_id,
                                                    RUNS.c.status == "running")
-                             .values(heartbeat_at=now, episodes=int(episodes),
-                                     env_steps=int(env_steps), seconds=float(seconds),
-                                     replica=self.replica))
+                             .values(**values))
         if progress:
             self._call(work, "save a heartbeat")
 
@@ -1060,7 +1068,8 @@ class Recorder:
         for rec in self.active():
             run = rec.run
             if rec.ok and not rec._ended and run is not None:
-                progress[rec.run_id] = run.counts
+                curve = getattr(run, "returns_so_far", None)  # the returns, if it has them
+                progress[rec.run_id] = (*run.counts, *(curve() if curve else ()))
         try:  # a failed heartbeat is retried next time; the run's end write says if it sticks
             store = self.store()
             store.heartbeat(progress)
