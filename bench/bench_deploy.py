@@ -36,6 +36,7 @@ Usage::
     python bench/bench_deploy.py                    # 60 tabs over 30 s
     python bench/bench_deploy.py --sessions 10 --ramp 5 --before 10 --after 10
     python bench/bench_deploy.py --quick            # 4 tabs, threads: a smoke test
+    python bench/bench_deploy.py --browser --runs threads   # one real Chromium tab instead
 
 Needs Debian's ``postgresql`` and ``haproxy`` (and ``psycopg[binary]``, ``websockets``).
 """
@@ -377,6 +378,46 @@ def report(s: dict, args, where: str) -> str:
     return "\n".join(out)
 
 
+def browser_check(deployment: Deployment, sig: int, timeout: float = 90.0) -> list[list[str]]:
+    """One real Chromium tab (Debian's, through Playwright): open Train, press Start, stop the
+    tab's server, and time what the page shows until it reads the note. Rows for the report."""
+    from playwright.sync_api import sync_playwright
+
+    rows: list[list[str]] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                    args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(timeout * 1000)
+            page.goto(f"{deployment.url}/train?max_episodes=20000")
+            page.get_by_role("button", name="Start").first.click()
+            page.get_by_text("Episodes").first.wait_for()
+            time.sleep(3)
+            cookie = {c["name"]: c["value"] for c in page.context.cookies()}.get(COOKIE)
+            rows.append(["the tab's server (cookie) / URL", f"{cookie} / "
+                         f"`{urllib.parse.urlsplit(page.url).query}`"])
+            t = time.monotonic()
+            deployment.stop_server(cookie, sig)
+            seen: dict[str, float] = {}
+            while time.monotonic() - t < timeout:
+                text = page.inner_text("body")
+                for what in ("Connecting", "Connection error", "cut off", "was interrupted"):
+                    if what in text and what not in seen:
+                        seen[what] = time.monotonic() - t
+                if "cut off" in text or "was interrupted" in text:
+                    break
+                time.sleep(0.2)
+            for what, after in seen.items():
+                rows.append([f"the page showed \"{what}\"", f"{after:.1f} s after the stop"])
+            cookie2 = {c["name"]: c["value"] for c in page.context.cookies()}.get(COOKIE)
+            rows.append(["the tab's cookie afterwards / URL", f"{cookie2} / "
+                         f"`{urllib.parse.urlsplit(page.url).query}`"])
+        finally:
+            browser.close()
+    return rows
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -398,6 +439,9 @@ def parse_args(argv):
     p.add_argument("--path", default="train?max_episodes=20000",
                    help="the page each tab opens (default: Train with the longest budget, so "
                         "runs last the lesson)")
+    p.add_argument("--browser", action="store_true",
+                   help="instead of the emulated tabs: one real Chromium tab (Playwright, "
+                        "Debian's /usr/bin/chromium), its server stopped; what the page shows")
     p.add_argument("--quick", action="store_true",
                    help="smoke test: 4 tabs, 2 s ramp, 3 s before and after, threads")
     args = p.parse_args(argv)
@@ -427,6 +471,12 @@ def main(argv: list[str] | None = None) -> int:
     log("starting PostgreSQL, two app servers and HAProxy")
     try:
         deployment.start()
+        if args.browser:
+            log("one Chromium tab; its server will be stopped")
+            rows = browser_check(deployment, sig)
+            print(f"### One Chromium tab, its server stopped ({args.signal})\n")
+            print(table(["what", "when"], rows))
+            return 0
         log(f"{args.sessions} tabs through {deployment.url} over {args.ramp:g} s")
         out = asyncio.run(lesson_with_a_stop(deployment, args.sessions, ramp=args.ramp,
                                              before=args.before, after=args.after, sig=sig,
