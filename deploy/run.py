@@ -159,7 +159,7 @@ class Deployment:
                                        f"{self.logs / 'haproxy.log'}")
                 time.sleep(0.2)
         except BaseException:
-            self.close()
+            self.close(keep_logs=True)  # the error names a log to read
             raise
         return self
 
@@ -167,18 +167,23 @@ class Deployment:
         """Stop app server ``name`` mid-lesson (SIGKILL: it crashes; SIGTERM: shut down)."""
         self.servers[name].stop(sig)
 
-    def close(self) -> None:
-        """Stop everything this deployment started."""
+    def close(self, keep_logs: bool = False) -> None:
+        """Stop everything this deployment started (and remove its logs unless
+        ``keep_logs``)."""
         if self.haproxy is not None and self.haproxy.poll() is None:
             self.haproxy.terminate()
             try:
                 self.haproxy.wait(10)
             except subprocess.TimeoutExpired:
                 self.haproxy.kill()
+        if self.haproxy is not None:
+            self._lb_log.close()
         for server in self.servers.values():
             server.stop(signal.SIGTERM)
         if self.pg is not None:
             self.pg.close()
+        if not keep_logs:
+            shutil.rmtree(self.logs, ignore_errors=True)
 
     def __enter__(self) -> Deployment:
         return self.start()
@@ -217,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        deployment.close()
+        deployment.close(keep_logs=True)
 
 
 if __name__ == "__main__":
