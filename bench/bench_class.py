@@ -371,6 +371,7 @@ class Tab:
         self.page_name, self.query = parts.path.strip("/"), parts.query
         self.page_url = f"{self.base_url}/{path.lstrip('/')}"
         self.ws = None
+        self.headers: dict[str, str] = {}  # sent with every request (e.g. a sticky cookie)
         self.page_hash = ""
         self.start_id: str | None = None
         self.page_ready = asyncio.Event()
@@ -430,7 +431,7 @@ class Tab:
             self.t_connect = self.clock()
             async with connect(ws_url, subprotocols=["streamlit"], origin=self.base_url,
                                max_size=None, open_timeout=60, ping_interval=None,
-                               close_timeout=5) as ws:
+                               close_timeout=5, additional_headers=self.headers) as ws:
                 self.ws, self.r.connected = ws, True
                 await self._send(page_name=self.page_name)
                 reader = asyncio.create_task(self._read())
@@ -584,7 +585,8 @@ class Tab:
 
     def _fetch(self, url: str) -> None:
         try:
-            with urllib.request.urlopen(url, timeout=30) as r:
+            req = urllib.request.Request(url, headers=self.headers)
+            with urllib.request.urlopen(req, timeout=30) as r:
                 r.read()
             self.r.media_fetched += 1
         except OSError:

@@ -85,3 +85,46 @@ def hidden_8_fails(monkeypatch):
         real(index, config, emit, should_stop, *args, **kwargs)
 
     monkeypatch.setattr(experiments, "run_job", flaky)
+
+
+# ----- the run history's databases: SQLite, and a PostgreSQL server of the tests' own ----------
+
+
+def _needs(reason: str) -> None:
+    """Skip for ``reason`` here; in CI (``CI`` set) fail instead: nothing is skipped there."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run this test: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server for the whole session (deploy/pgserver.py: Debian's initdb and
+    pg_ctl in a temporary folder on a free port; as root it runs as the ``postgres`` user).
+    Skipped where PostgreSQL or its driver is missing, except in CI, where that fails."""
+    from deploy.pgserver import PostgresServer, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        _needs(reason)
+    server = PostgresServer().start()
+    yield server
+    server.close()
+
+
+_DATABASES = iter(range(1, 1_000_000))
+
+
+@pytest.fixture
+def pg_url(postgres) -> str:
+    """A fresh, empty database on the session's PostgreSQL server (its SQLAlchemy URL)."""
+    return postgres.create_database(f"test_{next(_DATABASES)}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path) -> str:
+    """A fresh, empty run history: a SQLite file, then a PostgreSQL database: a test that
+    takes it runs against both."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'db' / 'runs.sqlite'}"
+    return request.getfixturevalue("pg_url")

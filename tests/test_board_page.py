@@ -246,3 +246,110 @@ def test_curves_are_bounded_per_learner_and_latest_first():
     assert len(ada) <= board.CURVE_POINTS and ada["episode"].max() == 5000  # the latest run
     assert ada["average"].iloc[-1] == pytest.approx(np.arange(4900, 5000).mean())
     assert len(board.curve_frame(records, latest_only=False)["learner"].unique()) == 3
+
+
+# ----- several app servers on one database ----------------------------------------------------
+
+CRASHED = """
+import os, sys
+sys.path.insert(0, {root!r})
+os.environ["PGLAB_REPLICA"] = "app1"
+from pgcore.store.history import RunStore
+store = RunStore(sys.argv[1])
+rid = store.start_run({{"algo": "a2c", "env_id": "CartPole-v1", "seed": 4}},
+                      display_name="Ada", class_code="MULTI")
+store.heartbeat({{rid: (37, 5000, 12.0, [float(20 + i) for i in range(37)], 1)}})
+print(rid, flush=True)
+os._exit(9)  # the app server is killed mid-run: no end is ever written
+"""
+
+
+def crashed_run(url: str) -> str:
+    """A run recorded by another app server (``app1``) that died mid-run: its id."""
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", CRASHED.format(root=str(ROOT)), url],
+                         capture_output=True, text=True, timeout=60)
+    assert len(out.stdout.strip()) == 32, out.stderr
+    return out.stdout.strip()
+
+
+def test_the_board_shows_another_servers_runs_and_its_interrupted_ones(db_url, monkeypatch):
+    """The class board on one app server reads every server's runs from the shared database
+    (SQLite and PostgreSQL): a finished run of this server, and a run of a server that was
+    killed, marked interrupted by this one once its heartbeat went stale."""
+    from pgcore.store import history
+
+    monkeypatch.setenv("PGLAB_DB_URL", db_url)
+    monkeypatch.setenv(history.STALE_ENV, "0.5")
+    monkeypatch.setenv(history.HEARTBEAT_ENV, "0.25")
+    monkeypatch.setenv(board.TEACHER_KEY_ENV, "sesame")
+    dead = crashed_run(db_url)
+    at = app()
+    join(at, "Bob", "MULTI")
+    train(at, budget=10)
+    store = recording.recorder().store()
+    assert wait_for(lambda: {r.who: r.status for r in store.runs("MULTI")} ==
+                    {"Ada": "interrupted", "Bob": "finished"}, at)
+    assert store.get(dead).episodes == 37 and store.get(dead).replica.startswith("app1-")
+    go(at, PAGE)
+    everyone = tables(at)[-1]
+    rows = dict(zip(everyone["learner"], zip(everyone["status"], everyone["episodes"],
+                                             strict=True), strict=True))
+    assert rows == {"Ada": ("interrupted", 37), "Bob": ("finished", 10)}
+    curves = board.curve_frame(store.runs("MULTI"))  # the interrupted run keeps its curve
+    assert set(curves["learner"]) == {"Ada", "Bob"}
+    assert curves[curves["learner"] == "Ada"]["episode"].max() == 37
+    at.text_input(key="board.teacher_input").input("sesame").run()
+    at.button(key="board.unlock").click().run()
+    teacher = tables(at)[-1]
+    ada = teacher[teacher["learner"] == "Ada"].iloc[0]
+    assert ada["status"] == "interrupted" and "Interrupted" in ada["message"]
+    go(at, "views/reinforce/train.py")
+    at.button(key="ctl.reset").click().run()  # leave no run in the shared session holder
+
+
+def _train_page(query: dict) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page("views/reinforce/train.py")
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_a_tab_moved_from_a_stopped_server_is_told_its_run_is_gone(db, monkeypatch):
+    """A tab whose server stopped reconnects through the load balancer to another server, as
+    a new session, with its URL: its ``run=`` marker names the run it held. The Train page
+    says the run was cut off (or interrupted, once marked), keeps the settings, and asks the
+    learner to join their class again; starting a run clears the note."""
+    dead = crashed_run(db)
+    at = _train_page({"run": dead, "algo": "a2c"})
+    (note,) = [w for w in texts(at, "warning") if "app server" in w]
+    assert "was cut off" in note and "37 episodes" in note and "Start" in note
+    assert "class MULTI as Ada: join it again" in note
+    assert at.radio(key="cfg.algo").value == "a2c"  # the settings came with the URL
+    recording.recorder().store().refresh(now=time.time() + 3600)  # its heartbeat went stale
+    at = _train_page({"run": dead})
+    (note,) = [w for w in texts(at, "warning") if "app server" in w]
+    assert note.startswith("Your run (a2c, seed 4) was interrupted") and "*interrupted*" in note
+    at.number_input(key="cfg.max_episodes").set_value(10).run()
+    at.button(key="ctl.start").click().run()
+    assert not any("app server" in w for w in texts(at, "warning"))
+    (mine,) = recording.recorder().active()
+    assert at.query_params["run"] == mine.run_id  # the tab's new marker
+    at.button(key="ctl.stop").click().run()
+    at.button(key="ctl.reset").click().run()
+    assert "run" not in at.query_params
+
+
+def test_a_marker_of_this_server_or_a_bad_one_says_nothing(db):
+    own = recording.recorder().store().start_run({"algo": "a2c", "seed": 1})  # a reload here
+    for marker in (own, "not-a-run", "f" * 32):
+        at = _train_page({"run": marker})
+        assert not any("app server" in w for w in texts(at, "warning")), marker
+        assert "run" not in at.query_params and not at.exception

@@ -1,7 +1,12 @@
 """The run history's database layer (pgcore/store/history.py): the schema, recording and reading
-back, concurrent writers (threads and processes on one SQLite file), a restart marking cut-off runs
-interrupted, validation of display names and class codes, broken databases as one line, CSV
-export, leaderboards, and the recorder the app uses beside a real background run."""
+back, concurrent writers (threads and processes), a restart marking cut-off runs interrupted,
+validation of display names and class codes, broken databases as one line, CSV export,
+leaderboards, and the recorder the app uses beside a real background run.
+
+The behaviour tests take ``db_url`` (tests/conftest.py) and run twice: on a SQLite file and on
+a real PostgreSQL server the tests start themselves. PostgreSQL's own cases (the server
+restarting mid-use, down while runs end) are at the end; SQLite's (WAL, files) take
+``url``, a SQLite file."""
 
 from __future__ import annotations
 
@@ -30,7 +35,16 @@ CFG = {"algo": "reinforce", "env_id": "CartPole-v1", "seed": 3, "baseline": "val
 
 @pytest.fixture
 def url(tmp_path) -> str:
+    """A SQLite file (for SQLite's own cases; the rest take ``db_url``: both backends)."""
     return f"sqlite:///{tmp_path / 'db' / 'runs.sqlite'}"
+
+
+def damage(store: RunStore, run_id: str, **values) -> None:
+    """Overwrite a row's columns behind the store's back, as another program might."""
+    import sqlalchemy as sa
+
+    with store.engine.begin() as conn:
+        conn.execute(sa.update(h.RUNS).where(h.RUNS.c.run_id == run_id).values(**values))
 
 
 def one_line(exc_info) -> str:
@@ -74,8 +88,8 @@ def test_env_var_overrides_the_default_and_off_turns_recording_off(monkeypatch, 
     assert "turned off" in one_line(e)
 
 
-def test_a_run_is_recorded_and_read_back(url):
-    store = RunStore(url)
+def test_a_run_is_recorded_and_read_back(db_url):
+    store = RunStore(db_url)
     rid = store.start_run(CFG, display_name="  Ada   Lovelace ", class_code="phys7",
                           preset="Our default")
     rec = store.get(rid)
@@ -98,15 +112,15 @@ def test_a_run_is_recorded_and_read_back(url):
     assert store.classes() == [("PHYS7", 1)]
 
 
-def test_an_anonymous_run_is_recorded_under_no_class(url):
-    store = RunStore(url)
+def test_an_anonymous_run_is_recorded_under_no_class(db_url):
+    store = RunStore(db_url)
     rid = store.start_run(CFG)
     assert [r.run_id for r in store.runs(None)] == [rid]
     assert store.get(rid).who == "anonymous" and store.classes() == []
     assert [r.run_id for r in store.runs(all_classes=True)] == [rid]
 
 
-def test_returns_are_compact_and_validated_on_read(url):
+def test_returns_are_compact_and_validated_on_read(db_url):
     blob = h.encode_returns(np.full(10_000, 500.0))
     assert len(blob) < 200  # 40 kB of float32 compresses to almost nothing
     with pytest.raises(HistoryError):
@@ -117,13 +131,10 @@ def test_returns_are_compact_and_validated_on_read(url):
         h.decode_returns(__import__("zlib").compress(np.array([np.nan], "<f4").tobytes()))
     with pytest.raises(HistoryError):  # a zip bomb stops at the cap
         h.decode_returns(__import__("zlib").compress(bytes(4 * h.MAX_RETURNS + 8)))
-    store = RunStore(url)
+    store = RunStore(db_url)
     rid = store.start_run(CFG, display_name="Ada", class_code="PHYS7")
     finish(store, rid, [1.0, 2.0])
-    path = url.removeprefix("sqlite:///")
-    with sqlite3.connect(path) as con:  # damage the row behind the store's back
-        con.execute("UPDATE pglab_runs SET returns = ?, config = ? WHERE run_id = ?",
-                    (b"\x00garbage", "[1, 2]", rid))
+    damage(store, rid, returns=b"\x00garbage", config="[1, 2]")
     rec = store.get(rid)
     assert rec.damaged and rec.returns.size == 0 and rec.config == {}
     assert rec.episodes == 2  # the summary survives
@@ -158,8 +169,8 @@ def test_class_codes_are_normalised_or_refused():
         assert "3 to 16" in one_line(e) or "text" in one_line(e)
 
 
-def test_bad_values_never_reach_the_database(url):
-    store = RunStore(url)
+def test_bad_values_never_reach_the_database(db_url):
+    store = RunStore(db_url)
     with pytest.raises(HistoryError):
         store.start_run(CFG, display_name="<b>x</b>", class_code="PHYS7")
     with pytest.raises(HistoryError):
@@ -167,11 +178,10 @@ def test_bad_values_never_reach_the_database(url):
     assert store.count() == 0
 
 
-def test_a_name_written_by_something_else_is_never_shown_raw(url):
-    store = RunStore(url)
+def test_a_name_written_by_something_else_is_never_shown_raw(db_url):
+    store = RunStore(db_url)
     rid = store.start_run(CFG, display_name="Ada", class_code="PHYS7")
-    with sqlite3.connect(url.removeprefix("sqlite:///")) as con:
-        con.execute("UPDATE pglab_runs SET display_name = '<img src=x onerror=alert(1)>'")
+    damage(store, rid, display_name="<img src=x onerror=alert(1)>")
     rec = store.get(rid)
     assert rec.display_name == "(unreadable name)" and rec.damaged
 
@@ -179,14 +189,14 @@ def test_a_name_written_by_something_else_is_never_shown_raw(url):
 # ----- concurrency ------------------------------------------------------------------------
 
 
-def test_concurrent_writer_threads_lose_no_rows(url):
-    RunStore(url)  # the schema exists before the threads start
-    shared = RunStore(url)
+def test_concurrent_writer_threads_lose_no_rows(db_url):
+    RunStore(db_url)  # the schema exists before the threads start
+    shared = RunStore(db_url)
     errors: list[BaseException] = []
     go = threading.Barrier(8)
 
     def writer(i: int) -> None:
-        store = shared if i % 2 else RunStore(url)  # one shared store and several own ones
+        store = shared if i % 2 else RunStore(db_url)  # one shared store and several own ones
         try:
             go.wait()
             for k in range(15):
@@ -225,18 +235,18 @@ WRITER = textwrap.dedent("""
 """)
 
 
-def test_concurrent_writer_processes_on_one_sqlite_file_lose_no_rows(url, tmp_path):
-    RunStore(url)
+def test_concurrent_writer_processes_lose_no_rows(db_url, tmp_path):
+    RunStore(db_url)
     go = tmp_path / "go"
     script = WRITER.format(root=str(ROOT))
-    procs = [subprocess.Popen([sys.executable, "-c", script, url, f"P{i}", "20", str(go)],
+    procs = [subprocess.Popen([sys.executable, "-c", script, db_url, f"P{i}", "20", str(go)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for i in range(4)]
     time.sleep(0.5)
     go.touch()  # every process writes at the same time
     outputs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), [err for _, err in outputs]
-    records = RunStore(url).runs("PROCS")
+    records = RunStore(db_url).runs("PROCS")
     assert len(records) == 80 and len({r.run_id for r in records}) == 80
     assert {r.who for r in records} == {"P0", "P1", "P2", "P3"}
     assert all(r.status == "finished" for r in records)
@@ -258,14 +268,14 @@ CRASH = textwrap.dedent("""
 """)
 
 
-def test_a_run_cut_off_by_a_dead_server_is_marked_interrupted_not_dropped(url):
-    out = subprocess.run([sys.executable, "-c", CRASH.format(root=str(ROOT)), url],
+def test_a_run_cut_off_by_a_dead_server_is_marked_interrupted_not_dropped(db_url):
+    out = subprocess.run([sys.executable, "-c", CRASH.format(root=str(ROOT)), db_url],
                          capture_output=True, text=True, timeout=60)
     rid = out.stdout.strip()
     assert len(rid) == 32, out.stderr
-    fresh = RunStore(url, stale_after=3600)  # restarted at once: the row is not stale yet
+    fresh = RunStore(db_url, stale_after=3600)  # restarted at once: the row is not stale yet
     assert fresh.get(rid).status == "running"
-    later = RunStore(url, stale_after=0.0)  # the heartbeat has gone stale
+    later = RunStore(db_url, stale_after=0.0)  # the heartbeat has gone stale
     rec = later.get(rid)
     assert rec.status == "interrupted" and "Interrupted" in rec.message
     assert (rec.episodes, rec.env_steps, rec.who) == (42, 9000, "Crash")  # last heartbeat
@@ -273,29 +283,29 @@ def test_a_run_cut_off_by_a_dead_server_is_marked_interrupted_not_dropped(url):
     assert [r.run_id for r in later.runs("RESTART")] == [rid]
 
 
-def test_a_live_replicas_rows_are_left_alone(url):
-    a = RunStore(url, stale_after=60)
-    b = RunStore(url, stale_after=60)
+def test_a_live_replicas_rows_are_left_alone(db_url):
+    a = RunStore(db_url, stale_after=60)
+    b = RunStore(db_url, stale_after=60)
     now = time.time()
     live = a.start_run(CFG, display_name="Live", class_code="REPL", now=now - 300)
     dead = b.start_run(CFG, display_name="Dead", class_code="REPL", now=now - 300)
     a.heartbeat({live: (5, 50, 1.0)}, now=now)  # replica a is alive and beating
-    assert RunStore(url, stale_after=60).refresh(now=now) == 0  # opening marked `dead`
+    assert RunStore(db_url, stale_after=60).refresh(now=now) == 0  # opening marked `dead`
     assert a.get(live).status == "running" and a.get(dead).status == "interrupted"
     finish(a, live, [1.0])
     assert a.get(live).status == "finished"
 
 
-def test_a_late_end_still_completes_an_interrupted_row(url):
-    store = RunStore(url, stale_after=10)
+def test_a_late_end_still_completes_an_interrupted_row(db_url):
+    store = RunStore(db_url, stale_after=10)
     rid = store.start_run(CFG, display_name="Slow", class_code="REPL", now=time.time() - 60)
     assert store.refresh() == 1
     finish(store, rid, [3.0, 4.0])
     assert store.get(rid).status == "finished"
 
 
-def test_finishing_a_row_that_was_never_started_inserts_it(url):
-    store = RunStore(url)
+def test_finishing_a_row_that_was_never_started_inserts_it(db_url):
+    store = RunStore(db_url)
     row = h.start_row(CFG, display_name="Ada", class_code="PHYS7", replica=store.replica)
     finish(store, row["run_id"], [5.0], start=row)
     assert store.get(row["run_id"]).status == "finished"
@@ -379,8 +389,8 @@ def test_an_unreachable_server_is_one_line_without_the_password():
 # ----- CSV and leaderboards --------------------------------------------------------------
 
 
-def test_csv_export_has_every_run_and_defuses_formulas(url):
-    store = RunStore(url)
+def test_csv_export_has_every_run_and_defuses_formulas(db_url):
+    store = RunStore(db_url)
     a = store.start_run(CFG, display_name="Ada", class_code="PHYS7", preset="=HYPERLINK(x)")
     finish(store, a, [10.0, 20.5], best_avg100=None, final_avg100=15.25, episodes_to_475=None)
     store.start_run({**CFG, "algo": "a2c"}, display_name="Bob", class_code="PHYS7")
@@ -454,8 +464,8 @@ def _train(recorder, max_episodes=5, **kw):
 
 
 @pytest.mark.usefixtures("_stop_runs")
-def test_the_recorder_records_a_background_run_start_to_end(url):
-    recorder = h.Recorder(url, heartbeat_every=0.05)
+def test_the_recorder_records_a_background_run_start_to_end(db_url):
+    recorder = h.Recorder(db_url, heartbeat_every=0.05)
     rec, run = _train(recorder, display_name="Ada", class_code="PHYS7", preset="Ours")
     assert run.join(60)
     assert recorder.flush(10) and rec.ok
@@ -467,14 +477,16 @@ def test_the_recorder_records_a_background_run_start_to_end(url):
 
 
 @pytest.mark.usefixtures("_stop_runs")
-def test_a_stopped_run_is_recorded_as_stopped_with_its_episodes(url):
-    recorder = h.Recorder(url, heartbeat_every=0.05)
+def test_a_stopped_run_is_recorded_as_stopped_with_its_episodes(db_url):
+    recorder = h.Recorder(db_url, heartbeat_every=0.05)
     rec, run = _train(recorder, max_episodes=100_000, display_name="Bob", class_code="PHYS7")
     deadline = time.monotonic() + 30
     while run.counts[0] < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(0.2)  # a heartbeat or two with progress
     assert recorder.store().get(rec.run_id).status == "running"
+    mid = recorder.store().get(rec.run_id)  # the heartbeat saves the curve so far
+    assert len(mid.returns) == mid.episodes >= 3 and mid.first_episode == 1
     run.stop()
     assert run.join(30) and recorder.flush(10)
     got = recorder.store().get(rec.run_id)
@@ -494,3 +506,151 @@ def test_a_broken_database_turns_recording_off_and_the_run_trains_on(tmp_path):
     assert "\n" not in rec.note
     with pytest.raises(HistoryError):
         recorder.store()
+
+
+@pytest.mark.usefixtures("_stop_runs")
+def test_a_live_servers_recorder_marks_a_dead_servers_runs_interrupted(db_url, monkeypatch):
+    """Two app servers on one database: one dies mid-run (no end is ever written); the live
+    one's recorder, heartbeating its own run, marks the dead one's row interrupted once its
+    heartbeat is stale, and leaves its own alone."""
+    monkeypatch.setenv(h.REPLICA_ENV, "app2")
+    out = subprocess.run([sys.executable, "-c", CRASH.format(root=str(ROOT)), db_url],
+                         capture_output=True, text=True, timeout=60)
+    dead = out.stdout.strip()
+    assert len(dead) == 32, out.stderr
+    recorder = h.Recorder(db_url, heartbeat_every=0.1, stale_after=0.6)
+    assert recorder.replica.startswith("app2-") and len(recorder.replica) == 32
+    rec, run = _train(recorder, max_episodes=100_000, display_name="Live", class_code="RESTART")
+    store = recorder.store()
+    assert wait_until(lambda: store.get(dead).status == "interrupted", 30)
+    assert store.get(rec.run_id).status == "running"  # its own row is fresh
+    assert store.get(rec.run_id).replica == recorder.replica
+    run.stop()
+    assert run.join(30) and recorder.flush(10)
+    got = {r.who: r for r in store.runs("RESTART")}
+    assert (got["Crash"].status, got["Crash"].episodes) == ("interrupted", 42)
+    assert got["Live"].status == "stopped"
+
+
+def wait_until(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_replica_names_and_timings_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv(h.REPLICA_ENV, "App Server 1!")
+    assert h.replica_id().startswith("appserver1-")
+    monkeypatch.setenv(h.REPLICA_ENV, "x" * 40)
+    assert h.replica_id().startswith("x" * 15 + "-") and len(h.replica_id()) == 32
+    monkeypatch.delenv(h.REPLICA_ENV)
+    assert len(h.replica_id()) == 32 and "-" not in h.replica_id()
+    monkeypatch.setenv(h.HEARTBEAT_ENV, "2")
+    monkeypatch.setenv(h.STALE_ENV, "3")
+    r = h.Recorder("sqlite:////nonexistent/x.sqlite")
+    assert (r.heartbeat_every, r.stale_after) == (2.0, 4.0)  # never under two heartbeats
+    for bad in ("soon", "-1", "nan", "0"):
+        monkeypatch.setenv(h.HEARTBEAT_ENV, bad)
+        assert h.Recorder(None).heartbeat_every == h.HEARTBEAT_EVERY
+
+
+# ----- PostgreSQL: the database server restarts -------------------------------------------
+
+
+def test_a_postgres_restart_mid_use_is_survived(postgres, pg_url):
+    """The server restarts between two calls: the pool's dead connections are noticed and
+    replaced, and nothing written before is lost."""
+    store = RunStore(pg_url)
+    rid = store.start_run(CFG, display_name="Ada", class_code="PGRES")
+    store.heartbeat({rid: (3, 30, 1.0)})
+    postgres.restart()
+    assert store.get(rid).episodes == 3  # read through a fresh connection
+    store.heartbeat({rid: (4, 40, 2.0)})
+    finish(store, rid, [1.0, 2.0, 3.0, 4.0])
+    assert [(r.status, r.episodes) for r in store.runs("PGRES")] == [("finished", 4)]
+
+
+def test_while_postgres_is_down_each_call_is_one_line_then_it_works_again(postgres, pg_url):
+    store = RunStore(pg_url)
+    rid = store.start_run(CFG, display_name="Ada", class_code="PGDOWN")
+    postgres.stop()
+    try:
+        with pytest.raises(HistoryError) as e:
+            store.start_run(CFG, display_name="Bob", class_code="PGDOWN")
+        assert "127.0.0.1" in one_line(e) and e.value.transient
+        with pytest.raises(HistoryError) as e:
+            RunStore(pg_url, connect_timeout=2)  # a replica starting meanwhile
+        assert e.value.transient
+        one_line(e)
+    finally:
+        postgres.start()
+    assert store.get(rid).status == "running"
+    store.start_run(CFG, display_name="Bob", class_code="PGDOWN")
+    assert sorted(r.who for r in store.runs("PGDOWN")) == ["Ada", "Bob"]
+
+
+def test_sqlite_errors_are_not_transient(tmp_path):
+    bad = tmp_path / "runs.sqlite"
+    bad.write_bytes(b"garbage" * 500)
+    with pytest.raises(HistoryError) as e:
+        RunStore(f"sqlite:///{bad}")
+    assert not e.value.transient
+
+
+@pytest.mark.usefixtures("_stop_runs")
+def test_the_recorder_waits_for_a_restarting_postgres(postgres, pg_url):
+    """A run starts and ends while the database server is down: the recorder keeps both
+    writes, in order, and writes them once the server is back; the run is never slowed."""
+    recorder = h.Recorder(pg_url, heartbeat_every=0.1, retry_every=0.1)
+    recorder.store()  # the app had opened it before the outage
+    postgres.stop()
+    try:
+        rec, run = _train(recorder, max_episodes=5, display_name="Ada", class_code="PGWAIT")
+        assert run.join(60) and run.state == "finished"  # trained through the outage
+        assert wait_until(lambda: recorder.waiting == 1, 10)  # its writes wait
+        assert rec.ok and not recorder.flush(0.3)  # nothing written yet, nothing lost
+    finally:
+        postgres.start()
+    assert recorder.flush(30) and rec.ok and recorder.waiting == 0
+    got = recorder.store().get(rec.run_id)
+    assert (got.status, got.episodes, len(got.returns)) == ("finished", 5, 5)
+    assert recorder.active() == []
+
+
+@pytest.mark.usefixtures("_stop_runs")
+def test_the_recorder_gives_up_on_a_server_that_stays_down_with_one_line(postgres, pg_url):
+    recorder = h.Recorder(pg_url, heartbeat_every=0.1, retry_every=0.1, retry_for=0.5)
+    recorder.store()
+    postgres.stop()
+    try:
+        rec, run = _train(recorder, max_episodes=3, display_name="Ada", class_code="PGGONE")
+        assert run.join(60) and recorder.flush(30)
+    finally:
+        postgres.start()
+    assert not rec.ok and rec.note.startswith("This run is not being recorded: Run history")
+    assert "still so after" in rec.note and "\n" not in rec.note
+    assert recorder.store().runs("PGGONE") == []
+
+
+@pytest.mark.usefixtures("_stop_runs")
+def test_runs_stopped_as_the_server_shuts_down_are_recorded_interrupted(db_url):
+    """A learner's Stop is ``stopped``; the same stop while the server shuts down (Streamlit
+    closing every session) is ``interrupted``, with its episodes."""
+    stopping = threading.Event()
+    recorder = h.Recorder(db_url, heartbeat_every=0.05, shutting_down=stopping.is_set)
+    mine, run = _train(recorder, max_episodes=100_000, display_name="Ada", class_code="SHUT")
+    assert wait_until(lambda: run.counts[0] >= 2, 30)
+    run.stop()
+    assert run.join(30)
+    cut, run = _train(recorder, max_episodes=100_000, display_name="Bob", class_code="SHUT")
+    assert wait_until(lambda: run.counts[0] >= 2, 30)
+    stopping.set()  # the server is going away: its sessions stop their runs
+    run.stop()
+    assert run.join(30) and recorder.flush(10)
+    got = {r.who: r for r in recorder.store().runs("SHUT")}
+    assert got["Ada"].status == "stopped"
+    assert got["Bob"].status == "interrupted" and got["Bob"].message == h.SHUTDOWN_MESSAGE
+    assert got["Bob"].episodes >= 2 and len(got["Bob"].returns) == got["Bob"].episodes

@@ -102,13 +102,15 @@ def identity_ui() -> Identity | None:
 
 def curve_frame(records: list[RunRecord], latest_only: bool = True,
                 points: int = CURVE_POINTS) -> pd.DataFrame:
-    """One learning curve per learner (their latest run with episodes; with ``latest_only``
-    off, every run): the 100-episode moving average over the full run, sampled to at most
-    ``points`` points. Columns: learner, run, algo, episode, average."""
+    """One learning curve per learner (their latest ended run with episodes; with
+    ``latest_only`` off, every ended run): the 100-episode moving average over the full run,
+    sampled to at most ``points`` points. Columns: learner, run, algo, episode, average.
+    A run still training is left out (its row holds its curve as of its last heartbeat, which
+    an interrupted run keeps)."""
     frames = []
     seen: set[str] = set()
     for r in records:  # newest first
-        if not len(r.returns) or (latest_only and r.who in seen):
+        if r.status == "running" or not len(r.returns) or (latest_only and r.who in seen):
             continue
         seen.add(r.who)
         avg = moving_average(r.returns, WINDOW)

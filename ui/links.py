@@ -30,7 +30,13 @@ from urllib.parse import urlencode
 import streamlit as st
 
 LOCK, HIDE, PRESENT = "lock", "hide", "present"
-RESERVED = (LOCK, HIDE, PRESENT)
+RUN = "run"
+"""The tab's own marker: the id of the Train run it holds (:func:`ui.recording.run_marker_ui`),
+so that a tab moved to another app server can say what became of its run. Never a setting:
+kept as it is by every page's link, and never put in a shared link."""
+TAB = (PRESENT, RUN)
+"""Parameters that belong to the tab, not to the page's settings: kept across syncs."""
+RESERVED = (LOCK, HIDE, PRESENT, RUN)
 LOCK_NOTE = "Set by your teacher's link: it cannot be changed here."
 PRESENT_KEY = "links.present"
 ON, OFF = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
@@ -254,7 +260,7 @@ class PageLink:
         self._notices = notices if notices is not None else st.empty()
         self.page = page
         self.state: LinkState = ss.setdefault(f"links.{page}", LinkState())
-        url = {k: v for k, v in _url().items() if k != PRESENT}
+        url = {k: v for k, v in _url().items() if k not in TAB}
         self.url = url
         self.applying = bool(url) and url != self.state.synced
         self.params: dict[str, Param] = {}
@@ -355,11 +361,12 @@ class PageLink:
                                      f"page: ignored. Its settings: {', '.join(self.params)}.")
         wanted = self.query(*self._current_locks())
         current = _url()
-        if PRESENT in current:
-            wanted[PRESENT] = current[PRESENT]
+        for name in TAB:
+            if name in current:
+                wanted[name] = current[name]
         if wanted != current:
             st.query_params.from_dict(wanted)
-        self.state.synced = {k: v for k, v in wanted.items() if k != PRESENT}
+        self.state.synced = {k: v for k, v in wanted.items() if k not in TAB}
         self.state.values = {p.key: self.value(p) for p in self.params.values()}
         return wanted
 
@@ -367,7 +374,7 @@ class PageLink:
         """After the page's last widget: the warning box (in the page's ``notices``), the lock
         note, the URL, and "Share this setup" (drawn in ``where``, a container, if given; a
         button that opens it as a wide dialog with ``dialog=True``, for a narrow column)."""
-        wanted = self.sync()
+        wanted = {k: v for k, v in self.sync().items() if k != RUN}  # never shared
         lines = list(dict.fromkeys(self.warnings))
         if lines:
             self._notices.warning(warning_box(lines), icon=":material/link_off:")

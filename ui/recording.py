@@ -15,6 +15,9 @@ into markdown (:func:`escape_md`).
 
 from __future__ import annotations
 
+import re
+import signal
+import threading
 from dataclasses import dataclass
 
 import streamlit as st
@@ -54,9 +57,61 @@ def db_url() -> str | None:
     return history.resolve_url(secret("db_url"))
 
 
+_SHUTDOWN = threading.Event()
+"""Set when this server process got SIGTERM or SIGINT (see :func:`_note_shutdown_signals`)."""
+
+
+def _note_shutdown_signals() -> None:
+    """In the server's main thread: wrap the SIGTERM and SIGINT handlers (Streamlit's, which
+    stop the server) so that they first note the shutdown. Streamlit closes the websockets,
+    and so the sessions and their runs, before its runtime says it is stopping: this is how a
+    run stopped then can be told from one whose learner closed the tab."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(sig)
+        if not callable(previous) or getattr(previous, "pglab_notes_shutdown", False):
+            continue
+
+        def handler(signum, frame, previous=previous):
+            _SHUTDOWN.set()
+            previous(signum, frame)
+
+        handler.pglab_notes_shutdown = True
+        try:
+            signal.signal(sig, handler)
+        except ValueError:  # not the main thread after all: the runtime's state still says
+            return
+
+
+def _watch_shutdown() -> None:
+    """Have the main thread (the server's event loop) run :func:`_note_shutdown_signals`."""
+    try:
+        from streamlit.runtime import Runtime
+
+        loop = Runtime.instance()._get_async_objs().eventloop  # Streamlit's own loop
+        loop.call_soon_threadsafe(_note_shutdown_signals)
+    except Exception:  # noqa: BLE001 - no runtime (AppTest) or other internals: skip it
+        pass
+
+
+def server_stopping() -> bool:
+    """Whether this Streamlit server is shutting down (SIGTERM, Ctrl-C): the runs its sessions
+    stop now are cut off by the server, not stopped by their learners."""
+    if _SHUTDOWN.is_set():
+        return True
+    try:
+        from streamlit.runtime import Runtime
+        from streamlit.runtime.runtime import RuntimeState
+
+        return Runtime.exists() and Runtime.instance().state in (RuntimeState.STOPPING,
+                                                                 RuntimeState.STOPPED)
+    except Exception:  # noqa: BLE001 - another Streamlit's internals: assume not
+        return False
+
+
 @st.cache_resource(show_spinner=False)
 def _recorder(url: str) -> Recorder:
-    return Recorder(url)
+    _watch_shutdown()
+    return Recorder(url, shutting_down=server_stopping)
 
 
 def recorder() -> Recorder | None:
@@ -132,3 +187,79 @@ def recording_ui(holder) -> None:
         st.warning(note, icon=":material/database_off:")
     else:
         st.caption(escape_md(note))
+
+
+# ----- a tab moved to another app server --------------------------------------------------------
+
+LOST = "recording.lost"
+"""Session-state key: (the note about a run this tab lost on another app server or None, the
+session's run id when it was written)."""
+_CHECKED = "recording.checked"
+_RUN_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def lost_run_note(run_id: str, rec: Recorder | None, store: RunStore | None) -> str | None:
+    """What became of run ``run_id``, which this tab held on another app server (None: nothing
+    to say: not a run id, not recorded, or recorded by this server, i.e. the page was reloaded
+    here and its old session stopped the run as a closed tab).
+
+    Several app servers behind a load balancer: a tab stays on one of them, and a Train run
+    lives in that server's memory. When the server stops, the tab reconnects through the load
+    balancer to another one, as a new session, with its URL (the settings and ``run=``, the
+    marker :func:`run_marker_ui` keeps there). The run is gone: this says so, and what the
+    class board will show (the live servers mark it interrupted once its heartbeat is stale)."""
+    if rec is None or store is None or not _RUN_ID.fullmatch(run_id):
+        return None
+    try:
+        row = store.get(run_id)
+    except HistoryError:
+        return None
+    if row is None or row.replica == rec.replica:
+        return None
+    what = f"{row.algo}, seed {row.seed}"
+    again = ("Your settings are kept: press **Start** to train again" +
+             (f". You were in class {escape_md(row.class_code)} as "
+              f"{escape_md(row.display_name or '')}: join it again on the **Class board** so "
+              "your next run goes on its board too." if row.class_code and identity() is None
+              else "."))
+    if row.status == "interrupted":
+        return (f"Your run ({what}) was interrupted: the app server it was training on "
+                f"stopped, after {row.episodes:,} episodes. The class board keeps it, marked "
+                f"*interrupted*. {again}")
+    if row.status == "running":
+        return (f"Your run ({what}) was cut off: the app server it was training on stopped "
+                f"answering, so this tab moved to another server, and a run cannot move with "
+                f"it. It had {row.episodes:,} episodes when last heard from; the class board "
+                f"will mark it *interrupted*. {again}")
+    return (f"This tab moved to another app server (the one it was on stopped answering). "
+            f"Your last run ({what}) had already ended ({row.status}, {row.episodes:,} "
+            f"episodes) and is on the class board. {again}")
+
+
+def run_marker_ui(holder) -> None:
+    """Keep ``?run=<id>`` in the tab's URL while the session holds a recorded Train run, and
+    say what became of a run the URL names that this session does not hold (a tab moved here
+    from another app server, :func:`lost_run_note`). The note stays until the learner starts
+    a run here. Call it near the top of the Train page."""
+    from .links import RUN
+
+    ss = st.session_state
+    mine = getattr(getattr(holder, "recording", None), "run_id", None)
+    if holder.task is None:
+        mine = None
+    marker = st.query_params.get(RUN)
+    if marker and marker != mine and marker != ss.get(_CHECKED):
+        ss[_CHECKED] = marker
+        rec = recorder()
+        store, _ = (None, None) if rec is None else open_store(rec)
+        ss[LOST] = (lost_run_note(marker, rec, store), mine)
+    lost = ss.get(LOST)
+    if lost and mine is not None and mine != lost[1]:  # a run started here since
+        ss[LOST] = lost = None
+    if mine is not None:
+        if marker != mine:
+            st.query_params[RUN] = mine
+    elif marker:
+        del st.query_params[RUN]
+    if lost and lost[0]:
+        st.warning(lost[0], icon=":material/cloud_off:")

@@ -444,6 +444,15 @@ class BackgroundRun(TaskOwner):
         with self._lock:
             return self._log.episode_count, self._log.env_steps, self._log.wall_seconds
 
+    def returns_so_far(self) -> tuple[np.ndarray, int]:
+        """(the per-episode returns the log holds, the episode number of the first). Like
+        :attr:`counts`, not a viewer's read: the recorder's heartbeat saves them, so a run cut
+        off with its server keeps its curve on the class board."""
+        with self._lock:
+            ep = self._log.episodes.copy()
+        returns = ep["episode_return"]
+        return returns, int(ep["episode"][0]) if len(returns) else 1
+
     def policy_agent(self):
         """A separate agent holding the latest published weights (None before the first copy).
 

@@ -25,6 +25,8 @@ validated on read; nothing is ever unpickled. This module never imports streamli
 
 from __future__ import annotations
 
+import atexit
+import collections
 import csv
 import io
 import json
@@ -66,14 +68,30 @@ CLASS_RE = re.compile(r"[A-Z0-9]{3,16}")
 MAX_RETURNS = 100_000
 """At most this many per-episode returns per run (the live run log's own cap)."""
 HEARTBEAT_EVERY = 20.0
+"""Seconds between two heartbeats of a server's running rows (:class:`Recorder`)."""
 STALE_AFTER = 90.0
 """Seconds without a heartbeat after which a ``running`` row counts as interrupted."""
+STALE_MESSAGE = ("Interrupted: the server stopped before this run ended (the figures are as "
+                 "of its last heartbeat).")
+SHUTDOWN_MESSAGE = "Interrupted: the app server shut down before this run ended."
+HEARTBEAT_ENV = "PGLAB_HEARTBEAT_SECONDS"
+STALE_ENV = "PGLAB_STALE_SECONDS"
+"""Environment variables overriding :data:`HEARTBEAT_EVERY` and :data:`STALE_AFTER` for the
+app's recorder (a deployment that wants a dead server's runs marked sooner)."""
+REPLICA_ENV = "PGLAB_REPLICA"
+"""Environment variable: a short name for this app server (``app1``), the start of the
+``replica`` its rows are written under, so a row says which server trained it."""
 SQLITE_BUSY_MS = 15_000
 
 
 class HistoryError(RuntimeError):
     """Anything wrong with the run history (its database or a value for it), as one line
-    written for the person who has to fix it."""
+    written for the person who has to fix it. ``transient``: a database server that did not
+    answer or dropped the connection (it may be restarting): worth trying again."""
+
+    def __init__(self, message: str, transient: bool = False):
+        super().__init__(message)
+        self.transient = transient
 
 
 # ----- validation ---------------------------------------------------------------------------
@@ -242,6 +260,29 @@ def resolve_url(url: str | None = None) -> str | None:
     return raw or default_url()
 
 
+def env_seconds(name: str, default: float) -> float:
+    """A positive number of seconds from environment variable ``name`` (else ``default``: a
+    missing or malformed value never stops the app)."""
+    try:
+        value = float(os.environ.get(name, ""))
+    except ValueError:
+        return default
+    return value if math.isfinite(value) and value > 0 else default
+
+
+def replica_id() -> str:
+    """A new id for this server's rows (32 characters): :data:`REPLICA_ENV`'s name (letters,
+    digits and ``-``, at most 15), a dash and random hex; random hex alone without a name.
+
+    >>> import os; os.environ[REPLICA_ENV] = "App 1"; r = replica_id(); del os.environ[REPLICA_ENV]
+    >>> r.startswith("app1-"), len(r)
+    (True, 32)
+    """
+    name = re.sub(r"[^a-z0-9-]", "", os.environ.get(REPLICA_ENV, "").lower())[:15]
+    random = uuid.uuid4().hex
+    return f"{name}-{random[:31 - len(name)]}" if name else random
+
+
 def _clip(text: str, n: int = 300) -> str:
     return " ".join(str(text).split())[:n]
 
@@ -280,7 +321,7 @@ class RunStore:
         resolved = resolve_url(url)
         if resolved is None:
             raise HistoryError("Run history is turned off (PGLAB_DB_URL=off).")
-        self.replica = replica or uuid.uuid4().hex
+        self.replica = replica or replica_id()
         self.stale_after = float(stale_after)
         try:
             parsed = sa.engine.make_url(resolved)
@@ -352,7 +393,18 @@ class RunStore:
         except HistoryError:
             raise
         except Exception as exc:  # noqa: BLE001 - sqlite3 / driver / SQLAlchemy: one line
-            raise HistoryError(self._explain(exc, what)) from None
+            raise HistoryError(self._explain(exc, what), self._transient(exc)) from None
+
+    def _transient(self, exc: BaseException) -> bool:
+        """A database server that refused, dropped or lost the connection (not SQLite, whose
+        failures are about the file): the pool reconnects on the next use, so a writer may
+        try again once the server is back."""
+        import sqlalchemy as sa
+
+        if self.path is not None:
+            return False
+        return bool(getattr(exc, "connection_invalidated", False)) or isinstance(
+            exc, (sa.exc.OperationalError, sa.exc.InterfaceError))
 
     def _explain(self, exc: BaseException, what: str) -> str:
         text = _describe(exc)
@@ -400,21 +452,29 @@ class RunStore:
         self._call(lambda conn: conn.execute(sa.insert(RUNS).values(**row)), "record a run")
         return row["run_id"]
 
-    def heartbeat(self, progress: Mapping[str, tuple[int, int, float]],
-                  now: float | None = None) -> None:
+    def heartbeat(self, progress: Mapping[str, tuple], now: float | None = None) -> None:
         """Mark this process's rows ``run_id -> (episodes, env_steps, seconds)`` alive, with
-        their progress so far (one transaction)."""
+        their progress so far (one transaction). A fourth and fifth item, the returns so far
+        and the episode number of the first, are saved too: a run cut off with its server then
+        keeps its curve up to its last heartbeat."""
         import sqlalchemy as sa
 
         now = time.time() if now is None else float(now)
 
         def work(conn):
-            for run_id, (episodes, env_steps, seconds) in progress.items():
+            for run_id, (episodes, env_steps, seconds, *curve) in progress.items():
+                values = dict(heartbeat_at=now, episodes=int(episodes),
+                              env_steps=int(env_steps), seconds=float(seconds),
+                              replica=self.replica)
+                if curve:
+                    returns = np.asarray(curve[0], dtype=np.float64).ravel()
+                    returns = returns[np.isfinite(returns)]
+                    first = int(curve[1]) if len(curve) > 1 else 1
+                    values.update(returns=encode_returns(returns), first_episode=first + max(
+                        0, len(returns) - MAX_RETURNS))
                 conn.execute(sa.update(RUNS).where(RUNS.c.run_id == run_id,
                                                    RUNS.c.status == "running")
-                             .values(heartbeat_at=now, episodes=int(episodes),
-                                     env_steps=int(env_steps), seconds=float(seconds),
-                                     replica=self.replica))
+                             .values(**values))
         if progress:
             self._call(work, "save a heartbeat")
 
@@ -424,12 +484,13 @@ class RunStore:
                    best_avg100: float | None = None, final_avg100: float | None = None,
                    episodes_to_475: int | None = None, first_episode: int = 1,
                    start: dict | None = None, now: float | None = None) -> None:
-        """Complete a row with its end ``status`` (one of :data:`END_STATUSES`), message and
+        """Complete a row with its end ``status`` (one of :data:`END_STATUSES`, or
+        ``interrupted`` for a run its server stopped as it shut down), message and
         summary figures. ``start`` (a :func:`start_row` dict) inserts the row whole if it is
         missing (its start was never written, or the file was replaced meanwhile)."""
         import sqlalchemy as sa
 
-        if status not in END_STATUSES:
+        if status not in END_STATUSES + ("interrupted",):
             raise HistoryError(f"not an end status: {status!r}")
         now = time.time() if now is None else float(now)
         returns = np.asarray(returns, dtype=np.float64).ravel()
@@ -465,8 +526,7 @@ class RunStore:
                 sa.update(RUNS).where(RUNS.c.status == "running",
                                       RUNS.c.heartbeat_at < cutoff)
                 .values(status="interrupted", ended_at=RUNS.c.heartbeat_at,
-                        message="Interrupted: the server stopped before this run ended "
-                                "(the figures are as of its last heartbeat).")).rowcount
+                        message=STALE_MESSAGE)).rowcount
         self._refreshed = time.monotonic()
         return int(self._call(work, "mark interrupted runs") or 0)
 
@@ -771,20 +831,25 @@ class Recording:
 
     def ended(self, snapshot) -> None:
         """The run's end (a :class:`~pgcore.execution.runner.RunSnapshot`): queue its row's
-        completion.
-        Cheap and never raises: it is called from the run's thread as it ends."""
+        completion. A run stopped while its server shuts down (the recorder's
+        ``shutting_down()`` says so) is recorded ``interrupted``, not ``stopped``: the learner
+        did not stop it. Cheap and never raises: it is called from the run's thread as it ends."""
         if self._ended:
             return
         self._ended = True
-        self.status = snapshot.state
-        self._recorder._submit(self, lambda store: _finish(store, self, snapshot))
+        status, message = snapshot.state, snapshot.message
+        if status == "stopped" and self._recorder.shutting_down():
+            status, message = "interrupted", SHUTDOWN_MESSAGE
+        self.status = status
+        self._recorder._submit(self, lambda store: _finish(store, self, snapshot, status,
+                                                           message))
 
     def fail(self, message: str) -> None:
         if not self.note:
             self.note = f"This run is not being recorded: {message}"
 
 
-def _finish(store: RunStore, rec: Recording, snap) -> None:
+def _finish(store: RunStore, rec: Recording, snap, status: str, message: str) -> None:
     from ..training.metrics import EpisodeHistory, summarize
 
     ep = snap.episodes
@@ -792,7 +857,7 @@ def _finish(store: RunStore, rec: Recording, snap) -> None:
                                          ep["wall_seconds"], episode=ep["episode"])
     figures = summarize(history, run_steps=snap.env_steps, run_seconds=snap.wall_seconds)
     first = int(ep["episode"][0]) if len(ep["episode"]) else 1
-    store.finish_run(rec.run_id, snap.state, snap.message, ep["episode_return"],
+    store.finish_run(rec.run_id, status, message, ep["episode_return"],
                      episodes=snap.episode_count, env_steps=snap.env_steps,
                      seconds=snap.wall_seconds, best_avg100=figures["best_avg100"],
                      final_avg100=figures["final_avg100"],
@@ -807,27 +872,50 @@ class Recorder:
     pass its ``ended`` as the run's ``on_end`` and :meth:`Recording.attach` the run. The
     thread writes the start row, heartbeats the active runs' progress every
     ``heartbeat_every`` seconds (and marks other servers' stale rows interrupted), and writes
-    each run's end. A database error turns recording off for that run (``Recording.note``);
-    training is never waited for. :meth:`store` opens the store for reading (a failure is
-    remembered for ``retry_after`` seconds, so a dead server is not asked on every rerun).
+    each run's end. A database server that does not answer (restarting, say) is asked again
+    every ``retry_every`` seconds for up to ``retry_for`` seconds, each run's writes in their
+    order; any other database error, or one that outlasts that, turns recording off for that
+    run (``Recording.note``). Training is never waited for. :meth:`store` opens the store for
+    reading (a failure is remembered for ``retry_after`` seconds, so a dead server is not asked
+    on every rerun).
+
+    A run stopped while ``shutting_down()`` is true (the server is going away) is recorded
+    ``interrupted``; at the interpreter's exit, the queued writes get a few seconds.
+
+    ``heartbeat_every`` and ``stale_after`` default to :data:`HEARTBEAT_ENV` and
+    :data:`STALE_ENV` (else :data:`HEARTBEAT_EVERY`, :data:`STALE_AFTER`); rows are written
+    under :func:`replica_id` (:data:`REPLICA_ENV` names this server).
     """
 
-    def __init__(self, url: str | None = None, *, heartbeat_every: float = HEARTBEAT_EVERY,
-                 stale_after: float = STALE_AFTER, retry_after: float = 15.0):
+    def __init__(self, url: str | None = None, *, heartbeat_every: float | None = None,
+                 stale_after: float | None = None, retry_after: float = 15.0,
+                 retry_for: float = 120.0, retry_every: float = 1.0,
+                 shutting_down: Callable[[], bool] | None = None):
         self.url = url
-        self.heartbeat_every = float(heartbeat_every)
-        self.stale_after = float(stale_after)
+        self.shutting_down = shutting_down or (lambda: False)
+        """True while the server shuts down (the app asks Streamlit's runtime): runs that stop
+        then are recorded ``interrupted``."""
+        self.heartbeat_every = (env_seconds(HEARTBEAT_ENV, HEARTBEAT_EVERY)
+                                if heartbeat_every is None else float(heartbeat_every))
+        stale = env_seconds(STALE_ENV, STALE_AFTER) if stale_after is None else stale_after
+        # a live server's rows must never look stale: at least two missed heartbeats
+        self.stale_after = max(float(stale), 2 * self.heartbeat_every)
         self.retry_after = float(retry_after)
-        self.replica = uuid.uuid4().hex
+        self.retry_for = float(retry_for)
+        self.retry_every = float(retry_every)
+        self.replica = replica_id()
         self._store: RunStore | None = None
-        self._error: tuple[float, str] | None = None
+        self._error: tuple[float, HistoryError] | None = None
         self._open_lock = threading.Lock()
         self._lock = threading.Lock()
         self._queue: queue.Queue = queue.Queue()
         self._active: dict[str, Recording] = {}
         self._runs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._pending: dict[str, _Pending] = {}  # run id -> writes waiting for the server
+        self._flushes: list[Callable[[], object]] = []  # flush markers waiting for those
         self._thread: threading.Thread | None = None
         self._closed = False
+        _RECORDERS.add(self)
 
     # ----- the store --------------------------------------------------------------------------
     def store(self) -> RunStore:
@@ -836,12 +924,12 @@ class Recorder:
             if self._store is not None:
                 return self._store
             if self._error is not None and time.monotonic() - self._error[0] < self.retry_after:
-                raise HistoryError(self._error[1])
+                raise self._error[1]
             try:
                 self._store = RunStore(self.url, replica=self.replica,
                                        stale_after=self.stale_after)
             except HistoryError as exc:
-                self._error = (time.monotonic(), str(exc))
+                self._error = (time.monotonic(), exc)
                 raise
             self._error = None
             return self._store
@@ -849,7 +937,12 @@ class Recorder:
     @property
     def error(self) -> str | None:
         """The last failure to open the store (None once it is open)."""
-        return None if self._error is None else self._error[1]
+        return None if self._error is None else str(self._error[1])
+
+    @property
+    def waiting(self) -> int:
+        """How many runs have writes waiting for the database server to answer again."""
+        return len(self._pending)
 
     # ----- recording --------------------------------------------------------------------------
     def record(self, config, *, display_name: str | None = None,
@@ -876,7 +969,8 @@ class Recorder:
             return list(self._active.values())
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until every queued write is done; True if it was in time."""
+        """Wait until every queued write is done (also those waiting for the database server
+        to answer again); True if it was in time."""
         done = threading.Event()
         self._queue.put(done.set)
         self._ensure_thread()
@@ -905,33 +999,68 @@ class Recorder:
 
     def _main(self) -> None:
         next_beat = time.monotonic() + self.heartbeat_every
+        next_retry = math.inf
         while not self._closed:
+            wake = min(next_beat, next_retry)
             try:
-                item = self._queue.get(timeout=max(0.05, next_beat - time.monotonic()))
+                item = self._queue.get(timeout=max(0.05, wake - time.monotonic()))
             except queue.Empty:
                 item = ()
             if item is None:
                 return
-            if callable(item):  # a flush marker
-                item()
+            if callable(item):  # a flush marker: done once nothing waits for the server
+                self._flushes.append(item)
             elif item:
                 self._do(*item)
-            if time.monotonic() >= next_beat:
+            now = time.monotonic()
+            if self._pending and now >= next_retry:
+                self._retry()
+            if now >= next_beat:
                 self._beat()
                 next_beat = time.monotonic() + self.heartbeat_every
+            if not self._pending:
+                next_retry = math.inf
+                for done in self._flushes:
+                    done()
+                self._flushes.clear()
+            elif next_retry == math.inf or now >= next_retry:
+                next_retry = time.monotonic() + self.retry_every
 
     def _do(self, rec: Recording, job: Callable[[RunStore], object]) -> None:
-        try:
-            if rec.ok:
-                job(self.store())
-        except HistoryError as exc:
-            rec.fail(str(exc))
-        except Exception as exc:  # noqa: BLE001 - recording must never take training down
-            rec.fail(f"{type(exc).__name__}: {_clip(str(exc), 200)}")
-        finally:
-            if rec._ended:
-                with self._lock:
-                    self._active.pop(rec.run_id, None)
+        waiting = self._pending.get(rec.run_id)
+        if waiting is not None:  # an earlier write of this run waits: keep their order
+            waiting.jobs.append(job)
+        else:
+            self._write(rec, collections.deque([job]))
+
+    def _write(self, rec: Recording, jobs: collections.deque, since: float | None = None
+               ) -> None:
+        """Do ``jobs`` in order; if the database server does not answer, keep the rest for
+        :meth:`_retry` (until ``retry_for`` seconds after the first failure)."""
+        while jobs:
+            try:
+                if rec.ok:
+                    jobs[0](self.store())
+            except HistoryError as exc:
+                if exc.transient and not self._closed:
+                    since = time.monotonic() if since is None else since
+                    if time.monotonic() - since < self.retry_for:
+                        self._pending[rec.run_id] = _Pending(rec, jobs, since)
+                        return
+                    exc = HistoryError(f"{exc} (still so after {self.retry_for:.0f} s)")
+                rec.fail(str(exc))
+            except Exception as exc:  # noqa: BLE001 - recording must never take training down
+                rec.fail(f"{type(exc).__name__}: {_clip(str(exc), 200)}")
+            jobs.popleft()
+        self._pending.pop(rec.run_id, None)
+        if rec._ended:
+            with self._lock:
+                self._active.pop(rec.run_id, None)
+
+    def _retry(self) -> None:
+        for run_id, waiting in list(self._pending.items()):
+            del self._pending[run_id]
+            self._write(waiting.rec, waiting.jobs, waiting.since)
 
     def _beat(self) -> None:
         """Heartbeat the active runs (with their progress) and mark stale rows interrupted."""
@@ -939,10 +1068,33 @@ class Recorder:
         for rec in self.active():
             run = rec.run
             if rec.ok and not rec._ended and run is not None:
-                progress[rec.run_id] = run.counts
+                curve = getattr(run, "returns_so_far", None)  # the returns, if it has them
+                progress[rec.run_id] = (*run.counts, *(curve() if curve else ()))
         try:  # a failed heartbeat is retried next time; the run's end write says if it sticks
             store = self.store()
             store.heartbeat(progress)
             store.refresh()
         except HistoryError:
             pass
+
+
+_RECORDERS: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    """The interpreter exits (a server shutting down): write what the recorders still hold,
+    briefly (their thread is a daemon and would be cut off)."""
+    for recorder in list(_RECORDERS):
+        if not recorder._closed and recorder._thread is not None and \
+                recorder._thread.is_alive():
+            recorder.flush(5.0)
+
+
+@dataclass
+class _Pending:
+    """One run's writes waiting for the database server to answer again."""
+
+    rec: Recording
+    jobs: collections.deque
+    since: float
