@@ -337,7 +337,7 @@ def _enabled(page, button: str):
 
 
 def _nav(page, name: str) -> None:
-    page.locator('[data-testid="stSidebarNav"]').get_by_text(name, exact=True).click()
+    page.locator('[data-testid="stSidebar"]').get_by_role("link", name=name, exact=True).click()
 
 
 def _run_reading(run) -> tuple[int, float]:

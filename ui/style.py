@@ -38,6 +38,26 @@ CSS = """
 [data-testid="stWidgetLabel"] .stMarkdownEllipsis,
 [data-testid="stWidgetLabel"] .stMarkdownEllipsis p {
   white-space: normal; text-overflow: clip; overflow-wrap: anywhere; }
+/* Text contrast at least 4.5:1 (WCAG 1.4.3) where Streamlit's own colours fall short: inline
+   code (a pale green; a caption draws its text at 60% opacity, so code there takes the text's
+   colour) and the code blocks' syntax colours. */
+[data-testid="stMarkdownContainer"] code { color: #166534; }
+[data-testid="stCaptionContainer"] code { color: inherit; }
+[data-testid="stCode"] .token.keyword, [data-testid="stCode"] .token.function,
+[data-testid="stCode"] .token.builtin, [data-testid="stCode"] .token.class-name {
+  color: #1d4ed8; }
+[data-testid="stCode"] .token.boolean, [data-testid="stCode"] .token.string,
+[data-testid="stCode"] .token.char, [data-testid="stCode"] .token.inserted { color: #166534; }
+[data-testid="stCode"] .token.number, [data-testid="stCode"] .token.constant,
+[data-testid="stCode"] .token.symbol { color: #9a3412; }
+[data-testid="stCode"] .token.comment, [data-testid="stCode"] .token.prolog,
+[data-testid="stCode"] .token.doctype, [data-testid="stCode"] .token.punctuation { color: #475569; }
+[data-testid="stCode"] .token.operator, [data-testid="stCode"] .token.decorator,
+[data-testid="stCode"] .token.attr-name { color: #9d174d; }
+/* The sidebar's menu (ui/sidebar.page_links): section names as small headings above their
+   links, as Streamlit's own menu shows them. */
+.pg-nav-section { font-size: 0.875rem; font-weight: 600; color: #334155;
+                  margin: 0.75rem 0 0.25rem 0 !important; }
 </style>
 """
 
