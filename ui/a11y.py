@@ -23,7 +23,7 @@ SCRIPT = """
 (() => {
   if (window.__pgA11y) return;  // once per browser tab: Streamlit re-sends this every run
   window.__pgA11y = true;
-  const SELECTOR = %(selector)r;
+  const SELECTOR = '__SELECTOR__';
   const scrolls = (el) => {
     const s = getComputedStyle(el);
     const x = ["auto", "scroll"].includes(s.overflowX) && el.scrollWidth > el.clientWidth;
@@ -54,8 +54,9 @@ SCRIPT = """
   };
   new MutationObserver(later).observe(document.body, {childList: true, subtree: true});
   window.addEventListener("resize", later);
+  setInterval(later, 1000);  // a formula can overflow once its fonts load, with no mutation
   later();
 })();
 </script>
-""" % {"selector": SCROLLABLE}
+""".replace("__SELECTOR__", SCROLLABLE)
 """The page script described above (plain JavaScript; no input of anyone's goes into it)."""

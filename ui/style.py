@@ -143,7 +143,9 @@ def screen_key() -> bool:
 
 
 def for_screen(spec: dict) -> dict:
-    """``spec`` as drawn now: unchanged, or in the presenter view taller with larger fonts."""
+    """``spec`` as drawn now: with Vega's ARIA marks switched off (:func:`without_aria_marks`),
+    and in the presenter view taller with larger fonts."""
+    spec = without_aria_marks(spec)
     if not presenting():
         return spec
     out = _taller(spec, CHART_SCALE)
@@ -154,12 +156,43 @@ def for_screen(spec: dict) -> dict:
     return out
 
 
-def chart(where, altair_chart, **kwargs):
-    """Draw an Altair chart in ``where`` (``st`` or a column): as it is, or in the presenter
-    view as its Vega-Lite spec made taller with larger fonts (:func:`for_screen`)."""
-    if not presenting():
-        return where.altair_chart(altair_chart, **kwargs)
-    return where.vega_lite_chart(for_screen(altair_chart.to_dict()), **kwargs)
+def without_aria_marks(spec: dict) -> dict:
+    """A shallow copy of ``spec`` whose marks and guides Vega leaves out of the accessibility
+    tree (``config.aria`` and ``config.mark.aria`` false). Vega gives each mark group a
+    ``graphics-symbol`` role, and an empty one (a band before its data arrives) has no name,
+    which axe-core flags; a screen reader gets the chart's numbers from its caption and data
+    table instead (:func:`chart_words`)."""
+    config = spec.get("config") or {}
+    return {**spec, "config": {**config, "aria": False,
+                               "mark": {**(config.get("mark") or {}), "aria": False}}}
+
+
+def chart(where, altair_chart, caption: str | None = None, **kwargs):
+    """Draw a chart in ``where`` (``st`` or a column), then its words (:func:`chart_words`).
+
+    ``altair_chart`` is an Altair chart or a Vega-Lite spec (a dict), drawn as its spec through
+    :func:`for_screen` (in the presenter view taller with larger fonts). ``caption``: the
+    sentence under it, instead of the one read from its data."""
+    spec = altair_chart if isinstance(altair_chart, dict) else altair_chart.to_dict()
+    out = where.vega_lite_chart(for_screen(spec), **kwargs)
+    chart_words(where, spec, caption)
+    return out
+
+
+def chart_words(where, spec: dict, caption: str | None = None) -> None:
+    """Under a chart, what it shows in words: one sentence with its numbers
+    (:func:`ui.charts.words.summary`, or ``caption``) and its data as a table in a closed
+    "Chart data" expander, for a screen reader and for anyone who cannot tell its lines apart
+    (WCAG 1.1.1 and 1.4.1)."""
+    from .charts import words
+
+    text = caption if caption is not None else words.summary(spec)
+    if text:
+        where.caption(text)
+    data = words.table(spec)
+    if data is not None and len(data):
+        where.expander("Chart data (table)", icon=":material/table:").dataframe(
+            data, hide_index=True, width="stretch")
 
 
 def metric(label: str, value: str, help_text: str = "") -> str:
