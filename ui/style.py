@@ -54,6 +54,18 @@ CSS = """
 [data-testid="stCode"] .token.doctype, [data-testid="stCode"] .token.punctuation { color: #475569; }
 [data-testid="stCode"] .token.operator, [data-testid="stCode"] .token.decorator,
 [data-testid="stCode"] .token.attr-name { color: #9d174d; }
+/* No fading while a page redraws: Streamlit draws an element it is about to redraw at a third
+   of its opacity, so the live panels' text (redrawn every half second or so) kept flickering
+   below 4.5:1 contrast. The running indicator at the top right still shows a redraw. */
+[data-stale="true"] { opacity: 1 !important; }
+/* A visible focus ring on everything a keyboard reaches (WCAG 2.4.7), where Streamlit draws
+   none: links (the sidebar's menu), the regions ui/a11y.py makes focusable, a select box, and
+   a radio option or checkbox (its real input is hidden, so its label shows the ring). */
+a:focus-visible, [data-pg-focusable]:focus-visible {
+  outline: 2px solid #1d4ed8 !important; outline-offset: 2px; border-radius: 0.25rem; }
+[data-baseweb="select"]:focus-within > div { outline: 2px solid #1d4ed8; outline-offset: 1px; }
+label:has(input[type="radio"]:focus-visible), label:has(input[type="checkbox"]:focus-visible) {
+  outline: 2px solid #1d4ed8; outline-offset: 2px; border-radius: 0.25rem; }
 /* The sidebar's menu (ui/sidebar.page_links): section names as small headings above their
    links, as Streamlit's own menu shows them. */
 .pg-nav-section { font-size: 0.875rem; font-weight: 600; color: #334155;
