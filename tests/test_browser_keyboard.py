@@ -98,8 +98,8 @@ def test_the_train_page_with_the_keyboard_alone(server, browser):  # noqa: F811
             page.keyboard.press("ArrowDown")
             page.wait_for_timeout(300)
         wait_until(a2c.is_checked, 20, what="A2C chosen with the arrow keys")
-        page.get_by_text("Next Start: ").first.wait_for()
-        wait_until(lambda: "A2C" in page.get_by_text("Next Start:").first.inner_text(), 20,
+        next_start = page.locator('[data-testid="stMarkdownContainer"]', has_text="Next Start:")
+        wait_until(lambda: "A2C" in next_start.first.inner_text(), 20,
                    what="the next run to be A2C")
 
         press_when_enabled(page, "Start")

@@ -59,11 +59,18 @@ CSS = """
    below 4.5:1 contrast. The running indicator at the top right still shows a redraw. */
 [data-stale="true"] { opacity: 1 !important; }
 /* A visible focus ring on everything a keyboard reaches (WCAG 2.4.7), where Streamlit draws
-   none: links (the sidebar's menu), the regions ui/a11y.py makes focusable, a select box, and
-   a radio option or checkbox (its real input is hidden, so its label shows the ring). */
+   none: links (the sidebar's menu), the regions ui/a11y.py makes focusable, the page's main
+   area (a Tab stop: it scrolls), a select box, a text or number box, and a radio option or
+   checkbox (its real input is hidden, so its label shows the ring). */
 a:focus-visible, [data-pg-focusable]:focus-visible {
   outline: 2px solid #1d4ed8 !important; outline-offset: 2px; border-radius: 0.25rem; }
-[data-baseweb="select"]:focus-within > div { outline: 2px solid #1d4ed8; outline-offset: 1px; }
+[data-testid="stMain"]:focus-visible { outline: 2px solid #1d4ed8; outline-offset: -2px; }
+[data-testid="stSelectbox"] div:has(> div > input:focus-visible),
+[data-testid="stMultiSelect"] div:has(> div > input:focus-visible),
+[data-testid="stNumberInput"] div:has(> input:focus-visible),
+[data-testid="stTextInput"] div:has(> input:focus-visible),
+[data-testid="stTextArea"] div:has(> textarea:focus-visible) {
+  outline: 2px solid #1d4ed8; outline-offset: 1px; }
 label:has(input[type="radio"]:focus-visible), label:has(input[type="checkbox"]:focus-visible) {
   outline: 2px solid #1d4ed8; outline-offset: 2px; border-radius: 0.25rem; }
 /* The sidebar's menu (ui/sidebar.page_links): section names as small headings above their
