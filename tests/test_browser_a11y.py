@@ -13,7 +13,12 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import bench_module
-from tests.test_browser import browser, pytestmark, server  # noqa: F401 - its fixtures, marks
+from tests.test_browser import (  # noqa: F401 - its fixtures, marks
+    browser,
+    pytestmark,
+    server,
+    wait_until,
+)
 from ui import navigation
 
 with bench_module("bench_a11y") as _bench:
@@ -53,3 +58,28 @@ def test_the_audit_sees_a_violation(tab):
     tab.set_content('<html lang="en"><body><main><button></button>'
                     '<p style="color:#bbb;background:#fff">pale</p></main></body></html>')
     assert {v["id"] for v in audit(tab)} >= {"button-name", "color-contrast"}
+
+
+_LIVE_REGIONS = """() => [...document.querySelectorAll(
+    '[data-testid="stMain"] :is([aria-live]:not([aria-live="off"]), [role="status"],'
+    + ' [role="alert"], [role="log"], output)')].map(e => e.innerText.trim())"""
+
+
+def test_the_live_panel_keeps_the_focus_and_announces_no_refresh(server, tab):  # noqa: F811
+    """While a run trains, the Train page redraws about twice a second: the focus stays where
+    the learner put it, and no live region (which a screen reader reads out as it changes)
+    changes with the numbers."""
+    from tests.test_browser import episodes
+
+    open_page(tab, server, "train")
+    try:
+        run_and_wait(tab, *AFTER_RUN["train"])
+        wait_until(lambda: episodes(tab) > 0, 120, what="the first episodes")
+        pause = tab.get_by_role("button", name="Pause", exact=True)
+        pause.focus()
+        before, regions = episodes(tab), tab.evaluate(_LIVE_REGIONS)
+        wait_until(lambda: episodes(tab) >= before + 5, 120, what="the panel to redraw")
+        assert tab.evaluate("document.activeElement.innerText").strip().endswith("Pause")
+        assert tab.evaluate(_LIVE_REGIONS) == regions, "a live region changed with a refresh"
+    finally:
+        stop_runs(tab)

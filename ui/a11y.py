@@ -4,8 +4,9 @@
 takes no space): a region that scrolls (a long code block, a formula one or two pixels wider
 than its column) gets ``tabindex="0"``, a role and a name, so a keyboard can focus it and scroll
 it with the arrow keys (WCAG 2.1.1; axe-core's ``scrollable-region-focusable``). A region that
-no longer scrolls loses what the script gave it. It watches the page for new elements, so it
-covers what the live panels draw later too.
+no longer scrolls loses what the script gave it. An image Streamlit draws without ``alt`` (the
+live CartPole frame) gets its caption as its text alternative (WCAG 1.1.1). It watches the
+page for new elements, so it covers what the live panels draw later too.
 
 The rest of the app's accessibility work lives where the thing is drawn: the sidebar menu
 (:func:`ui.sidebar.page_links`), the contrast of code and captions (:data:`ui.style.CSS`), the
@@ -31,6 +32,12 @@ SCRIPT = """
     return x || y;
   };
   const mark = () => {
+    // an image (the CartPole frame) is named by its caption: Streamlit draws it with no alt
+    for (const img of document.querySelectorAll('[data-testid="stImage"] img:not([alt])')) {
+      const box = img.closest('[data-testid="stImage"]');
+      const cap = box && box.querySelector('[data-testid="stImageCaption"]');
+      img.setAttribute("alt", cap ? cap.innerText.trim() : "");
+    }
     for (const el of document.querySelectorAll(SELECTOR)) {
       const ours = el.dataset.pgFocusable === "1";
       if (scrolls(el)) {
