@@ -116,8 +116,7 @@ def test_the_train_page_with_the_keyboard_alone(server, browser):  # noqa: F811
         page.keyboard.press("Enter")
         wait_until(lambda: (focused(page) or {}).get("expanded") is True, 10,
                    what="the data table to open")
-        grid = page.locator("details[open] [data-testid='stDataFrame']").first
-        grid.wait_for()
+        page.locator("details[open] table.pg-data").first.wait_for()
     finally:
         page.close()
 

@@ -64,7 +64,7 @@ def test_a_bar_chart_lists_its_values():
 def test_many_points_per_x_are_told_as_a_spread():
     pts = pd.DataFrame({"seed": [0, 0, 1, 1], "ret": [10.0, 30.0, 20.0, 40.0]})
     spec = alt.Chart(pts).mark_point().encode(x="seed:Q", y="ret:Q").to_dict()
-    assert words.summary(spec).endswith("4 points from 10.0 to 40.0 (median 25.0).")
+    assert words.summary(spec).endswith("4 points from 10 to 40 (median 25).")
 
 
 def test_a_chart_with_no_x_against_y_has_no_words():
@@ -83,3 +83,13 @@ def test_more_series_than_named_are_counted():
                          "y": {"field": "y", "type": "quantitative"},
                          "color": {"field": "s", "type": "nominal"}}}
     assert words.summary(spec).endswith("; and 3 more.")
+
+
+def test_the_data_table_is_html_a_screen_reader_can_walk_and_stays_short():
+    table = words.table(curves_chart().to_dict())
+    out = words.table_html(table, "Returns")
+    assert out.startswith('<table class="pg-data"><caption>Returns (120 of 1,300 rows')
+    assert out.count("<tr>") == 121 and '<th scope="col">100-episode average</th>' in out
+    assert "<td>A2C</td>" in out and "<td>REINFORCE</td>" in out  # first and last rows kept
+    small = words.table_html(pd.DataFrame({"who": ["<b>"], "n": [3.0]}))
+    assert "<caption>" not in small and "<td>&lt;b&gt;</td><td>3</td>" in small

@@ -73,6 +73,12 @@ a:focus-visible, [data-pg-focusable]:focus-visible {
   outline: 2px solid #1d4ed8; outline-offset: 1px; }
 label:has(input[type="radio"]:focus-visible), label:has(input[type="checkbox"]:focus-visible) {
   outline: 2px solid #1d4ed8; outline-offset: 2px; border-radius: 0.25rem; }
+/* A chart's data as a table (ui/charts/words.table_html), under the chart in an expander. */
+.pg-data { border-collapse: collapse; font-size: 0.875rem; font-variant-numeric: tabular-nums; }
+.pg-data caption { text-align: left; color: #334155; padding-bottom: 0.25rem; }
+.pg-data th, .pg-data td { padding: 0.15rem 0.75rem 0.15rem 0; text-align: right;
+                           border-bottom: 1px solid #e2e8f0; }
+.pg-data th { color: #0f172a; font-weight: 600; }
 /* The sidebar's menu (ui/sidebar.page_links): section names as small headings above their
    links, as Streamlit's own menu shows them. */
 .pg-nav-section { font-size: 0.875rem; font-weight: 600; color: #334155;
@@ -200,9 +206,9 @@ def chart(where, altair_chart, caption: str | None = None, **kwargs):
 
 def chart_words(where, spec: dict, caption: str | None = None) -> None:
     """Under a chart, what it shows in words: one sentence with its numbers
-    (:func:`ui.charts.words.summary`, or ``caption``) and its data as a table in a closed
-    "Chart data" expander, for a screen reader and for anyone who cannot tell its lines apart
-    (WCAG 1.1.1 and 1.4.1)."""
+    (:func:`ui.charts.words.summary`, or ``caption``) and its data as an HTML table
+    (:func:`ui.charts.words.table_html`) in a closed "Chart data (table)" expander, for a
+    screen reader and for anyone who cannot tell its lines apart (WCAG 1.1.1 and 1.4.1)."""
     from .charts import words
 
     text = caption if caption is not None else words.summary(spec)
@@ -210,8 +216,8 @@ def chart_words(where, spec: dict, caption: str | None = None) -> None:
         where.caption(text)
     data = words.table(spec)
     if data is not None and len(data):
-        where.expander("Chart data (table)", icon=":material/table:").dataframe(
-            data, hide_index=True, width="stretch")
+        where.expander("Chart data (table)", icon=":material/table:").html(
+            words.table_html(data, "The data the chart above draws"))
 
 
 def metric(label: str, value: str, help_text: str = "") -> str:

@@ -14,9 +14,11 @@ Pure functions of a spec dict: ``ui/style.chart`` draws a chart and then its wor
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Iterator
 
+import numpy as np
 import pandas as pd
 
 from .numbers import fmt
@@ -68,13 +70,16 @@ def _rows(data, datasets: dict) -> pd.DataFrame:
     return _frame(datasets.get(data.get("name")))
 
 
-def _layers(spec: dict, data=None,
-            enc: dict | None = None) -> Iterator[tuple[dict, pd.DataFrame, dict]]:
-    """Every unit view of ``spec`` with the data and encoding it inherits:
-    ``(view, data, encoding)``."""
-    datasets = spec.get("datasets") or {}
+_FRAMES: dict[int, tuple[object, pd.DataFrame]] = {}
+"""The frames of the spec being read (by the id of its data), so one spec's layers and its
+sentence and table build each dataset's frame once; cleared for each new spec."""
 
-    def walk(node: dict, data, enc: dict) -> Iterator[tuple[dict, pd.DataFrame, dict]]:
+
+def _layers(spec: dict) -> Iterator[tuple[dict, object, dict]]:
+    """Every unit view of ``spec`` with the data and encoding it inherits:
+    ``(view, data, encoding)``; :func:`_frame_of` turns ``data`` into a frame."""
+
+    def walk(node: dict, data, enc: dict) -> Iterator[tuple[dict, object, dict]]:
         data = node.get("data", data)
         enc = {**enc, **(node.get("encoding") or {})}
         children = [c for key in ("layer", "hconcat", "vconcat", "concat")
@@ -82,11 +87,26 @@ def _layers(spec: dict, data=None,
         if isinstance(node.get("spec"), dict):  # a facet or repeat
             children.append(node["spec"])
         if not children:
-            yield node, _rows(data, datasets), enc
+            yield node, data, enc
         for child in children:
             yield from walk(child, data, enc)
 
-    yield from walk(spec, data, enc or {})
+    yield from walk(spec, None, {})
+
+
+def _frame_of(spec: dict, data) -> pd.DataFrame:
+    """``data`` (a view's ``data``) of ``spec`` as a frame, built once per spec."""
+    datasets = spec.get("datasets") or {}
+    values = (data.get("values", datasets.get(data.get("name")))
+              if isinstance(data, dict) else None)
+    key = id(values)
+    held = _FRAMES.get(key)
+    if held is None or held[0] is not values:
+        if len(_FRAMES) > 64:
+            _FRAMES.clear()
+        held = (values, _rows(data, datasets))
+        _FRAMES[key] = held
+    return held[1]
 
 
 def _mark(view: dict) -> str:
@@ -97,10 +117,13 @@ def _mark(view: dict) -> str:
 def _main(spec: dict) -> tuple[pd.DataFrame, dict] | None:
     """The largest layer that draws an x field against a y field: ``(rows, encoding)``."""
     best = None
-    for view, rows, enc in _layers(spec):
-        if _mark(view) in ("rule", "text") or rows.empty:
+    for view, data, enc in _layers(spec):
+        if _mark(view) in ("rule", "text"):
             continue
         if _field(enc, "x") is None or _field(enc, "y") is None:
+            continue
+        rows = _frame_of(spec, data)
+        if rows.empty:
             continue
         if best is None or len(rows) > len(best[0]):
             best = (rows, enc)
@@ -110,10 +133,11 @@ def _main(spec: dict) -> tuple[pd.DataFrame, dict] | None:
 def thresholds(spec: dict) -> list[float]:
     """The y values of the chart's horizontal rules (its lines to reach), in order."""
     found: set[float] = set()
-    for view, rows, enc in _layers(spec):
+    for view, data, enc in _layers(spec):
         if _mark(view) != "rule" or _field(enc, "x") is not None or "x" in enc:
             continue
         y = enc.get("y") or {}
+        rows = _frame_of(spec, data) if y.get("field") else pd.DataFrame()
         if "datum" in y and isinstance(y["datum"], (int, float)):
             found.add(float(y["datum"]))
         elif y.get("field") in rows.columns:
@@ -140,28 +164,28 @@ def _num(v) -> float | None:
 def _number(v: float) -> str:
     """A value as a chart's reader wants it: whole numbers with thousands separators, small
     ones with three significant figures."""
-    if v == 0 or abs(v) >= 100:
+    if v == int(v) and abs(v) < 1e15:
+        return f"{int(v):,}"
+    if abs(v) >= 100:
         return fmt(v, ",.0f")
     if abs(v) >= 1:
         return fmt(v, ",.1f")
     return fmt(v, ".3g")
 
 
-def _curve(label: str, xs: list[float], ys: list[float], x_title: str,
+def _curve(label: str, xs: np.ndarray, ys: np.ndarray, x_title: str,
            goal: float | None) -> str:
-    pairs = sorted(zip(xs, ys, strict=True))
-    xs = [p[0] for p in pairs]
-    ys = [p[1] for p in pairs]
-    if len(set(xs)) < len(xs):  # points, several per x: their spread
-        s = pd.Series(ys)
-        return (f"{label} {len(ys):,} points from {_number(s.min())} to {_number(s.max())} "
-                f"(median {_number(s.median())})")
+    order = np.argsort(xs, kind="stable")
+    xs, ys = xs[order], ys[order]
+    if len(np.unique(xs)) < len(xs):  # points, several per x: their spread
+        return (f"{label} {len(ys):,} points from {_number(ys.min())} to "
+                f"{_number(ys.max())} (median {_number(float(np.median(ys)))})")
     text = (f"{label} ends at {_number(ys[-1])} at {x_title} {_number(xs[-1])} "
-            f"(highest {_number(max(ys))})")
+            f"(highest {_number(ys.max())})")
     if goal is not None:
-        first = next((x for x, y in pairs if y >= goal), None)
-        text += (f", first reached {_number(goal)} at {_number(first)}" if first is not None
-                 else f", had not reached {_number(goal)} by {_number(xs[-1])}")
+        above = ys >= goal
+        text += (f", first reached {_number(goal)} at {_number(xs[np.argmax(above)])}"
+                 if above.any() else f", had not reached {_number(goal)} by {_number(xs[-1])}")
     return text
 
 
@@ -196,17 +220,16 @@ def summary(spec: dict) -> str:
     goal = goals[-1] if goals else None
     if x not in rows.columns or y not in rows.columns:
         return ""
-    keys = rows[series].astype(str) if series in rows.columns else pd.Series("", rows.index)
-    groups: dict[str, tuple[list, list]] = {}
-    for key, xr, yr in zip(keys, rows[x], rows[y], strict=True):
-        xv, yv = _num(xr), _num(yr)
-        if xv is None or yv is None:
-            continue
-        groups.setdefault(key, ([], []))
-        groups[key][0].append(xv)
-        groups[key][1].append(yv)
-    if not groups:
+    xs = pd.to_numeric(rows[x], errors="coerce").to_numpy(dtype=float)
+    ys = pd.to_numeric(rows[y], errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    if not ok.any():
         return ""
+    keys = (rows[series].astype(str).to_numpy() if series in rows.columns
+            else np.full(len(rows), "", dtype=object))
+    keys, xs, ys = keys[ok], xs[ok], ys[ok]
+    labels = list(dict.fromkeys(keys))  # in the order the data has them
+    groups = {label: (xs[keys == label], ys[keys == label]) for label in labels}
     x_title, y_title = _title(enc, "x"), _title(enc, "y")
     parts = [_curve(label, xs, ys, x_title, goal).strip()
              for label, (xs, ys) in list(groups.items())[:MAX_SERIES]]
@@ -254,3 +277,37 @@ def table(spec: dict) -> pd.DataFrame | None:
         return None
     out = rows[keep].rename(columns=columns)
     return out.loc[:, ~out.columns.duplicated()]
+
+
+MAX_ROWS = 120
+"""How many rows a chart's data table shows: evenly spaced through its data, first and last
+included (a screen reader reads a long table row by row; the chart's CSV has them all)."""
+
+
+def _cell(v) -> str:
+    n = _num(v) if not isinstance(v, (str, bool)) else None
+    if n is not None:
+        return _number(n)
+    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+
+
+def table_html(frame: pd.DataFrame, caption: str = "") -> str:
+    """``frame`` as an HTML table a screen reader can walk (``<caption>``, header cells with
+    ``scope="col"``), at most :data:`MAX_ROWS` rows, evenly spaced through it; the caption
+    says so when rows were left out.
+
+    >>> print(table_html(pd.DataFrame({"episode": [1, 2], "return": [9.5, 500.0]}), "Returns"))
+    <table class="pg-data"><caption>Returns</caption><thead><tr><th scope="col">episode</th><th scope="col">return</th></tr></thead><tbody><tr><td>1</td><td>9.5</td></tr><tr><td>2</td><td>500</td></tr></tbody></table>
+    """  # noqa: E501 - one line of HTML
+    n = len(frame)
+    if n > MAX_ROWS:
+        keep = np.unique(np.linspace(0, n - 1, MAX_ROWS).round().astype(int))
+        frame = frame.iloc[keep]
+        caption = (f"{caption} " if caption else "") + f"({len(keep)} of {n:,} rows, evenly spaced)"
+    esc = html.escape
+    head = "".join(f'<th scope="col">{esc(str(c))}</th>' for c in frame.columns)
+    body = "".join("<tr>" + "".join(f"<td>{esc(_cell(v))}</td>" for v in row) + "</tr>"
+                   for row in frame.itertuples(index=False, name=None))
+    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
+    return (f'<table class="pg-data">{cap}<thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table>")
