@@ -36,10 +36,23 @@ def test_the_lines_to_reach_are_read_from_the_rules():
     assert words.thresholds(curves_chart().to_dict()) == [195.0, 475.0]
 
 
-def test_the_table_is_the_main_layer_with_the_charts_titles():
+def test_the_table_is_the_main_layer_with_the_charts_titles_one_row_per_x():
     table = words.table(curves_chart().to_dict())
-    assert list(table.columns) == ["episode", "100-episode average", "run"]
-    assert len(table) == 1300
+    assert list(table.columns) == ["episode", "100-episode average: A2C",
+                                   "100-episode average: REINFORCE"]
+    assert len(table) == 1000 and table["100-episode average: A2C"].isna().sum() == 700
+    seeds = pd.DataFrame({"episode": [1, 1, 2, 2], "avg": [1.0, 2, 3, 4], "run": ["a"] * 4})
+    long = alt.Chart(seeds).mark_point().encode(x="episode:Q", y="avg:Q", color="run:N")
+    assert list(words.table(long.to_dict()).columns) == ["episode", "avg", "run"]  # as it is
+
+
+def test_a_stacked_share_reaches_no_line():
+    shares = pd.DataFrame({"round": [1, 1, 2, 2], "p": [0.7, 0.3, 0.5, 0.5],
+                           "hand": ["rock", "paper"] * 2})
+    chart = alt.layer(alt.Chart(shares).mark_area().encode(x="round:Q", y="p:Q", color="hand:N"),
+                      alt.Chart().mark_rule().encode(y=alt.datum(2 / 3)))
+    text = words.summary(chart.to_dict())
+    assert "rock ends at 0.5 at round 2 (highest 0.7)" in text and "reached" not in text
 
 
 def test_data_as_arrow_or_a_frame_reads_the_same():
@@ -88,8 +101,9 @@ def test_more_series_than_named_are_counted():
 def test_the_data_table_is_html_a_screen_reader_can_walk_and_stays_short():
     table = words.table(curves_chart().to_dict())
     out = words.table_html(table, "Returns")
-    assert out.startswith('<table class="pg-data"><caption>Returns (120 of 1,300 rows')
-    assert out.count("<tr>") == 121 and '<th scope="col">100-episode average</th>' in out
-    assert "<td>A2C</td>" in out and "<td>REINFORCE</td>" in out  # first and last rows kept
+    assert out.startswith('<table class="pg-data"><caption>Returns (120 of 1,000 rows')
+    assert out.count("<tr>") == 121 and '<th scope="col">100-episode average: A2C</th>' in out
+    assert "<tr><td>1</td><td>3</td><td>0.2</td></tr>" in out  # the first row and the last
+    assert "<tr><td>1,000</td><td></td><td>200</td></tr>" in out
     small = words.table_html(pd.DataFrame({"who": ["<b>"], "n": [3.0]}))
     assert "<caption>" not in small and "<td>&lt;b&gt;</td><td>3</td>" in small

@@ -115,10 +115,13 @@ def _mark(view: dict) -> str:
 
 
 def _main(spec: dict) -> tuple[pd.DataFrame, dict] | None:
-    """The largest layer that draws an x field against a y field: ``(rows, encoding)``."""
+    """The largest layer that draws an x field against a y field: ``(rows, encoding)``; the
+    encoding carries ``"_stacked": True`` when its y values are stacked (an area or bar split
+    by a field, as Vega-Lite stacks them by default)."""
     best = None
     for view, data, enc in _layers(spec):
-        if _mark(view) in ("rule", "text"):
+        mark = _mark(view)
+        if mark in ("rule", "text"):
             continue
         if _field(enc, "x") is None or _field(enc, "y") is None:
             continue
@@ -126,7 +129,10 @@ def _main(spec: dict) -> tuple[pd.DataFrame, dict] | None:
         if rows.empty:
             continue
         if best is None or len(rows) > len(best[0]):
-            best = (rows, enc)
+            stack = (enc.get("y") or {}).get("stack", "zero")
+            split = any(_field(enc, c) for c in ("color", "detail"))
+            best = (rows, {**enc, "_stacked": mark in ("area", "bar") and split
+                           and stack not in (None, False)})
     return best
 
 
@@ -216,7 +222,7 @@ def summary(spec: dict) -> str:
     if x_num and not y_num:
         return _bars(rows, enc, cat="y", val="x")
     series = _series_field(enc, x, y)
-    goals = thresholds(spec)
+    goals = [] if enc["_stacked"] else thresholds(spec)  # a stacked share reaches no line
     goal = goals[-1] if goals else None
     if x not in rows.columns or y not in rows.columns:
         return ""
@@ -262,7 +268,9 @@ def _bars(rows: pd.DataFrame, enc: dict, cat: str, val: str) -> str:
 
 def table(spec: dict) -> pd.DataFrame | None:
     """The data of the chart's main layer, the columns it encodes (x, y, series, ...) in that
-    order, titled as the chart titles them; None when the chart draws no x against y."""
+    order, titled as the chart titles them; None when the chart draws no x against y. Curves
+    split by one field, one point per series and x, come one row per x with a column per
+    series (a screen reader compares them along a row)."""
     main = _main(spec)
     if main is None:
         return None
@@ -275,6 +283,13 @@ def table(spec: dict) -> pd.DataFrame | None:
     keep = [f for f in columns if f in rows.columns]
     if not keep:
         return None
+    x, y = _field(enc, "x"), _field(enc, "y")
+    series = _series_field(enc, x, y)
+    if (keep == [x, y, series] and enc["x"].get("type") in NUMERIC
+            and not rows.duplicated([x, series]).any()):
+        wide = rows.pivot(index=x, columns=series, values=y)
+        wide.columns = [f"{_title(enc, 'y')}: {c}" for c in wide.columns]
+        return wide.reset_index().rename(columns={x: columns[x]})
     out = rows[keep].rename(columns=columns)
     return out.loc[:, ~out.columns.duplicated()]
 
@@ -303,7 +318,8 @@ def table_html(frame: pd.DataFrame, caption: str = "") -> str:
     if n > MAX_ROWS:
         keep = np.unique(np.linspace(0, n - 1, MAX_ROWS).round().astype(int))
         frame = frame.iloc[keep]
-        caption = (f"{caption} " if caption else "") + f"({len(keep)} of {n:,} rows, evenly spaced)"
+        caption = ((f"{caption} " if caption else "")
+                   + f"({len(keep)} of {n:,} rows, evenly spaced)")
     esc = html.escape
     head = "".join(f'<th scope="col">{esc(str(c))}</th>' for c in frame.columns)
     body = "".join("<tr>" + "".join(f"<td>{esc(_cell(v))}</td>" for v in row) + "</tr>"
