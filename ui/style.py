@@ -74,11 +74,12 @@ a:focus-visible, [data-pg-focusable]:focus-visible {
 label:has(input[type="radio"]:focus-visible), label:has(input[type="checkbox"]:focus-visible) {
   outline: 2px solid #1d4ed8; outline-offset: 2px; border-radius: 0.25rem; }
 /* A chart's data as a table (ui/charts/words.table_html), under the chart in an expander. */
-.pg-data { border-collapse: collapse; font-size: 0.875rem; font-variant-numeric: tabular-nums; }
+.pg-data { border-collapse: collapse; font-size: 0.875rem; font-variant-numeric: tabular-nums;
+           max-width: 100%; }
 .pg-data caption { text-align: left; color: #334155; padding-bottom: 0.25rem; }
 .pg-data th, .pg-data td { padding: 0.15rem 0.75rem 0.15rem 0; text-align: right;
                            border-bottom: 1px solid #e2e8f0; }
-.pg-data th { color: #0f172a; font-weight: 600; }
+.pg-data th { color: #0f172a; font-weight: 600; overflow-wrap: anywhere; }
 /* The sidebar's menu (ui/sidebar.page_links): section names as small headings above their
    links, as Streamlit's own menu shows them. */
 .pg-nav-section { font-size: 0.875rem; font-weight: 600; color: #334155;
