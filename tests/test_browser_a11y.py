@@ -34,11 +34,17 @@ def tab(browser):  # noqa: F811
     page.close()
 
 
-@pytest.mark.parametrize("url_path", [e.url_path for e in navigation.entries()])
-def test_no_serious_violation_on_any_page(server, tab, url_path):  # noqa: F811
-    open_page(tab, server, url_path)
+@pytest.mark.parametrize("entry", navigation.entries(), ids=lambda e: e.url_path or "home")
+def test_no_serious_violation_on_any_page(server, tab, entry):  # noqa: F811
+    open_page(tab, server, entry.url_path)
     found = audit(tab)
-    assert not found, "\n" + describe(f"/{url_path}", found)
+    assert not found, "\n" + describe(f"/{entry.url_path}", found)
+    # the page's language, and the menu as a landmark whose link to this page says so
+    assert tab.evaluate("document.documentElement.lang") == "en"
+    current = tab.get_by_role("navigation", name="Pages").locator('[aria-current="page"]')
+    wait_until(lambda: current.all_inner_texts() and
+               current.all_inner_texts()[-1].split("\n")[-1] == entry.title, 10,
+               what=f"the menu to mark {entry.title} as the current page")
 
 
 @pytest.mark.parametrize("url_path", list(AFTER_RUN))

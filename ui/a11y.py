@@ -5,8 +5,10 @@ takes no space): a region that scrolls (a long code block, a formula one or two 
 than its column) gets ``tabindex="0"``, a role and a name, so a keyboard can focus it and scroll
 it with the arrow keys (WCAG 2.1.1; axe-core's ``scrollable-region-focusable``). A region that
 no longer scrolls loses what the script gave it. An image Streamlit draws without ``alt`` (the
-live CartPole frame) gets its caption as its text alternative (WCAG 1.1.1). It watches the
-page for new elements, so it covers what the live panels draw later too.
+live CartPole frame) gets its caption as its text alternative (WCAG 1.1.1). The sidebar's
+menu becomes a navigation landmark ("Pages"), its link to the page shown marked
+``aria-current="page"``. It watches the page for new elements, so it covers what the live
+panels draw later too.
 
 The rest of the app's accessibility work lives where the thing is drawn: the sidebar menu
 (:func:`ui.sidebar.page_links`), the contrast of code and captions (:data:`ui.style.CSS`), the
@@ -19,7 +21,7 @@ from __future__ import annotations
 SCROLLABLE = '.katex-display, [data-testid="stCode"] pre'
 """The elements Streamlit draws with ``overflow: auto`` whose content can overflow them."""
 
-SCRIPT = """
+SCRIPT = r"""
 <script>
 (() => {
   if (window.__pgA11y) return;  // once per browser tab: Streamlit re-sends this every run
@@ -32,6 +34,23 @@ SCRIPT = """
     return x || y;
   };
   const mark = () => {
+    // the sidebar's menu (ui/sidebar.page_links) is the page's navigation landmark, and its
+    // link to this page says so
+    const nav = document.querySelector(".st-key-pg-nav");
+    if (nav) {
+      if (!nav.hasAttribute("role")) {
+        nav.setAttribute("role", "navigation");
+        nav.setAttribute("aria-label", "Pages");
+      }
+      const here = location.pathname.replace(/\/+$/, "");
+      for (const a of nav.querySelectorAll("a[href]")) {
+        // Home's href is "": it means the app's root, not this page
+        const to = new URL(a.getAttribute("href") || "./", location.href);
+        const path = to.pathname.replace(/\/+$/, "");
+        if (path === here) a.setAttribute("aria-current", "page");
+        else a.removeAttribute("aria-current");
+      }
+    }
     // an image (the CartPole frame) is named by its caption: Streamlit draws it with no alt
     for (const img of document.querySelectorAll('[data-testid="stImage"] img:not([alt])')) {
       const box = img.closest('[data-testid="stImage"]');
