@@ -59,6 +59,21 @@ def test_no_serious_violation_once_a_run_has_drawn_its_results(server, tab,  # n
     assert not found, "\n" + describe(f"/{url_path} after a run", found)
 
 
+def test_no_serious_violation_in_the_presenter_view(server, browser):  # noqa: F811
+    """The presenter view (Streamlit's menu on top, large text), from its link, in a tab of
+    its own."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(60_000)
+    try:
+        for path in ("train?present=1", "theory?present=1"):
+            open_page(page, server, path)
+            found = audit(page)
+            assert not found, "\n" + describe(f"/{path} (presenter view)", found)
+        assert page.locator('[data-testid="stSidebar"]').count() == 0
+    finally:
+        page.close()
+
+
 def test_the_audit_sees_a_violation(tab):
     """The check can fail: a page with an unlabelled button and grey-on-white text."""
     tab.set_content('<html lang="en"><body><main><button></button>'
