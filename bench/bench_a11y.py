@@ -55,10 +55,13 @@ def settle(page, timeout: float = 120.0) -> None:
 
 
 def open_page(page, url: str, url_path: str) -> None:
-    """Go to the page at ``url_path`` and wait for its heading and a finished run."""
+    """Go to the page at ``url_path`` and wait for its heading, a finished run and its images
+    (the sidebar's logo among them) loaded."""
     page.goto(f"{url}/{url_path}")
     page.locator("h1").first.wait_for(timeout=180_000)  # a cold server imports torch first
     settle(page)
+    page.wait_for_function("() => [...document.images].every(i => i.complete)",
+                           timeout=60_000)
 
 
 def audit(page) -> list[dict]:

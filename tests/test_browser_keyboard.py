@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers import bench_module
 from tests.test_browser import browser, pytestmark, server, wait_until  # noqa: F401
+
+with bench_module("bench_a11y") as _bench:
+    open_page = _bench.open_page
 
 MAX_TABS = 150
 """More Tab presses than any page has stops before the one sought."""
@@ -29,7 +33,10 @@ _FOCUS = """() => {
   const label = a.closest("label");
   if (label && ring(label)) visible = true;
   const name = (a.getAttribute("aria-label") || a.innerText || "").trim().split("\\n").pop();
+  const s = getComputedStyle(a), r = a.getBoundingClientRect();
   return {tag: a.tagName, role: a.getAttribute("role") || "", name: name,
+          look: `${Math.round(r.width)}x${Math.round(r.height)} outline ${s.outlineStyle} ` +
+                `${s.outlineWidth}, shadow ${s.boxShadow}`,
           labelText: label ? label.innerText.trim() : "", checked: !!a.checked,
           disabled: a.disabled === true || a.getAttribute("aria-disabled") === "true",
           expanded: a.closest("details") ? a.closest("details").open : null,
@@ -85,7 +92,7 @@ def test_the_train_page_with_the_keyboard_alone(server, browser):  # noqa: F811
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(60_000)
     try:
-        page.goto(f"{server}/train")
+        open_page(page, server, "train")  # its run finished and its images loaded
         page.get_by_role("heading", name="Train an agent").wait_for()
         a2c = page.get_by_role("radio", name="A2C (parallel envs)")
         a2c.wait_for(state="attached")
@@ -125,7 +132,7 @@ def test_an_experiment_page_with_the_keyboard_alone(server, browser, path, title
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(60_000)
     try:
-        page.goto(f"{server}/{path}")
+        open_page(page, server, path)
         page.get_by_role("heading", name=title).wait_for()
         press_when_enabled(page, "Start")
         page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=180_000)

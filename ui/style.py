@@ -59,10 +59,11 @@ CSS = """
    below 4.5:1 contrast. The running indicator at the top right still shows a redraw. */
 [data-stale="true"] { opacity: 1 !important; }
 /* A visible focus ring on everything a keyboard reaches (WCAG 2.4.7), where Streamlit draws
-   none: links (the sidebar's menu), the regions ui/a11y.py makes focusable, the page's main
+   a thin one or none: links (the sidebar's menu and its logo), the regions ui/a11y.py makes
+   focusable, the page's main
    area (a Tab stop: it scrolls), a select box, a text or number box, and a radio option or
    checkbox (its real input is hidden, so its label shows the ring). */
-a:focus-visible, [data-pg-focusable]:focus-visible {
+a:focus-visible, [data-pg-focusable]:focus-visible, [data-testid="stLogoLink"]:focus-visible {
   outline: 2px solid #1d4ed8 !important; outline-offset: 2px; border-radius: 0.25rem; }
 [data-testid="stMain"]:focus-visible { outline: 2px solid #1d4ed8; outline-offset: -2px; }
 [data-testid="stSelectbox"] div:has(> div > input:focus-visible),
