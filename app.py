@@ -19,7 +19,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import links, navigation, sidebar, state
+from ui import a11y, links, navigation, sidebar, state
 from ui.style import CSS, PRESENTER_CSS
 
 HERE = Path(__file__).resolve().parent
@@ -29,6 +29,7 @@ st.set_page_config(page_title="Policy Gradient Lab", page_icon=ICON, layout="wid
                    initial_sidebar_state="expanded")
 st.logo(ICON, size="large")
 st.html(CSS)
+st.html(a11y.SCRIPT, unsafe_allow_javascript=True)  # scrolling regions a keyboard can reach
 links.keep_widget_values()  # settings survive a visit to another page
 present = links.presenter_mode()  # ?present=1: big text and charts, no sidebar (a projector)
 if present:
@@ -45,16 +46,21 @@ if not state.admit_session():  # past the memory budget: say so, start nothing
 holder = state.session_holder()
 pool = state.slot_pool()
 
-page = st.navigation({section: [st.Page(e.path, title=e.title, icon=e.icon, url_path=e.url_path,
-                                         default=e.default) for e in entries]
-                      for section, entries in navigation.SECTIONS.items()},  # the lesson's order
-                     expanded=True,  # every page listed: no "View more" fold hides a section
-                     position="top" if present else "sidebar")
+pages = {section: [st.Page(e.path, title=e.title, icon=e.icon, url_path=e.url_path,
+                         default=e.default) for e in entries]
+         for section, entries in navigation.SECTIONS.items()}  # the lesson's order
+# In the normal view the sidebar lists the pages with our own links (sidebar.page_links):
+# Streamlit's own sidebar menu puts its section headers inside its list, which screen readers
+# and axe-core reject (docs/accessibility.md). The presenter view keeps the menu on top.
+page = st.navigation(pages, expanded=True,  # every page listed: no "View more" fold
+                     position="top" if present else "hidden")
 
 if present:
     sidebar.presenter_bar()
 else:
     with st.sidebar:
+        sidebar.page_links(pages)
+        st.divider()
         sidebar.about()
         st.divider()
         sidebar.run_status(holder, pool)

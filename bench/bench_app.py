@@ -114,14 +114,17 @@ def synthetic_run(n_episodes: int, updates_per_episode: int = 100, seed: int = 0
 
 
 def refresh_once(holder, run) -> None:
-    """What the live fragment computes for one refresh (all but Streamlit's marshalling)."""
+    """What the live fragment computes for one refresh (all but Streamlit's marshalling): the
+    charts' specs and their words (sentence and data table), the threshold search, the
+    metrics and the frame."""
     from ui import train
-    from ui.charts import live
+    from ui.charts import live, words
 
     snap = run.snapshot()
-    live.returns_spec(snap)
-    live.diagnostics_specs(snap)
-    live.value_spec(snap)
+    for spec in (live.returns_spec(snap), *live.diagnostics_specs(snap), live.value_spec(snap)):
+        if spec is not None:
+            words.summary(spec)
+            words.table_html(words.table(spec))
     holder.reached.clear()  # measure the threshold search every time, not its cache
     train.first_reached(holder, snap, 195.0)
     train.first_reached(holder, snap, 475.0)
@@ -337,7 +340,7 @@ def _enabled(page, button: str):
 
 
 def _nav(page, name: str) -> None:
-    page.locator('[data-testid="stSidebarNav"]').get_by_text(name, exact=True).click()
+    page.locator('[data-testid="stSidebar"]').get_by_role("link", name=name, exact=True).click()
 
 
 def _run_reading(run) -> tuple[int, float]:

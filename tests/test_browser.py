@@ -137,6 +137,11 @@ def frame_src(page) -> str:
     return img.get_attribute("src") or ""
 
 
+def sidebar_link(page, title: str):
+    """The sidebar menu's link to the page called ``title``."""
+    return page.locator('[data-testid="stSidebar"]').get_by_role("link", name=title, exact=True)
+
+
 def enabled(page, name: str):
     return page.get_by_role("button", name=name, exact=True).and_(page.locator(":enabled"))
 
@@ -196,11 +201,11 @@ def test_train_live_pause_resume_stop_and_page_switch(server, browser):
         assert final > n
 
         # Switch to Theory and back: the run's results are still there.
-        page.locator('[data-testid="stSidebarNav"]').get_by_text("Theory").click()
+        sidebar_link(page, "Theory").click()
         page.get_by_role("heading", name="Theory").first.wait_for()
         page.locator(".katex").first.wait_for()  # formulas typeset
         page.locator('[data-testid="stCode"]').nth(5).wait_for()  # next to the real code
-        page.locator('[data-testid="stSidebarNav"]').get_by_text("Train").click()
+        sidebar_link(page, "Train").click()
         page.get_by_role("heading", name="Train an agent").wait_for()
         wait_until(lambda: episodes(page) == final, 30, what="the same episode count")
         # the first visit's plain REINFORCE has no critic: returns and diagnostics, no V(s)
@@ -220,8 +225,7 @@ def test_seeds_and_variance_experiment_end_to_end(server, browser):
     page.set_default_timeout(60_000)
     try:
         page.goto(server)
-        nav = page.locator('[data-testid="stSidebarNav"]')
-        nav.get_by_text("Seeds & variance").click()
+        sidebar_link(page, "Seeds & variance").click()
         page.get_by_role("heading", name="Seeds & variance").wait_for()
         episodes_box = page.get_by_role("spinbutton", name="Episodes per run")
         episodes_box.fill("150")
@@ -286,8 +290,7 @@ def test_dqn_target_network_page_end_to_end(server, browser):
     page.set_default_timeout(60_000)
     try:
         page.goto(server)
-        nav = page.locator('[data-testid="stSidebarNav"]')
-        nav.get_by_text("Target network").click()
+        sidebar_link(page, "Target network").click()
         page.get_by_role("heading", name="Target network").wait_for()
         episodes_box = page.get_by_role("spinbutton", name="Episodes per run")
         episodes_box.fill("30")

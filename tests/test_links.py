@@ -367,7 +367,9 @@ def test_presenter_view_makes_charts_taller_with_larger_fonts(monkeypatch):
     assert big["title"] == {"text": "t", "fontSize": 14}  # a font the chart sets itself
     assert spec["height"] == 300  # the original is not changed
     monkeypatch.setattr(style, "presenting", lambda: False)
-    assert style.for_screen(spec) is spec
+    normal = style.for_screen(spec)  # as it is, but for Vega's ARIA marks (ui/style.py)
+    assert normal == {**spec, "config": {"aria": False, "mark": {"aria": False}}}
+    assert spec.get("config") is None
 
 
 def test_presenter_view_draws_an_experiment_pages_charts_taller():

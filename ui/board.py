@@ -24,6 +24,7 @@ from pgcore.store import history
 from pgcore.store.history import CHALLENGES, HistoryError, Recorder, RunRecord, RunStore
 from pgcore.training.metrics import moving_average
 
+from . import style
 from .charts import palette
 from .charts.curves import sample_index
 from .charts.thresholds import SOLVED, rules
@@ -185,7 +186,7 @@ def class_board_ui(records: list[RunRecord], class_code: str) -> None:
     if frame.empty:
         st.caption("None of these runs finished an episode yet.")
     else:
-        st.altair_chart(curves_chart(frame), width="stretch")
+        style.chart(st, curves_chart(frame), width="stretch")
         st.caption("Each line is the average return over the last 100 episodes (fewer at the "
                    "start) of one learner's most recent run, or of every run. The dashed "
                    "green line is CartPole-v1's 'solved' level, 475.")

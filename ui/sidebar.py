@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import streamlit as st
 
 from pgcore.execution import ACTIVE_STATES, SlotPool
@@ -12,6 +14,20 @@ from .state import RunHolder
 
 BADGE_COLORS = {"waiting": "orange", "starting": "orange", "running": "blue", "paused": "violet",
                 "finished": "green", "stopped": "gray", "diverged": "red", "error": "red"}
+
+
+def page_links(pages: dict[str, list]) -> None:
+    """The menu: every page (``st.Page`` objects by section, as ``app.py`` gives them to
+    ``st.navigation``) as a link, under its section's name. Plain links, not Streamlit's own
+    sidebar menu, whose section headers sit inside its list (invalid list markup that screen
+    readers stumble on, and axe-core's ``list``/``listitem`` rules reject)."""
+    with st.container(key="pg-nav", gap="xxsmall"):
+        for section, section_pages in pages.items():
+            if section:
+                st.markdown(f'<p class="pg-nav-section">{html.escape(section)}</p>',
+                            unsafe_allow_html=True)
+            for p in section_pages:
+                st.page_link(p, label=p.title, icon=p.icon)
 
 
 def about() -> None:

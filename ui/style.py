@@ -38,6 +38,53 @@ CSS = """
 [data-testid="stWidgetLabel"] .stMarkdownEllipsis,
 [data-testid="stWidgetLabel"] .stMarkdownEllipsis p {
   white-space: normal; text-overflow: clip; overflow-wrap: anywhere; }
+/* Text contrast at least 4.5:1 (WCAG 1.4.3) where Streamlit's own colours fall short: inline
+   code (a pale green; a caption draws its text at 60% opacity, so code there takes the text's
+   colour) and the code blocks' syntax colours. */
+[data-testid="stMarkdownContainer"] code { color: #166534; }
+[data-testid="stCaptionContainer"] code { color: inherit; }
+[data-testid="stCode"] .token.keyword, [data-testid="stCode"] .token.function,
+[data-testid="stCode"] .token.builtin, [data-testid="stCode"] .token.class-name {
+  color: #1d4ed8; }
+[data-testid="stCode"] .token.boolean, [data-testid="stCode"] .token.string,
+[data-testid="stCode"] .token.char, [data-testid="stCode"] .token.inserted { color: #166534; }
+[data-testid="stCode"] .token.number, [data-testid="stCode"] .token.constant,
+[data-testid="stCode"] .token.symbol { color: #9a3412; }
+[data-testid="stCode"] .token.comment, [data-testid="stCode"] .token.prolog,
+[data-testid="stCode"] .token.doctype, [data-testid="stCode"] .token.punctuation { color: #475569; }
+[data-testid="stCode"] .token.operator, [data-testid="stCode"] .token.decorator,
+[data-testid="stCode"] .token.attr-name { color: #9d174d; }
+/* No fading while a page redraws: Streamlit draws an element it is about to redraw at a third
+   of its opacity, so the live panels' text (redrawn every half second or so) kept flickering
+   below 4.5:1 contrast. The running indicator at the top right still shows a redraw. */
+[data-stale="true"] { opacity: 1 !important; }
+/* A visible focus ring on everything a keyboard reaches (WCAG 2.4.7), where Streamlit draws
+   a thin one or none: links (the sidebar's menu and its logo), the regions ui/a11y.py makes
+   focusable, the page's main
+   area (a Tab stop: it scrolls), a select box, a text or number box, and a radio option or
+   checkbox (its real input is hidden, so its label shows the ring). */
+a:focus-visible, [data-pg-focusable]:focus-visible, [data-testid="stLogoLink"]:focus-visible {
+  outline: 2px solid #1d4ed8 !important; outline-offset: 2px; border-radius: 0.25rem; }
+[data-testid="stMain"]:focus-visible { outline: 2px solid #1d4ed8; outline-offset: -2px; }
+[data-testid="stSelectbox"] div:has(> div > input:focus-visible),
+[data-testid="stMultiSelect"] div:has(> div > input:focus-visible),
+[data-testid="stNumberInput"] div:has(> input:focus-visible),
+[data-testid="stTextInput"] div:has(> input:focus-visible),
+[data-testid="stTextArea"] div:has(> textarea:focus-visible) {
+  outline: 2px solid #1d4ed8; outline-offset: 1px; }
+label:has(input[type="radio"]:focus-visible), label:has(input[type="checkbox"]:focus-visible) {
+  outline: 2px solid #1d4ed8; outline-offset: 2px; border-radius: 0.25rem; }
+/* A chart's data as a table (ui/charts/words.table_html), under the chart in an expander. */
+.pg-data { border-collapse: collapse; font-size: 0.875rem; font-variant-numeric: tabular-nums;
+           max-width: 100%; }
+.pg-data caption { text-align: left; color: #334155; padding-bottom: 0.25rem; }
+.pg-data th, .pg-data td { padding: 0.15rem 0.75rem 0.15rem 0; text-align: right;
+                           border-bottom: 1px solid #e2e8f0; }
+.pg-data th { color: #0f172a; font-weight: 600; overflow-wrap: anywhere; }
+/* The sidebar's menu (ui/sidebar.page_links): section names as small headings above their
+   links, as Streamlit's own menu shows them. */
+.pg-nav-section { font-size: 0.875rem; font-weight: 600; color: #334155;
+                  margin: 0.75rem 0 0.25rem 0 !important; }
 </style>
 """
 
@@ -123,7 +170,9 @@ def screen_key() -> bool:
 
 
 def for_screen(spec: dict) -> dict:
-    """``spec`` as drawn now: unchanged, or in the presenter view taller with larger fonts."""
+    """``spec`` as drawn now: with Vega's ARIA marks switched off (:func:`without_aria_marks`),
+    and in the presenter view taller with larger fonts."""
+    spec = without_aria_marks(spec)
     if not presenting():
         return spec
     out = _taller(spec, CHART_SCALE)
@@ -134,12 +183,43 @@ def for_screen(spec: dict) -> dict:
     return out
 
 
-def chart(where, altair_chart, **kwargs):
-    """Draw an Altair chart in ``where`` (``st`` or a column): as it is, or in the presenter
-    view as its Vega-Lite spec made taller with larger fonts (:func:`for_screen`)."""
-    if not presenting():
-        return where.altair_chart(altair_chart, **kwargs)
-    return where.vega_lite_chart(for_screen(altair_chart.to_dict()), **kwargs)
+def without_aria_marks(spec: dict) -> dict:
+    """A shallow copy of ``spec`` whose marks and guides Vega leaves out of the accessibility
+    tree (``config.aria`` and ``config.mark.aria`` false). Vega gives each mark group a
+    ``graphics-symbol`` role, and an empty one (a band before its data arrives) has no name,
+    which axe-core flags; a screen reader gets the chart's numbers from its caption and data
+    table instead (:func:`chart_words`)."""
+    config = spec.get("config") or {}
+    return {**spec, "config": {**config, "aria": False,
+                               "mark": {**(config.get("mark") or {}), "aria": False}}}
+
+
+def chart(where, altair_chart, caption: str | None = None, **kwargs):
+    """Draw a chart in ``where`` (``st`` or a column), then its words (:func:`chart_words`).
+
+    ``altair_chart`` is an Altair chart or a Vega-Lite spec (a dict), drawn as its spec through
+    :func:`for_screen` (in the presenter view taller with larger fonts). ``caption``: the
+    sentence under it, instead of the one read from its data."""
+    spec = altair_chart if isinstance(altair_chart, dict) else altair_chart.to_dict()
+    out = where.vega_lite_chart(for_screen(spec), **kwargs)
+    chart_words(where, spec, caption)
+    return out
+
+
+def chart_words(where, spec: dict, caption: str | None = None) -> None:
+    """Under a chart, what it shows in words: one sentence with its numbers
+    (:func:`ui.charts.words.summary`, or ``caption``) and its data as an HTML table
+    (:func:`ui.charts.words.table_html`) in a closed "Chart data (table)" expander, for a
+    screen reader and for anyone who cannot tell its lines apart (WCAG 1.1.1 and 1.4.1)."""
+    from .charts import words
+
+    text = caption if caption is not None else words.summary(spec)
+    if text:
+        where.caption(text)
+    data = words.table(spec)
+    if data is not None and len(data):
+        where.expander("Chart data (table)", icon=":material/table:").html(
+            words.table_html(data, "The data the chart above draws"))
 
 
 def metric(label: str, value: str, help_text: str = "") -> str:

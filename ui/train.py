@@ -250,6 +250,7 @@ def draw_panel(holder: RunHolder, snap: RunSnapshot, pool: SlotPool,
 
     specs = chart_specs(holder, snap, reference)
     st.vega_lite_chart(specs["returns"], width="stretch")
+    style.chart_words(st, specs["returns"])
     greedy = live.evaluation_caption(snap)
     if greedy is not None:
         st.caption(greedy)
@@ -261,6 +262,7 @@ def draw_panel(holder: RunHolder, snap: RunSnapshot, pool: SlotPool,
         spec = specs["value"]
         if spec is not None:
             st.vega_lite_chart(spec, width="stretch")
+            style.chart_words(st, spec)
         else:
             st.caption("This run has no critic, so there is no V(s) to compare with the "
                        f"returns. {c.algorithm.no_critic_hint}".strip())
@@ -268,6 +270,7 @@ def draw_panel(holder: RunHolder, snap: RunSnapshot, pool: SlotPool,
                "when there are many; log-scaled charts skip values at or below 0.")
     for col, spec in zip(st.columns(2, gap="medium"), specs["diagnostics"], strict=False):
         col.vega_lite_chart(spec, width="stretch")
+        style.chart_words(col, spec)
     note = c.algorithm.notes(c) if notes else None
     if note:
         st.warning(note, icon=":material/school:")

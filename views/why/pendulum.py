@@ -175,7 +175,7 @@ def draw_pg(snap) -> None:
     st.html(pc.metrics_html(snap))
     progress(snap)
     state.end_note(snap, pool)
-    st.vega_lite_chart(style.for_screen(pc.returns_spec(snap)), width="stretch")
+    style.chart(st, pc.returns_spec(snap), width="stretch")
     left, right = st.columns([1, 1.35], gap="medium")
     with left:
         frame = draw_frame(snap, pg_page, "the policy acting",
@@ -191,7 +191,7 @@ def draw_pg(snap) -> None:
                     "land. Grey: the range −2 … 2, a quarter turn either side of the rod. "
                     "The torque applied is one draw, clipped to that range.")
     with right:
-        st.vega_lite_chart(style.for_screen(pc.std_spec(snap)), width="stretch")
+        style.chart(st, pc.std_spec(snap), width="stretch")
         _, sigma = pc.std_history(snap)
         if len(sigma):
             st.caption(
@@ -299,7 +299,7 @@ def draw_compare(pg, dq) -> None:
     budget = max(s.config.max_episodes for s in runs.values()) * pc.STEPS_PER_EPISODE
     left, right = st.columns([1.6, 1], gap="medium")
     with left:
-        st.vega_lite_chart(style.for_screen(pc.compare_spec(runs, budget)), width="stretch")
+        style.chart(st, pc.compare_spec(runs, budget), width="stretch")
         st.caption("100-episode average return against env steps, both runs on one axis "
                    "(dashed: −200). DQN's training returns include its ε-greedy random "
                    "steps.")
