@@ -159,6 +159,32 @@ def _series_field(enc: dict, x: str, y: str) -> str | None:
     return None
 
 
+def _series_keys(rows: pd.DataFrame, enc: dict, x: str, y: str) -> np.ndarray:
+    """Each row's series name: the values of every field that splits the layer into series
+    (colour, dash, shape, detail), those that vary; a number-valued field is named with its
+    field ("seed 2"), so a layer of one colour split by seed is one curve per seed.
+
+    >>> rows = pd.DataFrame({"series": ["one seed"] * 2, "seed": [0, 1]})
+    >>> list(_series_keys(rows, {"color": {"field": "series"}, "detail": {"field": "seed"}},
+    ...                   "episode", "return"))
+    ['seed 0', 'seed 1']
+    """
+    fields = [f for f in dict.fromkeys(_field(enc, c) for c in SERIES_CHANNELS)
+              if f and f not in (x, y) and f in rows.columns]
+    varying = [f for f in fields if rows[f].nunique(dropna=False) > 1] or fields[:1]
+    if not varying:
+        return np.full(len(rows), "", dtype=object)
+    parts = []
+    for f in varying:
+        values = rows[f]
+        named = pd.to_numeric(values, errors="coerce").notna().all()
+        parts.append((f"{f} " + values.astype(str)) if named else values.astype(str))
+    keys = parts[0]
+    for part in parts[1:]:
+        keys = keys + ", " + part
+    return keys.to_numpy(dtype=object)
+
+
 def _num(v) -> float | None:
     try:
         v = float(v)
@@ -221,7 +247,6 @@ def summary(spec: dict) -> str:
         return _bars(rows, enc, cat="x", val="y")
     if x_num and not y_num:
         return _bars(rows, enc, cat="y", val="x")
-    series = _series_field(enc, x, y)
     goals = [] if enc["_stacked"] else thresholds(spec)  # a stacked share reaches no line
     goal = goals[-1] if goals else None
     if x not in rows.columns or y not in rows.columns:
@@ -231,8 +256,7 @@ def summary(spec: dict) -> str:
     ok = np.isfinite(xs) & np.isfinite(ys)
     if not ok.any():
         return ""
-    keys = (rows[series].astype(str).to_numpy() if series in rows.columns
-            else np.full(len(rows), "", dtype=object))
+    keys = _series_keys(rows, enc, x, y)
     keys, xs, ys = keys[ok], xs[ok], ys[ok]
     labels = list(dict.fromkeys(keys))  # in the order the data has them
     groups = {label: (xs[keys == label], ys[keys == label]) for label in labels}
