@@ -219,8 +219,9 @@ def test_train_live_pause_resume_stop_and_page_switch(server, browser):
 
 
 def test_seeds_and_variance_experiment_end_to_end(server, browser):
-    """Exercise 1 in a real browser: start 3 seeds x 2 algorithms in the worker processes,
-    see the charts fill in live, get the numbers and the CSV, and hide the typical-run bands."""
+    """Exercise 1 in a real browser: start 3 seeds of plain REINFORCE and of DQN in the run
+    hosts, see the charts fill in live, get the numbers and the CSV, and hide the typical-run
+    bands."""
     page = browser.new_page(viewport={"width": 1440, "height": 1800}, accept_downloads=True)
     page.set_default_timeout(60_000)
     try:
@@ -246,7 +247,11 @@ def test_seeds_and_variance_experiment_end_to_end(server, browser):
         # Done: the spread numbers, the explanation of the grey band, the CSV.
         page.get_by_text("6 of 6 runs done").first.wait_for(timeout=180_000)
         page.get_by_text("finished", exact=True).first.wait_for()
-        spreads = page.locator('[data-testid="stMetric"]').filter(has_text="Spread across seeds")
+        # The live panel says "finished" first; then the whole page redraws once (Start is
+        # enabled again). A download button from before that redraw has lost its file.
+        wait_until(lambda: enabled(page, "Start").count() == 1, 60,
+                   what="the page's redraw once the runs end")
+        spreads = page.locator('[data-testid="stMetric"]').filter(has_text="Spread over the run")
         wait_until(lambda: spreads.count() == 2, 30, what="two spread metrics")
 
         def spreads_shown() -> bool:  # all at once: the page may be redrawing
@@ -266,7 +271,8 @@ def test_seeds_and_variance_experiment_end_to_end(server, browser):
             rows = list(csv.DictReader(f))
         assert len(rows) == 6 * 150
         assert {(r["label"], r["seed"]) for r in rows} == {
-            (label, seed) for label in ("REINFORCE, no baseline", "A2C") for seed in "012"}
+            (label, seed) for label in ("REINFORCE, no baseline", "DQN, our default")
+            for seed in "012"}
         assert all(float(r["return"]) >= 1 for r in rows)
 
         # The typical-run bands go when switched off, and the charts redraw without them.
@@ -301,6 +307,8 @@ def test_dqn_target_network_page_end_to_end(server, browser):
 
         page.get_by_text(re.compile(r"\d+ of 6 runs done")).first.wait_for()
         page.get_by_text("6 of 6 runs done").first.wait_for(timeout=240_000)
+        wait_until(lambda: enabled(page, "Start").count() == 1, 60,
+                   what="the page's redraw once the runs end")  # then its downloads hold
         charts = page.locator('[data-testid="stVegaLiteChart"]')
         wait_until(lambda: charts.count() == 4, 60, what="returns and Q charts per setting")
         page.get_by_text("What the lesson says, and what we measured").wait_for()
