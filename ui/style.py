@@ -84,7 +84,7 @@ label:has(input[type="radio"]:focus-visible), label:has(input[type="checkbox"]:f
 /* The sidebar's menu (ui/sidebar.page_links): section names as small headings above their
    links, as Streamlit's own menu shows them. */
 .pg-nav-section { font-size: 0.875rem; font-weight: 600; color: #334155;
-                  margin: 0.75rem 0 0.25rem 0 !important; }
+                  line-height: 1.3; margin: 0.9rem 0 0.4rem 0 !important; }
 </style>
 """
 
