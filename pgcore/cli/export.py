@@ -544,6 +544,31 @@ X_TITLES = {"episode": "episode", "env_steps": "env steps",
             "wall_seconds": "training seconds (each run's own clock)"}
 """
 
+_TRAIN_RECORDER = '''class Recorder:
+    """Keeps what the Train page's other charts need from a run's events: each episode's
+    V(s_0) and discounted return, and each episode's mean of the update statistics."""
+
+    def __init__(self):
+        self.episodes, self.sums = [], {}
+
+    def __call__(self, event):
+        if isinstance(event, EpisodeEnd):
+            self.episodes.append((event.episode, event.start_value, event.discounted_return))
+        elif isinstance(event, UpdateEnd):  # summed per episode: a run has many updates
+            n, sums = self.sums.setdefault(event.episodes, [0, {}])
+            self.sums[event.episodes][0] = n + 1
+            for k, v in event.stats.items():
+                sums[k] = sums.get(k, 0.0) + v
+
+    def starts(self, seed):
+        return pd.DataFrame(self.episodes, columns=["episode", "V(s0)", "collected"]).assign(
+            seed=seed)
+
+    def updates(self, seed):
+        rows = [{"seed": seed, "episode": e, **{k: v / n for k, v in sums.items()}}
+                for e, (n, sums) in sorted(self.sums.items())]
+        return pd.DataFrame(rows) if rows else pd.DataFrame(columns=["seed", "episode"])'''
+
 _RECORDS = '''
 from pgcore.execution.experiments import EVAL_COLUMNS, TRACE_COLUMNS
 
@@ -559,6 +584,30 @@ def records(snap, part):
 '''
 
 CHARTS: dict[str, tuple[str, str]] = {
+    "critic_value": ("The critic against reality", '''\
+# the critic's V(s0) against the discounted return each episode collected (10-episode averages)
+if not config_for(SEEDS[0]).has_critic:
+    print("This run has no critic, so there is no V(s) to compare with the returns.")
+else:
+    both = pd.concat([starts.assign(label=name, value=starts[column])
+                      for name, column in (("V(s0), predicted", "V(s0)"),
+                                           ("discounted return, collected", "collected"))],
+                     ignore_index=True)
+    display(curves(both, "episode", "The critic against reality", column="value",
+                   y_title="start value (10-episode average)", window=10, thresholds=False))'''),
+    "diagnostics": ("Diagnostics", '''\
+# the algorithm's own diagnostic panels (its registry entry), per episode: the mean of the
+# updates made while it was played
+config = config_for(SEEDS[0])
+panels = [p for p in config.algorithm.panels if config.has_critic or not p.needs_critic]
+for p in panels:  # a statistic not reported yet (no update so far) is drawn empty
+    if p.key not in updates:
+        updates[p.key] = pd.Series(dtype=float)
+alt.concat(*[alt.Chart(updates.dropna(subset=[p.key])).mark_line(strokeWidth=1).encode(
+    alt.X("episode:Q"), alt.Y(f"{p.key}:Q", title=p.title,
+                              scale=alt.Scale(type={"log": "symlog"}.get(p.scale, p.scale))),
+    alt.Detail("seed:N")).properties(width=300, height=180) for p in panels],
+    columns=2).properties(title="Diagnostics")'''),
     "entropy": ("Policy entropy", '''\
 curves(df, "episode", "Policy entropy", column="entropy", y_title="policy entropy (nats)",
        thresholds=False)'''),
@@ -632,7 +681,7 @@ runs after the learning-curve cells (``snap``, ``df``, ``curves``, ``records``, 
 ``pd`` and ``alt`` defined) and ends with the chart (or, for ``spread``, the table) to show."""
 
 PAGE_CHARTS: dict[str, tuple[str, ...]] = {
-    "train": (),
+    "train": ("critic_value", "diagnostics"),
     "seeds_variance": ("spread",),
     "baseline": ("threshold_dots",),
     "entropy": ("entropy",),
@@ -676,17 +725,24 @@ def notebook_for(what, title: str = "", styles: Mapping[str, tuple] | None = Non
     if setup.kind == "train":
         label = labels[0]
         run = ("import pandas as pd\n\n"
-               "from pgcore import train\n\n"
-               "results, frames = {}, []\n"
+               "from pgcore import train\n"
+               "from pgcore.training.events import EpisodeEnd, UpdateEnd\n\n\n"
+               + _TRAIN_RECORDER + "\n\n\n"
+               "results, frames, recorders = {}, [], {}\n"
                "for seed in SEEDS:\n"
-               "    result = results[seed] = train(config_for(seed))\n"
+               "    rec = recorders[seed] = Recorder()\n"
+               "    result = results[seed] = train(config_for(seed), on_event=rec)\n"
                "    frames.append(pd.DataFrame({\n"
                f"        \"label\": {label!r}, \"seed\": seed,\n"
                "        \"episode\": range(1, len(result.episode_returns) + 1),\n"
                "        \"return\": result.episode_returns,\n"
                "        \"env_steps\": result.episode_env_steps}))\n"
                "    print(f\"seed {seed}: {result.episodes} episodes, {result.reason}\")\n"
-               "df = pd.concat(frames, ignore_index=True)")
+               "df = pd.concat(frames, ignore_index=True)\n"
+               "starts = pd.concat([r.starts(s) for s, r in recorders.items()], "
+               "ignore_index=True)\n"
+               "updates = pd.concat([r.updates(s) for s, r in recorders.items()], "
+               "ignore_index=True)")
         table = ("from pgcore.training.metrics import summarize\n\n"
                  "pd.DataFrame([{\"seed\": seed, **summarize(r)} for seed, r in "
                  "results.items()])")
