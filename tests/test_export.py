@@ -379,7 +379,8 @@ def test_a_notebook_runs_in_jupyter_with_a_tiny_budget(pages, tmp_path):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     config = pages["train"]["what"]
-    nb = nbformat.reads(notebook_for(config, "Train"), as_version=4)
+    nb = nbformat.reads(notebook_for(config, "Train", charts=PAGE_CHARTS["train"]),
+                        as_version=4)
     nbformat.validate(nb)
     params = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1 and "EPISODES = 1000" in nb.cells[params[0]].source
@@ -389,9 +390,17 @@ def test_a_notebook_runs_in_jupyter_with_a_tiny_budget(pages, tmp_path):
     client.execute(env={**os.environ, "PYTHONPATH": str(ROOT)})
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
-    charts = [o for o in outputs if any("vnd.vegalite" in k or k == "text/html"
-                                        for k in o.get("data", {}))]
-    assert len(charts) >= 2
+    # altair's default renderer: the vega-lite spec inside HTML (a vega-lite mime type in
+    # JupyterLab); one chart per output, each titled as the page's chart
+    charts = [v for o in outputs for k, v in o.get("data", {}).items()
+              if "vnd.vegalite" in k or (k == "text/html" and "vegaEmbed" in v)]
+    charts = [json.dumps(v) if isinstance(v, dict) else v for v in charts]
+    want = ["Return by episode", "Return by env step",
+            *(CHARTS[k][0] for k in PAGE_CHARTS["train"]
+              if config.has_critic or k != "critic_value")]
+    assert len(charts) == len(want), charts
+    for chart, title in zip(charts, want, strict=True):
+        assert f'"title": "{title}"' in chart, (title, chart[:2000])
     assert "seed 0: 3 episodes" in "".join(o.get("text", "") for o in outputs)
 
 
