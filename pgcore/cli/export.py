@@ -9,7 +9,8 @@ same episodes per seed as the page (the runs are seeded):
 * :func:`script_for`: a short standalone script on pgcore's API (:func:`pgcore.train`, or an
   :class:`~pgcore.execution.experiments.Experiment` of a :func:`grid`);
 * :func:`notebook_for`: a Jupyter notebook (nbformat 4 JSON, built with the standard library)
-  that trains the same runs and draws the page's learning curves with altair.
+  that trains the same runs and draws the page's charts with altair: the learning curves, then
+  the page's own chart kinds (:data:`PAGE_CHARTS`, built by :data:`CHARTS`).
 
 Each starts from a preset and names only what differs from it (:func:`setup_of` picks, per
 config, the preset of its algorithm that needs the fewest changes), so the text stays short and
@@ -716,7 +717,7 @@ def notebook_for(what, title: str = "", styles: Mapping[str, tuple] | None = Non
     name = setup.title or ("a Train run" if setup.kind == "train" else "an experiment")
     intro = (f"# Policy Gradient Lab, taken home: {name}\n\n"
              "This notebook trains the same runs as the page's Start (the same settings and seeds, "
-             "so the same episodes) and draws its learning curves. The same runs from a "
+             "so the same episodes) and draws its charts. The same runs from a "
              "terminal:\n\n"
              f"```bash\n{command}\n```\n\n"
              f"It needs pgcore: in the project's folder, `{INSTALL}` (see its README). "
