@@ -304,6 +304,19 @@ def short_options(page: dict):
     return run_options(every and min(every, 100), options.get("trace_flips", True))
 
 
+SHOWN = {  # what each page draws besides its learning curves, as the page titles it
+    "train": ("The critic against reality", "Diagnostics"),
+    "seeds_variance": (),  # its spread table (a DataFrame, checked below)
+    "baseline": ("Episodes to reach 195",),
+    "entropy": ("Policy entropy",),
+    "race": ("Return by training seconds",),
+    "value_vs_policy": ("Greedy evaluation", "Policy entropy", "Greedy flips"),
+    "dqn_target": ("Mean predicted Q",),
+    "dqn_polyak": ("Target-network distance",),
+    "dqn_overestimation": ("Predicted vs collected start value",),
+}
+
+
 def evaluated(what):
     """Jobs whose greedy evaluations come often enough for a tiny budget to have some."""
     if isinstance(what, GradVarSetup):
@@ -323,7 +336,7 @@ def test_every_script_and_notebook_runs(pages, tmp_path):
     chart titled as the kind, or the spread table), after the learning curves."""
     setups = [(short(train_page_config(n)), "train") for n in PRESETS]
     setups += [(evaluated(short_what(p)), n) for n, p in pages.items() if n != "train"]
-    paths, expected = [], {}
+    paths, expected, names = [], {}, {}
     for i, (what, name) in enumerate(setups):
         script, nb = tmp_path / f"s{i}.py", tmp_path / f"n{i}.ipynb"
         script.write_text(script_for(what, "test"))
@@ -336,7 +349,7 @@ def test_every_script_and_notebook_runs(pages, tmp_path):
         kinds = PAGE_CHARTS.get(name, ())
         if name == "train" and not what.has_critic:  # the page says so, without a chart
             kinds = tuple(k for k in kinds if k != "critic_value")
-        expected[str(nb)] = kinds
+        expected[str(nb)], names[str(nb)] = kinds, name
     assert set(PAGE_CHARTS) == {"train", *(n for n, p in pages.items()
                                            if not isinstance(p["what"], GradVarSetup))}
     (tmp_path / "driver.py").write_text(DRIVER)
@@ -363,10 +376,12 @@ def test_every_script_and_notebook_runs(pages, tmp_path):
                   if not d.startswith("DataFrame")]
         assert charts == ["Return by episode", "Return by env step",
                           *(CHARTS[k][0] for k in kinds if k != "spread")], (path, shown[path])
+        assert [c for c in charts[2:] if c != "The critic against reality"] == \
+            [t for t in SHOWN[names[path]] if t != "The critic against reality"]
         drawn = [d for d in shown[path] if "Diagnostics" not in d]  # (below)
         assert "(0 rows)" not in " ".join(drawn), (path, shown[path])  # each has data
-        if "spread" in kinds:
-            assert shown[path][-1] == "DataFrame ", shown[path]
+        if names[path] == "seeds_variance":
+            assert "spread" in kinds and shown[path][-1] == "DataFrame ", shown[path]
     assert "This run has no critic" in done.stdout
     # a preset whose updates start after a few hundred steps has no statistics yet in a tiny
     # run (its diagnostics are drawn empty); the others draw theirs
