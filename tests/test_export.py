@@ -34,11 +34,14 @@ from pgcore import PRESETS, default_config, preset
 from pgcore.cli import build_parser, config_from_args, main, sweep_jobs
 from pgcore.cli.export import (
     BUDGETS,
+    CHARTS,
+    PAGE_CHARTS,
     ExportError,
     GradVarSetup,
     argv_of,
     command_for,
     notebook_for,
+    run_options,
     script_for,
     setup_of,
 )
@@ -113,9 +116,9 @@ def pages():
                            "trace_flips": trace_flips}
         return real_controls(key, build, what, frame_every, trace_every, trace_flips)
 
-    def takehome_spy(what, key="takehome"):
+    def takehome_spy(what, key="takehome", **trace):
         seen["what"] = what
-        return real_takehome(what, key)
+        return real_takehome(what, key, **trace)
 
     out = {}
     with pytest.MonkeyPatch.context() as mp:
@@ -264,9 +267,13 @@ DRIVER = textwrap.dedent('''\
 
     def display(*objects):
         for obj in objects:
-            if hasattr(obj, "to_dict"):
-                obj.to_dict()  # an altair chart: build its whole spec
-            print("displayed", type(obj).__name__)
+            title = ""
+            if type(obj).__module__.startswith("altair"):
+                spec = obj.to_dict()  # an altair chart: its whole spec
+                title = spec.get("title", "")
+                rows = sum(len(v) for v in spec.get("datasets", {}).values())
+                title += f" ({rows} rows)"
+            print("displayed", type(obj).__name__, title)
 
     def main():
         for path in sys.argv[1:]:
@@ -290,17 +297,61 @@ DRIVER = textwrap.dedent('''\
 ''')
 
 
+def short_options(page: dict):
+    """The page's trace, every 100 env steps at most (so a tiny budget still has rows)."""
+    options = page.get("options") or {}
+    every = options.get("trace_every")
+    return run_options(every and min(every, 100), options.get("trace_flips", True))
+
+
+SHOWN = {  # what each page draws besides its learning curves, as the page titles it
+    "train": ("The critic against reality", "Diagnostics"),
+    "seeds_variance": (),  # its spread table (a DataFrame, checked below)
+    "baseline": ("Episodes to reach 195",),
+    "entropy": ("Policy entropy",),
+    "race": ("Return by training seconds",),
+    "value_vs_policy": ("Greedy evaluation", "Policy entropy", "Greedy flips"),
+    "dqn_target": ("Mean predicted Q",),
+    "dqn_polyak": ("Target-network distance",),
+    "dqn_overestimation": ("Predicted vs collected start value",),
+}
+
+
+def evaluated(what):
+    """Jobs whose greedy evaluations come often enough for a tiny budget to have some."""
+    if isinstance(what, GradVarSetup):
+        return what
+    def often(c):
+        if c.eval_every:
+            c = c.replace(eval_every=min(c.eval_every, 100), eval_episodes=2)
+        if c.eval_every_episodes:
+            c = c.replace(eval_every_episodes=1, eval_episodes=2)
+        return c
+
+    return [Job(j.label, often(j.config)) for j in what]
+
+
 def test_every_script_and_notebook_runs(pages, tmp_path):
-    setups = [short(train_page_config(n)) for n in PRESETS]
-    setups += [short_what(p) for n, p in pages.items() if n != "train"]
-    paths = []
-    for i, what in enumerate(setups):
+    """Every script and notebook runs; each page's notebook shows the page's chart kinds (a
+    chart titled as the kind, or the spread table), after the learning curves."""
+    setups = [(short(train_page_config(n)), "train") for n in PRESETS]
+    setups += [(evaluated(short_what(p)), n) for n, p in pages.items() if n != "train"]
+    paths, expected, names = [], {}, {}
+    for i, (what, name) in enumerate(setups):
         script, nb = tmp_path / f"s{i}.py", tmp_path / f"n{i}.ipynb"
         script.write_text(script_for(what, "test"))
         nb.write_text(notebook_for(what, "test", styles={"A2C": ("#332288", [8, 4]),
-                                                         "no baseline": ("#882255", [1, 0])}))
+                                                         "no baseline": ("#882255", [1, 0])},
+                                   charts=PAGE_CHARTS.get(name, ()),
+                                   options=short_options(pages.get(name, {}))))
         compile(script.read_text(), str(script), "exec")
         paths += [str(script), str(nb)]
+        kinds = PAGE_CHARTS.get(name, ())
+        if name == "train" and not what.has_critic:  # the page says so, without a chart
+            kinds = tuple(k for k in kinds if k != "critic_value")
+        expected[str(nb)], names[str(nb)] = kinds, name
+    assert set(PAGE_CHARTS) == {"train", *(n for n, p in pages.items()
+                                           if not isinstance(p["what"], GradVarSetup))}
     (tmp_path / "driver.py").write_text(DRIVER)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SDL_VIDEODRIVER": "dummy"}
     done = subprocess.run([sys.executable, str(tmp_path / "driver.py"), *paths], cwd=tmp_path,
@@ -308,17 +359,43 @@ def test_every_script_and_notebook_runs(pages, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert [line for line in done.stdout.splitlines() if line.startswith("ran ")] == \
         [f"ran {p}" for p in paths]
-    labs = sum(isinstance(what, GradVarSetup) for what in setups)
+    labs = sum(isinstance(what, GradVarSetup) for what, _ in setups)
     assert labs == 1 and done.stdout.count("displayed HConcatChart") == labs
-    assert done.stdout.count("displayed LayerChart") == 2 * (len(setups) - labs)
     assert "final 100-episode average" in done.stdout
+    shown: dict[str, list[str]] = {}  # notebook: what its cells displayed, in order
+    lines: list[str] = []
+    for line in done.stdout.splitlines():
+        if line.startswith("ran "):
+            shown[line[4:]], lines = lines, []
+        elif line.startswith("displayed "):
+            lines.append(line[len("displayed "):])
+    for path, kinds in expected.items():
+        if "HConcatChart" in " ".join(shown[path]):
+            continue  # the gradient-variance lab (its own two charts, counted above)
+        charts = [d.split(" ", 1)[1].rsplit(" (", 1)[0] for d in shown[path]
+                  if not d.startswith("DataFrame")]
+        assert charts == ["Return by episode", "Return by env step",
+                          *(CHARTS[k][0] for k in kinds if k != "spread")], (path, shown[path])
+        assert [c for c in charts[2:] if c != "The critic against reality"] == \
+            [t for t in SHOWN[names[path]] if t != "The critic against reality"]
+        drawn = [d for d in shown[path] if "Diagnostics" not in d]  # (below)
+        assert "(0 rows)" not in " ".join(drawn), (path, shown[path])  # each has data
+        if names[path] == "seeds_variance":
+            assert "spread" in kinds and shown[path][-1] == "DataFrame ", shown[path]
+    assert "This run has no critic" in done.stdout
+    # a preset whose updates start after a few hundred steps has no statistics yet in a tiny
+    # run (its diagnostics are drawn empty); the others draw theirs
+    diagnostics = [d for ds in shown.values() for d in ds if "Diagnostics" in d]
+    assert len(diagnostics) == len(PRESETS)
+    assert sum("(0 rows)" not in d for d in diagnostics) >= len(PRESETS) // 2, diagnostics
 
 
 def test_a_notebook_runs_in_jupyter_with_a_tiny_budget(pages, tmp_path):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     config = pages["train"]["what"]
-    nb = nbformat.reads(notebook_for(config, "Train"), as_version=4)
+    nb = nbformat.reads(notebook_for(config, "Train", charts=PAGE_CHARTS["train"]),
+                        as_version=4)
     nbformat.validate(nb)
     params = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1 and "EPISODES = 1000" in nb.cells[params[0]].source
@@ -328,9 +405,17 @@ def test_a_notebook_runs_in_jupyter_with_a_tiny_budget(pages, tmp_path):
     client.execute(env={**os.environ, "PYTHONPATH": str(ROOT)})
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
-    charts = [o for o in outputs if any("vnd.vegalite" in k or k == "text/html"
-                                        for k in o.get("data", {}))]
-    assert len(charts) >= 2
+    # altair's default renderer: the vega-lite spec inside HTML (a vega-lite mime type in
+    # JupyterLab); one chart per output, each titled as the page's chart
+    charts = [v for o in outputs for k, v in o.get("data", {}).items()
+              if "vnd.vegalite" in k or (k == "text/html" and "vegaEmbed" in v)]
+    charts = [json.dumps(v) if isinstance(v, dict) else v for v in charts]
+    want = ["Return by episode", "Return by env step",
+            *(CHARTS[k][0] for k in PAGE_CHARTS["train"]
+              if config.has_critic or k != "critic_value")]
+    assert len(charts) == len(want), charts
+    for chart, title in zip(charts, want, strict=True):
+        assert f'"title": "{title}"' in chart, (title, chart[:2000])
     assert "seed 0: 3 episodes" in "".join(o.get("text", "") for o in outputs)
 
 

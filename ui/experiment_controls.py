@@ -90,7 +90,8 @@ def controls_ui(key: str, build: Callable[[], list[Job]], what: str = "runs",
                   error=error, start_help=f"Train all the {what} in the background.",
                   stop_help="Stop the running jobs; what they learned so far stays.",
                   reset_help="Stop and forget these results.")
-    takehome.take_home_ui(jobs, key=f"{key}.takehome")
+    takehome.take_home_ui(jobs, key=f"{key}.takehome", trace_every=trace_every,
+                          trace_flips=trace_flips)
 
 
 def status_ui(snap: ExperimentSnapshot) -> None:

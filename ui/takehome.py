@@ -16,11 +16,13 @@ import streamlit as st
 
 from pgcore.cli.export import (
     GRADVAR_LABELS,
+    PAGE_CHARTS,
     TRAIN_LABEL,
     ExportError,
     GradVarSetup,
     command_for,
     notebook_for,
+    run_options,
     script_for,
 )
 from pgcore.cli.export import setup_of as export_setup
@@ -31,7 +33,7 @@ from . import navigation
 from .charts import palette
 
 HELP = ("The same runs at home, seed for seed: a command for a terminal, a Python script and a "
-        "Jupyter notebook that draws the learning curves. Install pgcore first (see the "
+        "Jupyter notebook that draws the page's charts. Install pgcore first (see the "
         "README).")
 
 
@@ -65,17 +67,21 @@ def labels_of(setup) -> list[str]:
     return [c.label or TRAIN_LABEL for c in setup.conditions]
 
 
-def take_home_ui(what, key: str = "takehome") -> None:
+def take_home_ui(what, key: str = "takehome", trace_every: int | None = None,
+                 trace_flips: bool = True) -> None:
     """The "Take it home" popover for ``what``: a ``TrainConfig`` (the Train page), the jobs
     of an experiment page or a :class:`GradVarSetup` (the Gradient variance page); nothing
-    when the settings cannot run (None), a one-line note when they make no single command."""
+    when the settings cannot run (None), a one-line note when they make no single command.
+    The notebook draws the page's charts (``PAGE_CHARTS`` of the page), its runs traced as
+    the page's are (``trace_every``, ``trace_flips``)."""
     if what is None:
         return
     entry = page_entry()
     title = entry.title if entry is not None else ""
     stem = entry.url_path if entry is not None and entry.url_path else "pgcore"
     try:
-        setup = export_setup(what, title)
+        setup = export_setup(what, title, PAGE_CHARTS.get(stem, ()),
+                             run_options(trace_every, trace_flips))
         command = command_for(setup, wrap=True)
     except ExportError as exc:
         st.caption(f"Take it home: {exc}")
@@ -94,6 +100,6 @@ def take_home_ui(what, key: str = "takehome") -> None:
                            file_name=f"{stem}.ipynb", mime="application/x-ipynb+json",
                            icon=":material/book:", key=f"{key}.ipynb", on_click="ignore",
                            help="A Jupyter notebook that trains the runs and draws the "
-                                "learning curves.")
+                                "page's charts.")
         st.caption("Install pgcore once, in the project's folder: `pip install \".[notebook]\"`"
                    " (see the README). Nothing runs on this server.")

@@ -9,7 +9,8 @@ same episodes per seed as the page (the runs are seeded):
 * :func:`script_for`: a short standalone script on pgcore's API (:func:`pgcore.train`, or an
   :class:`~pgcore.execution.experiments.Experiment` of a :func:`grid`);
 * :func:`notebook_for`: a Jupyter notebook (nbformat 4 JSON, built with the standard library)
-  that trains the same runs and draws the page's learning curves with altair.
+  that trains the same runs and draws the page's charts with altair: the learning curves, then
+  the page's own chart kinds (:data:`PAGE_CHARTS`, built by :data:`CHARTS`).
 
 Each starts from a preset and names only what differs from it (:func:`setup_of` picks, per
 config, the preset of its algorithm that needs the fewest changes), so the text stays short and
@@ -33,8 +34,8 @@ from dataclasses import dataclass
 from ..training.config import FIELDS, PRESETS, TrainConfig, preset
 from ..training.fields import ConfigError, is_number
 
-__all__ = ["Condition", "ExportError", "GradVarSetup", "Setup", "argv_of", "command_for",
-           "notebook_for", "script_for", "setup_of"]
+__all__ = ["CHARTS", "PAGE_CHARTS", "Condition", "ExportError", "GradVarSetup", "Setup", "argv_of",
+           "command_for", "notebook_for", "run_options", "script_for", "setup_of"]
 
 BUDGETS = ("max_episodes", "max_steps")
 """The budgets: one value for every run of a setup, a parameter of the script and notebook."""
@@ -76,6 +77,11 @@ class Setup:
     max_steps: int | None
     env_id: str
     title: str = ""
+    charts: tuple[str, ...] = ()
+    """The page's chart kinds beyond the learning curves (keys of :data:`CHARTS`)."""
+    options: tuple[tuple[str, object], ...] = ()
+    """What the page's experiment records besides episodes (``trace_every``, ``trace_flips``:
+    :class:`~pgcore.execution.experiments.Experiment`'s keywords), as (name, value) pairs."""
 
 
 @dataclass(frozen=True)
@@ -131,16 +137,36 @@ def condition_of(config: TrainConfig, label: str = "") -> Condition:
     return Condition(label, name, diff)
 
 
-def setup_of(what, title: str = "") -> Setup | GradVarSetup:
+def run_options(trace_every: int | None = None, trace_flips: bool = True
+                ) -> tuple[tuple[str, object], ...]:
+    """The :class:`Setup` ``options`` of an experiment page's ``trace_every`` and
+    ``trace_flips`` (only what differs from :class:`~pgcore.execution.experiments.Experiment`'s
+    defaults).
+
+    >>> run_options(), run_options(500, False)
+    ((), (('trace_every', 500), ('trace_flips', False)))
+    """
+    if not trace_every:
+        return ()
+    return (("trace_every", int(trace_every)),) + ((("trace_flips", False),)
+                                                   if not trace_flips else ())
+
+
+def setup_of(what, title: str = "", charts: Sequence[str] = (),
+             options: Sequence[tuple[str, object]] = ()) -> Setup | GradVarSetup:
     """The :class:`Setup` of a :class:`TrainConfig` (a Train run) or of jobs (objects with
     ``label`` and ``config``, e.g. :class:`~pgcore.execution.experiments.Job`: a grid of
     configs x seeds, every config on the same seeds with the same budget); a
-    :class:`GradVarSetup` as it is (titled)."""
+    :class:`GradVarSetup` as it is (titled). ``charts``: the page's chart kinds (keys of
+    :data:`CHARTS`, e.g. ``PAGE_CHARTS[page]``); ``options``: :func:`run_options`."""
+    unknown = [c for c in charts if c not in CHARTS]
+    if unknown:
+        raise ExportError(f"unknown chart kind(s) {unknown}: one of {sorted(CHARTS)}")
     if isinstance(what, GradVarSetup):
         return dataclasses.replace(what, title=title or what.title)
     if isinstance(what, TrainConfig):
         return Setup("train", (condition_of(what),), (what.seed,), what.max_episodes,
-                     what.max_steps, what.env_id, title)
+                     what.max_steps, what.env_id, title, tuple(charts))
     jobs = list(what)
     if not jobs:
         raise ExportError("the experiment has no runs")
@@ -167,7 +193,8 @@ def setup_of(what, title: str = "") -> Setup | GradVarSetup:
     c0 = configs[0]
     envs = sorted({c.env_id for c in configs})
     return Setup("sweep", tuple(conditions), tuple(sorted(seeds)), c0.max_episodes,
-                 c0.max_steps, envs[0] if len(envs) == 1 else ", ".join(envs), title)
+                 c0.max_steps, envs[0] if len(envs) == 1 else ", ".join(envs), title,
+                 tuple(charts), tuple(options))
 
 
 def _setup(what, title: str = "") -> Setup | GradVarSetup:
@@ -296,6 +323,11 @@ def _conditions_py(setup: Setup) -> str:
             "                 for label, (name, settings) in CONDITIONS.items()}, SEEDS)")
 
 
+def _options_py(setup: Setup) -> str:
+    """The Experiment keywords of the page's records (a trace), as ``, name=value``."""
+    return "".join(f", {k}={v!r}" for k, v in setup.options)
+
+
 def _docstring(setup: Setup, command: str, what: str) -> str:
     title = setup.title or ("a Train run" if setup.kind == "train" else "an experiment")
     body = "\n".join("    " + line for line in command.splitlines())
@@ -325,7 +357,7 @@ def script_for(what, title: str = "") -> str:
         imports = ("from pgcore import preset\n"
                    "from pgcore.execution.experiments import Experiment, grid")
         main = ("def main():\n"
-                "    snap = Experiment(jobs()).run()\n"
+                f"    snap = Experiment(jobs(){_options_py(setup)}).run()\n"
                 "    for run in snap.summaries():\n"
                 "        report(f\"{run['label']}, seed {run['seed']}\", run, run['state'])\n"
                 "    for line in snap.errors():\n"
@@ -449,18 +481,26 @@ def _styles_py(labels: Sequence[str], styles: Mapping[str, tuple] | None) -> str
     return f"STYLES = {{  # label: (colour, dash), the app's palette\n{rows}\n}}"
 
 
-_CHART = '''import altair as alt
+_CHART = """import altair as alt
 
 
-def curves(df, x, title, raw=False):
-    """Each seed's moving average (thin), the mean across seeds (bold) and a band of
-    +/- 1 standard deviation across seeds, per condition; ``raw``: each episode's return
-    too (grey)."""
-    df = df.sort_values(["label", "seed", "episode"]).copy()
-    df["smoothed"] = df.groupby(["label", "seed"])["return"].transform(
-        lambda r: r.rolling(WINDOW, min_periods=1).mean())
-    if x == "env_steps":  # seeds end episodes at different steps: bin them
-        step = max(1, int(df[x].max()) // 200)
+def curves(df, x, title, raw=False, column="return", y_title=None, window=None,
+           thresholds=True):
+    \"\"\"Per condition (``label``): each seed's moving average of ``column`` (thin), the mean
+    across seeds (bold) and a band of +/- 1 standard deviation across seeds, by ``x``
+    (``episode``, or binned: env steps, seconds); ``raw``: each episode's value too (grey);
+    ``window``: the moving average's (WINDOW by default; 1: none).\"\"\"
+    window = window or WINDOW
+    y_title = y_title or (f"{column} ({window}-episode average)" if window > 1 else column)
+    df = df.dropna(subset=[column]) if column in df else df.iloc[0:0]
+    if df.empty:  # nothing recorded yet (e.g. a tiny budget ended before the first update)
+        return alt.Chart(pd.DataFrame({"x": []})).mark_line().properties(
+            title=title, width=640, height=320)
+    df = df.sort_values(["label", "seed", x]).copy()
+    df["smoothed"] = df.groupby(["label", "seed"])[column].transform(
+        lambda r: r.rolling(window, min_periods=1).mean())
+    if x != "episode":  # seeds reach a step or a second at different episodes: bin them
+        step = max(float(df[x].max()) / 200, 1e-9 if x == "wall_seconds" else 1)
         df["x"] = (df[x] // step + 1) * step
     else:
         df["x"] = df[x]
@@ -469,17 +509,10 @@ def curves(df, x, title, raw=False):
     band["std"] = band["std"].fillna(0.0)
     band["lo"], band["hi"] = band["mean"] - band["std"], band["mean"] + band["std"]
     labels = list(dict.fromkeys(df["label"]))
-    kept = [label for label in labels if label in STYLES]
-    color = alt.Color("label:N", title=None, sort=labels, legend=alt.Legend(orient="top"),
-                      scale=alt.Scale(domain=kept, range=[STYLES[k][0] for k in kept])
-                      if len(kept) == len(labels) else alt.Undefined)
-    dash = alt.StrokeDash("label:N", sort=labels, legend=None,
-                          scale=alt.Scale(domain=kept, range=[STYLES[k][1] for k in kept])
-                          if len(kept) == len(labels) else alt.Undefined)
-    xs = alt.X("x:Q", title="env steps" if x == "env_steps" else "episode")
-    y_title = f"return ({WINDOW}-episode average)"
+    color, dash = styled(labels)
+    xs = alt.X("x:Q", title=X_TITLES.get(x, x))
     layers = [alt.Chart(df).mark_line(color="#8C8C8C", strokeWidth=0.6, opacity=0.6).encode(
-        xs, alt.Y("return:Q", title=y_title), alt.Detail("seed:N"))] if raw else []
+        xs, alt.Y(f"{column}:Q", title=y_title), alt.Detail("seed:N"))] if raw else []
     layers += [
         alt.Chart(band).mark_area(opacity=0.18).encode(
             xs, alt.Y("lo:Q", title=y_title), alt.Y2("hi:Q"), color),
@@ -487,24 +520,195 @@ def curves(df, x, title, raw=False):
             xs, alt.Y("smoothed:Q"), color, alt.Detail("seed:N")),
         alt.Chart(band).mark_line(strokeWidth=2.5).encode(xs, alt.Y("mean:Q"), color, dash),
     ]
-    if THRESHOLDS:
+    if THRESHOLDS and thresholds:
         rules = pd.DataFrame({"y": THRESHOLDS})
         layers.append(alt.Chart(rules).mark_rule(color="#117733", strokeDash=[4, 3]).encode(
             y="y:Q"))
     return alt.layer(*layers).properties(title=title, width=640, height=320)
+
+
+def styled(labels):
+    \"\"\"Colour and dash encodings of the conditions: the app's palette (STYLES) when it has
+    them all, altair's own otherwise.\"\"\"
+    kept = [label for label in labels if label in STYLES]
+    ours = len(kept) == len(labels)
+    color = alt.Color("label:N", title=None, sort=labels, legend=alt.Legend(orient="top"),
+                      scale=alt.Scale(domain=kept, range=[STYLES[k][0] for k in kept])
+                      if ours else alt.Undefined)
+    dash = alt.StrokeDash("label:N", sort=labels, legend=None,
+                          scale=alt.Scale(domain=kept, range=[STYLES[k][1] for k in kept])
+                          if ours else alt.Undefined)
+    return color, dash
+
+
+X_TITLES = {"episode": "episode", "env_steps": "env steps",
+            "wall_seconds": "training seconds (each run's own clock)"}
+"""
+
+_TRAIN_RECORDER = '''class Recorder:
+    """Keeps what the Train page's other charts need from a run's events: each episode's
+    V(s_0) and discounted return, and each episode's mean of the update statistics."""
+
+    def __init__(self):
+        self.episodes, self.sums = [], {}
+
+    def __call__(self, event):
+        if isinstance(event, EpisodeEnd):
+            self.episodes.append((event.episode, event.start_value, event.discounted_return))
+        elif isinstance(event, UpdateEnd):  # summed per episode: a run has many updates
+            n, sums = self.sums.setdefault(event.episodes, [0, {}])
+            self.sums[event.episodes][0] = n + 1
+            for k, v in event.stats.items():
+                sums[k] = sums.get(k, 0.0) + v
+
+    def starts(self, seed):
+        return pd.DataFrame(self.episodes, columns=["episode", "V(s0)", "collected"]).assign(
+            seed=seed)
+
+    def updates(self, seed):
+        rows = [{"seed": seed, "episode": e, **{k: v / n for k, v in sums.items()}}
+                for e, (n, sums) in sorted(self.sums.items())]
+        return pd.DataFrame(rows) if rows else pd.DataFrame(columns=["seed", "episode"])'''
+
+_RECORDS = '''
+from pgcore.execution.experiments import EVAL_COLUMNS, TRACE_COLUMNS
+
+
+def records(snap, part):
+    """Every run's greedy evaluations (``"evals"``) or trace (``"trace"``) as one table, led
+    by its label and seed."""
+    frames = [pd.DataFrame({"label": r.label, "seed": r.seed, **getattr(r, part)})
+              for r in snap.runs if len(getattr(r, part).get("env_steps", ()))]
+    names = EVAL_COLUMNS if part == "evals" else TRACE_COLUMNS  # (the columns of none)
+    return (pd.concat(frames, ignore_index=True) if frames
+            else pd.DataFrame(columns=["label", "seed", *names]))
 '''
+
+CHARTS: dict[str, tuple[str, str]] = {
+    "critic_value": ("The critic against reality", '''\
+# the critic's V(s0) against the discounted return each episode collected (10-episode averages)
+if not config_for(SEEDS[0]).has_critic:
+    print("This run has no critic, so there is no V(s) to compare with the returns.")
+else:
+    both = pd.concat([starts.assign(label=name, value=starts[column])
+                      for name, column in (("V(s0), predicted", "V(s0)"),
+                                           ("discounted return, collected", "collected"))],
+                     ignore_index=True)
+    display(curves(both, "episode", "The critic against reality", column="value",
+                   y_title="start value (10-episode average)", window=10, thresholds=False))'''),
+    "diagnostics": ("Diagnostics", '''\
+# the algorithm's own diagnostic panels (its registry entry), per episode: the mean of the
+# updates made while it was played
+config = config_for(SEEDS[0])
+panels = [p for p in config.algorithm.panels if config.has_critic or not p.needs_critic]
+for p in panels:  # a statistic not reported yet (no update so far) is drawn empty
+    if p.key not in updates:
+        updates[p.key] = pd.Series(dtype=float)
+alt.concat(*[alt.Chart(updates.dropna(subset=[p.key])).mark_line(strokeWidth=1).encode(
+    alt.X("episode:Q"), alt.Y(f"{p.key}:Q", title=p.title,
+                              scale=alt.Scale(type={"log": "symlog"}.get(p.scale, p.scale))),
+    alt.Detail("seed:N")).properties(width=300, height=180) for p in panels],
+    columns=2).properties(title="Diagnostics")'''),
+    "entropy": ("Policy entropy", '''\
+curves(df, "episode", "Policy entropy", column="entropy", y_title="policy entropy (nats)",
+       thresholds=False)'''),
+    "race": ("Return by training seconds", '''\
+curves(df, "wall_seconds", "Return by training seconds")'''),
+    "q_values": ("Mean predicted Q", '''\
+from pgcore.labs.dqn_exercises import target_numbers
+
+# the page's numbers: each setting's peak per-episode mean Q and final average (seed medians)
+display(pd.DataFrame([{"setting": n["label"], "peak mean Q (median)": n["q_peak"]["median"],
+                       "final average (median)": n["final"]["median"]}
+                      for n in (target_numbers(snap, label) for label in snap.labels)]))
+# each episode's mean predicted Q (episodes before the first update have none)
+curves(df, "episode", "Mean predicted Q", column="q_mean", y_title="mean Q per episode",
+       window=1, thresholds=False)'''),
+    "target_distance": ("Target-network distance", '''\
+from pgcore.labs.dqn_exercises import mean_distance
+
+display(pd.DataFrame([{"setting": r.label, "seed": r.seed, "mean distance": mean_distance(r)}
+                      for r in snap.runs]))
+# the distance ||theta_target - theta|| traced every few env steps of each run
+curves(records(snap, "trace"), "env_steps", "Target-network distance",
+       column="target_distance", y_title="distance of target to online weights", window=1,
+       thresholds=False)'''),
+    "overestimation": ("Predicted vs collected start value", '''\
+# each greedy evaluation: the start value Q predicts (mean max_a Q(s0, a)) and what the
+# greedy episodes collected (mean discounted return)
+evals = records(snap, "evals").rename(columns={"episodes": "episode"})
+both = pd.concat([evals.assign(label=evals["label"] + ": " + name, value=evals[column])
+                  for name, column in (("predicted", "start_value"),
+                                       ("collected", "discounted_return"))],
+                 ignore_index=True)
+curves(both, "episode", "Predicted vs collected start value", column="value",
+       y_title="start value", window=1, thresholds=False)'''),
+    "greedy": ("Greedy evaluation", '''\
+curves(records(snap, "evals"), "env_steps", "Greedy evaluation", column="eval_return",
+       y_title="mean greedy return", window=1)'''),
+    "flips": ("Greedy flips", '''\
+# how much the greedy action moved on fixed probe states since the previous trace row
+curves(records(snap, "trace"), "env_steps", "Greedy flips", column="flip_since_last",
+       y_title="fraction of probe states flipped", window=1, thresholds=False)'''),
+    "threshold_dots": ("Episodes to reach 195", '''\
+from pgcore.labs.stats import seed_spread
+
+# each seed's first episode whose 100-episode average reached 195 (never: drawn at the budget)
+budget = EPISODES or int(df["episode"].max())
+dots = pd.DataFrame([{"label": label, "seed": r.seed,
+                      "episodes": budget if hit is None else hit, "reached": hit is not None}
+                     for label in snap.labels for r, hit in zip(
+                         snap.by_label(label),
+                         seed_spread([r.returns for r in snap.by_label(label)]).to_195)])
+color, _ = styled(list(snap.labels))
+alt.Chart(dots).mark_point(size=80, filled=True).encode(
+    alt.X("episodes:Q", title="episodes to reach 195 (at the budget: never)",
+          scale=alt.Scale(domain=[0, budget])),
+    alt.Y("label:N", title=None, sort=list(snap.labels)), color,
+    alt.Shape("reached:N", title="reached 195")).properties(
+    title="Episodes to reach 195", width=640, height=alt.Step(40))'''),
+    "spread": ("Spread across seeds", '''\
+from pgcore.labs.stats import seed_spread
+
+# how far apart the seeds landed: the band's average half-width and the finals' spread
+spreads = {label: seed_spread([r.returns for r in snap.by_label(label)])
+           for label in snap.labels}
+pd.DataFrame([{"setting": label, "seeds": s.seeds, "spread over the run": s.run_std,
+               "spread at the end": s.final_std, "final average (mean)": s.final_mean}
+              for label, s in spreads.items()])'''),
+}
+"""Chart kinds a page draws beyond its learning curves: kind: (title, notebook code). The code
+runs after the learning-curve cells (``snap``, ``df``, ``curves``, ``records``, ``styled``,
+``pd`` and ``alt`` defined) and ends with the chart (or, for ``spread``, the table) to show."""
+
+PAGE_CHARTS: dict[str, tuple[str, ...]] = {
+    "train": ("critic_value", "diagnostics"),
+    "seeds_variance": ("spread",),
+    "baseline": ("threshold_dots",),
+    "entropy": ("entropy",),
+    "race": ("race",),
+    "value_vs_policy": ("greedy", "entropy", "flips"),
+    "dqn_target": ("q_values",),
+    "dqn_polyak": ("target_distance",),
+    "dqn_overestimation": ("overestimation",),
+}
+"""Each take-home page (its URL path) and the chart kinds of :data:`CHARTS` its notebook adds:
+the page's charts, from the numbers pgcore's own functions compute for the page."""
 
 
 def notebook_for(what, title: str = "", styles: Mapping[str, tuple] | None = None,
-                 window: int | None = None) -> str:
+                 window: int | None = None, charts: Sequence[str] = (),
+                 options: Sequence[tuple[str, object]] = ()) -> str:
     """A Jupyter notebook (nbformat 4.5 JSON text) that trains ``what`` and draws its learning
     curves: per condition each seed's moving average, their mean and a band of one standard
-    deviation across seeds, by episode and by env step, with CartPole's 195 and 475 lines.
+    deviation across seeds, by episode and by env step, with CartPole's 195 and 475 lines;
+    then one cell per chart kind of the setup's page (``charts``, or a :class:`Setup`'s own:
+    :data:`CHARTS`), the runs recording what those need (``options``: :func:`run_options`).
 
     ``styles``: ``{label: (colour, dash)}`` for the conditions (the app's palette); the cell
     tagged ``parameters`` holds the seeds, the budgets and the smoothing ``window`` (default
     100 for a Train run, 20 for an experiment, as the pages draw them)."""
-    setup = _setup(what, title)
+    setup = what if isinstance(what, Setup) else setup_of(what, title, charts, options)
     command = command_for(setup, wrap=True)
     if isinstance(setup, GradVarSetup):
         return _notebook_json(_gradvar_notebook(setup, command, styles))
@@ -513,7 +717,7 @@ def notebook_for(what, title: str = "", styles: Mapping[str, tuple] | None = Non
     name = setup.title or ("a Train run" if setup.kind == "train" else "an experiment")
     intro = (f"# Policy Gradient Lab, taken home: {name}\n\n"
              "This notebook trains the same runs as the page's Start (the same settings and seeds, "
-             "so the same episodes) and draws its learning curves. The same runs from a "
+             "so the same episodes) and draws its charts. The same runs from a "
              "terminal:\n\n"
              f"```bash\n{command}\n```\n\n"
              f"It needs pgcore: in the project's folder, `{INSTALL}` (see its README). "
@@ -522,17 +726,24 @@ def notebook_for(what, title: str = "", styles: Mapping[str, tuple] | None = Non
     if setup.kind == "train":
         label = labels[0]
         run = ("import pandas as pd\n\n"
-               "from pgcore import train\n\n"
-               "results, frames = {}, []\n"
+               "from pgcore import train\n"
+               "from pgcore.training.events import EpisodeEnd, UpdateEnd\n\n\n"
+               + _TRAIN_RECORDER + "\n\n\n"
+               "results, frames, recorders = {}, [], {}\n"
                "for seed in SEEDS:\n"
-               "    result = results[seed] = train(config_for(seed))\n"
+               "    rec = recorders[seed] = Recorder()\n"
+               "    result = results[seed] = train(config_for(seed), on_event=rec)\n"
                "    frames.append(pd.DataFrame({\n"
                f"        \"label\": {label!r}, \"seed\": seed,\n"
                "        \"episode\": range(1, len(result.episode_returns) + 1),\n"
                "        \"return\": result.episode_returns,\n"
                "        \"env_steps\": result.episode_env_steps}))\n"
                "    print(f\"seed {seed}: {result.episodes} episodes, {result.reason}\")\n"
-               "df = pd.concat(frames, ignore_index=True)")
+               "df = pd.concat(frames, ignore_index=True)\n"
+               "starts = pd.concat([r.starts(s) for s, r in recorders.items()], "
+               "ignore_index=True)\n"
+               "updates = pd.concat([r.updates(s) for s, r in recorders.items()], "
+               "ignore_index=True)")
         table = ("from pgcore.training.metrics import summarize\n\n"
                  "pd.DataFrame([{\"seed\": seed, **summarize(r)} for seed, r in "
                  "results.items()])")
@@ -541,7 +752,7 @@ def notebook_for(what, title: str = "", styles: Mapping[str, tuple] | None = Non
         run = ("import pandas as pd\n\n"
                "from pgcore.execution.experiments import Experiment\n\n"
                "# every run in parallel processes; this cell returns when all have ended\n"
-               "snap = Experiment(jobs()).run()\n"
+               f"snap = Experiment(jobs(){_options_py(setup)}).run()\n"
                "for line in snap.errors():\n"
                "    print(line)\n"
                "df = snap.to_frame()")
@@ -550,7 +761,7 @@ def notebook_for(what, title: str = "", styles: Mapping[str, tuple] | None = Non
                       "from pgcore.execution.experiments import grid\n\n" + _conditions_py(setup))
     cartpole = setup.env_id.startswith("CartPole")
     raw = setup.kind == "train"  # the Train page draws each episode's return under its average
-    charts = (_CHART + "\n\n"
+    charts = (_CHART + ("" if setup.kind == "train" else _RECORDS) + "\n\n"
               f"THRESHOLDS = {list(THRESHOLDS) if cartpole else []!r}  # CartPole's 195 (v0, "
               "the lesson's) and 475 (v1)\n"
               f"{_styles_py(labels, styles)}\n\n"
@@ -566,6 +777,10 @@ def notebook_for(what, title: str = "", styles: Mapping[str, tuple] | None = Non
                           "and 475, the final 100-episode average and more.", 6),
         _cell("code", table, 7),
     ]
+    for kind in setup.charts:
+        chart_title, code = CHARTS[kind]
+        cells += [_cell("markdown", f"## {chart_title}\n\nAs the page draws it.", len(cells)),
+                  _cell("code", code, len(cells) + 1)]
     return _notebook_json(cells)
 
 
