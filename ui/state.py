@@ -152,7 +152,7 @@ class RunHolder(PageTask):
         run = BackgroundRun(config, pool, frame_every=FRAME_EVERY,
                             max_pause_seconds=MAX_PAUSE_SECONDS, idle_timeout=IDLE_TIMEOUT,
                             on_end=None if recording is None else recording.ended,
-                            hosts=training_hosts())
+                            hosts=training_hosts(), share=shares_runs())
         if recording is not None:
             recording.attach(run)
         started = super().start(run)
@@ -287,6 +287,13 @@ def runs_in_hosts() -> bool:
     """Whether runs train in host processes (``PGLAB_RUNS``, default ``hosts``) or in threads
     of this process (``threads``)."""
     return os.environ.get("PGLAB_RUNS", "hosts").strip().lower() != "threads"
+
+
+def shares_runs() -> bool:
+    """Whether identical requests share one computation in the run hosts (``PGLAB_SHARE``,
+    default on; ``0`` turns it off: every Start trains its own run)."""
+    return os.environ.get("PGLAB_SHARE", "1").strip().lower() not in ("0", "false", "no",
+                                                                       "off")
 
 
 def training_hosts() -> RunHosts | None:

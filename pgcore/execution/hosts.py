@@ -57,6 +57,7 @@ from concurrent.futures import Future
 from .cores import usable_cores
 from .pool import _sigint_ignored, _workers_skip_main
 from .shared import ProcessWide, TaskSinks
+from .sharing import ShareBook
 
 FLUSH_SECONDS = 0.1
 """A host sends each run's events at least this often (in one message per run)."""
@@ -486,6 +487,11 @@ class RunHosts:
         self._host_of: dict[int, int] = {}
         self._closed = threading.Event()
         self._job_pool: HostJobPool | None = None
+        self.shared_runs: ShareBook = ShareBook()
+        """The runs identical requests share (:mod:`pgcore.execution.sharing`; kept with the
+        hosts: new hosts, after one died, start a new book)."""
+        self.shared_jobs: ShareBook = ShareBook(keep=4 * 32)
+        """The same for experiment jobs (an experiment page's grid is up to ~30 jobs)."""
         self._thread = threading.Thread(target=self._drain, daemon=True,
                                         name="pgcore-run-hosts-drain")
         self._thread.start()
