@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import html
 import io
+import threading
 import time
+from collections import OrderedDict
 from functools import lru_cache
 
 import numpy as np
@@ -87,13 +89,49 @@ def first_reached(holder: RunHolder, snap: RunSnapshot, threshold: float) -> int
     return hit
 
 
+class _Drawn:
+    """What the live panels draw, by what it is drawn from, shared by every session of the
+    server: identical runs share one computation and so one snapshot per moment
+    (:mod:`pgcore.execution.sharing`), and a class watching one run then encodes its frame
+    and builds its chart specs once, not once per tab. Keyed by the identity of the object
+    drawn (kept with the entry, so the id cannot be reused while cached); the least recently
+    used go first past ``size``. Thread-safe."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._lock = threading.Lock()
+        self._items: OrderedDict = OrderedDict()
+
+    def get(self, key):
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None:
+                self._items.move_to_end(key)
+                return item[1]
+        return None
+
+    def put(self, key, source, value):
+        with self._lock:
+            self._items[key] = (source, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
+_FRAMES = _Drawn(256)  # ~30 KB each
+_SPECS = _Drawn(128)
+
+
 def frame_jpeg(holder: RunHolder, frame, crop: bool = True) -> bytes | None:
-    """The frame as JPEG (2 ms; PNG takes ~10 ms), encoded once per frame."""
+    """The frame as JPEG (2 ms; PNG takes ~10 ms), encoded once per frame for every tab
+    that shows it."""
     if frame is None or frame.rgb is None:
         return None
-    cached = getattr(holder, "_frame_cache", None)
-    if cached is not None and cached[0] is frame:
-        return cached[1]
+    key = (id(frame), crop)
+    data = _FRAMES.get(key)
+    if data is not None:
+        return data
     from PIL import Image
 
     rgb = np.asarray(frame.rgb, np.uint8)
@@ -101,9 +139,7 @@ def frame_jpeg(holder: RunHolder, frame, crop: bool = True) -> bytes | None:
         rgb = rgb[120:345]
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, format="JPEG", quality=90)
-    data = buf.getvalue()
-    holder._frame_cache = (frame, data)
-    return data
+    return _FRAMES.put(key, frame, buf.getvalue())
 
 
 # ----- controls -------------------------------------------------------------------------------
@@ -212,24 +248,46 @@ def status_line(snap: RunSnapshot, holder: RunHolder) -> str:
     label, color, icon = BADGES.get(snap.state, (snap.state, "gray", ""))
     c = snap.config
     text = holder.summary or f"{algos.get(c.algo).title}, seed {c.seed}"
-    return f":{color}-badge[{icon} {label}] &nbsp; **Charts of the run:** :gray[{text}]"
+    return (f":{color}-badge[{icon} {label}] &nbsp; **Charts of the run:** :gray[{text}]"
+            + shared_note(snap))
+
+
+def shared_note(snap: RunSnapshot) -> str:
+    """How many tabs watch this run's one computation, when more than this one
+    (:mod:`pgcore.execution.sharing`), and what Pause and Stop do then.
+
+    >>> from dataclasses import replace
+    >>> from pgcore import default_config
+    >>> from pgcore.execution.runner import RunLog, RunSnapshot
+    >>> log = RunLog()
+    >>> snap = RunSnapshot("running", "", default_config("a2c"), 0, log.episodes.copy(),
+    ...                    log.updates.copy())
+    >>> shared_note(snap)
+    ''
+    >>> "shared: 3 tabs with identical settings" in shared_note(replace(snap, viewers=3))
+    True
+    """
+    if snap.viewers <= 1 or snap.state not in ACTIVE_STATES:
+        return ""
+    return (f" &nbsp; :gray[· shared: {snap.viewers} tabs with identical settings watch one run "
+            "(Pause and Stop act on this tab only)]")
 
 
 def chart_specs(holder: RunHolder, snap: RunSnapshot, reference: str | None) -> dict:
-    """The panel's chart specs (returns, value, diagnostics), built once per snapshot
-    version: a refresh with nothing new re-sends the same specs without recomputing them."""
-    key = (snap.version, snap.state, reference, style.screen_key())
-    cached = getattr(holder, "_specs_cache", None)
-    if cached is not None and cached[0] == key:
-        return cached[1]
+    """The panel's chart specs (returns, value, diagnostics), built once per snapshot for
+    every tab that shows it (identical runs share their snapshots): a refresh with nothing
+    new re-sends the same specs without recomputing them."""
+    key = (id(snap.episodes), snap.version, snap.state, reference, style.screen_key())
+    cached = _SPECS.get(key)
+    if cached is not None:
+        return cached
     band = (typical.episode_band_arrow(reference, live.WINDOW)
             if reference is not None else None)
     value = live.value_spec(snap)
     specs = {"returns": style.for_screen(live.returns_spec(snap, reference=band)),
              "value": None if value is None else style.for_screen(value),
              "diagnostics": [style.for_screen(s) for s in live.diagnostics_specs(snap)]}
-    holder._specs_cache = (key, specs)
-    return specs
+    return _SPECS.put(key, snap.episodes, specs)
 
 
 def draw_panel(holder: RunHolder, snap: RunSnapshot, pool: SlotPool,
