@@ -296,6 +296,17 @@ def shares_runs() -> bool:
                                                                        "off")
 
 
+def paced(every: float, at_most: float) -> float:
+    """How often a live view refreshes: every ``every`` seconds while the server has at most
+    one active task per core, slower in proportion beyond that, up to ``at_most``. Every
+    refresh is a script run in the server's one interpreter, so a class's open pages must
+    not spend its core on redrawing (30 tasks on 2 cores: 15 times slower, up to the cap)."""
+    from pgcore.execution import live_tasks
+
+    load = len(live_tasks()) / server_cores()
+    return float(min(at_most, every * max(1.0, load)))
+
+
 def training_hosts() -> RunHosts | None:
     """The process's run hosts (started on first use, replaced if one died), or None when
     runs train in threads here."""

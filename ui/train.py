@@ -17,6 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from pgcore import algos
@@ -284,10 +285,28 @@ def chart_specs(holder: RunHolder, snap: RunSnapshot, reference: str | None) -> 
     band = (typical.episode_band_arrow(reference, live.WINDOW)
             if reference is not None else None)
     value = live.value_spec(snap)
-    specs = {"returns": style.for_screen(live.returns_spec(snap, reference=band)),
-             "value": None if value is None else style.for_screen(value),
-             "diagnostics": [style.for_screen(s) for s in live.diagnostics_specs(snap)]}
+    specs = {"returns": _wire(style.for_screen(live.returns_spec(snap, reference=band))),
+             "value": None if value is None else _wire(style.for_screen(value)),
+             "diagnostics": [_wire(style.for_screen(s)) for s in live.diagnostics_specs(snap)]}
     return _SPECS.put(key, snap.episodes, specs)
+
+
+def _wire(spec: dict) -> dict:
+    """``spec`` with its Arrow tables as Arrow IPC bytes, which Streamlit sends as they are:
+    serialised once per snapshot, not once per tab and refresh."""
+    data = spec.get("datasets")
+    if not data:
+        return spec
+    return {**spec, "datasets": {k: _arrow_bytes(v) if isinstance(v, pa.Table) else v
+                                 for k, v in data.items()}}
+
+
+def _arrow_bytes(table: pa.Table) -> bytes:
+    """An Arrow table as an IPC stream (what Streamlit makes of a table it is given)."""
+    sink = pa.BufferOutputStream()
+    with pa.RecordBatchStreamWriter(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
 
 
 def draw_panel(holder: RunHolder, snap: RunSnapshot, pool: SlotPool,
@@ -368,13 +387,10 @@ def refresh_seconds() -> float:
     """How often a live panel redraws: every :data:`REFRESH_SECONDS` while the server has at
     most one active task per core, slower in proportion beyond that (up to
     :data:`MAX_REFRESH_SECONDS`), so a class's 30 open Train pages do not spend the server's
-    core on redrawing. (30 runs on 2 cores: every 3 s.)"""
-    from pgcore.execution import live_tasks
+    core on redrawing (:func:`ui.state.paced`; 30 runs on 2 cores: every 3 s)."""
+    from .state import paced
 
-    from .state import server_cores
-
-    load = len(live_tasks()) / server_cores()
-    return float(min(MAX_REFRESH_SECONDS, REFRESH_SECONDS * max(1.0, load)))
+    return paced(REFRESH_SECONDS, MAX_REFRESH_SECONDS)
 
 
 def _live_body(holder: RunHolder, pool: SlotPool, reference: str | None = None,
