@@ -57,6 +57,11 @@ Usage::
     python bench/bench_class.py --sessions 10 --hold 60
     python bench/bench_class.py --url http://127.0.0.1:8501 --json class.json
     python bench/bench_class.py --quick                   # smoke test: 3 tabs, 25 s
+    # side by side, each case on a fresh server: 30/60/100 tabs on the defaults, and 30 tabs
+    # on the defaults / on distinct seeds / on an experiment page, before against after
+    git archive 0caffb5 | tar -x -C /tmp/before
+    python bench/bench_class.py --suite all --before /tmp/before
+    python bench/bench_class.py --suite sharing --scale 0.1 --hold 60   # small, to try it
 
 Unless ``--url`` is given it starts ``streamlit run app.py`` on a free port with the app's
 own settings (``PGLAB_MAX_RUNS`` only if ``--max-runs`` is given) and its run history in a

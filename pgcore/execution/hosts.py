@@ -19,7 +19,9 @@ interpreter lock back and forth every 5 ms, which costs: with turns, 15 runs in 
 paused run, a run stopped or ended, and a run waiting for its turn hold nothing; a stop or a
 pause sends its run to the front of the queue, so it acts within the current holder's turn.
 A run alone in its host never hands on (no overhead), and turns never change what a run
-computes: a seed gives the same episodes as in a thread.
+computes: a seed gives the same episodes as in a thread. That is also why identical requests
+may share one run (:attr:`RunHosts.shared_runs`, :attr:`RunHosts.shared_jobs`; the rules are
+in :mod:`pgcore.execution.sharing`).
 
 ::
 
