@@ -1094,7 +1094,9 @@ def main(argv: list[str] | None = None) -> int:
                      f"PGLAB_MAX_RUNS={args.max_runs if args.max_runs else 'unset'}), "
                      f"{os.cpu_count()} CPUs")
             where += f"; {git_state(args.app_dir)}"
-        summary, where, extra = measure(url, pid, args, where)
+        page = urllib.parse.urlsplit(args.path).path.strip("/")
+        summary, where, extra = measure(url, pid, args, where,
+                                        start_key=START_KEYS.get(page, START_KEY))
         print(report(summary, args, where, measured=pid is not None))
         if args.json:
             with open(args.json, "w") as f:

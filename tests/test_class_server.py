@@ -56,6 +56,24 @@ def test_the_refresh_interval_follows_the_load(monkeypatch):
         assert train.refresh_seconds() == pytest.approx(expected), n
 
 
+def test_a_view_is_never_asked_to_refresh_faster_than_it_draws(monkeypatch):
+    from ui import experiment_controls, sidebar, train
+    from ui.state import MAX_SLOW_SECONDS, SLOW_DRAW, paced
+
+    monkeypatch.setattr("ui.state.server_cores", lambda: 2)
+    monkeypatch.setattr("pgcore.execution.live_tasks", lambda: [object()] * 30)
+    assert sidebar.status_seconds() == pytest.approx(sidebar.MAX_STATUS_SECONDS)
+    assert paced(experiment_controls.REFRESH_SECONDS,
+                 experiment_controls.MAX_REFRESH_SECONDS) == pytest.approx(5.0)
+    # a draw of 2 s (a busy server): refreshes come no faster than every 2.5 x 2 s
+    assert train.refresh_seconds(took=0.01) == pytest.approx(3.0)
+    assert train.refresh_seconds(took=2.0) == pytest.approx(SLOW_DRAW * 2.0)
+    assert train.refresh_seconds(took=600.0) == pytest.approx(MAX_SLOW_SECONDS)
+    monkeypatch.setattr("pgcore.execution.live_tasks", lambda: [])
+    assert sidebar.status_seconds() == pytest.approx(sidebar.STATUS_SECONDS)
+    assert paced(1.0, 5.0, took=1.0) == pytest.approx(2.5)
+
+
 def test_sessions_fit_the_memory_budget(monkeypatch):
     from ui import state
 

@@ -31,7 +31,7 @@ from . import reference as typical
 from . import style
 from .charts import live
 from .charts.numbers import fmt
-from .state import RunHolder, WatchResult, end_note
+from .state import RunHolder, WatchResult, end_note, smoothed_draw
 from .widgets import changed_settings, describe_run, preset_record
 
 REFRESH_SECONDS = 0.5
@@ -383,14 +383,15 @@ def frame_caption(episode: int, step: int, budget: int | None) -> str:
 MAX_REFRESH_SECONDS = 3.0
 
 
-def refresh_seconds() -> float:
+def refresh_seconds(took: float | None = None) -> float:
     """How often a live panel redraws: every :data:`REFRESH_SECONDS` while the server has at
     most one active task per core, slower in proportion beyond that (up to
     :data:`MAX_REFRESH_SECONDS`), so a class's 30 open Train pages do not spend the server's
-    core on redrawing (:func:`ui.state.paced`; 30 runs on 2 cores: every 3 s)."""
+    core on redrawing, and never more often than a few times what the last redraw ``took``
+    (:func:`ui.state.paced`; 30 runs on 2 cores: every 3 s)."""
     from .state import paced
 
-    return paced(REFRESH_SECONDS, MAX_REFRESH_SECONDS)
+    return paced(REFRESH_SECONDS, MAX_REFRESH_SECONDS, took)
 
 
 def _live_body(holder: RunHolder, pool: SlotPool, reference: str | None = None,
@@ -402,11 +403,14 @@ def _live_body(holder: RunHolder, pool: SlotPool, reference: str | None = None,
     snap = holder.snapshot()
     if snap is None:
         return
+    began = time.perf_counter()
     draw_panel(holder, snap, pool, reference, notes)
+    holder.draw_seconds = smoothed_draw(getattr(holder, "draw_seconds", None),
+                                        time.perf_counter() - began)
     if snap.state != holder.last_state and holder.last_state in ACTIVE_STATES:
         holder.last_state = snap.state  # ended, or paused by its host: the buttons change
         st.rerun()
-    every, wanted = getattr(holder, "refresh_every", None), refresh_seconds()
+    every, wanted = getattr(holder, "refresh_every", None), refresh_seconds(holder.draw_seconds)
     if every is not None and max(every, wanted) / min(every, wanted) >= 1.5:
         st.rerun()
 
@@ -414,7 +418,7 @@ def _live_body(holder: RunHolder, pool: SlotPool, reference: str | None = None,
 def live_panel(holder: RunHolder, pool: SlotPool, reference: str | None = None,
                notes: bool = True) -> None:
     """:func:`_live_body` as a fragment that reruns every :func:`refresh_seconds`."""
-    holder.refresh_every = refresh_seconds()
+    holder.refresh_every = refresh_seconds(getattr(holder, "draw_seconds", None))
     st.fragment(run_every=holder.refresh_every)(_live_body)(holder, pool, reference, notes)
 
 
