@@ -255,3 +255,16 @@ def test_identical_experiment_jobs_share_and_a_stop_leaves_the_others(hosts):
         two.stop()
         assert two.join(30)
     assert _wait(lambda: hosts.runs == 0, timeout=30)
+
+
+def test_a_run_that_ends_while_one_learner_is_paused_shows_them_how_it_ended(hosts, book):
+    config = default_config("a2c", seed=9, max_episodes=None, max_steps=100_000)
+    a, b = _run(hosts, config), _run(hosts, config)
+    assert _wait(lambda: a.snapshot().episode_count >= 1)  # (the run takes seconds)
+    a.pause()
+    assert a.state == "paused"
+    assert b.join(120) and b.state == "finished"  # b's run went on to its end
+    assert a.join(30) and a.state == "finished"
+    assert a.snapshot().env_steps == b.snapshot().env_steps >= 100_000
+    np.testing.assert_array_equal(a.snapshot().episodes["episode_return"],
+                                  b.snapshot().episodes["episode_return"])

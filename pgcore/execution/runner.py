@@ -565,7 +565,6 @@ class BackgroundRun(TaskOwner):
                                 name=f"pgcore-run-{config.algo}")
         self._log_sizes = (max_logged_episodes, max_update_points, max_logged_evaluations)
         self._comp: _Computation | None = None  # hosted: the computation this run watches
-        self._comp_ready = threading.Event()  # hosted: _comp is set
         self._left = False  # hosted: this viewer has left its computation (stopped)
         self._last_viewer = True  # hosted: ... and it was the last one watching it
         self._pause_wanted = False  # hosted: pause() came before the computation was known
@@ -775,7 +774,6 @@ class BackgroundRun(TaskOwner):
         try:
             comp, launch = self._computation()
             self._comp = comp
-            self._comp_ready.set()
             if launch:
                 comp.launch()
             if self._pause_wanted and not self.control.stopped:
@@ -795,6 +793,7 @@ class BackgroundRun(TaskOwner):
                     self.stop(f"Stopped: nobody watched it for {self.idle_timeout:.0f} s.")
             if self._left and not self._last_viewer:
                 return "stopped", LEFT_SHARED
+            self._frozen = None  # it ended while this viewer was paused: show how it ended
             state, message = comp.end
             if self._reused:
                 message = f"{message} {REUSED_NOTE}".strip()
