@@ -1050,12 +1050,14 @@ def run_suite(args) -> int:
                          f"{_s(s.start_max_s, 1)} s" + (f" ({s.never} never)" if s.never
                                                         else ""),
                          _ms(s.refresh_p95_s), _mb(s.mem_peak_mb), fair,
+                         _s(s.steps_median, 0),
                          _s(s.server_cpu_mean_cores), str(s.exceptions + s.errors)])
     print(f"### Classes side by side: ramp {args.ramp:g} s, hold {args.hold:g} s, each case "
           "on a fresh server\n")
     print(table(["case", "tabs", "server", "trained", "Start to first episode, max",
                  "live panel p95", "peak memory (tree RSS)",
-                 "episodes/s a tab shows: median [min-max]", "server process CPU (cores)",
+                 "episodes/s a tab shows: median [min-max]",
+                 "env steps/s a tab shows: median", "server process CPU (cores)",
                  "exceptions + dropped tabs"], rows))
     print("\n" + "\n".join(notes))
     return 0
