@@ -128,3 +128,23 @@ def test_the_community_cloud_entry_point_runs_the_same_app():
     assert "-r ../requirements.txt" in lines  # the app's requirements, not a copy
     assert "torch==2.13.0+cpu" in lines and any("download.pytorch.org/whl/cpu" in x
                                                  for x in lines)
+
+
+def test_tabs_watching_one_run_share_its_frame_jpeg_and_it_goes_with_the_frame():
+    import gc
+
+    import numpy as np
+
+    from pgcore.training.events import Frame
+    from ui import train
+    from ui.state import RunHolder
+
+    frame = Frame(1, 2, np.zeros(4), np.array([0.5, 0.5]), 0.0,
+                  rgb=np.full((400, 600, 3), 200, np.uint8))
+    first = train.frame_jpeg(RunHolder(), frame)
+    assert first[:2] == b"\xff\xd8"
+    assert train.frame_jpeg(RunHolder(), frame) is first  # another tab: encoded once
+    key = (id(frame), True)
+    del frame
+    gc.collect()
+    assert train._FRAMES.get(key) is None  # the cache held no image alive

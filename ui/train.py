@@ -12,6 +12,7 @@ import html
 import io
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from functools import lru_cache
 
@@ -95,8 +96,10 @@ class _Drawn:
     server: identical runs share one computation and so one snapshot per moment
     (:mod:`pgcore.execution.sharing`), and a class watching one run then encodes its frame
     and builds its chart specs once, not once per tab. Keyed by the identity of the object
-    drawn (kept with the entry, so the id cannot be reused while cached); the least recently
-    used go first past ``size``. Thread-safe."""
+    drawn from; an entry holds only a weak reference to that object (a frame's image is
+    720 KB), so it is valid while the object lives (its id cannot be reused meanwhile) and
+    goes with it. At most ``size`` entries, the least recently used dropped first.
+    Thread-safe."""
 
     def __init__(self, size: int):
         self.size = size
@@ -106,21 +109,24 @@ class _Drawn:
     def get(self, key):
         with self._lock:
             item = self._items.get(key)
-            if item is not None:
-                self._items.move_to_end(key)
-                return item[1]
-        return None
+            if item is None:
+                return None
+            if item[0]() is None:  # what it was drawn from is gone: so is the entry
+                del self._items[key]
+                return None
+            self._items.move_to_end(key)
+            return item[1]
 
     def put(self, key, source, value):
         with self._lock:
-            self._items[key] = (source, value)
+            self._items[key] = (weakref.ref(source), value)
             self._items.move_to_end(key)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
         return value
 
 
-_FRAMES = _Drawn(256)  # ~30 KB each
+_FRAMES = _Drawn(256)  # a JPEG, ~30 KB
 _SPECS = _Drawn(128)
 
 
@@ -288,7 +294,7 @@ def chart_specs(holder: RunHolder, snap: RunSnapshot, reference: str | None) -> 
     specs = {"returns": _wire(style.for_screen(live.returns_spec(snap, reference=band))),
              "value": None if value is None else _wire(style.for_screen(value)),
              "diagnostics": [_wire(style.for_screen(s)) for s in live.diagnostics_specs(snap)]}
-    return _SPECS.put(key, snap.episodes, specs)
+    return _SPECS.put(key, snap, specs)  # (snap holds snap.episodes: the key's id is valid)
 
 
 def _wire(spec: dict) -> dict:
