@@ -57,6 +57,11 @@ Usage::
     python bench/bench_class.py --sessions 10 --hold 60
     python bench/bench_class.py --url http://127.0.0.1:8501 --json class.json
     python bench/bench_class.py --quick                   # smoke test: 3 tabs, 25 s
+    # side by side, each case on a fresh server: 30/60/100 tabs on the defaults, and 30 tabs
+    # on the defaults / on distinct seeds / on an experiment page, before against after
+    git archive 0caffb5 | tar -x -C /tmp/before
+    python bench/bench_class.py --suite all --before /tmp/before
+    python bench/bench_class.py --suite sharing --scale 0.1 --hold 60   # small, to try it
 
 Unless ``--url`` is given it starts ``streamlit run app.py`` on a free port with the app's
 own settings (``PGLAB_MAX_RUNS`` only if ``--max-runs`` is given) and its run history in a
@@ -100,9 +105,19 @@ IDLE_CPU = 0.05  # "idle": below 5% of one core ...
 IDLE_HOLD = 5.0  # ... for this many seconds in a row
 START_KEY = "ctl.start"
 _EPISODES = re.compile(r'data-label="Episodes"[^>]*>.*?class="pg-value">([^<]*)<', re.S)
+_EXP_EPISODES = re.compile(r"runs done · ([\d,]+) episodes")  # an experiment page's status
 _STEPS = re.compile(r"([\d,]+) env steps")
 _WAITING = "Waiting for a free training slot"
 _BADGE = re.compile(r":\w+-badge\[(?::material/\w+: )?([^\]]+)\]")
+
+
+def tab_path(path: str, i: int) -> str:
+    """``path`` with a seed of tab ``i``'s own (1000 + i), added to its query string.
+
+    >>> tab_path("train", 3), tab_path("train?algo=a2c", 0)
+    ('train?seed=1003', 'train?algo=a2c&seed=1000')
+    """
+    return f"{path}{'&' if '?' in path else '?'}seed={1000 + i}"
 
 
 def percentile(values, q: float) -> float | None:
@@ -123,12 +138,13 @@ class Server:
     """``streamlit run app.py`` on a free port, in its own process (stopped by ``close``)."""
 
     def __init__(self, max_runs: int | None = None, startup_timeout: float = 90.0,
-                 app_dir: Path = ROOT):
+                 app_dir: Path = ROOT, env: dict[str, str] | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile(prefix="bench_class_", suffix=".log",
                                                delete=False)
-        env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "PYGAME_HIDE_SUPPORT_PROMPT": "1"}
+        env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "PYGAME_HIDE_SUPPORT_PROMPT": "1",
+               **(env or {})}
         self._db_dir = None
         if "PGLAB_DB_URL" not in env:  # never write the bench's runs into data/runs.sqlite
             self._db_dir = tempfile.TemporaryDirectory(prefix="bench_class_db_")
@@ -364,8 +380,9 @@ class Tab:
     """One learner's tab: open the page, press Start, keep it open, close it."""
 
     def __init__(self, index: int, base_url: str, path: str, clock,
-                 media: ThreadPoolExecutor | None):
+                 media: ThreadPoolExecutor | None, start_key: str = START_KEY):
         self.r = TabResult(index)
+        self.start_key = start_key
         self.base_url, self.clock, self.media = base_url.rstrip("/"), clock, media
         parts = urllib.parse.urlsplit(path)
         self.page_name, self.query = parts.path.strip("/"), parts.query
@@ -556,8 +573,14 @@ class Tab:
         """Read one element; ``main``: in the page's main area (not the sidebar, whose own
         status badge and fragment are not the live panel)."""
         kind = el.WhichOneof("type")
-        if kind == "button" and el.button.id.endswith(f"-{START_KEY}"):
+        if kind == "button" and el.button.id.endswith(f"-{self.start_key}"):
             self.start_id = el.button.id
+        elif kind == "markdown" and main and (m := _EXP_EPISODES.search(el.markdown.body)):
+            # an experiment page: its status line counts every run's episodes
+            if len(self.run_fids) == 1:
+                self.live_fids.add(self.run_fids[0])
+            self.r.episodes = int(m.group(1).replace(",", ""))
+            self._progress(now)
         elif kind == "html" and main and 'data-label="Episodes"' in el.html.body:
             if len(self.run_fids) == 1:  # a run of this fragment alone: it is the panel
                 self.live_fids.add(self.run_fids[0])
@@ -632,13 +655,16 @@ class Tab:
 
 
 async def run_class(url: str, path: str, n: int, ramp: float, hold: float, clock,
-                    media: bool) -> tuple[list[TabResult], float]:
+                    media: bool, start_key: str = START_KEY,
+                    distinct: bool = False) -> tuple[list[TabResult], float]:
     """Open ``n`` tabs spread over ``ramp`` s; all leave at ramp + hold. Returns the results
-    and the time (on ``clock``) at which the last tab had closed."""
+    and the time (on ``clock``) at which the last tab had closed. ``distinct``: tab i opens
+    ``path`` with ``seed=1000 + i`` (a setup of its own) instead of the page's default."""
     pool = ThreadPoolExecutor(max_workers=4) if media else None
     t0 = clock()
     leave_at = t0 + ramp + hold
-    tabs = [Tab(i, url, path, clock, pool) for i in range(n)]
+    tabs = [Tab(i, url, tab_path(path, i) if distinct else path, clock, pool, start_key)
+            for i in range(n)]
     step = ramp / n if n else 0.0
     tasks = [asyncio.create_task(tab.run(t0 + i * step, leave_at)) for i, tab in
              enumerate(tabs)]
@@ -903,6 +929,15 @@ def parse_args(argv):
     p.add_argument("--no-media", action="store_true",
                    help="do not fetch the frame images a tab would load")
     p.add_argument("--json", metavar="FILE", help="write the summary and every tab's figures")
+    p.add_argument("--suite", nargs="+", choices=["scale", "sharing", "all"],
+                   help="run these cases side by side, each on a fresh server, and print one "
+                        "table: scale (30, 60, 100 tabs on the defaults), sharing (30 tabs on "
+                        "the defaults, 30 on distinct seeds, 30 on an experiment page), all")
+    p.add_argument("--scale", type=float, default=1.0,
+                   help="with --suite: multiply every case's tabs by this (e.g. 0.1)")
+    p.add_argument("--before", type=Path,
+                   help="with --suite: also serve every case from this app directory (e.g. "
+                        "`git archive 0caffb5` unpacked), before this checkout's")
     p.add_argument("--quick", action="store_true",
                    help="smoke test: 3 tabs, 2 s ramp, 25 s hold, 15 s idle watch")
     args = p.parse_args(argv)
@@ -910,6 +945,12 @@ def parse_args(argv):
         args.sessions, args.ramp, args.hold, args.idle_wait = 3, 2.0, 25.0, 15.0
     if args.sessions < 1 or args.ramp < 0 or args.hold <= 0 or args.idle_wait < 0:
         p.error("--sessions must be >= 1, --ramp >= 0, --hold > 0, --idle-wait >= 0")
+    if args.suite and args.url:
+        p.error("--suite starts its own servers: give no --url")
+    if args.before is not None and not (args.before / "app.py").is_file():
+        p.error(f"--before: no app.py in {args.before}")
+    if not args.scale > 0:
+        p.error("--scale must be > 0")
     if not args.url and not (args.app_dir / "app.py").is_file():
         p.error(f"--app-dir: no app.py in {args.app_dir}")
     if args.url and not urllib.parse.urlsplit(args.url).scheme.startswith("http"):
@@ -917,8 +958,117 @@ def parse_args(argv):
     return args
 
 
+def measure(url: str, pid: int | None, args, where: str, *, path: str | None = None,
+            sessions: int | None = None, start_key: str = START_KEY,
+            distinct: bool = False) -> tuple[Summary, str, dict]:
+    """One class against the server at ``url`` (its process tree ``pid``, if known): the
+    tabs' summary, ``where`` with the time and machine load added, and the raw figures."""
+    clock = time.monotonic
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    path = args.path if path is None else path
+    sessions = args.sessions if sessions is None else sessions
+    load0 = load_average()
+    monitor = TreeMonitor(pid, clock).start() if pid else None
+    if monitor is not None:
+        time.sleep(2.0)  # an idle baseline
+    cpu0 = time.process_time()
+    log(f"{sessions} tabs on {path}{' (distinct seeds)' if distinct else ''} over "
+        f"{args.ramp:g} s, then {args.hold:g} s")
+    t_first = clock()
+    results, t_close = asyncio.run(run_class(url, path, sessions, args.ramp, args.hold, clock,
+                                             media=not args.no_media, start_key=start_key,
+                                             distinct=distinct))
+    client_cpu = time.process_time() - cpu0
+    if monitor is not None:
+        log(f"tabs closed; watching the server's CPU for up to {args.idle_wait:g} s")
+        deadline = t_close + args.idle_wait
+        while clock() < deadline:
+            time.sleep(1.0)
+            if idle_after(monitor.samples, t_close) is not None:
+                break
+        monitor.stop()
+    where += (f"; {stamp}; machine load average {load0} at the start, "
+              f"{load_average()} at the end.")
+    samples = monitor.samples if monitor is not None else None
+    summary = summarize(results, samples, t_first, t_close, args.idle_wait, client_cpu)
+    extra = {"tabs": [asdict(r) for r in results],
+             "samples": [asdict(s) for s in samples or []],
+             "t_first": t_first, "t_close": t_close}
+    return summary, where, extra
+
+
+# ----- the suite: several classes side by side, each on a fresh server -------------------------
+
+CASES = {
+    "scale": [("defaults", "train", 30), ("defaults", "train", 60), ("defaults", "train", 100)],
+    "sharing": [("defaults", "train", 30), ("distinct seeds", "train", 30),
+                ("experiment page", "seeds_variance", 30)],
+}
+"""The suites: (case, page, tabs). ``defaults``: every tab presses Start on the page's own
+settings (identical runs); ``distinct seeds``: tab i on seed 1000 + i (nothing to share);
+``experiment page``: Start on Seeds & variance's default grid."""
+START_KEYS = {"train": START_KEY, "seeds_variance": "exp.seeds.start"}
+
+
+def suite_cases(names: list[str], scale: float) -> list[tuple[str, str, int]]:
+    """The cases of the named suites (``all``: both), each listed once, their tab counts
+    multiplied by ``scale`` (at least 1).
+
+    >>> suite_cases(["sharing"], 0.1)
+    [('defaults', 'train', 3), ('distinct seeds', 'train', 3), ('experiment page', \
+'seeds_variance', 3)]
+    """
+    out: list[tuple[str, str, int]] = []
+    for name in (list(CASES) if "all" in names else names):
+        for case, page, n in CASES[name]:
+            item = (case, page, max(1, round(n * scale)))
+            if item not in out:
+                out.append(item)
+    return out
+
+
+def run_suite(args) -> int:
+    """Every case of ``--suite`` on a fresh server of this checkout (and of ``--before``,
+    side by side), then one table."""
+    servers = [("after", args.app_dir, {})]
+    if args.before is not None:
+        servers.insert(0, ("before", args.before, {}))
+    rows, notes = [], []
+    for case, page, n in suite_cases(args.suite, args.scale):
+        for name, app_dir, env in servers:
+            log(f"{case}, {n} tabs, {name} ({app_dir})")
+            server = Server(max_runs=args.max_runs, app_dir=app_dir, env=env)
+            try:
+                s, where, _ = measure(server.url, server.pid, args, f"{name}: "
+                                      f"{git_state(app_dir)}", path=page, sessions=n,
+                                      start_key=START_KEYS[page],
+                                      distinct=case == "distinct seeds")
+            finally:
+                server.close()
+            notes.append(f"- {case}, {n} tabs, {where}")
+            fair = (f"{_s(s.eps_median, 1)} [{_s(s.eps_min, 1)}-{_s(s.eps_max, 1)}]"
+                    if s.eps_median is not None else "–")
+            rows.append([case, str(n), name, f"{s.progressed} of {s.sessions}",
+                         f"{_s(s.start_max_s, 1)} s" + (f" ({s.never} never)" if s.never
+                                                        else ""),
+                         _ms(s.refresh_p95_s), _mb(s.mem_peak_mb), fair,
+                         _s(s.steps_median, 0),
+                         _s(s.server_cpu_mean_cores), str(s.exceptions + s.errors)])
+    print(f"### Classes side by side: ramp {args.ramp:g} s, hold {args.hold:g} s, each case "
+          "on a fresh server\n")
+    print(table(["case", "tabs", "server", "trained", "Start to first episode, max",
+                 "live panel p95", "peak memory (tree RSS)",
+                 "episodes/s a tab shows: median [min-max]",
+                 "env steps/s a tab shows: median", "server process CPU (cores)",
+                 "exceptions + dropped tabs"], rows))
+    print("\n" + "\n".join(notes))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.suite:
+        return run_suite(args)
     try:
         import websockets  # noqa: F401 - the client needs it (streamlit's own dependency)
     except ImportError:
@@ -926,8 +1076,6 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     server = None
-    clock = time.monotonic
-    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     try:
         if args.url:
             url = args.url.rstrip("/")
@@ -950,36 +1098,14 @@ def main(argv: list[str] | None = None) -> int:
                      f"PGLAB_MAX_RUNS={args.max_runs if args.max_runs else 'unset'}), "
                      f"{os.cpu_count()} CPUs")
             where += f"; {git_state(args.app_dir)}"
-        load0 = load_average()
-        monitor = TreeMonitor(pid, clock).start() if pid else None
-        if monitor is not None:
-            time.sleep(2.0)  # an idle baseline
-        cpu0 = time.process_time()
-        log(f"{args.sessions} tabs over {args.ramp:g} s, then {args.hold:g} s")
-        t_first = clock()
-        results, t_close = asyncio.run(run_class(url, args.path, args.sessions, args.ramp,
-                                                 args.hold, clock, media=not args.no_media))
-        client_cpu = time.process_time() - cpu0
-        if monitor is not None:
-            log(f"tabs closed; watching the server's CPU for up to {args.idle_wait:g} s")
-            deadline = t_close + args.idle_wait
-            while clock() < deadline:
-                time.sleep(1.0)
-                if idle_after(monitor.samples, t_close) is not None:
-                    break
-            monitor.stop()
-        where += (f"; {stamp}; machine load average {load0} at the start, "
-                  f"{load_average()} at the end.")
-        samples = monitor.samples if monitor is not None else None
-        summary = summarize(results, samples, t_first, t_close, args.idle_wait, client_cpu)
-        print(report(summary, args, where, measured=monitor is not None))
+        page = urllib.parse.urlsplit(args.path).path.strip("/")
+        summary, where, extra = measure(url, pid, args, where,
+                                        start_key=START_KEYS.get(page, START_KEY))
+        print(report(summary, args, where, measured=pid is not None))
         if args.json:
             with open(args.json, "w") as f:
                 json.dump({"args": vars(args), "where": where, "summary": asdict(summary),
-                           "targets": TARGETS, "tabs": [asdict(r) for r in results],
-                           "samples": [asdict(s) for s in samples or []],
-                           "t_first": t_first, "t_close": t_close}, f, indent=1,
-                          default=str)
+                           "targets": TARGETS, **extra}, f, indent=1, default=str)
             log(f"wrote {args.json}")
         return 0
     except RuntimeError as exc:

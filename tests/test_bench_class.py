@@ -74,3 +74,27 @@ def test_bad_arguments_are_one_line(bench, capsys):
     with pytest.raises(SystemExit):
         bench.parse_args(["--sessions", "0"])
     assert "--sessions must be >= 1" in capsys.readouterr().err
+
+
+def test_the_suites_cases_and_their_tabs(bench):
+    assert bench.suite_cases(["scale"], 1.0) == [("defaults", "train", 30),
+                                                 ("defaults", "train", 60),
+                                                 ("defaults", "train", 100)]
+    cases = bench.suite_cases(["all"], 0.1)  # the 30-tab defaults case is listed once
+    assert cases == [("defaults", "train", 3), ("defaults", "train", 6),
+                     ("defaults", "train", 10), ("distinct seeds", "train", 3),
+                     ("experiment page", "seeds_variance", 3)]
+    assert all(page in bench.START_KEYS for _, page, _ in cases)
+    # distinct seeds: each tab its own seed, kept apart from the page's default (0)
+    paths = [bench.tab_path("train", i) for i in range(3)]
+    assert paths == ["train?seed=1000", "train?seed=1001", "train?seed=1002"]
+    assert bench.tab_path("train?algo=a2c", 5) == "train?algo=a2c&seed=1005"
+
+
+@pytest.mark.parametrize("argv", [["--suite", "all", "--url", "http://127.0.0.1:1"],
+                                  ["--suite", "sharing", "--scale", "0"],
+                                  ["--suite", "sharing", "--before", "/nonexistent"]])
+def test_the_suite_refuses_bad_flags(bench, argv):
+    with pytest.raises(SystemExit) as exc:
+        bench.parse_args(argv)
+    assert exc.value.code == 2

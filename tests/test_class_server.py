@@ -56,6 +56,24 @@ def test_the_refresh_interval_follows_the_load(monkeypatch):
         assert train.refresh_seconds() == pytest.approx(expected), n
 
 
+def test_a_view_is_never_asked_to_refresh_faster_than_it_draws(monkeypatch):
+    from ui import experiment_controls, sidebar, train
+    from ui.state import MAX_SLOW_SECONDS, SLOW_DRAW, paced
+
+    monkeypatch.setattr("ui.state.server_cores", lambda: 2)
+    monkeypatch.setattr("pgcore.execution.live_tasks", lambda: [object()] * 30)
+    assert sidebar.status_seconds() == pytest.approx(sidebar.MAX_STATUS_SECONDS)
+    assert paced(experiment_controls.REFRESH_SECONDS,
+                 experiment_controls.MAX_REFRESH_SECONDS) == pytest.approx(5.0)
+    # a draw of 2 s (a busy server): refreshes come no faster than every 2.5 x 2 s
+    assert train.refresh_seconds(took=0.01) == pytest.approx(3.0)
+    assert train.refresh_seconds(took=2.0) == pytest.approx(SLOW_DRAW * 2.0)
+    assert train.refresh_seconds(took=600.0) == pytest.approx(MAX_SLOW_SECONDS)
+    monkeypatch.setattr("pgcore.execution.live_tasks", lambda: [])
+    assert sidebar.status_seconds() == pytest.approx(sidebar.STATUS_SECONDS)
+    assert paced(1.0, 5.0, took=1.0) == pytest.approx(2.5)
+
+
 def test_sessions_fit_the_memory_budget(monkeypatch):
     from ui import state
 
@@ -189,3 +207,23 @@ def test_the_community_cloud_entry_point_runs_the_same_app():
     assert "-r ../requirements.txt" in lines  # the app's requirements, not a copy
     assert "torch==2.13.0+cpu" in lines and any("download.pytorch.org/whl/cpu" in x
                                                  for x in lines)
+
+
+def test_tabs_watching_one_run_share_its_frame_jpeg_and_it_goes_with_the_frame():
+    import gc
+
+    import numpy as np
+
+    from pgcore.training.events import Frame
+    from ui import train
+    from ui.state import RunHolder
+
+    frame = Frame(1, 2, np.zeros(4), np.array([0.5, 0.5]), 0.0,
+                  rgb=np.full((400, 600, 3), 200, np.uint8))
+    first = train.frame_jpeg(RunHolder(), frame)
+    assert first[:2] == b"\xff\xd8"
+    assert train.frame_jpeg(RunHolder(), frame) is first  # another tab: encoded once
+    key = (id(frame), True)
+    del frame
+    gc.collect()
+    assert train._FRAMES.get(key) is None  # the cache held no image alive

@@ -4,6 +4,7 @@ redraws the results live while an experiment runs."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import streamlit as st
@@ -14,9 +15,10 @@ from pgcore.execution.experiments import ExperimentError, ExperimentSnapshot, Jo
 
 from . import links, takehome
 from .experiment_session import start_experiment
-from .state import session_tasks, slot_pool, task_controls
+from .state import paced, session_tasks, slot_pool, smoothed_draw, task_controls
 
 REFRESH_SECONDS = 1.0
+MAX_REFRESH_SECONDS = 5.0
 MAX_SEEDS, MIN_SEEDS = 10, 2
 MIN_EPISODES, MAX_EPISODES = 20, 3000
 STATE_BADGES = {"idle": ("not started", "gray"), "waiting": ("waiting for a slot", "orange"),
@@ -131,26 +133,35 @@ def download_ui(key: str, snap: ExperimentSnapshot, stem: str) -> None:
 
 
 def live_ui(key: str, draw: Callable[[ExperimentSnapshot], None], empty: str) -> None:
-    """Draw page ``key``'s results: live (a fragment refreshing every second) while active,
-    once and statically after. When a run ends, the whole page reruns once."""
-    item = session_tasks().get(key)
+    """Draw page ``key``'s results: live (a fragment refreshing every second, more slowly on a
+    busy server or when its charts are slow to draw: :func:`ui.state.paced`) while active, once
+    and statically after. When a run ends, the whole page reruns once."""
+    page = session_tasks().page(key)
+    item = page.task
     if item is None:
         st.info(empty, icon=":material/arrow_upward:")
         return
     if item.state in ACTIVE_STATES:
-        _live_fragment(key, draw)
+        every = paced(REFRESH_SECONDS, MAX_REFRESH_SECONDS, page.notes.get("draw_seconds"))
+        page.notes["every"] = every
+        st.fragment(run_every=every)(_live_fragment)(key, draw)
     else:
         draw(item.snapshot())
 
 
-@st.fragment(run_every=REFRESH_SECONDS)
 def _live_fragment(key: str, draw: Callable[[ExperimentSnapshot], None]) -> None:
     page = session_tasks().page(key)
     item = page.task
     if item is None:
         return
     state = item.state  # read before the snapshot: the snapshot is then at least as new
+    began = time.perf_counter()
     draw(item.snapshot())
+    took = page.notes["draw_seconds"] = smoothed_draw(page.notes.get("draw_seconds"),
+                                                      time.perf_counter() - began)
     if state not in ACTIVE_STATES and page.last_state in ACTIVE_STATES:
         page.last_state = state
         st.rerun()
+    every = page.notes.get("every")
+    if every is not None and paced(REFRESH_SECONDS, MAX_REFRESH_SECONDS, took) >= 1.5 * every:
+        st.rerun()  # too slow for its interval: the page registers it again, less often

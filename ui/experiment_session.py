@@ -18,7 +18,8 @@ import os
 from pgcore.execution.executors import ENV_EXECUTOR
 from pgcore.execution.experiments import Experiment, Job
 
-from .state import memory_plan, runs_in_hosts, session_tasks, slot_pool, training_hosts
+from .state import (memory_plan, runs_in_hosts, session_tasks, shares_runs, slot_pool,
+                     training_hosts)
 
 
 def experiment_mode() -> str:
@@ -39,8 +40,10 @@ def start_experiment(key: str, jobs: list[Job], frame_every: float | None = None
     if mode == "process" and runs_in_hosts() and not os.environ.get(ENV_EXECUTOR, "").strip():
         # every job at once in the run hosts, taking turns with every other run there: all
         # the conditions grow together from the first seconds (no queue for a free worker)
-        exp = Experiment(jobs, hosts=training_hosts(), frame_every=frame_every,
-                         trace_every=trace_every, trace_flips=trace_flips)
+        # identical jobs (a class on the same page's defaults) watch one computation each
+        exp = Experiment(jobs, hosts=training_hosts(), share=shares_runs(),
+                         frame_every=frame_every, trace_every=trace_every,
+                         trace_flips=trace_flips)
     else:  # runs in threads here, or a Ray cluster: the jobs take slots of the shared pool
         exp = Experiment(jobs, mode=mode, pool=slot_pool(), frame_every=frame_every,
                          trace_every=trace_every, trace_flips=trace_flips)

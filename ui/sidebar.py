@@ -71,16 +71,28 @@ def server_load_text(pool: SlotPool) -> str:
             + (f", {pool.waiting} waiting" if pool.waiting else ""))
 
 
-@st.fragment(run_every=2.0)
+STATUS_SECONDS = 2.0
+MAX_STATUS_SECONDS = 6.0
+
+
+def status_seconds() -> float:
+    """How often the sidebar's run status refreshes (:func:`ui.state.paced`): every
+    :data:`STATUS_SECONDS`, up to :data:`MAX_STATUS_SECONDS` on a busy server (30 tabs on 2
+    cores: every 6 s), for a line the Train page's own panel already shows live."""
+    from .state import paced
+
+    return paced(STATUS_SECONDS, MAX_STATUS_SECONDS)
+
+
 def _live_status(holder: RunHolder, pool: SlotPool) -> None:
     _status_body(holder, pool)
 
 
 def run_status(holder: RunHolder, pool: SlotPool) -> None:
-    """The session's run status; refreshes itself every 2 s while the run is active (which
-    also tells the run that someone is still watching)."""
+    """The session's run status; refreshes itself (every :func:`status_seconds`) while the
+    run is active, which also tells the run that someone is still watching."""
     if holder.active:
-        _live_status(holder, pool)
+        st.fragment(run_every=status_seconds())(_live_status)(holder, pool)
     else:
         _status_body(holder, pool)
 

@@ -165,7 +165,7 @@ class RunHolder(PageTask):
         run = BackgroundRun(config, pool, frame_every=FRAME_EVERY,
                             max_pause_seconds=MAX_PAUSE_SECONDS, idle_timeout=IDLE_TIMEOUT,
                             on_end=None if recording is None else recording.ended,
-                            hosts=training_hosts())
+                            hosts=training_hosts(), share=shares_runs())
         if recording is not None:
             recording.attach(run)
         started = super().start(run)
@@ -455,6 +455,44 @@ def runs_in_hosts() -> bool:
     (``hosts``, ``threads``; unset: hosts where the memory holds one, see
     :func:`memory_plan`)."""
     return not memory_plan().in_threads
+
+
+def shares_runs() -> bool:
+    """Whether identical requests share one computation in the run hosts (``PGLAB_SHARE``,
+    default on; ``0`` turns it off: every Start trains its own run)."""
+    return os.environ.get("PGLAB_SHARE", "1").strip().lower() not in ("0", "false", "no",
+                                                                       "off")
+
+
+SLOW_DRAW = 2.5
+"""A live view refreshes at most every this many times its last drawing took (:func:`paced`)."""
+MAX_SLOW_SECONDS = 15.0
+
+
+def smoothed_draw(previous: float | None, took: float) -> float:
+    """A view's drawing time, smoothed over its last few refreshes (so that one slow draw on
+    a shared machine does not re-register its fragment at once).
+
+    >>> smoothed_draw(None, 1.0), smoothed_draw(1.0, 0.0)
+    (1.0, 0.7)
+    """
+    return took if previous is None else 0.7 * previous + 0.3 * took
+
+
+def paced(every: float, at_most: float, took: float | None = None) -> float:
+    """How often a live view refreshes: every ``every`` seconds while the server has at most
+    one active task per core, slower in proportion beyond that, up to ``at_most``. Every
+    refresh is a script run in the server's one interpreter, so a class's open pages must
+    not spend its core on redrawing (30 tasks on 2 cores: 15 times slower, up to the cap).
+    And never more often than :data:`SLOW_DRAW` times what the view's last drawing ``took``
+    (wall time), up to :data:`MAX_SLOW_SECONDS`: a refresh that comes while the previous one
+    still draws cuts it short and its work is lost, so on a busy server a view whose charts
+    take 2 s to draw, asked for every second, would never finish one."""
+    from pgcore.execution import live_tasks
+
+    load = len(live_tasks()) / server_cores()
+    slow = min(MAX_SLOW_SECONDS, SLOW_DRAW * took) if took else 0.0
+    return float(max(min(at_most, every * max(1.0, load)), slow))
 
 
 def training_hosts() -> RunHosts | None:

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import html
 import io
+import threading
 import time
+import weakref
+from collections import OrderedDict
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from pgcore import algos
@@ -28,7 +32,7 @@ from . import reference as typical
 from . import style
 from .charts import live
 from .charts.numbers import fmt
-from .state import RunHolder, WatchResult, end_note
+from .state import RunHolder, WatchResult, end_note, smoothed_draw
 from .widgets import changed_settings, describe_run, preset_record
 
 REFRESH_SECONDS = 0.5
@@ -87,13 +91,54 @@ def first_reached(holder: RunHolder, snap: RunSnapshot, threshold: float) -> int
     return hit
 
 
+class _Drawn:
+    """What the live panels draw, by what it is drawn from, shared by every session of the
+    server: identical runs share one computation and so one snapshot per moment
+    (:mod:`pgcore.execution.sharing`), and a class watching one run then encodes its frame
+    and builds its chart specs once, not once per tab. Keyed by the identity of the object
+    drawn from; an entry holds only a weak reference to that object (a frame's image is
+    720 KB), so it is valid while the object lives (its id cannot be reused meanwhile) and
+    goes with it. At most ``size`` entries, the least recently used dropped first.
+    Thread-safe."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._lock = threading.Lock()
+        self._items: OrderedDict = OrderedDict()
+
+    def get(self, key):
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            if item[0]() is None:  # what it was drawn from is gone: so is the entry
+                del self._items[key]
+                return None
+            self._items.move_to_end(key)
+            return item[1]
+
+    def put(self, key, source, value):
+        with self._lock:
+            self._items[key] = (weakref.ref(source), value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
+_FRAMES = _Drawn(256)  # a JPEG, ~30 KB
+_SPECS = _Drawn(128)
+
+
 def frame_jpeg(holder: RunHolder, frame, crop: bool = True) -> bytes | None:
-    """The frame as JPEG (2 ms; PNG takes ~10 ms), encoded once per frame."""
+    """The frame as JPEG (2 ms; PNG takes ~10 ms), encoded once per frame for every tab
+    that shows it."""
     if frame is None or frame.rgb is None:
         return None
-    cached = getattr(holder, "_frame_cache", None)
-    if cached is not None and cached[0] is frame:
-        return cached[1]
+    key = (id(frame), crop)
+    data = _FRAMES.get(key)
+    if data is not None:
+        return data
     from PIL import Image
 
     rgb = np.asarray(frame.rgb, np.uint8)
@@ -101,9 +146,7 @@ def frame_jpeg(holder: RunHolder, frame, crop: bool = True) -> bytes | None:
         rgb = rgb[120:345]
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, format="JPEG", quality=90)
-    data = buf.getvalue()
-    holder._frame_cache = (frame, data)
-    return data
+    return _FRAMES.put(key, frame, buf.getvalue())
 
 
 # ----- controls -------------------------------------------------------------------------------
@@ -212,24 +255,64 @@ def status_line(snap: RunSnapshot, holder: RunHolder) -> str:
     label, color, icon = BADGES.get(snap.state, (snap.state, "gray", ""))
     c = snap.config
     text = holder.summary or f"{algos.get(c.algo).title}, seed {c.seed}"
-    return f":{color}-badge[{icon} {label}] &nbsp; **Charts of the run:** :gray[{text}]"
+    return (f":{color}-badge[{icon} {label}] &nbsp; **Charts of the run:** :gray[{text}]"
+            + shared_note(snap))
+
+
+def shared_note(snap: RunSnapshot) -> str:
+    """How many tabs watch this run's one computation, when more than this one
+    (:mod:`pgcore.execution.sharing`), and what Pause and Stop do then.
+
+    >>> from dataclasses import replace
+    >>> from pgcore import default_config
+    >>> from pgcore.execution.runner import RunLog, RunSnapshot
+    >>> log = RunLog()
+    >>> snap = RunSnapshot("running", "", default_config("a2c"), 0, log.episodes.copy(),
+    ...                    log.updates.copy())
+    >>> shared_note(snap)
+    ''
+    >>> "shared: 3 tabs with identical settings" in shared_note(replace(snap, viewers=3))
+    True
+    """
+    if snap.viewers <= 1 or snap.state not in ACTIVE_STATES:
+        return ""
+    return (f" &nbsp; :gray[· shared: {snap.viewers} tabs with identical settings watch one run "
+            "(Pause and Stop act on this tab only)]")
 
 
 def chart_specs(holder: RunHolder, snap: RunSnapshot, reference: str | None) -> dict:
-    """The panel's chart specs (returns, value, diagnostics), built once per snapshot
-    version: a refresh with nothing new re-sends the same specs without recomputing them."""
-    key = (snap.version, snap.state, reference, style.screen_key())
-    cached = getattr(holder, "_specs_cache", None)
-    if cached is not None and cached[0] == key:
-        return cached[1]
+    """The panel's chart specs (returns, value, diagnostics), built once per snapshot for
+    every tab that shows it (identical runs share their snapshots): a refresh with nothing
+    new re-sends the same specs without recomputing them."""
+    key = (id(snap.episodes), snap.version, snap.state, reference, style.screen_key())
+    cached = _SPECS.get(key)
+    if cached is not None:
+        return cached
     band = (typical.episode_band_arrow(reference, live.WINDOW)
             if reference is not None else None)
     value = live.value_spec(snap)
-    specs = {"returns": style.for_screen(live.returns_spec(snap, reference=band)),
-             "value": None if value is None else style.for_screen(value),
-             "diagnostics": [style.for_screen(s) for s in live.diagnostics_specs(snap)]}
-    holder._specs_cache = (key, specs)
-    return specs
+    specs = {"returns": _wire(style.for_screen(live.returns_spec(snap, reference=band))),
+             "value": None if value is None else _wire(style.for_screen(value)),
+             "diagnostics": [_wire(style.for_screen(s)) for s in live.diagnostics_specs(snap)]}
+    return _SPECS.put(key, snap, specs)  # (snap holds snap.episodes: the key's id is valid)
+
+
+def _wire(spec: dict) -> dict:
+    """``spec`` with its Arrow tables as Arrow IPC bytes, which Streamlit sends as they are:
+    serialised once per snapshot, not once per tab and refresh."""
+    data = spec.get("datasets")
+    if not data:
+        return spec
+    return {**spec, "datasets": {k: _arrow_bytes(v) if isinstance(v, pa.Table) else v
+                                 for k, v in data.items()}}
+
+
+def _arrow_bytes(table: pa.Table) -> bytes:
+    """An Arrow table as an IPC stream (what Streamlit makes of a table it is given)."""
+    sink = pa.BufferOutputStream()
+    with pa.RecordBatchStreamWriter(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
 
 
 def draw_panel(holder: RunHolder, snap: RunSnapshot, pool: SlotPool,
@@ -309,17 +392,15 @@ def frame_caption(episode: int, step: int, budget: int | None) -> str:
 MAX_REFRESH_SECONDS = 3.0
 
 
-def refresh_seconds() -> float:
+def refresh_seconds(took: float | None = None) -> float:
     """How often a live panel redraws: every :data:`REFRESH_SECONDS` while the server has at
     most one active task per core, slower in proportion beyond that (up to
     :data:`MAX_REFRESH_SECONDS`), so a class's 30 open Train pages do not spend the server's
-    core on redrawing. (30 runs on 2 cores: every 3 s.)"""
-    from pgcore.execution import live_tasks
+    core on redrawing, and never more often than a few times what the last redraw ``took``
+    (:func:`ui.state.paced`; 30 runs on 2 cores: every 3 s)."""
+    from .state import paced
 
-    from .state import server_cores
-
-    load = len(live_tasks()) / server_cores()
-    return float(min(MAX_REFRESH_SECONDS, REFRESH_SECONDS * max(1.0, load)))
+    return paced(REFRESH_SECONDS, MAX_REFRESH_SECONDS, took)
 
 
 def _live_body(holder: RunHolder, pool: SlotPool, reference: str | None = None,
@@ -331,11 +412,14 @@ def _live_body(holder: RunHolder, pool: SlotPool, reference: str | None = None,
     snap = holder.snapshot()
     if snap is None:
         return
+    began = time.perf_counter()
     draw_panel(holder, snap, pool, reference, notes)
+    holder.draw_seconds = smoothed_draw(getattr(holder, "draw_seconds", None),
+                                        time.perf_counter() - began)
     if snap.state != holder.last_state and holder.last_state in ACTIVE_STATES:
         holder.last_state = snap.state  # ended, or paused by its host: the buttons change
         st.rerun()
-    every, wanted = getattr(holder, "refresh_every", None), refresh_seconds()
+    every, wanted = getattr(holder, "refresh_every", None), refresh_seconds(holder.draw_seconds)
     if every is not None and max(every, wanted) / min(every, wanted) >= 1.5:
         st.rerun()
 
@@ -343,7 +427,7 @@ def _live_body(holder: RunHolder, pool: SlotPool, reference: str | None = None,
 def live_panel(holder: RunHolder, pool: SlotPool, reference: str | None = None,
                notes: bool = True) -> None:
     """:func:`_live_body` as a fragment that reruns every :func:`refresh_seconds`."""
-    holder.refresh_every = refresh_seconds()
+    holder.refresh_every = refresh_seconds(getattr(holder, "draw_seconds", None))
     st.fragment(run_every=holder.refresh_every)(_live_body)(holder, pool, reference, notes)
 
 

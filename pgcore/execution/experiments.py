@@ -46,10 +46,12 @@ This module never imports streamlit (nor pandas, except in :meth:`ExperimentSnap
 from __future__ import annotations
 
 import io
+import itertools
 import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -349,6 +351,101 @@ def _process_job(emit: Callable[[tuple], None], should_stop: Callable[[], bool],
             trace_every=trace_every, trace_flips=trace_flips)
 
 
+# ----- jobs shared by identical experiments ---------------------------------------------------
+
+
+def _relabel(msg: tuple, index: int) -> tuple:
+    """A job's message (``(kind, index, ...)``) as job ``index`` of another experiment."""
+    return (msg[0], index, *msg[2:])
+
+
+class _SharedJob:
+    """One job in the run hosts that identical jobs of several experiments watch
+    (``Experiment(share=True)``: same config, seed, trace and frame settings and code
+    version, :mod:`pgcore.execution.sharing`). It runs as job 0 of its own task of the hosts'
+    job pool; what it sends so far (the latest frame only) is replayed to a subscriber that
+    comes later, so it sees the job from its first episode, then every message is passed on as
+    it comes, as that subscriber's own job index. It trains while any subscriber watches; the
+    last one to leave stops it. A finished one is kept for reuse (the book's rule)."""
+
+    def __init__(self, pool, key, book, args: tuple):
+        self.pool, self.key, self.book, self.args = pool, key, book, args
+        self.lock = threading.Lock()
+        self.messages: list[tuple] = []
+        self.frame: tuple | None = None
+        self.subs: dict[int, tuple[int, Callable[[tuple], None], Future]] = {}
+        self.end: str | None = None
+        self._ids = itertools.count()
+        self._stopping = False
+        self.task_id = pool.open(self._on_message)
+
+    def launch(self) -> None:
+        try:
+            fut = self.pool.submit(self.task_id, _process_job, 0, *self.args)
+        except BaseException as exc:
+            self._on_message(("end", 0, "error", f"The run failed: {one_line(exc)}"))
+            raise
+        fut.add_done_callback(self._host_done)
+
+    def subscribe(self, index: int, deliver: Callable[[tuple], None]) -> tuple[int, Future]:
+        """``deliver`` gets every message so far, then each new one, as job ``index``; the
+        future ends with the job (or when this subscriber leaves)."""
+        fut: Future = Future()
+        fut.set_running_or_notify_cancel()
+        with self.lock:
+            sub = next(self._ids)
+            for msg in self.messages:
+                deliver(_relabel(msg, index))
+            if self.frame is not None:
+                deliver(_relabel(self.frame, index))
+            if self.end is not None:
+                fut.set_result(None)
+            else:
+                self.subs[sub] = (index, deliver, fut)
+        return sub, fut
+
+    def leave(self, sub: int) -> None:
+        """The subscriber stops: its job ends ``stopped`` where it is; the last one to leave
+        stops the job in the hosts."""
+        with self.lock:
+            entry = self.subs.pop(sub, None)
+            if entry is not None:
+                index, deliver, fut = entry
+                deliver(("end", index, "stopped", "Stopped."))
+                fut.set_result(None)
+            last = not self.subs and self.end is None and not self._stopping
+            self._stopping = self._stopping or last
+        if last:
+            self.book.forget(self.key, self)  # no new experiment joins a stopping job
+            self.pool.stop(self.task_id)
+
+    def _on_message(self, msg: tuple) -> None:
+        """A message of the job (in the hosts' drain thread): kept and passed on."""
+        with self.lock:
+            if self.end is not None:
+                return
+            if msg[0] == "frame":
+                self.frame = msg
+            else:
+                self.messages.append(msg)
+            for index, deliver, _ in self.subs.values():
+                deliver(_relabel(msg, index))
+            if msg[0] != "end":
+                return
+            self.end = msg[2]
+            for _, _, fut in self.subs.values():
+                fut.set_result(None)
+            self.subs.clear()
+        self.book.ended(self.key, self, msg[2])
+        self.pool.close(self.task_id)
+
+    def _host_done(self, fut: Future) -> None:
+        """The host's word on the job: a failure without an end message (its host died)."""
+        exc = fut.exception()
+        if exc is not None:
+            self._on_message(("end", 0, "error", f"The run failed: {one_line(exc)}"))
+
+
 # ----- the store and its snapshots -------------------------------------------------------------
 
 
@@ -586,7 +683,12 @@ class Experiment(TaskOwner):
     ``hosts``: a :class:`~pgcore.execution.hosts.RunHosts` to train in instead (the app's):
     every job starts at once and takes turns with the hosts' other runs and jobs, so all the
     conditions of the grid move together from the start rather than queueing for a worker.
-    ``pool``: an optional :class:`~pgcore.execution.SlotPool` each job takes a slot from.
+    ``share``: with ``hosts``, a job identical to one that trains or has finished in the
+    hosts (same config, seed, trace and frame settings, code version) watches that one
+    instead of training again, from its first episode (:class:`_SharedJob`); a stop ends
+    this experiment's jobs, and stops a shared job only when no other experiment watches it.
+    ``pool``: an optional :class:`~pgcore.execution.SlotPool` each job takes a slot from
+    (no sharing then).
     ``flush_every``: seconds between batches of rows sent back by a running job.
     ``frame_every``: seconds between thumbnails of each running job's first environment
     (``RunView.frame``); None (the default) draws none.
@@ -599,7 +701,7 @@ class Experiment(TaskOwner):
                  pool: SlotPool | None = None, flush_every: float = 0.2,
                  frame_every: float | None = None, trace_every: int | None = None,
                  trace_flips: bool = True, executor: str | Executor | None = None,
-                 address: str | None = None, hosts=None):
+                 address: str | None = None, hosts=None, share: bool = False):
         if mode not in ("process", "inline"):
             raise ValueError(f"mode must be 'process' or 'inline', got {mode!r}")
         self.jobs = check_jobs(jobs)
@@ -622,6 +724,8 @@ class Experiment(TaskOwner):
             if mode == "inline" and self.executor.kind != "local":
                 raise ExecutorError(f"the {self.executor.kind} executor needs mode='process'")
         self.hosts = hosts
+        self.share = bool(share) and hosts is not None and pool is None
+        self._subs: list[tuple[_SharedJob, int]] = []  # (shared job, subscription), shared
         # the pool's size caps it too, when it is known (in _main_process for a cluster);
         # the run hosts start every job at once
         local = self.executor.kind == "local" and hosts is None
@@ -756,8 +860,12 @@ class Experiment(TaskOwner):
                     in_flight.release()
                     break
                 try:
-                    fut = pool.submit(exp_id, _process_job, i, job.config, self.flush_every,
-                                      self.frame_every, self.trace_every, self.trace_flips)
+                    if self.share:
+                        fut = self._subscribe(pool, i, job.config)
+                    else:
+                        fut = pool.submit(exp_id, _process_job, i, job.config,
+                                          self.flush_every, self.frame_every,
+                                          self.trace_every, self.trace_flips)
                 except BaseException:  # the pool is marked broken: the next user gets a new one
                     in_flight.release()
                     self._release()
@@ -775,6 +883,7 @@ class Experiment(TaskOwner):
                     if self._stop.is_set():
                         for f in futures:
                             f.cancel()  # queued jobs never start; running ones see the flag
+                        self._leave_shared()
                     time.sleep(0.05)
         finally:
             # "end" is each job's last message; wait for those still in the pipe
@@ -785,6 +894,39 @@ class Experiment(TaskOwner):
             pool.close(exp_id)
             if not self._stop.is_set():
                 self._store.end_unfinished("error", "The worker process ended without a report.")
+
+    def _subscribe(self, pool, i: int, config: TrainConfig) -> Future:
+        """Job ``i`` watches the hosts' computation of its identity (started if there is
+        none): its messages go to this experiment's store as job ``i``."""
+        from .sharing import identity
+
+        args = (config, self.flush_every, self.frame_every, self.trace_every,
+                self.trace_flips)
+        book = self.hosts.shared_jobs
+        key = identity(config, "job", *args[1:])
+        launch = False
+        with book.lock:
+            job = book.running(key)
+            if job is not None:
+                book.joined += 1
+            else:
+                job = book.finished(key)
+                if job is not None:
+                    book.reused += 1
+                else:
+                    job = book.add(key, _SharedJob(pool, key, book, args))
+                    launch = True
+            sub, fut = job.subscribe(i, self._store.handle)
+        if launch:
+            job.launch()
+        self._subs.append((job, sub))
+        if self._stop.is_set():
+            self._leave_shared()
+        return fut
+
+    def _leave_shared(self) -> None:
+        for job, sub in list(self._subs):
+            job.leave(sub)
 
     def _job_done(self, fut, i: int) -> None:
         if fut.cancelled():

@@ -19,7 +19,9 @@ interpreter lock back and forth every 5 ms, which costs: with turns, 15 runs in 
 paused run, a run stopped or ended, and a run waiting for its turn hold nothing; a stop or a
 pause sends its run to the front of the queue, so it acts within the current holder's turn.
 A run alone in its host never hands on (no overhead), and turns never change what a run
-computes: a seed gives the same episodes as in a thread.
+computes: a seed gives the same episodes as in a thread. That is also why identical requests
+may share one run (:attr:`RunHosts.shared_runs`, :attr:`RunHosts.shared_jobs`; the rules are
+in :mod:`pgcore.execution.sharing`).
 
 ::
 
@@ -57,6 +59,7 @@ from concurrent.futures import Future
 from .cores import usable_cores
 from .pool import _sigint_ignored, _workers_skip_main
 from .shared import ProcessWide, TaskSinks
+from .sharing import ShareBook
 
 FLUSH_SECONDS = 0.1
 """A host sends each run's events at least this often (in one message per run)."""
@@ -506,6 +509,11 @@ class RunHosts:
         self._host_of: dict[int, int] = {}
         self._closed = threading.Event()
         self._job_pool: HostJobPool | None = None
+        self.shared_runs: ShareBook = ShareBook()
+        """The runs identical requests share (:mod:`pgcore.execution.sharing`; kept with the
+        hosts: new hosts, after one died, start a new book)."""
+        self.shared_jobs: ShareBook = ShareBook(keep=4 * 32)
+        """The same for experiment jobs (an experiment page's grid is up to ~30 jobs)."""
         self._thread = threading.Thread(target=self._drain, daemon=True,
                                         name="pgcore-run-hosts-drain")
         self._thread.start()

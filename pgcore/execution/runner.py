@@ -281,6 +281,12 @@ class RunSnapshot:
     """The update count of the latest published weights (None until the first copy)."""
     waiting_position: int = 0
     """While ``state == "waiting"``: how many runs are ahead in the queue (approximate)."""
+    viewers: int = 1
+    """Requests watching this run's computation now, this one included (> 1: identical
+    requests share it, :mod:`pgcore.execution.sharing`)."""
+    reused: bool = False
+    """The computation had already finished when this request started: its result is shown
+    (an identical request trained it earlier on this server)."""
 
     @property
     def active(self) -> bool:
@@ -305,6 +311,200 @@ class RunSnapshot:
         return float(min(1.0, max(parts))) if parts else 0.0
 
 
+# ----- one hosted computation, watched by one or more runs ---------------------------------------
+
+
+LEFT_SHARED = ("Stopped. The identical run you shared keeps training for the others who "
+               "started it.")
+"""A shared run's end message for a viewer who stopped while others still watch it."""
+REUSED_NOTE = ("It is the result of an identical run (same settings, seed and code) that "
+               "had already finished on this server, shown at once.")
+"""Appended to the end message of a run that reused a finished computation."""
+
+
+class _Computation:
+    """One run in the run hosts and its bounded log, watched by one or more
+    :class:`BackgroundRun` s (its *viewers*): a private run has one viewer; identical requests
+    (``share=True``) watch the same one (:mod:`pgcore.execution.sharing`).
+
+    It trains while any viewer wants it to (is attached, not paused); when every viewer left
+    is paused it pauses in its host; when the last viewer leaves (stopped, reset, tab closed)
+    it stops. Events, weights and the end arrive in the hosts' drain thread
+    (:meth:`_on_hosted`); :meth:`snapshot` is built once per log version for all viewers, and
+    a frame is drawn once for all of them. Lock order: a viewer's lock, then this one's."""
+
+    def __init__(self, config: TrainConfig, hosts: RunHosts, frame_every: float | None,
+                 weights_every: float, log_sizes: tuple[int, int, int], key=None, book=None):
+        self.config, self.hosts = config, hosts
+        self.frame_every, self.weights_every = frame_every, weights_every
+        self.key, self.book = key, book
+        self.lock = threading.Lock()
+        self.log = RunLog(*log_sizes)
+        self.run_id: int | None = None
+        self.weights: dict | None = None
+        self.weights_update: int | None = None
+        self.wanting: set[int] = set()  # viewers (by id) that want it to train
+        self.paused: set[int] = set()  # viewers paused with it (they may resume)
+        self.host_paused = False  # told its host to pause (nobody wants it to train)
+        self.paused_ack = threading.Event()  # the host said it has paused
+        self.end: tuple[str, str] | None = None
+        self.done = threading.Event()
+        self._snap: RunSnapshot | None = None
+        self._renderer = None
+        self._rendered: tuple[Frame, Frame] | None = None
+        self._stopping = False
+
+    # ----- the host --------------------------------------------------------------------------
+    def launch(self) -> None:
+        """Start training on the least busy host (once). If that fails (the hosts have
+        stopped), the computation ends in ``error`` for every viewer, and raises."""
+        self.run_id = self.hosts.new_id()
+        try:
+            self.hosts.start(self.run_id, self.config, self._on_hosted, self.frame_every,
+                             self.weights_every)
+        except BaseException as exc:
+            from .tasks import one_line
+
+            self._on_hosted("end", ("error", f"The run failed: {one_line(exc)}"))
+            raise
+        with self.lock:
+            command = ("stop" if self._stopping else
+                       "pause" if self.host_paused else None)
+        if command is not None:
+            self._send(command)
+
+    def _send(self, command: str) -> None:
+        if self.run_id is not None:
+            self.hosts.send(self.run_id, command)
+
+    def _on_hosted(self, kind: str, payload) -> None:
+        """A message from the run's host (in the hosts' drain thread)."""
+        if kind == "events":
+            with self.lock:
+                for event in payload:
+                    self.log.add(event)
+        elif kind == "weights":
+            import torch
+
+            updates, arrays = payload
+            weights = {k: torch.from_numpy(v) for k, v in arrays.items()}
+            with self.lock:
+                self.weights, self.weights_update = weights, updates
+                self.log.version += 1
+        elif kind == "paused":
+            self.paused_ack.set()
+        elif kind == "end":
+            state, message = payload
+            self.snapshot()  # the last frame drawn while the renderer is still there
+            with self.lock:
+                self.end = (state, message)
+                self.log.version += 1
+                renderer, self._renderer = self._renderer, None
+            if renderer is not None:
+                renderer.close()
+            if self.book is not None:
+                self.book.ended(self.key, self, state)
+            self.done.set()
+
+    # ----- viewers ---------------------------------------------------------------------------
+    @property
+    def viewers(self) -> int:
+        with self.lock:
+            return len(self.wanting) + len(self.paused)
+
+    def attach(self, viewer: int) -> None:
+        """``viewer`` watches and wants the run to train (it resumes if it was paused)."""
+        with self.lock:
+            self.wanting.add(viewer)
+            self.paused.discard(viewer)
+            resume = self.host_paused and self.end is None
+            self.host_paused = False
+        if resume:
+            self._send("resume")
+
+    def pause_for(self, viewer: int, wait: float) -> bool:
+        """``viewer`` pauses. The run pauses in its host only if no other viewer wants it to
+        train (then this waits up to ``wait`` s for the host to say so); True if it did."""
+        with self.lock:
+            self.wanting.discard(viewer)
+            self.paused.add(viewer)
+            pause = not self.wanting and not self.host_paused and self.end is None
+            if pause:
+                self.host_paused = True
+                self.paused_ack.clear()
+        if pause:
+            self._send("pause")
+            if self.run_id is not None:
+                self.paused_ack.wait(wait)
+        with self.lock:
+            return self.host_paused
+
+    def leave(self, viewer: int) -> bool:
+        """``viewer`` stops watching. The last one to leave stops the run (True)."""
+        with self.lock:
+            self.wanting.discard(viewer)
+            self.paused.discard(viewer)
+            if self.end is not None or self.wanting or self.paused or self._stopping:
+                pause = (not self.wanting and bool(self.paused) and not self.host_paused
+                         and self.end is None)
+                if pause:
+                    self.host_paused = True
+                last = False
+            else:
+                pause, last = False, True
+                self._stopping = True
+        if last:
+            if self.book is not None:
+                self.book.forget(self.key, self)  # no new request joins a stopping run
+            self._send("stop")
+        elif pause:
+            self._send("pause")
+        return last
+
+    # ----- reading ---------------------------------------------------------------------------
+    def snapshot(self) -> RunSnapshot:
+        """The run as every viewer sees it (state ``running``: each viewer says its own)."""
+        with self.lock:
+            snap, log = self._snap, self.log
+            if snap is not None and snap.version == log.version:
+                return snap
+            snap = RunSnapshot(
+                state="running", message="", config=self.config, version=log.version,
+                episodes=log.episodes.copy(), updates=log.updates.copy(),
+                frame=self._drawn(log.frame), evaluations=log.evaluations.copy(),
+                evaluation_count=log.evaluations.count, episode_count=log.episode_count,
+                episodes_dropped=log.episodes.dropped, update_count=log.updates.total,
+                env_steps=log.env_steps, wall_seconds=log.wall_seconds,
+                weights_update=self.weights_update)
+            self._snap = snap
+            return snap
+
+    def counts(self) -> tuple[int, int, float]:
+        with self.lock:
+            return self.log.episode_count, self.log.env_steps, self.log.wall_seconds
+
+    def published(self) -> tuple[dict | None, int | None]:
+        with self.lock:
+            return self.weights, self.weights_update
+
+    def _drawn(self, frame: Frame | None) -> Frame | None:
+        """Frames come from the host without their image: draw it here from the state, once
+        per frame for every viewer, when one asks (under the lock)."""
+        if frame is None or frame.rgb is not None:
+            return frame
+        if self._rendered is not None and self._rendered[0] is frame:
+            return self._rendered[1]
+        if self._renderer is None:
+            from ..training.render import StateRenderer
+
+            self._renderer = StateRenderer(self.config.env_id)
+        import dataclasses
+
+        drawn = dataclasses.replace(frame, rgb=self._renderer.render(frame.obs))
+        self._rendered = (frame, drawn)
+        return drawn
+
+
 # ----- the background run ---------------------------------------------------------------------
 
 class BackgroundRun(TaskOwner):
@@ -318,6 +518,19 @@ class BackgroundRun(TaskOwner):
     ``on_end(snapshot)``, if given, is called once with the final :class:`RunSnapshot` as the
     run ends, from the run's thread and under its lock: it must be quick (e.g. queue the
     snapshot for a recorder) and whatever it raises is ignored, so it can never break a run.
+
+    ``hosts``: train in these :class:`~pgcore.execution.hosts.RunHosts` instead of a thread
+    here. With ``share=True`` as well, identical requests (same config, seed, code version
+    and frame and weight intervals: :func:`pgcore.execution.sharing.identity`) share one
+    computation in the hosts: a second one joins the first while it trains (and sees it
+    from its first episode: the log is shared) or, once it has finished, shows its result
+    at once (:attr:`RunSnapshot.reused`). What one viewer does never changes what the others
+    see: the computation trains while any viewer wants it to; :meth:`pause` freezes this
+    viewer's view (and its weights) where it is, and pauses the computation itself only if
+    no other viewer wants it to train; :meth:`resume` joins the computation again, which may
+    have moved on meanwhile (a run is deterministic: those are the episodes this viewer's
+    own run would have computed); :meth:`stop` ends this viewer at what it shows and stops
+    the computation only when it was the last one watching.
     """
 
     def __init__(self, config: TrainConfig, pool: SlotPool | None = None,
@@ -326,7 +539,7 @@ class BackgroundRun(TaskOwner):
                  max_logged_episodes: int = 100_000, max_update_points: int = 2048,
                  max_logged_evaluations: int = 2_000,
                  on_end: Callable[[RunSnapshot], None] | None = None,
-                 hosts: RunHosts | None = None):
+                 hosts: RunHosts | None = None, share: bool = False):
         from ..training.trainer import (
             RunControl,  # deferred: keeps `import pgcore.execution.runner` light
         )
@@ -335,6 +548,7 @@ class BackgroundRun(TaskOwner):
             raise TypeError("config must be a TrainConfig")
         self.config = config
         self.hosts = hosts
+        self.share = bool(share) and hosts is not None
         self.pool = pool if pool is not None else SlotPool()
         self.frame_every = frame_every
         self.weights_every = weights_every
@@ -349,13 +563,15 @@ class BackgroundRun(TaskOwner):
                                 slots=None if hosted else self.pool, control=self.control,
                                 on_end=self._ended, lock=self._lock,
                                 name=f"pgcore-run-{config.algo}")
-        self._run_id: int | None = None  # hosted: the run's id on the hosts
-        self._pause_wanted = False  # hosted: pause() was called; the host has not said so yet
-        self._paused_ack = threading.Event()  # hosted: set when the host says it has paused
-        self._hosted_end: tuple[str, str] | None = None
-        self._hosted_done = threading.Event()
-        self._renderer = None  # hosted: draws the frames the host sends without an image
-        self._rendered: tuple[Frame, Frame] | None = None
+        self._log_sizes = (max_logged_episodes, max_update_points, max_logged_evaluations)
+        self._comp: _Computation | None = None  # hosted: the computation this run watches
+        self._left = False  # hosted: this viewer has left its computation (stopped)
+        self._last_viewer = True  # hosted: ... and it was the last one watching it
+        self._pause_wanted = False  # hosted: pause() came before the computation was known
+        # hosted, paused or stopped: the view frozen where it was (snapshot, weights, update)
+        self._frozen: tuple[RunSnapshot, dict | None, int | None] | None = None
+        self._reused = False
+        self._view: tuple[RunSnapshot, str, str, int, RunSnapshot] | None = None
         self._agent = None  # the training agent: touched only by the training thread
         self._weights: dict | None = None  # published copy of the state_dict
         self._weights_update: int | None = None
@@ -383,12 +599,16 @@ class BackgroundRun(TaskOwner):
             return
         if self.hosts is None:
             self.control.pause()
-        else:  # "paused" once the host says the run has stopped (_on_hosted)
-            self._pause_wanted = True
-            self._paused_ack.clear()
-            self._tell_host("pause")
-            if self._run_id is not None:  # usually a few ms: the caller then sees "paused"
-                self._paused_ack.wait(self.pause_wait)
+        else:
+            comp = self._comp
+            if comp is None:  # not started yet: it starts paused
+                self._pause_wanted = True
+            elif not self.control.paused:
+                # the computation pauses if nobody else wants it (the host says when: usually
+                # a few ms); this view freezes where it is either way
+                comp.pause_for(self, self.pause_wait)
+                self._freeze(comp)
+            self.control.pause()
         if self.max_pause_seconds is not None:
             with self._lock:
                 if self._pause_timer is None:
@@ -399,22 +619,46 @@ class BackgroundRun(TaskOwner):
 
     def resume(self) -> None:
         self._pause_wanted = False
+        comp = self._comp
+        if comp is not None and self.control.paused and not self.control.stopped:
+            comp.attach(self)  # it trains again (for everyone); this view follows it again
+            self._frozen = None
         self.control.resume()
-        self._tell_host("resume")
         self._cancel_pause_timer()
 
     def stop(self, note: str = "") -> None:
         """Stop as soon as the loop notices (and give up a place in the pool's queue);
         ``note``, if given, is the stopped run's message."""
         self._task.stop(note)
-        self._tell_host("stop")
+        self._leave()
         self._cancel_pause_timer()
+
+    def _leave(self) -> None:
+        """Hosted: stop watching the computation (once); the last viewer stops it. This
+        view stays where it was, unless this was the last viewer (then the run's own end,
+        which comes soon, is shown)."""
+        comp = self._comp
+        if comp is None:
+            return
+        with self._lock:
+            if self._left:
+                return
+            self._left = True
+        self._last_viewer = comp.leave(self)
+        if not self._last_viewer and self._frozen is None:
+            self._freeze(comp)
+
+    def _freeze(self, comp: _Computation) -> None:
+        weights, update = comp.published()
+        self._frozen = (comp.snapshot(), weights, update)
 
     # ----- reading (any thread): join, state, message, alive come from TaskOwner ------------
 
     def snapshot(self) -> RunSnapshot:
         """An immutable copy of everything a viewer shows. Cheap when nothing changed."""
         now = time.monotonic()
+        if self.hosts is not None:
+            return self._hosted_snapshot(now)
         with self._lock:
             self._last_read = now
             state = self._task.state
@@ -428,7 +672,7 @@ class BackgroundRun(TaskOwner):
             snap = RunSnapshot(
                 state=state, message=self._task.message, config=self.config, version=log.version,
                 episodes=log.episodes.copy(), updates=log.updates.copy(),
-                frame=self._drawn(log.frame),
+                frame=log.frame,
                 evaluations=log.evaluations.copy(), evaluation_count=log.evaluations.count,
                 episode_count=log.episode_count, episodes_dropped=log.episodes.dropped,
                 update_count=log.updates.total, env_steps=log.env_steps,
@@ -437,10 +681,40 @@ class BackgroundRun(TaskOwner):
             self._snapshot = snap
             return snap
 
+    def _hosted_snapshot(self, now: float) -> RunSnapshot:
+        """The computation's snapshot (or this viewer's frozen one) with this viewer's own
+        state, message and number of fellow viewers; the same object until one moves."""
+        with self._lock:
+            self._last_read = now
+            state, message = self._task.state, self._task.message
+            comp, frozen = self._comp, self._frozen
+        if comp is None:
+            base = RunSnapshot(state=state, message=message, config=self.config,
+                               version=self._log.version, episodes=self._log.episodes.copy(),
+                               updates=self._log.updates.copy())
+            return base
+        base = frozen[0] if frozen is not None else comp.snapshot()
+        viewers = comp.viewers if state in ACTIVE_STATES else 1
+        view = self._view
+        if view is not None and view[0] is base and view[1:4] == (state, message, viewers):
+            return view[4]
+        import dataclasses
+
+        snap = dataclasses.replace(base, state=state, message=message, viewers=max(1, viewers),
+                                   reused=self._reused)
+        self._view = (base, state, message, viewers, snap)
+        return snap
+
     @property
     def counts(self) -> tuple[int, int, float]:
         """(episodes, env steps, seconds) so far. Unlike :meth:`snapshot` it does not count
         as a viewer's read, so a recorder's heartbeat never keeps an abandoned run alive."""
+        frozen, comp = self._frozen, self._comp
+        if frozen is not None:
+            f = frozen[0]
+            return f.episode_count, f.env_steps, f.wall_seconds
+        if comp is not None:
+            return comp.counts()
         with self._lock:
             return self._log.episode_count, self._log.env_steps, self._log.wall_seconds
 
@@ -465,6 +739,11 @@ class BackgroundRun(TaskOwner):
         with self._lock:
             weights, version = self._weights, self._weights_update
             cached = self._policy_cache
+        frozen, comp = self._frozen, self._comp
+        if frozen is not None:
+            weights, version = frozen[1], frozen[2]
+        elif comp is not None:
+            weights, version = comp.published()
         if weights is None:
             return None
         if cached is not None and cached[0] == version:
@@ -499,68 +778,65 @@ class BackgroundRun(TaskOwner):
 
     # ----- hosted: the run trains in a host process (pgcore.execution.hosts) ---------------
     def _train_hosted(self) -> tuple[str, str]:
-        """The thread's work for a hosted run: start it on a host, then wait for its end
-        (its events arrive meanwhile in the hosts' drain thread, :meth:`_on_hosted`)."""
+        """The thread's work for a hosted run: find or start its computation, then wait for
+        its end, or for this viewer to leave it (:meth:`stop`)."""
         try:
-            self._run_id = self.hosts.new_id()
-            self.hosts.start(self._run_id, self.config, self._on_hosted, self.frame_every,
-                             self.weights_every)
-            if self._pause_wanted:
-                self._tell_host("pause")
+            comp, launch = self._computation()
+            self._comp = comp
+            if launch:
+                comp.launch()
+            if self._pause_wanted and not self.control.stopped:
+                comp.pause_for(self, 0.0)
+                self._freeze(comp)
+                self.control.pause()
             if self.control.stopped:
-                self._tell_host("stop")
-            while not self._hosted_done.wait(0.5):
-                if self.control.stopped and not self.hosts.alive:
-                    return "stopped", ""
-            return self._hosted_end
+                self._leave()
+            while not comp.done.wait(0.5):
+                if self._left:
+                    if not self._last_viewer:  # the others still watch it: this view ends
+                        return "stopped", LEFT_SHARED
+                    if not self.hosts.alive:
+                        return "stopped", ""
+                elif self.idle_timeout is not None and \
+                        time.monotonic() - self._last_read > self.idle_timeout:
+                    self.stop(f"Stopped: nobody watched it for {self.idle_timeout:.0f} s.")
+            if self._left and not self._last_viewer:
+                return "stopped", LEFT_SHARED
+            self._frozen = None  # it ended while this viewer was paused: show how it ended
+            state, message = comp.end
+            if self._reused:
+                message = f"{message} {REUSED_NOTE}".strip()
+            return state, message
         finally:
             self._cancel_pause_timer()
-            if self._renderer is not None:
-                with self._lock:
-                    renderer, self._renderer = self._renderer, None
-                renderer.close()
 
-    def _tell_host(self, command: str) -> None:
-        if self.hosts is not None and self._run_id is not None:
-            self.hosts.send(self._run_id, command)
+    def _computation(self) -> tuple[_Computation, bool]:
+        """The computation this run watches, and whether it must be launched: a running or
+        finished one of the same identity when sharing, else a new one."""
+        if not self.share:
+            comp = _Computation(self.config, self.hosts, self.frame_every, self.weights_every,
+                                self._log_sizes)
+            comp.attach(self)
+            return comp, True
+        from .sharing import identity
 
-    def _on_hosted(self, kind: str, payload) -> None:
-        """A message from the run's host (in the hosts' drain thread)."""
-        if kind == "events":
-            for event in payload:
-                self._on_event(event)
-        elif kind == "weights":
-            import torch
-
-            updates, arrays = payload
-            weights = {k: torch.from_numpy(v) for k, v in arrays.items()}
-            with self._lock:
-                self._weights, self._weights_update = weights, updates
-                self._log.version += 1
-        elif kind == "paused":
-            if self._pause_wanted and not self.control.stopped:
-                self.control.pause()  # now the run reports "paused": it has really stopped
-            self._paused_ack.set()
-        elif kind == "end":
-            self._hosted_end = tuple(payload)
-            self._hosted_done.set()
-
-    def _drawn(self, frame: Frame | None) -> Frame | None:
-        """A hosted run's frame comes without its image: draw it here from the state, once
-        per frame, when a reader asks (under the lock)."""
-        if frame is None or frame.rgb is not None or self.hosts is None:
-            return frame
-        if self._rendered is not None and self._rendered[0] is frame:
-            return self._rendered[1]
-        if self._renderer is None:
-            from ..training.render import StateRenderer
-
-            self._renderer = StateRenderer(self.config.env_id)
-        import dataclasses
-
-        drawn = dataclasses.replace(frame, rgb=self._renderer.render(frame.obs))
-        self._rendered = (frame, drawn)
-        return drawn
+        book = self.hosts.shared_runs
+        key = identity(self.config, self.frame_every, self.weights_every)
+        with book.lock:
+            comp = book.running(key)
+            if comp is not None:
+                book.joined += 1
+                comp.attach(self)  # it has its log from the first episode: all of it shows
+                return comp, False
+            comp = book.finished(key)
+            if comp is not None:
+                book.reused += 1
+                self._reused = True
+                return comp, False
+            comp = book.add(key, _Computation(self.config, self.hosts, self.frame_every,
+                                              self.weights_every, self._log_sizes, key, book))
+            comp.attach(self)
+            return comp, True
 
     def _on_event(self, event: Event) -> None:
         with self._lock:

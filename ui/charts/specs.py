@@ -4,23 +4,31 @@ Building an altair chart object costs 10-60 ms (schema objects, deep copies, val
 much to do several times every half second. So a live chart is written in altair with a *named*
 dataset, converted to a Vega-Lite dict once per shape (a JSON template, kept by an
 ``lru_cache``), and every refresh only attaches a small, downsampled table to a copy of that
-dict (:func:`with_data`: well under a millisecond). Streamlit sends the table as Arrow and the
-browser swaps the data in place. Used by the Train page's charts (``ui/charts/live.py``) and
-the Continuous actions page's.
+dict (:func:`with_data`: a few microseconds, the template is parsed once). Streamlit sends the
+table as Arrow and the browser swaps the data in place. Used by the Train page's charts
+(``ui/charts/live.py``) and the Continuous actions page's.
 """
 
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 
 
 def with_data(template: str, **datasets) -> dict:
     """The template's spec with ``datasets`` as its named data. Small constant data the
     template itself carries (the threshold rules) is moved inline into its layers first, so
-    it survives and the chart's named datasets are only the live ones."""
+    it survives and the chart's named datasets are only the live ones. The template is
+    parsed once (:func:`_parsed`); each call is a new top-level dict whose other parts are
+    shared with every other call's, so they must be read, never changed (Streamlit copies
+    the top level before it takes the datasets out)."""
+    return {**_parsed(template), "datasets": datasets}
+
+
+@lru_cache(maxsize=64)
+def _parsed(template: str) -> dict:
     spec = json.loads(template)
     inline(spec, spec.pop("datasets", {}) or {})
-    spec["datasets"] = datasets
     return spec
 
 
