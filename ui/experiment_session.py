@@ -18,8 +18,7 @@ import os
 from pgcore.execution.executors import ENV_EXECUTOR
 from pgcore.execution.experiments import Experiment, Job
 
-from .state import (memory_plan, runs_in_hosts, session_tasks, shares_runs, slot_pool,
-                     training_hosts)
+from .state import memory_plan, runs_in_hosts, session_tasks, shares_runs, slot_pool, training_hosts
 
 
 def experiment_mode() -> str:
