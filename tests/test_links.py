@@ -32,8 +32,17 @@ def _stop_runs():
     stop_all()
 
 
+def _forget_the_train_run() -> None:
+    from ui import state
+
+    state.session_holder().reset()
+
+
 def open_page(page: str, **params: str) -> AppTest:
-    """A fresh session opened at ``page`` with ``params`` in its URL."""
+    """A fresh session opened at ``page`` with ``params`` in its URL. AppTest sessions in one
+    process share the session-scoped tasks: a Train run another test left there (a recorded
+    one puts ``run=`` in the URL) is forgotten first, as a new tab would have none."""
+    AppTest.from_function(_forget_the_train_run, default_timeout=TIMEOUT).run()
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.query_params.update(params)
     at.switch_page(page)

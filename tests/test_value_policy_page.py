@@ -462,8 +462,10 @@ def test_page_trains_all_three_and_fills_the_table(inline):
     assert "last greedy eval" in rows.loc["convergence", "measured: REINFORCE + baseline"]
     assert set(table[vp.VERDICT_COLUMN]) <= {
         vd.HOLDS, vd.PARTLY, vd.DOES_NOT_HOLD, vd.UNTESTED, vd.TOO_EARLY}
-    verdicts = [m.value for m in at.markdown if m.value.startswith("**")]
-    assert [v.split("**")[1] for v in verdicts] == [a.capitalize() for a in vp.ASPECTS]
+    aspects = [a.capitalize() for a in vp.ASPECTS]
+    verdicts = [m.value for m in at.markdown  # each aspect's verdict: "**Aspect** ..."
+                if m.value.startswith("**") and m.value.split("**")[1] in aspects]
+    assert [v.split("**")[1] for v in verdicts] == aspects
     # every seed finished: each measured verdict names that as its evidence, nothing is partial
     assert sum("*(both seeds of DQN, A2C and REINFORCE + baseline finished)*" in v
                for v in verdicts) == 3
