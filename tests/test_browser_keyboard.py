@@ -110,7 +110,11 @@ def test_the_train_page_with_the_keyboard_alone(server, browser):  # noqa: F811
                    what="the next run to be A2C")
 
         press_when_enabled(page, "Start")
-        page.locator('.pg-metric[data-label="Episodes"]').first.wait_for()
+        episodes = page.locator('.pg-metric[data-label="Episodes"]').first
+        episodes.wait_for()
+        # a result to open at the end: the run has episodes before it pauses and stops
+        wait_until(lambda: any(ch in "123456789" for ch in episodes.inner_text()), 60,
+                   what="the run's first episode")
         press_when_enabled(page, "Pause")
         press_when_enabled(page, "Resume")  # enabled once the run has paused
         press_when_enabled(page, "Stop")

@@ -107,3 +107,26 @@ def test_the_data_table_is_html_a_screen_reader_can_walk_and_stays_short():
     assert "<tr><td>1,000</td><td></td><td>200</td></tr>" in out
     small = words.table_html(pd.DataFrame({"who": ["<b>"], "n": [3.0]}))
     assert "<caption>" not in small and "<td>&lt;b&gt;</td><td>3</td>" in small
+
+
+def test_data_sent_as_arrow_ipc_bytes_reads_the_same():
+    """The Train page sends its tables as Arrow IPC bytes (serialised once per snapshot)."""
+    spec = curves_chart().to_dict()
+    name, rows = next((k, v) for k, v in spec["datasets"].items() if len(v) > 2)
+    sink = pa.BufferOutputStream()
+    table = pa.Table.from_pylist(rows)
+    with pa.RecordBatchStreamWriter(sink, table.schema) as writer:
+        writer.write_table(table)
+    wired = {**spec, "datasets": {**spec["datasets"], name: sink.getvalue().to_pybytes()}}
+    assert words.summary(wired) == words.summary(spec)
+    assert words.table(wired).equals(words.table(spec))
+
+
+def test_a_layer_split_by_seed_names_each_seed():
+    seeds = pd.DataFrame({"episode": [1, 2, 1, 2], "value": [10.0, 30.0, 20.0, 60.0],
+                          "seed": ["seed 0", "seed 0", "seed 1", "seed 1"],
+                          "series": ["one seed"] * 4})
+    chart = alt.Chart(seeds).mark_line().encode(
+        x="episode:Q", y=alt.Y("value:Q", title="return"), color="series:N", detail="seed:N")
+    text = words.summary(chart.to_dict())
+    assert "seed 0 ends at 30 at episode 2" in text and "seed 1 ends at 60 at episode 2" in text

@@ -211,15 +211,33 @@ def chart_words(where, spec: dict, caption: str | None = None) -> None:
     (:func:`ui.charts.words.summary`, or ``caption``) and its data as an HTML table
     (:func:`ui.charts.words.table_html`) in a closed "Chart data (table)" expander, for a
     screen reader and for anyone who cannot tell its lines apart (WCAG 1.1.1 and 1.4.1)."""
-    from .charts import words
-
-    text = caption if caption is not None else words.summary(spec)
+    text, table = _words_of(spec, caption)
     if text:
         where.caption(text)
+    if table:
+        where.expander("Chart data (table)", icon=":material/table:").html(table)
+
+
+_WORDS: dict[int, tuple[dict, str | None, str, str]] = {}
+"""The words of recent specs, by the spec object's id: the Train page's specs are built once per
+snapshot and shared by every tab watching it (ui/train.py), so their words are too."""
+
+
+def _words_of(spec: dict, caption: str | None) -> tuple[str, str]:
+    """(the sentence, the data table's HTML or "") of ``spec``, made once per spec object."""
+    from .charts import words
+
+    held = _WORDS.get(id(spec))
+    if held is not None and held[0] is spec and held[1] == caption:
+        return held[2], held[3]
+    text = caption if caption is not None else words.summary(spec)
     data = words.table(spec)
-    if data is not None and len(data):
-        where.expander("Chart data (table)", icon=":material/table:").html(
-            words.table_html(data, "The data the chart above draws"))
+    table = (words.table_html(data, "The data the chart above draws")
+             if data is not None and len(data) else "")
+    if len(_WORDS) >= 64:
+        _WORDS.clear()
+    _WORDS[id(spec)] = (spec, caption, text, table)
+    return text, table
 
 
 def metric(label: str, value: str, help_text: str = "") -> str:

@@ -49,13 +49,21 @@ def _title(enc: dict, channel: str) -> str:
 
 def _frame(values) -> pd.DataFrame:
     """A chart's data as a frame, in any form a spec carries it: a list of records, a dict of
-    columns, a pandas frame or an Arrow table (Streamlit takes these in ``data.values``)."""
+    columns, a pandas frame, an Arrow table or an Arrow IPC stream's bytes (Streamlit takes
+    these in ``data.values``; the Train page sends its tables serialised once per snapshot)."""
     if values is None:
         return pd.DataFrame()
     if isinstance(values, pd.DataFrame):
         return values
     if hasattr(values, "to_pandas"):  # a pyarrow Table
         return values.to_pandas()
+    if isinstance(values, (bytes, bytearray, memoryview)):  # an Arrow IPC stream (ui.train)
+        import pyarrow as pa
+
+        try:
+            return pa.ipc.open_stream(values).read_all().to_pandas()
+        except (pa.ArrowInvalid, OSError):
+            return pd.DataFrame()
     try:
         return pd.DataFrame(values)
     except (TypeError, ValueError):
