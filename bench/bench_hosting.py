@@ -216,14 +216,26 @@ class TimedRun(BackgroundRun):
         self.started_at = clock()
         return super().start()
 
-    def _on_hosted(self, kind: str, payload) -> None:
+    def _computation(self):
+        """The run's computation, whose host messages pass through :meth:`_heard` first (a
+        hosted run's messages go to the computation it watches, ``runner._Computation``)."""
+        comp, launch = super()._computation()
+        on_hosted = comp._on_hosted
+
+        def heard(kind: str, payload) -> None:
+            self._heard(kind, payload)
+            if kind != "tid":
+                on_hosted(kind, payload)
+
+        comp._on_hosted = heard  # before the launch, which hands it to the host
+        return comp, launch
+
+    def _heard(self, kind: str, payload) -> None:
         if kind == "tid":
             self.tid = payload
-            return
-        if (kind == "events" and self.first_episode_at is None
+        elif (kind == "events" and self.first_episode_at is None
                 and any(isinstance(e, EpisodeEnd) for e in payload)):
             self.first_episode_at = clock()
-        super()._on_hosted(kind, payload)
 
     @property
     def first_episode_s(self) -> float | None:
