@@ -109,7 +109,8 @@ def one_round(browser, app: str, app_dir: Path, settle: float = 0.0,
         t0 = time.monotonic()
         page.goto(server.url, wait_until="commit")
         page.get_by_role("heading", name="Policy Gradient Lab").first.wait_for()
-        nav = page.locator('[data-testid="stSidebarNav"]')
+        # the sidebar's menu: Streamlit's own (older checkouts) or the app's page links
+        nav = page.locator('[data-testid="stSidebarNav"], .st-key-pg-nav')
         nav.get_by_text("Train", exact=True).first.wait_for()
         r.first_render_s = time.monotonic() - t0
         time.sleep(settle)
