@@ -58,7 +58,7 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 import numpy as np  # noqa: E402
-from common import free_port, log, wait_for_streamlit  # noqa: E402
+from common import free_port, log, stop_server, wait_for_streamlit  # noqa: E402
 from common import markdown_table as table  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -286,12 +286,7 @@ class Server:
         raise RuntimeError("no VmRSS")
 
     def close(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+        stop_server(self.proc)
 
 
 def _algo_label(algo: str) -> str:

@@ -91,7 +91,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import free_port, log, wait_for_streamlit  # noqa: E402
+from common import free_port, load_average, log, stop_server, wait_for_streamlit  # noqa: E402
 from common import markdown_table as table  # noqa: E402
 
 TARGETS = {  # issue 12, at N = 30 on 2 cores
@@ -164,13 +164,7 @@ class Server:
 
     def close(self, keep_log: bool = False) -> None:
         """Stop the server; its log is removed unless ``keep_log``."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_server(self.proc)
         if self._db_dir is not None:
             self._db_dir.cleanup()
         self.log.close()
@@ -897,14 +891,6 @@ def git_state(where: Path) -> str:
         return f"commit {head}" + (f" + {n} uncommitted files" if n else "")
     except (OSError, subprocess.SubprocessError):
         return f"app from {where}"
-
-
-def load_average() -> str:
-    try:
-        with open("/proc/loadavg") as f:
-            return f.read().split()[0]
-    except OSError:
-        return "?"
 
 
 def parse_args(argv):

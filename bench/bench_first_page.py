@@ -42,7 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import free_port, log, wait_for_streamlit  # noqa: E402
+from common import free_port, load_average, log, stop_server, wait_for_streamlit  # noqa: E402
 from common import markdown_table as table  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -83,13 +83,7 @@ class Server:
         self.health_at = time.monotonic()
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_server(self.proc)
         self.log.close()
         self._dir.cleanup()
 
@@ -169,14 +163,6 @@ def report(rounds: list[Round], apps: list[str], where: str) -> str:
     if errors:
         out += ["", "Failures: " + "; ".join(errors[:6])]
     return "\n".join(out)
-
-
-def load_average() -> str:
-    try:
-        with open("/proc/loadavg") as f:
-            return f.read().split()[0]
-    except OSError:
-        return "?"
 
 
 def parse_args(argv):

@@ -76,8 +76,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_class import TreeMonitor, _cpu_ticks, load_average, process_tree  # noqa: E402
-from common import fmt_num, log, markdown_table, median_range, single_thread  # noqa: E402
+from bench_class import TreeMonitor, _cpu_ticks, process_tree  # noqa: E402
+from common import fmt_num, load_average, log, markdown_table, median_range, single_thread  # noqa: E402
 
 from pgcore import default_config  # noqa: E402 - after common's sys.path
 from pgcore.execution import hosts as hosts_mod  # noqa: E402

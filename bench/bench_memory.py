@@ -54,7 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_class import Tab, TabResult  # noqa: E402
-from common import free_port, log, wait_for_streamlit  # noqa: E402
+from common import free_port, log, stop_server, wait_for_streamlit  # noqa: E402
 from common import markdown_table as table  # noqa: E402
 
 MB = 1024 * 1024
@@ -232,13 +232,7 @@ class LimitedServer:
         """Stop the server (if it still runs); its exit code before we stopped it, or None
         if it was still running."""
         code = self.proc.poll()
-        if code is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_server(self.proc)
         self._dir.cleanup()
         return code
 

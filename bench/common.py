@@ -221,3 +221,24 @@ def wait_for_streamlit(proc: subprocess.Popen, url: str, timeout: float) -> None
         if time.monotonic() > deadline:
             raise RuntimeError(f"streamlit did not start within {timeout:.0f} s")
         time.sleep(0.5)
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    """Stop a server process this benchmark started: terminate, wait up to 20 s, then kill."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def load_average() -> str:
+    """The machine's 1-minute load average, as text ("?" where /proc has none)."""
+    try:
+        with open("/proc/loadavg") as f:
+            return f.read().split()[0]
+    except OSError:
+        return "?"
