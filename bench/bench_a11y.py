@@ -62,6 +62,10 @@ def open_page(page, url: str, url_path: str) -> None:
     settle(page)
     page.wait_for_function("() => [...document.images].every(i => i.complete)",
                            timeout=60_000)
+    # the fonts drawn (a formula may overflow only then), and the page script's next pass
+    page.wait_for_function("() => document.fonts.status === 'loaded'", timeout=60_000)
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => "
+                  "requestAnimationFrame(r)))")
 
 
 def audit(page) -> list[dict]:

@@ -80,7 +80,10 @@ SCRIPT = r"""
   };
   new MutationObserver(later).observe(document.body, {childList: true, subtree: true});
   window.addEventListener("resize", later);
-  setInterval(later, 1000);  // a formula can overflow once its fonts load, with no mutation
+  // a formula can overflow once its fonts load or its column narrows, with no mutation
+  if (document.fonts) document.fonts.addEventListener("loadingdone", later);
+  new ResizeObserver(later).observe(document.body);
+  setInterval(later, 1000);  // anything else that changes a region's overflow
   later();
 })();
 </script>
