@@ -74,6 +74,45 @@ def test_a_view_is_never_asked_to_refresh_faster_than_it_draws(monkeypatch):
     assert paced(1.0, 5.0, took=1.0) == pytest.approx(2.5)
 
 
+def test_a_view_registers_again_only_for_a_real_change_of_interval():
+    """Each change of a live view's interval costs its page a whole run: a class of 60 whose
+    intervals followed every swing of the load spent the server on re-registering (8-16
+    page runs cut short per tab in 60 s). Slow down at 1.5 times, speed up at half."""
+    from ui.state import FASTER, SLOWER, repace
+
+    assert (SLOWER, FASTER) == (1.5, 2.0)
+    assert not repace(None, 3.0)  # not registered yet: the page registers it anyway
+    assert not repace(0.5, 0.5) and not repace(0.5, 0.74)
+    assert repace(0.5, 0.75) and repace(2.0, 3.0)
+    assert not repace(3.0, 1.6) and not repace(3.0, 4.4)  # swings within the band: stay
+    assert repace(3.0, 1.5) and repace(3.0, 0.5)
+
+
+def test_a_drawing_is_timed_on_the_threads_cpu_clock():
+    """Waiting for the interpreter (other tabs' refreshes) is not drawing time."""
+    import threading
+    import time
+
+    from ui.state import draw_clock
+
+    busy = threading.Event()
+
+    def hold_the_interpreter():
+        while not busy.is_set():
+            pass
+
+    other = threading.Thread(target=hold_the_interpreter)
+    other.start()
+    try:
+        began, wall = draw_clock(), time.perf_counter()
+        time.sleep(0.2)  # waiting: no CPU time of this thread
+        assert time.perf_counter() - wall >= 0.2
+        assert draw_clock() - began < 0.1
+    finally:
+        busy.set()
+        other.join()
+
+
 def test_sessions_fit_the_memory_budget(monkeypatch):
     from ui import state
 

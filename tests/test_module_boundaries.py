@@ -16,8 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 UI = ROOT / "ui"
 
-SHARED = {"navigation", "state", "links", "widgets", "style", "sidebar", "docs", "verdicts",
-          "reference", "recording", "experiment_controls", "experiment_session",
+SHARED = {"navigation", "drawn", "state", "links", "widgets", "style", "sidebar", "docs",
+          "verdicts", "reference", "recording", "experiment_controls", "experiment_session",
           "experiment_summary", "experiment_reference", "exercises", "takehome", "a11y"}
 """The ui modules any page may use, besides the chart kit (``ui/charts/``)."""
 FEATURES = {"dqn_exercises": {"dqn_target", "dqn_polyak", "dqn_overestimation"},

@@ -268,3 +268,31 @@ def test_a_run_that_ends_while_one_learner_is_paused_shows_them_how_it_ended(hos
     assert a.snapshot().env_steps == b.snapshot().env_steps >= 100_000
     np.testing.assert_array_equal(a.snapshot().episodes["episode_return"],
                                   b.snapshot().episodes["episode_return"])
+
+
+def test_a_snapshot_serves_a_shared_runs_viewers_for_a_moment(monkeypatch):
+    """Several viewers: a snapshot serves them all for SHARED_SNAPSHOT_SECONDS (each new one
+    costs every viewer a drawing), however many events arrive meanwhile; one viewer, a
+    stopped viewer's frozen view and an ended run always get the latest."""
+    from pgcore.execution import runner
+
+    clock = [100.0]
+    monkeypatch.setattr(runner.time, "monotonic", lambda: clock[0])
+    comp = runner._Computation(_endless(), None, None, 1.0, (100, 100, 10))
+    comp.attach(1)
+    first = comp.snapshot()
+    comp.log.version += 1  # events arrived
+    alone = comp.snapshot()
+    assert alone is not first and alone.version == comp.log.version  # one viewer: the latest
+    comp.attach(2)
+    comp.log.version += 1
+    clock[0] += runner.SHARED_SNAPSHOT_SECONDS / 2
+    assert comp.snapshot() is alone  # two viewers, a moment later: the same snapshot
+    assert comp.snapshot(fresh=True).version == comp.log.version  # a frozen view: the latest
+    comp.log.version += 1
+    clock[0] += runner.SHARED_SNAPSHOT_SECONDS
+    later = comp.snapshot()
+    assert later.version == comp.log.version  # the moment has passed
+    comp.log.version += 1
+    comp.end = ("finished", "")
+    assert comp.snapshot().version == comp.log.version  # ended: the last one, at once

@@ -4,7 +4,6 @@ redraws the results live while an experiment runs."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import streamlit as st
@@ -15,7 +14,7 @@ from pgcore.execution.experiments import ExperimentError, ExperimentSnapshot, Jo
 
 from . import links, takehome
 from .experiment_session import start_experiment
-from .state import paced, session_tasks, slot_pool, smoothed_draw, task_controls
+from .state import draw_clock, paced, repace, session_tasks, slot_pool, smoothed_draw, task_controls
 
 REFRESH_SECONDS = 1.0
 MAX_REFRESH_SECONDS = 5.0
@@ -155,13 +154,12 @@ def _live_fragment(key: str, draw: Callable[[ExperimentSnapshot], None]) -> None
     if item is None:
         return
     state = item.state  # read before the snapshot: the snapshot is then at least as new
-    began = time.perf_counter()
+    began = draw_clock()
     draw(item.snapshot())
     took = page.notes["draw_seconds"] = smoothed_draw(page.notes.get("draw_seconds"),
-                                                      time.perf_counter() - began)
+                                                      draw_clock() - began)
     if state not in ACTIVE_STATES and page.last_state in ACTIVE_STATES:
         page.last_state = state
         st.rerun()
-    every = page.notes.get("every")
-    if every is not None and paced(REFRESH_SECONDS, MAX_REFRESH_SECONDS, took) >= 1.5 * every:
-        st.rerun()  # too slow for its interval: the page registers it again, less often
+    if repace(page.notes.get("every"), paced(REFRESH_SECONDS, MAX_REFRESH_SECONDS, took)):
+        st.rerun()  # the page registers it again, with the new interval

@@ -35,6 +35,7 @@ import functools
 import math
 import os
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -467,11 +468,23 @@ def shares_runs() -> bool:
 SLOW_DRAW = 2.5
 """A live view refreshes at most every this many times its last drawing took (:func:`paced`)."""
 MAX_SLOW_SECONDS = 15.0
+SLOWER, FASTER = 1.5, 2.0
+"""A live view registers its fragment again only when its interval should grow by this much
+(``SLOWER``) or shrink by this much (``FASTER``): :func:`repace`."""
+
+
+def draw_clock() -> float:
+    """The clock a view's drawing time is read on: this thread's CPU time. A drawing's wall
+    time on a busy server is mostly waiting for the one interpreter (60 tabs' refreshes take
+    turns), which swings with every burst of requests and is already answered by the load
+    term of :func:`paced`; read on the wall clock, those swings moved every view's interval
+    back and forth, and each move costs a whole page run."""
+    return time.thread_time()
 
 
 def smoothed_draw(previous: float | None, took: float) -> float:
-    """A view's drawing time, smoothed over its last few refreshes (so that one slow draw on
-    a shared machine does not re-register its fragment at once).
+    """A view's drawing time, smoothed over its last few refreshes (so that one slow draw
+    does not re-register its fragment at once).
 
     >>> smoothed_draw(None, 1.0), smoothed_draw(1.0, 0.0)
     (1.0, 0.7)
@@ -484,15 +497,30 @@ def paced(every: float, at_most: float, took: float | None = None) -> float:
     one active task per core, slower in proportion beyond that, up to ``at_most``. Every
     refresh is a script run in the server's one interpreter, so a class's open pages must
     not spend its core on redrawing (30 tasks on 2 cores: 15 times slower, up to the cap).
-    And never more often than :data:`SLOW_DRAW` times what the view's last drawing ``took``
-    (wall time), up to :data:`MAX_SLOW_SECONDS`: a refresh that comes while the previous one
-    still draws cuts it short and its work is lost, so on a busy server a view whose charts
-    take 2 s to draw, asked for every second, would never finish one."""
+    And never more often than :data:`SLOW_DRAW` times the CPU time the view's last drawing
+    ``took`` (:func:`draw_clock`), up to :data:`MAX_SLOW_SECONDS`: requests that come while
+    the previous refresh still draws queue behind it, so a view whose charts take 2 s to draw,
+    asked for every second, would keep its session's script thread busy without end."""
     from pgcore.execution import live_tasks
 
     load = len(live_tasks()) / server_cores()
     slow = min(MAX_SLOW_SECONDS, SLOW_DRAW * took) if took else 0.0
     return float(max(min(at_most, every * max(1.0, load)), slow))
+
+
+def repace(every: float | None, wanted: float) -> bool:
+    """Whether a live view registered to refresh every ``every`` s should register again to
+    refresh every ``wanted`` s (:func:`paced`). Registering again takes a whole run of its
+    page, so only for a real change: to slow down by half as much again (:data:`SLOWER`), or
+    to speed up at least twofold (:data:`FASTER`). Within that band the interval stays, so a
+    class's pages do not spend the server on re-registering with every swing of its load.
+
+    >>> repace(0.5, 0.7), repace(0.5, 0.75), repace(3.0, 2.0), repace(3.0, 1.5), repace(None, 9)
+    (False, True, False, True, False)
+    """
+    if every is None:
+        return False
+    return wanted >= SLOWER * every or wanted * FASTER <= every
 
 
 def training_hosts() -> RunHosts | None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import html
 
+from .drawn import Drawn
+
 CSS = """
 <style>
 .pg-metrics { display: grid; grid-template-columns: repeat(5, minmax(0, 1fr)); gap: 0.75rem;
@@ -218,26 +220,26 @@ def chart_words(where, spec: dict, caption: str | None = None) -> None:
         where.expander("Chart data (table)", icon=":material/table:").html(table)
 
 
-_WORDS: dict[int, tuple[dict, str | None, str, str]] = {}
+_WORDS = Drawn(64)
 """The words of recent specs, by the spec object's id: the Train page's specs are built once per
-snapshot and shared by every tab watching it (ui/train.py), so their words are too."""
+snapshot and shared by every tab watching it (ui/train.py), so their words are made once for
+all of them too (:class:`ui.drawn.Drawn`). An entry holds its spec, so the id is not reused
+while it is kept."""
 
 
 def _words_of(spec: dict, caption: str | None) -> tuple[str, str]:
     """(the sentence, the data table's HTML or "") of ``spec``, made once per spec object."""
     from .charts import words
 
-    held = _WORDS.get(id(spec))
-    if held is not None and held[0] is spec and held[1] == caption:
-        return held[2], held[3]
-    text = caption if caption is not None else words.summary(spec)
-    data = words.table(spec)
-    table = (words.table_html(data, "The data the chart above draws")
-             if data is not None and len(data) else "")
-    if len(_WORDS) >= 64:
-        _WORDS.clear()
-    _WORDS[id(spec)] = (spec, caption, text, table)
-    return text, table
+    def build() -> tuple[dict, str, str]:
+        text = caption if caption is not None else words.summary(spec)
+        data = words.table(spec)
+        table = (words.table_html(data, "The data the chart above draws")
+                 if data is not None and len(data) else "")
+        return spec, text, table
+
+    held = _WORDS.make((id(spec), caption), None, build)
+    return held[1], held[2]
 
 
 def metric(label: str, value: str, help_text: str = "") -> str:

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import html
 import io
-import threading
 import time
-import weakref
-from collections import OrderedDict
 from functools import lru_cache
 
 import numpy as np
@@ -32,7 +29,8 @@ from . import reference as typical
 from . import style
 from .charts import live
 from .charts.numbers import fmt
-from .state import RunHolder, WatchResult, end_note, smoothed_draw
+from .drawn import Drawn
+from .state import RunHolder, WatchResult, draw_clock, end_note, repace, smoothed_draw
 from .widgets import changed_settings, describe_run, preset_record
 
 REFRESH_SECONDS = 0.5
@@ -91,43 +89,10 @@ def first_reached(holder: RunHolder, snap: RunSnapshot, threshold: float) -> int
     return hit
 
 
-class _Drawn:
-    """What the live panels draw, by what it is drawn from, shared by every session of the
-    server: identical runs share one computation and so one snapshot per moment
-    (:mod:`pgcore.execution.sharing`), and a class watching one run then encodes its frame
-    and builds its chart specs once, not once per tab. Keyed by the identity of the object
-    drawn from; an entry holds only a weak reference to that object (a frame's image is
-    720 KB), so it is valid while the object lives (its id cannot be reused meanwhile) and
-    goes with it. At most ``size`` entries, the least recently used dropped first.
-    Thread-safe."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self._lock = threading.Lock()
-        self._items: OrderedDict = OrderedDict()
-
-    def get(self, key):
-        with self._lock:
-            item = self._items.get(key)
-            if item is None:
-                return None
-            if item[0]() is None:  # what it was drawn from is gone: so is the entry
-                del self._items[key]
-                return None
-            self._items.move_to_end(key)
-            return item[1]
-
-    def put(self, key, source, value):
-        with self._lock:
-            self._items[key] = (weakref.ref(source), value)
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return value
-
-
-_FRAMES = _Drawn(256)  # a JPEG, ~30 KB
-_SPECS = _Drawn(128)
+_FRAMES = Drawn(256)  # a JPEG, ~30 KB
+_SPECS = Drawn(128)
+"""A frame's JPEG and a snapshot's chart specs, made once for every tab that shows them
+(identical runs share one computation, so one snapshot per moment: :mod:`ui.drawn`)."""
 
 
 def frame_jpeg(holder: RunHolder, frame, crop: bool = True) -> bytes | None:
@@ -135,18 +100,18 @@ def frame_jpeg(holder: RunHolder, frame, crop: bool = True) -> bytes | None:
     that shows it."""
     if frame is None or frame.rgb is None:
         return None
-    key = (id(frame), crop)
-    data = _FRAMES.get(key)
-    if data is not None:
-        return data
-    from PIL import Image
 
-    rgb = np.asarray(frame.rgb, np.uint8)
-    if rgb.shape[:2] == (400, 600) and crop:  # CartPole: the top third is empty sky
-        rgb = rgb[120:345]
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="JPEG", quality=90)
-    return _FRAMES.put(key, frame, buf.getvalue())
+    def encode() -> bytes:
+        from PIL import Image
+
+        rgb = np.asarray(frame.rgb, np.uint8)
+        if rgb.shape[:2] == (400, 600) and crop:  # CartPole: the top third is empty sky
+            rgb = rgb[120:345]
+        buf = io.BytesIO()
+        Image.fromarray(rgb).save(buf, format="JPEG", quality=90)
+        return buf.getvalue()
+
+    return _FRAMES.make((id(frame), crop), frame, encode)
 
 
 # ----- controls -------------------------------------------------------------------------------
@@ -284,17 +249,17 @@ def chart_specs(holder: RunHolder, snap: RunSnapshot, reference: str | None) -> 
     """The panel's chart specs (returns, value, diagnostics), built once per snapshot for
     every tab that shows it (identical runs share their snapshots): a refresh with nothing
     new re-sends the same specs without recomputing them."""
+    def build() -> dict:
+        band = (typical.episode_band_arrow(reference, live.WINDOW)
+                if reference is not None else None)
+        value = live.value_spec(snap)
+        return {"returns": _wire(style.for_screen(live.returns_spec(snap, reference=band))),
+                "value": None if value is None else _wire(style.for_screen(value)),
+                "diagnostics": [_wire(style.for_screen(s))
+                                for s in live.diagnostics_specs(snap)]}
+
     key = (id(snap.episodes), snap.version, snap.state, reference, style.screen_key())
-    cached = _SPECS.get(key)
-    if cached is not None:
-        return cached
-    band = (typical.episode_band_arrow(reference, live.WINDOW)
-            if reference is not None else None)
-    value = live.value_spec(snap)
-    specs = {"returns": _wire(style.for_screen(live.returns_spec(snap, reference=band))),
-             "value": None if value is None else _wire(style.for_screen(value)),
-             "diagnostics": [_wire(style.for_screen(s)) for s in live.diagnostics_specs(snap)]}
-    return _SPECS.put(key, snap, specs)  # (snap holds snap.episodes: the key's id is valid)
+    return _SPECS.make(key, snap, build)  # (snap holds snap.episodes: the key's id is valid)
 
 
 def _wire(spec: dict) -> dict:
@@ -412,15 +377,14 @@ def _live_body(holder: RunHolder, pool: SlotPool, reference: str | None = None,
     snap = holder.snapshot()
     if snap is None:
         return
-    began = time.perf_counter()
+    began = draw_clock()
     draw_panel(holder, snap, pool, reference, notes)
     holder.draw_seconds = smoothed_draw(getattr(holder, "draw_seconds", None),
-                                        time.perf_counter() - began)
+                                        draw_clock() - began)
     if snap.state != holder.last_state and holder.last_state in ACTIVE_STATES:
         holder.last_state = snap.state  # ended, or paused by its host: the buttons change
         st.rerun()
-    every, wanted = getattr(holder, "refresh_every", None), refresh_seconds(holder.draw_seconds)
-    if every is not None and max(every, wanted) / min(every, wanted) >= 1.5:
+    if repace(getattr(holder, "refresh_every", None), refresh_seconds(holder.draw_seconds)):
         st.rerun()
 
 

@@ -322,6 +322,11 @@ REUSED_NOTE = ("It is the result of an identical run (same settings, seed and co
 """Appended to the end message of a run that reused a finished computation."""
 
 
+SHARED_SNAPSHOT_SECONDS = 0.25
+"""How long a snapshot of a run that several viewers watch serves them all
+(:meth:`_Computation.snapshot`): a quarter of the Train page's fastest refresh interval."""
+
+
 class _Computation:
     """One run in the run hosts and its bounded log, watched by one or more
     :class:`BackgroundRun` s (its *viewers*): a private run has one viewer; identical requests
@@ -350,6 +355,7 @@ class _Computation:
         self.end: tuple[str, str] | None = None
         self.done = threading.Event()
         self._snap: RunSnapshot | None = None
+        self._snap_at = 0.0
         self._renderer = None
         self._rendered: tuple[Frame, Frame] | None = None
         self._stopping = False
@@ -395,7 +401,7 @@ class _Computation:
             self.paused_ack.set()
         elif kind == "end":
             state, message = payload
-            self.snapshot()  # the last frame drawn while the renderer is still there
+            self.snapshot(fresh=True)  # the last frame drawn while the renderer is still there
             with self.lock:
                 self.end = (state, message)
                 self.log.version += 1
@@ -462,11 +468,19 @@ class _Computation:
         return last
 
     # ----- reading ---------------------------------------------------------------------------
-    def snapshot(self) -> RunSnapshot:
-        """The run as every viewer sees it (state ``running``: each viewer says its own)."""
+    def snapshot(self, fresh: bool = False) -> RunSnapshot:
+        """The run as every viewer sees it (state ``running``: each viewer says its own).
+        While several viewers watch it and it has not ended, a snapshot serves for up to
+        :data:`SHARED_SNAPSHOT_SECONDS` (unless ``fresh``): a class's refreshes arrive spread
+        over time, events every few milliseconds, and each new snapshot costs every viewer
+        its drawing again (the frame, the chart specs and words are made once per snapshot),
+        so a class of 60 draws a few snapshots a second instead of one per refresh."""
+        now = time.monotonic()
         with self.lock:
             snap, log = self._snap, self.log
-            if snap is not None and snap.version == log.version:
+            if snap is not None and (snap.version == log.version or (
+                    not fresh and self.end is None and now - self._snap_at <
+                    SHARED_SNAPSHOT_SECONDS and len(self.wanting) + len(self.paused) > 1)):
                 return snap
             snap = RunSnapshot(
                 state="running", message="", config=self.config, version=log.version,
@@ -476,7 +490,7 @@ class _Computation:
                 episodes_dropped=log.episodes.dropped, update_count=log.updates.total,
                 env_steps=log.env_steps, wall_seconds=log.wall_seconds,
                 weights_update=self.weights_update)
-            self._snap = snap
+            self._snap, self._snap_at = snap, now
             return snap
 
     def counts(self) -> tuple[int, int, float]:
@@ -650,7 +664,7 @@ class BackgroundRun(TaskOwner):
 
     def _freeze(self, comp: _Computation) -> None:
         weights, update = comp.published()
-        self._frozen = (comp.snapshot(), weights, update)
+        self._frozen = (comp.snapshot(fresh=True), weights, update)
 
     # ----- reading (any thread): join, state, message, alive come from TaskOwner ------------
 
