@@ -843,7 +843,7 @@ def report(s: Summary, args, where: str, measured: bool) -> str:
          + (f", {s.unanswered:,} unanswered at close, counted with their age"
             if s.unanswered else "") + ")"],
         ["live-refresh cadence (median time between refreshes)", _ms(s.cadence_median_s)],
-        ["script runs the server began / finished / cut short for a newer rerun (all tabs)",
+        ["script runs the server began / finished / cut short or replaced unsent by a newer run",
          f"{s.runs_started:,} / {s.runs_finished:,} / {s.runs_cut_short:,}"],
         ["page exceptions", str(s.exceptions)],
         ["tabs whose connection failed or dropped", str(s.errors)],
