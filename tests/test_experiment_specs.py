@@ -220,3 +220,81 @@ def test_the_digest_memo_holds_its_runs_weakly_and_stays_bounded():
     for n in range(20):
         cache.digest(runs(n))
     assert len(cache._digests) <= 4
+
+
+class _MadeUp:
+    """An experiment as a page reads it (state, snapshot, start, stop), its episodes made up
+    and moved on by the test."""
+
+    def __init__(self, jobs):
+        self.jobs, self.state, self.n = jobs, "running", 30
+        self.rng = np.random.default_rng()  # other numbers than any earlier test's
+        self.full = [self.rng.normal(100, 30, 200) for _ in jobs]
+        self.refill()
+
+    def refill(self) -> None:
+        """New run objects with the first ``n`` episodes (the same numbers again unless ``n``
+        moved): what another session's store of the same shared jobs holds."""
+        out = []
+        for job, ret in zip(self.jobs, self.full, strict=True):
+            r = ret[:self.n].copy()
+            cols = {"episode": np.arange(1.0, self.n + 1), "return": r, "length": r,
+                    "env_steps": np.cumsum(r), "wall_seconds": np.arange(self.n) * 0.1,
+                    "entropy": np.full(self.n, 0.6), "q_mean": np.full(self.n, np.nan),
+                    "target_distance": np.full(self.n, np.nan)}
+            out.append(RunView(job.label, job.seed, job.config, "running", "", cols, None,
+                               {c: np.empty(0) for c in EVAL_COLUMNS},
+                               {c: np.empty(0) for c in TRACE_COLUMNS}))
+        self.runs = tuple(out)
+
+    def snapshot(self):
+        from pgcore.execution.experiments import ExperimentSnapshot
+
+        return ExperimentSnapshot(self.state, self.runs, self.n, 1.0)
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        self.state = "stopped"
+
+
+def test_a_live_refresh_builds_charts_only_for_new_episodes(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from ui import experiment_controls as controls
+    from ui import navigation
+    from ui.state import session_tasks
+
+    made = []
+
+    def start(key, jobs, *args, **kwargs):
+        made.append(_MadeUp(jobs))
+        session_tasks().page(key).start(made[-1])
+
+    monkeypatch.setattr(controls, "start_experiment", start)
+    at = AppTest.from_file(str(navigation.page("seeds_variance").path), default_timeout=60)
+    at.run()
+    at.button(key="exp.seeds.start").click().run()
+    assert made and not at.exception, at.exception
+
+    def refresh() -> tuple[int, list[str]]:
+        before = controls._SPECS.built
+        at.run()
+        assert not at.exception, at.exception
+        return controls._SPECS.built - before, [
+            (c.proto.spec, [d.data.data for d in c.proto.datasets])
+            for c in at.get("vega_lite_chart")]
+
+    try:
+        built, specs_drawn = refresh()
+        assert len(specs_drawn) == 2 and "one seed" in specs_drawn[0][0]
+        assert refresh() == (0, specs_drawn)  # nothing new: nothing built, the same charts
+        made[0].refill()  # another tab's snapshot of the same shared jobs
+        assert refresh() == (0, specs_drawn)
+        made[0].n += 5
+        made[0].refill()
+        built, newer = refresh()
+        assert built == 2 and newer != specs_drawn  # one chart per algorithm, once
+    finally:
+        at.button(key="exp.seeds.reset").click().run()
