@@ -247,3 +247,13 @@ def _first_page_report(mod) -> None:
     assert "1.50 (met)" in rows["after"] and "1.20 (met)" in rows["after"]
     assert rows["after"].rstrip(" |").endswith("1")  # one failed round
     assert "after: Timeout: no frame" in text
+
+
+def test_bench_experiment_refresh_quick(load_bench, capsys):
+    """The experiment pages' refresh benchmark: the page under AppTest in a child process,
+    its experiment made up, one row per kind of refresh."""
+    mod = load_bench("bench_experiment_refresh")
+    assert mod.main(["--quick", "--page", "entropy", "--episodes", "60"]) == 0
+    rows = _table_rows(capsys.readouterr().out)
+    assert rows[0].startswith("| refresh | this checkout: median ms")
+    assert [r.split("|")[1].strip() for r in rows[1:]] == list(mod.MODES)

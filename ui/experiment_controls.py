@@ -12,7 +12,8 @@ from pgcore import ConfigError
 from pgcore.execution import ACTIVE_STATES
 from pgcore.execution.experiments import ExperimentError, ExperimentSnapshot, Job, check_jobs
 
-from . import links, takehome
+from . import links, style, takehome
+from .charts.specs import SharedSpecs, wire
 from .experiment_session import start_experiment
 from .state import draw_clock, paced, repace, session_tasks, slot_pool, smoothed_draw, task_controls
 
@@ -114,6 +115,33 @@ def status_ui(snap: ExperimentSnapshot) -> None:
                 "busy). It starts by itself when one frees.", icon=":material/hourglass_top:")
     for line in snap.errors():
         st.error(line, icon=":material/error:")
+
+
+_SPECS = SharedSpecs(64)
+"""The experiment pages' chart specs, per snapshot content and chart, for every session."""
+_FIGURES = SharedSpecs(64)
+"""Their tables' figures likewise (:func:`per_snapshot`)."""
+
+
+def per_snapshot(snap: ExperimentSnapshot, key: tuple, compute: Callable[[], object]):
+    """``compute()`` (figures read from ``snap``: a table's rows, each setting's spread), once
+    per snapshot content and ``key`` for every session, as :func:`chart_ui` builds charts;
+    the value is shared, so it is read, never changed. ``key``: as :func:`chart_ui`'s."""
+    return _FIGURES.get(snap.runs, key, compute)
+
+
+def chart_ui(where, snap: ExperimentSnapshot, key: tuple, build: Callable[[], dict]) -> None:
+    """Draw the chart ``build()`` specifies from ``snap`` (a filled template such as
+    :func:`ui.charts.experiments.seeds_band_spec`), with its words (:func:`ui.style.chart_words`).
+    It is built, made ready for the screen (:func:`ui.style.for_screen`) and serialised once
+    per snapshot content and ``key`` for every session (:class:`ui.charts.specs.SharedSpecs`):
+    a refresh with nothing new, or a second tab watching the same shared jobs, re-sends the
+    same spec. ``key`` names everything ``build`` reads besides the snapshot's runs: the page,
+    the chart and the settings it is drawn with."""
+    spec = _SPECS.get(snap.runs, (*key, style.screen_key()),
+                      lambda: wire(style.for_screen(build())))
+    where.vega_lite_chart(spec, width="stretch")
+    style.chart_words(where, spec)
 
 
 def download_ui(key: str, snap: ExperimentSnapshot, stem: str) -> None:

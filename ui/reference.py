@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from pgcore.labs.stats import SeedSpread, seed_spread
 from pgcore.training.config import TrainConfig
 from pgcore.training.reference import (
     ReferenceError,
@@ -68,17 +69,32 @@ def reference_set() -> ReferenceSet | None:
     return combine(main, *extras)
 
 
+_MATCHED: dict = {}
+"""(config, exact) -> (the reference set, group_for's answer): matching compares every
+group's learning fields (2-3 ms), and an experiment page asks for each of its runs on every
+refresh."""
+
+
 def group_for(config: TrainConfig | None, exact: bool = True
               ) -> tuple[ReferenceGroup | None, bool]:
     """``(group, is_exact)`` for ``config``: the reference runs that learn exactly like it,
-    or (``exact=False``) the default config of the same algorithm and baseline."""
+    or (``exact=False``) the default config of the same algorithm and baseline (looked up
+    once per config and reference set)."""
     refs = reference_set()
     if refs is None or config is None:
         return None, False
+    held = _MATCHED.get((config, exact))
+    if held is not None and held[0] is refs:
+        return held[1]
     if exact:
         g = refs.match(config)
-        return g, g is not None
-    return refs.closest(config)
+        found = g, g is not None
+    else:
+        found = refs.closest(config)
+    if len(_MATCHED) >= 256:
+        _MATCHED.clear()
+    _MATCHED[(config, exact)] = (refs, found)
+    return found
 
 
 @lru_cache(maxsize=64)
@@ -105,6 +121,12 @@ def steps_band(label: str, window: int, points: int = REF_POINTS) -> pd.DataFram
 def episode_band_arrow(label: str, window: int, max_points: int = REF_POINTS) -> pa.Table:
     """:func:`episode_band` as an Arrow table (the Train page's chart ships Arrow)."""
     return pa.Table.from_pandas(episode_band(label, window, max_points), preserve_index=False)
+
+
+@lru_cache(maxsize=16)
+def reference_spread(label: str) -> SeedSpread:
+    """:func:`pgcore.labs.stats.seed_spread` of group ``label``'s returns (computed once)."""
+    return seed_spread(reference_set().get(label).returns)
 
 
 @lru_cache(maxsize=16)

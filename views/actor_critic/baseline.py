@@ -8,12 +8,13 @@ import streamlit as st
 from pgcore import default_config
 from pgcore.execution.experiments import grid
 from ui import experiment_controls as controls
-from ui import links, style
-from ui.charts.experiments import group_bands, groups_band_chart, strip_chart, x_max_of
+from ui import links
+from ui.charts.experiments import group_bands, groups_band_spec, strip_spec, x_max_of
 from ui.exercises import download_button
 from ui.experiment_reference import (
     reference_bands,
     reference_caption,
+    reference_groups,
     reference_rows,
     typical_verdict,
 )
@@ -68,10 +69,10 @@ controls.controls_ui(KEY, lambda: grid({
 
 def draw(snap) -> None:
     controls.status_ui(snap)
-    rows = threshold_rows(snap)
+    rows = controls.per_snapshot(snap, (KEY, "per seed"), lambda: threshold_rows(snap))
     budget = x_max_of(snap)
     st.subheader("When did each seed get there?", anchor=False)
-    style.chart(st, strip_chart(rows, budget), width="stretch")
+    controls.chart_ui(st, snap, (KEY, "strip"), lambda: strip_spec(rows, budget))
     st.caption("One mark per seed: the first episode at which its 100-episode average return "
                "reached 195 (CartPole-v0's criterion, the one the lesson uses) or 475 "
                "(CartPole-v1's). A cross at the right edge: not reached within the budget.")
@@ -105,12 +106,15 @@ def draw(snap) -> None:
         st.markdown(f"**Your runs:** {yours.measured()}")
 
     st.subheader("Learning curves", anchor=False)
-    bands = group_bands(snap, "return", window)
-    reference, groups = (reference_bands(snap, window) if show_reference else (None, []))
-    style.chart(st, groups_band_chart(bands, budget, "Return, mean ± 1 std across seeds",
-                                      "return (moving average)", (0, 520), thresholds=True,
-                                      reference=reference),
-                    width="stretch")
+    groups = [group for _, group in reference_groups(snap)] if show_reference else []
+
+    def curves():
+        reference = reference_bands(snap, window)[0] if show_reference else None
+        return groups_band_spec(group_bands(snap, "return", window), budget,
+                                "Return, mean ± 1 std across seeds", "return (moving average)",
+                                (0, 520), thresholds=True, reference=reference)
+
+    controls.chart_ui(st, snap, (KEY, "curves", window, show_reference), curves)
     if groups:
         st.caption(reference_caption(groups, window))
     controls.download_ui(KEY, snap, "baseline-vs-none")

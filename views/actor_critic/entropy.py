@@ -6,10 +6,10 @@ import streamlit as st
 from pgcore import algos, default_config
 from pgcore.execution.experiments import grid
 from ui import experiment_controls as controls
-from ui import links, style
-from ui.charts.experiments import group_bands, groups_band_chart, x_max_of
+from ui import links
+from ui.charts.experiments import group_bands, groups_band_spec, x_max_of
 from ui.exercises import download_button
-from ui.experiment_reference import reference_bands, reference_caption
+from ui.experiment_reference import reference_bands, reference_caption, reference_groups
 
 KEY = "exp.entropy"
 ALGOS = ("actor-critic", "a2c")  # the bootstrapping learners: one-step and n-step
@@ -56,19 +56,24 @@ def draw(snap) -> None:
     x_max = x_max_of(snap)
     algo_name = snap.runs[0].config.algorithm.title
     left, right = st.columns(2, gap="medium")
-    reference, groups = (reference_bands(snap, window, names=names) if show_reference
-                         else (None, []))
+    groups = [group for _, group in reference_groups(snap)] if show_reference else []
+    settings = (KEY, window, tuple(names.items()))
+
+    def returns():
+        reference = reference_bands(snap, window, names=names)[0] if show_reference else None
+        return groups_band_spec(group_bands(snap, "return", window, names), x_max,
+                                f"{algo_name}: return", "return (moving average)", (0, 520),
+                                thresholds=True, reference=reference)
+
+    def entropy():
+        return groups_band_spec(group_bands(snap, "entropy", window, names), x_max,
+                                f"{algo_name}: policy entropy", "entropy H(π(·|s)), nats",
+                                (0, 0.72))
+
     with left:
-        bands = group_bands(snap, "return", window, names)
-        style.chart(st, groups_band_chart(bands, x_max, f"{algo_name}: return",
-                                          "return (moving average)", (0, 520),
-                                          thresholds=True, reference=reference),
-                        width="stretch")
+        controls.chart_ui(st, snap, (*settings, "return", show_reference), returns)
     with right:
-        bands = group_bands(snap, "entropy", window, names)
-        style.chart(st, groups_band_chart(bands, x_max, f"{algo_name}: policy entropy",
-                                          "entropy H(π(·|s)), nats", (0, 0.72)),
-                        width="stretch")
+        controls.chart_ui(st, snap, (*settings, "entropy"), entropy)
     st.caption("Bold lines: the mean across seeds; bands: ± 1 standard deviation across seeds. "
                "Entropy is the mean over each update's states of H(π(·|s)).")
     if groups:

@@ -8,10 +8,10 @@ import streamlit as st
 from pgcore import default_config
 from pgcore.execution.experiments import Job
 from ui import experiment_controls as controls
-from ui import links, style
-from ui.charts.experiments import race_chart, race_data
+from ui import links
+from ui.charts.experiments import race_data, race_spec
 from ui.charts.numbers import fmt
-from ui.experiment_reference import reference_bands, reference_caption
+from ui.experiment_reference import reference_bands, reference_caption, reference_groups
 from ui.experiment_summary import job_label
 
 KEY = "exp.race"
@@ -55,15 +55,21 @@ def draw(snap) -> None:
                 what = {"waiting": "waiting to start",
                         "starting": "starting"}.get(r.state, r.state)
                 col.caption(f"{r.label}: {what}")
-    data = race_data(snap, window)
-    reference, groups = (reference_bands(snap, window, x="env_steps",
-                                         group_column="algorithm")
-                         if show_reference else (None, []))
+    groups = [group for _, group in reference_groups(snap)] if show_reference else []
+
+    def steps():
+        reference = (reference_bands(snap, window, x="env_steps", group_column="algorithm")[0]
+                     if show_reference else None)
+        return race_spec(race_data(snap, window), "env_steps", "environment steps", ORDER,
+                         reference=reference)
+
+    def seconds():
+        return race_spec(race_data(snap, window), "seconds",
+                         "training seconds (each run's own clock)", ORDER)
+
     left, right = st.columns(2, gap="medium")
-    style.chart(left, race_chart(data, "env_steps", "environment steps", ORDER,
-                                 reference=reference), width="stretch")
-    style.chart(right, race_chart(data, "seconds", "training seconds (each run's own clock)",
-                                  ORDER), width="stretch")
+    controls.chart_ui(left, snap, (KEY, "steps", window, show_reference), steps)
+    controls.chart_ui(right, snap, (KEY, "seconds", window), seconds)
     rows = []
     for r in snap.runs:
         s = r.summary()

@@ -11,8 +11,8 @@ from pgcore.labs.dqn_exercises import seed_major
 from pgcore.labs.stats import seed_spread
 from pgcore.training.config import preset
 from ui import experiment_controls as controls
-from ui import links, style
-from ui.charts.experiments import seed_curves, seeds_band_chart, x_max_of
+from ui import links
+from ui.charts.experiments import seed_curves, seeds_band_spec, x_max_of
 from ui.charts.numbers import fmt
 from ui.exercises import download_button
 from ui.experiment_reference import (
@@ -31,6 +31,7 @@ from ui.experiment_summary import (
     threshold_rows,
     wall_time_text,
 )
+from ui.reference import reference_spread
 from ui.state import server_cores
 from ui.verdicts import evidence
 
@@ -100,18 +101,24 @@ def draw(snap) -> None:
     controls.status_ui(snap)
     x_max = x_max_of(snap)
     labels = list(snap.labels)
-    spreads = {label: spread_of(snap, label) for label in labels}
+    spreads = controls.per_snapshot(snap, (KEY, "spreads"),
+                                    lambda: {label: spread_of(snap, label) for label in labels})
+    seed_rows = controls.per_snapshot(snap, (KEY, "per seed"), lambda: threshold_rows(snap))
     cols = st.columns(2, gap="medium")
     drawn = []
     for col, label in zip(cols, labels, strict=False):
         with col:
-            seeds_df, band = seed_curves(snap, label, "return", window)
-            reference = None
             if show_reference:
-                reference, groups = reference_bands(snap, window, labels=[label])
-                drawn += groups
-            style.chart(st, seeds_band_chart(seeds_df, band, x_max, label,
-                                             reference=reference), width="stretch")
+                drawn += [group for _, group in reference_groups(snap, [label])]
+
+            def returns(label=label):
+                seeds_df, band = seed_curves(snap, label, "return", window)
+                reference = (reference_bands(snap, window, labels=[label])[0]
+                             if show_reference else None)
+                return seeds_band_spec(seeds_df, band, x_max, label, reference=reference)
+
+            controls.chart_ui(st, snap, (KEY, "returns", label, window, show_reference),
+                              returns)
             spread = spreads[label]
             m1, m2 = st.columns(2)
             m1.metric("Spread over the run", fmt(spread.run_std, ".1f"),
@@ -124,11 +131,11 @@ def draw(snap) -> None:
     ev = evidence(snap, labels)
     rows = [spread_row(label, spreads[label]) for label in labels]
     if show_reference:
-        rows += [spread_row(f"typical: {label}", seed_spread(group.returns))
+        rows += [spread_row(f"typical: {label}", reference_spread(group.label))
                  for label, group in reference_groups(snap, labels)]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     with st.expander("Per seed"):
-        st.dataframe(threshold_rows(snap), hide_index=True, width="stretch")
+        st.dataframe(seed_rows, hide_index=True, width="stretch")
     partial = ev.partial_note()
     st.caption((f"{partial} " if partial else "")
                + "Every setting measured the same way, on the 100-episode average: its spread "
@@ -150,7 +157,7 @@ def draw(snap) -> None:
             return spread_measure(high, low, names=(labels[0], labels[1]))
 
         typical = (typical_verdict(snap, labels, claim, measure,
-                                   of=lambda g: seed_spread(g.returns))
+                                   of=lambda g: reference_spread(g.label))
                    if show_reference and len(labels) == 2 else None)
         if typical is not None:
             st.markdown(f"**Typical result:** {typical.measured()}")

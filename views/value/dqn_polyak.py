@@ -10,7 +10,7 @@ from pgcore.training.config import preset
 from ui import dqn_exercises as dq
 from ui import experiment_controls as controls
 from ui import links, style
-from ui.charts.experiments import group_bands, groups_band_chart, x_max_of
+from ui.charts.experiments import group_bands, groups_band_spec, x_max_of
 from ui.exercises import download_button
 from ui.state import server_cores
 from ui.verdicts import evidence
@@ -55,10 +55,9 @@ controls.controls_ui(KEY, lambda: lab.seed_major(grid({
 
 def draw(snap) -> None:
     controls.status_ui(snap)
-    style.chart(st, groups_band_chart(group_bands(snap, "return", window), x_max_of(snap),
-                                      "Return, mean ± 1 std across seeds",
-                                      "return (moving average)", (0, 520), thresholds=True),
-                    width="stretch")
+    controls.chart_ui(st, snap, (KEY, "returns", window), lambda: groups_band_spec(
+        group_bands(snap, "return", window), x_max_of(snap), "Return, mean ± 1 std across seeds",
+        "return (moving average)", (0, 520), thresholds=True))
 
     st.subheader("How far the target trails the online network", anchor=False)
     run_seeds = sorted({r.seed for r in snap.runs})
