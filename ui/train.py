@@ -15,7 +15,6 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import streamlit as st
 
 from pgcore import algos
@@ -29,6 +28,7 @@ from . import reference as typical
 from . import style
 from .charts import live
 from .charts.numbers import fmt
+from .charts.specs import wire
 from .drawn import Drawn
 from .state import RunHolder, WatchResult, draw_clock, end_note, repace, smoothed_draw
 from .widgets import changed_settings, describe_run, preset_record
@@ -249,35 +249,18 @@ def chart_specs(holder: RunHolder, snap: RunSnapshot, reference: str | None) -> 
     """The panel's chart specs (returns, value, diagnostics), built once per snapshot for
     every tab that shows it (identical runs share their snapshots): a refresh with nothing
     new re-sends the same specs without recomputing them."""
+
     def build() -> dict:
         band = (typical.episode_band_arrow(reference, live.WINDOW)
                 if reference is not None else None)
         value = live.value_spec(snap)
-        return {"returns": _wire(style.for_screen(live.returns_spec(snap, reference=band))),
-                "value": None if value is None else _wire(style.for_screen(value)),
-                "diagnostics": [_wire(style.for_screen(s))
+        return {"returns": wire(style.for_screen(live.returns_spec(snap, reference=band))),
+                "value": None if value is None else wire(style.for_screen(value)),
+                "diagnostics": [wire(style.for_screen(s))
                                 for s in live.diagnostics_specs(snap)]}
 
     key = (id(snap.episodes), snap.version, snap.state, reference, style.screen_key())
     return _SPECS.make(key, snap, build)  # (snap holds snap.episodes: the key's id is valid)
-
-
-def _wire(spec: dict) -> dict:
-    """``spec`` with its Arrow tables as Arrow IPC bytes, which Streamlit sends as they are:
-    serialised once per snapshot, not once per tab and refresh."""
-    data = spec.get("datasets")
-    if not data:
-        return spec
-    return {**spec, "datasets": {k: _arrow_bytes(v) if isinstance(v, pa.Table) else v
-                                 for k, v in data.items()}}
-
-
-def _arrow_bytes(table: pa.Table) -> bytes:
-    """An Arrow table as an IPC stream (what Streamlit makes of a table it is given)."""
-    sink = pa.BufferOutputStream()
-    with pa.RecordBatchStreamWriter(sink, table.schema) as writer:
-        writer.write_table(table)
-    return sink.getvalue().to_pybytes()
 
 
 def draw_panel(holder: RunHolder, snap: RunSnapshot, pool: SlotPool,

@@ -24,6 +24,8 @@ from functools import lru_cache
 import pandas as pd
 import pyarrow as pa
 
+from ..drawn import Drawn
+
 
 def with_data(template: str, **datasets) -> dict:
     """The template's spec with ``datasets`` as its named data. Small constant data the
@@ -119,14 +121,18 @@ class SharedSpecs:
     snapshot: that memo is keyed by the runs' identities and holds them only weakly (an entry
     is valid while every run it names lives, so no id can have been reused, and goes with
     them). At most ``size`` specs and ``size`` digests, least recently used dropped first.
-    Thread-safe; ``build`` runs outside the lock."""
+    Thread-safe; ``build`` runs outside the lock, once per spec (:class:`ui.drawn.Drawn`)."""
 
     def __init__(self, size: int = 128):
         self.size = size
         self._lock = threading.Lock()
         self._digests: OrderedDict = OrderedDict()
-        self._specs: OrderedDict = OrderedDict()
-        self.built = 0  # specs built (for tests and the benchmark)
+        self._specs = Drawn(size)  # made once even when many sessions ask at the same moment
+
+    @property
+    def built(self) -> int:
+        """Specs built (for tests and the benchmark)."""
+        return self._specs.made
 
     def digest(self, runs: Sequence) -> str:
         """:func:`fingerprint` of ``runs``, once per set of run objects."""
@@ -148,18 +154,7 @@ class SharedSpecs:
     def get(self, runs: Sequence, key: Hashable, build: Callable[[], dict]) -> dict:
         """The spec ``build()`` makes from ``runs`` (an experiment snapshot's) for ``key``
         (everything else the spec depends on), built only when no session has yet."""
-        full = (self.digest(runs), key)
-        with self._lock:
-            spec = self._specs.get(full)
-            if spec is not None:
-                self._specs.move_to_end(full)
-                return spec
-        spec = build()
-        with self._lock:
-            self.built += 1
-            self._specs[full] = spec
-            self._trim(self._specs)
-        return spec
+        return self._specs.make((self.digest(runs), key), None, build)
 
     def _trim(self, items: OrderedDict) -> None:
         while len(items) > self.size:
