@@ -512,9 +512,10 @@ _WARM_LOCK = threading.Lock()
 
 
 def warm_up_in_background() -> None:
-    """After the first page: load what training needs (torch, the algorithms, what the Train
-    page draws with) and start the run hosts, in a daemon thread, once per process; the
-    first page never waits for them, and a learner's first Start finds them ready."""
+    """After the first page: start the run hosts and load what training needs (torch, the
+    algorithms, what the Train page draws with, its first charts' templates), in a daemon
+    thread, once per process; the first page never waits for them, and a learner's first
+    Start finds them ready."""
     with _WARM_LOCK:
         if _WARM.is_set():
             return
@@ -526,19 +527,22 @@ def _warm_up() -> None:
     import sys
 
     try:
+        # The hosts first: a learner's first Start waits for the first host to be warm (its
+        # own torch import and warm-up, in its process), not for this process's imports.
+        training_hosts()  # they warm up one after another; meanwhile, here:
         import torch
 
         torch.set_num_threads(1)  # each trainer uses one thread; so does playing an episode
-        training_hosts()  # the hosts warm up in their own processes, meanwhile:
         import pgcore.algos  # noqa: F401
         import pgcore.execution.runner  # noqa: F401
         import pgcore.training.checkpoint  # noqa: F401
         import pgcore.training.trainer  # noqa: F401
 
-        from . import recording, reference, widgets  # noqa: F401 - what the Train page uses
+        from . import recording, reference, train, widgets  # noqa: F401 - the Train page's
         from .charts import live  # noqa: F401 - (altair, pandas, pyarrow)
 
         reference.reference_set()  # the typical-run bands, read once
+        train.warm_charts(widgets.preset_config())  # the first run's chart templates
         _draw_one_frame()  # pygame, and a CartPole drawn once
         print(f"memory plan: {memory_plan().text()}", file=sys.stderr, flush=True)
     except Exception as exc:  # noqa: BLE001 - a failed warm-up only means a slower Start

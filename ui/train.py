@@ -36,6 +36,10 @@ from .state import RunHolder, WatchResult, end_note, smoothed_draw
 from .widgets import changed_settings, describe_run, preset_record
 
 REFRESH_SECONDS = 0.5
+FIRST_FRAME_WAIT = 0.5
+"""Seconds a Start click's rerun waits, at most, for the new run's first CartPole frame, so
+that the panel it draws shows the cart at once (a warm run host sends one about 0.1 s after
+the start) instead of "appears once training has started" until the panel's next refresh."""
 SHOW_CHANGES = 4  # the "applies at the next Start" note lists at most this many changes
 ACTIONS = {"CartPole": ("left", "right")}
 BADGES = {  # state -> (label, color, icon)
@@ -152,6 +156,26 @@ def frame_jpeg(holder: RunHolder, frame, crop: bool = True) -> bytes | None:
 # ----- controls -------------------------------------------------------------------------------
 
 
+def wait_for_frame(snapshot, timeout: float, poll: float = 0.02,
+                   clock=time.monotonic, sleep=time.sleep) -> RunSnapshot | None:
+    """Read ``snapshot()`` (a run's) until it has a frame, or the run is no longer active
+    (ended, or not started), or ``timeout`` seconds have passed, every ``poll`` seconds; the
+    last snapshot read.
+
+    >>> wait_for_frame(lambda: None, 10.0) is None  # no run: no wait
+    True
+    """
+    deadline = clock() + timeout
+    while True:
+        snap = snapshot()
+        if snap is None or snap.frame is not None or snap.state not in ACTIVE_STATES:
+            return snap
+        left = deadline - clock()
+        if left <= 0:
+            return snap
+        sleep(min(poll, left))
+
+
 def next_start_note(snap: RunSnapshot | None, config) -> str | None:
     """What the settings change for the next run, when a run is shown (markdown; None when
     they are the run's own): "**Applies at the next Start** ...: baseline: ... → ...".
@@ -196,6 +220,7 @@ def controls_ui(holder: RunHolder, config, error: str | None, pool: SlotPool) ->
     def start() -> None:
         holder.start(config, pool, preset_record(config, preset),
                      summary=describe_run(config, preset))
+        wait_for_frame(holder.snapshot, FIRST_FRAME_WAIT)  # the rerun then draws it
 
     task_controls(holder, None if config is None else start, keys="ctl", error=error,
                   pausable=True,
@@ -280,6 +305,24 @@ def shared_note(snap: RunSnapshot) -> str:
             "(Pause and Stop act on this tab only)]")
 
 
+def warm_charts(config) -> None:
+    """Build the live panel's chart templates for ``config``'s runs once, from an empty
+    snapshot, with and without its typical-run band: altair takes about 0.2 s to build and
+    check them, which a learner's first Start would otherwise wait for (the server's
+    warm-up calls this for the first visit's settings; templates are cached by shape)."""
+    from pgcore.execution.runner import RunLog
+
+    log = RunLog()
+    snap = RunSnapshot("running", "", config, 0, log.episodes.copy(), log.updates.copy())
+    group, _ = typical.group_for(config, exact=False)
+    bands = [None] if group is None else \
+        [None, typical.episode_band_arrow(group.label, live.WINDOW)]
+    for band in bands:
+        live.returns_spec(snap, reference=band)
+    live.value_spec(snap)
+    live.diagnostics_specs(snap)
+
+
 def chart_specs(holder: RunHolder, snap: RunSnapshot, reference: str | None) -> dict:
     """The panel's chart specs (returns, value, diagnostics), built once per snapshot for
     every tab that shows it (identical runs share their snapshots): a refresh with nothing
@@ -331,16 +374,17 @@ def draw_panel(holder: RunHolder, snap: RunSnapshot, pool: SlotPool,
 
     end_note(snap, pool)
 
-    specs = chart_specs(holder, snap, reference)
-    st.vega_lite_chart(specs["returns"], width="stretch")
-    style.chart_words(st, specs["returns"])
-    greedy = live.evaluation_caption(snap)
-    if greedy is not None:
-        st.caption(greedy)
-
+    returns = st.container()  # filled after the frame: see below
     left, right = st.columns([1.1, 1.4], gap="medium")
-    with left:
-        _frame_card(holder, snap)
+    with left:  # the frame goes to the browser ahead of the charts (a run's first draw: the
+        _frame_card(holder, snap)  # browser shows it while it still loads its chart code)
+    specs = chart_specs(holder, snap, reference)
+    with returns:
+        st.vega_lite_chart(specs["returns"], width="stretch")
+        style.chart_words(st, specs["returns"])
+        greedy = live.evaluation_caption(snap)
+        if greedy is not None:
+            st.caption(greedy)
     with right:
         spec = specs["value"]
         if spec is not None:
