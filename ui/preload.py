@@ -5,8 +5,9 @@ CartPole image, the progress bar, the Vega-Lite charts and Vega itself: about 25
 MB). A tab that had never shown a run fetched all of it at its first Start click, and the
 first frame's image waited behind it (a browser opens only a few connections per server).
 :func:`preload_panel_code` draws a script (``app.py``, after the page) that asks the browser
-to load those files a second after the first page, once it is idle (once per tab), so the
-first Start finds them loaded. It takes no space and changes nothing on the page.
+to load those files once the first page has drawn (its script run has ended, a second at
+least) and the browser is idle, once per tab, so the first Start finds them loaded. It takes
+no space and changes nothing on the page.
 
 The files are found by name in Streamlit's own static folder (:func:`chunk_files`); a
 Streamlit whose files are named otherwise gets no script, and its pages work as before.
@@ -45,8 +46,9 @@ def chunk_files(names: list[str] | tuple[str, ...], files: list[str]) -> list[st
 
 
 def script(files: list[str]) -> str:
-    """A ``<script>`` that, once per browser tab, a second after it first runs and then when
-    the page is idle, imports ``files`` from the folder of Streamlit's own main script (so a
+    """A ``<script>`` that, once per browser tab, once the page's script run has ended (a
+    second after it first runs at the earliest, 5 s at the latest) and the browser is idle,
+    imports ``files`` from the folder of Streamlit's own main script (so a
     server under a URL prefix works too); a failure is ignored (the element then loads its
     code when drawn, as it would have)."""
     return ("<script>\n(() => {\n"
@@ -58,7 +60,15 @@ def script(files: list[str]) -> str:
             "  const load = () => files.forEach((f) => import(new URL(f, main.src).href)"
             ".catch(() => {}));\n"
             "  const idle = window.requestIdleCallback || ((f) => setTimeout(f, 0));\n"
-            "  setTimeout(() => idle(load), 1000);  // the first page draws first\n"
+            "  const app = () => document.querySelector('[data-testid=\"stApp\"]');\n"
+            "  let waited = 0;  // the page's run has ended (5 s at most), then when idle\n"
+            "  const tick = () => {\n"
+            "    waited += 250;\n"
+            "    const state = app() && app().getAttribute('data-test-script-state');\n"
+            "    if (state === 'notRunning' || waited >= 5000) idle(load);\n"
+            "    else setTimeout(tick, 250);\n"
+            "  };\n"
+            "  setTimeout(tick, 1000);  // the first page draws first\n"
             "})();\n</script>")
 
 
