@@ -576,3 +576,19 @@ def test_a_run_started_on_a_fresh_host_trains_and_the_host_ends_warm():
         assert wait_for(lambda: all(h.warm()), 60)
     finally:
         h.shutdown()
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="no thread priorities here")
+def test_a_warming_thread_lowers_only_its_own_priority():
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen = []
+
+    def warming():
+        lowered = hosts_mod._lower_priority(5)
+        seen.append((lowered, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+
+    t = threading.Thread(target=warming)
+    t.start()
+    t.join()
+    assert seen == [(True, min(19, mine + 5))]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine

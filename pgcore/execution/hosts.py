@@ -393,6 +393,24 @@ def _warm_up(first_step: bool = True) -> None:
         _first_optimiser_step()
 
 
+WARM_NICE = 10
+"""A host warms up (imports torch, the trainer, a first optimiser step) this much lower in CPU
+priority than the rest of the machine's work: the first page, which the server and the
+browser draw meanwhile on the same cores, goes first."""
+
+
+def _lower_priority(by: int = WARM_NICE) -> bool:
+    """Lower the calling thread's CPU priority by ``by`` (on Linux a thread's own; threads it
+    starts inherit it); False where it cannot."""
+    try:
+        tid = threading.get_native_id()
+        now = os.getpriority(os.PRIO_PROCESS, tid)
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, now + by))
+        return True
+    except (AttributeError, OSError):
+        return False
+
+
 def _first_optimiser_step() -> None:
     import torch
 
@@ -431,20 +449,28 @@ def _host_main(commands, results, parent: int, quantum: float | None = TURN_QUAN
         after.wait(WARM_TURN_SECONDS)
     import signal
 
-    import torch
-
-    from ..rl.backprop import one_blas_thread
-
-    torch.set_num_threads(1)
-    one_blas_thread()
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     except ValueError:  # pragma: no cover - not the main thread
         pass
-    _warm_up(first_step=False)  # what a run needs to start: it may come now
+
+    def imports() -> None:
+        _lower_priority()
+        import torch
+
+        from ..rl.backprop import one_blas_thread
+
+        torch.set_num_threads(1)
+        one_blas_thread()
+        _warm_up(first_step=False)  # what a run needs to start: it may come now
+
+    warming = threading.Thread(target=imports, name="pgcore-host-imports")
+    warming.start()
+    warming.join()  # (this thread, whose runs' threads inherit its priority, keeps its own)
 
     def first_step() -> None:  # meanwhile (a first run draws its first frames before its
-        _first_optimiser_step()  # first update, which would wait for this import)
+        _lower_priority()  # first update, which would wait for this import)
+        _first_optimiser_step()
         if warm is not None:
             warm.set()
 
