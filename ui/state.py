@@ -538,15 +538,36 @@ def _warm_up() -> None:
         import pgcore.training.checkpoint  # noqa: F401
         import pgcore.training.trainer  # noqa: F401
 
-        from . import recording, reference, train, widgets  # noqa: F401 - the Train page's
+        from . import recording, reference, widgets  # noqa: F401 - what the Train page uses
         from .charts import live  # noqa: F401 - (altair, pandas, pyarrow)
 
         reference.reference_set()  # the typical-run bands, read once
-        train.warm_charts(widgets.preset_config())  # the first run's chart templates
+        _warm_charts(widgets.preset_config())  # the first run's chart templates
         _draw_one_frame()  # pygame, and a CartPole drawn once
         print(f"memory plan: {memory_plan().text()}", file=sys.stderr, flush=True)
     except Exception as exc:  # noqa: BLE001 - a failed warm-up only means a slower Start
         print(f"warm-up failed: {exc!r}", file=sys.stderr, flush=True)
+
+
+def _warm_charts(config: TrainConfig) -> None:
+    """Build the live panel's chart templates for ``config``'s runs once, from an empty
+    snapshot, with and without its typical-run band: altair takes about 0.2 s to build and
+    check them, which a learner's first Start would otherwise wait for (templates are cached
+    by their shape: the episode budget, the band, the algorithm's panels)."""
+    from pgcore.execution.runner import RunLog, RunSnapshot
+
+    from . import reference
+    from .charts import live
+
+    log = RunLog()
+    snap = RunSnapshot("running", "", config, 0, log.episodes.copy(), log.updates.copy())
+    group, _ = reference.group_for(config, exact=False)
+    bands = [None] if group is None else \
+        [None, reference.episode_band_arrow(group.label, live.WINDOW)]
+    for band in bands:
+        live.returns_spec(snap, reference=band)
+    live.value_spec(snap)
+    live.diagnostics_specs(snap)
 
 
 def _draw_one_frame() -> None:

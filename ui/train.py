@@ -305,24 +305,6 @@ def shared_note(snap: RunSnapshot) -> str:
             "(Pause and Stop act on this tab only)]")
 
 
-def warm_charts(config) -> None:
-    """Build the live panel's chart templates for ``config``'s runs once, from an empty
-    snapshot, with and without its typical-run band: altair takes about 0.2 s to build and
-    check them, which a learner's first Start would otherwise wait for (the server's
-    warm-up calls this for the first visit's settings; templates are cached by shape)."""
-    from pgcore.execution.runner import RunLog
-
-    log = RunLog()
-    snap = RunSnapshot("running", "", config, 0, log.episodes.copy(), log.updates.copy())
-    group, _ = typical.group_for(config, exact=False)
-    bands = [None] if group is None else \
-        [None, typical.episode_band_arrow(group.label, live.WINDOW)]
-    for band in bands:
-        live.returns_spec(snap, reference=band)
-    live.value_spec(snap)
-    live.diagnostics_specs(snap)
-
-
 def chart_specs(holder: RunHolder, snap: RunSnapshot, reference: str | None) -> dict:
     """The panel's chart specs (returns, value, diagnostics), built once per snapshot for
     every tab that shows it (identical runs share their snapshots): a refresh with nothing

@@ -547,10 +547,10 @@ class RunHosts:
     time-slicing (the way hosts shared their core before; for comparisons). Thread-safe.
 
     The hosts warm up one after another (each importing torch waits for the one before it to
-    be warm, :data:`WARM_TURN_SECONDS` at most), and a new run goes to a warm host while any
-    is warm: on a server that has just started, the first host is ready in about the time
-    one warm-up takes alone, not all of them at once sharing the cores, so a learner's first
-    Start does not wait for the last one."""
+    be warm, :data:`WARM_TURN_SECONDS` at most), at a lower CPU priority (:data:`WARM_NICE`),
+    and a new run goes to a warm host while any is warm: on a server that has just started,
+    the first host is ready in about the time one warm-up takes alone, not all of them at
+    once sharing the cores, so a learner's first Start does not wait for the last one."""
 
     def __init__(self, hosts: int | None = None, quantum: float | None = TURN_QUANTUM):
         n = usable_cores() if hosts is None else hosts
