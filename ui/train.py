@@ -358,8 +358,8 @@ def draw_panel(holder: RunHolder, snap: RunSnapshot, pool: SlotPool,
 
     returns = st.container()  # filled after the frame: see below
     left, right = st.columns([1.1, 1.4], gap="medium")
-    with left:  # the frame goes to the browser ahead of the charts (a run's first draw: the
-        _frame_card(holder, snap)  # browser shows it while it still loads its chart code)
+    with left:  # the frame goes to the browser ahead of the charts: it waits neither for
+        _frame_card(holder, snap)  # their specs here nor for their drawing in the browser
     specs = chart_specs(holder, snap, reference)
     with returns:
         st.vega_lite_chart(specs["returns"], width="stretch")
