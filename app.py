@@ -19,7 +19,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import a11y, links, navigation, sidebar, state
+from ui import a11y, links, navigation, preload, sidebar, state
 from ui.style import CSS, PRESENTER_CSS
 
 HERE = Path(__file__).resolve().parent
@@ -68,3 +68,4 @@ else:
 
 page.run()
 state.warm_up_in_background()  # after the first page: torch and the run hosts, once
+preload.preload_panel_code()  # ... and, in the browser, the live panel's code

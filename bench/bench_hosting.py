@@ -164,14 +164,15 @@ class _BenchHostedRun(hosts_mod._HostedRun):
             _BATON.pass_on()
 
 
-def tid_host_main(commands, results, parent: int, quantum=hosts_mod.TURN_QUANTUM) -> None:
+def tid_host_main(commands, results, parent: int, quantum=hosts_mod.TURN_QUANTUM,
+                  **warm_turns) -> None:
     """pgcore's host (free time-slicing or turns of ``quantum``, as ``RunHosts`` says) whose
     runs report their tid."""
     hosts_mod._HostedRun = _BenchHostedRun
-    hosts_mod._host_main(commands, results, parent, quantum)
+    hosts_mod._host_main(commands, results, parent, quantum, **warm_turns)
 
 
-def baton_host_main(commands, results, parent: int, quantum=None) -> None:
+def baton_host_main(commands, results, parent: int, quantum=None, **warm_turns) -> None:
     """A host whose runs take turns of one update each (``RunHosts(quantum=None)``: the
     baton is all the turn-taking)."""
     global _BATON
@@ -179,7 +180,7 @@ def baton_host_main(commands, results, parent: int, quantum=None) -> None:
         raise ValueError("a baton host needs RunHosts(quantum=None)")
     _BATON = Baton()
     hosts_mod._HostedRun = _BenchHostedRun
-    hosts_mod._host_main(commands, results, parent, None)
+    hosts_mod._host_main(commands, results, parent, None, **warm_turns)
 
 
 # ----- in this process ------------------------------------------------------------------------

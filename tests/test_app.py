@@ -261,6 +261,61 @@ def test_train_starts_a_run_and_episodes_appear():
     assert not buttons["ctl.start"].disabled and buttons["ctl.stop"].disabled
 
 
+def test_the_start_click_draws_the_runs_first_frame_in_its_own_rerun(monkeypatch):
+    """The rerun of a Start click waits (at most ``ui.train.FIRST_FRAME_WAIT``) for the new
+    run's first CartPole frame and draws it, instead of a placeholder until the panel's next
+    refresh. (The wait is made long here, so that a slow machine cannot make it miss.)"""
+    from ui import train
+
+    monkeypatch.setattr(train, "FIRST_FRAME_WAIT", WAIT)
+    at = app("views/reinforce/train.py")
+    start_short_run(at, "reinforce", budget=200)  # one rerun: the Start click's
+    images = at.get("image")
+    assert len(images) == 1, "no frame in the Start click's rerun"
+    assert "the policy playing: episode" in images[0].proto.imgs[0].caption
+    assert not any("appears once training" in c.value for c in at.caption)
+
+
+class _Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def _snap(state: str = "running", frame=None):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(state=state, frame=frame)
+
+
+def test_wait_for_frame_returns_the_first_snapshot_with_a_frame():
+    from ui.train import wait_for_frame
+
+    clock = _Clock()
+    snaps = iter([_snap(), _snap(), _snap(frame="f1"), _snap(frame="f2")])
+    got = wait_for_frame(lambda: next(snaps), 0.5, poll=0.02, clock=clock, sleep=clock.sleep)
+    assert got.frame == "f1" and clock.now == pytest.approx(0.04)
+
+
+def test_wait_for_frame_gives_up_after_its_timeout_or_when_the_run_is_not_active():
+    from ui.train import wait_for_frame
+
+    clock = _Clock()
+    got = wait_for_frame(_snap, 0.5, poll=0.02, clock=clock, sleep=clock.sleep)
+    assert got.frame is None and clock.now == pytest.approx(0.5)  # never past the timeout
+    clock = _Clock()
+    states = iter(["waiting", "error"])
+    got = wait_for_frame(lambda: _snap(next(states)), 0.5, poll=0.02, clock=clock,
+                         sleep=clock.sleep)
+    assert got.state == "error" and clock.now == pytest.approx(0.02)  # ended: no more wait
+    assert wait_for_frame(lambda: None, 0.5, clock=clock, sleep=clock.sleep) is None
+
+
 def _returns_datasets(at: AppTest) -> list[str]:
     """The named datasets of the Train page's returns chart (the first chart)."""
     chart = at.get("vega_lite_chart")[0].proto

@@ -523,3 +523,72 @@ def test_a_real_host_raises_its_out_of_memory_score():
         assert wait_for(lambda: score() == min(1000, mine + hosts_mod.OOM_SCORE_ADJ), 120)
     finally:
         hosts.shutdown()
+
+
+# ----- warming up: one host after another -------------------------------------------------------
+
+
+def test_a_new_run_goes_to_the_least_busy_warm_host():
+    pick = hosts_mod.pick_host
+    assert pick([0, 0], [False, False]) == 0  # none warm yet: the least busy, first of equals
+    assert pick([1, 0], [False, False]) == 1
+    assert pick([0, 0], [False, True]) == 1  # a warm host takes it at once
+    assert pick([4, 0], [True, False]) == 0  # ... busier or not, while the other warms
+    assert pick([3, 1], [True, True]) == 1  # all warm: the least busy
+
+
+def _maps_torch(pid: int) -> bool:
+    with open(f"/proc/{pid}/maps") as f:
+        return "libtorch" in f.read()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="reads /proc/<pid>/maps")
+def test_hosts_warm_up_one_after_another():
+    """The second host loads torch only once the first is warm (so the first is ready in the
+    time one warm-up takes alone), and both end up warm."""
+    h = RunHosts(hosts=2)
+    try:
+        first, second = h.pids()
+        seen_second_early = False
+        while not h.warm()[0]:
+            assert h.alive
+            if _maps_torch(second):
+                seen_second_early = True
+                break
+            time.sleep(0.02)
+        assert not seen_second_early, "the second host loaded torch before the first was warm"
+        assert _maps_torch(first)
+        assert wait_for(lambda: all(h.warm()), 120)
+    finally:
+        h.shutdown()
+
+
+def test_a_run_started_on_a_fresh_host_trains_and_the_host_ends_warm():
+    """A run sent to a host still warming up (its first optimiser step's import runs in a
+    thread beside the run) trains to its end with its frames, and the host ends warm."""
+    h = RunHosts(hosts=1)
+    try:
+        run = BackgroundRun(default_config("reinforce", seed=0, max_episodes=3), hosts=h,
+                            frame_every=0.0).start()
+        assert run.join(120) and run.state == "finished", run.message
+        snap = run.snapshot()
+        assert snap.episode_count == 3 and snap.frame is not None
+        assert wait_for(lambda: all(h.warm()), 60)
+    finally:
+        h.shutdown()
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="no thread priorities here")
+def test_a_warming_thread_lowers_only_its_own_priority():
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen = []
+
+    def warming():
+        lowered = hosts_mod._lower_priority(5)
+        seen.append((lowered, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+
+    t = threading.Thread(target=warming)
+    t.start()
+    t.join()
+    assert seen == [(True, min(19, mine + 5))]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine

@@ -18,7 +18,8 @@ UI = ROOT / "ui"
 
 SHARED = {"navigation", "drawn", "state", "links", "widgets", "style", "sidebar", "docs",
           "verdicts", "reference", "recording", "experiment_controls", "experiment_session",
-          "experiment_summary", "experiment_reference", "exercises", "takehome", "a11y"}
+          "experiment_summary", "experiment_reference", "exercises", "takehome", "a11y",
+          "preload"}
 """The ui modules any page may use, besides the chart kit (``ui/charts/``)."""
 FEATURES = {"dqn_exercises": {"dqn_target", "dqn_polyak", "dqn_overestimation"},
             "value_policy": {"value_vs_policy"}}

@@ -540,9 +540,10 @@ _WARM_LOCK = threading.Lock()
 
 
 def warm_up_in_background() -> None:
-    """After the first page: load what training needs (torch, the algorithms, what the Train
-    page draws with) and start the run hosts, in a daemon thread, once per process; the
-    first page never waits for them, and a learner's first Start finds them ready."""
+    """After the first page: start the run hosts and load what training needs (torch, the
+    algorithms, what the Train page draws with, its first charts' templates), in a daemon
+    thread, once per process; the first page never waits for them, and a learner's first
+    Start finds them ready."""
     with _WARM_LOCK:
         if _WARM.is_set():
             return
@@ -554,10 +555,12 @@ def _warm_up() -> None:
     import sys
 
     try:
+        # The hosts first: a learner's first Start waits for the first host to be warm (its
+        # own torch import and warm-up, in its process), not for this process's imports.
+        training_hosts()  # they warm up one after another; meanwhile, here:
         import torch
 
         torch.set_num_threads(1)  # each trainer uses one thread; so does playing an episode
-        training_hosts()  # the hosts warm up in their own processes, meanwhile:
         import pgcore.algos  # noqa: F401
         import pgcore.execution.runner  # noqa: F401
         import pgcore.training.checkpoint  # noqa: F401
@@ -567,10 +570,32 @@ def _warm_up() -> None:
         from .charts import live  # noqa: F401 - (altair, pandas, pyarrow)
 
         reference.reference_set()  # the typical-run bands, read once
+        _warm_charts(widgets.preset_config())  # the first run's chart templates
         _draw_one_frame()  # pygame, and a CartPole drawn once
         print(f"memory plan: {memory_plan().text()}", file=sys.stderr, flush=True)
     except Exception as exc:  # noqa: BLE001 - a failed warm-up only means a slower Start
         print(f"warm-up failed: {exc!r}", file=sys.stderr, flush=True)
+
+
+def _warm_charts(config: TrainConfig) -> None:
+    """Build the live panel's chart templates for ``config``'s runs once, from an empty
+    snapshot, with and without its typical-run band: altair takes about 0.2 s to build and
+    check them, which a learner's first Start would otherwise wait for (templates are cached
+    by their shape: the episode budget, the band, the algorithm's panels)."""
+    from pgcore.execution.runner import RunLog, RunSnapshot
+
+    from . import reference
+    from .charts import live
+
+    log = RunLog()
+    snap = RunSnapshot("running", "", config, 0, log.episodes.copy(), log.updates.copy())
+    group, _ = reference.group_for(config, exact=False)
+    bands = [None] if group is None else \
+        [None, reference.episode_band_arrow(group.label, live.WINDOW)]
+    for band in bands:
+        live.returns_spec(snap, reference=band)
+    live.value_spec(snap)
+    live.diagnostics_specs(snap)
 
 
 def _draw_one_frame() -> None:

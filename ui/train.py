@@ -34,6 +34,10 @@ from .state import RunHolder, WatchResult, draw_clock, end_note, repace, smoothe
 from .widgets import changed_settings, describe_run, preset_record
 
 REFRESH_SECONDS = 0.5
+FIRST_FRAME_WAIT = 0.5
+"""Seconds a Start click's rerun waits, at most, for the new run's first CartPole frame, so
+that the panel it draws shows the cart at once (a warm run host sends one about 0.1 s after
+the start) instead of "appears once training has started" until the panel's next refresh."""
 SHOW_CHANGES = 4  # the "applies at the next Start" note lists at most this many changes
 ACTIONS = {"CartPole": ("left", "right")}
 BADGES = {  # state -> (label, color, icon)
@@ -117,6 +121,26 @@ def frame_jpeg(holder: RunHolder, frame, crop: bool = True) -> bytes | None:
 # ----- controls -------------------------------------------------------------------------------
 
 
+def wait_for_frame(snapshot, timeout: float, poll: float = 0.02,
+                   clock=time.monotonic, sleep=time.sleep) -> RunSnapshot | None:
+    """Read ``snapshot()`` (a run's) until it has a frame, or the run is no longer active
+    (ended, or not started), or ``timeout`` seconds have passed, every ``poll`` seconds; the
+    last snapshot read.
+
+    >>> wait_for_frame(lambda: None, 10.0) is None  # no run: no wait
+    True
+    """
+    deadline = clock() + timeout
+    while True:
+        snap = snapshot()
+        if snap is None or snap.frame is not None or snap.state not in ACTIVE_STATES:
+            return snap
+        left = deadline - clock()
+        if left <= 0:
+            return snap
+        sleep(min(poll, left))
+
+
 def next_start_note(snap: RunSnapshot | None, config) -> str | None:
     """What the settings change for the next run, when a run is shown (markdown; None when
     they are the run's own): "**Applies at the next Start** ...: baseline: ... → ...".
@@ -161,6 +185,7 @@ def controls_ui(holder: RunHolder, config, error: str | None, pool: SlotPool) ->
     def start() -> None:
         holder.start(config, pool, preset_record(config, preset),
                      summary=describe_run(config, preset))
+        wait_for_frame(holder.snapshot, FIRST_FRAME_WAIT)  # the rerun then draws it
 
     task_controls(holder, None if config is None else start, keys="ctl", error=error,
                   pausable=True,
@@ -279,16 +304,17 @@ def draw_panel(holder: RunHolder, snap: RunSnapshot, pool: SlotPool,
 
     end_note(snap, pool)
 
-    specs = chart_specs(holder, snap, reference)
-    st.vega_lite_chart(specs["returns"], width="stretch")
-    style.chart_words(st, specs["returns"])
-    greedy = live.evaluation_caption(snap)
-    if greedy is not None:
-        st.caption(greedy)
-
+    returns = st.container()  # filled after the frame: see below
     left, right = st.columns([1.1, 1.4], gap="medium")
-    with left:
-        _frame_card(holder, snap)
+    with left:  # the frame goes to the browser ahead of the charts: it waits neither for
+        _frame_card(holder, snap)  # their specs here nor for their drawing in the browser
+    specs = chart_specs(holder, snap, reference)
+    with returns:
+        st.vega_lite_chart(specs["returns"], width="stretch")
+        style.chart_words(st, specs["returns"])
+        greedy = live.evaluation_caption(snap)
+        if greedy is not None:
+            st.caption(greedy)
     with right:
         spec = specs["value"]
         if spec is not None:

@@ -60,9 +60,15 @@ def widget_fields(algo: str) -> list[Field]:
     return sorted((f for f in fields if f.label), key=lambda f: f.rank)
 
 
+def preset_config(name: str = FIRST_PRESET) -> TrainConfig:
+    """What the settings hold once preset ``name`` is loaded with the page's default budget
+    (by default the first visit's: plain REINFORCE)."""
+    return PRESETS[name].config(env_id=ENV_ID, max_episodes=DEFAULT_EPISODES,
+                                max_seconds=float(DEFAULT_SECONDS))
+
+
 def _preset_values(name: str) -> dict:
-    cfg = PRESETS[name].config(env_id=ENV_ID, max_episodes=DEFAULT_EPISODES,
-                               max_seconds=float(DEFAULT_SECONDS))
+    cfg = preset_config(name)
     values = {f: getattr(cfg, f) for f in WIDGET_FIELDS}
     values["max_seconds"] = int(values["max_seconds"])  # the widget is a whole number
     return values

@@ -39,9 +39,11 @@ every ``weights_every`` seconds, when paused, and at the end), ``("paused", None
 run has stopped at its pause point (after everything it emitted before) and finally ``("end",
 (state, message))``. Hosts run one torch thread and one BLAS thread each, ignore Ctrl-C, end
 when this process dies, and never re-run its ``__main__`` (the app script under ``streamlit
-run``). A host is warmed before it takes runs (:func:`_warm_up`: torch, pgcore's algorithms
-and what a first optimiser step imports), so no learner's first run stalls on an import. This
-module never imports streamlit, nor torch except in a host.
+run``). A host imports torch, pgcore's algorithms and trainer before it takes runs
+(:func:`_warm_up`), and what a first optimiser step imports in a thread of its own meanwhile,
+so a learner's first run sees its first frames at once and never stalls on more than the end
+of that import. The hosts warm up one after another (:class:`RunHosts`). This module never
+imports streamlit, nor torch except in a host.
 """
 
 from __future__ import annotations
@@ -71,6 +73,10 @@ JOBS_AT_ONCE = 1_000_000
 
 TURN_QUANTUM = 0.02
 """Seconds a run of a host trains, at least, before it hands the host on (:class:`Turns`)."""
+
+WARM_TURN_SECONDS = 30.0
+"""Hosts warm up one after another (:class:`RunHosts`): each waits for the one before it to be
+warm, but at most this long (a host stuck in its warm-up never holds the others back)."""
 
 
 # ----- turn-taking ------------------------------------------------------------------------------
@@ -375,15 +381,38 @@ class _HostedJob(_Hosted):
             self._hurry()
 
 
-def _warm_up() -> None:
+def _warm_up(first_step: bool = True) -> None:
     """What a host imports before its first run, so that no run stalls on it: torch,
-    pgcore's algorithms and trainer, and what the first ``torch.optim`` step imports
-    (``torch._dynamo``, about 1-2 s of CPU and 70-80 MB), by one throwaway fused-Adam step
-    on a one-element tensor."""
-    import torch
-
+    pgcore's algorithms and trainer, and (``first_step``) what the first ``torch.optim`` step
+    imports (``torch._dynamo``, about 1-2 s of CPU and 70-80 MB), by one throwaway fused-Adam
+    step on a one-element tensor (:func:`_first_optimiser_step`)."""
     from .. import algos  # noqa: F401 - imported once here, not by the first run
     from ..training import trainer  # noqa: F401
+
+    if first_step:
+        _first_optimiser_step()
+
+
+WARM_NICE = 10
+"""A host warms up (imports torch, the trainer, a first optimiser step) this much lower in CPU
+priority than the rest of the machine's work: the first page, which the server and the
+browser draw meanwhile on the same cores, goes first."""
+
+
+def _lower_priority(by: int = WARM_NICE) -> bool:
+    """Lower the calling thread's CPU priority by ``by`` (on Linux a thread's own; threads it
+    starts inherit it); False where it cannot."""
+    try:
+        tid = threading.get_native_id()
+        now = os.getpriority(os.PRIO_PROCESS, tid)
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, now + by))
+        return True
+    except (AttributeError, OSError):
+        return False
+
+
+def _first_optimiser_step() -> None:
+    import torch
 
     param = torch.nn.Parameter(torch.zeros(1))
     param.grad = torch.ones(1)
@@ -409,23 +438,43 @@ def _kill_me_first(adj: int = OOM_SCORE_ADJ, path: str = "/proc/self/oom_score_a
         return False
 
 
-def _host_main(commands, results, parent: int, quantum: float | None = TURN_QUANTUM) -> None:
+def _host_main(commands, results, parent: int, quantum: float | None = TURN_QUANTUM,
+               after=None, warm=None) -> None:
     """A host process: start the runs it is sent, pass on their controls, flush their events.
-    Its runs take :class:`Turns` of ``quantum`` seconds (None or 0: free time-slicing)."""
+    Its runs take :class:`Turns` of ``quantum`` seconds (None or 0: free time-slicing).
+    ``after``: an event to wait for (at most :data:`WARM_TURN_SECONDS`) before warming up
+    (the host before it is warm); ``warm``: an event to set once warm."""
     _kill_me_first()  # first: a host importing torch is already the one to go
+    if after is not None:
+        after.wait(WARM_TURN_SECONDS)
     import signal
 
-    import torch
-
-    from ..rl.backprop import one_blas_thread
-
-    torch.set_num_threads(1)
-    one_blas_thread()
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     except ValueError:  # pragma: no cover - not the main thread
         pass
-    _warm_up()
+
+    def imports() -> None:
+        _lower_priority()
+        import torch
+
+        from ..rl.backprop import one_blas_thread
+
+        torch.set_num_threads(1)
+        one_blas_thread()
+        _warm_up(first_step=False)  # what a run needs to start: it may come now
+
+    warming = threading.Thread(target=imports, name="pgcore-host-imports")
+    warming.start()
+    warming.join()  # (this thread, whose runs' threads inherit its priority, keeps its own)
+
+    def first_step() -> None:  # meanwhile (a first run draws its first frames before its
+        _lower_priority()  # first update, which would wait for this import)
+        _first_optimiser_step()
+        if warm is not None:
+            warm.set()
+
+    threading.Thread(target=first_step, daemon=True, name="pgcore-host-warm-up").start()
     turns = Turns(quantum) if quantum else None
     runs: dict[int, _HostedRun | _HostedJob] = {}
     lock = threading.Lock()
@@ -478,11 +527,30 @@ def _host_main(commands, results, parent: int, quantum: float | None = TURN_QUAN
 _RUN_IDS = itertools.count(1)
 
 
+def pick_host(counts: list[int], warm: list[bool]) -> int:
+    """The host a new run goes to: the one with the fewest runs among the warm hosts, or
+    among all of them while none is warm (the first of equals).
+
+    >>> pick_host([0, 0], [False, True]), pick_host([3, 0], [True, False])
+    (1, 0)
+    >>> pick_host([2, 1], [False, False]), pick_host([2, 1], [True, True])
+    (1, 1)
+    """
+    ready = [i for i, w in enumerate(warm) if w] or list(range(len(counts)))
+    return min(ready, key=counts.__getitem__)
+
+
 class RunHosts:
     """``hosts`` host processes (default: one per usable core) and the routing of their runs'
     messages (see the module docstring). A host's runs take turns of at least ``quantum``
     seconds (:class:`Turns`); ``quantum=None`` or 0 leaves them to the interpreter's own
-    time-slicing (the way hosts shared their core before; for comparisons). Thread-safe."""
+    time-slicing (the way hosts shared their core before; for comparisons). Thread-safe.
+
+    The hosts warm up one after another (each importing torch waits for the one before it to
+    be warm, :data:`WARM_TURN_SECONDS` at most), at a lower CPU priority (:data:`WARM_NICE`),
+    and a new run goes to a warm host while any is warm: on a server that has just started,
+    the first host is ready in about the time one warm-up takes alone, not all of them at
+    once sharing the cores, so a learner's first Start does not wait for the last one."""
 
     def __init__(self, hosts: int | None = None, quantum: float | None = TURN_QUANTUM):
         n = usable_cores() if hosts is None else hosts
@@ -496,9 +564,12 @@ class RunHosts:
         ctx = mp.get_context("spawn")
         self.results = ctx.Queue()
         self._commands = [ctx.Queue() for _ in range(n)]
+        self._warm = [ctx.Event() for _ in range(n)]  # set by each host once it is warm
         self._processes = [ctx.Process(target=_host_main, daemon=True,
                                        args=(q, self.results, os.getpid(),
                                              self.quantum),
+                                       kwargs={"after": self._warm[i - 1] if i else None,
+                                               "warm": self._warm[i]},
                                        name=f"pgcore-run-host-{i}")
                            for i, q in enumerate(self._commands)]
         with _workers_skip_main(), _sigint_ignored():
@@ -548,6 +619,10 @@ class RunHosts:
     def pids(self) -> list[int]:
         return [p.pid for p in self._processes if p.pid is not None]
 
+    def warm(self) -> list[bool]:
+        """Whether each host has finished its warm-up (and takes runs without delay)."""
+        return [e.is_set() for e in self._warm]
+
     def start(self, run_id: int, config, sink: Sink, frame_every: float | None = 0.25,
               weights_every: float = 1.0) -> int:
         """Train ``config`` on the least busy host; its messages go to ``sink``. Returns the
@@ -567,9 +642,9 @@ class RunHosts:
         messages for it go to ``sink``; the host's index."""
         if not self.alive:
             raise RuntimeError("the run hosts have stopped")
+        warm = self.warm()
         with self._lock:
-            counts = self._counts()
-            host = min(range(self.hosts), key=counts.__getitem__)
+            host = pick_host(self._counts(), warm)
             self._sinks[run_id] = sink
             self._host_of[run_id] = host
         self._commands[host].put((command, run_id, payload))
