@@ -88,6 +88,22 @@ def test_a_view_registers_again_only_for_a_real_change_of_interval():
     assert repace(3.0, 1.5) and repace(3.0, 0.5)
 
 
+def test_a_first_slow_draw_alone_keeps_the_interval(monkeypatch):
+    """A view's first draw carries one-time costs (templates, imports): on its own it does not
+    move the interval (a whole page run); slow draws that go on do."""
+    from ui import train
+    from ui.state import repace, smoothed_draw
+
+    monkeypatch.setattr("ui.state.server_cores", lambda: 2)
+    monkeypatch.setattr("pgcore.execution.live_tasks", lambda: [])
+    every = train.refresh_seconds()
+    took = smoothed_draw(None, 0.5)  # 0.5 s of CPU: 2.5 x 0.5 = 1.25 s if taken alone
+    assert not repace(every, train.refresh_seconds(took))
+    for _ in range(3):
+        took = smoothed_draw(took, 0.5)
+    assert repace(every, train.refresh_seconds(took))
+
+
 def test_a_drawing_is_timed_on_the_threads_cpu_clock():
     """Waiting for the interpreter (other tabs' refreshes) is not drawing time."""
     import threading
