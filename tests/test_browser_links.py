@@ -127,3 +127,60 @@ def test_an_experiment_link_and_the_presenter_view(server, browser):  # noqa: F8
         assert query(page)["episodes"] == "500"
     finally:
         page.close()
+
+
+def _widgets_sent(page, keys: tuple[str, ...]) -> list[list]:
+    """Record, from the page's websocket, each widget with one of ``keys`` the server sends:
+    a list per run started after the call, of ``(key, set_value, value)``."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    runs: list[list] = []
+
+    def received(payload) -> None:
+        if not isinstance(payload, bytes):
+            return
+        msg = ForwardMsg()
+        msg.ParseFromString(payload)
+        kind = msg.WhichOneof("type")
+        if kind == "new_session":
+            runs.append([])
+        elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element" and runs:
+            element = msg.delta.new_element
+            w = getattr(element, element.WhichOneof("type"))
+            key = next((k for k in keys if getattr(w, "id", "").endswith(k)), None)
+            if key is not None:
+                value = list(w.value) if element.WhichOneof("type") == "slider" else w.value
+                runs[-1].append((key, w.set_value, value))
+
+    page.on("websocket", lambda ws: ws.on("framereceived", received))
+    return runs
+
+
+def test_start_pressed_at_once_shows_the_links_values(server, browser):  # noqa: F811
+    """A link's values are written on the page's first run; Start pressed the moment it shows
+    starts the next run before the browser has recorded them all. The page uses the link's
+    values, and its widgets must show those, not their minimums: every run sends them."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(60_000)
+    keys = ("exp.seeds.seeds", "exp.seeds.episodes", "exp.seeds.reference")
+    runs = _widgets_sent(page, keys)
+    try:
+        page.goto(f"{server}/seeds_variance?episodes=200&seeds=4&lock=seeds")
+        start = page.get_by_role("button", name="Start", exact=True)
+        wait_until(lambda: start.count() and start.first.is_enabled(), 180, every=0.01,
+                   what="an enabled Start button")
+        start.first.click()
+        stop = page.get_by_role("button", name="Stop", exact=True).and_(page.locator(":enabled"))
+        stop.first.wait_for()  # the run Start began has drawn its controls
+        started = wait_until(lambda: next((r for r in runs[1:] if len(r) == len(keys)), None),
+                             30, what="a second run that drew the settings")
+        assert [(k, s) for k, s, _ in started] == [(k, True) for k in keys], started
+        assert [v for _, _, v in started] == [[4.0], 200.0, True], started
+        episodes = page.get_by_role("spinbutton", name="Episodes per run")
+        wait_until(lambda: episodes.input_value() == "200", 20,
+                   what="the episodes box to show the link's 200")
+        assert page.get_by_role("switch", name="Typical-run bands").is_checked()
+        assert page.get_by_role("slider", name="Seeds").get_attribute("aria-valuetext") == "4"
+        stop.first.click()
+    finally:
+        page.close()

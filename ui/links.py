@@ -56,6 +56,22 @@ def keep_widget_values(prefix: str = SETTINGS_KEY) -> None:
         ss[key] = ss[key]
 
 
+def resend(key: str) -> None:
+    """Send the value of the widget ``key`` to the browser with the widget on this run.
+
+    Streamlit sends a widget's session-state value to the browser only on a run that wrote
+    it (``st.session_state[key] = ...``); on the other runs the browser shows the value it
+    recorded itself, or the widget's own default (a number box's minimum, a toggle off) when
+    it has recorded none. A link's values are written on the page's first run, and a browser
+    records some widgets' values only once they are drawn: a button pressed at once (Start,
+    the moment it appears) starts a second run before that, and the page then used the link's
+    value while its widgets showed their minimums. Written again on every run, the value the
+    page uses is the one the widget shows. Call before the widget is drawn."""
+    ss = st.session_state
+    if key in ss:
+        ss[key] = ss[key]
+
+
 class LinkError(ValueError):
     """A link parameter's text is not a value this setting can take (one line)."""
 
@@ -303,7 +319,8 @@ class PageLink:
         """Register ``p`` and put its value in ``st.session_state[p.key]`` before its widget
         is drawn: the link's value on a run that applies a link (``apply=False``: the page
         applied it itself), else what the session had (restored after a page switch), and a
-        locked or hidden value always."""
+        locked or hidden value always. The value is written on every run (:func:`resend`), so
+        the widget shows the value the page uses, however early the next run came."""
         ss = st.session_state
         self.params[p.name] = p
         if self.applying and apply:
@@ -317,6 +334,7 @@ class PageLink:
                 self.state.hidden.add(p.name)
         if p.name in self.state.locks:
             ss[p.key] = self.state.locks[p.name]
+        resend(p.key)
         return self.control(p.name)
 
     def control(self, name: str) -> Control:
@@ -484,6 +502,7 @@ def widget(link: PageLink | None, p: Param, draw: Callable[[Control], object]):
     and its value is returned as it is. Without a link, just seeds the default."""
     if link is None:
         st.session_state.setdefault(p.key, p.default)
+        resend(p.key)
         control = Control()
     else:
         control = link.bind(p)
