@@ -337,7 +337,8 @@ def test_a_tab_moved_from_a_stopped_server_is_told_its_run_is_gone(db, monkeypat
     at = _train_page({"run": dead})
     (note,) = [w for w in texts(at, "warning") if "app server" in w]
     assert note.startswith("Your run (a2c, seed 4) was interrupted") and "*interrupted*" in note
-    at.number_input(key="cfg.max_episodes").set_value(10).run()
+    # a run that lasts the test (the Start run itself waits for the first frame)
+    at.number_input(key="cfg.max_episodes").set_value(2000).run()
     at.button(key="ctl.start").click().run()
     assert not any("app server" in w for w in texts(at, "warning"))
     (mine,) = recording.recorder().active()
