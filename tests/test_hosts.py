@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from pgcore import default_config
+from pgcore.execution import cores
 from pgcore.execution import hosts as hosts_mod
 from pgcore.execution.hosts import TURN_QUANTUM, RunHosts, Turns
 from pgcore.execution.runner import BackgroundRun
@@ -584,7 +585,7 @@ def test_a_warming_thread_lowers_only_its_own_priority():
     seen = []
 
     def warming():
-        lowered = hosts_mod._lower_priority(5)
+        lowered = cores.lower_thread_priority(5)
         seen.append((lowered, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
 
     t = threading.Thread(target=warming)

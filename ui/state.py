@@ -556,10 +556,15 @@ def warm_up_in_background() -> None:
 def _warm_up() -> None:
     import sys
 
+    from pgcore.execution.cores import lower_thread_priority
+
     try:
         # The hosts first: a learner's first Start waits for the first host to be warm (its
         # own torch import and warm-up, in its process), not for this process's imports.
-        training_hosts()  # they warm up one after another; meanwhile, here:
+        training_hosts()  # they warm up one after another (started at our own priority);
+        # meanwhile, here, below the first page in CPU priority: the browser and this server
+        # draw it on the same cores (a Start that needs these imports waits for them anyway)
+        lower_thread_priority()
         import torch
 
         torch.set_num_threads(1)  # each trainer uses one thread; so does playing an episode

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from pathlib import Path, PurePosixPath
 
 _V1_DEFAULT_MOUNTS = {
@@ -266,3 +267,22 @@ def _up_to(mount: Path, rel: PurePosixPath) -> list[Path]:
     """The cgroup directory ``mount/rel`` and each parent up to ``mount`` itself."""
     parts = [p for p in rel.parts if p not in ("/", "..", ".")]
     return [mount.joinpath(*parts[:k]) for k in range(len(parts), -1, -1)]
+
+
+WARM_NICE = 10
+"""Warming up (a host's torch import, its trainer, a first optimiser step; the server's own
+imports after the first page) runs this much lower in CPU priority than the rest of the
+machine's work: the first page, which the server and the browser draw meanwhile on the same
+cores, goes first."""
+
+
+def lower_thread_priority(by: int = WARM_NICE) -> bool:
+    """Lower the calling thread's CPU priority by ``by`` (on Linux a thread's own; threads it
+    starts inherit it); False where it cannot."""
+    try:
+        tid = threading.get_native_id()
+        now = os.getpriority(os.PRIO_PROCESS, tid)
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, now + by))
+        return True
+    except (AttributeError, OSError):
+        return False

@@ -58,7 +58,7 @@ from collections import deque
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 
-from .cores import usable_cores
+from .cores import lower_thread_priority, usable_cores
 from .pool import _sigint_ignored, _workers_skip_main
 from .shared import ProcessWide, TaskSinks
 from .sharing import ShareBook
@@ -393,24 +393,6 @@ def _warm_up(first_step: bool = True) -> None:
         _first_optimiser_step()
 
 
-WARM_NICE = 10
-"""A host warms up (imports torch, the trainer, a first optimiser step) this much lower in CPU
-priority than the rest of the machine's work: the first page, which the server and the
-browser draw meanwhile on the same cores, goes first."""
-
-
-def _lower_priority(by: int = WARM_NICE) -> bool:
-    """Lower the calling thread's CPU priority by ``by`` (on Linux a thread's own; threads it
-    starts inherit it); False where it cannot."""
-    try:
-        tid = threading.get_native_id()
-        now = os.getpriority(os.PRIO_PROCESS, tid)
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, now + by))
-        return True
-    except (AttributeError, OSError):
-        return False
-
-
 def _first_optimiser_step() -> None:
     import torch
 
@@ -455,7 +437,7 @@ def _host_main(commands, results, parent: int, quantum: float | None = TURN_QUAN
         pass
 
     def imports() -> None:
-        _lower_priority()
+        lower_thread_priority()
         import torch
 
         from ..rl.backprop import one_blas_thread
@@ -469,7 +451,7 @@ def _host_main(commands, results, parent: int, quantum: float | None = TURN_QUAN
     warming.join()  # (this thread, whose runs' threads inherit its priority, keeps its own)
 
     def first_step() -> None:  # meanwhile (a first run draws its first frames before its
-        _lower_priority()  # first update, which would wait for this import)
+        lower_thread_priority()  # first update, which would wait for this import)
         _first_optimiser_step()
         if warm is not None:
             warm.set()
