@@ -43,6 +43,7 @@ if not state.admit_session():  # past the memory budget: say so, start nothing
             icon=":material/hourglass_top:")
     st.button("Try again", icon=":material/refresh:")
     st.stop()
+state.start_hosts_in_background()  # the run hosts warm up while the first page draws
 holder = state.session_holder()
 pool = state.slot_pool()
 

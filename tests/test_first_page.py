@@ -30,14 +30,16 @@ def test_home_and_the_router_draw_without_torch():
         import sys
         from streamlit.testing.v1 import AppTest
         from ui import state
-        warmed = []
+        warmed, hosts = [], []
         state.warm_up_in_background = lambda: warmed.append(True)  # held back: looked at below
+        state.start_hosts_in_background = lambda: hosts.append(len(warmed))
         at = AppTest.from_file("app.py", default_timeout=60).run()
         assert not at.exception, at.exception
         assert at.title[0].value == "Policy Gradient Lab"
         assert warmed == [True], "the warm-up is started after the page"
+        assert hosts == [0], "the hosts are started (in the background) before the page"
         from pgcore.execution.hosts import current_run_hosts
-        assert current_run_hosts() is None, "the hosts start after the first page"
+        assert current_run_hosts() is None, "the page itself starts no host"
         print(sorted(m for m in {HEAVY!r} if m in sys.modules))
     """, PGLAB_RUNS="hosts")
     assert out.strip() == "[]", f"the first page imported {out.strip()}"
@@ -78,3 +80,24 @@ def test_without_room_for_hosts_the_warm_up_starts_none():
         print(state.memory_plan().hosts, current_run_hosts() is None)
     """, PGLAB_RUNS="", PGLAB_MEMORY_MB="690")
     assert out.split()[-2:] == ["0", "True"]
+
+
+def test_the_hosts_start_in_the_background_where_the_plan_has_them():
+    """The router starts the run hosts before the page, in a thread: they warm up in their own
+    processes while the first page draws. Runs in threads: nothing to start."""
+    code = """
+        import threading
+        from ui import state
+        from pgcore.execution.hosts import current_run_hosts, shutdown_run_hosts
+        state.start_hosts_in_background()
+        state.start_hosts_in_background()  # once per process
+        starting = [t for t in threading.enumerate() if t.name == "pglab-hosts"]
+        assert len(starting) <= 1
+        for t in starting:
+            t.join(120)
+        hosts = current_run_hosts()
+        print(None if hosts is None else hosts.hosts)
+        shutdown_run_hosts()
+    """
+    assert _run(code, PGLAB_RUNS="hosts").strip().splitlines()[-1] not in ("None", "0")
+    assert _run(code, PGLAB_RUNS="threads").strip().splitlines()[-1] == "None"

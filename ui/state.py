@@ -541,6 +541,31 @@ _WARM = threading.Event()
 _WARM_LOCK = threading.Lock()
 
 
+_HOSTS_STARTED = threading.Event()
+
+
+def start_hosts_in_background() -> None:
+    """At the first page's start: start the run hosts (if the memory plan has them), in a
+    daemon thread, once per process. They warm up in their own processes at a lower CPU
+    priority while the first page draws, so a learner who goes straight to Train finds the
+    first one warm sooner; the rest of the warm-up waits for the page
+    (:func:`warm_up_in_background`)."""
+    with _WARM_LOCK:
+        if _HOSTS_STARTED.is_set():
+            return
+        _HOSTS_STARTED.set()
+    threading.Thread(target=_start_hosts, daemon=True, name="pglab-hosts").start()
+
+
+def _start_hosts() -> None:
+    try:
+        training_hosts()
+    except Exception as exc:  # noqa: BLE001 - the warm-up tries again, and says why
+        import sys
+
+        print(f"starting the run hosts failed: {exc!r}", file=sys.stderr, flush=True)
+
+
 def warm_up_in_background() -> None:
     """After the first page: start the run hosts and load what training needs (torch, the
     algorithms, what the Train page draws with, its first charts' templates), in a daemon
