@@ -393,17 +393,26 @@ def test_continuous_actions_page_end_to_end(server, browser):
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "pendulum.png"), full_page=True)
         # Stop each section's run. A Stop button counted as enabled can turn disabled before
-        # the click lands (the page redraws once its run has stopped): then look again.
+        # the click lands (the page redraws once its run has stopped): then look again. After
+        # each click, wait for the page's script run to end before looking: a run stops a
+        # moment after its click, so its Stop is still enabled in the click's own rerun, and
+        # clicking it again then starts another rerun that cuts the one in progress short;
+        # on a busy machine, where this page's rerun takes over a second, clicking once a
+        # second kept any rerun from finishing, and the buttons never changed.
         from playwright.sync_api import TimeoutError as ClickTimeout
 
+        settled = page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]')
         deadline = time.monotonic() + 90
         while enabled(page, "Stop").count() and time.monotonic() < deadline:
             try:
                 enabled(page, "Stop").first.click(timeout=5_000)
             except ClickTimeout:
                 pass
-            time.sleep(1.0)
-        assert enabled(page, "Stop").count() == 0, "a run did not stop"
+            time.sleep(0.5)  # the click's rerun has begun
+            settled.wait_for(timeout=60_000)
+        if enabled(page, "Stop").count():  # what the page shows then, for the report
+            page.screenshot(path=str(ARTIFACTS / "pendulum-not-stopped.png"), full_page=True)
+        assert enabled(page, "Stop").count() == 0, "a run did not stop (see the screenshot)"
         page.get_by_text("Stopped.").first.wait_for()
         assert charts.count() >= 2 and episodes(page) >= n
         assert page.get_by_text("This app has encountered an error").count() == 0
