@@ -222,6 +222,16 @@ def test_the_digest_memo_holds_its_runs_weakly_and_stays_bounded():
     assert len(cache._digests) <= 4
 
 
+def test_a_cache_can_read_another_ones_digests():
+    """The pages' figures and charts cache apart but digest each snapshot's runs once."""
+    charts = specs.SharedSpecs(4)
+    figures = specs.SharedSpecs(4, digests=charts)
+    held = runs(10)
+    assert figures.get(held, "rows", lambda: {"rows": 1}) == {"rows": 1}
+    assert tuple(map(id, held)) in charts._digests and not figures._digests
+    assert figures.built == 1 and charts.built == 0
+
+
 class _MadeUp:
     """An experiment as a page reads it (state, snapshot, start, stop), its episodes made up
     and moved on by the test."""

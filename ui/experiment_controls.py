@@ -119,8 +119,9 @@ def status_ui(snap: ExperimentSnapshot) -> None:
 
 _SPECS = SharedSpecs(64)
 """The experiment pages' chart specs, per snapshot content and chart, for every session."""
-_FIGURES = SharedSpecs(64)
-"""Their tables' figures likewise (:func:`per_snapshot`)."""
+_FIGURES = SharedSpecs(64, digests=_SPECS)
+"""Their tables' figures likewise (:func:`per_snapshot`), each snapshot's runs digested once
+for both."""
 
 
 def per_snapshot(snap: ExperimentSnapshot, key: tuple, compute: Callable[[], object]):

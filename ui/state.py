@@ -537,11 +537,17 @@ def started_hosts() -> RunHosts | None:
     return current_run_hosts() if runs_in_hosts() else None
 
 
-_WARM = threading.Event()
-_WARM_LOCK = threading.Lock()
+_STARTED: set[str] = set()
+_STARTED_LOCK = threading.Lock()
 
 
-_HOSTS_STARTED = threading.Event()
+def _once_in_background(name: str, target: Callable[[], None]) -> None:
+    """Run ``target`` in a daemon thread called ``name``, once per process."""
+    with _STARTED_LOCK:
+        if name in _STARTED:
+            return
+        _STARTED.add(name)
+    threading.Thread(target=target, daemon=True, name=name).start()
 
 
 def start_hosts_in_background() -> None:
@@ -550,11 +556,7 @@ def start_hosts_in_background() -> None:
     priority while the first page draws, so a learner who goes straight to Train finds the
     first one warm sooner; the rest of the warm-up waits for the page
     (:func:`warm_up_in_background`)."""
-    with _WARM_LOCK:
-        if _HOSTS_STARTED.is_set():
-            return
-        _HOSTS_STARTED.set()
-    threading.Thread(target=_start_hosts, daemon=True, name="pglab-hosts").start()
+    _once_in_background("pglab-hosts", _start_hosts)
 
 
 def _start_hosts() -> None:
@@ -571,11 +573,7 @@ def warm_up_in_background() -> None:
     algorithms, what the Train page draws with, its first charts' templates), in a daemon
     thread, once per process; the first page never waits for them, and a learner's first
     Start finds them ready."""
-    with _WARM_LOCK:
-        if _WARM.is_set():
-            return
-        _WARM.set()
-    threading.Thread(target=_warm_up, daemon=True, name="pglab-warm-up").start()
+    _once_in_background("pglab-warm-up", _warm_up)
 
 
 def _warm_up() -> None:

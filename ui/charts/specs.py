@@ -123,8 +123,9 @@ class SharedSpecs:
     them). At most ``size`` specs and ``size`` digests, least recently used dropped first.
     Thread-safe; ``build`` runs outside the lock, once per spec (:class:`ui.drawn.Drawn`)."""
 
-    def __init__(self, size: int = 128):
+    def __init__(self, size: int = 128, digests: SharedSpecs | None = None):
         self.size = size
+        self._digest_from = digests  # another cache whose digest memo this one reads
         self._lock = threading.Lock()
         self._digests: OrderedDict = OrderedDict()
         self._specs = Drawn(size)  # made once even when many sessions ask at the same moment
@@ -135,7 +136,10 @@ class SharedSpecs:
         return self._specs.made
 
     def digest(self, runs: Sequence) -> str:
-        """:func:`fingerprint` of ``runs``, once per set of run objects."""
+        """:func:`fingerprint` of ``runs``, once per set of run objects (for every cache
+        that reads this one's memo: ``digests=`` it)."""
+        if self._digest_from is not None:
+            return self._digest_from.digest(runs)
         ids = tuple(map(id, runs))
         with self._lock:
             held = self._digests.get(ids)
