@@ -8,7 +8,12 @@ each on a freshly started ``streamlit run`` server so every round is a cold star
   title and the sidebar's navigation both visible;
 * **Train ready**: from clicking *Train* in the sidebar right after (or ``--settle`` seconds
   after: a learner who reads Home first), to its Start button enabled;
-* **Start to first frame**: from clicking Start at once, to the first CartPole frame shown.
+* **Start to first frame**: from clicking Start at once, to the first CartPole frame shown
+  (its image loaded and laid out).
+
+Each moment is taken in the page itself: a click when the page receives it, a sight on the
+first animation frame where it holds (Playwright's own waits poll every 100-500 ms once they
+have waited a while, which added up to half a second to a step before).
 
 Targets (issue 22, on 2 cores): first render <= 2 s; Start to first frame <= 1.5 s. Medians and
 [min-max] over the rounds; timings on a shared machine drift, so compare the two apps within
@@ -50,6 +55,45 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 TARGETS = {"first_render_s": 2.0, "start_to_frame_s": 1.5}
 FRAME = '[data-testid="stImage"] img'
+
+# Each moment is read in the page, on the first animation frame where it is true (Playwright's
+# own waits poll every 100-500 ms once they have waited a while, which would add up to half a
+# second to a step): the wall-clock time in ms, or false.
+HOME_SHOWN = """() => {
+  const shown = e => e.getClientRects().length > 0;
+  const title = [...document.querySelectorAll('h1')].some(
+    h => h.textContent.includes('Policy Gradient Lab') && shown(h));
+  const side = document.querySelector('[data-testid="stSidebar"]');
+  const menu = side && [...side.querySelectorAll('a, span, p')].some(
+    e => e.textContent.trim() === 'Train' && shown(e));
+  return title && menu ? performance.timeOrigin + performance.now() : false;
+}"""
+START_ENABLED = """() => [...document.querySelectorAll('button')].some(
+  b => !b.disabled && b.getClientRects().length > 0
+    && [...b.querySelectorAll('p')].some(p => p.textContent.trim() === 'Start'))
+  ? performance.timeOrigin + performance.now() : false"""
+FRAME_SHOWN = """(n) => {
+  const img = document.querySelectorAll('[data-testid="stImage"] img')[n];
+  return img && img.complete && img.naturalWidth > 0 && img.getBoundingClientRect().height > 0
+    ? performance.timeOrigin + performance.now() : false;
+}"""
+CLICK_CLOCK = """() => { window.__pgClicked = null; document.addEventListener('click',
+  e => { window.__pgClicked = performance.timeOrigin + e.timeStamp; },
+  {capture: true, once: true}); }"""
+
+
+def shown_at(page, predicate: str, arg=None, timeout_ms: float = 120_000) -> float:
+    """When ``predicate`` first held in the page (seconds since the epoch), checked on every
+    animation frame."""
+    handle = page.wait_for_function(predicate, arg=arg, polling="raf", timeout=timeout_ms)
+    return handle.json_value() / 1000.0
+
+
+def click_at(page, locator) -> float:
+    """Click ``locator``; when the page received the click (seconds since the epoch)."""
+    page.evaluate(CLICK_CLOCK)
+    locator.click()
+    return page.evaluate("() => window.__pgClicked") / 1000.0
 
 
 @dataclass
@@ -100,27 +144,21 @@ def one_round(browser, app: str, app_dir: Path, settle: float = 0.0,
         context = browser.new_context(viewport={"width": 1440, "height": 1600})
         page = context.new_page()
         page.set_default_timeout(timeout_ms)
-        t0 = time.monotonic()
+        t0 = time.time()
         page.goto(server.url, wait_until="commit")
-        page.get_by_role("heading", name="Policy Gradient Lab").first.wait_for()
-        # the sidebar's menu: Streamlit's own (older checkouts) or the app's page links
-        nav = page.locator('[data-testid="stSidebarNav"], .st-key-pg-nav')
-        nav.get_by_text("Train", exact=True).first.wait_for()
-        r.first_render_s = time.monotonic() - t0
+        r.first_render_s = shown_at(page, HOME_SHOWN, timeout_ms=timeout_ms) - t0
         time.sleep(settle)
 
-        t1 = time.monotonic()
-        nav.get_by_text("Train", exact=True).first.click()
+        # the sidebar's menu: Streamlit's own (older checkouts) or the app's page links
+        nav = page.locator('[data-testid="stSidebarNav"], .st-key-pg-nav')
+        t1 = click_at(page, nav.get_by_text("Train", exact=True).first)
+        r.train_ready_s = shown_at(page, START_ENABLED, timeout_ms=timeout_ms) - t1
         start = page.get_by_role("button", name="Start", exact=True).and_(
             page.locator(":enabled"))
-        start.wait_for()
-        r.train_ready_s = time.monotonic() - t1
 
         before = page.locator(FRAME).count()
-        t2 = time.monotonic()
-        start.click()
-        page.locator(FRAME).nth(before).wait_for(state="visible")
-        r.start_to_frame_s = time.monotonic() - t2
+        t2 = click_at(page, start)
+        r.start_to_frame_s = shown_at(page, FRAME_SHOWN, before, timeout_ms) - t2
     except Exception as exc:  # noqa: BLE001 - a failed round is a row, not a crash
         r.error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
     finally:
