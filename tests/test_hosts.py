@@ -593,3 +593,87 @@ def test_a_warming_thread_lowers_only_its_own_priority():
     t.join()
     assert seen == [(True, min(19, mine + 5))]
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine
+
+
+def test_a_runs_first_frame_goes_out_at_once_later_events_wait_for_the_flush():
+    """A learner who pressed Start waits for the run's first frame: the host sends it as it
+    comes, not at the next flush (:data:`~pgcore.execution.hosts.FLUSH_SECONDS`); the
+    events after it go in the flusher's batches."""
+    from pgcore.training.events import Frame
+
+    sent = []
+
+    class Results:
+        def put(self, item):
+            sent.append(item)
+
+    run = hosts_mod._HostedRun(1, default_config("reinforce").to_dict(), 0.25, 1.0, Results())
+    frame = Frame(episode=1, step=0, obs=np.zeros(4), probs=np.full(2, 0.5), value=0.0)
+    run._on_event(frame)
+    assert sent == [(1, "events", [frame])]
+    later = Frame(episode=1, step=5, obs=np.ones(4), probs=np.full(2, 0.5), value=0.0)
+    run._on_event(later)
+    assert len(sent) == 1 and run.outbox == [later]
+    run.flush()
+    assert sent[-1] == (1, "events", [later])
+
+
+def _nices(pid: int) -> list[int]:
+    """The nice value of each thread of process ``pid`` now (threads may come and go)."""
+    out = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            out.append(int(fields[16]))  # field 19 of stat: the nice value
+        except (OSError, IndexError, ValueError):
+            continue  # the thread ended meanwhile
+    return out
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads /proc/<pid>/task")
+def test_the_first_host_warms_at_the_servers_priority_the_others_lower():
+    """No priority inversion on a learner's first Start: a run sent to the first host while it
+    warms up builds its optimiser, which waits for the import the warm-up is doing; that
+    import runs at the server's own priority, not below it. The hosts after it, which warm
+    while the first one already trains, warm up lower (:data:`~pgcore.execution.cores.
+    WARM_NICE`)."""
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    h = RunHosts(hosts=2)
+    try:
+        first, second = h.pids()
+        seen = {first: set(), second: set()}
+        while not all(h.warm()):
+            assert h.alive
+            for pid in seen:
+                seen[pid].update(_nices(pid))
+            time.sleep(0.01)
+        assert seen[first] == {base}, "the first host warmed up below the server's priority"
+        assert min(19, base + cores.WARM_NICE) in seen[second], \
+            "the second host warmed up at full priority beside the first one's runs"
+    finally:
+        h.shutdown()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="reads /proc/<pid>/maps")
+def test_held_hosts_warm_up_only_once_released_or_sent_a_run():
+    """The app starts its hosts as the first page starts, held: their processes exist, but
+    the first one loads torch only once the page has drawn (``release``), so it does not slow
+    that page down. Started beside hosts that are not held, held ones have loaded nothing by
+    the time those are warm; released, they warm up; a run sent to held hosts releases them."""
+    free = RunHosts(hosts=1)
+    held = RunHosts(hosts=1, held=True)
+    sent = RunHosts(hosts=1, held=True)
+    try:
+        assert wait_for(lambda: free.warm()[0], 120)
+        assert not _maps_torch(held.pids()[0]) and not held.warm()[0]
+        held.release()
+        held.release()  # (again: nothing more)
+        assert wait_for(lambda: held.warm()[0], 120)
+        run = BackgroundRun(default_config("reinforce", seed=0, max_episodes=2), hosts=sent,
+                            frame_every=0.0).start()
+        assert run.join(120) and run.state == "finished", run.message
+        assert wait_for(lambda: sent.warm()[0], 120)
+    finally:
+        for h in (free, held, sent):
+            h.shutdown()

@@ -525,11 +525,12 @@ def repace(every: float | None, wanted: float) -> bool:
     return wanted >= SLOWER * every or wanted * FASTER <= every
 
 
-def training_hosts() -> RunHosts | None:
+def training_hosts(held: bool = False) -> RunHosts | None:
     """The process's run hosts (started on first use, as many as the memory plan says,
-    replaced if one died), or None when runs train in threads here."""
+    replaced if one died), or None when runs train in threads here. ``held``: if this call
+    starts them, they wait for :meth:`~pgcore.execution.hosts.RunHosts.release` to warm up."""
     plan = memory_plan()
-    return None if plan.in_threads else run_hosts(plan.hosts)
+    return None if plan.in_threads else run_hosts(plan.hosts, held=held)
 
 
 def started_hosts() -> RunHosts | None:
@@ -551,17 +552,16 @@ def _once_in_background(name: str, target: Callable[[], None]) -> None:
 
 
 def start_hosts_in_background() -> None:
-    """At the first page's start: start the run hosts (if the memory plan has them), in a
-    daemon thread, once per process. They warm up in their own processes at a lower CPU
-    priority while the first page draws, so a learner who goes straight to Train finds the
-    first one warm sooner; the rest of the warm-up waits for the page
-    (:func:`warm_up_in_background`)."""
+    """At the first page's start: start the run hosts' processes (if the memory plan has
+    them), in a daemon thread, once per process, held: they begin to warm up once the first
+    page has drawn (:func:`warm_up_in_background`), at this server's own priority, and do not
+    slow that page down meanwhile."""
     _once_in_background("pglab-hosts", _start_hosts)
 
 
 def _start_hosts() -> None:
     try:
-        training_hosts()
+        training_hosts(held=True)
     except Exception as exc:  # noqa: BLE001 - the warm-up tries again, and says why
         import sys
 
@@ -579,15 +579,14 @@ def warm_up_in_background() -> None:
 def _warm_up() -> None:
     import sys
 
-    from pgcore.execution.cores import lower_thread_priority
-
     try:
         # The hosts first: a learner's first Start waits for the first host to be warm (its
         # own torch import and warm-up, in its process), not for this process's imports.
-        training_hosts()  # they warm up one after another (started at our own priority);
-        # meanwhile, here, below the first page in CPU priority: the browser and this server
-        # draw it on the same cores (a Start that needs these imports waits for them anyway)
-        lower_thread_priority()
+        hosts = training_hosts()  # they warm up one after another, the first one now
+        if hosts is not None:
+            hosts.release()
+        # Nothing here runs below the page's priority: the Train page imports what this
+        # thread is importing and would wait for it (a priority inversion).
         import torch
 
         torch.set_num_threads(1)  # each trainer uses one thread; so does playing an episode

@@ -286,6 +286,7 @@ class _HostedRun(_Hosted):
         self.control = _host_control(self._paused, turns, run_id)
         self.agent = None
         self.weights_at = -1e18
+        self.framed = False  # sent its first frame yet
         super().__init__(run_id, results, turns)
 
     def _stopped(self) -> bool:
@@ -318,11 +319,14 @@ class _HostedRun(_Hosted):
             self._hurry()
 
     def _on_event(self, event) -> None:
-        from ..training.events import UpdateEnd
+        from ..training.events import Frame, UpdateEnd
 
         with self.lock:
             self.outbox.append(event)
-        if isinstance(event, UpdateEnd):
+        if not self.framed and isinstance(event, Frame):
+            self.framed = True
+            self.flush()  # a learner waits for the first frame: not for the next flush
+        elif isinstance(event, UpdateEnd):
             now = time.monotonic()
             if now - self.weights_at >= self.weights_every:  # (and at the pause: _paused)
                 self._weights(now)
@@ -421,11 +425,12 @@ def _kill_me_first(adj: int = OOM_SCORE_ADJ, path: str = "/proc/self/oom_score_a
 
 
 def _host_main(commands, results, parent: int, quantum: float | None = TURN_QUANTUM,
-               after=None, warm=None) -> None:
+               after=None, warm=None, lower: bool = False) -> None:
     """A host process: start the runs it is sent, pass on their controls, flush their events.
     Its runs take :class:`Turns` of ``quantum`` seconds (None or 0: free time-slicing).
     ``after``: an event to wait for (at most :data:`WARM_TURN_SECONDS`) before warming up
-    (the host before it is warm); ``warm``: an event to set once warm."""
+    (the host before it is warm, or the server's go); ``warm``: an event to set once warm;
+    ``lower``: warm up at a lower CPU priority (:data:`~.cores.WARM_NICE`)."""
     _kill_me_first()  # first: a host importing torch is already the one to go
     if after is not None:
         after.wait(WARM_TURN_SECONDS)
@@ -437,7 +442,8 @@ def _host_main(commands, results, parent: int, quantum: float | None = TURN_QUAN
         pass
 
     def imports() -> None:
-        lower_thread_priority()
+        if lower:
+            lower_thread_priority()
         import torch
 
         from ..rl.backprop import one_blas_thread
@@ -450,8 +456,9 @@ def _host_main(commands, results, parent: int, quantum: float | None = TURN_QUAN
     warming.start()
     warming.join()  # (this thread, whose runs' threads inherit its priority, keeps its own)
 
-    def first_step() -> None:  # meanwhile (a first run draws its first frames before its
-        lower_thread_priority()  # first update, which would wait for this import)
+    def first_step() -> None:  # meanwhile: a first run's optimiser imports the same
+        if lower:
+            lower_thread_priority()
         _first_optimiser_step()
         if warm is not None:
             warm.set()
@@ -534,7 +541,8 @@ class RunHosts:
     the first host is ready in about the time one warm-up takes alone, not all of them at
     once sharing the cores, so a learner's first Start does not wait for the last one."""
 
-    def __init__(self, hosts: int | None = None, quantum: float | None = TURN_QUANTUM):
+    def __init__(self, hosts: int | None = None, quantum: float | None = TURN_QUANTUM,
+                 held: bool = False):
         n = usable_cores() if hosts is None else hosts
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise ValueError(f"hosts must be a whole number >= 1, got {hosts!r}")
@@ -547,11 +555,14 @@ class RunHosts:
         self.results = ctx.Queue()
         self._commands = [ctx.Queue() for _ in range(n)]
         self._warm = [ctx.Event() for _ in range(n)]  # set by each host once it is warm
+        self._go = ctx.Event()  # the first host's warm-up waits for it (:meth:`release`)
+        if not held:
+            self._go.set()
         self._processes = [ctx.Process(target=_host_main, daemon=True,
                                        args=(q, self.results, os.getpid(),
                                              self.quantum),
-                                       kwargs={"after": self._warm[i - 1] if i else None,
-                                               "warm": self._warm[i]},
+                                       kwargs={"after": self._warm[i - 1] if i else self._go,
+                                               "warm": self._warm[i], "lower": i > 0},
                                        name=f"pgcore-run-host-{i}")
                            for i, q in enumerate(self._commands)]
         with _workers_skip_main(), _sigint_ignored():
@@ -601,6 +612,11 @@ class RunHosts:
     def pids(self) -> list[int]:
         return [p.pid for p in self._processes if p.pid is not None]
 
+    def release(self) -> None:
+        """Let the first host begin its warm-up, if it was started ``held`` (it begins anyway
+        after :data:`WARM_TURN_SECONDS`, or when a run is sent). Safe to call again."""
+        self._go.set()
+
     def warm(self) -> list[bool]:
         """Whether each host has finished its warm-up (and takes runs without delay)."""
         return [e.is_set() for e in self._warm]
@@ -624,6 +640,7 @@ class RunHosts:
         messages for it go to ``sink``; the host's index."""
         if not self.alive:
             raise RuntimeError("the run hosts have stopped")
+        self.release()  # a run never waits for a held warm-up
         warm = self.warm()
         with self._lock:
             host = pick_host(self._counts(), warm)
@@ -785,12 +802,13 @@ class HostJobPool(TaskSinks):
 _HOSTS: ProcessWide[RunHosts] = ProcessWide()
 
 
-def run_hosts(hosts: int | None = None) -> RunHosts:
+def run_hosts(hosts: int | None = None, held: bool = False) -> RunHosts:
     """The process's run hosts (started on first use, ``hosts`` of them, by default one per
-    usable core; replaced if a host died)."""
+    usable core; replaced if a host died). ``held``: if this call starts them, their warm-up
+    waits for :meth:`RunHosts.release`."""
     with _HOSTS.lock:
         if _HOSTS.current is None or not _HOSTS.current.alive:
-            _HOSTS.replace(RunHosts(hosts))
+            _HOSTS.replace(RunHosts(hosts, held=held))
             _register_exit_hook()
         return _HOSTS.current
 
