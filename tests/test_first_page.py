@@ -83,8 +83,9 @@ def test_without_room_for_hosts_the_warm_up_starts_none():
 
 
 def test_the_hosts_start_in_the_background_where_the_plan_has_them():
-    """The router starts the run hosts before the page, in a thread: they warm up in their own
-    processes while the first page draws. Runs in threads: nothing to start."""
+    """The router starts the run hosts' processes before the page, in a thread, held: they
+    begin to warm up once the page has drawn (the warm-up releases them). Runs in threads:
+    nothing to start."""
     code = """
         import threading
         from ui import state
@@ -96,8 +97,14 @@ def test_the_hosts_start_in_the_background_where_the_plan_has_them():
         for t in starting:
             t.join(120)
         hosts = current_run_hosts()
-        print(None if hosts is None else hosts.hosts)
+        print(None if hosts is None else f"{hosts.hosts} {hosts.held}")
+        if hosts is not None:
+            state._warm_up()  # after the page: they begin to warm up
+            print(hosts.held)
         shutdown_run_hosts()
     """
-    assert _run(code, PGLAB_RUNS="hosts").strip().splitlines()[-1] not in ("None", "0")
+    lines = _run(code, PGLAB_RUNS="hosts").strip().splitlines()
+    count, held = lines[-2].split()
+    assert int(count) >= 1 and held == "True", "started held: they wait for the page to draw"
+    assert lines[-1] == "False"
     assert _run(code, PGLAB_RUNS="threads").strip().splitlines()[-1] == "None"

@@ -568,17 +568,26 @@ def _start_hosts() -> None:
         print(f"starting the run hosts failed: {exc!r}", file=sys.stderr, flush=True)
 
 
+WARM_UP_AFTER_SECONDS = 0.5
+"""How long after the first page's script run the warm-up begins. That page is still on its
+way to the browser and being drawn there, and the warm-up would slow it down: torch's import
+holds the interpreter lock for long stretches (loading its libraries) and the first host takes
+a core. Measured side by side (``bench/bench_first_page.py``, docs/deploy.md), beginning at
+once drew the first page about 0.3 s later, and a learner's first frame came no sooner."""
+
+
 def warm_up_in_background() -> None:
     """After the first page: start the run hosts and load what training needs (torch, the
     algorithms, what the Train page draws with, its first charts' templates), in a daemon
-    thread, once per process; the first page never waits for them, and a learner's first
-    Start finds them ready."""
+    thread, once per process, :data:`WARM_UP_AFTER_SECONDS` after that page's script run; the
+    first page never waits for them, and a learner's first Start finds them ready."""
     _once_in_background("pglab-warm-up", _warm_up)
 
 
 def _warm_up() -> None:
     import sys
 
+    time.sleep(WARM_UP_AFTER_SECONDS)
     try:
         # The hosts first: a learner's first Start waits for the first host to be warm (its
         # own torch import and warm-up, in its process), not for this process's imports.

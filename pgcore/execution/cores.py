@@ -270,10 +270,10 @@ def _up_to(mount: Path, rel: PurePosixPath) -> list[Path]:
 
 
 WARM_NICE = 10
-"""Warming up (a host's torch import, its trainer, a first optimiser step; the server's own
-imports after the first page) runs this much lower in CPU priority than the rest of the
-machine's work: the first page, which the server and the browser draw meanwhile on the same
-cores, goes first."""
+"""The run hosts after the first (:class:`~pgcore.execution.hosts.RunHosts`) warm up this much
+lower in CPU priority than the rest of the machine's work: they warm while the first host
+already trains learners' runs. Never what a learner waits for: a thread waiting for a lowered
+one (an import it is doing) would wait at its priority."""
 
 
 def lower_thread_priority(by: int = WARM_NICE) -> bool:

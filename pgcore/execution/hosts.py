@@ -40,10 +40,10 @@ run has stopped at its pause point (after everything it emitted before) and fina
 (state, message))``. Hosts run one torch thread and one BLAS thread each, ignore Ctrl-C, end
 when this process dies, and never re-run its ``__main__`` (the app script under ``streamlit
 run``). A host imports torch, pgcore's algorithms and trainer before it takes runs
-(:func:`_warm_up`), and what a first optimiser step imports in a thread of its own meanwhile,
-so a learner's first run sees its first frames at once and never stalls on more than the end
-of that import. The hosts warm up one after another (:class:`RunHosts`). This module never
-imports streamlit, nor torch except in a host.
+(:func:`_warm_up`), and what a first optimiser step imports in a thread of its own meanwhile
+(a run's optimiser needs the same import, so a first run waits at most for the end of it).
+The hosts warm up one after another (:class:`RunHosts`), the first one at this process's own
+priority. This module never imports streamlit, nor torch except in a host.
 """
 
 from __future__ import annotations
@@ -536,10 +536,15 @@ class RunHosts:
     time-slicing (the way hosts shared their core before; for comparisons). Thread-safe.
 
     The hosts warm up one after another (each importing torch waits for the one before it to
-    be warm, :data:`WARM_TURN_SECONDS` at most), at a lower CPU priority (:data:`WARM_NICE`),
-    and a new run goes to a warm host while any is warm: on a server that has just started,
-    the first host is ready in about the time one warm-up takes alone, not all of them at
-    once sharing the cores, so a learner's first Start does not wait for the last one."""
+    be warm, :data:`WARM_TURN_SECONDS` at most), and a new run goes to a warm host while any
+    is warm: on a server that has just started, the first host is ready in about the time one
+    warm-up takes alone, not all of them at once sharing the cores, so a learner's first Start
+    does not wait for the last one. The first host warms at this process's priority (a run
+    sent to it meanwhile waits for its warm-up's imports: lowered, they would be a priority
+    inversion); the others, which warm while it trains, at a lower one (:data:`~.cores.WARM_NICE`).
+    ``held``: the first host's warm-up waits for :meth:`release` (a server starts its hosts'
+    processes as its first page starts, and lets them warm up once that page has drawn), or
+    for a run, or :data:`WARM_TURN_SECONDS`."""
 
     def __init__(self, hosts: int | None = None, quantum: float | None = TURN_QUANTUM,
                  held: bool = False):
@@ -611,6 +616,11 @@ class RunHosts:
 
     def pids(self) -> list[int]:
         return [p.pid for p in self._processes if p.pid is not None]
+
+    @property
+    def held(self) -> bool:
+        """Whether the first host's warm-up still waits for :meth:`release`."""
+        return not self._go.is_set()
 
     def release(self) -> None:
         """Let the first host begin its warm-up, if it was started ``held`` (it begins anyway
