@@ -673,9 +673,9 @@ class RunHosts:
             if sink is not None:
                 try:
                     sink(kind, payload)
-                except Exception:  # noqa: BLE001, S112 - one run's reader never stops the rest
-                    continue
-            if kind == "end":
+                except Exception:  # noqa: BLE001, S110 - one run's reader never stops the rest
+                    pass
+            if kind == "end":  # (even if its reader failed: the host has let it go)
                 self.forget(run_id)
 
     def _host_died(self) -> None:
