@@ -233,3 +233,23 @@ def test_an_experiment_never_joins_a_shared_job_being_stopped(hosts, monkeypatch
         second.stop()
     assert second.join(60) and second.state == "stopped"
     assert wait_for(lambda: hosts.runs == 0, 60)
+
+
+def test_an_experiment_stopped_while_its_job_is_being_placed_stops_it(hosts, monkeypatch):
+    gate, submit = Gate(), hosts.submit_job
+
+    def held(*args):  # the pool knows the job; the host does not have it yet
+        gate.wait()
+        return submit(*args)
+
+    monkeypatch.setattr(hosts, "submit_job", held)
+    experiment = Experiment(grid({"a2c": _endless()}, seeds=[6]), hosts=hosts).start()
+    try:
+        assert gate.reached.wait(60)
+        experiment.stop()  # its "stop" finds no host for the job: the host would never hear it
+    finally:
+        gate.open()
+    assert experiment.join(90), "the experiment did not stop"
+    assert experiment.state == "stopped"
+    assert experiment.snapshot().runs[0].state == "stopped"
+    assert wait_for(lambda: hosts.runs == 0, 60)
