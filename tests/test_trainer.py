@@ -341,3 +341,23 @@ def test_acrobot_runs(algo, episodes, event_log):
         assert e.truncated == (e.length == 500 and e.episode_return == -500)
     assert all(math.isfinite(u.policy_loss) for u in event_log.of(UpdateEnd))
     assert result.agent.obs_dim == 6 and result.agent.n_actions == 3
+
+
+def test_a_stop_during_a_rollout_ends_the_run_there_without_its_update():
+    """PPO on Pendulum collects 4 x 1,024 steps, then makes 640 minibatch steps: a stop (or a
+    pause) is seen between two vector steps, not after all of that."""
+    from pgcore.training.config import preset
+
+    cfg = preset("ppo-pendulum", seed=0, max_episodes=100, max_steps=None)
+    control, events = RunControl(), []
+
+    def on_event(event) -> None:
+        events.append(event)
+        if isinstance(event, EpisodeEnd) and event.episode == 1:
+            control.stop()  # the 4 envs' first episodes end together, at step 200 of 1,024
+
+    result = Trainer(cfg, control).run(on_event)
+    assert result.reason == "stopped" and result.updates == 0
+    assert not [e for e in events if isinstance(e, UpdateEnd)]
+    assert result.episodes == cfg.n_envs and result.env_steps == cfg.n_envs * 200
+    assert isinstance(events[-1], RunEnd) and events[-1].reason == "stopped"

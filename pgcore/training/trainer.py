@@ -211,8 +211,11 @@ class Trainer:
                 self._episode_done(info)
 
             while not self._should_end():
-                rollout, steps = collector.collect(cfg.n_steps, on_episode, on_step)
+                rollout, steps = collector.collect(cfg.n_steps, on_episode, on_step,
+                                                   self._stop_asked)
                 self._result.env_steps = collector.env_steps
+                if self.control.stopped:  # (mid-rollout: no update; _should_end says why)
+                    continue
                 if steps:  # a rollout of only reset steps has nothing to learn from
                     self._updated(self.agent.update(rollout))
         finally:
@@ -264,6 +267,12 @@ class Trainer:
     # ----- bookkeeping ---------------------------------------------------------------------
     def _elapsed(self) -> float:
         return time.perf_counter() - self._t0 - self._paused
+
+    def _stop_asked(self) -> bool:
+        """A check point inside a rollout, between two vector steps: wait while paused (and,
+        in a host, offer the turn on), then whether the run was stopped."""
+        self._paused += self.control.wait_while_paused()
+        return self.control.stopped
 
     def _should_end(self) -> bool:
         """Honour pause (blocking), then stop and the three budgets. Sets the end reason."""
