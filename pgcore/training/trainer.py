@@ -2,7 +2,8 @@
 
 ``train(config, on_event)`` is all most callers need. ``RunControl`` lets another thread
 pause, resume and stop a run; the loop checks it between updates (at least once per episode
-for REINFORCE, once per rollout for A2C, every step for one-step actor-critic).
+for REINFORCE, every vector step of a rollout for A2C and PPO, every step for DQN and
+one-step actor-critic).
 Which loop a config runs is its algorithm's ``loop`` (:mod:`pgcore.algos`).
 A diverging run (NaN or infinite loss) ends with ``RunEnd(reason="diverged")`` and a message
 saying what to change, never with a traceback.
