@@ -7,7 +7,8 @@ shows "stopped" and disables Stop), per preset.
 
 A run sees a stop at its next check point (``pgcore.training.trainer``): before, a PPO run
 on Pendulum had one per rollout and update (4 x 1,024 env steps, then 640 minibatch steps);
-now one between every two vector steps of its rollout too. The figures move with the
+now one between every two vector steps of its rollout and every two gradient steps of its
+update too. The figures move with the
 machine's load (a stop waits for CPU time), so compare runs made side by side.
 """
 

@@ -361,3 +361,32 @@ def test_a_stop_during_a_rollout_ends_the_run_there_without_its_update():
     assert not [e for e in events if isinstance(e, UpdateEnd)]
     assert result.episodes == cfg.n_envs and result.env_steps == cfg.n_envs * 200
     assert isinstance(events[-1], RunEnd) and events[-1].reason == "stopped"
+
+
+def test_a_stop_during_a_ppo_update_ends_it_between_two_minibatch_steps():
+    """PPO's update is 10 epochs of 64 minibatches: it asks the run's check point between
+    gradient steps (the agent's ``interrupted``) and ends early once the run is stopped."""
+    from pgcore.training.config import preset
+
+    cfg = preset("ppo-pendulum", seed=0, max_episodes=100, max_steps=None)
+
+    class StopsInTheUpdate(RunControl):
+        """Stops at its check number ``at``: 1 before the rollout, 1,023 between its 1,024
+        vector steps, then one before each gradient step of the update after the first."""
+
+        def __init__(self, at: int) -> None:
+            super().__init__()
+            self.at, self.checks = at, 0
+
+        def wait_while_paused(self) -> float:
+            self.checks += 1
+            if self.checks == self.at:
+                self.stop()
+            return super().wait_while_paused()
+
+    control, updates = StopsInTheUpdate(at=1 + 1023 + 5), []
+    trainer = Trainer(cfg, control)
+    result = trainer.run(lambda e: updates.append(e) if isinstance(e, UpdateEnd) else None)
+    assert result.reason == "stopped" and len(updates) == 1  # the one update, cut short:
+    assert updates[0].stats["gradient_steps"] == result.updates == 5  # 5 of 640 steps
+    assert trainer.agent.interrupted is None  # only while the trainer runs

@@ -3,7 +3,8 @@
 ``train(config, on_event)`` is all most callers need. ``RunControl`` lets another thread
 pause, resume and stop a run; the loop checks it between updates (at least once per episode
 for REINFORCE, every vector step of a rollout for A2C and PPO, every step for DQN and
-one-step actor-critic).
+one-step actor-critic), and an update of many gradient steps (PPO's) between those
+(``Agent.interrupted``).
 Which loop a config runs is its algorithm's ``loop`` (:mod:`pgcore.algos`).
 A diverging run (NaN or infinite loss) ends with ``RunEnd(reason="diverged")`` and a message
 saying what to change, never with a traceback.
@@ -166,12 +167,14 @@ class Trainer:
             from .render import StateRenderer
 
             self._renderer = StateRenderer(cfg.env_id)
+        self.agent.interrupted = self._stop_asked  # (only while it runs: see finally)
         try:
             self._loops[cfg.algorithm.loop]()
         except DivergedError as exc:
             result.reason = "diverged"
             result.message = f"Training diverged: {exc}. {cfg.algorithm.diverged_hint}"
         finally:
+            self.agent.interrupted = None
             if self._renderer is not None:
                 self._renderer.close()
             if self._eval_env is not None:
