@@ -112,3 +112,36 @@ def test_actions_have_the_heads_dtype_and_shape(collected):
     env, _, rollout, _, _ = collected
     assert rollout.actions.dtype == np.int64 and rollout.actions.shape == (6, 2)
     assert [a.tolist() for a in env.actions_seen] == rollout.actions.tolist()
+
+
+def test_a_stop_between_vector_steps_ends_the_rollout_there_and_changes_nothing_before():
+    def run(should_stop):
+        env = ScriptedVecEnv([[(2, "term"), (2, "trunc"), (9, "term")],
+                              [(3, "term"), (9, "term")]])
+        agent = make_agent(default_config("a2c", n_envs=2, n_steps=6, hidden=8),
+                           EnvSpec.discrete(1, 2))
+        episodes: list[EpisodeInfo] = []
+        rollout, steps = VecCollector(env, agent, seed=0).collect(6, episodes.append,
+                                                                   should_stop=should_stop)
+        return rollout, steps, episodes
+
+    full, full_steps, full_eps = run(None)
+    never, never_steps, never_eps = run(lambda: False)  # asked, never stopping: the same
+    for name in ("obs", "actions", "rewards", "terminated", "truncated", "valid"):
+        np.testing.assert_array_equal(getattr(never, name), getattr(full, name))
+    assert (never_steps, never_eps) == (full_steps, full_eps)
+
+    asked = []
+
+    def stop_before_step_3() -> bool:
+        asked.append(len(asked) + 1)  # asked before steps 1, 2, 3, ... (never before step 0)
+        return len(asked) == 3
+
+    cut, cut_steps, cut_eps = run(stop_before_step_3)
+    assert asked == [1, 2, 3]
+    assert cut.valid.shape == (3, 2) and cut.obs.shape[0] == 4  # 3 steps and the next state
+    for name in ("actions", "rewards", "terminated", "truncated", "valid"):
+        np.testing.assert_array_equal(getattr(cut, name), getattr(full, name)[:3])
+    np.testing.assert_array_equal(cut.obs, full.obs[:4])
+    assert cut_steps == int(full.valid[:3].sum()) == 5
+    assert cut_eps == full_eps[:2]  # env 0's first episode (step 1), env 1's (step 2)

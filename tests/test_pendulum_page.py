@@ -218,6 +218,63 @@ def test_dqn_section_runs_on_the_same_seed_and_budget_beside_the_policy_gradient
     assert compare["layer"][1]["encoding"]["x"]["scale"]["domain"] == [0, 20_000]
 
 
+def _a_run_that_ends_as_the_panel_looks(key: str) -> None:
+    """(Run by AppTest: sessions in one process share the session-scoped tasks.) Page
+    ``key``'s task: a run reported "running" until its snapshot is first read, then
+    "stopped": it ends between the page's buttons and its panel, as a stopping run can."""
+    from pgcore.execution.runner import RunLog, RunSnapshot
+    from pgcore.training.config import preset
+    from ui import state
+
+    class EndsWhenLookedAt:
+        def __init__(self) -> None:
+            self.config = preset("ppo-pendulum", seed=0, max_episodes=1000, max_steps=None)
+            self.ended = False
+            log = RunLog()
+            self._snap = RunSnapshot("stopped", "Stopped.", self.config, 1,
+                                     log.episodes.copy(), log.updates.copy())
+
+        @property
+        def state(self) -> str:
+            return "stopped" if self.ended else "running"
+
+        def snapshot(self):
+            self.ended = True
+            return self._snap
+
+        def stop(self, note: str = "") -> None:
+            self.ended = True
+
+    page = state.session_tasks().page(key)
+    page.reset()
+    page.task = EndsWhenLookedAt()
+
+
+def test_a_run_that_ends_while_the_page_draws_leaves_no_stop_enabled():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    AppTest.from_function(_a_run_that_ends_as_the_panel_looks, args=(KEY,),
+                          default_timeout=TIMEOUT).run()
+    try:
+        at.switch_page(PAGE)
+        at.run()
+        assert not at.exception, at.exception
+        # the buttons were drawn for a running run; the panel found it stopped: the page
+        # draws again at once, so the buttons say what the panel says
+        assert any("Stopped." in i.value for i in at.info)
+        buttons = {b.key: b for b in at.button if b.key}
+        assert buttons[f"{KEY}.ctl.stop"].disabled, "Stop is still enabled for a stopped run"
+        assert not buttons[f"{KEY}.ctl.start"].disabled
+    finally:
+        AppTest.from_function(_reset_page, args=(KEY,), default_timeout=TIMEOUT).run()
+
+
+def _reset_page(key: str) -> None:
+    from ui import state
+
+    state.session_tasks().page(key).reset()
+
+
 @needs_dqn
 def test_a_bad_bin_count_is_one_line():
     at = page(**{f"{KEY}.dqn.bins": 4})

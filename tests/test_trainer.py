@@ -341,3 +341,52 @@ def test_acrobot_runs(algo, episodes, event_log):
         assert e.truncated == (e.length == 500 and e.episode_return == -500)
     assert all(math.isfinite(u.policy_loss) for u in event_log.of(UpdateEnd))
     assert result.agent.obs_dim == 6 and result.agent.n_actions == 3
+
+
+def test_a_stop_during_a_rollout_ends_the_run_there_without_its_update():
+    """PPO on Pendulum collects 4 x 1,024 steps, then makes 640 minibatch steps: a stop (or a
+    pause) is seen between two vector steps, not after all of that."""
+    from pgcore.training.config import preset
+
+    cfg = preset("ppo-pendulum", seed=0, max_episodes=100, max_steps=None)
+    control, events = RunControl(), []
+
+    def on_event(event) -> None:
+        events.append(event)
+        if isinstance(event, EpisodeEnd) and event.episode == 1:
+            control.stop()  # the 4 envs' first episodes end together, at step 200 of 1,024
+
+    result = Trainer(cfg, control).run(on_event)
+    assert result.reason == "stopped" and result.updates == 0
+    assert not [e for e in events if isinstance(e, UpdateEnd)]
+    assert result.episodes == cfg.n_envs and result.env_steps == cfg.n_envs * 200
+    assert isinstance(events[-1], RunEnd) and events[-1].reason == "stopped"
+
+
+def test_a_stop_during_a_ppo_update_ends_it_between_two_minibatch_steps():
+    """PPO's update is 10 epochs of 64 minibatches: it asks the run's check point between
+    gradient steps (the agent's ``interrupted``) and ends early once the run is stopped."""
+    from pgcore.training.config import preset
+
+    cfg = preset("ppo-pendulum", seed=0, max_episodes=100, max_steps=None)
+
+    class StopsInTheUpdate(RunControl):
+        """Stops at its check number ``at``: 1 before the rollout, 1,023 between its 1,024
+        vector steps, then one before each gradient step of the update after the first."""
+
+        def __init__(self, at: int) -> None:
+            super().__init__()
+            self.at, self.checks = at, 0
+
+        def wait_while_paused(self) -> float:
+            self.checks += 1
+            if self.checks == self.at:
+                self.stop()
+            return super().wait_while_paused()
+
+    control, updates = StopsInTheUpdate(at=1 + 1023 + 5), []
+    trainer = Trainer(cfg, control)
+    result = trainer.run(lambda e: updates.append(e) if isinstance(e, UpdateEnd) else None)
+    assert result.reason == "stopped" and len(updates) == 1  # the one update, cut short:
+    assert updates[0].stats["gradient_steps"] == result.updates == 5  # 5 of 640 steps
+    assert trainer.agent.interrupted is None  # only while the trainer runs

@@ -15,7 +15,16 @@ from pgcore.execution.experiments import ExperimentError, ExperimentSnapshot, Jo
 from . import links, style, takehome
 from .charts.specs import SharedSpecs, wire
 from .experiment_session import start_experiment
-from .state import draw_clock, paced, repace, session_tasks, slot_pool, smoothed_draw, task_controls
+from .state import (
+    draw_clock,
+    paced,
+    repace,
+    session_tasks,
+    shows_live,
+    slot_pool,
+    smoothed_draw,
+    task_controls,
+)
 
 REFRESH_SECONDS = 1.0
 MAX_REFRESH_SECONDS = 5.0
@@ -169,7 +178,7 @@ def live_ui(key: str, draw: Callable[[ExperimentSnapshot], None], empty: str) ->
     if item is None:
         st.info(empty, icon=":material/arrow_upward:")
         return
-    if item.state in ACTIVE_STATES:
+    if shows_live(page, item.state):  # (also one that ended since its buttons: it reruns)
         every = paced(REFRESH_SECONDS, MAX_REFRESH_SECONDS, page.notes.get("draw_seconds"))
         page.notes["every"] = every
         st.fragment(run_every=every)(_live_fragment)(key, draw)

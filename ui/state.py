@@ -705,6 +705,25 @@ def task_controls(page: PageTask, start: Callable[[], object] | None, *, keys: s
         st.error(f"These settings cannot run: {error}.", icon=":material/block:")
 
 
+def shows_live(page: PageTask, state: str | None) -> bool:
+    """Whether a page draws its task's live view (the fragment that notices the task's end
+    and reruns the page, so the buttons change): while ``state``, the task's state as read
+    for the view, is active, and also when :func:`task_controls` drew the buttons for an
+    active task earlier in this run (``page.last_state``) and the task has ended since. Drawn
+    statically then, nothing reruns the page: Stop and Pause stay enabled and Start disabled
+    for a task that has ended, until the learner clicks something.
+
+    >>> p = PageTask("k")
+    >>> p.last_state = "running"
+    >>> shows_live(p, "running"), shows_live(p, "stopped")
+    (True, True)
+    >>> p.last_state = "stopped"
+    >>> shows_live(p, "stopped"), shows_live(p, None)
+    (False, False)
+    """
+    return state in ACTIVE_STATES or page.last_state in ACTIVE_STATES
+
+
 # ----- where a run stands ---------------------------------------------------------------------
 
 

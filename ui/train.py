@@ -30,7 +30,15 @@ from .charts import live
 from .charts.numbers import fmt
 from .charts.specs import wire
 from .drawn import Drawn
-from .state import RunHolder, WatchResult, draw_clock, end_note, repace, smoothed_draw
+from .state import (
+    RunHolder,
+    WatchResult,
+    draw_clock,
+    end_note,
+    repace,
+    shows_live,
+    smoothed_draw,
+)
 from .widgets import changed_settings, describe_run, preset_record
 
 REFRESH_SECONDS = 0.5
@@ -416,7 +424,7 @@ def panel_ui(holder: RunHolder, pool: SlotPool, settings_algo: str | None = None
         return
     reference = reference_ui(snap.config)
     notes = settings_algo is None or settings_algo == snap.config.algo
-    if snap.state in ACTIVE_STATES:
+    if shows_live(holder, snap.state):  # (also one that ended since its buttons: it reruns)
         live_panel(holder, pool, reference, notes)
     else:
         draw_panel(holder, snap, pool, reference, notes)

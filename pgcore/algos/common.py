@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -130,6 +131,11 @@ class Agent:
         self.params = [p for g in self.optimizer.param_groups for p in g["params"]]
         self.rng = np.random.default_rng(config.seed)
         self.updates = 0
+        self.interrupted: Callable[[], bool] | None = None
+        """While a :class:`~pgcore.training.trainer.Trainer` runs this agent: its check point
+        (waits while the run is paused; True once it is stopped). An ``update`` that makes
+        many gradient steps (PPO's epochs of minibatches) asks it between them and ends
+        early when it says True, so a stop need not wait for the whole update."""
 
     def make_optimizer(self, groups: list[dict]):
         """Adam over the network's parameter groups (policy, critic): ``torch.optim.Adam``,

@@ -369,6 +369,9 @@ class PPOAgent(HandAgent):
         for _ in range(cfg.n_epochs):
             took = 0
             for idx in minibatch_indices(B, cfg.minibatches, self.rng):
+                if steps + took and self.interrupted is not None and self.interrupted():
+                    stopped = True  # the run was stopped: the update ends here
+                    break
                 outputs, values, cache = self.hand.forward(obs[idx])  # (b, out), (b,)
                 terms = head.terms(outputs, actions[idx])  # log pi, H and derivatives
                 logp_before = logp_old[idx]  # (b,) log pi_old

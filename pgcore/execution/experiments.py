@@ -387,12 +387,16 @@ class _SharedJob:
             raise
         fut.add_done_callback(self._host_done)
 
-    def subscribe(self, index: int, deliver: Callable[[tuple], None]) -> tuple[int, Future]:
+    def subscribe(self, index: int,
+                  deliver: Callable[[tuple], None]) -> tuple[int, Future] | None:
         """``deliver`` gets every message so far, then each new one, as job ``index``; the
-        future ends with the job (or when this subscriber leaves)."""
+        future ends with the job (or when this subscriber leaves). None (nothing delivered)
+        if the job is being stopped, its last subscriber gone: a new one needs its own."""
         fut: Future = Future()
         fut.set_running_or_notify_cancel()
         with self.lock:
+            if self._stopping and self.end is None:
+                return None
             sub = next(self._ids)
             for msg in self.messages:
                 deliver(_relabel(msg, index))
@@ -878,12 +882,16 @@ class Experiment(TaskOwner):
                 self._store.handle(("submitted", i))
                 fut.add_done_callback(done)
                 futures.append(fut)
+            told = False
             for fut in futures:
                 while not fut.done():
                     if self._stop.is_set():
                         for f in futures:
                             f.cancel()  # queued jobs never start; running ones see the flag
                         self._leave_shared()
+                        if not told:  # once more, now that every job has been handed over:
+                            told = True  # stop() reaches only the jobs the pool knew of
+                            pool.stop(exp_id)  # then (one still being placed missed it)
                     time.sleep(0.05)
         finally:
             # "end" is each job's last message; wait for those still in the pipe
@@ -907,16 +915,18 @@ class Experiment(TaskOwner):
         launch = False
         with book.lock:
             job = book.running(key)
-            if job is not None:
+            joined = None if job is None else job.subscribe(i, self._store.handle)
+            if joined is not None:
                 book.joined += 1
-            else:
+            else:  # none running, or one being stopped (its book entry not yet forgotten)
                 job = book.finished(key)
                 if job is not None:
                     book.reused += 1
                 else:
                     job = book.add(key, _SharedJob(pool, key, book, args))
                     launch = True
-            sub, fut = job.subscribe(i, self._store.handle)
+                joined = job.subscribe(i, self._store.handle)
+            sub, fut = joined
         if launch:
             job.launch()
         self._subs.append((job, sub))

@@ -11,8 +11,9 @@ torch import (about 250 MB) per learner; a host costs that once and about 5-10 M
 
 **How a host shares its core** (:class:`Turns`): its run threads take turns, first come first
 served, each training alone for a turn of at least ``quantum`` seconds (20 ms by default) and
-handing on at its next pause/stop check (between updates, at least once per episode: where
-the trainer calls :meth:`~pgcore.training.trainer.RunControl.wait_while_paused`). Left to the
+handing on at its next pause/stop check (between updates, between the vector steps of a
+rollout, at least once per episode: where the trainer calls
+:meth:`~pgcore.training.trainer.RunControl.wait_while_paused`). Left to the
 interpreter's own time-slicing instead (``quantum=None``), 15 run threads hand the
 interpreter lock back and forth every 5 ms, which costs: with turns, 15 runs in a host make
 13-46% more env steps at the same CPU and about the same fairness (``bench/bench_hosting.py``). A
@@ -194,7 +195,8 @@ class Turns:
 def _host_control(on_pause: Callable[[], None], turns: Turns | None = None,
                   key: Hashable = None):
     """A :class:`~pgcore.training.trainer.RunControl` for a run of a host. The trainer calls
-    ``wait_while_paused`` at every check point (between updates, at least once per episode),
+    ``wait_while_paused`` at every check point (between updates and a rollout's vector
+    steps, at least once per episode),
     right before it looks at the stop flag, so that is where the run offers its turn on (if
     it is not stopped or paused meanwhile: then it keeps the turn and sees that at once).
     When paused, it calls ``on_pause()`` (the run has really stopped: everything it emitted
@@ -700,9 +702,9 @@ class RunHosts:
             if sink is not None:
                 try:
                     sink(kind, payload)
-                except Exception:  # noqa: BLE001, S112 - one run's reader never stops the rest
-                    continue
-            if kind == "end":
+                except Exception:  # noqa: BLE001, S110 - one run's reader never stops the rest
+                    pass
+            if kind == "end":  # (even if its reader failed: the host has let it go)
                 self.forget(run_id)
 
     def _host_died(self) -> None:

@@ -400,17 +400,26 @@ class _Computation:
         elif kind == "paused":
             self.paused_ack.set()
         elif kind == "end":
-            state, message = payload
+            self._ended(*payload)
+
+    def _ended(self, state: str, message: str) -> None:
+        """The run has ended: record it, whatever drawing its last frame or closing the
+        renderer does (a failure there would otherwise leave every viewer's run active, its
+        Stop enabled, for good: the hosts send "end" once)."""
+        try:
             self.snapshot(fresh=True)  # the last frame drawn while the renderer is still there
+        finally:
             with self.lock:
                 self.end = (state, message)
                 self.log.version += 1
                 renderer, self._renderer = self._renderer, None
-            if renderer is not None:
-                renderer.close()
-            if self.book is not None:
-                self.book.ended(self.key, self, state)
-            self.done.set()
+            try:
+                if renderer is not None:
+                    renderer.close()
+            finally:
+                if self.book is not None:
+                    self.book.ended(self.key, self, state)
+                self.done.set()
 
     # ----- viewers ---------------------------------------------------------------------------
     @property
@@ -418,15 +427,32 @@ class _Computation:
         with self.lock:
             return len(self.wanting) + len(self.paused)
 
-    def attach(self, viewer: int) -> None:
-        """``viewer`` watches and wants the run to train (it resumes if it was paused)."""
-        with self.lock:
-            self.wanting.add(viewer)
-            self.paused.discard(viewer)
-            resume = self.host_paused and self.end is None
-            self.host_paused = False
+    def join(self, viewer) -> bool:
+        """A new ``viewer`` joins the run (True), unless its last viewer has already left
+        it and it is being stopped, or it has ended (False: the viewer needs a run of its
+        own; its book still lists this one until the leaver has forgotten it)."""
+        with self.lock:  # (one hold: a last viewer cannot leave between the look and the join)
+            if self._stopping or self.end is not None:
+                return False
+            resume = self._want(viewer)
         if resume:
             self._send("resume")
+        return True
+
+    def attach(self, viewer) -> None:
+        """``viewer`` watches and wants the run to train (it resumes if it was paused)."""
+        with self.lock:
+            resume = self._want(viewer)
+        if resume:
+            self._send("resume")
+
+    def _want(self, viewer) -> bool:
+        """(Under the lock.) ``viewer`` wants the run to train; whether the host must resume."""
+        self.wanting.add(viewer)
+        self.paused.discard(viewer)
+        resume = self.host_paused and self.end is None
+        self.host_paused = False
+        return resume
 
     def pause_for(self, viewer: int, wait: float) -> bool:
         """``viewer`` pauses. The run pauses in its host only if no other viewer wants it to
@@ -466,6 +492,16 @@ class _Computation:
         elif pause:
             self._send("pause")
         return last
+
+    def stop_again(self) -> None:
+        """The last viewer's Stop, pressed again before the run has ended: send "stop" once
+        more. The host acts on the first it receives and ignores the rest (and commands for
+        a run it no longer has), so a second Stop recovers from a first one that never
+        reached the run, instead of doing nothing."""
+        with self.lock:
+            again = self._stopping and self.end is None
+        if again:
+            self._send("stop")
 
     # ----- reading ---------------------------------------------------------------------------
     def snapshot(self, fresh: bool = False) -> RunSnapshot:
@@ -655,9 +691,11 @@ class BackgroundRun(TaskOwner):
         if comp is None:
             return
         with self._lock:
-            if self._left:
-                return
-            self._left = True
+            again, self._left = self._left, True
+        if again:  # Stop pressed again: the run has not ended yet, so say it again
+            if self._last_viewer:
+                comp.stop_again()
+            return
         self._last_viewer = comp.leave(self)
         if not self._last_viewer and self._frozen is None:
             self._freeze(comp)
@@ -838,9 +876,8 @@ class BackgroundRun(TaskOwner):
         key = identity(self.config, self.frame_every, self.weights_every)
         with book.lock:
             comp = book.running(key)
-            if comp is not None:
-                book.joined += 1
-                comp.attach(self)  # it has its log from the first episode: all of it shows
+            if comp is not None and comp.join(self):  # (not one its last viewer has left)
+                book.joined += 1  # it has its log from the first episode: all of it shows
                 return comp, False
             comp = book.finished(key)
             if comp is not None:

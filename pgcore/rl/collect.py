@@ -114,8 +114,14 @@ class VecCollector:
         self.env_steps = 0  # valid environment steps so far (reset steps excluded)
 
     def collect(self, n_steps: int, on_episode: Callable[[EpisodeInfo], None],
-                on_step: StepHook | None = None) -> tuple[Rollout, int]:
-        """``n_steps`` vector steps; returns the rollout and the number of valid env steps."""
+                on_step: StepHook | None = None,
+                should_stop: Callable[[], bool] | None = None) -> tuple[Rollout, int]:
+        """``n_steps`` vector steps; returns the rollout and the number of valid env steps.
+        ``should_stop()``, if given, is asked before each vector step after the first (it
+        may block, e.g. while a run is paused; it draws no random numbers): if it says
+        True the rollout ends there, shorter. A rollout is thousands of env steps (PPO on
+        Pendulum: 4 x 1,024), so a stop or pause asked for only between rollouts would wait
+        for all of them and the update after."""
         N, gamma = self.n, self.agent.config.gamma
         obs_buf = np.empty((n_steps + 1, N, self.obs.shape[1]), dtype=np.float32)
         head = self.agent.head
@@ -125,6 +131,11 @@ class VecCollector:
         truncated = np.empty((n_steps, N), dtype=bool)
         valid = np.empty((n_steps, N), dtype=bool)
         for t in range(n_steps):
+            if t and should_stop is not None and should_stop():
+                n_steps = t
+                obs_buf, actions, rewards = obs_buf[: t + 1], actions[:t], rewards[:t]
+                terminated, truncated, valid = terminated[:t], truncated[:t], valid[:t]
+                break
             obs_buf[t] = self.obs
             starting = self.fresh & ~self.prev_done
             need_values = on_step is not None or bool(starting.any())

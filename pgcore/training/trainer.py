@@ -2,7 +2,9 @@
 
 ``train(config, on_event)`` is all most callers need. ``RunControl`` lets another thread
 pause, resume and stop a run; the loop checks it between updates (at least once per episode
-for REINFORCE, once per rollout for A2C, every step for one-step actor-critic).
+for REINFORCE, every vector step of a rollout for A2C and PPO, every step for DQN and
+one-step actor-critic), and an update of many gradient steps (PPO's) between those
+(``Agent.interrupted``).
 Which loop a config runs is its algorithm's ``loop`` (:mod:`pgcore.algos`).
 A diverging run (NaN or infinite loss) ends with ``RunEnd(reason="diverged")`` and a message
 saying what to change, never with a traceback.
@@ -165,12 +167,14 @@ class Trainer:
             from .render import StateRenderer
 
             self._renderer = StateRenderer(cfg.env_id)
+        self.agent.interrupted = self._stop_asked  # (only while it runs: see finally)
         try:
             self._loops[cfg.algorithm.loop]()
         except DivergedError as exc:
             result.reason = "diverged"
             result.message = f"Training diverged: {exc}. {cfg.algorithm.diverged_hint}"
         finally:
+            self.agent.interrupted = None
             if self._renderer is not None:
                 self._renderer.close()
             if self._eval_env is not None:
@@ -211,8 +215,11 @@ class Trainer:
                 self._episode_done(info)
 
             while not self._should_end():
-                rollout, steps = collector.collect(cfg.n_steps, on_episode, on_step)
+                rollout, steps = collector.collect(cfg.n_steps, on_episode, on_step,
+                                                   self._stop_asked)
                 self._result.env_steps = collector.env_steps
+                if self.control.stopped:  # (mid-rollout: no update; _should_end says why)
+                    continue
                 if steps:  # a rollout of only reset steps has nothing to learn from
                     self._updated(self.agent.update(rollout))
         finally:
@@ -264,6 +271,12 @@ class Trainer:
     # ----- bookkeeping ---------------------------------------------------------------------
     def _elapsed(self) -> float:
         return time.perf_counter() - self._t0 - self._paused
+
+    def _stop_asked(self) -> bool:
+        """A check point inside a rollout, between two vector steps: wait while paused (and,
+        in a host, offer the turn on), then whether the run was stopped."""
+        self._paused += self.control.wait_while_paused()
+        return self.control.stopped
 
     def _should_end(self) -> bool:
         """Honour pause (blocking), then stop and the three budgets. Sets the end reason."""

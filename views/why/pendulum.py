@@ -220,7 +220,7 @@ if pg_snap is None:
     st.info("Press **Start** to train the policy on Pendulum. The return, the pendulum with "
             "the policy's torque, and σ appear here and update about twice a second.",
             icon=":material/arrow_upward:")
-elif pg_snap.state in ACTIVE_STATES:
+elif state.shows_live(pg_page, pg_snap.state):  # (ended since its buttons: it reruns)
     pg_live()
 else:
     draw_pg(pg_snap)
@@ -329,7 +329,8 @@ if not value_names or table is None:
             icon=":material/info:")
 else:
     dqn_settings(value_names[0], table)
-    if dqn_page.active or (pg_page.active and dqn_page.task is not None):
+    if state.shows_live(dqn_page, dqn_page.state) or (
+            state.shows_live(pg_page, pg_page.state) and dqn_page.task is not None):
         compare_live()
     else:
         draw_compare(pg_page.snapshot(), dqn_page.snapshot())
