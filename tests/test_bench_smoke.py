@@ -194,6 +194,22 @@ def test_bench_pendulum_quick(load_bench, capsys):
     assert "Target (issue 10)" in out and "pgcore ppo-pendulum: best avg-100 >= -200" in out
 
 
+def test_bench_stop_quick(load_bench, capsys):
+    mod = load_bench("bench_stop")
+    assert mod.main(["--quick"]) == 0
+    rows = _table_rows(capsys.readouterr().out)
+    assert rows[0] == "| preset | stops | stop to end, s: median [range] | max, s |"
+    assert rows[1].startswith("| ppo-pendulum | 1 | ")
+
+
+@pytest.mark.parametrize("argv", [["--stops", "0"], ["--presets", "nope"]])
+def test_bench_stop_refuses_bad_arguments(load_bench, argv):
+    mod = load_bench("bench_stop")
+    with pytest.raises(SystemExit) as exit_info:
+        mod.main(argv)
+    assert exit_info.value.code == 2
+
+
 def test_bench_rps_quick(load_bench, capsys):
     mod = load_bench("bench_rps")
     assert mod.main(["--quick"]) == 0
