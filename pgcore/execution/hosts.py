@@ -518,17 +518,29 @@ def _host_main(commands, results, parent: int, quantum: float | None = TURN_QUAN
 _RUN_IDS = itertools.count(1)
 
 
-def pick_host(counts: list[int], warm: list[bool]) -> int:
-    """The host a new run goes to: the one with the fewest runs among the warm hosts, or
-    among all of them while none is warm (the first of equals).
+COLD_HOST_RUNS = 1
+"""A host still warming up counts as this many runs more than it has (:func:`pick_host`)."""
 
-    >>> pick_host([0, 0], [False, True]), pick_host([3, 0], [True, False])
+
+def pick_host(counts: list[int], warm: list[bool]) -> int:
+    """The host a new run goes to: the one with the fewest runs, a host still warming up
+    counting :data:`COLD_HOST_RUNS` more (a warm one first among equals, then the first).
+
+    A run sent to a warm host starts at once, so a learner's Start goes there; but runs last
+    minutes, and a host warming up is a few seconds from ready: six runs started together
+    while only the first host was warm all went to it and shared its one core for good, the
+    other host idle (an experiment page's grid, a class pressing Start on a fresh server).
+    Now they split four and two.
+
+    >>> pick_host([0, 0], [False, True]), pick_host([1, 0], [True, False])
     (1, 0)
-    >>> pick_host([2, 1], [False, False]), pick_host([2, 1], [True, True])
+    >>> pick_host([2, 0], [True, False]), pick_host([2, 1], [False, False])
     (1, 1)
+    >>> pick_host([3, 1], [True, True])
+    1
     """
-    ready = [i for i, w in enumerate(warm) if w] or list(range(len(counts)))
-    return min(ready, key=counts.__getitem__)
+    return min(range(len(counts)),
+               key=lambda i: (counts[i] + (0 if warm[i] else COLD_HOST_RUNS), not warm[i]))
 
 
 class RunHosts:
@@ -538,15 +550,16 @@ class RunHosts:
     time-slicing (the way hosts shared their core before; for comparisons). Thread-safe.
 
     The hosts warm up one after another (each importing torch waits for the one before it to
-    be warm, :data:`WARM_TURN_SECONDS` at most), and a new run goes to a warm host while any
-    is warm: on a server that has just started, the first host is ready in about the time one
-    warm-up takes alone, not all of them at once sharing the cores, so a learner's first Start
-    does not wait for the last one. The first host warms at this process's priority (a run
-    sent to it meanwhile waits for its warm-up's imports: lowered, they would be a priority
-    inversion); the others, which warm while it trains, at a lower one (:data:`~.cores.WARM_NICE`).
-    ``held``: the first host's warm-up waits for :meth:`release` (a server starts its hosts'
-    processes as its first page starts, and lets them warm up once that page has drawn), or
-    for a run, or :data:`WARM_TURN_SECONDS`."""
+    be warm, :data:`WARM_TURN_SECONDS` at most): on a server that has just started, the first
+    host is ready in about the time one warm-up takes alone, not all of them at once sharing
+    the cores, and a new run goes to a warm host unless it is busier than one still warming
+    (:func:`pick_host`), so a learner's first Start does not wait for the last one. The first
+    host warms at this process's priority (a run sent to it meanwhile waits for its warm-up's
+    imports: lowered, they would be a priority inversion); the others, which warm while it
+    trains, at a lower one (:data:`~.cores.WARM_NICE`). ``held``: the first host's warm-up
+    waits for :meth:`release` (a server starts its hosts' processes as its first page starts,
+    and lets them warm up once that page has drawn), or for a run, or
+    :data:`WARM_TURN_SECONDS`."""
 
     def __init__(self, hosts: int | None = None, quantum: float | None = TURN_QUANTUM,
                  held: bool = False):
