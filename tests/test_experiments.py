@@ -303,3 +303,35 @@ def test_a_trace_without_flips_is_the_same_run_with_nan_flips():
         np.testing.assert_array_equal(a.trace[col], b.trace[col])
     assert np.isfinite(a.trace["flip_per_update"]).all()
     assert np.isnan(b.trace["flip_per_update"]).all() and np.isnan(b.trace["flip_since_last"]).all()
+
+
+def test_in_the_hosts_each_settings_seeds_spread_over_the_hosts(monkeypatch):
+    """A page hands its grid seed-major (every setting's first seed first); in the hosts,
+    which start every job at once, the jobs go out setting by setting, so each setting's
+    seeds land on both hosts. Seed-major, two settings on two hosts each got a host of their
+    own (Seeds & variance: REINFORCE's host idle after a minute, DQN's three runs sharing the
+    other's core)."""
+    from pgcore.execution.hosts import RunHosts
+    from pgcore.labs.dqn_exercises import seed_major
+
+    hosts = RunHosts(hosts=2)
+    placed = []  # (the job's index, its host)
+    submit = hosts.submit_job
+
+    def recording(run_id, fn, args, sink):
+        host = submit(run_id, fn, args, sink)
+        placed.append((args[0], host))
+        return host
+
+    monkeypatch.setattr(hosts, "submit_job", recording)
+    jobs = seed_major(grid({"a": default_config("reinforce", "none", hidden=16, max_episodes=3),
+                            "b": default_config("a2c", hidden=16, max_episodes=3)},
+                           seeds=[0, 1, 2, 3]))
+    try:
+        snap = Experiment(jobs, hosts=hosts, flush_every=0.05).run(timeout=WAIT)
+    finally:
+        hosts.shutdown()
+    assert snap.state == "finished" and len(placed) == len(jobs)
+    for label in ("a", "b"):
+        on = [host for i, host in placed if jobs[i].label == label]
+        assert set(on) == {0, 1}, (label, placed)  # (2 and 2 unless a host warmed meanwhile)

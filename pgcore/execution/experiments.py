@@ -155,6 +155,25 @@ def check_jobs(jobs: Sequence[Job]) -> list[Job]:
     return jobs
 
 
+def spread_order(jobs: Sequence[Job]) -> list[int]:
+    """The order in which to hand ``jobs`` to a pool that starts them all at once (the run
+    hosts): each setting's seeds one after another, the settings in the order they first
+    appear. Each job goes to the least busy host, so jobs handed on one after another
+    alternate between the hosts and each setting's seeds spread over them. In seed-major
+    order (what a page wants from a pool of a few workers: every setting's first seed first),
+    two settings on two hosts would each get a host of their own: a quick setting's host idle
+    once it is done, the other's crowded for the rest of the experiment.
+
+    >>> from types import SimpleNamespace as Run
+    >>> spread_order([Run(label="a"), Run(label="b"), Run(label="a"), Run(label="b")])
+    [0, 2, 1, 3]
+    """
+    first: dict[str, int] = {}
+    for job in jobs:
+        first.setdefault(job.label, len(first))
+    return sorted(range(len(jobs)), key=lambda i: first[jobs[i].label])
+
+
 # ----- one job (in a worker process or an inline thread) ---------------------------------------
 
 
@@ -851,10 +870,14 @@ class Experiment(TaskOwner):
         if self._stop.is_set():  # stop() came before the pool was known
             pool.stop(exp_id)
         # this experiment's share of the pool
-        in_flight = threading.Semaphore(max(1, min(self.workers, pool.workers)))
+        at_once = max(1, min(self.workers, pool.workers))
+        in_flight = threading.Semaphore(at_once)
+        order = (spread_order(self.jobs) if at_once >= len(self.jobs)  # all start now: spread
+                 else range(len(self.jobs)))  # a queue: the order they should start in
         futures = []
         try:
-            for i, job in enumerate(self.jobs):
+            for i in order:
+                job = self.jobs[i]
                 while not in_flight.acquire(timeout=0.05):
                     if self._stop.is_set():
                         break
