@@ -273,16 +273,15 @@ class Trainer:
         return time.perf_counter() - self._t0 - self._paused
 
     def _stop_asked(self) -> bool:
-        """A check point inside a rollout, between two vector steps: wait while paused (and,
-        in a host, offer the turn on), then whether the run was stopped."""
+        """A check point (between updates, and inside a rollout or a long update): wait while
+        paused (and, in a host, offer the turn on), then whether the run was stopped."""
         self._paused += self.control.wait_while_paused()
         return self.control.stopped
 
     def _should_end(self) -> bool:
         """Honour pause (blocking), then stop and the three budgets. Sets the end reason."""
-        self._paused += self.control.wait_while_paused()
         cfg, r = self.config, self._result
-        if self.control.stopped:
+        if self._stop_asked():
             r.reason = "stopped"
         elif cfg.max_episodes is not None and r.episodes >= cfg.max_episodes:
             r.reason = "max_episodes"
